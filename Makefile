@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# migscope build, in the libbpf-tools manner:
+#   bpf/x.bpf.c -> build/bpf/x.bpf.o -> build/bpf/x.skel.h   (clang -target bpf, bpftool)
+#   src/*/*.c   -> build/libmigscope.a                        (the library every tool links)
+#   tools/*.c   -> build/migscope                             (the CLI)
+# and three more flavours of the same sources:
+#   build/san/   AddressSanitizer + UndefinedBehaviorSanitizer, for tests/unit
+#   build/fuzz/  libFuzzer + ASan + UBSan, for tests/fuzz
+#   build/bench/ optimized, for tests/bench
+#
+# Targets: all (default), run, test, bench, fuzz, install, clean, deps.
+# Every target that builds first runs scripts/setup.sh, which installs the
+# Debian packages migscope needs when they are missing (a fresh machine can
+# type 'make run' or 'make test' first).  V=1 shows the commands.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo $$(uname -m)-linux-gnu)
+
+CC ?= gcc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+FUZZ_SECONDS ?= 30
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+INCLUDES := -Iinclude -I$(BUILD)/bpf
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_CFLAGS := -O1 -g -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS)
+FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
+
+# vmlinux.h is generated from the running kernel's BTF: the collectors attach
+# to tracepoints whose argument types change between kernels (dma_unmap_phys
+# is 6.17+), so the types must be the ones of the kernel the programs load on,
+# and CO-RE relocates field offsets.  Machines without /sys/kernel/btf/vmlinux
+# (containers, old kernels) build against the committed fallback, generated
+# on Linux 6.18 and trimmed to the types bpf/ uses.
+VMLINUX := $(BUILD)/bpf/vmlinux.h
+VMLINUX_FALLBACK := bpf/vmlinux/vmlinux-6.18-trimmed.h
+KERNEL_BTF := /sys/kernel/btf/vmlinux
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclude \
+	-I/usr/include/$(MULTIARCH) -Wall -Wno-unused-function
+
+LIB_SRCS := $(wildcard src/*/*.c)
+TOOL_SRCS := $(wildcard tools/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
+SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
+SAN_TOOL_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(filter-out tools/migscope.c,$(TOOL_SRCS)))
+SAN_HELPER_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_HELPERS))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(LIB_SRCS))
+
+LIB := $(BUILD)/libmigscope.a
+SAN_LIB := $(BUILD)/san/libmigscope.a
+FUZZ_LIB := $(BUILD)/fuzz/libmigscope.a
+BIN := $(BUILD)/migscope
+SAN_BIN := $(BUILD)/san/migscope
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/tests/%,$(FUZZ_SRCS))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+# Extra programs the tests drive (guest kernels, USDT probe binaries) add
+# themselves here from their own makefile fragments.
+TEST_PROGS :=
+-include tests/*.mk
+
+.PHONY: all run test bench fuzz install clean deps build-all build-tests build-bench build-fuzz
+.DEFAULT_GOAL := all
+
+# --- entry points: set up first, then build in a second make so the compiler
+# --- and libraries installed by setup are the ones the build sees.
+all: deps
+	$(Q)$(MAKE) --no-print-directory build-all
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory build-all
+	$(BIN) synth
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build-all build-tests
+	$(Q)BUILD=$(BUILD) scripts/run-tests.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory build-all build-bench
+	$(Q)BUILD=$(BUILD) scripts/run-bench.sh
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory build-fuzz
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh
+
+deps:
+	$(Q)scripts/setup.sh
+
+build-all: $(BIN)
+build-tests: $(UNIT_BINS) $(SAN_BIN) $(TEST_PROGS)
+build-bench: $(BENCH_BINS)
+build-fuzz: $(FUZZ_BINS)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/migscope
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/migscope
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/migscope/
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+# --- BPF ---------------------------------------------------------------------
+$(VMLINUX): | $(BUILD)/bpf
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(KERNEL_BTF) ] && $(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@.tmp 2>/dev/null; then \
+		mv $@.tmp $@; \
+	else \
+		rm -f $@.tmp; echo "  (no $(KERNEL_BTF): using $(VMLINUX_FALLBACK))"; cp $(VMLINUX_FALLBACK) $@; \
+	fi
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) $(wildcard bpf/*.h) include/migscope/event.h | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# --- userspace ---------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%.o: %.c $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SAN_LIB): $(SAN_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(TOOL_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIB) $(LDLIBS)
+
+# the CLI built with the sanitizers, for the command-line tests
+$(SAN_BIN): $(BUILD)/san/tools/migscope.o $(SAN_TOOL_OBJS) $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# unit tests link the sanitized library, the command code (for CLI-level tests)
+# and the shared test helpers
+$(BUILD)/san/tests/%: $(BUILD)/san/tests/unit/%.o $(SAN_HELPER_OBJS) $(SAN_TOOL_OBJS) $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(SAN_HELPER_OBJS) $(SAN_TOOL_OBJS) $(SAN_LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/fuzz/tests/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -march=native -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

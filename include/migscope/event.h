@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one event stream: the record layout shared by the BPF programs, every
+ * userspace source and consumer, and the capture file.
+ *
+ * Every record is a 16-byte header followed by a typed payload.  Records are
+ * plain data: fixed-width little-endian integers, no pointers, so a BPF
+ * program can reserve one in a ring buffer, the agent can publish it on the
+ * bus unchanged and the capture writer can copy it to disk byte for byte.
+ *
+ * Compatibility rules (docs/capture-format.md):
+ *   - type numbers and existing payload fields never change meaning;
+ *   - new fields are only appended to a payload; a reader that gets a shorter
+ *     payload (older writer) sees the missing tail as zero, a longer one
+ *     (newer writer) ignores the extra tail;
+ *   - a reader skips record types it does not know.
+ *
+ * This header is included from BPF code (after vmlinux.h) and from C code.
+ */
+#ifndef MIGSCOPE_EVENT_H
+#define MIGSCOPE_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Device id for records that belong to no single device (QEMU, host). */
+#define MS_DEV_NONE 0xffffffffu
+
+/* Longest device or section name carried by MS_EV_DEV_ADD, without NUL. */
+#define MS_NAME_MAX 255
+
+enum ms_event_type {
+	MS_EV_INVALID = 0,
+	MS_EV_SESSION = 1,	  /* session start: clock pair for alignment */
+	MS_EV_CONFIG = 2,	  /* limits the run was judged against */
+	MS_EV_DEV_ADD = 3,	  /* a device (or QEMU section) gets an id and a name */
+	MS_EV_DEV_STATE = 4,	  /* a device finished one migration state arc */
+	MS_EV_PRECOPY = 5,	  /* pre-copy info: initial and dirty bytes */
+	MS_EV_STOPCOPY_SIZE = 6,  /* estimated stop-copy data size */
+	MS_EV_DATA = 7,		  /* device migration data moved */
+	MS_EV_TRACK_START = 8,	  /* dirty tracking started over ranges */
+	MS_EV_TRACK_STOP = 9,	  /* dirty tracking stopped */
+	MS_EV_IOMMU_MAP = 10,	  /* iommu:map */
+	MS_EV_IOMMU_UNMAP = 11,	  /* iommu:unmap */
+	MS_EV_DMA_WRITE = 12,	  /* a device wrote (or may have written) guest memory */
+	MS_EV_LOSS = 13,	  /* records were lost: widen the dirty set */
+	MS_EV_HARVEST = 14,	  /* the dirty set was read and cleared */
+	MS_EV_MIG_STATUS = 15,	  /* QEMU migration status change (QMP MIGRATION) */
+	MS_EV_MIG_STATS = 16,	  /* QMP query-migrate sample */
+	MS_EV_RUNSTATE = 17,	  /* VM stopped or resumed (QMP STOP/RESUME) */
+	MS_EV_QEMU_PENDING = 18,  /* QEMU's pending-size query */
+	MS_EV_QEMU_SECTION = 19,  /* savevm/loadvm section start or end */
+	MS_EV_QEMU_DOWNTIME = 20, /* vmstate_downtime_* checkpoints (QEMU >= 8.2) */
+	MS_EV_SWITCHOVER = 21,	  /* switchover requested / acked / decided */
+	MS_EV_DEV_ATTACH = 22,	  /* a device joined an IOMMU group or domain */
+	MS_EV_SOURCE_STATS = 23,  /* a source's accepted/skipped counters */
+	MS_EV_SESSION_END = 24,	  /* the session ended */
+	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
+};
+
+/* The common header. len is the payload size in bytes, not counting the header. */
+struct ms_event_hdr {
+	__u16 type;
+	__u16 len;
+	__u32 dev;
+	__u64 ts_ns; /* CLOCK_MONOTONIC nanoseconds */
+};
+
+/* Payloads are declared with the header in front so BPF can reserve one. */
+
+/* MS_EV_SESSION: the clocks read back to back at session start. */
+struct ms_ev_session {
+	struct ms_event_hdr hdr;
+	__u64 mono_ns;
+	__u64 realtime_ns;
+	__u32 source; /* enum ms_session_source */
+	__u32 flags;
+};
+
+enum ms_session_source {
+	MS_SESSION_SYNTH = 0,
+	MS_SESSION_PROFILE = 1,
+	MS_SESSION_WATCH = 2,
+};
+
+/* MS_EV_CONFIG: what the run is judged against (0 = not set). */
+struct ms_ev_config {
+	struct ms_event_hdr hdr;
+	__u64 downtime_limit_ns;
+	__u64 bandwidth_bps; /* bytes per second */
+	__u64 page_size;     /* tracker page size */
+};
+
+enum ms_dev_kind {
+	MS_DEV_KIND_REF = 0,	     /* built-in reference device */
+	MS_DEV_KIND_VFIO = 1,	     /* a real VFIO device */
+	MS_DEV_KIND_VIRTIO = 2,	     /* a virtio member device (admin commands) */
+	MS_DEV_KIND_QEMU_VFIO = 3,   /* a vfio device seen through QEMU's events */
+	MS_DEV_KIND_QEMU_SECTION = 4, /* a QEMU savevm section (ram, a device's vmstate) */
+	MS_DEV_KIND_HOST = 5,	     /* a host device seen by the BPF collectors */
+};
+
+enum ms_dev_role {
+	MS_ROLE_SOURCE = 0,
+	MS_ROLE_DEST = 1,
+	MS_ROLE_BOTH = 2,
+};
+
+/* MS_EV_DEV_ADD: hdr.dev is the new id; name follows, name_len bytes, no NUL. */
+struct ms_ev_dev_add {
+	struct ms_event_hdr hdr;
+	__u16 kind;	 /* enum ms_dev_kind */
+	__u16 role;	 /* enum ms_dev_role */
+	__u32 caps;	 /* VFIO_MIGRATION_* capability flags, or 0 */
+	__u32 peer;	 /* id of the matching device on the other side, or MS_DEV_NONE */
+	__u16 name_len;
+	__u16 reserved;
+	char name[];
+};
+
+enum ms_state_domain {
+	MS_DOMAIN_VFIO = 0,   /* states are enum vfio_device_mig_state */
+	MS_DOMAIN_VIRTIO = 1, /* states are virtio modes: 0 Active, 1 Stop, 2 Freeze */
+};
+
+/*
+ * MS_EV_DEV_STATE: one arc from -> to finished at hdr.ts_ns after dur_ns.
+ * err is 0 or a negative errno; a failed arc leaves the device in 'to' as the
+ * device reported it afterwards (ERROR for VFIO).
+ */
+struct ms_ev_dev_state {
+	struct ms_event_hdr hdr;
+	__u16 domain; /* enum ms_state_domain */
+	__u8 from;
+	__u8 to;
+	__s32 err;
+	__u64 dur_ns;
+};
+
+#define MS_PRECOPY_REINIT (1u << 0) /* VFIO_PRECOPY_INFO_REINIT */
+
+/* MS_EV_PRECOPY: VFIO_MIG_GET_PRECOPY_INFO (or QEMU's view of it). */
+struct ms_ev_precopy {
+	struct ms_event_hdr hdr;
+	__u64 initial_bytes;
+	__u64 dirty_bytes;
+	__u32 flags; /* MS_PRECOPY_* */
+	__u32 reserved;
+};
+
+/* MS_EV_STOPCOPY_SIZE: VFIO_DEVICE_FEATURE_MIG_DATA_SIZE. */
+struct ms_ev_stopcopy_size {
+	struct ms_event_hdr hdr;
+	__u64 bytes;
+};
+
+enum ms_data_phase {
+	MS_PHASE_PRECOPY = 0,
+	MS_PHASE_STOPCOPY = 1,
+	MS_PHASE_RESUME = 2,
+};
+
+/* MS_EV_DATA: bytes read from (save) or written to (load) the data fd. */
+struct ms_ev_data {
+	struct ms_event_hdr hdr;
+	__u64 bytes;
+	__u32 phase; /* enum ms_data_phase */
+	__u32 reserved;
+};
+
+struct ms_range {
+	__u64 iova;
+	__u64 len;
+};
+
+/* MS_EV_TRACK_START: nr_ranges struct ms_range follow. */
+struct ms_ev_track_start {
+	struct ms_event_hdr hdr;
+	__u64 page_size;
+	__u32 nr_ranges;
+	__u32 reserved;
+	struct ms_range ranges[];
+};
+
+/* MS_EV_IOMMU_MAP: the tracepoint carries no device; hdr.dev is MS_DEV_NONE. */
+struct ms_ev_iommu_map {
+	struct ms_event_hdr hdr;
+	__u64 iova;
+	__u64 paddr;
+	__u64 size;
+};
+
+/* MS_EV_IOMMU_UNMAP */
+struct ms_ev_iommu_unmap {
+	struct ms_event_hdr hdr;
+	__u64 iova;
+	__u64 size;
+	__u64 unmapped;
+};
+
+/* Where a DMA write record came from; the tracker keeps one set per source. */
+enum ms_write_source {
+	MS_SRC_IOMMU_FAULT = 0, /* iommu:io_page_fault */
+	MS_SRC_DMA_UNMAP = 1,	/* DMA API unmap of a FROM_DEVICE/BIDIRECTIONAL buffer */
+	MS_SRC_DMA_SYNC = 2,	/* DMA API sync-for-cpu */
+	MS_SRC_HW_DIRTY = 3,	/* IOMMU or device dirty tracker report */
+	MS_SRC_VIRTIO_WR = 4,	/* virtio admin write records */
+	MS_SRC__MAX,
+};
+
+/* MS_EV_DMA_WRITE: [iova, iova + len) was written by the device hdr.dev. */
+struct ms_ev_dma_write {
+	struct ms_event_hdr hdr;
+	__u64 iova;
+	__u64 len;
+	__u32 source; /* enum ms_write_source */
+	__u32 dir;    /* DMA direction where the source knows it, else 0 */
+};
+
+enum ms_loss_reason {
+	MS_LOSS_RINGBUF_DROP = 0, /* BPF ring buffer was full */
+	MS_LOSS_ADMIN_READ = 1,	  /* a virtio write-record read failed */
+	MS_LOSS_RESTART = 2,	  /* the agent restarted while tracking */
+	MS_LOSS_REPORT_ERROR = 3, /* a dirty report (DMA_LOGGING_REPORT) failed */
+	MS_LOSS_SOURCE_ERROR = 4, /* any other source error */
+	MS_LOSS__MAX,
+};
+
+/*
+ * MS_EV_LOSS: count records were lost.  len == 0 means the extent is unknown
+ * and the whole tracked range of hdr.dev (or of every device when hdr.dev is
+ * MS_DEV_NONE) must be treated as dirty.
+ */
+struct ms_ev_loss {
+	struct ms_event_hdr hdr;
+	__u32 reason; /* enum ms_loss_reason */
+	__u32 reserved;
+	__u64 count;
+	__u64 iova;
+	__u64 len;
+};
+
+/* MS_EV_HARVEST: the consumer of hdr.dev's dirty set read and cleared it. */
+struct ms_ev_harvest {
+	struct ms_event_hdr hdr;
+	__u64 iova;
+	__u64 len; /* 0: everything tracked */
+	__u64 page_size;
+};
+
+enum ms_mig_status {
+	MS_MIG_NONE = 0,
+	MS_MIG_SETUP,
+	MS_MIG_ACTIVE,
+	MS_MIG_DEVICE,
+	MS_MIG_POSTCOPY_ACTIVE,
+	MS_MIG_PRE_SWITCHOVER,
+	MS_MIG_COMPLETED,
+	MS_MIG_FAILED,
+	MS_MIG_CANCELLING,
+	MS_MIG_CANCELLED,
+	MS_MIG_WAIT_UNPLUG,
+	MS_MIG_OTHER,
+};
+
+/* MS_EV_MIG_STATUS */
+struct ms_ev_mig_status {
+	struct ms_event_hdr hdr;
+	__u32 status; /* enum ms_mig_status */
+	__u32 pass;   /* MIGRATION_PASS number, 0 if not a pass event */
+};
+
+#define MS_STAT_UNSET ((__u64)-1)
+
+/* MS_EV_MIG_STATS: one query-migrate reply; absent fields are MS_STAT_UNSET. */
+struct ms_ev_mig_stats {
+	struct ms_event_hdr hdr;
+	__u32 status; /* enum ms_mig_status */
+	__u32 reserved;
+	__u64 total_time_ms;
+	__u64 downtime_ms;
+	__u64 expected_downtime_ms;
+	__u64 setup_time_ms;
+	__u64 ram_total;
+	__u64 ram_remaining;
+	__u64 ram_transferred;
+	__u64 dirty_pages_rate;
+	__u64 dirty_sync_count;
+	__u64 vfio_transferred;
+	__u64 mbps_milli; /* ram.mbps * 1000 */
+};
+
+/* MS_EV_RUNSTATE */
+struct ms_ev_runstate {
+	struct ms_event_hdr hdr;
+	__u32 running; /* 0: STOP, 1: RESUME */
+	__u32 reserved;
+};
+
+/* MS_EV_QEMU_PENDING: migrate_pending* / qemu_savevm_query_pending. */
+struct ms_ev_qemu_pending {
+	struct ms_event_hdr hdr;
+	__u64 precopy;	 /* must be sent before switchover */
+	__u64 postcopy;	 /* can be sent after */
+	__u64 threshold; /* QEMU's max/threshold size, MS_STAT_UNSET if not given */
+	__u32 exact;	 /* 1: exact query, 0: estimate */
+	__u32 reserved;
+};
+
+enum ms_section_phase {
+	MS_SECTION_SAVE_START = 0,
+	MS_SECTION_SAVE_END = 1,
+	MS_SECTION_LOAD_START = 2,
+	MS_SECTION_LOAD_END = 3,
+};
+
+/* MS_EV_QEMU_SECTION: hdr.dev is the section (MS_DEV_KIND_QEMU_SECTION). */
+struct ms_ev_qemu_section {
+	struct ms_event_hdr hdr;
+	__u32 section_id;
+	__u32 phase; /* enum ms_section_phase */
+	__s32 ret;
+	__u32 reserved;
+};
+
+enum ms_downtime_kind {
+	MS_DOWNTIME_SAVE = 0,	    /* vmstate_downtime_save: one section saved */
+	MS_DOWNTIME_LOAD = 1,	    /* vmstate_downtime_load: one section loaded */
+	MS_DOWNTIME_CHECKPOINT = 2, /* vmstate_downtime_checkpoint */
+};
+
+/* MS_EV_QEMU_DOWNTIME: hdr.dev is the section, or MS_DEV_NONE for checkpoints. */
+struct ms_ev_qemu_downtime {
+	struct ms_event_hdr hdr;
+	__u32 kind;	  /* enum ms_downtime_kind */
+	__u32 checkpoint; /* QEMU's checkpoint name as an index into its own list */
+	__u64 dur_ns;	  /* save/load: how long the section took */
+};
+
+enum ms_switchover_phase {
+	MS_SWITCHOVER_ACK_REQUESTED = 0,
+	MS_SWITCHOVER_ACKED = 1,
+	MS_SWITCHOVER_DECIDED = 2, /* the source decided to stop the VM */
+	MS_SWITCHOVER_DONE = 3,	   /* the destination runs the VM */
+};
+
+/* MS_EV_SWITCHOVER */
+struct ms_ev_switchover {
+	struct ms_event_hdr hdr;
+	__u32 phase; /* enum ms_switchover_phase */
+	__u32 reserved;
+};
+
+/* MS_EV_DEV_ATTACH: hdr.dev joined IOMMU group / domain 'group'. */
+struct ms_ev_dev_attach {
+	struct ms_event_hdr hdr;
+	__u32 group;
+	__u32 reserved;
+};
+
+enum ms_source_kind {
+	MS_SOURCE_BPF = 0,
+	MS_SOURCE_QEMU_LOG = 1,
+	MS_SOURCE_QMP = 2,
+	MS_SOURCE_DEVICE = 3,
+	MS_SOURCE_USDT = 4,
+};
+
+/* MS_EV_SOURCE_STATS: a source's totals, published when it closes. */
+struct ms_ev_source_stats {
+	struct ms_event_hdr hdr;
+	__u32 source; /* enum ms_source_kind */
+	__u32 reserved;
+	__u64 accepted;
+	__u64 skipped; /* unknown or malformed input, counted and skipped */
+	__u64 errors;
+};
+
+/* MS_EV_SESSION_END */
+struct ms_ev_session_end {
+	struct ms_event_hdr hdr;
+	__s32 status; /* 0 ok, else negative errno of what ended it */
+	__u32 reserved;
+};
+
+/* Size of the fixed part of each payload, for readers. */
+#define MS_PAYLOAD_LEN(s) ((__u16)(sizeof(struct s) - sizeof(struct ms_event_hdr)))
+
+#endif /* MIGSCOPE_EVENT_H */

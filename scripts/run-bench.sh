@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every benchmark.  Each prints lines 'BENCH <name> <value> <unit> ...'
+# with its baseline, measured in the same run, on the same line.
+set -euo pipefail
+BUILD=${BUILD:-build}
+export MIGSCOPE_BUILD=$BUILD
+status=0
+for b in "$BUILD"/bench/bench_*; do
+	[ -x "$b" ] || continue
+	echo "# $(basename "$b")"
+	"$b" || status=1
+done
+exit $status

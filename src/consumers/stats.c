@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Event counters and the session facts (start, config, end) from the stream. */
+#include <string.h>
+
+#include <migscope/stats.h>
+
+void ms_stats__init(struct ms_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+static void on_event(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct ms_stats *st = ctx;
+	unsigned int t = ev->type < MS_EV__MAX ? ev->type : MS_EV__MAX;
+
+	st->by_type[t]++;
+	if (!st->total++ || ev->ts_ns < st->first_ts)
+		st->first_ts = ev->ts_ns;
+	if (ev->ts_ns > st->last_ts)
+		st->last_ts = ev->ts_ns;
+
+	switch (ev->type) {
+	case MS_EV_SESSION:
+		/* the first session record wins: a re-recorded replay may carry two */
+		if (!st->have_session) {
+			memcpy(&st->session, ev, sizeof(st->session));
+			st->have_session = 1;
+		}
+		break;
+	case MS_EV_CONFIG:
+		memcpy(&st->config, ev, sizeof(st->config));
+		break;
+	case MS_EV_SESSION_END:
+		memcpy(&st->end, ev, sizeof(st->end));
+		st->have_end = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+int ms_stats__subscribe(struct ms_stats *st, struct ms_bus *bus)
+{
+	return ms_bus__subscribe(bus, MS_EV_ALL, on_event, st);
+}

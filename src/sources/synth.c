@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The synthetic source.  Each device gets a 4 GiB tracked range and a stream
+ * of 4-32 KiB DMA writes clustered around a moving cursor (as a NIC's receive
+ * ring would write), iommu maps, and pre-copy samples that shrink; the stream
+ * ends with every device's save arcs.  Virtual time: 100 ns per record.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <migscope/vfio_compat.h>
+
+#include <migscope/rand.h>
+#include <migscope/synth.h>
+
+#define T0 1000000000ull
+#define TICK 100ull
+#define SPAN (4ull << 30)
+
+uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
+{
+	struct ms_rand rnd;
+	uint64_t ts = T0, cursor[64] = { 0 };
+	uint32_t first, ndev = o->devices ? o->devices : 1;
+	char name[32];
+
+	if (ndev > 64)
+		ndev = 64;
+	ms_rand__seed(&rnd, o->seed);
+	ms_session__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
+	first = s->next_dev_id;
+	for (uint32_t d = 0; d < ndev; d++) {
+		struct {
+			struct ms_ev_track_start t;
+			struct ms_range r;
+		} tr;
+
+		snprintf(name, sizeof(name), "synth%u", d);
+		ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE,
+				       VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+					       VFIO_MIGRATION_PRE_COPY,
+				       MS_DEV_NONE, name);
+		memset(&tr, 0, sizeof(tr));
+		MS_EVENT_INIT(&tr.t, MS_EV_TRACK_START, ms_ev_track_start, first + d, ts);
+		tr.t.hdr.len += sizeof(tr.r);
+		tr.t.page_size = 4096;
+		tr.t.nr_ranges = 1;
+		tr.r.iova = 0;
+		tr.r.len = SPAN;
+		ms_session__publish(s, &tr.t.hdr);
+	}
+
+	for (uint64_t i = 0; i < o->events; i++) {
+		uint32_t d = (uint32_t)ms_rand__below(&rnd, ndev);
+		uint64_t roll = ms_rand__below(&rnd, 100);
+
+		ts += TICK;
+		if (roll < 94) {
+			struct ms_ev_dma_write w;
+
+			MS_EVENT_INIT(&w, MS_EV_DMA_WRITE, ms_ev_dma_write, first + d, ts);
+			w.len = 4096 << ms_rand__below(&rnd, 4);
+			/* mostly next to the cursor, sometimes anywhere */
+			if (roll < 85)
+				cursor[d] = (cursor[d] + w.len) % SPAN;
+			else
+				cursor[d] = ms_rand__below(&rnd, SPAN / 4096) * 4096;
+			w.iova = cursor[d];
+			w.source = (uint32_t)(roll % 3 == 0 ? MS_SRC_DMA_SYNC : MS_SRC_DMA_UNMAP);
+			w.dir = 2; /* DMA_FROM_DEVICE */
+			ms_session__publish(s, &w.hdr);
+		} else if (roll < 97) {
+			struct ms_ev_iommu_map m;
+
+			MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
+			m.iova = ms_rand__below(&rnd, SPAN / 4096) * 4096;
+			m.paddr = m.iova + (1ull << 40);
+			m.size = 4096;
+			ms_session__publish(s, &m.hdr);
+		} else {
+			struct ms_ev_precopy p;
+			uint64_t left = o->events - i;
+
+			MS_EVENT_INIT(&p, MS_EV_PRECOPY, ms_ev_precopy, first + d, ts);
+			p.initial_bytes = left * 64;
+			p.dirty_bytes = ms_rand__below(&rnd, 1 << 20);
+			p.flags = 0;
+			p.reserved = 0;
+			ms_session__publish(s, &p.hdr);
+		}
+	}
+
+	for (uint32_t d = 0; d < ndev; d++) {
+		static const uint8_t arcs[][2] = {
+			{ VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P },
+			{ VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_STOP_COPY },
+			{ VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_STOP },
+		};
+
+		for (size_t a = 0; a < sizeof(arcs) / sizeof(arcs[0]); a++) {
+			struct ms_ev_dev_state st;
+
+			ts += 1000000;
+			MS_EVENT_INIT(&st, MS_EV_DEV_STATE, ms_ev_dev_state, first + d, ts);
+			st.domain = MS_DOMAIN_VFIO;
+			st.from = arcs[a][0];
+			st.to = arcs[a][1];
+			st.err = 0;
+			st.dur_ns = 1000000;
+			ms_session__publish(s, &st.hdr);
+		}
+	}
+	return ts;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Helpers shared by the unit tests. */
+#ifndef MIGSCOPE_TESTUTIL_H
+#define MIGSCOPE_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <migscope/bus.h>
+
+/* A temporary file path under $TMPDIR (or /tmp), unique per call; caller frees. */
+char *tu_tmp_path(const char *suffix);
+
+/* Read a whole file into a malloc'd buffer; returns its size, aborts the test on error. */
+size_t tu_read_file(const char *path, unsigned char **out);
+void tu_write_file(const char *path, const void *buf, size_t len);
+
+/* A bus subscriber that keeps a copy of every record it sees. */
+struct tu_recorder {
+	unsigned char *buf;
+	size_t len, cap;
+	size_t count;
+};
+void tu_recorder__on_event(void *ctx, const struct ms_event_hdr *ev);
+/* The i-th record kept (linear scan). */
+const struct ms_event_hdr *tu_recorder__get(const struct tu_recorder *r, size_t i);
+void tu_recorder__free(struct tu_recorder *r);
+
+/*
+ * Print "SKIP <test>: <reason>" (the test runner lists these) and skip the
+ * test.  For tests that need root, BPF or hardware this machine lacks.
+ */
+#define tu_skip(reason)                                                                            \
+	do {                                                                                       \
+		printf("SKIP %s: %s\n", __func__, (reason));                                       \
+		skip();                                                                            \
+	} while (0)
+
+#endif

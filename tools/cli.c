@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Shared command-line plumbing. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/json.h>
+#include <migscope/report.h>
+
+#include "cli.h"
+
+int ms_verbose;
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("migscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "migscope %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'migscope %s --help')\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cli_output_option(struct cli_output *out, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_JSON:
+		out->json = 1;
+		return 1;
+	case CLI_OPT_RECORD:
+		out->record = arg;
+		return 1;
+	case CLI_OPT_QUIET:
+		out->quiet = 1;
+		return 1;
+	case CLI_OPT_VERBOSE:
+		ms_verbose = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_print_report(const struct ms_session *s, const struct cli_output *out)
+{
+	if (out->json) {
+		struct json_object *r = ms_report__json(s);
+		int err = ms_json_print(stdout, r);
+
+		json_object_put(r);
+		if (err)
+			return cli_error("failed to write report: %s", strerror(-err));
+	} else {
+		ms_report__print_text(s, stdout);
+	}
+	if (fflush(stdout))
+		return cli_error("failed to write report");
+	return 0;
+}
+
+void cli_reset_getopt(void)
+{
+	optind = 0; /* glibc: 0 also resets its internal state */
+	opterr = 0; /* we print our own one-line errors */
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What every migscope command shares: exit codes, errors, report output. */
+#ifndef MIGSCOPE_CLI_H
+#define MIGSCOPE_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <migscope/session.h>
+
+#define EXIT_USAGE 2
+
+/* -v given before or after the command: libbpf and debug messages on stderr. */
+extern int ms_verbose;
+
+/* One line on stderr: "migscope: <msg>".  Returns 1 (runtime failure). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr naming the command, plus where to get help.  Returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options every report-printing command takes. */
+struct cli_output {
+	int json;	     /* --json: the JSON report on stdout */
+	int quiet;	     /* --quiet: no progress line */
+	const char *record;  /* --record FILE */
+	const char *check;   /* --check EXPECTED.json (replay) */
+};
+
+/* getopt_long entries for the options above; option values >= 0x1000 are ours. */
+#define CLI_OPT_JSON 0x1000
+#define CLI_OPT_RECORD 0x1001
+#define CLI_OPT_QUIET 0x1002
+#define CLI_OPT_VERBOSE 'v'
+#define CLI_OUTPUT_OPTIONS                                                                         \
+	{ "json", no_argument, NULL, CLI_OPT_JSON },                                              \
+		{ "record", required_argument, NULL, CLI_OPT_RECORD },                            \
+		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },                                    \
+		{ "verbose", no_argument, NULL, CLI_OPT_VERBOSE },                                \
+		{ "help", no_argument, NULL, 'h' }
+
+/* Handle a common option; 1 if it was one, 0 if not. */
+int cli_output_option(struct cli_output *out, int opt, const char *arg);
+
+/* Text for the common options, for --help. */
+#define CLI_OUTPUT_HELP                                                                            \
+	"      --json          print the report as JSON (docs/report-schema.md)\n"                 \
+	"      --record FILE   also write the event stream to FILE (mode 0600)\n"                 \
+	"      --quiet         no progress line\n"                                                 \
+	"  -v, --verbose       debug and libbpf messages on stderr\n"                              \
+	"  -h, --help          this help\n"
+
+/* Print the session's report (text or JSON) on stdout.  0 or 1. */
+int cli_print_report(const struct ms_session *s, const struct cli_output *out);
+
+/* Reset getopt for a command's own argv. */
+void cli_reset_getopt(void);
+
+#endif
