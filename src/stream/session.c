@@ -52,6 +52,8 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 	ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_DEV_ADD), track_ids, s);
 	ms_stats__init(&s->stats);
 	ms_stats__subscribe(&s->stats, &s->bus);
+	ms_telemetry__init(&s->telemetry);
+	ms_telemetry__subscribe(&s->telemetry, &s->bus);
 
 	if (opts->record_path) {
 		s->rec = ms_capture_writer__open(opts->record_path, &s->info, err, errlen);
@@ -136,5 +138,6 @@ void ms_session__free(struct ms_session *s)
 	if (s->rec)
 		ms_capture_writer__close(s->rec, err, sizeof(err));
 	ms_devices__free(&s->devices);
+	ms_telemetry__free(&s->telemetry);
 	free(s);
 }

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Telemetry: what each device's migration cost and whether its pre-copy
+ * converges (docs/telemetry.md).
+ *
+ * Two halves.  The consumer (struct ms_telemetry) keeps, per device id, the
+ * records it needs from the stream: state arcs, pending-byte samples, stop-copy
+ * sizes, data moved, QEMU savevm section spans; and for the VM the runstate,
+ * migration status and query-migrate samples.  It never reads a clock: every
+ * time it knows is a record's.  The analysis (ms_telemetry__analyze) turns that
+ * into per-device downtime with its breakdown, a convergence verdict with its
+ * reason, and the VM's downtime and total time; the reports (JSON, table,
+ * Perfetto, SVG) print the analysis.  Same records, same analysis, same bytes.
+ */
+#ifndef MIGSCOPE_TELEMETRY_H
+#define MIGSCOPE_TELEMETRY_H
+
+#include <stdint.h>
+
+#include <migscope/bus.h>
+#include <migscope/devices.h>
+
+/* A growable array; element type T.  Pushed with ms_vec_push(). */
+#define MS_VEC(T)                                                                                  \
+	struct {                                                                                   \
+		T *v;                                                                              \
+		uint32_t nr, cap;                                                                  \
+	}
+
+/* One finished state arc (MS_EV_DEV_STATE). */
+struct ms_tm_arc {
+	uint64_t end_ns;
+	uint64_t dur_ns;
+	int32_t err;
+	uint8_t domain; /* enum ms_state_domain */
+	uint8_t from, to;
+	uint8_t pad;
+};
+
+/*
+ * One pending-byte sample.  For MS_EV_PRECOPY: initial and dirty bytes.  For
+ * MS_EV_QEMU_PENDING: initial = the bytes QEMU must send before switchover,
+ * dirty = 0, threshold = QEMU's own threshold.  For query-migrate (the VM's
+ * series): initial = ram.remaining, moved = ram.transferred.
+ */
+struct ms_tm_sample {
+	uint64_t ts_ns;
+	uint64_t initial;
+	uint64_t dirty;
+	uint64_t moved;	    /* pre-copy bytes this device had moved by then */
+	uint64_t threshold; /* MS_STAT_UNSET unless the source gave one */
+	uint64_t dirty_bps; /* the source's own dirty rate, MS_STAT_UNSET if none */
+	uint32_t flags;	    /* MS_PRECOPY_REINIT */
+	uint32_t pad;
+};
+
+static inline uint64_t ms_tm_sample__pending(const struct ms_tm_sample *s)
+{
+	return s->initial + s->dirty;
+}
+
+/* A timestamped value: stop-copy size, a status change, a switchover phase. */
+struct ms_tm_point {
+	uint64_t ts_ns;
+	uint64_t v;
+};
+
+/* A savevm/loadvm section's save or load, start to end. */
+struct ms_tm_span {
+	uint64_t start_ns;
+	uint64_t end_ns;
+};
+
+/* What the consumer keeps per device id. */
+struct ms_tm_device {
+	MS_VEC(struct ms_tm_arc) arcs;
+	MS_VEC(struct ms_tm_sample) samples;
+	MS_VEC(struct ms_tm_point) stopcopy;   /* v = MS_EV_STOPCOPY_SIZE bytes */
+	MS_VEC(struct ms_tm_point) switchover; /* v = enum ms_switchover_phase */
+	MS_VEC(struct ms_tm_span) saves;       /* QEMU section saves */
+	MS_VEC(struct ms_tm_span) loads;       /* QEMU section loads */
+	MS_VEC(struct ms_tm_point) qdowntime;  /* vmstate_downtime_save: v = dur_ns */
+	uint64_t data[MS_PHASE_RESUME + 1];    /* MS_EV_DATA bytes per phase */
+	uint64_t data_last_ns[MS_PHASE_RESUME + 1]; /* time of the last one */
+	uint16_t basis;			       /* record type of the samples, 0 = none yet */
+	uint64_t save_open_ns, load_open_ns;   /* a section start without its end yet */
+	uint64_t mixed;			       /* samples of a second kind, not kept */
+};
+
+/* One query-migrate sample, as much as the analysis uses. */
+struct ms_tm_stats {
+	uint64_t ts_ns;
+	uint32_t status;
+	uint64_t total_time_ms, downtime_ms, expected_downtime_ms;
+	uint64_t ram_remaining, ram_transferred, dirty_pages_rate, mbps_milli;
+};
+
+struct ms_telemetry {
+	struct ms_tm_device *dev; /* indexed by device id */
+	uint32_t nr, cap;
+
+	int have_t0;
+	uint64_t t0_ns; /* the earliest record's time: the session start */
+	struct ms_ev_config config;
+
+	/* the VM, from QEMU */
+	MS_VEC(struct ms_tm_point) runstate;   /* v = 1 running, 0 stopped */
+	MS_VEC(struct ms_tm_point) status;     /* v = enum ms_mig_status */
+	MS_VEC(struct ms_tm_point) switchover; /* hdr.dev MS_DEV_NONE; v = phase */
+	MS_VEC(struct ms_tm_stats) stats;
+
+	uint64_t dropped; /* records not kept: out of memory, or a device id out of range */
+};
+
+void ms_telemetry__init(struct ms_telemetry *t);
+void ms_telemetry__free(struct ms_telemetry *t);
+int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus);
+
+/* The consumer's device record, or NULL when nothing was seen for id. */
+const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id);
+
+/* Reserve one more element; returns 0 or -ENOMEM.  Used through ms_vec_push(). */
+int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem);
+#define ms_vec_push(vec)                                                                           \
+	(ms_vec__reserve((void **)&(vec)->v, &(vec)->cap, (vec)->nr, sizeof(*(vec)->v)) ?          \
+		 NULL :                                                                            \
+		 &(vec)->v[(vec)->nr++])
+
+/* ---- analysis ---------------------------------------------------------------------------- */
+
+enum ms_verdict {
+	MS_VERDICT_UNKNOWN = 0, /* too few samples to say */
+	MS_VERDICT_CONVERGING,
+	MS_VERDICT_STALLED,
+	MS_VERDICT_DIVERGING,
+};
+
+const char *ms_verdict_name(unsigned int v);
+
+/* A state's name in its domain ("PRE_COPY_P2P", "Freeze"). */
+const char *ms_tm_state_name(unsigned int domain, unsigned int state);
+
+#define MS_TM_REASON_LEN 192
+
+/* The convergence of one pending-byte series (docs/telemetry.md, "Verdicts"). */
+struct ms_tm_convergence {
+	enum ms_verdict verdict;
+	char reason[MS_TM_REASON_LEN];
+	const char *basis;	  /* "precopy", "qemu_pending", "stopcopy", "qmp", "devices", "none" */
+	uint32_t samples;	  /* samples before switchover */
+	uint32_t window;	  /* of which the trend was fitted on */
+	uint64_t initial, dirty;  /* at the last sample */
+	uint64_t pending;	  /* initial + dirty at the last sample */
+	uint64_t threshold;	  /* bytes that fit the downtime limit, MS_STAT_UNSET */
+	const char *threshold_source; /* "qemu", "limit", "none" */
+	int have_trend;
+	double net_bps;		  /* fitted change of pending bytes per second */
+	int have_rates;
+	double transfer_bps;	  /* pre-copy bytes moved per second over the window */
+	double dirty_bps;	  /* bytes becoming pending per second over the window */
+	uint64_t stopcopy;	  /* last stop-copy size before switchover, MS_STAT_UNSET */
+	uint64_t predicted_ns;	  /* stop-copy (or pending) bytes at bandwidth, MS_STAT_UNSET */
+	uint32_t reinits;	  /* REINIT events: flagged, or initial bytes growing from zero */
+	uint32_t reinit_idx[8];	  /* sample indexes of the first few */
+};
+
+/* Where one device's downtime went (docs/telemetry.md, "Downtime"). */
+struct ms_tm_downtime {
+	int have;
+	int complete;	  /* the destination peer reached RUNNING */
+	const char *method; /* "arcs", "vmstate_downtime", "sections" */
+	uint32_t peer;	  /* the destination device, or MS_DEV_NONE */
+	uint64_t start_ns, end_ns;
+	uint64_t stop_ns;     /* leaving RUNNING/PRE_COPY until STOP_COPY (Freeze) */
+	uint64_t stopcopy_ns; /* in STOP_COPY moving data, and the arc out of it */
+	uint64_t wait_ns;     /* saved, waiting for the destination to start resuming */
+	uint64_t ack_ns;      /* part of the wait spent waiting for a switchover ack */
+	uint64_t resume_ns;   /* destination resume arcs until RUNNING */
+	uint64_t busy_ns;     /* the device's own work: its arcs and its stop-copy transfer */
+	double share;	      /* busy / the VM's downtime, 0..1 */
+};
+
+/* An arc inside a device's downtime: its own, or its destination peer's. */
+struct ms_tm_warc {
+	const struct ms_tm_arc *arc;
+	int dest;
+};
+
+struct ms_tm_dev_result {
+	int present;	      /* a registered device */
+	uint32_t counted_in;  /* a destination folded into its source's row, else MS_DEV_NONE */
+	struct ms_tm_downtime dt;
+	struct ms_tm_convergence conv;
+	int have_precopy;
+	uint64_t precopy_ns; /* time in PRE_COPY (or with samples before the VM stopped) */
+	uint64_t save_ns, load_ns; /* QEMU section saves and loads, all of them */
+	struct ms_tm_warc *arcs;   /* the arcs of both sides inside the downtime, by start */
+	uint32_t arcs_nr;
+};
+
+struct ms_tm_vm {
+	int have_downtime;
+	const char *downtime_source; /* "qemu" (VM stop to completion), "devices", "none" */
+	uint64_t downtime_start_ns, downtime_end_ns;
+	int have_total;
+	uint64_t total_start_ns, total_end_ns;
+	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
+	int have_status;
+	uint32_t status; /* the last enum ms_mig_status seen */
+	uint64_t limit_ns; /* 0 = not set */
+	uint64_t bandwidth_bps;
+	const char *bandwidth_source; /* "qmp", "config", "none" */
+	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */
+	uint32_t acks_requested, acks;
+	uint64_t ack_wait_ns;
+	struct ms_tm_convergence conv;
+	struct ms_tm_sample *series; /* the VM's series from query-migrate (conv.basis "qmp") */
+	uint32_t series_nr;
+};
+
+struct ms_tm_report {
+	uint64_t t0_ns;
+	struct ms_tm_vm vm;
+	struct ms_tm_dev_result *dev; /* indexed by device id, nr entries */
+	uint32_t nr;
+};
+
+/* Analyze what the consumer kept.  0 or -ENOMEM. */
+int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
+			  struct ms_tm_report *r);
+void ms_tm_report__free(struct ms_tm_report *r);
+
+/* How to judge one series. */
+struct ms_tm_judge_opts {
+	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
+	const char *threshold_source; /* "qemu", "limit", "none" */
+	int moves_known;	      /* the samples' moved counts are real */
+	int track_reinit;	      /* initial bytes are VFIO pre-copy initial bytes */
+};
+
+/*
+ * Judge a pending-byte series: the samples before switchover.  Fills every
+ * field of c but stopcopy and predicted_ns (docs/telemetry.md, "Verdicts").
+ */
+void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
+		 struct ms_tm_convergence *c);
+
+/* Set c->reason (one line, cut to MS_TM_REASON_LEN). */
+void ms_tm_say(struct ms_tm_convergence *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * The dirty rate between two samples of one series: the source's own figure
+ * when it gave one, else bytes that became pending per second (the change of
+ * pending bytes plus what was moved meanwhile; moves_known says the series'
+ * source publishes what it moves).  0 with *bps set, or -1 when it cannot tell.
+ */
+int ms_tm_dirty_rate(const struct ms_tm_sample *prev, const struct ms_tm_sample *cur,
+		     int moves_known, double *bps);
+
+#endif

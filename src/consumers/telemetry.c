@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The telemetry consumer: keeps the records the downtime and convergence
+ * analysis needs, per device id (see include/migscope/telemetry.h).  It only
+ * copies what records say; every judgement is made later, in the analysis.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/telemetry.h>
+
+int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem)
+{
+	uint32_t ncap;
+	void *n;
+
+	if (nr < *cap)
+		return 0;
+	if (*cap >= UINT32_MAX / 2)
+		return -ENOMEM;
+	ncap = *cap ? *cap * 2 : 16;
+	n = realloc(*v, (size_t)ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = ncap;
+	return 0;
+}
+
+void ms_telemetry__init(struct ms_telemetry *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static void device_free(struct ms_tm_device *d)
+{
+	free(d->arcs.v);
+	free(d->samples.v);
+	free(d->stopcopy.v);
+	free(d->switchover.v);
+	free(d->saves.v);
+	free(d->loads.v);
+	free(d->qdowntime.v);
+}
+
+void ms_telemetry__free(struct ms_telemetry *t)
+{
+	for (uint32_t i = 0; i < t->nr; i++)
+		device_free(&t->dev[i]);
+	free(t->dev);
+	free(t->runstate.v);
+	free(t->status.v);
+	free(t->switchover.v);
+	free(t->stats.v);
+	memset(t, 0, sizeof(*t));
+}
+
+const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id)
+{
+	return id < t->nr ? &t->dev[id] : NULL;
+}
+
+/* The record of device id, grown on first sight; NULL for ids the registry refuses too. */
+static struct ms_tm_device *device(struct ms_telemetry *t, uint32_t id)
+{
+	if (id > MS_DEV_ID_MAX)
+		return NULL;
+	if (id >= t->cap) {
+		uint32_t cap = t->cap ? t->cap : 8;
+		struct ms_tm_device *n;
+
+		while (cap <= id)
+			cap *= 2;
+		n = realloc(t->dev, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		memset(n + t->cap, 0, (cap - t->cap) * sizeof(*n));
+		t->dev = n;
+		t->cap = cap;
+	}
+	if (id >= t->nr)
+		t->nr = id + 1;
+	return &t->dev[id];
+}
+
+static int push_point(struct ms_telemetry *t, void *vec, uint64_t ts, uint64_t v)
+{
+	MS_VEC(struct ms_tm_point) *pv = vec;
+	struct ms_tm_point *p = ms_vec_push(pv);
+
+	if (!p) {
+		t->dropped++;
+		return -ENOMEM;
+	}
+	p->ts_ns = ts;
+	p->v = v;
+	return 0;
+}
+
+/*
+ * A pending-byte sample.  A device's series holds one kind of record (its
+ * basis): a source that sends both PRECOPY and QEMU_PENDING for one id would
+ * mix two measures, so the second kind is counted and left out.
+ */
+static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d, const struct ms_event_hdr *ev,
+		       uint64_t initial, uint64_t dirty, uint64_t threshold, uint32_t flags)
+{
+	struct ms_tm_sample *s;
+
+	if (d->basis && d->basis != ev->type) {
+		d->mixed++;
+		return;
+	}
+	s = ms_vec_push(&d->samples);
+	if (!s) {
+		t->dropped++;
+		return;
+	}
+	d->basis = ev->type;
+	s->ts_ns = ev->ts_ns;
+	s->initial = initial;
+	s->dirty = dirty;
+	s->moved = d->data[MS_PHASE_PRECOPY];
+	s->threshold = threshold;
+	s->dirty_bps = MS_STAT_UNSET;
+	s->flags = flags;
+	s->pad = 0;
+}
+
+static void on_section(struct ms_telemetry *t, struct ms_tm_device *d,
+		       const struct ms_ev_qemu_section *q)
+{
+	uint64_t ts = q->hdr.ts_ns;
+	struct ms_tm_span *sp;
+
+	switch (q->phase) {
+	case MS_SECTION_SAVE_START:
+		d->save_open_ns = ts ? ts : 1;
+		return;
+	case MS_SECTION_LOAD_START:
+		d->load_open_ns = ts ? ts : 1;
+		return;
+	case MS_SECTION_SAVE_END:
+		if (!d->save_open_ns || d->save_open_ns > ts)
+			return;
+		sp = ms_vec_push(&d->saves);
+		if (sp) {
+			sp->start_ns = d->save_open_ns;
+			sp->end_ns = ts;
+		}
+		d->save_open_ns = 0;
+		break;
+	case MS_SECTION_LOAD_END:
+		if (!d->load_open_ns || d->load_open_ns > ts)
+			return;
+		sp = ms_vec_push(&d->loads);
+		if (sp) {
+			sp->start_ns = d->load_open_ns;
+			sp->end_ns = ts;
+		}
+		d->load_open_ns = 0;
+		break;
+	default:
+		return;
+	}
+	if (!sp)
+		t->dropped++;
+}
+
+static void on_stats(struct ms_telemetry *t, const struct ms_ev_mig_stats *m)
+{
+	struct ms_tm_stats *s = ms_vec_push(&t->stats);
+
+	if (!s) {
+		t->dropped++;
+		return;
+	}
+	s->ts_ns = m->hdr.ts_ns;
+	s->status = m->status;
+	s->total_time_ms = m->total_time_ms;
+	s->downtime_ms = m->downtime_ms;
+	s->expected_downtime_ms = m->expected_downtime_ms;
+	s->ram_remaining = m->ram_remaining;
+	s->ram_transferred = m->ram_transferred;
+	s->dirty_pages_rate = m->dirty_pages_rate;
+	s->mbps_milli = m->mbps_milli;
+}
+
+static void on_event(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct ms_telemetry *t = ctx;
+	struct ms_tm_device *d = NULL;
+
+	/* times in reports count from the earliest record, the session start */
+	if (!t->have_t0 || ev->ts_ns < t->t0_ns) {
+		t->t0_ns = ev->ts_ns;
+		t->have_t0 = 1;
+	}
+	if (ev->dev != MS_DEV_NONE && ev->type != MS_EV_SESSION && ev->type != MS_EV_CONFIG) {
+		d = device(t, ev->dev);
+		if (!d) {
+			t->dropped++;
+			return;
+		}
+	}
+
+	switch (ev->type) {
+	case MS_EV_CONFIG:
+		memcpy(&t->config, ev, sizeof(t->config));
+		break;
+	case MS_EV_DEV_STATE: {
+		const struct ms_ev_dev_state *e = (const void *)ev;
+		struct ms_tm_arc *a;
+
+		if (!d)
+			break;
+		a = ms_vec_push(&d->arcs);
+		if (!a) {
+			t->dropped++;
+			break;
+		}
+		a->end_ns = ev->ts_ns;
+		/* an arc cannot have started before the clock did */
+		a->dur_ns = e->dur_ns < ev->ts_ns ? e->dur_ns : ev->ts_ns;
+		a->err = e->err;
+		a->domain = (uint8_t)e->domain;
+		a->from = e->from;
+		a->to = e->to;
+		a->pad = 0;
+		break;
+	}
+	case MS_EV_PRECOPY: {
+		const struct ms_ev_precopy *e = (const void *)ev;
+
+		if (d)
+			add_sample(t, d, ev, e->initial_bytes, e->dirty_bytes, MS_STAT_UNSET,
+				   e->flags & MS_PRECOPY_REINIT);
+		break;
+	}
+	case MS_EV_QEMU_PENDING: {
+		const struct ms_ev_qemu_pending *e = (const void *)ev;
+
+		/* QEMU's threshold is 0 until it has measured a bandwidth */
+		if (d)
+			add_sample(t, d, ev, e->precopy, 0, e->threshold ? e->threshold :
+					   MS_STAT_UNSET, 0);
+		break;
+	}
+	case MS_EV_STOPCOPY_SIZE:
+		if (d)
+			push_point(t, &d->stopcopy, ev->ts_ns,
+				   ((const struct ms_ev_stopcopy_size *)ev)->bytes);
+		break;
+	case MS_EV_DATA: {
+		const struct ms_ev_data *e = (const void *)ev;
+
+		if (d && e->phase <= MS_PHASE_RESUME) {
+			d->data[e->phase] += e->bytes;
+			d->data_last_ns[e->phase] = ev->ts_ns;
+		}
+		break;
+	}
+	case MS_EV_QEMU_SECTION:
+		if (d)
+			on_section(t, d, (const void *)ev);
+		break;
+	case MS_EV_QEMU_DOWNTIME: {
+		const struct ms_ev_qemu_downtime *e = (const void *)ev;
+
+		if (d && e->kind == MS_DOWNTIME_SAVE)
+			push_point(t, &d->qdowntime, ev->ts_ns, e->dur_ns);
+		break;
+	}
+	case MS_EV_SWITCHOVER:
+		push_point(t, d ? (void *)&d->switchover : (void *)&t->switchover, ev->ts_ns,
+			   ((const struct ms_ev_switchover *)ev)->phase);
+		break;
+	case MS_EV_RUNSTATE:
+		push_point(t, &t->runstate, ev->ts_ns,
+			   !!((const struct ms_ev_runstate *)ev)->running);
+		break;
+	case MS_EV_MIG_STATUS:
+		push_point(t, &t->status, ev->ts_ns, ((const struct ms_ev_mig_status *)ev)->status);
+		break;
+	case MS_EV_MIG_STATS:
+		on_stats(t, (const void *)ev);
+		break;
+	default:
+		break;
+	}
+}
+
+int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
+{
+	return ms_bus__subscribe(bus,
+				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
+					 MS_EV_BIT(MS_EV_DEV_ADD) | MS_EV_BIT(MS_EV_DEV_STATE) |
+					 MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) |
+					 MS_EV_BIT(MS_EV_DATA) | MS_EV_BIT(MS_EV_QEMU_PENDING) |
+					 MS_EV_BIT(MS_EV_QEMU_SECTION) |
+					 MS_EV_BIT(MS_EV_QEMU_DOWNTIME) |
+					 MS_EV_BIT(MS_EV_SWITCHOVER) | MS_EV_BIT(MS_EV_RUNSTATE) |
+					 MS_EV_BIT(MS_EV_MIG_STATUS) | MS_EV_BIT(MS_EV_MIG_STATS),
+				 on_event, t);
+}

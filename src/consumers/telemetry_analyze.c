@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The telemetry analysis: per-device downtime and its breakdown, the VM's
+ * downtime and total time, and every device's convergence (docs/telemetry.md).
+ * A pure function of what the consumer kept.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/vfio_compat.h>
+
+#include <migscope/telemetry.h>
+
+#define VIRTIO_ACTIVE 0
+#define VIRTIO_FREEZE 2
+
+const char *ms_tm_state_name(unsigned int domain, unsigned int state)
+{
+	static const char *const vfio[MS_VFIO_NR_STATES] = {
+		[VFIO_DEVICE_STATE_ERROR] = "ERROR",
+		[VFIO_DEVICE_STATE_STOP] = "STOP",
+		[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
+		[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
+		[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
+		[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
+		[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
+		[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
+	};
+	static const char *const virtio[] = { "Active", "Stop", "Freeze" };
+
+	if (domain == MS_DOMAIN_VFIO && state < MS_VFIO_NR_STATES)
+		return vfio[state];
+	if (domain == MS_DOMAIN_VIRTIO && state < sizeof(virtio) / sizeof(virtio[0]))
+		return virtio[state];
+	return "unknown";
+}
+
+/* The guest's device runs: VFIO RUNNING or PRE_COPY, virtio Active. */
+static int running(unsigned int domain, unsigned int s)
+{
+	if (domain == MS_DOMAIN_VIRTIO)
+		return s == VIRTIO_ACTIVE;
+	return s == VFIO_DEVICE_STATE_RUNNING || s == VFIO_DEVICE_STATE_PRE_COPY;
+}
+
+/* The state in which the stopped device's data is read: STOP_COPY, virtio Freeze. */
+static int transfer(unsigned int domain, unsigned int s)
+{
+	if (domain == MS_DOMAIN_VIRTIO)
+		return s == VIRTIO_FREEZE;
+	return s == VFIO_DEVICE_STATE_STOP_COPY;
+}
+
+static uint64_t arc_start(const struct ms_tm_arc *a)
+{
+	return a->end_ns - a->dur_ns;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+	uint64_t lo = max64(a0, b0), hi = min64(a1, b1);
+
+	return hi > lo ? hi - lo : 0;
+}
+
+/* How much of an arc lies in [a, b); an instantaneous arc inside counts as 0. */
+static uint64_t arc_in(const struct ms_tm_arc *arc, uint64_t a, uint64_t b)
+{
+	return overlap(arc_start(arc), arc->end_ns, a, b);
+}
+
+/* Time within [a, b) spent between a switchover-ack request and its ack. */
+static uint64_t ack_wait(const struct ms_tm_point *p, uint32_t n, uint64_t a, uint64_t b)
+{
+	uint64_t open = 0, sum = 0;
+	int waiting = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (p[i].v == MS_SWITCHOVER_ACK_REQUESTED && !waiting) {
+			open = p[i].ts_ns;
+			waiting = 1;
+		} else if (p[i].v == MS_SWITCHOVER_ACKED && waiting) {
+			sum += overlap(open, p[i].ts_ns, a, b);
+			waiting = 0;
+		}
+	}
+	/* a request never acked still waits at the end of the window */
+	if (waiting && b != UINT64_MAX)
+		sum += overlap(open, b, a, b);
+	return sum;
+}
+
+/* The destination device of a source device, by either side's peer field. */
+static uint32_t find_peer(const struct ms_devices *d, uint32_t id)
+{
+	const struct ms_device_info *me = ms_devices__get(d, id), *p;
+
+	if (!me || me->role != MS_ROLE_SOURCE)
+		return MS_DEV_NONE;
+	p = ms_devices__get(d, me->peer);
+	if (p && p->role == MS_ROLE_DEST)
+		return p->id;
+	for (uint32_t k = 0; k < d->nr; k++) {
+		p = ms_devices__get(d, k);
+		if (p && p->role == MS_ROLE_DEST && p->peer == id)
+			return k;
+	}
+	return MS_DEV_NONE;
+}
+
+static int warc_cmp(const void *a, const void *b)
+{
+	const struct ms_tm_warc *x = a, *y = b;
+	uint64_t sx = arc_start(x->arc), sy = arc_start(y->arc);
+
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	if (x->arc->end_ns != y->arc->end_ns)
+		return x->arc->end_ns < y->arc->end_ns ? -1 : 1;
+	return x->dest - y->dest;
+}
+
+/* Both sides' arcs that touch [start, end], in time order. */
+static int window_arcs(const struct ms_tm_device *src, const struct ms_tm_device *dst,
+		       struct ms_tm_dev_result *r)
+{
+	const struct ms_tm_device *side[2] = { src, dst };
+	uint32_t n = src->arcs.nr + (dst ? dst->arcs.nr : 0);
+
+	r->arcs = calloc(n ? n : 1, sizeof(*r->arcs));
+	if (!r->arcs)
+		return -ENOMEM;
+	for (int s = 0; s < 2; s++) {
+		if (!side[s])
+			continue;
+		for (uint32_t i = 0; i < side[s]->arcs.nr; i++) {
+			const struct ms_tm_arc *a = &side[s]->arcs.v[i];
+
+			if (a->end_ns < r->dt.start_ns || arc_start(a) > r->dt.end_ns)
+				continue;
+			r->arcs[r->arcs_nr].arc = a;
+			r->arcs[r->arcs_nr].dest = s;
+			r->arcs_nr++;
+		}
+	}
+	qsort(r->arcs, r->arcs_nr, sizeof(*r->arcs), warc_cmp);
+	return 0;
+}
+
+/*
+ * Downtime from the state timeline: from the source leaving RUNNING/PRE_COPY
+ * (Active) until its destination peer is RUNNING (Active), cut at four marks:
+ * quiesced (reached STOP_COPY / Freeze), saved (left STOP_COPY, or its last
+ * stop-copy data), resuming (the destination's first arc after that).
+ */
+static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_device *dst,
+			  uint32_t peer, struct ms_tm_downtime *dt)
+{
+	const struct ms_tm_arc *a = src->arcs.v;
+	uint32_t n = src->arcs.nr, leave = n, q = n;
+	uint64_t t_start, t_q, t_saved, t_resume, t_end;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (running(a[i].domain, a[i].from) && !running(a[i].domain, a[i].to))
+			leave = i;
+	if (leave == n)
+		return;
+	t_start = arc_start(&a[leave]);
+
+	t_end = a[n - 1].end_ns;
+	for (uint32_t j = 0; dst && j < dst->arcs.nr; j++) {
+		const struct ms_tm_arc *b = &dst->arcs.v[j];
+
+		if (running(b->domain, b->to) && b->end_ns >= t_start) {
+			t_end = b->end_ns;
+			dt->complete = 1;
+			break;
+		}
+	}
+	/* without the destination: until the source runs again (rolled back) */
+	for (uint32_t i = leave + 1; !dt->complete && i < n; i++)
+		if (running(a[i].domain, a[i].to)) {
+			t_end = a[i].end_ns;
+			break;
+		}
+	t_end = max64(t_end, t_start);
+
+	t_q = t_start;
+	for (uint32_t i = leave; i < n && a[i].end_ns <= t_end; i++) {
+		t_q = a[i].end_ns;
+		if (transfer(a[i].domain, a[i].to)) {
+			q = i;
+			break;
+		}
+	}
+	t_saved = t_q;
+	for (uint32_t i = q + 1; q < n && i < n && a[i].end_ns <= t_end; i++)
+		if (a[i].from == a[q].to) {
+			t_saved = a[i].end_ns;
+			break;
+		}
+	if (t_saved == t_q && src->data_last_ns[MS_PHASE_STOPCOPY] > t_q &&
+	    src->data_last_ns[MS_PHASE_STOPCOPY] <= t_end)
+		t_saved = src->data_last_ns[MS_PHASE_STOPCOPY];
+
+	t_resume = t_end;
+	for (uint32_t j = 0; dt->complete && j < dst->arcs.nr; j++)
+		if (dst->arcs.v[j].end_ns > t_saved) {
+			t_resume = min64(max64(arc_start(&dst->arcs.v[j]), t_saved), t_end);
+			break;
+		}
+
+	dt->have = 1;
+	dt->method = "arcs";
+	dt->peer = peer;
+	dt->start_ns = t_start;
+	dt->end_ns = t_end;
+	dt->stop_ns = t_q - t_start;
+	dt->stopcopy_ns = t_saved - t_q;
+	dt->wait_ns = t_resume - t_saved;
+	dt->resume_ns = t_end - t_resume;
+	for (uint32_t i = leave; i < n; i++)
+		dt->busy_ns += arc_in(&a[i], t_start, t_q);
+	dt->busy_ns += dt->stopcopy_ns;
+	for (uint32_t j = 0; dt->complete && j < dst->arcs.nr; j++)
+		dt->busy_ns += arc_in(&dst->arcs.v[j], t_resume, t_end);
+}
+
+/* A QEMU section's part of the VM's downtime: its saves while the VM was stopped. */
+static void sections_downtime(const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
+			      struct ms_tm_downtime *dt)
+{
+	uint64_t s = vm->downtime_start_ns, e = vm->downtime_end_ns, sum = 0;
+	uint64_t first = UINT64_MAX, last = 0;
+	int seen = 0;
+
+	for (uint32_t i = 0; i < dev->qdowntime.nr; i++) {
+		const struct ms_tm_point *p = &dev->qdowntime.v[i];
+
+		if (p->ts_ns < s || p->ts_ns > e)
+			continue;
+		sum += p->v;
+		first = min64(first, p->ts_ns - min64(p->v, p->ts_ns));
+		last = max64(last, p->ts_ns);
+		seen = 1;
+	}
+	dt->method = "vmstate_downtime";
+	for (uint32_t i = 0; !seen && i < dev->saves.nr; i++) {
+		const struct ms_tm_span *sp = &dev->saves.v[i];
+		uint64_t in = overlap(sp->start_ns, sp->end_ns, s, e);
+
+		if (sp->end_ns < s || sp->start_ns > e)
+			continue;
+		sum += in;
+		first = min64(first, max64(sp->start_ns, s));
+		last = max64(last, min64(sp->end_ns, e));
+		dt->method = "sections";
+		seen = 2;
+	}
+	if (!seen)
+		return;
+	dt->have = 1;
+	dt->complete = 1;
+	dt->peer = MS_DEV_NONE;
+	dt->start_ns = first;
+	dt->end_ns = max64(last, first);
+	dt->stopcopy_ns = sum;
+	dt->busy_ns = sum;
+}
+
+static int is_terminal(uint64_t status)
+{
+	return status == MS_MIG_COMPLETED || status == MS_MIG_FAILED ||
+	       status == MS_MIG_CANCELLED;
+}
+
+/* VM downtime from QEMU: the last VM stop until completion (or failure, or resume). */
+static int qemu_downtime(const struct ms_telemetry *t, struct ms_tm_vm *vm)
+{
+	uint64_t stop = 0, end = UINT64_MAX;
+	int stopped = 0;
+
+	for (uint32_t i = 0; i < t->runstate.nr; i++)
+		if (!t->runstate.v[i].v) {
+			stop = t->runstate.v[i].ts_ns;
+			stopped = 1;
+		}
+	if (!stopped)
+		return 0;
+	vm->downtime_source = "qemu";
+	for (uint32_t i = 0; i < t->status.nr; i++)
+		if (is_terminal(t->status.v[i].v) && t->status.v[i].ts_ns >= stop) {
+			end = min64(end, t->status.v[i].ts_ns);
+			break;
+		}
+	for (uint32_t i = 0; i < t->runstate.nr; i++)
+		if (t->runstate.v[i].v && t->runstate.v[i].ts_ns >= stop) {
+			end = min64(end, t->runstate.v[i].ts_ns);
+			break;
+		}
+	for (uint32_t i = 0; i < t->stats.nr; i++)
+		if (is_terminal(t->stats.v[i].status) && t->stats.v[i].ts_ns >= stop) {
+			end = min64(end, t->stats.v[i].ts_ns);
+			break;
+		}
+	if (end == UINT64_MAX)
+		return 1;
+	vm->have_downtime = 1;
+	vm->downtime_start_ns = stop;
+	vm->downtime_end_ns = end;
+	return 1;
+}
+
+/* VM total time from QEMU: migration setup until its terminal status. */
+static void qemu_total(const struct ms_telemetry *t, struct ms_tm_vm *vm)
+{
+	uint64_t start = UINT64_MAX, end = 0;
+	int ended = 0;
+
+	for (uint32_t i = 0; i < t->status.nr; i++) {
+		const struct ms_tm_point *p = &t->status.v[i];
+
+		if (p->v == MS_MIG_SETUP && start == UINT64_MAX)
+			start = p->ts_ns;
+		if (is_terminal(p->v)) {
+			end = p->ts_ns;
+			ended = 1;
+		}
+	}
+	if (start == UINT64_MAX && t->status.nr)
+		start = t->status.v[0].ts_ns;
+	if (!ended || start > end)
+		return;
+	vm->have_total = 1;
+	vm->total_start_ns = start;
+	vm->total_end_ns = end;
+}
+
+static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
+{
+	vm->qmp_downtime_ms = vm->qmp_total_ms = vm->qmp_expected_downtime_ms = MS_STAT_UNSET;
+	vm->threshold = MS_STAT_UNSET;
+	vm->downtime_source = "none";
+	vm->bandwidth_source = "none";
+	vm->limit_ns = t->config.downtime_limit_ns;
+
+	for (uint32_t i = 0; i < t->stats.nr; i++) {
+		const struct ms_tm_stats *s = &t->stats.v[i];
+
+		if (s->downtime_ms != MS_STAT_UNSET)
+			vm->qmp_downtime_ms = s->downtime_ms;
+		if (s->total_time_ms != MS_STAT_UNSET)
+			vm->qmp_total_ms = s->total_time_ms;
+		if (s->expected_downtime_ms != MS_STAT_UNSET)
+			vm->qmp_expected_downtime_ms = s->expected_downtime_ms;
+		/* QEMU's measured bandwidth while it was still sending (mbps in megabits/s) */
+		if (s->mbps_milli != MS_STAT_UNSET && s->mbps_milli && !is_terminal(s->status)) {
+			vm->bandwidth_bps = s->mbps_milli * 125;
+			vm->bandwidth_source = "qmp";
+		}
+	}
+	if (!vm->bandwidth_bps && t->config.bandwidth_bps) {
+		vm->bandwidth_bps = t->config.bandwidth_bps;
+		vm->bandwidth_source = "config";
+	}
+	if (vm->bandwidth_bps && vm->limit_ns)
+		vm->threshold = (uint64_t)((double)vm->bandwidth_bps * (double)vm->limit_ns / 1e9);
+	/* the latest word on the migration's status, from events or from query-migrate */
+	if (t->status.nr) {
+		vm->have_status = 1;
+		vm->status = (uint32_t)t->status.v[t->status.nr - 1].v;
+	}
+	if (t->stats.nr && (!t->status.nr || t->stats.v[t->stats.nr - 1].ts_ns >
+						     t->status.v[t->status.nr - 1].ts_ns)) {
+		vm->have_status = 1;
+		vm->status = t->stats.v[t->stats.nr - 1].status;
+	}
+}
+
+/* Time in PRE_COPY: from each arc into it until the next arc starts. */
+static int precopy_time(const struct ms_tm_device *dev, uint64_t cut, uint64_t *ns)
+{
+	const struct ms_tm_arc *a = dev->arcs.v;
+	uint32_t n = dev->arcs.nr;
+	int seen = 0;
+
+	*ns = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t until;
+
+		if (a[i].domain != MS_DOMAIN_VFIO || a[i].to != VFIO_DEVICE_STATE_PRE_COPY)
+			continue;
+		seen = 1;
+		until = i + 1 < n ? arc_start(&a[i + 1]) :
+			dev->samples.nr ? dev->samples.v[dev->samples.nr - 1].ts_ns : a[i].end_ns;
+		*ns += until > a[i].end_ns ? until - a[i].end_ns : 0;
+	}
+	if (seen || !dev->samples.nr)
+		return seen;
+	/* no arcs (a QEMU section): from its first sample until the VM stopped */
+	{
+		uint64_t first = dev->samples.v[0].ts_ns;
+		uint64_t last = min64(cut, dev->samples.v[dev->samples.nr - 1].ts_ns);
+
+		*ns = last > first ? last - first : 0;
+	}
+	return 1;
+}
+
+/* Samples at or before cut (the series is in time order). */
+static uint32_t before(const struct ms_tm_sample *s, uint32_t n, uint64_t cut)
+{
+	uint32_t k = 0;
+
+	while (k < n && s[k].ts_ns <= cut)
+		k++;
+	return k;
+}
+
+static void device_convergence(const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
+			       struct ms_tm_dev_result *r, uint64_t cut)
+{
+	struct ms_tm_judge_opts o = {
+		.threshold = vm->threshold,
+		.threshold_source = "limit",
+		.moves_known = dev->data[MS_PHASE_PRECOPY] > 0,
+		.track_reinit = dev->basis == MS_EV_PRECOPY,
+	};
+	struct ms_tm_convergence *c = &r->conv;
+	uint32_t n = before(dev->samples.v, dev->samples.nr, cut);
+	const struct ms_tm_sample *s = dev->samples.v;
+	struct ms_tm_sample *sc = NULL;
+	uint64_t bytes, bw = vm->bandwidth_bps;
+
+	if (!n && dev->stopcopy.nr) {
+		/* a device without pre-copy: judge its stop-copy size */
+		sc = calloc(dev->stopcopy.nr, sizeof(*sc));
+		for (uint32_t i = 0; sc && i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut;
+		     i++, n++) {
+			sc[i].ts_ns = dev->stopcopy.v[i].ts_ns;
+			sc[i].initial = dev->stopcopy.v[i].v;
+			sc[i].threshold = sc[i].dirty_bps = MS_STAT_UNSET;
+		}
+		s = sc;
+		o.moves_known = 0;
+	}
+	if (n && s[n - 1].threshold != MS_STAT_UNSET) {
+		o.threshold = s[n - 1].threshold;
+		o.threshold_source = "qemu";
+	}
+	ms_tm_judge(s, n, &o, c);
+	c->basis = sc ? "stopcopy" :
+		   dev->basis == MS_EV_PRECOPY ? "precopy" :
+		   dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending" : "none";
+	free(sc);
+
+	for (uint32_t i = 0; i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut; i++)
+		c->stopcopy = dev->stopcopy.v[i].v;
+	/* without a VM bandwidth, the device's own stop-copy rate */
+	if (!bw && r->dt.have && r->dt.stopcopy_ns && dev->data[MS_PHASE_STOPCOPY])
+		bw = (uint64_t)((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
+				(double)r->dt.stopcopy_ns);
+	bytes = c->stopcopy != MS_STAT_UNSET ? c->stopcopy : c->pending;
+	if (bw && (c->samples || c->stopcopy != MS_STAT_UNSET))
+		c->predicted_ns = (uint64_t)((double)bytes * 1e9 / (double)bw);
+}
+
+/* The VM's own series from query-migrate: ram.remaining while migrating. */
+static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
+{
+	struct ms_tm_vm *vm = &r->vm;
+	uint64_t cut = vm->have_downtime ? vm->downtime_start_ns : UINT64_MAX;
+	uint64_t page = t->config.page_size ? t->config.page_size : 4096;
+	struct ms_tm_judge_opts o = {
+		.threshold = vm->threshold,
+		.threshold_source = "limit",
+		.moves_known = 1,
+	};
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->stats.nr; i++) {
+		const struct ms_tm_stats *s = &t->stats.v[i];
+		struct ms_tm_sample *x;
+
+		if (s->ram_remaining == MS_STAT_UNSET || s->ts_ns > cut ||
+		    is_terminal(s->status) || s->status == MS_MIG_CANCELLING)
+			continue;
+		if (!vm->series) {
+			vm->series = calloc(t->stats.nr, sizeof(*vm->series));
+			if (!vm->series)
+				return -ENOMEM;
+		}
+		x = &vm->series[n++];
+		x->ts_ns = s->ts_ns;
+		x->initial = s->ram_remaining;
+		if (s->ram_transferred == MS_STAT_UNSET)
+			o.moves_known = 0;
+		else
+			x->moved = s->ram_transferred;
+		x->threshold = MS_STAT_UNSET;
+		x->dirty_bps = s->dirty_pages_rate == MS_STAT_UNSET ? MS_STAT_UNSET :
+								      s->dirty_pages_rate * page;
+	}
+	vm->series_nr = n;
+	if (n) {
+		ms_tm_judge(vm->series, n, &o, &vm->conv);
+		vm->conv.basis = "qmp";
+		if (vm->bandwidth_bps)
+			vm->conv.predicted_ns = (uint64_t)((double)vm->conv.pending * 1e9 /
+							   (double)vm->bandwidth_bps);
+	}
+	return 0;
+}
+
+/* Without query-migrate: the VM converges as its worst device does. */
+static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
+{
+	static const int rank[] = {
+		[MS_VERDICT_UNKNOWN] = 0,
+		[MS_VERDICT_CONVERGING] = 1,
+		[MS_VERDICT_STALLED] = 2,
+		[MS_VERDICT_DIVERGING] = 3,
+	};
+	struct ms_tm_convergence *c = &r->vm.conv;
+	const struct ms_tm_convergence *worst = NULL;
+	uint32_t wid = 0, samples = 0;
+
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_tm_dev_result *x = &r->dev[id];
+
+		if (!x->present || !x->conv.samples)
+			continue;
+		samples += x->conv.samples;
+		if (!worst || rank[x->conv.verdict] > rank[worst->verdict]) {
+			worst = &x->conv;
+			wid = id;
+		}
+	}
+	if (!worst) {
+		ms_tm_judge(NULL, 0, &(struct ms_tm_judge_opts){ .threshold = MS_STAT_UNSET }, c);
+		c->basis = "none";
+		return;
+	}
+	*c = *worst;
+	c->samples = samples;
+	c->basis = "devices";
+	c->reinits = 0;
+	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
+	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name,
+		 worst->reason);
+}
+
+static void count_acks(const struct ms_tm_point *p, uint32_t n, struct ms_tm_vm *vm)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		vm->acks_requested += p[i].v == MS_SWITCHOVER_ACK_REQUESTED;
+		vm->acks += p[i].v == MS_SWITCHOVER_ACKED;
+	}
+	vm->ack_wait_ns += ack_wait(p, n, 0, UINT64_MAX);
+}
+
+int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
+			  struct ms_tm_report *r)
+{
+	struct ms_tm_vm *vm = &r->vm;
+	uint64_t first_arc = UINT64_MAX, last_arc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->t0_ns = t->t0_ns;
+	r->nr = t->nr > d->nr ? t->nr : d->nr;
+	r->dev = calloc(r->nr ? r->nr : 1, sizeof(*r->dev));
+	if (!r->dev)
+		return -ENOMEM;
+	vm_facts(t, vm);
+
+	/* 1. each source device's downtime from its state timeline */
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_device_info *info = ms_devices__get(d, id);
+		const struct ms_tm_device *dev = ms_telemetry__device(t, id), *pd;
+		struct ms_tm_dev_result *x = &r->dev[id];
+		uint32_t peer;
+
+		x->present = info != NULL;
+		x->counted_in = MS_DEV_NONE;
+		x->dt.peer = MS_DEV_NONE;
+		for (uint32_t i = 0; dev && i < dev->arcs.nr; i++) {
+			first_arc = min64(first_arc, arc_start(&dev->arcs.v[i]));
+			last_arc = max64(last_arc, dev->arcs.v[i].end_ns);
+		}
+		if (!info || !dev || info->role == MS_ROLE_DEST || !dev->arcs.nr)
+			continue;
+		peer = find_peer(d, id);
+		pd = peer != MS_DEV_NONE ? ms_telemetry__device(t, peer) : NULL;
+		arcs_downtime(dev, pd, peer, &x->dt);
+		if (x->dt.have && window_arcs(dev, x->dt.complete ? pd : NULL, x))
+			return -ENOMEM;
+	}
+	for (uint32_t id = 0; id < r->nr; id++) {
+		uint32_t peer = r->dev[id].dt.peer;
+
+		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE)
+			r->dev[peer].counted_in = id;
+	}
+
+	/* 2. the VM's downtime: QEMU's own when it told us, else the devices' */
+	if (!qemu_downtime(t, vm)) {
+		uint64_t s = UINT64_MAX, e = 0;
+
+		for (uint32_t id = 0; id < r->nr; id++)
+			if (r->dev[id].dt.have) {
+				s = min64(s, r->dev[id].dt.start_ns);
+				e = max64(e, r->dev[id].dt.end_ns);
+			}
+		if (s != UINT64_MAX) {
+			vm->have_downtime = 1;
+			vm->downtime_source = "devices";
+			vm->downtime_start_ns = s;
+			vm->downtime_end_ns = e;
+		}
+	}
+	if (t->status.nr) {
+		qemu_total(t, vm);
+	} else if (first_arc != UINT64_MAX) {
+		vm->have_total = 1;
+		vm->total_start_ns = first_arc;
+		vm->total_end_ns = vm->have_downtime ? vm->downtime_end_ns : last_arc;
+	}
+
+	/* 3. QEMU sections, shares, ack waits, pre-copy time and convergence */
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
+		struct ms_tm_dev_result *x = &r->dev[id];
+		uint64_t vm_dt = vm->downtime_end_ns - vm->downtime_start_ns;
+		uint64_t cut;
+
+		if (!x->present || !dev) {
+			ms_tm_judge(NULL, 0, &(struct ms_tm_judge_opts){ .threshold = MS_STAT_UNSET },
+				    &x->conv);
+			x->conv.basis = "none";
+			continue;
+		}
+		for (uint32_t i = 0; i < dev->saves.nr; i++)
+			x->save_ns += dev->saves.v[i].end_ns - dev->saves.v[i].start_ns;
+		for (uint32_t i = 0; i < dev->loads.nr; i++)
+			x->load_ns += dev->loads.v[i].end_ns - dev->loads.v[i].start_ns;
+		if (!x->dt.have && x->counted_in == MS_DEV_NONE && vm->have_downtime)
+			sections_downtime(dev, vm, &x->dt);
+		if (x->dt.have && x->dt.method && !strcmp(x->dt.method, "arcs")) {
+			const struct ms_tm_device *pd = ms_telemetry__device(t, x->dt.peer);
+			uint64_t w0 = x->dt.start_ns + x->dt.stop_ns + x->dt.stopcopy_ns;
+			uint64_t w1 = w0 + x->dt.wait_ns, ack;
+
+			ack = ack_wait(dev->switchover.v, dev->switchover.nr, w0, w1);
+			if (pd && x->dt.complete)
+				ack = max64(ack, ack_wait(pd->switchover.v, pd->switchover.nr, w0, w1));
+			ack = max64(ack, ack_wait(t->switchover.v, t->switchover.nr, w0, w1));
+			x->dt.ack_ns = min64(ack, x->dt.wait_ns);
+			x->dt.wait_ns -= x->dt.ack_ns;
+		}
+		if (x->dt.have && vm->have_downtime && vm_dt)
+			x->dt.share = (double)min64(x->dt.busy_ns, vm_dt) / (double)vm_dt;
+
+		cut = x->dt.have && !strcmp(x->dt.method, "arcs") ? x->dt.start_ns :
+		      vm->have_downtime ? vm->downtime_start_ns : UINT64_MAX;
+		x->have_precopy = precopy_time(dev, cut, &x->precopy_ns);
+		device_convergence(dev, vm, x, cut);
+	}
+
+	if (vm_convergence(t, r))
+		return -ENOMEM;
+	if (!vm->series_nr)
+		vm_worst_device(d, r);
+	for (uint32_t id = 0; id < t->nr; id++)
+		count_acks(t->dev[id].switchover.v, t->dev[id].switchover.nr, vm);
+	count_acks(t->switchover.v, t->switchover.nr, vm);
+	return 0;
+}
+
+void ms_tm_report__free(struct ms_tm_report *r)
+{
+	for (uint32_t i = 0; r->dev && i < r->nr; i++)
+		free(r->dev[i].arcs);
+	free(r->dev);
+	free(r->vm.series);
+	memset(r, 0, sizeof(*r));
+}
