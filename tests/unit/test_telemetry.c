@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Telemetry: verdicts on synthetic series with known answers, downtime and its
+ * breakdown from a constructed timeline, and the VM's downtime from QEMU's
+ * events (numbers from the recorded QEMU 7.2 migration in shared/fixtures).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/session.h>
+#include <migscope/telemetry.h>
+#include <migscope/vfio_compat.h>
+
+#include "testutil.h"
+#include "tmbuild.h"
+
+#define RUNNING VFIO_DEVICE_STATE_RUNNING
+#define STOP VFIO_DEVICE_STATE_STOP
+#define STOP_COPY VFIO_DEVICE_STATE_STOP_COPY
+#define RESUMING VFIO_DEVICE_STATE_RESUMING
+#define RUNNING_P2P VFIO_DEVICE_STATE_RUNNING_P2P
+#define PRE_COPY VFIO_DEVICE_STATE_PRE_COPY
+#define PRE_COPY_P2P VFIO_DEVICE_STATE_PRE_COPY_P2P
+
+#define MS(ns) ((double)(ns) / 1e6)
+
+static void analyze(struct ms_session *s, struct ms_tm_report *r)
+{
+	assert_int_equal(ms_telemetry__analyze(&s->telemetry, &s->devices, r), 0);
+}
+
+/* 300 ms at 100 MiB/s: 30 MiB fit the downtime limit */
+static struct ms_session *limited_session(void)
+{
+	return tb_session(NULL, 300, 100 * TB_MIB);
+}
+
+static void light_workload_falling_under_threshold_is_converging(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "light", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_workload(s, d, 0, 3000, 256 * TB_MIB, 100 * TB_MIB, 10 * TB_MIB, 64 * TB_MIB);
+	analyze(s, &r);
+	assert_int_equal(r.vm.threshold, 30 * TB_MIB);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_true(r.dev[d].conv.pending <= 30 * TB_MIB);
+	assert_non_null(strstr(r.dev[d].conv.reason, "under the threshold"));
+	assert_int_equal(r.dev[d].conv.samples, 31);
+	assert_int_equal(r.dev[d].conv.reinits, 0);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void light_workload_still_above_threshold_converges_by_trend(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "light", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+	const struct ms_tm_convergence *c;
+
+	/* 256 MiB drained at 100 MiB/s while 10 MiB/s is dirtied: -90 MiB/s */
+	tb_workload(s, d, 0, 1500, 256 * TB_MIB, 100 * TB_MIB, 10 * TB_MIB, 64 * TB_MIB);
+	analyze(s, &r);
+	c = &r.dev[d].conv;
+	assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
+	assert_true(c->pending > 30 * TB_MIB);
+	assert_true(c->have_trend);
+	assert_true(fabs(c->net_bps + 90.0 * TB_MIB) < 0.01 * 90 * TB_MIB);
+	assert_true(c->have_rates);
+	assert_true(fabs(c->transfer_bps - 100.0 * TB_MIB) < 0.01 * 100 * TB_MIB);
+	assert_true(fabs(c->dirty_bps - 10.0 * TB_MIB) < 0.05 * 10 * TB_MIB);
+	assert_int_equal(c->window, 8); /* the last half of 16 samples */
+	assert_non_null(strstr(c->reason, "pending falls"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void fast_workload_dirtying_faster_than_moving_is_diverging(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "fast", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+	const struct ms_tm_convergence *c;
+
+	tb_workload(s, d, 0, 2000, 64 * TB_MIB, 50 * TB_MIB, 200 * TB_MIB, 1024 * TB_MIB);
+	analyze(s, &r);
+	c = &r.dev[d].conv;
+	assert_int_equal(c->verdict, MS_VERDICT_DIVERGING);
+	assert_true(fabs(c->net_bps - 150.0 * TB_MIB) < 0.01 * 150 * TB_MIB);
+	assert_true(fabs(c->dirty_bps - 200.0 * TB_MIB) < 0.01 * 200 * TB_MIB);
+	assert_true(fabs(c->transfer_bps - 50.0 * TB_MIB) < 0.01 * 50 * TB_MIB);
+	assert_non_null(strstr(c->reason, "outpaces"));
+	/* the VM converges as its worst device does */
+	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_DIVERGING);
+	assert_string_equal(r.vm.conv.basis, "devices");
+	assert_non_null(strstr(r.vm.conv.reason, "fast: "));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void working_set_larger_than_threshold_is_stalled(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "ws", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	/* dirty bytes saturate at the 128 MiB working set: pending stays flat */
+	tb_workload(s, d, 0, 3000, 64 * TB_MIB, 100 * TB_MIB, 200 * TB_MIB, 128 * TB_MIB);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_STALLED);
+	assert_int_equal(r.dev[d].conv.pending, 128 * TB_MIB);
+	assert_non_null(strstr(r.dev[d].conv.reason, "above the threshold 30.00 MiB"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void reinit_flagged_and_inferred_are_counted(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "reinit", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+	/* initial drains to 0, REINIT (flagged) to 40 MiB, drains, grows again unflagged */
+	static const uint64_t initial[] = { 64, 32, 0, 0, 40, 20, 0, 0, 30, 10, 0 };
+
+	for (unsigned int i = 0; i < sizeof(initial) / sizeof(initial[0]); i++)
+		tb_precopy(s, d, 100.0 * i, initial[i] * TB_MIB, TB_MIB,
+			   i == 4 ? MS_PRECOPY_REINIT : 0);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.reinits, 2);
+	assert_int_equal(r.dev[d].conv.reinit_idx[0], 4);
+	assert_int_equal(r.dev[d].conv.reinit_idx[1], 8);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void trend_after_a_late_reinit_uses_samples_since_it(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 0, 0); /* no threshold: trend only */
+	uint32_t d = tb_dev(s, "reinit", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+	/* a long flat stretch, then a REINIT jump that drains: the window starts at the jump */
+	static const uint64_t initial[] = { 8, 8, 8, 8, 8, 8, 8, 8, 0, 200, 150, 100, 60 };
+
+	for (unsigned int i = 0; i < sizeof(initial) / sizeof(initial[0]); i++)
+		tb_precopy(s, d, 100.0 * i, initial[i] * TB_MIB, 0, i == 9 ? MS_PRECOPY_REINIT : 0);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.reinits, 1);
+	assert_int_equal(r.dev[d].conv.window, 4);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_non_null(strstr(r.dev[d].conv.reason, "since the last REINIT"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void two_samples_above_threshold_are_unknown(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t d = tb_dev(s, "few", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t none = tb_dev(s, "none", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_precopy(s, d, 0, 100 * TB_MIB, 0, 0);
+	tb_precopy(s, d, 100, 90 * TB_MIB, 0, 0);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_string_equal(r.dev[d].conv.reason, "only 2 samples, above the threshold");
+	assert_int_equal(r.dev[none].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_int_equal(r.dev[none].conv.samples, 0);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * One source/destination pair with every arc at a known time (ms):
+ *   src  RUNNING->PRE_COPY ends 10; PRE_COPY->PRE_COPY_P2P 1000-1002;
+ *        PRE_COPY_P2P->STOP_COPY 1002-1005; STOP_COPY->STOP 1029-1030
+ *   ack  requested 1032, acked 1036
+ *   dst  RESUMING->STOP 1040-1042; STOP->RUNNING_P2P 1042-1045; RUNNING_P2P->RUNNING 1049-1050
+ * downtime 50 = stop 5 + stop-copy 25 + ack 4 + wait 6 + resume 10;
+ * busy = arcs 2+3 + stop-copy 25 + destination arcs 2+3+1 = 36.
+ * A second pair is down 1001-1060, so the VM is down 60 ms and the first
+ * device's share is 36/60.
+ */
+static uint32_t add_pair(struct ms_session *s, const char *name, double shift, double extra)
+{
+	char dn[32];
+	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	uint32_t dst;
+
+	snprintf(dn, sizeof(dn), "%s-dst", name);
+	dst = tb_dev(s, dn, MS_DEV_KIND_REF, MS_ROLE_DEST, src);
+	tb_arc(s, dst, RUNNING, RUNNING_P2P, 5, 0.5);
+	tb_arc(s, dst, RUNNING_P2P, STOP, 6, 0.5);
+	tb_arc(s, dst, STOP, RESUMING, 7, 1);
+	tb_arc(s, src, RUNNING, PRE_COPY, 10, 1);
+	tb_precopy(s, src, 500, 10 * TB_MIB, 0, 0);
+	tb_stopcopy(s, src, 900, 8 * TB_MIB);
+	tb_arc(s, src, PRE_COPY, PRE_COPY_P2P, 1002 + shift, 2);
+	tb_arc(s, src, PRE_COPY_P2P, STOP_COPY, 1005 + shift, 3);
+	tb_data(s, src, 1020 + shift, 8 * TB_MIB, MS_PHASE_STOPCOPY);
+	tb_arc(s, src, STOP_COPY, STOP, 1030 + shift, 1);
+	tb_arc(s, dst, RESUMING, STOP, 1042 + shift + extra, 2);
+	tb_arc(s, dst, STOP, RUNNING_P2P, 1045 + shift + extra, 3);
+	tb_arc(s, dst, RUNNING_P2P, RUNNING, 1050 + shift + extra, 1);
+	return src;
+}
+
+static void downtime_arcs_and_share_from_a_constructed_timeline(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 0);
+	struct ms_tm_report r;
+	const struct ms_tm_downtime *dt;
+	uint32_t a, b;
+
+	a = add_pair(s, "nic", 0, 0);
+	b = add_pair(s, "gpu", 1, 9);
+	tb_switchover(s, MS_DEV_NONE, 1032, MS_SWITCHOVER_ACK_REQUESTED);
+	tb_switchover(s, MS_DEV_NONE, 1036, MS_SWITCHOVER_ACKED);
+	analyze(s, &r);
+
+	dt = &r.dev[a].dt;
+	assert_true(dt->have);
+	assert_true(dt->complete);
+	assert_string_equal(dt->method, "arcs");
+	assert_int_equal(dt->peer, a + 1);
+	assert_int_equal(dt->end_ns - dt->start_ns, 50000000);
+	assert_int_equal(dt->stop_ns, 5000000);
+	assert_int_equal(dt->stopcopy_ns, 25000000);
+	assert_int_equal(dt->ack_ns, 4000000);
+	assert_int_equal(dt->wait_ns, 6000000);
+	assert_int_equal(dt->resume_ns, 10000000);
+	assert_int_equal(dt->busy_ns, 36000000);
+
+	assert_true(r.vm.have_downtime);
+	assert_string_equal(r.vm.downtime_source, "devices");
+	assert_int_equal(r.vm.downtime_end_ns - r.vm.downtime_start_ns, 60000000);
+	assert_true(fabs(dt->share - 36.0 / 60) < 1e-9);
+	/* total: the first arc (the destination's at 4.5 ms) to the VM running again */
+	assert_true(r.vm.have_total);
+	assert_int_equal(r.vm.total_end_ns - r.vm.total_start_ns, 1055500000);
+
+	/* the arcs inside the downtime, both sides, in time order */
+	assert_int_equal(r.dev[a].arcs_nr, 6);
+	assert_int_equal(r.dev[a].arcs[0].arc->from, PRE_COPY);
+	assert_false(r.dev[a].arcs[0].dest);
+	assert_int_equal(r.dev[a].arcs[2].arc->to, STOP);
+	assert_int_equal(r.dev[a].arcs[3].arc->from, RESUMING);
+	assert_true(r.dev[a].arcs[3].dest);
+	assert_int_equal(r.dev[a].arcs[5].arc->to, RUNNING);
+
+	/* destinations are counted in their source's row */
+	assert_int_equal(r.dev[a + 1].counted_in, a);
+	assert_false(r.dev[a + 1].dt.have);
+	assert_int_equal(r.dev[b].dt.end_ns - r.dev[b].dt.start_ns, 59000000);
+
+	/* pre-copy from reaching PRE_COPY (10 ms) until leaving it (1000 ms) */
+	assert_true(r.dev[a].have_precopy);
+	assert_int_equal(r.dev[a].precopy_ns, 990000000);
+	/* the samples before it stopped; no bandwidth set: its own stop-copy rate */
+	assert_int_equal(r.dev[a].conv.samples, 1);
+	assert_int_equal(r.dev[a].conv.stopcopy, 8 * TB_MIB);
+	assert_int_equal(r.dev[a].conv.predicted_ns, 25000000);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void source_without_destination_is_down_until_saved(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 0, 0);
+	uint32_t d = tb_dev(s, "lone", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_arc(s, d, RUNNING, RUNNING_P2P, 101, 1);
+	tb_arc(s, d, RUNNING_P2P, STOP_COPY, 104, 3);
+	tb_arc(s, d, STOP_COPY, STOP, 120, 2);
+	analyze(s, &r);
+	assert_true(r.dev[d].dt.have);
+	assert_false(r.dev[d].dt.complete);
+	assert_int_equal(r.dev[d].dt.end_ns - r.dev[d].dt.start_ns, 20000000);
+	assert_int_equal(r.dev[d].dt.stop_ns, 4000000);
+	assert_int_equal(r.dev[d].dt.stopcopy_ns, 16000000);
+	assert_int_equal(r.dev[d].dt.resume_ns, 0);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/* The QEMU 7.2 fixture, in ms from the MIGRATION setup event (1795391031.894356). */
+static struct ms_session *qemu_session(uint32_t *ram, uint32_t *apic)
+{
+	struct ms_session *s = tb_session(NULL, 300, 64 * TB_MIB);
+	static const struct {
+		double t;
+		uint64_t remaining, total;
+	} q[] = {
+		{ 104.5, 243798016, 104 }, { 216.2, 205819904, 216 }, { 332.3, 166203392, 332 },
+		{ 440.2, 113774592, 440 }, { 541.2, 69734400, 541 },  { 642.2, 40374272, 642 },
+		{ 745.9, 6819840, 745 },
+	};
+	static const struct {
+		double t;
+		uint64_t pending, max;
+	} p[] = {
+		{ 3.260, 268967936, 0 },       { 64.020, 247992320, 0 },
+		{ 101.118, 245673984, 20141952 }, { 162.626, 222601216, 20141952 },
+		{ 216.015, 205819904, 5110489 }, { 273.629, 186941440, 5110489 },
+		{ 331.689, 168062976, 216516 }, { 385.587, 144990208, 216516 },
+		{ 437.535, 115625984, 326190 }, { 490.413, 86261760, 326190 },
+		{ 542.333, 69480448, 289800 },  { 603.957, 52699136, 289800 },
+		{ 655.943, 37752832, 183552 },  { 708.571, 21495808, 183552 },
+		{ 753.411, 8388608, 183552 },   { 788.861, 4661248, 15259936 },
+	};
+
+	*ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	*apic = tb_dev(s, "apic", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_status(s, 3.231, MS_MIG_ACTIVE);
+	for (unsigned int i = 0, j = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		for (; j < sizeof(q) / sizeof(q[0]) && q[j].t < p[i].t; j++)
+			tb_stats(s, q[j].t, MS_MIG_ACTIVE, q[j].remaining, 8589299 + j * 100000,
+				 MS_STAT_UNSET, q[j].total, 4894);
+		tb_pending(s, *ram, p[i].t, p[i].pending, p[i].max);
+	}
+	tb_runstate(s, 788.892, 0);
+	tb_section(s, *ram, 788.912, 2, MS_SECTION_SAVE_START);
+	tb_section(s, *ram, 790.527, 2, MS_SECTION_SAVE_END);
+	tb_section(s, *apic, 790.767, 7, MS_SECTION_SAVE_START);
+	tb_section(s, *apic, 790.792, 7, MS_SECTION_SAVE_END);
+	tb_status(s, 791.664, MS_MIG_COMPLETED);
+	tb_stats(s, 847.1, MS_MIG_COMPLETED, 0, 20426818, 2, 791, 207891);
+	return s;
+}
+
+static void qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp(void **state)
+{
+	uint32_t ram, apic;
+	struct ms_session *s = qemu_session(&ram, &apic);
+	struct ms_tm_report r;
+	double dt_ms;
+
+	analyze(s, &r);
+	assert_true(r.vm.have_downtime);
+	assert_string_equal(r.vm.downtime_source, "qemu");
+	dt_ms = MS(r.vm.downtime_end_ns - r.vm.downtime_start_ns);
+	assert_true(fabs(dt_ms - 2.772) < 1e-6);
+	assert_int_equal(r.vm.qmp_downtime_ms, 2);
+	assert_true(fabs(dt_ms - (double)r.vm.qmp_downtime_ms) <= 2.0);
+	assert_true(r.vm.have_total);
+	assert_true(fabs(MS(r.vm.total_end_ns - r.vm.total_start_ns) - 791.664) < 1e-6);
+	assert_int_equal(r.vm.qmp_total_ms, 791);
+	assert_int_equal(r.vm.status, MS_MIG_COMPLETED);
+	/* QEMU's measured bandwidth (4.894 Mbit/s) while active */
+	assert_string_equal(r.vm.bandwidth_source, "qmp");
+	assert_int_equal(r.vm.bandwidth_bps, 611750);
+
+	/* sections: their saves while the VM was stopped */
+	assert_true(r.dev[ram].dt.have);
+	assert_string_equal(r.dev[ram].dt.method, "sections");
+	assert_int_equal(r.dev[ram].dt.busy_ns, 1615000);
+	assert_true(fabs(r.dev[ram].dt.share - 1.615 / 2.772) < 1e-6);
+	assert_int_equal(r.dev[apic].dt.busy_ns, 25000);
+
+	/* ram pending, judged against QEMU's own threshold */
+	assert_int_equal(r.dev[ram].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_string_equal(r.dev[ram].conv.basis, "qemu_pending");
+	assert_string_equal(r.dev[ram].conv.threshold_source, "qemu");
+	assert_int_equal(r.dev[ram].conv.samples, 16);
+	assert_true(r.dev[ram].have_precopy);
+	/* the VM from query-migrate's ram.remaining */
+	assert_string_equal(r.vm.conv.basis, "qmp");
+	assert_int_equal(r.vm.conv.samples, 7);
+	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_CONVERGING);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void vm_stopped_without_completion_has_no_downtime(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 0, 0);
+	struct ms_tm_report r;
+
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_runstate(s, 100, 0);
+	analyze(s, &r);
+	assert_false(r.vm.have_downtime);
+	assert_string_equal(r.vm.downtime_source, "qemu");
+	assert_false(r.vm.have_total);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(light_workload_falling_under_threshold_is_converging),
+		cmocka_unit_test(light_workload_still_above_threshold_converges_by_trend),
+		cmocka_unit_test(fast_workload_dirtying_faster_than_moving_is_diverging),
+		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
+		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
+		cmocka_unit_test(trend_after_a_late_reinit_uses_samples_since_it),
+		cmocka_unit_test(two_samples_above_threshold_are_unknown),
+		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),
+		cmocka_unit_test(source_without_destination_is_down_until_saved),
+		cmocka_unit_test(qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp),
+		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
