@@ -3,12 +3,15 @@
  * The report: a fixed frame (schema, session, events, devices) that every
  * consumer's section is added into, in one place, in one order.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
 #include <migscope/json.h>
 #include <migscope/report.h>
+
+#include "report_telemetry.h"
 
 static const char *session_source_name(uint32_t src)
 {
@@ -77,7 +80,7 @@ static struct json_object *events_json(const struct ms_session *s)
 	return o;
 }
 
-static struct json_object *devices_json(const struct ms_session *s)
+static struct json_object *devices_json(const struct ms_session *s, const struct ms_tm_report *tm)
 {
 	struct json_object *arr = json_object_new_array();
 
@@ -92,6 +95,8 @@ static struct json_object *devices_json(const struct ms_session *s)
 		ms_json_add(o, "name", json_object_new_string(d->name));
 		ms_json_add(o, "kind", json_object_new_string(ms_dev_kind_name(d->kind)));
 		ms_json_add(o, "role", json_object_new_string(ms_dev_role_name(d->role)));
+		if (tm)
+			ms_report__device_telemetry(tm, s, id, o);
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -115,11 +120,16 @@ struct json_object *ms_report__device(struct json_object *report, uint32_t id)
 struct json_object *ms_report__json(const struct ms_session *s)
 {
 	struct json_object *root = json_object_new_object();
+	struct ms_tm_report tm;
+	int have_tm = !ms_telemetry__analyze(&s->telemetry, &s->devices, &tm);
 
 	ms_json_add(root, "schema_version", json_object_new_int(MS_REPORT_SCHEMA));
 	ms_json_add(root, "session", session_json(s));
-	ms_json_add(root, "devices", devices_json(s));
+	/* without memory for the analysis the report still carries what it can */
+	ms_json_add(root, "migration", have_tm ? ms_report__migration_json(&tm, s) : NULL);
+	ms_json_add(root, "devices", devices_json(s, have_tm ? &tm : NULL));
 	ms_json_add(root, "events", events_json(s));
+	ms_tm_report__free(&tm);
 	return root;
 }
 
@@ -127,23 +137,35 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 {
 	const struct ms_stats *st = &s->stats;
 	const char *host = ms_host_info__get(&s->info, "host");
+	struct ms_tm_report tm;
+	int col;
 
-	fprintf(out, "session: %s on %s, %.3f ms, %" PRIu64 " events%s\n",
+	fprintf(out, "session: %s on %s, %.3f ms, %" PRIu64 " events%s\n\n",
 		st->have_session ? session_source_name(st->session.source) : "unknown",
 		host ? host : "?", st->total ? (double)(st->last_ts - st->first_ts) / 1e6 : 0.0,
 		st->total, st->have_end ? "" : " (incomplete: no end record)");
-	fprintf(out, "\n%-4s %-24s %-13s %-12s\n", "ID", "DEVICE", "KIND", "ROLE");
-	for (uint32_t id = 0; id < s->devices.nr; id++) {
-		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &tm))
+		fprintf(out, "telemetry: failed to analyze: %s\n", strerror(ENOMEM));
+	else
+		ms_report__print_table(&tm, s, out);
+	ms_tm_report__free(&tm);
 
-		if (d)
-			fprintf(out, "%-4u %-24.24s %-13s %-12s\n", d->id, d->name,
-				ms_dev_kind_name(d->kind), ms_dev_role_name(d->role));
+	col = fprintf(out, "\nevents:");
+	for (unsigned int t = 1, first = 1; t <= MS_EV__MAX; t++) {
+		uint64_t n = st->by_type[t];
+		char item[48];
+		int len;
+
+		if (!n)
+			continue;
+		if (!first)
+			col += fprintf(out, ",");
+		first = 0;
+		len = snprintf(item, sizeof(item), " %s %" PRIu64,
+			       t < MS_EV__MAX ? ms_event_type_name(t) : "unknown-type", n);
+		if (col + len > 100)
+			col = fprintf(out, "\n       ") - 1;
+		col += fprintf(out, "%s", item);
 	}
-	fprintf(out, "\n%-20s %12s\n", "EVENT TYPE", "COUNT");
-	for (unsigned int t = 1; t < MS_EV__MAX; t++)
-		if (st->by_type[t])
-			fprintf(out, "%-20s %12" PRIu64 "\n", ms_event_type_name(t), st->by_type[t]);
-	if (st->by_type[MS_EV__MAX])
-		fprintf(out, "%-20s %12" PRIu64 "\n", "(unknown types)", st->by_type[MS_EV__MAX]);
+	fputc('\n', out);
 }

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The telemetry parts of the reports (inside src/report only): the migration
+ * object and each device's telemetry in the JSON report, the device table,
+ * and the number formats they share with the Perfetto and SVG writers.
+ */
+#ifndef MIGSCOPE_REPORT_TELEMETRY_H
+#define MIGSCOPE_REPORT_TELEMETRY_H
+
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include <migscope/session.h>
+#include <migscope/telemetry.h>
+
+/* "migration": the VM's downtime, total time, limits and convergence. */
+struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
+					      const struct ms_session *s);
+
+/* Add the telemetry keys of device id to its devices[] entry o. */
+void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_session *s,
+				 uint32_t id, struct json_object *o);
+
+/* The device table, the VM line and one detail block per device (100 columns). */
+void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out);
+
+/* Milliseconds since the session start of stream time ts. */
+static inline double ms_report__rel_ms(const struct ms_tm_report *r, uint64_t ts)
+{
+	return ts >= r->t0_ns ? (double)(ts - r->t0_ns) / 1e6 : 0.0;
+}
+
+/* "1023.9 MiB", "512 B": at most 10 characters. */
+const char *ms_report__size(uint64_t bytes, char *buf, size_t len);
+
+/* "999.9 ms", "12.34 s": at most 9 characters. */
+const char *ms_report__dur(uint64_t ns, char *buf, size_t len);
+
+/* The lowercase QEMU name of a migration status ("completed"). */
+const char *ms_report__mig_status_name(uint32_t status);
+
+#endif

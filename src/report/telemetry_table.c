@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The terminal report's device table: one row per device (a destination is
+ * counted in its source's row), the VM line, then per device where its
+ * downtime went and why its verdict is what it is.  Fits 100 columns.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report_telemetry.h"
+
+#define WIDTH 100
+/* QEMU has dozens of sections; the ones below 1% of the downtime share one row */
+#define SECTION_MIN_SHARE 0.01
+#define SECTION_ROWS_MAX 8
+
+/* Print text wrapped at WIDTH, the first line after a prefix, the rest indented. */
+static void print_wrapped(FILE *out, const char *prefix, int indent, const char *text)
+{
+	int col = fprintf(out, "%s", prefix);
+	int fresh = !*prefix || prefix[strlen(prefix) - 1] == ' ';
+
+	for (;;) {
+		int len;
+
+		while (*text == ' ')
+			text++;
+		if (!*text)
+			break;
+		len = (int)strcspn(text, " ");
+		if (!fresh && col + 1 + len > WIDTH) {
+			col = fprintf(out, "\n%*s", indent, "") - 1;
+			fresh = 1;
+		}
+		if (!fresh) {
+			fputc(' ', out);
+			col++;
+		}
+		col += fprintf(out, "%.*s", len, text);
+		fresh = 0;
+		text += len;
+	}
+	fputc('\n', out);
+}
+
+static int is_section(const struct ms_session *s, uint32_t id)
+{
+	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+
+	return d && d->kind == MS_DEV_KIND_QEMU_SECTION;
+}
+
+/* A section with nothing but a small share of the downtime goes into the summary row. */
+static int minor_section(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id)
+{
+	const struct ms_tm_dev_result *x = &r->dev[id];
+
+	return is_section(s, id) && !x->conv.samples && x->dt.share < SECTION_MIN_SHARE;
+}
+
+static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id, FILE *out)
+{
+	const struct ms_tm_dev_result *x = &r->dev[id];
+	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
+	char name[24], dt[16], share[8], pre[16], moved[16], pend[16];
+	uint64_t bytes = dev ? dev->data[MS_PHASE_PRECOPY] + dev->data[MS_PHASE_STOPCOPY] : 0;
+	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+
+	snprintf(name, sizeof(name), "%.22s", d->name);
+	if (x->dt.have && x->dt.complete && x->dt.peer != MS_DEV_NONE)
+		snprintf(name, sizeof(name), "%.10s>%.11s", d->name,
+			 ms_devices__get(&s->devices, x->dt.peer)->name);
+	snprintf(dt, sizeof(dt), "-");
+	snprintf(share, sizeof(share), "-");
+	if (x->dt.have) {
+		ms_report__dur(x->dt.end_ns - x->dt.start_ns, dt, sizeof(dt));
+		if (r->vm.have_downtime)
+			snprintf(share, sizeof(share), "%.1f%%", x->dt.share * 100);
+	}
+	if (x->have_precopy)
+		ms_report__dur(x->precopy_ns, pre, sizeof(pre));
+	else
+		snprintf(pre, sizeof(pre), "-");
+	if (bytes)
+		ms_report__size(bytes, moved, sizeof(moved));
+	else
+		snprintf(moved, sizeof(moved), "-");
+	if (x->conv.samples)
+		ms_report__size(x->conv.pending, pend, sizeof(pend));
+	else
+		snprintf(pend, sizeof(pend), "-");
+	fprintf(out, "%-22.22s %10s %6s %10s %10s %10s %-11s %12s\n", name, dt, share, pre, moved,
+		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", "-");
+}
+
+static void vm_line(const struct ms_tm_report *r, FILE *out)
+{
+	const struct ms_tm_vm *vm = &r->vm;
+	char line[512], b1[16], b2[16], b3[16];
+	int n = snprintf(line, sizeof(line), "VM:");
+
+	if (vm->have_status)
+		n += snprintf(line + n, sizeof(line) - n, " %s,",
+			      ms_report__mig_status_name(vm->status));
+	if (vm->have_downtime)
+		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s",
+			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
+			      vm->downtime_source);
+	else
+		n += snprintf(line + n, sizeof(line) - n, " downtime unknown (");
+	if (vm->qmp_downtime_ms != MS_STAT_UNSET)
+		n += snprintf(line + n, sizeof(line) - n, "; QMP says %llu ms",
+			      (unsigned long long)vm->qmp_downtime_ms);
+	n += snprintf(line + n, sizeof(line) - n, "),");
+	if (vm->have_total)
+		n += snprintf(line + n, sizeof(line) - n, " total %s,",
+			      ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
+	if (vm->limit_ns)
+		n += snprintf(line + n, sizeof(line) - n, " limit %s",
+			      ms_report__dur(vm->limit_ns, b1, sizeof(b1)));
+	if (vm->bandwidth_bps)
+		n += snprintf(line + n, sizeof(line) - n, " at %s/s (%s)",
+			      ms_report__size(vm->bandwidth_bps, b2, sizeof(b2)),
+			      vm->bandwidth_source);
+	if (vm->threshold != MS_STAT_UNSET)
+		n += snprintf(line + n, sizeof(line) - n, " = %s",
+			      ms_report__size(vm->threshold, b3, sizeof(b3)));
+	if (vm->limit_ns || vm->bandwidth_bps)
+		n += snprintf(line + n, sizeof(line) - n, ",");
+	snprintf(line + n, sizeof(line) - n, " %s", ms_verdict_name(vm->conv.verdict));
+	print_wrapped(out, "", 4, line);
+	if (vm->conv.samples)
+		print_wrapped(out, "    ", 4, vm->conv.reason);
+	if (vm->acks_requested || vm->acks)
+		fprintf(out, "    switchover acks: %u requested, %u given, %.3f ms waiting\n",
+			vm->acks_requested, vm->acks, (double)vm->ack_wait_ns / 1e6);
+}
+
+/* Where a device's downtime went and why its verdict is what it is, under its name. */
+static void details(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id,
+		    FILE *out)
+{
+	const struct ms_tm_dev_result *x = &r->dev[id];
+	int arcs = x->dt.have && !strcmp(x->dt.method, "arcs");
+	char line[320];
+
+	if (!arcs && !x->conv.samples && x->conv.predicted_ns == MS_STAT_UNSET)
+		return;
+	fprintf(out, "%s\n", ms_devices__get(&s->devices, id)->name);
+	if (arcs) {
+		snprintf(line, sizeof(line),
+			 "downtime %.3f ms = stop %.3f + stop-copy %.3f + ack wait %.3f + "
+			 "wait %.3f + resume %.3f%s",
+			 (double)(x->dt.end_ns - x->dt.start_ns) / 1e6, (double)x->dt.stop_ns / 1e6,
+			 (double)x->dt.stopcopy_ns / 1e6, (double)x->dt.ack_ns / 1e6,
+			 (double)x->dt.wait_ns / 1e6, (double)x->dt.resume_ns / 1e6,
+			 x->dt.complete ? "" : " (destination not seen)");
+		print_wrapped(out, "    ", 8, line);
+	}
+	if (x->conv.samples) {
+		snprintf(line, sizeof(line), "%s: %s", ms_verdict_name(x->conv.verdict),
+			 x->conv.reason);
+		print_wrapped(out, "    ", 8, line);
+	}
+	if (x->conv.reinits)
+		fprintf(out, "    %u REINIT event%s: initial bytes grew again during pre-copy\n",
+			x->conv.reinits, x->conv.reinits == 1 ? "" : "s");
+	if (x->conv.predicted_ns != MS_STAT_UNSET)
+		fprintf(out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
+			r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ?
+				" (over the limit)" : "");
+}
+
+void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)
+{
+	const struct ms_tm_vm *vm = &r->vm;
+	uint32_t minor = 0, shown = 0;
+	uint64_t minor_busy = 0;
+
+	fprintf(out, "%-22s %10s %6s %10s %10s %10s %-11s %12s\n", "DEVICE", "DOWNTIME", "SHARE",
+		"PRE-COPY", "MOVED", "PENDING", "VERDICT", "DIRTY PAGES");
+	for (uint32_t id = 0; id < r->nr; id++) {
+		if (!r->dev[id].present || r->dev[id].counted_in != MS_DEV_NONE)
+			continue;
+		if (minor_section(r, s, id) || (is_section(s, id) && shown >= SECTION_ROWS_MAX)) {
+			minor++;
+			minor_busy += r->dev[id].dt.busy_ns;
+			continue;
+		}
+		shown += is_section(s, id);
+		row(r, s, id, out);
+	}
+	if (minor) {
+		char label[32], dt[16], share[8] = "-";
+		uint64_t vm_dt = vm->downtime_end_ns - vm->downtime_start_ns;
+
+		snprintf(label, sizeof(label), "(%u more sections)", minor);
+		if (vm->have_downtime && vm_dt)
+			snprintf(share, sizeof(share), "%.1f%%", 100.0 * (double)minor_busy / (double)vm_dt);
+		fprintf(out, "%-22s %10s %6s\n", label, ms_report__dur(minor_busy, dt, sizeof(dt)),
+			share);
+	}
+	fputc('\n', out);
+	vm_line(r, out);
+	fputc('\n', out);
+	for (uint32_t id = 0; id < r->nr; id++)
+		if (r->dev[id].present && r->dev[id].counted_in == MS_DEV_NONE &&
+		    !minor_section(r, s, id))
+			details(r, s, id, out);
+}
