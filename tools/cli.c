@@ -48,6 +48,12 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg)
 	case CLI_OPT_QUIET:
 		out->quiet = 1;
 		return 1;
+	case CLI_OPT_PERFETTO:
+		out->perfetto = arg;
+		return 1;
+	case CLI_OPT_SVG:
+		out->svg = arg;
+		return 1;
 	case CLI_OPT_VERBOSE:
 		ms_verbose = 1;
 		return 1;
@@ -56,8 +62,21 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg)
 	}
 }
 
-int cli_print_report(const struct ms_session *s, const struct cli_output *out)
+void cli_session_opts(const struct cli_output *out, int live, struct ms_session_opts *o)
 {
+	o->record_path = out->record;
+	o->progress = live && ms_progress__wanted(stdout, out->quiet) ? stdout : NULL;
+}
+
+int cli_print_report(struct ms_session *s, const struct cli_output *out)
+{
+	char err[MS_ERR_LEN];
+
+	ms_progress__clear(&s->progress);
+	if (out->perfetto && ms_report__perfetto(s, out->perfetto, err, sizeof(err)))
+		return cli_error("%s", err);
+	if (out->svg && ms_report__svg(s, out->svg, err, sizeof(err)))
+		return cli_error("%s", err);
 	if (out->json) {
 		struct json_object *r = ms_report__json(s);
 		int err = ms_json_print(stdout, r);

@@ -25,17 +25,23 @@ struct cli_output {
 	int quiet;	     /* --quiet: no progress line */
 	const char *record;  /* --record FILE */
 	const char *check;   /* --check EXPECTED.json (replay) */
+	const char *perfetto; /* --perfetto FILE: Chrome trace-event JSON */
+	const char *svg;     /* --svg FILE: the convergence plot */
 };
 
 /* getopt_long entries for the options above; option values >= 0x1000 are ours. */
 #define CLI_OPT_JSON 0x1000
 #define CLI_OPT_RECORD 0x1001
 #define CLI_OPT_QUIET 0x1002
+#define CLI_OPT_PERFETTO 0x1003
+#define CLI_OPT_SVG 0x1004
 #define CLI_OPT_VERBOSE 'v'
 #define CLI_OUTPUT_OPTIONS                                                                         \
 	{ "json", no_argument, NULL, CLI_OPT_JSON },                                              \
 		{ "record", required_argument, NULL, CLI_OPT_RECORD },                            \
 		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },                                    \
+		{ "perfetto", required_argument, NULL, CLI_OPT_PERFETTO },                        \
+		{ "svg", required_argument, NULL, CLI_OPT_SVG },                                  \
 		{ "verbose", no_argument, NULL, CLI_OPT_VERBOSE },                                \
 		{ "help", no_argument, NULL, 'h' }
 
@@ -46,12 +52,23 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
 #define CLI_OUTPUT_HELP                                                                            \
 	"      --json          print the report as JSON (docs/report-schema.md)\n"                 \
 	"      --record FILE   also write the event stream to FILE (mode 0600)\n"                 \
+	"      --perfetto FILE write a Chrome trace-event timeline for Perfetto to FILE\n"          \
+	"      --svg FILE      write the pending-bytes convergence plot to FILE\n"                 \
 	"      --quiet         no progress line\n"                                                 \
 	"  -v, --verbose       debug and libbpf messages on stderr\n"                              \
 	"  -h, --help          this help\n"
 
-/* Print the session's report (text or JSON) on stdout.  0 or 1. */
-int cli_print_report(const struct ms_session *s, const struct cli_output *out);
+/*
+ * Session options from the common ones: the capture to record and, for a live
+ * command on a terminal without --quiet, the progress line on stdout.
+ */
+void cli_session_opts(const struct cli_output *out, int live, struct ms_session_opts *o);
+
+/*
+ * Clear the progress line, write the --perfetto and --svg files and print the
+ * session's report (text or JSON) on stdout.  0 or 1.
+ */
+int cli_print_report(struct ms_session *s, const struct cli_output *out);
 
 /* Reset getopt for a command's own argv. */
 void cli_reset_getopt(void);

@@ -14,7 +14,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n\n"
+	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n"
+		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n\n"
 		   "Feed a capture (written by --record) through the same consumers as the live\n"
 		   "run and print the same report.  Replaying a file twice gives identical output.\n\n"
 		   "Options:\n"
@@ -26,7 +27,7 @@ static void usage(FILE *f)
 		   "  migscope replay run.mscap --check expected.json   # in CI\n");
 }
 
-static int check_report(const struct ms_session *s, const char *expected_path)
+static int check_report(struct ms_session *s, const char *expected_path)
 {
 	struct json_object *expected, *got;
 	unsigned int n;
@@ -87,7 +88,7 @@ int do_replay(int argc, char **argv)
 	r = ms_capture_reader__open(path, err, sizeof(err));
 	if (!r)
 		return cli_error("%s", err);
-	sopts.record_path = out.record;
+	cli_session_opts(&out, 0, &sopts);
 	sopts.info = ms_capture_reader__info(r);
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s) {

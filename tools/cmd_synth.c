@@ -71,7 +71,7 @@ int do_synth(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
 
-	sopts.record_path = out.record;
+	cli_session_opts(&out, 1, &sopts);
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s)
 		return cli_error("%s", err);

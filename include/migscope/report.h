@@ -21,6 +21,19 @@ struct json_object *ms_report__json(const struct ms_session *s);
 /* The terminal report (fits in 100 columns). */
 void ms_report__print_text(const struct ms_session *s, FILE *out);
 
+/*
+ * Chrome trace-event JSON for Perfetto / chrome://tracing: device states as
+ * slices on one track per device, pending bytes and dirty rate as counters.
+ * 0, or -errno with err naming the file.
+ */
+int ms_report__perfetto(const struct ms_session *s, const char *path, char *err, size_t errlen);
+
+/*
+ * The convergence plot as SVG: one panel per device with pending bytes over
+ * time, the threshold and the switchover.  0, or -errno with err naming the file.
+ */
+int ms_report__svg(const struct ms_session *s, const char *path, char *err, size_t errlen);
+
 /* The report's devices[] entry for a device id, or NULL. */
 struct json_object *ms_report__device(struct json_object *report, uint32_t id);
 

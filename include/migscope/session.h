@@ -17,6 +17,7 @@
 #include <migscope/capture.h>
 #include <migscope/devices.h>
 #include <migscope/host_info.h>
+#include <migscope/progress.h>
 #include <migscope/stats.h>
 #include <migscope/telemetry.h>
 
@@ -28,6 +29,7 @@ struct ms_session {
 	struct ms_devices devices;
 	struct ms_stats stats;
 	struct ms_telemetry telemetry;
+	struct ms_progress progress; /* drawn only when opts->progress was given */
 	struct ms_capture_writer *rec; /* NULL unless recording */
 
 	uint32_t next_dev_id;
@@ -35,6 +37,7 @@ struct ms_session {
 
 struct ms_session_opts {
 	const char *record_path;	  /* write a capture here, or NULL */
+	FILE *progress;			  /* draw the live progress line here, or NULL */
 	const struct ms_host_info *info; /* replay: the capture's; live: NULL = this host */
 	int argc;			  /* live: command line for the info block */
 	char **argv;

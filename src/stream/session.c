@@ -54,6 +54,9 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 	ms_stats__subscribe(&s->stats, &s->bus);
 	ms_telemetry__init(&s->telemetry);
 	ms_telemetry__subscribe(&s->telemetry, &s->bus);
+	ms_progress__init(&s->progress, opts->progress, &s->devices, &s->telemetry);
+	if (opts->progress)
+		ms_progress__subscribe(&s->progress, &s->bus);
 
 	if (opts->record_path) {
 		s->rec = ms_capture_writer__open(opts->record_path, &s->info, err, errlen);

@@ -15,12 +15,12 @@
 #include "testutil.h"
 #include "tmbuild.h"
 
-#define RUNNING VFIO_DEVICE_STATE_RUNNING
-#define STOP VFIO_DEVICE_STATE_STOP
-#define STOP_COPY VFIO_DEVICE_STATE_STOP_COPY
-#define RESUMING VFIO_DEVICE_STATE_RESUMING
-#define RUNNING_P2P VFIO_DEVICE_STATE_RUNNING_P2P
-#define PRE_COPY VFIO_DEVICE_STATE_PRE_COPY
+#define RUNNING	     VFIO_DEVICE_STATE_RUNNING
+#define STOP	     VFIO_DEVICE_STATE_STOP
+#define STOP_COPY    VFIO_DEVICE_STATE_STOP_COPY
+#define RESUMING     VFIO_DEVICE_STATE_RESUMING
+#define RUNNING_P2P  VFIO_DEVICE_STATE_RUNNING_P2P
+#define PRE_COPY     VFIO_DEVICE_STATE_PRE_COPY
 #define PRE_COPY_P2P VFIO_DEVICE_STATE_PRE_COPY_P2P
 
 #define MS(ns) ((double)(ns) / 1e6)
@@ -42,7 +42,11 @@ static void light_workload_falling_under_threshold_is_converging(void **state)
 	uint32_t d = tb_dev(s, "light", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
 	struct ms_tm_report r;
 
-	tb_workload(s, d, 0, 3000, 256 * TB_MIB, 100 * TB_MIB, 10 * TB_MIB, 64 * TB_MIB);
+	tb_workload(s, d, 0, 3000,
+		    &(struct tb_load){ .initial = 256 * TB_MIB,
+				       .move_bps = 100 * TB_MIB,
+				       .dirty_bps = 10 * TB_MIB,
+				       .ws = 64 * TB_MIB });
 	analyze(s, &r);
 	assert_int_equal(r.vm.threshold, 30 * TB_MIB);
 	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
@@ -62,7 +66,11 @@ static void light_workload_still_above_threshold_converges_by_trend(void **state
 	const struct ms_tm_convergence *c;
 
 	/* 256 MiB drained at 100 MiB/s while 10 MiB/s is dirtied: -90 MiB/s */
-	tb_workload(s, d, 0, 1500, 256 * TB_MIB, 100 * TB_MIB, 10 * TB_MIB, 64 * TB_MIB);
+	tb_workload(s, d, 0, 1500,
+		    &(struct tb_load){ .initial = 256 * TB_MIB,
+				       .move_bps = 100 * TB_MIB,
+				       .dirty_bps = 10 * TB_MIB,
+				       .ws = 64 * TB_MIB });
 	analyze(s, &r);
 	c = &r.dev[d].conv;
 	assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
@@ -85,7 +93,11 @@ static void fast_workload_dirtying_faster_than_moving_is_diverging(void **state)
 	struct ms_tm_report r;
 	const struct ms_tm_convergence *c;
 
-	tb_workload(s, d, 0, 2000, 64 * TB_MIB, 50 * TB_MIB, 200 * TB_MIB, 1024 * TB_MIB);
+	tb_workload(s, d, 0, 2000,
+		    &(struct tb_load){ .initial = 64 * TB_MIB,
+				       .move_bps = 50 * TB_MIB,
+				       .dirty_bps = 200 * TB_MIB,
+				       .ws = 1024 * TB_MIB });
 	analyze(s, &r);
 	c = &r.dev[d].conv;
 	assert_int_equal(c->verdict, MS_VERDICT_DIVERGING);
@@ -108,7 +120,11 @@ static void working_set_larger_than_threshold_is_stalled(void **state)
 	struct ms_tm_report r;
 
 	/* dirty bytes saturate at the 128 MiB working set: pending stays flat */
-	tb_workload(s, d, 0, 3000, 64 * TB_MIB, 100 * TB_MIB, 200 * TB_MIB, 128 * TB_MIB);
+	tb_workload(s, d, 0, 3000,
+		    &(struct tb_load){ .initial = 64 * TB_MIB,
+				       .move_bps = 100 * TB_MIB,
+				       .dirty_bps = 200 * TB_MIB,
+				       .ws = 128 * TB_MIB });
 	analyze(s, &r);
 	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_STALLED);
 	assert_int_equal(r.dev[d].conv.pending, 128 * TB_MIB);
@@ -304,14 +320,14 @@ static struct ms_session *qemu_session(uint32_t *ram, uint32_t *apic)
 		double t;
 		uint64_t pending, max;
 	} p[] = {
-		{ 3.260, 268967936, 0 },       { 64.020, 247992320, 0 },
+		{ 3.260, 268967936, 0 },	  { 64.020, 247992320, 0 },
 		{ 101.118, 245673984, 20141952 }, { 162.626, 222601216, 20141952 },
-		{ 216.015, 205819904, 5110489 }, { 273.629, 186941440, 5110489 },
-		{ 331.689, 168062976, 216516 }, { 385.587, 144990208, 216516 },
-		{ 437.535, 115625984, 326190 }, { 490.413, 86261760, 326190 },
-		{ 542.333, 69480448, 289800 },  { 603.957, 52699136, 289800 },
-		{ 655.943, 37752832, 183552 },  { 708.571, 21495808, 183552 },
-		{ 753.411, 8388608, 183552 },   { 788.861, 4661248, 15259936 },
+		{ 216.015, 205819904, 5110489 },  { 273.629, 186941440, 5110489 },
+		{ 331.689, 168062976, 216516 },	  { 385.587, 144990208, 216516 },
+		{ 437.535, 115625984, 326190 },	  { 490.413, 86261760, 326190 },
+		{ 542.333, 69480448, 289800 },	  { 603.957, 52699136, 289800 },
+		{ 655.943, 37752832, 183552 },	  { 708.571, 21495808, 183552 },
+		{ 753.411, 8388608, 183552 },	  { 788.861, 4661248, 15259936 },
 	};
 
 	*ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);

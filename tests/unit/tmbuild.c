@@ -24,8 +24,7 @@ struct ms_session *tb_session(const char *record_path, uint64_t limit_ms, uint64
 	return s;
 }
 
-uint32_t tb_dev(struct ms_session *s, const char *name, uint16_t kind, uint16_t role,
-		uint32_t peer)
+uint32_t tb_dev(struct ms_session *s, const char *name, uint16_t kind, uint16_t role, uint32_t peer)
 {
 	return ms_session__add_device(s, TB_T0, kind, role, 0, peer, name);
 }
@@ -147,21 +146,62 @@ void tb_end(struct ms_session *s, double t_ms)
 	assert_int_equal(ms_session__end(s, tb_ns(t_ms), 0, err, sizeof(err)), 0);
 }
 
-void tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1_ms, uint64_t initial,
-		 uint64_t move_bps, uint64_t dirty_bps, uint64_t ws)
+uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1_ms,
+		     const struct tb_load *l)
 {
-	uint64_t dirty = 0, step_move = move_bps / 10, step_dirty = dirty_bps / 10;
+	uint64_t initial = l->initial, dirty = 0;
+	double next_reinit = l->reinit_every_ms ? t0_ms + l->reinit_every_ms : -1;
 
 	tb_precopy(s, dev, t0_ms, initial, 0, 0);
-	for (double t = t0_ms + 100; t <= t1_ms + 1e-9; t += 100) {
-		uint64_t budget = step_move, a = initial < budget ? initial : budget, b;
+	for (int k = 1; t0_ms + 100.0 * k <= t1_ms + 1e-9; k++) {
+		double t = t0_ms + 100.0 * k;
+		uint64_t budget = l->move_bps / 10, a = initial < budget ? initial : budget, b;
+		uint32_t flags = 0;
 
 		initial -= a;
 		budget -= a;
 		b = dirty < budget ? dirty : budget;
 		dirty -= b;
-		dirty = dirty + step_dirty > ws ? ws : dirty + step_dirty;
+		dirty = dirty + l->dirty_bps / 10 > l->ws ? l->ws : dirty + l->dirty_bps / 10;
+		if (next_reinit >= 0 && t >= next_reinit - 1e-9) {
+			next_reinit += l->reinit_every_ms;
+			if (!initial) {
+				initial = l->reinit_bytes;
+				flags = MS_PRECOPY_REINIT;
+			}
+		}
 		tb_data(s, dev, t, a + b, MS_PHASE_PRECOPY);
-		tb_precopy(s, dev, t, initial, dirty, 0);
+		tb_precopy(s, dev, t, initial, dirty, flags);
+		if (k % 5 == 0)
+			tb_stopcopy(s, dev, t, initial + dirty + 4 * TB_MIB);
 	}
+	return initial + dirty;
+}
+
+uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
+			 const struct tb_load *l)
+{
+	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	char dn[64];
+	uint32_t dst;
+	uint64_t bytes;
+	double t;
+
+	snprintf(dn, sizeof(dn), "%s-dst", name);
+	dst = tb_dev(s, dn, MS_DEV_KIND_REF, MS_ROLE_DEST, src);
+	tb_arc(s, dst, 2, 5, 1, 0.2);	/* RUNNING -> RUNNING_P2P */
+	tb_arc(s, dst, 5, 1, 1.5, 0.3); /* RUNNING_P2P -> STOP */
+	tb_arc(s, dst, 1, 4, 2.5, 1);	/* STOP -> RESUMING */
+	tb_arc(s, src, 2, 6, 10, 0.5);	/* RUNNING -> PRE_COPY */
+	bytes = tb_workload(s, src, 10, stop_ms, l) + 4 * TB_MIB;
+	tb_arc(s, src, 6, 7, stop_ms + 1, 1); /* PRE_COPY -> PRE_COPY_P2P */
+	tb_arc(s, src, 7, 3, stop_ms + 3, 2); /* PRE_COPY_P2P -> STOP_COPY */
+	t = stop_ms + 3 + (double)bytes * 1e3 / (double)l->move_bps;
+	tb_data(s, src, t, bytes, MS_PHASE_STOPCOPY);
+	tb_data(s, dst, t, bytes, MS_PHASE_RESUME);
+	tb_arc(s, src, 3, 1, t + 0.5, 0.5); /* STOP_COPY -> STOP */
+	tb_arc(s, dst, 4, 1, t + 2.5, 1.5); /* RESUMING -> STOP */
+	tb_arc(s, dst, 1, 5, t + 3.5, 1);   /* STOP -> RUNNING_P2P */
+	tb_arc(s, dst, 5, 2, t + 4, 0.5);   /* RUNNING_P2P -> RUNNING */
+	return src;
 }

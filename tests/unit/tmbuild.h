@@ -37,11 +37,30 @@ void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remai
 void tb_end(struct ms_session *s, double t_ms);
 
 /*
- * A device's pre-copy in 100 ms steps from t0_ms to t1_ms: pending starts at
- * initial bytes; each step moves min(pending, move_bps) and dirties dirty_bps,
- * capped at the working set ws.  Publishes PRECOPY and DATA records.
+ * A device's pre-copy workload, simulated in 100 ms steps: each step moves up
+ * to move_bps/10 bytes (initial bytes first, then dirty ones) and dirties
+ * dirty_bps/10, the dirty bytes capped at the working set ws.  Every
+ * reinit_every_ms, if the initial bytes have run out, reinit_bytes new ones
+ * appear and that sample carries MS_PRECOPY_REINIT.
  */
-void tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1_ms, uint64_t initial,
-		 uint64_t move_bps, uint64_t dirty_bps, uint64_t ws);
+struct tb_load {
+	uint64_t initial, move_bps, dirty_bps, ws;
+	uint64_t reinit_bytes;
+	double reinit_every_ms;
+};
+
+/* Publish the workload's PRECOPY, DATA and STOPCOPY_SIZE records; returns the final pending bytes. */
+uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1_ms,
+		     const struct tb_load *l);
+
+/*
+ * A source/destination pair through a whole migration: the destination gets
+ * to RESUMING, the source runs the workload in PRE_COPY from 10 ms to stop_ms,
+ * stops through PRE_COPY_P2P, moves its pending bytes plus 4 MiB of state in
+ * STOP_COPY at move_bps, and the destination resumes to RUNNING.  Returns the
+ * source's id (the destination's is the next one).
+ */
+uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
+			 const struct tb_load *l);
 
 #endif

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * --svg FILE: the convergence plot.  One panel per device (and one for the VM
+ * when QEMU reported ram.remaining), all on one time axis, so nothing needs a
+ * legend: each panel is titled with its device, verdict and reason; lines are
+ * labelled at their right end; the threshold (the bytes that fit the downtime
+ * limit) is a labelled dashed line; the switchover is a labelled vertical line
+ * and the downtime a shaded band.  Each panel has its own byte scale, so a
+ * 1 MiB device is as readable as 8 GiB of RAM.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/report.h>
+
+#include "report_telemetry.h"
+
+#define W 960
+#define ML 78	     /* left margin: byte tick labels */
+#define MR 150	     /* right margin: line labels */
+#define HEAD 58	     /* title block */
+#define PANEL_TITLE 34 /* panel title and reason above each plot */
+#define PLOT_H 110
+#define PANEL_GAP 18
+#define FOOT 46
+#define MAX_PANELS 12
+#define FONT "DejaVu Sans, Arial, Helvetica, sans-serif"
+
+struct panel {
+	const char *name;
+	const struct ms_tm_sample *s;
+	uint32_t n;
+	const struct ms_tm_point *sc; /* stop-copy sizes */
+	uint32_t sc_n;
+	const struct ms_tm_convergence *c;
+	const struct ms_tm_dev_result *x; /* NULL for the VM */
+	int have_down;
+	uint64_t down_start, down_end;
+};
+
+struct plot {
+	FILE *f;
+	const struct ms_tm_report *r;
+	double xmax_s;
+	int top; /* of the current panel's plot area */
+	double ymax;
+};
+
+static const char *const palette[] = { "#0072B2", "#D55E00", "#009E73", "#CC79A7",
+				       "#E69F00", "#56B4E9", "#000000" };
+
+static void put_text(FILE *f, const char *s, size_t max)
+{
+	for (size_t i = 0; s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '&')
+			fputs("&amp;", f);
+		else if (c == '<')
+			fputs("&lt;", f);
+		else if (c == '>')
+			fputs("&gt;", f);
+		else if (c == '"')
+			fputs("&quot;", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fputc('?', f); /* names are bytes: keep the file valid XML and UTF-8 */
+		else
+			fputc(c, f);
+	}
+}
+
+static const char *verdict_color(unsigned int v)
+{
+	switch (v) {
+	case MS_VERDICT_CONVERGING:
+		return "#1a7f37";
+	case MS_VERDICT_STALLED:
+		return "#a05a00";
+	case MS_VERDICT_DIVERGING:
+		return "#c62828";
+	default:
+		return "#555555";
+	}
+}
+
+/* A 1-2-5 step at least raw. */
+static double nice_step(double raw)
+{
+	double e = pow(10, floor(log10(raw))), m = raw / e;
+
+	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
+}
+
+static double px_x(const struct plot *p, uint64_t ts)
+{
+	return ML + ms_report__rel_ms(p->r, ts) / 1e3 / p->xmax_s * (W - ML - MR);
+}
+
+static double px_y(const struct plot *p, double v)
+{
+	return p->top + PLOT_H - v / p->ymax * PLOT_H;
+}
+
+/* Byte axis: a binary unit and a 1-2-5 step; sets p->ymax to the top tick. */
+static void y_axis(struct plot *p, double vmax)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double unit = 1, step, v;
+	int u = 0;
+
+	if (vmax <= 0)
+		vmax = 1024 * 1024;
+	while (vmax / unit >= 1024 && u < 5) {
+		unit *= 1024;
+		u++;
+	}
+	step = nice_step(vmax / unit / 4);
+	p->ymax = ceil(vmax / unit / step - 1e-9) * step * unit;
+	for (v = 0; v <= p->ymax / unit + 1e-9; v += step) {
+		double y = px_y(p, v * unit);
+
+		fprintf(p->f,
+			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n"
+			"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" "
+			"fill=\"#444\">%g %s</text>\n",
+			ML, W - MR, y, y, ML - 6, y + 4, v, units[u]);
+	}
+}
+
+/* A point of a line: stream time and bytes. */
+struct xy {
+	uint64_t ts;
+	double v;
+};
+
+/*
+ * A polyline through the points, at most two per pixel column (the column's
+ * lowest and highest, in time order) so a long capture stays a small file.
+ */
+static void polyline(struct plot *p, const struct xy *pt, uint32_t n, const char *style)
+{
+	uint32_t lo = 0, hi = 0;
+	int col = -1;
+
+	fprintf(p->f, "<polyline fill=\"none\" %s points=\"", style);
+	for (uint32_t i = 0; i <= n; i++) {
+		int c = i < n ? (int)px_x(p, pt[i].ts) : -2;
+
+		if (c != col && col != -1) {
+			uint32_t a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
+
+			fprintf(p->f, "%.1f,%.1f ", px_x(p, pt[a].ts), px_y(p, pt[a].v));
+			if (b != a)
+				fprintf(p->f, "%.1f,%.1f ", px_x(p, pt[b].ts), px_y(p, pt[b].v));
+		}
+		if (i == n)
+			break;
+		if (c != col) {
+			col = c;
+			lo = hi = i;
+		} else {
+			lo = pt[i].v < pt[lo].v ? i : lo;
+			hi = pt[i].v > pt[hi].v ? i : hi;
+		}
+	}
+	fputs("\"/>\n", p->f);
+}
+
+static void sample_line(struct plot *p, const struct ms_tm_sample *s, uint32_t n,
+			const char *style)
+{
+	struct xy *pt = calloc(n, sizeof(*pt));
+
+	if (!pt)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		pt[i].ts = s[i].ts_ns;
+		pt[i].v = (double)ms_tm_sample__pending(&s[i]);
+	}
+	polyline(p, pt, n, style);
+	free(pt);
+}
+
+static void point_line(struct plot *p, const struct ms_tm_point *s, uint32_t n, const char *style)
+{
+	struct xy *pt = calloc(n, sizeof(*pt));
+
+	if (!pt)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		pt[i].ts = s[i].ts_ns;
+		pt[i].v = (double)s[i].v;
+	}
+	polyline(p, pt, n, style);
+	free(pt);
+}
+
+/* Labels at the right end of the plot, nudged apart so they never overlap. */
+struct label {
+	double y;
+	char text[64];
+	const char *color;
+};
+
+static void end_labels(struct plot *p, struct label *l, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && l[j].y < l[j - 1].y; j--) {
+			struct label t = l[j];
+
+			l[j] = l[j - 1];
+			l[j - 1] = t;
+		}
+	for (int i = 1; i < n; i++)
+		if (l[i].y < l[i - 1].y + 13)
+			l[i].y = l[i - 1].y + 13;
+	for (int i = 0; i < n; i++) {
+		fprintf(p->f, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" fill=\"%s\">", W - MR + 6,
+			l[i].y + 4, l[i].color);
+		put_text(p->f, l[i].text, sizeof(l[i].text));
+		fputs("</text>\n", p->f);
+	}
+}
+
+static void draw_panel(struct plot *p, const struct panel *pn, int idx)
+{
+	const struct ms_tm_convergence *c = pn->c;
+	const char *color = palette[idx % (sizeof(palette) / sizeof(palette[0]))];
+	double vmax = 0, thr = c->threshold == MS_STAT_UNSET ? -1 : (double)c->threshold;
+	int title_y = p->top - PANEL_TITLE, nl = 0, thr_shown;
+	struct label l[3];
+	char b[24];
+
+	for (uint32_t i = 0; i < pn->n; i++)
+		vmax = fmax(vmax, (double)ms_tm_sample__pending(&pn->s[i]));
+	for (uint32_t i = 0; i < pn->sc_n; i++)
+		vmax = fmax(vmax, (double)pn->sc[i].v);
+	/* the threshold sets the scale only when it is near the data, else it flattens it */
+	thr_shown = thr >= 0 && thr <= 3 * vmax;
+	if (thr_shown)
+		vmax = fmax(vmax, thr);
+
+	fprintf(p->f, "<text x=\"%d\" y=\"%d\" font-size=\"14\" font-weight=\"bold\" fill=\"#222\">",
+		ML, title_y + 14);
+	put_text(p->f, pn->name, 60);
+	fprintf(p->f, " <tspan fill=\"%s\">%s</tspan></text>\n", verdict_color(c->verdict),
+		ms_verdict_name(c->verdict));
+	fprintf(p->f, "<text x=\"%d\" y=\"%d\" font-size=\"11.5\" fill=\"#555\">", ML,
+		title_y + 29);
+	put_text(p->f, c->reason, 118);
+	if (c->reinits)
+		fprintf(p->f, " \xc2\xb7 %u REINIT", c->reinits);
+	fputs("</text>\n", p->f);
+
+	fprintf(p->f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fcfcfc\" "
+		      "stroke=\"#bbb\"/>\n",
+		ML, p->top, W - ML - MR, PLOT_H);
+	y_axis(p, vmax);
+	if (pn->have_down) {
+		double x0 = px_x(p, pn->down_start), x1 = px_x(p, pn->down_end);
+
+		fprintf(p->f,
+			"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#d32f2f\" "
+			"fill-opacity=\"0.12\"/>\n"
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#333\" "
+			"stroke-width=\"1.5\"/>\n"
+			"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+			"fill=\"#333\">switchover</text>\n",
+			x0, p->top, fmax(x1 - x0, 1.0), PLOT_H, x0, x0, p->top, p->top + PLOT_H,
+			x0 - 4, p->top + 12);
+	}
+	if (thr_shown) {
+		double y = px_y(p, thr);
+
+		fprintf(p->f,
+			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
+			"stroke-dasharray=\"6 4\" stroke-width=\"1.5\"/>\n",
+			ML, W - MR, y, y);
+		l[nl].y = y;
+		l[nl].color = "#c62828";
+		snprintf(l[nl++].text, sizeof(l[0].text), "threshold %s",
+			 ms_report__size(c->threshold, b, sizeof(b)));
+	} else if (thr >= 0) {
+		fprintf(p->f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+			      "fill=\"#c62828\">threshold %s (above this scale)</text>\n",
+			W - MR - 6, p->top + 14, ms_report__size(c->threshold, b, sizeof(b)));
+	}
+	if (pn->sc_n) {
+		point_line(p, pn->sc, pn->sc_n,
+			   "stroke-width=\"1.5\" stroke-dasharray=\"2 3\" stroke=\"#777\"");
+		l[nl].y = px_y(p, (double)pn->sc[pn->sc_n - 1].v);
+		l[nl].color = "#555";
+		snprintf(l[nl++].text, sizeof(l[0].text), "stop-copy %s",
+			 ms_report__size(pn->sc[pn->sc_n - 1].v, b, sizeof(b)));
+	}
+	if (pn->n) {
+		char style[64];
+
+		snprintf(style, sizeof(style), "stroke-width=\"2\" stroke=\"%s\"", color);
+		sample_line(p, pn->s, pn->n, style);
+		l[nl].y = px_y(p, (double)ms_tm_sample__pending(&pn->s[pn->n - 1]));
+		l[nl].color = color;
+		snprintf(l[nl++].text, sizeof(l[0].text), "pending %s",
+			 ms_report__size(ms_tm_sample__pending(&pn->s[pn->n - 1]), b, sizeof(b)));
+	}
+	for (uint32_t k = 0; k < c->reinits && k < sizeof(c->reinit_idx) / sizeof(uint32_t); k++) {
+		const struct ms_tm_sample *x = &pn->s[c->reinit_idx[k]];
+		double cx = px_x(p, x->ts_ns), cy = px_y(p, (double)ms_tm_sample__pending(x));
+
+		fprintf(p->f,
+			"<path d=\"M%.1f,%.1f l-5,-9 h10 z\" fill=\"#E69F00\" stroke=\"#7a5200\"/>\n"
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" "
+			"fill=\"#7a5200\">REINIT</text>\n",
+			cx, cy - 2, cx, cy - 13);
+	}
+	end_labels(p, l, nl);
+}
+
+static void x_axis(struct plot *p, int y)
+{
+	double step = nice_step(p->xmax_s / 8);
+
+	for (double t = 0; t <= p->xmax_s + 1e-9; t += step) {
+		double x = ML + t / p->xmax_s * (W - ML - MR);
+
+		fprintf(p->f,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n"
+			"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
+			"fill=\"#444\">%g s</text>\n",
+			x, x, y, y + 5, x, y + 18, t);
+	}
+	fprintf(p->f,
+		"<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">"
+		"time since the session started</text>\n",
+		(ML + W - MR) / 2, y + 36);
+}
+
+static void header(struct plot *p, const struct ms_session *s, int panels, int hidden)
+{
+	const struct ms_tm_vm *vm = &p->r->vm;
+	char b1[24], b2[24], b3[24];
+
+	fprintf(p->f, "<text x=\"%d\" y=\"24\" font-size=\"18\" font-weight=\"bold\" "
+		      "fill=\"#111\">Pending bytes before switchover</text>\n",
+		ML);
+	fprintf(p->f, "<text x=\"%d\" y=\"44\" font-size=\"12.5\" fill=\"#333\">", ML);
+	if (vm->have_downtime)
+		fprintf(p->f, "VM downtime %.3f ms (%s)",
+			(double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
+			vm->downtime_source);
+	else
+		fputs("VM downtime not measured", p->f);
+	if (vm->have_total)
+		fprintf(p->f, " \xc2\xb7 total %s",
+			ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
+	if (vm->limit_ns)
+		fprintf(p->f, " \xc2\xb7 limit %s", ms_report__dur(vm->limit_ns, b1, sizeof(b1)));
+	if (vm->bandwidth_bps)
+		fprintf(p->f, " at %s/s (%s)", ms_report__size(vm->bandwidth_bps, b2, sizeof(b2)),
+			vm->bandwidth_source);
+	if (vm->threshold != MS_STAT_UNSET)
+		fprintf(p->f, " = threshold %s", ms_report__size(vm->threshold, b3, sizeof(b3)));
+	if (!panels)
+		fputs(" \xc2\xb7 no pending-byte samples in this session", p->f);
+	if (hidden)
+		fprintf(p->f, " \xc2\xb7 %d more devices in the JSON report", hidden);
+	fputs("</text>\n", p->f);
+	(void)s;
+}
+
+static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_report *r)
+{
+	const struct ms_telemetry *t = &s->telemetry;
+	struct panel pn[MAX_PANELS];
+	struct plot p = { .f = f, .r = r };
+	int n = 0, hidden = 0, height;
+	uint64_t last = r->t0_ns;
+
+	if (r->vm.series_nr) {
+		pn[n] = (struct panel){ .name = "VM (query-migrate ram.remaining)",
+					.s = r->vm.series,
+					.n = r->vm.series_nr,
+					.c = &r->vm.conv };
+		n++;
+	}
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
+		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+
+		if (!d || !dev || (!dev->samples.nr && !dev->stopcopy.nr))
+			continue;
+		if (n == MAX_PANELS) {
+			hidden++;
+			continue;
+		}
+		pn[n] = (struct panel){ .name = d->name,
+					.s = dev->samples.v,
+					.n = dev->samples.nr,
+					.sc = dev->stopcopy.v,
+					.sc_n = dev->stopcopy.nr,
+					.c = &r->dev[id].conv,
+					.x = &r->dev[id] };
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct ms_tm_dev_result *x = pn[i].x;
+
+		/* a device's own downtime window when it has one, else the VM's */
+		if (x && x->dt.have && !strcmp(x->dt.method, "arcs")) {
+			pn[i].have_down = 1;
+			pn[i].down_start = x->dt.start_ns;
+			pn[i].down_end = x->dt.end_ns;
+		} else if (r->vm.have_downtime) {
+			pn[i].have_down = 1;
+			pn[i].down_start = r->vm.downtime_start_ns;
+			pn[i].down_end = r->vm.downtime_end_ns;
+		}
+		if (pn[i].n)
+			last = pn[i].s[pn[i].n - 1].ts_ns > last ? pn[i].s[pn[i].n - 1].ts_ns : last;
+		if (pn[i].sc_n)
+			last = pn[i].sc[pn[i].sc_n - 1].ts_ns > last ? pn[i].sc[pn[i].sc_n - 1].ts_ns :
+								       last;
+		if (pn[i].have_down && pn[i].down_end > last)
+			last = pn[i].down_end;
+	}
+	p.xmax_s = ms_report__rel_ms(r, last) / 1e3;
+	if (p.xmax_s <= 0)
+		p.xmax_s = 1;
+
+	height = HEAD + n * (PANEL_TITLE + PLOT_H + PANEL_GAP) + FOOT;
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"%s\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+		W, height, W, height, FONT);
+	header(&p, s, n, hidden);
+	for (int i = 0; i < n; i++) {
+		p.top = HEAD + i * (PANEL_TITLE + PLOT_H + PANEL_GAP) + PANEL_TITLE;
+		fprintf(f, "<g class=\"panel\" id=\"panel-%d\">\n", i);
+		draw_panel(&p, &pn[i], i);
+		fputs("</g>\n", f);
+	}
+	if (n)
+		x_axis(&p, HEAD + n * (PANEL_TITLE + PLOT_H + PANEL_GAP) - PANEL_GAP);
+	fputs("</svg>\n", f);
+}
+
+int ms_report__svg(const struct ms_session *s, const char *path, char *err, size_t errlen)
+{
+	struct ms_tm_report r;
+	FILE *f;
+	int ret = 0;
+
+	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
+		ms_tm_report__free(&r);
+		snprintf(err, errlen, "%s: failed to analyze the session: %s", path,
+			 strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: failed to create: %s", path, strerror(errno));
+	} else {
+		write_svg(f, s, &r);
+		if (ferror(f))
+			ret = -EIO;
+		if (fclose(f) && !ret)
+			ret = -errno;
+		if (ret)
+			snprintf(err, errlen, "%s: failed to write: %s", path, strerror(-ret));
+	}
+	ms_tm_report__free(&r);
+	return ret;
+}
