@@ -442,7 +442,7 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 	uint32_t n = before(dev->samples.v, dev->samples.nr, cut);
 	const struct ms_tm_sample *s = dev->samples.v;
 	struct ms_tm_sample *sc = NULL;
-	uint64_t bytes, bw = vm->bandwidth_bps;
+	uint64_t bytes, bw = vm->bandwidth_bps, stopcopy_ts = 0;
 
 	if (!n && dev->stopcopy.nr) {
 		/* a device without pre-copy: judge its stop-copy size */
@@ -466,13 +466,17 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		   dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending" : "none";
 	free(sc);
 
-	for (uint32_t i = 0; i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut; i++)
+	for (uint32_t i = 0; i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut; i++) {
 		c->stopcopy = dev->stopcopy.v[i].v;
+		stopcopy_ts = dev->stopcopy.v[i].ts_ns;
+	}
 	/* without a VM bandwidth, the device's own stop-copy rate */
 	if (!bw && r->dt.have && r->dt.stopcopy_ns && dev->data[MS_PHASE_STOPCOPY])
 		bw = (uint64_t)((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
 				(double)r->dt.stopcopy_ns);
-	bytes = c->stopcopy != MS_STAT_UNSET ? c->stopcopy : c->pending;
+	/* what would move after a stop now: the newer of the stop-copy size and pending */
+	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= s[n - 1].ts_ns) ?
+			c->stopcopy : c->pending;
 	if (bw && (c->samples || c->stopcopy != MS_STAT_UNSET))
 		c->predicted_ns = (uint64_t)((double)bytes * 1e9 / (double)bw);
 }

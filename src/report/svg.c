@@ -198,14 +198,16 @@ static void point_line(struct plot *p, const struct ms_tm_point *s, uint32_t n, 
 	free(pt);
 }
 
-/* Labels at the right end of the plot, nudged apart so they never overlap. */
+/* Line labels: at the end of their line, nudged apart so they never overlap. */
 struct label {
-	double y;
+	double x, y;
 	char text[64];
 	const char *color;
+	int size;   /* font size, 0 = 12 */
+	int middle; /* centred on x */
 };
 
-static void end_labels(struct plot *p, struct label *l, int n)
+static void draw_labels(struct plot *p, struct label *l, int n)
 {
 	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && l[j].y < l[j - 1].y; j--) {
@@ -214,15 +216,44 @@ static void end_labels(struct plot *p, struct label *l, int n)
 			l[j] = l[j - 1];
 			l[j - 1] = t;
 		}
+	/* push overlapping labels down, then back up from the plot's bottom edge */
 	for (int i = 1; i < n; i++)
-		if (l[i].y < l[i - 1].y + 13)
-			l[i].y = l[i - 1].y + 13;
+		for (int j = 0; j < i; j++)
+			if (fabs(l[i].x - l[j].x) < 140 && l[i].y < l[j].y + 13)
+				l[i].y = l[j].y + 13;
+	for (int i = n - 1; i >= 0; i--) {
+		double floor_y = p->top + PLOT_H - 4;
+
+		for (int j = i + 1; j < n; j++)
+			if (fabs(l[i].x - l[j].x) < 140 && l[j].y - 13 < floor_y)
+				floor_y = l[j].y - 13;
+		if (l[i].y > floor_y)
+			l[i].y = floor_y;
+	}
 	for (int i = 0; i < n; i++) {
-		fprintf(p->f, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" fill=\"%s\">", W - MR + 6,
-			l[i].y + 4, l[i].color);
+		fprintf(p->f, "<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" fill=\"%s\"%s>",
+			l[i].x, l[i].y + 4, l[i].size ? l[i].size : 12, l[i].color,
+			l[i].middle ? " text-anchor=\"middle\"" : "");
 		put_text(p->f, l[i].text, sizeof(l[i].text));
 		fputs("</text>\n", p->f);
 	}
+}
+
+/*
+ * Where the label of a line ending at ts goes: just after its end, past the
+ * switchover line when the end is close before it, inside the figure.
+ */
+static double label_x(const struct plot *p, const struct panel *pn, uint64_t ts)
+{
+	double x = px_x(p, ts) + 6;
+
+	if (pn->have_down) {
+		double sw = px_x(p, pn->down_start);
+
+		if (x < sw + 6 && x > sw - 60)
+			x = sw + 6;
+	}
+	return x > W - MR + 6 ? W - MR + 6 : x;
 }
 
 static void draw_panel(struct plot *p, const struct panel *pn, int idx)
@@ -231,9 +262,10 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 	const char *color = palette[idx % (sizeof(palette) / sizeof(palette[0]))];
 	double vmax = 0, thr = c->threshold == MS_STAT_UNSET ? -1 : (double)c->threshold;
 	int title_y = p->top - PANEL_TITLE, nl = 0, thr_shown;
-	struct label l[3];
+	struct label l[4];
 	char b[24];
 
+	memset(l, 0, sizeof(l));
 	for (uint32_t i = 0; i < pn->n; i++)
 		vmax = fmax(vmax, (double)ms_tm_sample__pending(&pn->s[i]));
 	for (uint32_t i = 0; i < pn->sc_n; i++)
@@ -267,10 +299,18 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 			"fill-opacity=\"0.12\"/>\n"
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#333\" "
 			"stroke-width=\"1.5\"/>\n"
-			"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+			"<text class=\"l\" x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
 			"fill=\"#333\">switchover</text>\n",
 			x0, p->top, fmax(x1 - x0, 1.0), PLOT_H, x0, x0, p->top, p->top + PLOT_H,
 			x0 - 4, p->top + 12);
+		/* the downtime's length: centred in its band when the band is wide enough */
+		l[nl].middle = x1 - x0 > 130;
+		l[nl].x = l[nl].middle ? (x0 + x1) / 2 : x0 + 4;
+		l[nl].y = p->top + 8;
+		l[nl].size = 11;
+		l[nl].color = "#8e1b1b";
+		snprintf(l[nl++].text, sizeof(l[0].text), "downtime %s",
+			 ms_report__dur(pn->down_end - pn->down_start, b, sizeof(b)));
 	}
 	if (thr_shown) {
 		double y = px_y(p, thr);
@@ -279,6 +319,7 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
 			"stroke-dasharray=\"6 4\" stroke-width=\"1.5\"/>\n",
 			ML, W - MR, y, y);
+		l[nl].x = W - MR + 6;
 		l[nl].y = y;
 		l[nl].color = "#c62828";
 		snprintf(l[nl++].text, sizeof(l[0].text), "threshold %s",
@@ -291,6 +332,7 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 	if (pn->sc_n) {
 		point_line(p, pn->sc, pn->sc_n,
 			   "stroke-width=\"1.5\" stroke-dasharray=\"2 3\" stroke=\"#777\"");
+		l[nl].x = label_x(p, pn, pn->sc[pn->sc_n - 1].ts_ns);
 		l[nl].y = px_y(p, (double)pn->sc[pn->sc_n - 1].v);
 		l[nl].color = "#555";
 		snprintf(l[nl++].text, sizeof(l[0].text), "stop-copy %s",
@@ -301,6 +343,7 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 
 		snprintf(style, sizeof(style), "stroke-width=\"2\" stroke=\"%s\"", color);
 		sample_line(p, pn->s, pn->n, style);
+		l[nl].x = label_x(p, pn, pn->s[pn->n - 1].ts_ns);
 		l[nl].y = px_y(p, (double)ms_tm_sample__pending(&pn->s[pn->n - 1]));
 		l[nl].color = color;
 		snprintf(l[nl++].text, sizeof(l[0].text), "pending %s",
@@ -312,11 +355,11 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 
 		fprintf(p->f,
 			"<path d=\"M%.1f,%.1f l-5,-9 h10 z\" fill=\"#E69F00\" stroke=\"#7a5200\"/>\n"
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" "
-			"fill=\"#7a5200\">REINIT</text>\n",
+			"<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
+			"text-anchor=\"middle\" fill=\"#7a5200\">REINIT</text>\n",
 			cx, cy - 2, cx, cy - 13);
 	}
-	end_labels(p, l, nl);
+	draw_labels(p, l, nl);
 }
 
 static void x_axis(struct plot *p, int y)
@@ -435,6 +478,8 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" font-family=\"%s\">\n"
+		"<style>.l { paint-order: stroke; stroke: white; stroke-width: 3px; "
+		"stroke-linejoin: round; }</style>\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 		W, height, W, height, FONT);
 	header(&p, s, n, hidden);

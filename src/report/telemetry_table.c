@@ -14,6 +14,21 @@
 #define SECTION_MIN_SHARE 0.01
 #define SECTION_ROWS_MAX 8
 
+/* A unit after a number ("MiB", "ms", "MiB/s,") stays on the number's line. */
+static int unit_word(const char *w, int len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ms", "s" };
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		int n = (int)strlen(units[i]);
+
+		if (len >= n && !strncmp(w, units[i], n) &&
+		    (len == n || w[n] == '/' || w[n] == ',' || w[n] == ')' || w[n] == ';'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Print text wrapped at WIDTH, the first line after a prefix, the rest indented. */
 static void print_wrapped(FILE *out, const char *prefix, int indent, const char *text)
 {
@@ -21,14 +36,18 @@ static void print_wrapped(FILE *out, const char *prefix, int indent, const char 
 	int fresh = !*prefix || prefix[strlen(prefix) - 1] == ' ';
 
 	for (;;) {
-		int len;
+		int len, glue;
 
 		while (*text == ' ')
 			text++;
 		if (!*text)
 			break;
 		len = (int)strcspn(text, " ");
-		if (!fresh && col + 1 + len > WIDTH) {
+		/* a number and its unit wrap together */
+		glue = len;
+		if (text[len] == ' ' && unit_word(text + len + 1, (int)strcspn(text + len + 1, " ")))
+			glue += 1 + (int)strcspn(text + len + 1, " ");
+		if (!fresh && col + 1 + glue > WIDTH) {
 			col = fprintf(out, "\n%*s", indent, "") - 1;
 			fresh = 1;
 		}
@@ -93,44 +112,44 @@ static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32
 		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", "-");
 }
 
+/* The VM: status, downtime and total; the limit it was judged by; its verdict. */
 static void vm_line(const struct ms_tm_report *r, FILE *out)
 {
 	const struct ms_tm_vm *vm = &r->vm;
-	char line[512], b1[16], b2[16], b3[16];
+	char line[512], b1[16], b2[16];
 	int n = snprintf(line, sizeof(line), "VM:");
 
 	if (vm->have_status)
 		n += snprintf(line + n, sizeof(line) - n, " %s,",
 			      ms_report__mig_status_name(vm->status));
 	if (vm->have_downtime)
-		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s",
+		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s)",
 			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
 			      vm->downtime_source);
 	else
-		n += snprintf(line + n, sizeof(line) - n, " downtime unknown (");
+		n += snprintf(line + n, sizeof(line) - n, " downtime not measured");
 	if (vm->qmp_downtime_ms != MS_STAT_UNSET)
-		n += snprintf(line + n, sizeof(line) - n, "; QMP says %llu ms",
+		n += snprintf(line + n, sizeof(line) - n, ", QMP downtime %llu ms",
 			      (unsigned long long)vm->qmp_downtime_ms);
-	n += snprintf(line + n, sizeof(line) - n, "),");
 	if (vm->have_total)
-		n += snprintf(line + n, sizeof(line) - n, " total %s,",
-			      ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
-	if (vm->limit_ns)
-		n += snprintf(line + n, sizeof(line) - n, " limit %s",
-			      ms_report__dur(vm->limit_ns, b1, sizeof(b1)));
-	if (vm->bandwidth_bps)
-		n += snprintf(line + n, sizeof(line) - n, " at %s/s (%s)",
-			      ms_report__size(vm->bandwidth_bps, b2, sizeof(b2)),
-			      vm->bandwidth_source);
-	if (vm->threshold != MS_STAT_UNSET)
-		n += snprintf(line + n, sizeof(line) - n, " = %s",
-			      ms_report__size(vm->threshold, b3, sizeof(b3)));
-	if (vm->limit_ns || vm->bandwidth_bps)
-		n += snprintf(line + n, sizeof(line) - n, ",");
-	snprintf(line + n, sizeof(line) - n, " %s", ms_verdict_name(vm->conv.verdict));
+		snprintf(line + n, sizeof(line) - n, ", total %s",
+			 ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
 	print_wrapped(out, "", 4, line);
-	if (vm->conv.samples)
-		print_wrapped(out, "    ", 4, vm->conv.reason);
+
+	if (vm->limit_ns || vm->bandwidth_bps) {
+		n = snprintf(line, sizeof(line), "limit %s",
+			     vm->limit_ns ? ms_report__dur(vm->limit_ns, b1, sizeof(b1)) : "not set");
+		if (vm->bandwidth_bps)
+			n += snprintf(line + n, sizeof(line) - n, " at %s/s (%s)",
+				      ms_report__size(vm->bandwidth_bps, b1, sizeof(b1)),
+				      vm->bandwidth_source);
+		if (vm->threshold != MS_STAT_UNSET)
+			snprintf(line + n, sizeof(line) - n, ": %s fit",
+				 ms_report__size(vm->threshold, b2, sizeof(b2)));
+		print_wrapped(out, "    ", 8, line);
+	}
+	snprintf(line, sizeof(line), "%s: %s", ms_verdict_name(vm->conv.verdict), vm->conv.reason);
+	print_wrapped(out, "    ", 8, line);
 	if (vm->acks_requested || vm->acks)
 		fprintf(out, "    switchover acks: %u requested, %u given, %.3f ms waiting\n",
 			vm->acks_requested, vm->acks, (double)vm->ack_wait_ns / 1e6);
