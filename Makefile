@@ -90,6 +90,8 @@ TEST_PROGS :=
 
 .PHONY: all run test bench fuzz install clean deps build-all build-tests build-bench build-fuzz
 .DEFAULT_GOAL := all
+# keep intermediate objects: relinking a test must not recompile it
+.SECONDARY:
 
 # --- entry points: set up first, then build in a second make so the compiler
 # --- and libraries installed by setup are the ones the build sees.
