@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The reports: the JSON schema's telemetry keys with known answers, identical
+ * JSON from a replay, the Perfetto trace parsed back as trace-event JSON, the
+ * SVG's structure and series, the 100-column table and the progress line.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <migscope/capture.h>
+#include <migscope/json.h>
+#include <migscope/report.h>
+#include <migscope/session.h>
+
+#include "testutil.h"
+#include "tmbuild.h"
+
+/* Three devices with known behaviour, limit 300 ms at 100 MiB/s (30 MiB fit). */
+static const struct tb_load light = { .initial = 256 * TB_MIB,
+				      .move_bps = 100 * TB_MIB,
+				      .dirty_bps = 10 * TB_MIB,
+				      .ws = 64 * TB_MIB };
+static const struct tb_load fast = { .initial = 64 * TB_MIB,
+				     .move_bps = 50 * TB_MIB,
+				     .dirty_bps = 200 * TB_MIB,
+				     .ws = 1024 * TB_MIB };
+static const struct tb_load reinit = { .initial = 96 * TB_MIB,
+				       .move_bps = 100 * TB_MIB,
+				       .dirty_bps = 5 * TB_MIB,
+				       .ws = 64 * TB_MIB,
+				       .reinit_bytes = 48 * TB_MIB,
+				       .reinit_every_ms = 1000 };
+
+static struct ms_session *profile_like(const char *record)
+{
+	struct ms_session *s = tb_session(record, 300, 100 * TB_MIB);
+
+	tb_migrate_pair(s, "light", 3000, &light);
+	tb_migrate_pair(s, "fast", 3000, &fast);
+	tb_migrate_pair(s, "reinit", 3000, &reinit);
+	tb_end(s, 14000);
+	return s;
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	return o;
+}
+
+static struct json_object *device(struct json_object *report, const char *name)
+{
+	struct json_object *arr = get(report, "devices");
+
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *d = json_object_array_get_idx(arr, i);
+
+		if (!strcmp(json_object_get_string(get(d, "name")), name))
+			return d;
+	}
+	fail_msg("no device %s in the report", name);
+	return NULL;
+}
+
+static const char *str(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	assert_non_null(v);
+	return json_object_get_string(v);
+}
+
+static double num(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	assert_non_null(v);
+	return json_object_get_double(v);
+}
+
+static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(void **state)
+{
+	struct ms_session *s = profile_like(NULL);
+	struct json_object *r = ms_report__json(s), *d, *arcs;
+
+	/*
+	 * every pair stops at 3000 ms: 3 ms to STOP_COPY; the fast one then moves
+	 * 499 + 4 MiB at 50 MiB/s and its destination runs 4 ms after that
+	 */
+	assert_string_equal(str(r, "migration.downtime_source"), "devices");
+	assert_true(fabs(num(r, "migration.downtime_ms") - (3 + 503.0 / 50 * 1e3 + 4)) < 1e-3);
+	assert_true(num(r, "migration.total_ms") > num(r, "migration.downtime_ms"));
+	assert_int_equal((int64_t)num(r, "migration.threshold_bytes"), 30 * TB_MIB);
+	assert_string_equal(str(r, "migration.convergence.verdict"), "diverging");
+
+	d = device(r, "light");
+	assert_string_equal(str(d, "convergence.verdict"), "converging");
+	assert_int_equal((int)num(d, "convergence.samples"), 30); /* 10 ms, then every 100 ms */
+	assert_int_equal((int)num(d, "convergence.reinit.count"), 0);
+	/* light: 1 MiB pending + 4 MiB of state at 100 MiB/s = 50 ms of stop-copy */
+	assert_true(fabs(num(d, "downtime.stopcopy_ms") - 50.5) < 1e-3);
+	assert_true(fabs(num(d, "downtime_ms") - 57.0) < 1e-3);
+	assert_string_equal(str(d, "peer"), "light-dst");
+	arcs = get(d, "arcs");
+	assert_int_equal(json_object_array_length(arcs), 6);
+	assert_string_equal(str(json_object_array_get_idx(arcs, 0), "from"), "PRE_COPY");
+	assert_string_equal(str(json_object_array_get_idx(arcs, 0), "to"), "PRE_COPY_P2P");
+	assert_true(fabs(num(json_object_array_get_idx(arcs, 0), "ms") - 1.0) < 1e-9);
+	assert_string_equal(str(json_object_array_get_idx(arcs, 5), "to"), "RUNNING");
+	assert_string_equal(str(json_object_array_get_idx(arcs, 5), "side"), "destination");
+
+	d = device(r, "fast");
+	assert_string_equal(str(d, "convergence.verdict"), "diverging");
+	assert_true(fabs(num(d, "convergence.dirty_rate_bps") / TB_MIB - 200) < 1);
+	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
+
+	d = device(r, "reinit");
+	assert_string_equal(str(d, "convergence.verdict"), "converging");
+	assert_int_equal((int)num(d, "convergence.reinit.count"), 2);
+	assert_true(fabs(json_object_get_double(json_object_array_get_idx(
+				 get(d, "convergence.reinit.at_ms"), 0)) - 1010.0) < 1e-9);
+
+	/* destinations are counted in their source's row */
+	d = device(r, "fast-dst");
+	assert_string_equal(str(d, "counted_in"), "fast");
+	assert_null(get(d, "downtime_ms"));
+	json_object_put(r);
+	ms_session__free(s);
+}
+
+static char *json_text(struct ms_session *s)
+{
+	struct json_object *r = ms_report__json(s);
+	char *t = strdup(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
+
+	json_object_put(r);
+	return t;
+}
+
+static char *text_report(struct ms_session *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ms_report__print_text(s, f);
+	fclose(f);
+	return buf;
+}
+
+static struct ms_session *replay(const char *path)
+{
+	char err[MS_ERR_LEN];
+	struct ms_capture_reader *r = ms_capture_reader__open(path, err, sizeof(err));
+	struct ms_session_opts o = { 0 };
+	struct ms_session *s;
+
+	assert_non_null(r);
+	o.info = ms_capture_reader__info(r);
+	s = ms_session__new(&o, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)), 0);
+	ms_capture_reader__close(r);
+	return s;
+}
+
+static void replayed_capture_gives_identical_json_and_text(void **state)
+{
+	char *path = tu_tmp_path(".mscap");
+	struct ms_session *live = profile_like(path), *again, *twice;
+	char *j_live = json_text(live), *t_live = text_report(live), *j1, *j2, *t1;
+
+	again = replay(path);
+	twice = replay(path);
+	j1 = json_text(again);
+	j2 = json_text(twice);
+	t1 = text_report(again);
+	assert_string_equal(j1, j_live);
+	assert_string_equal(j2, j1);
+	assert_string_equal(t1, t_live);
+	assert_non_null(strstr(j1, "\"diverging\""));
+	free(j_live);
+	free(t_live);
+	free(j1);
+	free(j2);
+	free(t1);
+	ms_session__free(live);
+	ms_session__free(again);
+	ms_session__free(twice);
+	unlink(path);
+	free(path);
+}
+
+static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **state)
+{
+	struct ms_session *s = profile_like(NULL);
+	char *path = tu_tmp_path(".json"), err[MS_ERR_LEN];
+	struct json_object *root, *evs;
+	int slices_arc = 0, slices_state = 0, pending = 0, dirty_rate = 0, names = 0, reinit = 0;
+	int vm_downtime = 0;
+
+	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
+	root = json_object_from_file(path);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "traceEvents", &evs));
+	assert_true(json_object_is_type(evs, json_type_array));
+	for (size_t i = 0; i < json_object_array_length(evs); i++) {
+		struct json_object *e = json_object_array_get_idx(evs, i), *v;
+		const char *ph = str(e, "ph"), *name = str(e, "name");
+
+		/* every event has a phase, a process, a thread and a name; timed ones a time */
+		assert_true(json_object_object_get_ex(e, "pid", NULL));
+		assert_true(json_object_object_get_ex(e, "tid", NULL));
+		if (strcmp(ph, "M"))
+			assert_true(json_object_is_type(get(e, "ts"), json_type_double) ||
+				    json_object_is_type(get(e, "ts"), json_type_int));
+		if (!strcmp(ph, "X")) {
+			assert_true(json_object_object_get_ex(e, "dur", &v));
+			assert_true(json_object_get_double(v) >= 0);
+			slices_arc += !strcmp(str(e, "cat"), "arc");
+			slices_state += !strcmp(str(e, "cat"), "state");
+			vm_downtime += !strcmp(name, "downtime") && json_object_get_int(get(e, "tid")) == 0;
+		} else if (!strcmp(ph, "C")) {
+			if (!strcmp(name, "light pending bytes")) {
+				assert_non_null(get(e, "args.initial"));
+				assert_non_null(get(e, "args.dirty"));
+				pending++;
+			}
+			dirty_rate += !strcmp(name, "fast dirty rate");
+		} else if (!strcmp(ph, "M")) {
+			names += !strcmp(name, "thread_name");
+		} else if (!strcmp(ph, "i")) {
+			reinit += !strcmp(name, "REINIT");
+		}
+	}
+	/* 4 source arcs + 6 destination arcs per pair */
+	assert_int_equal(slices_arc, 30);
+	assert_true(slices_state >= 24);
+	assert_int_equal(pending, 30);
+	assert_int_equal(dirty_rate, 29);
+	assert_int_equal(names, 7); /* the VM and six devices */
+	assert_int_equal(reinit, 2);
+	assert_int_equal(vm_downtime, 1);
+	json_object_put(root);
+	ms_session__free(s);
+	unlink(path);
+	free(path);
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Every element opened is closed, in order (the SVG has no comments or CDATA). */
+static void assert_balanced_xml(const char *doc)
+{
+	const char *stack[64];
+	size_t lens[64];
+	int depth = 0;
+
+	for (const char *p = strchr(doc, '<'); p; p = strchr(p + 1, '<')) {
+		const char *end = strchr(p, '>');
+		size_t n;
+
+		assert_non_null(end);
+		if (p[1] == '?')
+			continue;
+		n = strcspn(p + 1 + (p[1] == '/'), " />");
+		if (p[1] == '/') {
+			assert_true(depth > 0);
+			depth--;
+			assert_int_equal(lens[depth], n);
+			assert_memory_equal(stack[depth], p + 2, n);
+		} else if (end[-1] != '/') {
+			assert_true(depth < 64);
+			stack[depth] = p + 1;
+			lens[depth++] = n;
+		}
+	}
+	assert_int_equal(depth, 0);
+}
+
+static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover(void **state)
+{
+	struct ms_session *s = profile_like(NULL);
+	char *path = tu_tmp_path(".svg"), err[MS_ERR_LEN];
+	unsigned char *doc;
+
+	assert_int_equal(ms_report__svg(s, path, err, sizeof(err)), 0);
+	tu_read_file(path, &doc);
+	assert_non_null(strstr((char *)doc, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+	assert_balanced_xml((char *)doc);
+	/* one panel per source device with samples, each with its pending line */
+	assert_int_equal(count((char *)doc, "<g class=\"panel\""), 3);
+	assert_non_null(strstr((char *)doc, ">light <tspan fill=\"#1a7f37\">converging</tspan>"));
+	assert_non_null(strstr((char *)doc, ">fast <tspan fill=\"#c62828\">diverging</tspan>"));
+	assert_int_equal(count((char *)doc, "threshold 30.0 MiB"), 4); /* the header and 3 panels */
+	assert_int_equal(count((char *)doc, ">switchover</text>"), 3);
+	assert_int_equal(count((char *)doc, ">REINIT</text>"), 2);
+	/* each line labelled in its own colour */
+	assert_non_null(strstr((char *)doc, "fill=\"#0072B2\">pending 1.0 MiB</text>"));
+	assert_non_null(strstr((char *)doc, "fill=\"#D55E00\">pending 499.0 MiB</text>"));
+	assert_non_null(strstr((char *)doc, "fill=\"#009E73\">pending 512.0 KiB</text>"));
+	/* pending lines (3) and stop-copy size lines (3) */
+	assert_int_equal(count((char *)doc, "<polyline"), 6);
+	free(doc);
+	ms_session__free(s);
+	unlink(path);
+	free(path);
+}
+
+static void output_file_errors_name_the_file(void **state)
+{
+	struct ms_session *s = profile_like(NULL);
+	char err[MS_ERR_LEN];
+
+	assert_int_equal(ms_report__svg(s, "/nonexistent/dir/p.svg", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/dir/p.svg: failed to create: No such file or directory");
+	assert_int_equal(ms_report__perfetto(s, "/nonexistent/t.json", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/t.json: failed to create"));
+	ms_session__free(s);
+}
+
+static void text_table_fits_100_columns_with_one_row_per_source(void **state)
+{
+	struct ms_session *s = profile_like(NULL);
+	char *text = text_report(s), *save = NULL;
+	int rows = 0;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		assert_true(strlen(line) <= 100);
+		if (!strncmp(line, "light>light-dst ", 16) || !strncmp(line, "fast>fast-dst ", 14) ||
+		    !strncmp(line, "reinit>reinit-dst ", 18))
+			rows++;
+		assert_true(strncmp(line, "fast-dst", 8)); /* counted in its source's row */
+		if (!strncmp(line, "fast>fast-dst ", 14))
+			assert_non_null(strstr(line, " diverging "));
+		if (!strncmp(line, "light>light-dst ", 16))
+			assert_non_null(strstr(line, " converging "));
+	}
+	assert_int_equal(rows, 3);
+	free(text);
+	text = text_report(s);
+	assert_non_null(strstr(text, "DEVICE                   DOWNTIME  SHARE   PRE-COPY"));
+	assert_non_null(strstr(text, "2 REINIT events"));
+	assert_non_null(strstr(text, "limit 300.0 ms at 100.0 MiB/s (config): 30.0 MiB fit"));
+	free(text);
+	ms_session__free(s);
+}
+
+static void progress_line_shows_state_pending_and_rate_and_stays_off_a_file(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
+	FILE *f = tmpfile();
+	struct ms_progress p;
+	char line[256];
+	uint32_t d = tb_dev(s, "nic", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+
+	assert_false(ms_progress__wanted(f, 0));
+	assert_false(ms_progress__wanted(f, 1));
+	tb_arc(s, d, 2, 6, 10, 1);
+	tb_precopy(s, d, 1000, 100 * TB_MIB, 0, 0);
+	tb_precopy(s, d, 2000, 90 * TB_MIB, 0, 0);
+	ms_progress__init(&p, f, &s->devices, &s->telemetry);
+	p.now_ts = tb_ns(2000);
+	assert_string_equal(ms_progress__line(&p, line, sizeof(line)),
+			    "2.0s | nic PRE_COPY 90.0 MiB -10.0 MiB/s");
+	p.width = 20;
+	assert_string_equal(ms_progress__line(&p, line, sizeof(line)), "2.0s | nic PRE_C...");
+	fclose(f);
+	ms_session__free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply),
+		cmocka_unit_test(replayed_capture_gives_identical_json_and_text),
+		cmocka_unit_test(perfetto_trace_is_trace_event_json_with_slices_and_counters),
+		cmocka_unit_test(svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
+		cmocka_unit_test(output_file_errors_name_the_file),
+		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
+		cmocka_unit_test(progress_line_shows_state_pending_and_rate_and_stays_off_a_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
