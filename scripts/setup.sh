@@ -11,6 +11,7 @@ PACKAGES=(
 	libelf-dev zlib1g-dev      # libbpf's dependencies
 	libjson-c-dev              # reports, QMP
 	libcmocka-dev              # unit tests
+	libxml2-utils              # xmllint checks the --svg plot in tests/cli
 	libclang-rt-14-dev         # sanitizer and libFuzzer runtimes for clang
 	pkg-config
 	systemtap-sdt-dev          # <sys/sdt.h> for the USDT test binary
