@@ -350,6 +350,8 @@ static void qemu_total(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 
 static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
+	uint64_t qmp_bps = 0;
+
 	vm->qmp_downtime_ms = vm->qmp_total_ms = vm->qmp_expected_downtime_ms = MS_STAT_UNSET;
 	vm->threshold = MS_STAT_UNSET;
 	vm->downtime_source = "none";
@@ -366,16 +368,43 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		if (s->expected_downtime_ms != MS_STAT_UNSET)
 			vm->qmp_expected_downtime_ms = s->expected_downtime_ms;
 		/* QEMU's measured bandwidth while it was still sending (mbps in megabits/s) */
-		if (s->mbps_milli != MS_STAT_UNSET && s->mbps_milli && !is_terminal(s->status)) {
-			vm->bandwidth_bps = s->mbps_milli * 125;
-			vm->bandwidth_source = "qmp";
+		if (s->mbps_milli != MS_STAT_UNSET && s->mbps_milli && !is_terminal(s->status))
+			qmp_bps = s->mbps_milli * 125;
+	}
+	/*
+	 * The bandwidth switchover is judged at, measured first: QEMU's own
+	 * estimate (its migrate_pending threshold is that estimate times the
+	 * limit), then QMP's ram.mbps, then the configured rate.
+	 */
+	if (vm->limit_ns) {
+		uint64_t ts = 0;
+
+		for (uint32_t id = 0; id < t->nr; id++) {
+			const struct ms_tm_device *d = &t->dev[id];
+
+			for (uint32_t i = d->samples.nr; i-- > 0;)
+				if (d->samples.v[i].threshold != MS_STAT_UNSET) {
+					if (d->samples.v[i].ts_ns >= ts) {
+						ts = d->samples.v[i].ts_ns;
+						vm->threshold = d->samples.v[i].threshold;
+					}
+					break;
+				}
+		}
+		if (vm->threshold != MS_STAT_UNSET) {
+			vm->bandwidth_bps =
+				(uint64_t)((double)vm->threshold * 1e9 / (double)vm->limit_ns);
+			vm->bandwidth_source = "qemu";
 		}
 	}
-	if (!vm->bandwidth_bps && t->config.bandwidth_bps) {
+	if (!vm->bandwidth_bps && qmp_bps) {
+		vm->bandwidth_bps = qmp_bps;
+		vm->bandwidth_source = "qmp";
+	} else if (!vm->bandwidth_bps && t->config.bandwidth_bps) {
 		vm->bandwidth_bps = t->config.bandwidth_bps;
 		vm->bandwidth_source = "config";
 	}
-	if (vm->bandwidth_bps && vm->limit_ns)
+	if (vm->bandwidth_bps && vm->limit_ns && vm->threshold == MS_STAT_UNSET)
 		vm->threshold = (uint64_t)((double)vm->bandwidth_bps * (double)vm->limit_ns / 1e9);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {

@@ -196,12 +196,14 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 
 	if (change <= -TREND_MIN) {
 		c->verdict = MS_VERDICT_CONVERGING;
+		double eta = (double)(c->pending - o->threshold) / -slope;
+
 		if (o->threshold != MS_STAT_UNSET)
 			ms_tm_say(c,
-				 "pending falls %s over the last %u samples%s; under the threshold "
-				 "in ~%.1f s",
-				 fmt_rate(slope, b1, sizeof(b1)), c->window, since,
-				 (double)(c->pending - o->threshold) / -slope);
+				  "pending falls %s over the last %u samples%s; under the threshold "
+				  "in ~%.*f %s",
+				  fmt_rate(slope, b1, sizeof(b1)), c->window, since, eta < 1 ? 0 : 1,
+				  eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
 		else
 			ms_tm_say(c,
 				 "pending falls %s over the last %u samples%s",

@@ -203,8 +203,8 @@ struct label {
 	double x, y;
 	char text[64];
 	const char *color;
-	int size;   /* font size, 0 = 12 */
-	int middle; /* centred on x */
+	int size;	     /* font size, 0 = 12 */
+	const char *anchor; /* text-anchor, NULL = start */
 };
 
 static void draw_labels(struct plot *p, struct label *l, int n)
@@ -231,9 +231,11 @@ static void draw_labels(struct plot *p, struct label *l, int n)
 			l[i].y = floor_y;
 	}
 	for (int i = 0; i < n; i++) {
-		fprintf(p->f, "<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" fill=\"%s\"%s>",
+		fprintf(p->f,
+			"<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" fill=\"%s\" "
+			"text-anchor=\"%s\">",
 			l[i].x, l[i].y + 4, l[i].size ? l[i].size : 12, l[i].color,
-			l[i].middle ? " text-anchor=\"middle\"" : "");
+			l[i].anchor ? l[i].anchor : "start");
 		put_text(p->f, l[i].text, sizeof(l[i].text));
 		fputs("</text>\n", p->f);
 	}
@@ -303,10 +305,14 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 			"fill=\"#333\">switchover</text>\n",
 			x0, p->top, fmax(x1 - x0, 1.0), PLOT_H, x0, x0, p->top, p->top + PLOT_H,
 			x0 - 4, p->top + 12);
-		/* the downtime's length: centred in its band when the band is wide enough */
-		l[nl].middle = x1 - x0 > 130;
-		l[nl].x = l[nl].middle ? (x0 + x1) / 2 : x0 + 4;
-		l[nl].y = p->top + 8;
+		/*
+		 * the downtime's length: centred in its band when the band is wide
+		 * enough, else right of the switchover line, or under its label when
+		 * the band ends the plot
+		 */
+		l[nl].x = x1 - x0 > 130 ? (x0 + x1) / 2 : x0 + 100 < W - MR ? x0 + 4 : x0 - 4;
+		l[nl].anchor = x1 - x0 > 130 ? "middle" : x0 + 100 < W - MR ? "start" : "end";
+		l[nl].y = p->top + (x1 - x0 <= 130 && x0 + 100 >= W - MR ? 21 : 8);
 		l[nl].size = 11;
 		l[nl].color = "#8e1b1b";
 		snprintf(l[nl++].text, sizeof(l[0].text), "downtime %s",

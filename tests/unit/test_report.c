@@ -314,9 +314,9 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	assert_int_equal(count((char *)doc, ">switchover</text>"), 3);
 	assert_int_equal(count((char *)doc, ">REINIT</text>"), 2);
 	/* each line labelled in its own colour */
-	assert_non_null(strstr((char *)doc, "fill=\"#0072B2\">pending 1.0 MiB</text>"));
-	assert_non_null(strstr((char *)doc, "fill=\"#D55E00\">pending 499.0 MiB</text>"));
-	assert_non_null(strstr((char *)doc, "fill=\"#009E73\">pending 512.0 KiB</text>"));
+	assert_non_null(strstr((char *)doc, "fill=\"#0072B2\" text-anchor=\"start\">pending 1.0 MiB</text>"));
+	assert_non_null(strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 499.0 MiB</text>"));
+	assert_non_null(strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 512.0 KiB</text>"));
 	/* pending lines (3) and stop-copy size lines (3) */
 	assert_int_equal(count((char *)doc, "<polyline"), 6);
 	free(doc);
