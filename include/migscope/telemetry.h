@@ -75,16 +75,16 @@ struct ms_tm_span {
 struct ms_tm_device {
 	MS_VEC(struct ms_tm_arc) arcs;
 	MS_VEC(struct ms_tm_sample) samples;
-	MS_VEC(struct ms_tm_point) stopcopy;   /* v = MS_EV_STOPCOPY_SIZE bytes */
-	MS_VEC(struct ms_tm_point) switchover; /* v = enum ms_switchover_phase */
-	MS_VEC(struct ms_tm_span) saves;       /* QEMU section saves */
-	MS_VEC(struct ms_tm_span) loads;       /* QEMU section loads */
-	MS_VEC(struct ms_tm_point) qdowntime;  /* vmstate_downtime_save: v = dur_ns */
-	uint64_t data[MS_PHASE_RESUME + 1];    /* MS_EV_DATA bytes per phase */
+	MS_VEC(struct ms_tm_point) stopcopy;	    /* v = MS_EV_STOPCOPY_SIZE bytes */
+	MS_VEC(struct ms_tm_point) switchover;	    /* v = enum ms_switchover_phase */
+	MS_VEC(struct ms_tm_span) saves;	    /* QEMU section saves */
+	MS_VEC(struct ms_tm_span) loads;	    /* QEMU section loads */
+	MS_VEC(struct ms_tm_point) qdowntime;	    /* vmstate_downtime_save: v = dur_ns */
+	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
 	uint64_t data_last_ns[MS_PHASE_RESUME + 1]; /* time of the last one */
-	uint16_t basis;			       /* record type of the samples, 0 = none yet */
-	uint64_t save_open_ns, load_open_ns;   /* a section start without its end yet */
-	uint64_t mixed;			       /* samples of a second kind, not kept */
+	uint16_t basis;				    /* record type of the samples, 0 = none yet */
+	uint64_t save_open_ns, load_open_ns;	    /* a section start without its end yet */
+	uint64_t mixed;				    /* samples of a second kind, not kept */
 };
 
 /* One query-migrate sample, as much as the analysis uses. */
@@ -122,9 +122,9 @@ const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, ui
 /* Reserve one more element; returns 0 or -ENOMEM.  Used through ms_vec_push(). */
 int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem);
 #define ms_vec_push(vec)                                                                           \
-	(ms_vec__reserve((void **)&(vec)->v, &(vec)->cap, (vec)->nr, sizeof(*(vec)->v)) ?          \
-		 NULL :                                                                            \
-		 &(vec)->v[(vec)->nr++])
+	(ms_vec__reserve((void **)&(vec)->v, &(vec)->cap, (vec)->nr, sizeof(*(vec)->v))            \
+	     ? NULL                                                                                \
+	     : &(vec)->v[(vec)->nr++])
 
 /* ---- analysis ---------------------------------------------------------------------------- */
 
@@ -146,30 +146,39 @@ const char *ms_tm_state_name(unsigned int domain, unsigned int state);
 struct ms_tm_convergence {
 	enum ms_verdict verdict;
 	char reason[MS_TM_REASON_LEN];
-	const char *basis;	  /* "precopy", "qemu_pending", "stopcopy", "qmp", "devices", "none" */
-	uint32_t samples;	  /* samples before switchover */
-	uint32_t window;	  /* of which the trend was fitted on */
-	uint64_t initial, dirty;  /* at the last sample */
-	uint64_t pending;	  /* initial + dirty at the last sample */
-	uint64_t threshold;	  /* bytes that fit the downtime limit, MS_STAT_UNSET */
+	const char *basis; /* "precopy", "qemu_pending", "stopcopy", "qmp", "devices", "none" */
+	uint32_t samples;  /* samples before switchover */
+	uint32_t window;   /* of which the trend was fitted on */
+	uint64_t initial, dirty;      /* at the last sample */
+	uint64_t pending;	      /* initial + dirty at the last sample */
+	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
 	int have_trend;
-	double net_bps;		  /* fitted change of pending bytes per second */
+	double net_bps; /* fitted change of pending bytes per second */
 	int have_rates;
-	double transfer_bps;	  /* pre-copy bytes moved per second over the window */
-	double dirty_bps;	  /* bytes becoming pending per second over the window */
-	uint64_t stopcopy;	  /* last stop-copy size before switchover, MS_STAT_UNSET */
-	uint64_t predicted_ns;	  /* stop-copy (or pending) bytes at bandwidth, MS_STAT_UNSET */
-	uint32_t reinits;	  /* REINIT events: flagged, or initial bytes growing from zero */
-	uint32_t reinit_idx[8];	  /* sample indexes of the first few */
+	double transfer_bps;	/* pre-copy bytes moved per second over the window */
+	double dirty_bps;	/* bytes becoming pending per second over the window */
+	uint64_t stopcopy;	/* last stop-copy size before switchover, MS_STAT_UNSET */
+	uint64_t predicted_ns;	/* stop-copy (or pending) bytes at bandwidth, MS_STAT_UNSET */
+	uint32_t reinits;	/* REINIT events: flagged, or initial bytes growing from zero */
+	uint32_t reinit_idx[8]; /* sample indexes of the first few */
 };
+
+/* How a device's downtime was measured. */
+enum ms_tm_method {
+	MS_TM_ARCS = 0,		/* its state timeline */
+	MS_TM_VMSTATE_DOWNTIME, /* QEMU's vmstate_downtime_save records */
+	MS_TM_SECTIONS,		/* QEMU's savevm section start/end */
+};
+
+const char *ms_tm_method_name(unsigned int m);
 
 /* Where one device's downtime went (docs/telemetry.md, "Downtime"). */
 struct ms_tm_downtime {
 	int have;
-	int complete;	  /* the destination peer reached RUNNING */
-	const char *method; /* "arcs", "vmstate_downtime", "sections" */
-	uint32_t peer;	  /* the destination device, or MS_DEV_NONE */
+	int complete; /* the destination peer reached RUNNING */
+	enum ms_tm_method method;
+	uint32_t peer; /* the destination device, or MS_DEV_NONE */
 	uint64_t start_ns, end_ns;
 	uint64_t stop_ns;     /* leaving RUNNING/PRE_COPY until STOP_COPY (Freeze) */
 	uint64_t stopcopy_ns; /* in STOP_COPY moving data, and the arc out of it */
@@ -180,6 +189,12 @@ struct ms_tm_downtime {
 	double share;	      /* busy / the VM's downtime, 0..1 */
 };
 
+/* The downtime was measured on the device's own state timeline. */
+static inline int ms_tm_downtime__by_arcs(const struct ms_tm_downtime *dt)
+{
+	return dt->have && dt->method == MS_TM_ARCS;
+}
+
 /* An arc inside a device's downtime: its own, or its destination peer's. */
 struct ms_tm_warc {
 	const struct ms_tm_arc *arc;
@@ -187,12 +202,12 @@ struct ms_tm_warc {
 };
 
 struct ms_tm_dev_result {
-	int present;	      /* a registered device */
-	uint32_t counted_in;  /* a destination folded into its source's row, else MS_DEV_NONE */
+	int present;	     /* a registered device */
+	uint32_t counted_in; /* a destination folded into its source's row, else MS_DEV_NONE */
 	struct ms_tm_downtime dt;
 	struct ms_tm_convergence conv;
 	int have_precopy;
-	uint64_t precopy_ns; /* time in PRE_COPY (or with samples before the VM stopped) */
+	uint64_t precopy_ns;	   /* time in PRE_COPY (or with samples before the VM stopped) */
 	uint64_t save_ns, load_ns; /* QEMU section saves and loads, all of them */
 	struct ms_tm_warc *arcs;   /* the arcs of both sides inside the downtime, by start */
 	uint32_t arcs_nr;
@@ -206,7 +221,7 @@ struct ms_tm_vm {
 	uint64_t total_start_ns, total_end_ns;
 	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
 	int have_status;
-	uint32_t status; /* the last enum ms_mig_status seen */
+	uint32_t status;   /* the last enum ms_mig_status seen */
 	uint64_t limit_ns; /* 0 = not set */
 	uint64_t bandwidth_bps;
 	const char *bandwidth_source; /* "qmp", "config", "none" */
@@ -247,7 +262,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 
 /* Set c->reason (one line, cut to MS_TM_REASON_LEN). */
 void ms_tm_say(struct ms_tm_convergence *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * The dirty rate between two samples of one series: the source's own figure

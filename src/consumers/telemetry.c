@@ -103,8 +103,9 @@ static int push_point(struct ms_telemetry *t, void *vec, uint64_t ts, uint64_t v
  * basis): a source that sends both PRECOPY and QEMU_PENDING for one id would
  * mix two measures, so the second kind is counted and left out.
  */
-static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d, const struct ms_event_hdr *ev,
-		       uint64_t initial, uint64_t dirty, uint64_t threshold, uint32_t flags)
+static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d,
+		       const struct ms_event_hdr *ev, uint64_t initial, uint64_t dirty,
+		       uint64_t threshold, uint32_t flags)
 {
 	struct ms_tm_sample *s;
 
@@ -243,8 +244,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		/* QEMU's threshold is 0 until it has measured a bandwidth */
 		if (d)
-			add_sample(t, d, ev, e->precopy, 0, e->threshold ? e->threshold :
-					   MS_STAT_UNSET, 0);
+			add_sample(t, d, ev, e->precopy, 0,
+				   e->threshold ? e->threshold : MS_STAT_UNSET, 0);
 		break;
 	}
 	case MS_EV_STOPCOPY_SIZE:
@@ -295,12 +296,11 @@ int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
 	return ms_bus__subscribe(bus,
 				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
-					 MS_EV_BIT(MS_EV_DEV_ADD) | MS_EV_BIT(MS_EV_DEV_STATE) |
-					 MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) |
-					 MS_EV_BIT(MS_EV_DATA) | MS_EV_BIT(MS_EV_QEMU_PENDING) |
-					 MS_EV_BIT(MS_EV_QEMU_SECTION) |
-					 MS_EV_BIT(MS_EV_QEMU_DOWNTIME) |
-					 MS_EV_BIT(MS_EV_SWITCHOVER) | MS_EV_BIT(MS_EV_RUNSTATE) |
-					 MS_EV_BIT(MS_EV_MIG_STATUS) | MS_EV_BIT(MS_EV_MIG_STATS),
+				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
+				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+				     MS_EV_BIT(MS_EV_MIG_STATS),
 				 on_event, t);
 }

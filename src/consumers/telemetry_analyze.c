@@ -37,6 +37,18 @@ const char *ms_tm_state_name(unsigned int domain, unsigned int state)
 	return "unknown";
 }
 
+const char *ms_tm_method_name(unsigned int m)
+{
+	switch (m) {
+	case MS_TM_ARCS:
+		return "arcs";
+	case MS_TM_VMSTATE_DOWNTIME:
+		return "vmstate_downtime";
+	default:
+		return "sections";
+	}
+}
+
 /* The guest's device runs: VFIO RUNNING or PRE_COPY, virtio Active. */
 static int running(unsigned int domain, unsigned int s)
 {
@@ -223,7 +235,7 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 		}
 
 	dt->have = 1;
-	dt->method = "arcs";
+	dt->method = MS_TM_ARCS;
 	dt->peer = peer;
 	dt->start_ns = t_start;
 	dt->end_ns = t_end;
@@ -256,7 +268,7 @@ static void sections_downtime(const struct ms_tm_device *dev, const struct ms_tm
 		last = max64(last, p->ts_ns);
 		seen = 1;
 	}
-	dt->method = "vmstate_downtime";
+	dt->method = MS_TM_VMSTATE_DOWNTIME;
 	for (uint32_t i = 0; !seen && i < dev->saves.nr; i++) {
 		const struct ms_tm_span *sp = &dev->saves.v[i];
 		uint64_t in = overlap(sp->start_ns, sp->end_ns, s, e);
@@ -266,7 +278,7 @@ static void sections_downtime(const struct ms_tm_device *dev, const struct ms_tm
 		sum += in;
 		first = min64(first, max64(sp->start_ns, s));
 		last = max64(last, min64(sp->end_ns, e));
-		dt->method = "sections";
+		dt->method = MS_TM_SECTIONS;
 		seen = 2;
 	}
 	if (!seen)
@@ -282,8 +294,7 @@ static void sections_downtime(const struct ms_tm_device *dev, const struct ms_tm
 
 static int is_terminal(uint64_t status)
 {
-	return status == MS_MIG_COMPLETED || status == MS_MIG_FAILED ||
-	       status == MS_MIG_CANCELLED;
+	return status == MS_MIG_COMPLETED || status == MS_MIG_FAILED || status == MS_MIG_CANCELLED;
 }
 
 /* VM downtime from QEMU: the last VM stop until completion (or failure, or resume). */
@@ -393,7 +404,7 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		}
 		if (vm->threshold != MS_STAT_UNSET) {
 			vm->bandwidth_bps =
-				(uint64_t)((double)vm->threshold * 1e9 / (double)vm->limit_ns);
+			    (uint64_t)((double)vm->threshold * 1e9 / (double)vm->limit_ns);
 			vm->bandwidth_source = "qemu";
 		}
 	}
@@ -412,7 +423,7 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		vm->status = (uint32_t)t->status.v[t->status.nr - 1].v;
 	}
 	if (t->stats.nr && (!t->status.nr || t->stats.v[t->stats.nr - 1].ts_ns >
-						     t->status.v[t->status.nr - 1].ts_ns)) {
+						 t->status.v[t->status.nr - 1].ts_ns)) {
 		vm->have_status = 1;
 		vm->status = t->stats.v[t->stats.nr - 1].status;
 	}
@@ -432,8 +443,9 @@ static int precopy_time(const struct ms_tm_device *dev, uint64_t cut, uint64_t *
 		if (a[i].domain != MS_DOMAIN_VFIO || a[i].to != VFIO_DEVICE_STATE_PRE_COPY)
 			continue;
 		seen = 1;
-		until = i + 1 < n ? arc_start(&a[i + 1]) :
-			dev->samples.nr ? dev->samples.v[dev->samples.nr - 1].ts_ns : a[i].end_ns;
+		until = i + 1 < n	  ? arc_start(&a[i + 1])
+			: dev->samples.nr ? dev->samples.v[dev->samples.nr - 1].ts_ns
+					  : a[i].end_ns;
 		*ns += until > a[i].end_ns ? until - a[i].end_ns : 0;
 	}
 	if (seen || !dev->samples.nr)
@@ -490,9 +502,10 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		o.threshold_source = "qemu";
 	}
 	ms_tm_judge(s, n, &o, c);
-	c->basis = sc ? "stopcopy" :
-		   dev->basis == MS_EV_PRECOPY ? "precopy" :
-		   dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending" : "none";
+	c->basis = sc				      ? "stopcopy"
+		   : dev->basis == MS_EV_PRECOPY      ? "precopy"
+		   : dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending"
+						      : "none";
 	free(sc);
 
 	for (uint32_t i = 0; i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut; i++) {
@@ -504,8 +517,8 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		bw = (uint64_t)((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
 				(double)r->dt.stopcopy_ns);
 	/* what would move after a stop now: the newer of the stop-copy size and pending */
-	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= s[n - 1].ts_ns) ?
-			c->stopcopy : c->pending;
+	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= s[n - 1].ts_ns) ? c->stopcopy
+										      : c->pending;
 	if (bw && (c->samples || c->stopcopy != MS_STAT_UNSET))
 		c->predicted_ns = (uint64_t)((double)bytes * 1e9 / (double)bw);
 }
@@ -527,8 +540,8 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 		const struct ms_tm_stats *s = &t->stats.v[i];
 		struct ms_tm_sample *x;
 
-		if (s->ram_remaining == MS_STAT_UNSET || s->ts_ns > cut ||
-		    is_terminal(s->status) || s->status == MS_MIG_CANCELLING)
+		if (s->ram_remaining == MS_STAT_UNSET || s->ts_ns > cut || is_terminal(s->status) ||
+		    s->status == MS_MIG_CANCELLING)
 			continue;
 		if (!vm->series) {
 			vm->series = calloc(t->stats.nr, sizeof(*vm->series));
@@ -543,16 +556,16 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 		else
 			x->moved = s->ram_transferred;
 		x->threshold = MS_STAT_UNSET;
-		x->dirty_bps = s->dirty_pages_rate == MS_STAT_UNSET ? MS_STAT_UNSET :
-								      s->dirty_pages_rate * page;
+		x->dirty_bps = s->dirty_pages_rate == MS_STAT_UNSET ? MS_STAT_UNSET
+								    : s->dirty_pages_rate * page;
 	}
 	vm->series_nr = n;
 	if (n) {
 		ms_tm_judge(vm->series, n, &o, &vm->conv);
 		vm->conv.basis = "qmp";
 		if (vm->bandwidth_bps)
-			vm->conv.predicted_ns = (uint64_t)((double)vm->conv.pending * 1e9 /
-							   (double)vm->bandwidth_bps);
+			vm->conv.predicted_ns =
+			    (uint64_t)((double)vm->conv.pending * 1e9 / (double)vm->bandwidth_bps);
 	}
 	return 0;
 }
@@ -591,8 +604,7 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 	c->basis = "devices";
 	c->reinits = 0;
 	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
-	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name,
-		 worst->reason);
+	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, worst->reason);
 }
 
 static void count_acks(const struct ms_tm_point *p, uint32_t n, struct ms_tm_vm *vm)
@@ -679,7 +691,8 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		uint64_t cut;
 
 		if (!x->present || !dev) {
-			ms_tm_judge(NULL, 0, &(struct ms_tm_judge_opts){ .threshold = MS_STAT_UNSET },
+			ms_tm_judge(NULL, 0,
+				    &(struct ms_tm_judge_opts){ .threshold = MS_STAT_UNSET },
 				    &x->conv);
 			x->conv.basis = "none";
 			continue;
@@ -690,14 +703,15 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 			x->load_ns += dev->loads.v[i].end_ns - dev->loads.v[i].start_ns;
 		if (!x->dt.have && x->counted_in == MS_DEV_NONE && vm->have_downtime)
 			sections_downtime(dev, vm, &x->dt);
-		if (x->dt.have && x->dt.method && !strcmp(x->dt.method, "arcs")) {
+		if (ms_tm_downtime__by_arcs(&x->dt)) {
 			const struct ms_tm_device *pd = ms_telemetry__device(t, x->dt.peer);
 			uint64_t w0 = x->dt.start_ns + x->dt.stop_ns + x->dt.stopcopy_ns;
 			uint64_t w1 = w0 + x->dt.wait_ns, ack;
 
 			ack = ack_wait(dev->switchover.v, dev->switchover.nr, w0, w1);
 			if (pd && x->dt.complete)
-				ack = max64(ack, ack_wait(pd->switchover.v, pd->switchover.nr, w0, w1));
+				ack = max64(ack,
+					    ack_wait(pd->switchover.v, pd->switchover.nr, w0, w1));
 			ack = max64(ack, ack_wait(t->switchover.v, t->switchover.nr, w0, w1));
 			x->dt.ack_ns = min64(ack, x->dt.wait_ns);
 			x->dt.wait_ns -= x->dt.ack_ns;
@@ -705,8 +719,9 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		if (x->dt.have && vm->have_downtime && vm_dt)
 			x->dt.share = (double)min64(x->dt.busy_ns, vm_dt) / (double)vm_dt;
 
-		cut = x->dt.have && !strcmp(x->dt.method, "arcs") ? x->dt.start_ns :
-		      vm->have_downtime ? vm->downtime_start_ns : UINT64_MAX;
+		cut = ms_tm_downtime__by_arcs(&x->dt) ? x->dt.start_ns
+		      : vm->have_downtime	      ? vm->downtime_start_ns
+						      : UINT64_MAX;
 		x->have_precopy = precopy_time(dev, cut, &x->precopy_ns);
 		device_convergence(dev, vm, x, cut);
 	}

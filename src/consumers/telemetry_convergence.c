@@ -58,7 +58,8 @@ int ms_tm_dirty_rate(const struct ms_tm_sample *prev, const struct ms_tm_sample 
 		return -1;
 	dt = (double)(cur->ts_ns - prev->ts_ns) / 1e9;
 	*bps = ((double)ms_tm_sample__pending(cur) - (double)ms_tm_sample__pending(prev) +
-		(double)(cur->moved - prev->moved)) / dt;
+		(double)(cur->moved - prev->moved)) /
+	       dt;
 	if (*bps < 0)
 		*bps = 0;
 	return 0;
@@ -158,14 +159,13 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	if (o->threshold != MS_STAT_UNSET && c->pending <= o->threshold) {
 		c->verdict = MS_VERDICT_CONVERGING;
 		ms_tm_say(c, "pending %s is under the threshold %s",
-			 ms_fmt_bytes(c->pending, b1, sizeof(b1)),
-			 ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
+			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),
+			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
 		return;
 	}
 	if (n < 3) {
 		c->verdict = MS_VERDICT_UNKNOWN;
-		ms_tm_say(c, "only %u sample%s, above the threshold", n,
-			 n == 1 ? "" : "s");
+		ms_tm_say(c, "only %u sample%s, above the threshold", n, n == 1 ? "" : "s");
 		return;
 	}
 
@@ -181,8 +181,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	span = secs(end->ts_ns, w->ts_ns);
 	if (span <= 0 || fit_slope(w, c->window, &slope, &mean)) {
 		c->verdict = MS_VERDICT_UNKNOWN;
-		ms_tm_say(c, "the last %u samples span no time",
-			 c->window);
+		ms_tm_say(c, "the last %u samples span no time", c->window);
 		return;
 	}
 	change = slope * span / mean;
@@ -199,35 +198,33 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		double eta = (double)(c->pending - o->threshold) / -slope;
 
 		if (o->threshold != MS_STAT_UNSET)
-			ms_tm_say(c,
-				  "pending falls %s over the last %u samples%s; under the threshold "
-				  "in ~%.*f %s",
-				  fmt_rate(slope, b1, sizeof(b1)), c->window, since, eta < 1 ? 0 : 1,
-				  eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
+			ms_tm_say(
+			    c,
+			    "pending falls %s over the last %u samples%s; under the threshold "
+			    "in ~%.*f %s",
+			    fmt_rate(slope, b1, sizeof(b1)), c->window, since, eta < 1 ? 0 : 1,
+			    eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
 		else
-			ms_tm_say(c,
-				 "pending falls %s over the last %u samples%s",
-				 fmt_rate(slope, b1, sizeof(b1)), c->window, since);
+			ms_tm_say(c, "pending falls %s over the last %u samples%s",
+				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
 	} else if (change >= TREND_MIN) {
 		c->verdict = MS_VERDICT_DIVERGING;
 		if (c->have_rates)
 			ms_tm_say(c,
-				 "pending grows %s over the last %u samples%s: dirtying %s "
-				 "outpaces moving %s",
-				 fmt_rate(slope, b1, sizeof(b1)), c->window, since,
-				 fmt_rate(c->dirty_bps, b2, sizeof(b2)),
-				 fmt_rate(c->transfer_bps, b3, sizeof(b3)));
+				  "pending grows %s over the last %u samples%s: dirtying %s "
+				  "outpaces moving %s",
+				  fmt_rate(slope, b1, sizeof(b1)), c->window, since,
+				  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
+				  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
 		else
-			ms_tm_say(c,
-				 "pending grows %s over the last %u samples%s",
-				 fmt_rate(slope, b1, sizeof(b1)), c->window, since);
+			ms_tm_say(c, "pending grows %s over the last %u samples%s",
+				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
 	} else {
 		c->verdict = MS_VERDICT_STALLED;
-		ms_tm_say(c,
-			 "pending holds near %s (%+.0f%% over the last %u samples%s)%s%s",
-			 ms_fmt_bytes((uint64_t)mean, b1, sizeof(b1)), change * 100, c->window,
-			 since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
-			 o->threshold != MS_STAT_UNSET ?
-				 ms_fmt_bytes(o->threshold, b2, sizeof(b2)) : "");
+		ms_tm_say(c, "pending holds near %s (%+.0f%% over the last %u samples%s)%s%s",
+			  ms_fmt_bytes((uint64_t)mean, b1, sizeof(b1)), change * 100, c->window,
+			  since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
+			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))
+							: "");
 	}
 }

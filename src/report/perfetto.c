@@ -127,9 +127,11 @@ static void device_states(struct pf *p, uint32_t id, const struct ms_tm_device *
 		slice(p, tid, "state", ms_tm_state_name(a[n - 1].domain, a[n - 1].to),
 		      a[n - 1].end_ns, p->end_ns, 0);
 	for (uint32_t i = 0; i < dev->saves.nr; i++)
-		slice(p, tid, "section", "save", dev->saves.v[i].start_ns, dev->saves.v[i].end_ns, 0);
+		slice(p, tid, "section", "save", dev->saves.v[i].start_ns, dev->saves.v[i].end_ns,
+		      0);
 	for (uint32_t i = 0; i < dev->loads.nr; i++)
-		slice(p, tid, "section", "load", dev->loads.v[i].start_ns, dev->loads.v[i].end_ns, 0);
+		slice(p, tid, "section", "load", dev->loads.v[i].start_ns, dev->loads.v[i].end_ns,
+		      0);
 }
 
 static const char *switchover_name(uint64_t phase)
@@ -177,16 +179,19 @@ static void write_trace(struct pf *p)
 	char title[64];
 
 	snprintf(title, sizeof(title), "migscope %s",
-		 s->stats.have_session ? (s->stats.session.source == MS_SESSION_WATCH ? "watch" :
-					  s->stats.session.source == MS_SESSION_PROFILE ? "profile" :
-					  "synth") : "session");
+		 s->stats.have_session
+		     ? (s->stats.session.source == MS_SESSION_WATCH	? "watch"
+			: s->stats.session.source == MS_SESSION_PROFILE ? "profile"
+									: "synth")
+		     : "session");
 	fputs("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"migscope\"},"
 	      "\"traceEvents\":[",
 	      p->f);
 	meta(p, 0, "process_name", title, 0);
 	meta(p, 0, "thread_name", "VM", 0);
 	meta(p, 0, "thread_sort_index", NULL, 0);
-	if (r->vm.have_total && r->vm.have_downtime && r->vm.downtime_start_ns > r->vm.total_start_ns)
+	if (r->vm.have_total && r->vm.have_downtime &&
+	    r->vm.downtime_start_ns > r->vm.total_start_ns)
 		slice(p, 0, "vm", "pre-copy", r->vm.total_start_ns, r->vm.downtime_start_ns, 0);
 	if (r->vm.have_downtime)
 		slice(p, 0, "vm", "downtime", r->vm.downtime_start_ns, r->vm.downtime_end_ns, 0);
@@ -224,8 +229,8 @@ static void write_trace(struct pf *p)
 		for (uint32_t k = 0; k < r->dev[id].conv.reinits &&
 				     k < sizeof(r->dev[id].conv.reinit_idx) / sizeof(uint32_t);
 		     k++)
-			instant(p, id + 1, "REINIT", dev->samples.v[r->dev[id].conv.reinit_idx[k]].ts_ns,
-				0);
+			instant(p, id + 1, "REINIT",
+				dev->samples.v[r->dev[id].conv.reinit_idx[k]].ts_ns, 0);
 		for (uint32_t i = 0; i < dev->switchover.nr; i++)
 			instant(p, id + 1, switchover_name(dev->switchover.v[i].v),
 				dev->switchover.v[i].ts_ns, 0);
@@ -234,8 +239,8 @@ static void write_trace(struct pf *p)
 		for (uint32_t i = 0; i < dev->stopcopy.nr; i++) {
 			double v = (double)dev->stopcopy.v[i].v;
 
-			counter(p, d->name, "stop-copy bytes", dev->stopcopy.v[i].ts_ns, one_key, &v,
-				1);
+			counter(p, d->name, "stop-copy bytes", dev->stopcopy.v[i].ts_ns, one_key,
+				&v, 1);
 		}
 	}
 	fputs("\n]}\n", p->f);

@@ -11,7 +11,7 @@
 
 #include "report_telemetry.h"
 
-#define REDRAW_NS 200000000ull /* at most five redraws a second */
+#define REDRAW_NS    200000000ull  /* at most five redraws a second */
 #define RATE_SPAN_NS 1000000000ull /* rates over about the last second of samples */
 
 int ms_progress__wanted(FILE *out, int quiet)
@@ -55,7 +55,7 @@ static int rate(const struct ms_tm_device *d, double *bps)
 
 /* Append to buf at n; returns the new length (which may run past len: the caller cuts). */
 static int addf(char *buf, size_t len, int n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int addf(char *buf, size_t len, int n, const char *fmt, ...)
 {
@@ -133,8 +133,8 @@ int ms_progress__subscribe(struct ms_progress *p, struct ms_bus *bus)
 {
 	return ms_bus__subscribe(bus,
 				 MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_QEMU_PENDING) |
-					 MS_EV_BIT(MS_EV_STOPCOPY_SIZE) |
-					 MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_MIG_STATS),
+				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DEV_STATE) |
+				     MS_EV_BIT(MS_EV_MIG_STATS),
 				 on_event, p);
 }
 

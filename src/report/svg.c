@@ -18,16 +18,16 @@
 
 #include "report_telemetry.h"
 
-#define W 960
-#define ML 78	     /* left margin: byte tick labels */
-#define MR 150	     /* right margin: line labels */
-#define HEAD 58	     /* title block */
-#define PANEL_TITLE 34 /* panel title and reason above each plot */
-#define PLOT_H 110
-#define PANEL_GAP 18
-#define FOOT 46
-#define MAX_PANELS 12
-#define FONT "DejaVu Sans, Arial, Helvetica, sans-serif"
+#define W	    960
+#define ML	    78	/* left margin: byte tick labels */
+#define MR	    150 /* right margin: line labels */
+#define HEAD	    58	/* title block */
+#define PANEL_TITLE 34	/* panel title and reason above each plot */
+#define PLOT_H	    110
+#define PANEL_GAP   18
+#define FOOT	    46
+#define MAX_PANELS  12
+#define FONT	    "DejaVu Sans, Arial, Helvetica, sans-serif"
 
 struct panel {
 	const char *name;
@@ -169,8 +169,7 @@ static void polyline(struct plot *p, const struct xy *pt, uint32_t n, const char
 	fputs("\"/>\n", p->f);
 }
 
-static void sample_line(struct plot *p, const struct ms_tm_sample *s, uint32_t n,
-			const char *style)
+static void sample_line(struct plot *p, const struct ms_tm_sample *s, uint32_t n, const char *style)
 {
 	struct xy *pt = calloc(n, sizeof(*pt));
 
@@ -203,7 +202,7 @@ struct label {
 	double x, y;
 	char text[64];
 	const char *color;
-	int size;	     /* font size, 0 = 12 */
+	int size;	    /* font size, 0 = 12 */
 	const char *anchor; /* text-anchor, NULL = start */
 };
 
@@ -277,8 +276,9 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 	if (thr_shown)
 		vmax = fmax(vmax, thr);
 
-	fprintf(p->f, "<text x=\"%d\" y=\"%d\" font-size=\"14\" font-weight=\"bold\" fill=\"#222\">",
-		ML, title_y + 14);
+	fprintf(p->f,
+		"<text x=\"%d\" y=\"%d\" font-size=\"14\" font-weight=\"bold\" fill=\"#222\">", ML,
+		title_y + 14);
 	put_text(p->f, pn->name, 60);
 	fprintf(p->f, " <tspan fill=\"%s\">%s</tspan></text>\n", verdict_color(c->verdict),
 		ms_verdict_name(c->verdict));
@@ -289,22 +289,24 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		fprintf(p->f, " \xc2\xb7 %u REINIT", c->reinits);
 	fputs("</text>\n", p->f);
 
-	fprintf(p->f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fcfcfc\" "
-		      "stroke=\"#bbb\"/>\n",
+	fprintf(p->f,
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fcfcfc\" "
+		"stroke=\"#bbb\"/>\n",
 		ML, p->top, W - ML - MR, PLOT_H);
 	y_axis(p, vmax);
 	if (pn->have_down) {
 		double x0 = px_x(p, pn->down_start), x1 = px_x(p, pn->down_end);
 
-		fprintf(p->f,
-			"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#d32f2f\" "
-			"fill-opacity=\"0.12\"/>\n"
-			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#333\" "
-			"stroke-width=\"1.5\"/>\n"
-			"<text class=\"l\" x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
-			"fill=\"#333\">switchover</text>\n",
-			x0, p->top, fmax(x1 - x0, 1.0), PLOT_H, x0, x0, p->top, p->top + PLOT_H,
-			x0 - 4, p->top + 12);
+		fprintf(
+		    p->f,
+		    "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#d32f2f\" "
+		    "fill-opacity=\"0.12\"/>\n"
+		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#333\" "
+		    "stroke-width=\"1.5\"/>\n"
+		    "<text class=\"l\" x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+		    "fill=\"#333\">switchover</text>\n",
+		    x0, p->top, fmax(x1 - x0, 1.0), PLOT_H, x0, x0, p->top, p->top + PLOT_H, x0 - 4,
+		    p->top + 12);
 		/*
 		 * the downtime's length: centred in its band when the band is wide
 		 * enough, else right of the switchover line, or under its label when
@@ -331,8 +333,9 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		snprintf(l[nl++].text, sizeof(l[0].text), "threshold %s",
 			 ms_report__size(c->threshold, b, sizeof(b)));
 	} else if (thr >= 0) {
-		fprintf(p->f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
-			      "fill=\"#c62828\">threshold %s (above this scale)</text>\n",
+		fprintf(p->f,
+			"<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
+			"fill=\"#c62828\">threshold %s (above this scale)</text>\n",
 			W - MR - 6, p->top + 14, ms_report__size(c->threshold, b, sizeof(b)));
 	}
 	if (pn->sc_n) {
@@ -359,11 +362,12 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		const struct ms_tm_sample *x = &pn->s[c->reinit_idx[k]];
 		double cx = px_x(p, x->ts_ns), cy = px_y(p, (double)ms_tm_sample__pending(x));
 
-		fprintf(p->f,
-			"<path d=\"M%.1f,%.1f l-5,-9 h10 z\" fill=\"#E69F00\" stroke=\"#7a5200\"/>\n"
-			"<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-			"text-anchor=\"middle\" fill=\"#7a5200\">REINIT</text>\n",
-			cx, cy - 2, cx, cy - 13);
+		fprintf(
+		    p->f,
+		    "<path d=\"M%.1f,%.1f l-5,-9 h10 z\" fill=\"#E69F00\" stroke=\"#7a5200\"/>\n"
+		    "<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
+		    "text-anchor=\"middle\" fill=\"#7a5200\">REINIT</text>\n",
+		    cx, cy - 2, cx, cy - 13);
 	}
 	draw_labels(p, l, nl);
 }
@@ -392,8 +396,9 @@ static void header(struct plot *p, const struct ms_session *s, int panels, int h
 	const struct ms_tm_vm *vm = &p->r->vm;
 	char b1[24], b2[24], b3[24];
 
-	fprintf(p->f, "<text x=\"%d\" y=\"24\" font-size=\"18\" font-weight=\"bold\" "
-		      "fill=\"#111\">Pending bytes before switchover</text>\n",
+	fprintf(p->f,
+		"<text x=\"%d\" y=\"24\" font-size=\"18\" font-weight=\"bold\" "
+		"fill=\"#111\">Pending bytes before switchover</text>\n",
 		ML);
 	fprintf(p->f, "<text x=\"%d\" y=\"44\" font-size=\"12.5\" fill=\"#333\">", ML);
 	if (vm->have_downtime)
@@ -458,7 +463,7 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 		const struct ms_tm_dev_result *x = pn[i].x;
 
 		/* a device's own downtime window when it has one, else the VM's */
-		if (x && x->dt.have && !strcmp(x->dt.method, "arcs")) {
+		if (x && ms_tm_downtime__by_arcs(&x->dt)) {
 			pn[i].have_down = 1;
 			pn[i].down_start = x->dt.start_ns;
 			pn[i].down_end = x->dt.end_ns;
@@ -468,10 +473,12 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 			pn[i].down_end = r->vm.downtime_end_ns;
 		}
 		if (pn[i].n)
-			last = pn[i].s[pn[i].n - 1].ts_ns > last ? pn[i].s[pn[i].n - 1].ts_ns : last;
+			last =
+			    pn[i].s[pn[i].n - 1].ts_ns > last ? pn[i].s[pn[i].n - 1].ts_ns : last;
 		if (pn[i].sc_n)
-			last = pn[i].sc[pn[i].sc_n - 1].ts_ns > last ? pn[i].sc[pn[i].sc_n - 1].ts_ns :
-								       last;
+			last = pn[i].sc[pn[i].sc_n - 1].ts_ns > last
+				   ? pn[i].sc[pn[i].sc_n - 1].ts_ns
+				   : last;
 		if (pn[i].have_down && pn[i].down_end > last)
 			last = pn[i].down_end;
 	}

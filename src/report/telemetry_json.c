@@ -113,20 +113,22 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "pending_bytes", c->samples ? ms_json_u64(c->pending) : NULL);
 	ms_json_add(o, "stopcopy_bytes", bytes_or_null(c->stopcopy));
 	ms_json_add(o, "threshold_bytes", bytes_or_null(c->threshold));
-	ms_json_add(o, "threshold_source", json_object_new_string(c->threshold_source ?
-									  c->threshold_source : "none"));
+	ms_json_add(o, "threshold_source",
+		    json_object_new_string(c->threshold_source ? c->threshold_source : "none"));
 	ms_json_add(o, "net_rate_bps", c->have_trend ? rate(c->net_bps) : NULL);
 	ms_json_add(o, "transfer_rate_bps", c->have_rates ? rate(c->transfer_bps) : NULL);
 	ms_json_add(o, "dirty_rate_bps", c->have_rates ? rate(c->dirty_bps) : NULL);
 	ms_json_add(o, "predicted_downtime_ms", ms_or_null(c->predicted_ns));
-	ms_json_add(o, "over_limit", c->predicted_ns != MS_STAT_UNSET && limit ?
-					     json_object_new_boolean(c->predicted_ns > limit) : NULL);
+	ms_json_add(o, "over_limit",
+		    c->predicted_ns != MS_STAT_UNSET && limit
+			? json_object_new_boolean(c->predicted_ns > limit)
+			: NULL);
 	re = json_object_new_object();
 	at = json_object_new_array();
-	for (uint32_t i = 0; s && i < c->reinits && i < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]);
-	     i++)
-		json_object_array_add(at, ms_json_fixed(ms_report__rel_ms(r, s[c->reinit_idx[i]].ts_ns),
-							3));
+	for (uint32_t i = 0;
+	     s && i < c->reinits && i < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]); i++)
+		json_object_array_add(
+		    at, ms_json_fixed(ms_report__rel_ms(r, s[c->reinit_idx[i]].ts_ns), 3));
 	ms_json_add(re, "count", json_object_new_int64(c->reinits));
 	ms_json_add(re, "at_ms", at);
 	ms_json_add(o, "reinit", re);
@@ -140,15 +142,19 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	const struct ms_tm_vm *vm = &r->vm;
 	struct json_object *o = json_object_new_object(), *sw = json_object_new_object();
 
-	ms_json_add(o, "status", vm->have_status ?
-		    json_object_new_string(ms_report__mig_status_name(vm->status)) : NULL);
-	ms_json_add(o, "downtime_ms", vm->have_downtime ?
-		    ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns) : NULL);
+	ms_json_add(o, "status",
+		    vm->have_status ? json_object_new_string(ms_report__mig_status_name(vm->status))
+				    : NULL);
+	ms_json_add(o, "downtime_ms",
+		    vm->have_downtime ? ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns)
+				      : NULL);
 	ms_json_add(o, "downtime_source", json_object_new_string(vm->downtime_source));
-	ms_json_add(o, "downtime_start_ms", vm->have_downtime ?
-		    ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3) : NULL);
-	ms_json_add(o, "total_ms", vm->have_total ?
-		    ms_json_ms(vm->total_end_ns - vm->total_start_ns) : NULL);
+	ms_json_add(o, "downtime_start_ms",
+		    vm->have_downtime
+			? ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3)
+			: NULL);
+	ms_json_add(o, "total_ms",
+		    vm->have_total ? ms_json_ms(vm->total_end_ns - vm->total_start_ns) : NULL);
 	ms_json_add(o, "qmp_downtime_ms", bytes_or_null(vm->qmp_downtime_ms));
 	ms_json_add(o, "qmp_total_ms", bytes_or_null(vm->qmp_total_ms));
 	ms_json_add(o, "qmp_expected_downtime_ms", bytes_or_null(vm->qmp_expected_downtime_ms));
@@ -185,7 +191,7 @@ static struct json_object *downtime_json(const struct ms_tm_report *r,
 {
 	struct json_object *o = json_object_new_object();
 
-	ms_json_add(o, "method", json_object_new_string(dt->method));
+	ms_json_add(o, "method", json_object_new_string(ms_tm_method_name(dt->method)));
 	ms_json_add(o, "complete", json_object_new_boolean(dt->complete));
 	ms_json_add(o, "start_ms", ms_json_fixed(ms_report__rel_ms(r, dt->start_ns), 3));
 	ms_json_add(o, "end_ms", ms_json_fixed(ms_report__rel_ms(r, dt->end_ns), 3));
@@ -218,11 +224,12 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 
 	ms_json_add(o, "peer", name_or_null(s, info ? info->peer : MS_DEV_NONE));
 	ms_json_add(o, "counted_in", name_or_null(s, x->counted_in));
-	ms_json_add(o, "downtime_ms", x->dt.have ? ms_json_ms(x->dt.end_ns - x->dt.start_ns) : NULL);
+	ms_json_add(o, "downtime_ms",
+		    x->dt.have ? ms_json_ms(x->dt.end_ns - x->dt.start_ns) : NULL);
 	ms_json_add(o, "downtime", x->dt.have ? downtime_json(r, &x->dt) : NULL);
 	for (uint32_t i = 0; i < x->arcs_nr; i++)
-		json_object_array_add(arcs, arc_json(r, x->arcs[i].arc,
-						     x->arcs[i].dest ? "destination" : "source"));
+		json_object_array_add(
+		    arcs, arc_json(r, x->arcs[i].arc, x->arcs[i].dest ? "destination" : "source"));
 	ms_json_add(o, "arcs", arcs);
 	for (uint32_t i = 0; dev && i < dev->arcs.nr; i++)
 		json_object_array_add(tl, arc_json(r, &dev->arcs.v[i], NULL));
@@ -231,8 +238,9 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++)
 		ms_json_add(bytes, phases[p], ms_json_u64(dev ? dev->data[p] : 0));
 	ms_json_add(o, "bytes", bytes);
-	ms_json_add(o, "convergence", convergence_json(r, &x->conv, dev ? dev->samples.v : NULL,
-						       dev ? dev->samples.nr : 0));
+	ms_json_add(
+	    o, "convergence",
+	    convergence_json(r, &x->conv, dev ? dev->samples.v : NULL, dev ? dev->samples.nr : 0));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

@@ -12,12 +12,13 @@
 #define WIDTH 100
 /* QEMU has dozens of sections; the ones below 1% of the downtime share one row */
 #define SECTION_MIN_SHARE 0.01
-#define SECTION_ROWS_MAX 8
+#define SECTION_ROWS_MAX  8
 
 /* A unit after a number ("MiB", "ms", "MiB/s,") stays on the number's line. */
 static int unit_word(const char *w, int len)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ms", "s" };
+	static const char *const units[] = { "B",   "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB", "ms",  "s" };
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		int n = (int)strlen(units[i]);
@@ -45,7 +46,8 @@ static void print_wrapped(FILE *out, const char *prefix, int indent, const char 
 		len = (int)strcspn(text, " ");
 		/* a number and its unit wrap together */
 		glue = len;
-		if (text[len] == ' ' && unit_word(text + len + 1, (int)strcspn(text + len + 1, " ")))
+		if (text[len] == ' ' &&
+		    unit_word(text + len + 1, (int)strcspn(text + len + 1, " ")))
 			glue += 1 + (int)strcspn(text + len + 1, " ");
 		if (!fresh && col + 1 + glue > WIDTH) {
 			col = fprintf(out, "\n%*s", indent, "") - 1;
@@ -138,7 +140,8 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 
 	if (vm->limit_ns || vm->bandwidth_bps) {
 		n = snprintf(line, sizeof(line), "limit %s",
-			     vm->limit_ns ? ms_report__dur(vm->limit_ns, b1, sizeof(b1)) : "not set");
+			     vm->limit_ns ? ms_report__dur(vm->limit_ns, b1, sizeof(b1))
+					  : "not set");
 		if (vm->bandwidth_bps)
 			n += snprintf(line + n, sizeof(line) - n, " at %s/s (%s)",
 				      ms_report__size(vm->bandwidth_bps, b1, sizeof(b1)),
@@ -160,7 +163,7 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 		    FILE *out)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
-	int arcs = x->dt.have && !strcmp(x->dt.method, "arcs");
+	int arcs = ms_tm_downtime__by_arcs(&x->dt);
 	char line[320];
 
 	if (!arcs && !x->conv.samples && x->conv.predicted_ns == MS_STAT_UNSET)
@@ -185,9 +188,10 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 		fprintf(out, "    %u REINIT event%s: initial bytes grew again during pre-copy\n",
 			x->conv.reinits, x->conv.reinits == 1 ? "" : "s");
 	if (x->conv.predicted_ns != MS_STAT_UNSET)
-		fprintf(out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
-			r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ?
-				" (over the limit)" : "");
+		fprintf(
+		    out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
+		    r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ? " (over the limit)"
+									    : "");
 }
 
 void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)
@@ -215,7 +219,8 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 
 		snprintf(label, sizeof(label), "(%u more sections)", minor);
 		if (vm->have_downtime && vm_dt)
-			snprintf(share, sizeof(share), "%.1f%%", 100.0 * (double)minor_busy / (double)vm_dt);
+			snprintf(share, sizeof(share), "%.1f%%",
+				 100.0 * (double)minor_busy / (double)vm_dt);
 		fprintf(out, "%-22s %10s %6s\n", label, ms_report__dur(minor_busy, dt, sizeof(dt)),
 			share);
 	}

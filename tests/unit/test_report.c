@@ -128,8 +128,9 @@ static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(voi
 	d = device(r, "reinit");
 	assert_string_equal(str(d, "convergence.verdict"), "converging");
 	assert_int_equal((int)num(d, "convergence.reinit.count"), 2);
-	assert_true(fabs(json_object_get_double(json_object_array_get_idx(
-				 get(d, "convergence.reinit.at_ms"), 0)) - 1010.0) < 1e-9);
+	assert_true(fabs(json_object_get_double(
+			     json_object_array_get_idx(get(d, "convergence.reinit.at_ms"), 0)) -
+			 1010.0) < 1e-9);
 
 	/* destinations are counted in their source's row */
 	d = device(r, "fast-dst");
@@ -230,7 +231,8 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 			assert_true(json_object_get_double(v) >= 0);
 			slices_arc += !strcmp(str(e, "cat"), "arc");
 			slices_state += !strcmp(str(e, "cat"), "state");
-			vm_downtime += !strcmp(name, "downtime") && json_object_get_int(get(e, "tid")) == 0;
+			vm_downtime +=
+			    !strcmp(name, "downtime") && json_object_get_int(get(e, "tid")) == 0;
 		} else if (!strcmp(ph, "C")) {
 			if (!strcmp(name, "light pending bytes")) {
 				assert_non_null(get(e, "args.initial"));
@@ -314,9 +316,12 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	assert_int_equal(count((char *)doc, ">switchover</text>"), 3);
 	assert_int_equal(count((char *)doc, ">REINIT</text>"), 2);
 	/* each line labelled in its own colour */
-	assert_non_null(strstr((char *)doc, "fill=\"#0072B2\" text-anchor=\"start\">pending 1.0 MiB</text>"));
-	assert_non_null(strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 499.0 MiB</text>"));
-	assert_non_null(strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 512.0 KiB</text>"));
+	assert_non_null(
+	    strstr((char *)doc, "fill=\"#0072B2\" text-anchor=\"start\">pending 1.0 MiB</text>"));
+	assert_non_null(
+	    strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 499.0 MiB</text>"));
+	assert_non_null(
+	    strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 512.0 KiB</text>"));
 	/* pending lines (3) and stop-copy size lines (3) */
 	assert_int_equal(count((char *)doc, "<polyline"), 6);
 	free(doc);
@@ -331,7 +336,8 @@ static void output_file_errors_name_the_file(void **state)
 	char err[MS_ERR_LEN];
 
 	assert_int_equal(ms_report__svg(s, "/nonexistent/dir/p.svg", err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "/nonexistent/dir/p.svg: failed to create: No such file or directory");
+	assert_string_equal(err,
+			    "/nonexistent/dir/p.svg: failed to create: No such file or directory");
 	assert_int_equal(ms_report__perfetto(s, "/nonexistent/t.json", err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/t.json: failed to create"));
 	ms_session__free(s);
@@ -345,7 +351,8 @@ static void text_table_fits_100_columns_with_one_row_per_source(void **state)
 
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		assert_true(strlen(line) <= 100);
-		if (!strncmp(line, "light>light-dst ", 16) || !strncmp(line, "fast>fast-dst ", 14) ||
+		if (!strncmp(line, "light>light-dst ", 16) ||
+		    !strncmp(line, "fast>fast-dst ", 14) ||
 		    !strncmp(line, "reinit>reinit-dst ", 18))
 			rows++;
 		assert_true(strncmp(line, "fast-dst", 8)); /* counted in its source's row */
@@ -393,7 +400,8 @@ int main(void)
 		cmocka_unit_test(json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply),
 		cmocka_unit_test(replayed_capture_gives_identical_json_and_text),
 		cmocka_unit_test(perfetto_trace_is_trace_event_json_with_slices_and_counters),
-		cmocka_unit_test(svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
+		cmocka_unit_test(
+		    svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
 		cmocka_unit_test(output_file_errors_name_the_file),
 		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
 		cmocka_unit_test(progress_line_shows_state_pending_and_rate_and_stays_off_a_file),

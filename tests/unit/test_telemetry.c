@@ -241,7 +241,7 @@ static void downtime_arcs_and_share_from_a_constructed_timeline(void **state)
 	dt = &r.dev[a].dt;
 	assert_true(dt->have);
 	assert_true(dt->complete);
-	assert_string_equal(dt->method, "arcs");
+	assert_int_equal(dt->method, MS_TM_ARCS);
 	assert_int_equal(dt->peer, a + 1);
 	assert_int_equal(dt->end_ns - dt->start_ns, 50000000);
 	assert_int_equal(dt->stop_ns, 5000000);
@@ -375,7 +375,7 @@ static void qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp(void **st
 
 	/* sections: their saves while the VM was stopped */
 	assert_true(r.dev[ram].dt.have);
-	assert_string_equal(r.dev[ram].dt.method, "sections");
+	assert_int_equal(r.dev[ram].dt.method, MS_TM_SECTIONS);
 	assert_int_equal(r.dev[ram].dt.busy_ns, 1615000);
 	assert_true(fabs(r.dev[ram].dt.share - 1.615 / 2.772) < 1e-6);
 	assert_int_equal(r.dev[apic].dt.busy_ns, 25000);

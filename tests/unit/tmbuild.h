@@ -10,7 +10,7 @@
 
 #include <migscope/session.h>
 
-#define TB_T0 1000000000ull /* the session starts at 1 s of stream time */
+#define TB_T0  1000000000ull /* the session starts at 1 s of stream time */
 #define TB_MIB (1024ull * 1024)
 
 /* A session (recording to record_path unless NULL) begun at TB_T0 with these limits. */
@@ -49,7 +49,8 @@ struct tb_load {
 	double reinit_every_ms;
 };
 
-/* Publish the workload's PRECOPY, DATA and STOPCOPY_SIZE records; returns the final pending bytes. */
+/* Publish the workload's PRECOPY, DATA and STOPCOPY_SIZE records; returns the final pending bytes.
+ */
 uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1_ms,
 		     const struct tb_load *l);
 
