@@ -21,11 +21,12 @@
 #include <migscope/devices.h>
 
 /* A growable array; element type T.  Pushed with ms_vec_push(). */
-#define MS_VEC(T)                                                                                  \
-	struct {                                                                                   \
+#define MS_VEC_BODY(T)                                                                             \
+	{                                                                                          \
 		T *v;                                                                              \
 		uint32_t nr, cap;                                                                  \
 	}
+#define MS_VEC(T) struct MS_VEC_BODY(T)
 
 /* One finished state arc (MS_EV_DEV_STATE). */
 struct ms_tm_arc {
@@ -71,15 +72,19 @@ struct ms_tm_span {
 	uint64_t end_ns;
 };
 
+/* Named so one helper can push to any of them. */
+struct ms_tm_points MS_VEC_BODY(struct ms_tm_point);
+struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
+
 /* What the consumer keeps per device id. */
 struct ms_tm_device {
 	MS_VEC(struct ms_tm_arc) arcs;
 	MS_VEC(struct ms_tm_sample) samples;
-	MS_VEC(struct ms_tm_point) stopcopy;	    /* v = MS_EV_STOPCOPY_SIZE bytes */
-	MS_VEC(struct ms_tm_point) switchover;	    /* v = enum ms_switchover_phase */
-	MS_VEC(struct ms_tm_span) saves;	    /* QEMU section saves */
-	MS_VEC(struct ms_tm_span) loads;	    /* QEMU section loads */
-	MS_VEC(struct ms_tm_point) qdowntime;	    /* vmstate_downtime_save: v = dur_ns */
+	struct ms_tm_points stopcopy;	    /* v = MS_EV_STOPCOPY_SIZE bytes */
+	struct ms_tm_points switchover;	    /* v = enum ms_switchover_phase */
+	struct ms_tm_spans saves;	    /* QEMU section saves */
+	struct ms_tm_spans loads;	    /* QEMU section loads */
+	struct ms_tm_points qdowntime;	    /* vmstate_downtime_save: v = dur_ns */
 	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
 	uint64_t data_last_ns[MS_PHASE_RESUME + 1]; /* time of the last one */
 	uint16_t basis;				    /* record type of the samples, 0 = none yet */
@@ -104,9 +109,9 @@ struct ms_telemetry {
 	struct ms_ev_config config;
 
 	/* the VM, from QEMU */
-	MS_VEC(struct ms_tm_point) runstate;   /* v = 1 running, 0 stopped */
-	MS_VEC(struct ms_tm_point) status;     /* v = enum ms_mig_status */
-	MS_VEC(struct ms_tm_point) switchover; /* hdr.dev MS_DEV_NONE; v = phase */
+	struct ms_tm_points runstate;   /* v = 1 running, 0 stopped */
+	struct ms_tm_points status;     /* v = enum ms_mig_status */
+	struct ms_tm_points switchover; /* hdr.dev MS_DEV_NONE; v = phase */
 	MS_VEC(struct ms_tm_stats) stats;
 
 	uint64_t dropped; /* records not kept: out of memory, or a device id out of range */

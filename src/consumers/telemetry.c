@@ -84,9 +84,8 @@ static struct ms_tm_device *device(struct ms_telemetry *t, uint32_t id)
 	return &t->dev[id];
 }
 
-static int push_point(struct ms_telemetry *t, void *vec, uint64_t ts, uint64_t v)
+static int push_point(struct ms_telemetry *t, struct ms_tm_points *pv, uint64_t ts, uint64_t v)
 {
-	MS_VEC(struct ms_tm_point) *pv = vec;
 	struct ms_tm_point *p = ms_vec_push(pv);
 
 	if (!p) {
@@ -129,44 +128,46 @@ static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d,
 	s->pad = 0;
 }
 
+/* A section's save or load ended at ts: keep the span from its start. */
+static void close_span(struct ms_telemetry *t, struct ms_tm_spans *spans, uint64_t *open,
+		       uint64_t ts)
+{
+	struct ms_tm_span *sp;
+
+	if (!*open || *open > ts)
+		return;
+	sp = ms_vec_push(spans);
+	if (sp) {
+		sp->start_ns = *open;
+		sp->end_ns = ts;
+	} else {
+		t->dropped++;
+	}
+	*open = 0;
+}
+
 static void on_section(struct ms_telemetry *t, struct ms_tm_device *d,
 		       const struct ms_ev_qemu_section *q)
 {
 	uint64_t ts = q->hdr.ts_ns;
-	struct ms_tm_span *sp;
 
+	/* 0 means "no start seen": a start at time 0 is kept as 1 ns */
 	switch (q->phase) {
 	case MS_SECTION_SAVE_START:
 		d->save_open_ns = ts ? ts : 1;
-		return;
+		break;
 	case MS_SECTION_LOAD_START:
 		d->load_open_ns = ts ? ts : 1;
-		return;
+		break;
 	case MS_SECTION_SAVE_END:
-		if (!d->save_open_ns || d->save_open_ns > ts)
-			return;
-		sp = ms_vec_push(&d->saves);
-		if (sp) {
-			sp->start_ns = d->save_open_ns;
-			sp->end_ns = ts;
-		}
-		d->save_open_ns = 0;
+		close_span(t, &d->saves, &d->save_open_ns, ts);
 		break;
 	case MS_SECTION_LOAD_END:
-		if (!d->load_open_ns || d->load_open_ns > ts)
-			return;
-		sp = ms_vec_push(&d->loads);
-		if (sp) {
-			sp->start_ns = d->load_open_ns;
-			sp->end_ns = ts;
-		}
-		d->load_open_ns = 0;
+		close_span(t, &d->loads, &d->load_open_ns, ts);
 		break;
 	default:
-		return;
+		break;
 	}
-	if (!sp)
-		t->dropped++;
 }
 
 static void on_stats(struct ms_telemetry *t, const struct ms_ev_mig_stats *m)
@@ -274,7 +275,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		break;
 	}
 	case MS_EV_SWITCHOVER:
-		push_point(t, d ? (void *)&d->switchover : (void *)&t->switchover, ev->ts_ns,
+		push_point(t, d ? &d->switchover : &t->switchover, ev->ts_ns,
 			   ((const struct ms_ev_switchover *)ev)->phase);
 		break;
 	case MS_EV_RUNSTATE:

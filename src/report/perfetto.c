@@ -246,32 +246,16 @@ static void write_trace(struct pf *p)
 	fputs("\n]}\n", p->f);
 }
 
+static void write_perfetto(FILE *f, const struct ms_session *s, const struct ms_tm_report *r)
+{
+	struct pf p = { .f = f, .first = 1, .r = r, .s = s };
+
+	/* open states last until the last record */
+	p.end_ns = s->stats.total ? s->stats.last_ts : r->t0_ns;
+	write_trace(&p);
+}
+
 int ms_report__perfetto(const struct ms_session *s, const char *path, char *err, size_t errlen)
 {
-	struct ms_tm_report r;
-	struct pf p = { .first = 1, .r = &r, .s = s };
-	int ret = 0;
-
-	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
-		ms_tm_report__free(&r);
-		snprintf(err, errlen, "%s: failed to analyze the session: %s", path,
-			 strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	p.end_ns = s->stats.total ? s->stats.last_ts : r.t0_ns;
-	p.f = fopen(path, "w");
-	if (!p.f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: failed to create: %s", path, strerror(errno));
-	} else {
-		write_trace(&p);
-		if (ferror(p.f))
-			ret = -EIO;
-		if (fclose(p.f) && !ret)
-			ret = -errno;
-		if (ret)
-			snprintf(err, errlen, "%s: failed to write: %s", path, strerror(-ret));
-	}
-	ms_tm_report__free(&r);
-	return ret;
+	return ms_report__write_file(s, path, write_perfetto, err, errlen);
 }

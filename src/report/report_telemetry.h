@@ -25,6 +25,13 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 /* The device table, the VM line and one detail block per device (100 columns). */
 void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out);
 
+/* Writes one report file from the session and its analysis. */
+typedef void (*ms_report_writer)(FILE *f, const struct ms_session *s, const struct ms_tm_report *r);
+
+/* Analyze s and write path with fn.  0, or -errno with err naming the file. */
+int ms_report__write_file(const struct ms_session *s, const char *path, ms_report_writer fn,
+			  char *err, size_t errlen);
+
 /* Milliseconds since the session start of stream time ts. */
 static inline double ms_report__rel_ms(const struct ms_tm_report *r, uint64_t ts)
 {

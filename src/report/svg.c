@@ -509,29 +509,5 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 
 int ms_report__svg(const struct ms_session *s, const char *path, char *err, size_t errlen)
 {
-	struct ms_tm_report r;
-	FILE *f;
-	int ret = 0;
-
-	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
-		ms_tm_report__free(&r);
-		snprintf(err, errlen, "%s: failed to analyze the session: %s", path,
-			 strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	f = fopen(path, "w");
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: failed to create: %s", path, strerror(errno));
-	} else {
-		write_svg(f, s, &r);
-		if (ferror(f))
-			ret = -EIO;
-		if (fclose(f) && !ret)
-			ret = -errno;
-		if (ret)
-			snprintf(err, errlen, "%s: failed to write: %s", path, strerror(-ret));
-	}
-	ms_tm_report__free(&r);
-	return ret;
+	return ms_report__write_file(s, path, write_svg, err, errlen);
 }
