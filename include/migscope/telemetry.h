@@ -131,6 +131,17 @@ int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem);
 	     ? NULL                                                                                \
 	     : &(vec)->v[(vec)->nr++])
 
+/*
+ * A non-negative double as a byte count or duration, saturated: corrupt input
+ * makes huge values, and an out-of-range conversion is undefined behaviour.
+ */
+static inline uint64_t ms_tm_u64(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)v;
+}
+
 /* ---- analysis ---------------------------------------------------------------------------- */
 
 enum ms_verdict {

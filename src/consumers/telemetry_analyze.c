@@ -404,7 +404,7 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		}
 		if (vm->threshold != MS_STAT_UNSET) {
 			vm->bandwidth_bps =
-			    (uint64_t)((double)vm->threshold * 1e9 / (double)vm->limit_ns);
+			    ms_tm_u64((double)vm->threshold * 1e9 / (double)vm->limit_ns);
 			vm->bandwidth_source = "qemu";
 		}
 	}
@@ -416,7 +416,7 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		vm->bandwidth_source = "config";
 	}
 	if (vm->bandwidth_bps && vm->limit_ns && vm->threshold == MS_STAT_UNSET)
-		vm->threshold = (uint64_t)((double)vm->bandwidth_bps * (double)vm->limit_ns / 1e9);
+		vm->threshold = ms_tm_u64((double)vm->bandwidth_bps * (double)vm->limit_ns / 1e9);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {
 		vm->have_status = 1;
@@ -483,7 +483,7 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 	uint32_t n = before(dev->samples.v, dev->samples.nr, cut);
 	const struct ms_tm_sample *s = dev->samples.v;
 	struct ms_tm_sample *sc = NULL;
-	uint64_t bytes, bw = vm->bandwidth_bps, stopcopy_ts = 0;
+	uint64_t bytes, bw = vm->bandwidth_bps, stopcopy_ts = 0, last_ts;
 
 	if (!n && dev->stopcopy.nr) {
 		/* a device without pre-copy: judge its stop-copy size */
@@ -502,6 +502,7 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		o.threshold_source = "qemu";
 	}
 	ms_tm_judge(s, n, &o, c);
+	last_ts = n ? s[n - 1].ts_ns : 0;
 	c->basis = sc				      ? "stopcopy"
 		   : dev->basis == MS_EV_PRECOPY      ? "precopy"
 		   : dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending"
@@ -514,13 +515,13 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 	}
 	/* without a VM bandwidth, the device's own stop-copy rate */
 	if (!bw && r->dt.have && r->dt.stopcopy_ns && dev->data[MS_PHASE_STOPCOPY])
-		bw = (uint64_t)((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
+		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
 				(double)r->dt.stopcopy_ns);
 	/* what would move after a stop now: the newer of the stop-copy size and pending */
-	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= s[n - 1].ts_ns) ? c->stopcopy
-										      : c->pending;
+	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= last_ts) ? c->stopcopy
+									       : c->pending;
 	if (bw && (c->samples || c->stopcopy != MS_STAT_UNSET))
-		c->predicted_ns = (uint64_t)((double)bytes * 1e9 / (double)bw);
+		c->predicted_ns = ms_tm_u64((double)bytes * 1e9 / (double)bw);
 }
 
 /* The VM's own series from query-migrate: ram.remaining while migrating. */
@@ -565,7 +566,7 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 		vm->conv.basis = "qmp";
 		if (vm->bandwidth_bps)
 			vm->conv.predicted_ns =
-			    (uint64_t)((double)vm->conv.pending * 1e9 / (double)vm->bandwidth_bps);
+			    ms_tm_u64((double)vm->conv.pending * 1e9 / (double)vm->bandwidth_bps);
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
  *      a fall of 5% or more is converging, a rise of 5% or more diverging,
  *      anything in between stalled.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,7 +120,7 @@ static const char *fmt_rate(double bps, char *buf, size_t len)
 {
 	char b[24];
 
-	ms_fmt_bytes((uint64_t)(bps < 0 ? -bps : bps), b, sizeof(b));
+	ms_fmt_bytes(ms_tm_u64(fabs(bps)), b, sizeof(b));
 	snprintf(buf, len, "%s/s", b);
 	return buf;
 }
@@ -222,7 +223,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	} else {
 		c->verdict = MS_VERDICT_STALLED;
 		ms_tm_say(c, "pending holds near %s (%+.0f%% over the last %u samples%s)%s%s",
-			  ms_fmt_bytes((uint64_t)mean, b1, sizeof(b1)), change * 100, c->window,
+			  ms_fmt_bytes(ms_tm_u64(mean), b1, sizeof(b1)), change * 100, c->window,
 			  since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))
 							: "");

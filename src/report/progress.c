@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The live progress line (see include/migscope/progress.h). */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,7 +98,7 @@ const char *ms_progress__line(const struct ms_progress *p, char *buf, size_t len
 			char b[16];
 
 			snprintf(rt, sizeof(rt), " %s%s/s", bps < 0 ? "-" : "+",
-				 ms_report__size((uint64_t)(bps < 0 ? -bps : bps), b, sizeof(b)));
+				 ms_report__size(ms_tm_u64(fabs(bps)), b, sizeof(b)));
 		}
 		n = addf(buf, len, n, " | %s%s%s%s", info->name, st, sz, rt);
 	}

@@ -94,9 +94,12 @@ static double nice_step(double raw)
 	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
 }
 
+/* x of a time; a stream out of order can put a sample past the axis: keep it on the plot */
 static double px_x(const struct plot *p, uint64_t ts)
 {
-	return ML + ms_report__rel_ms(p->r, ts) / 1e3 / p->xmax_s * (W - ML - MR);
+	double x = ML + ms_report__rel_ms(p->r, ts) / 1e3 / p->xmax_s * (W - ML - MR);
+
+	return x < W - MR ? x : W - MR;
 }
 
 static double px_y(const struct plot *p, double v)

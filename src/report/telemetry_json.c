@@ -73,7 +73,12 @@ static struct json_object *ms_or_null(uint64_t ns)
 
 static struct json_object *rate(double bps)
 {
-	return json_object_new_int64((int64_t)llround(bps));
+	uint64_t mag = ms_tm_u64(fabs(bps) + 0.5);
+
+	/* rates are signed (a falling pending count); saturate like ms_json_u64 */
+	if (mag > INT64_MAX)
+		mag = INT64_MAX;
+	return json_object_new_int64(bps < 0 ? -(int64_t)mag : (int64_t)mag);
 }
 
 static struct json_object *series_json(const struct ms_tm_report *r, const struct ms_tm_sample *s,

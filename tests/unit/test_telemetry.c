@@ -409,6 +409,25 @@ static void vm_stopped_without_completion_has_no_downtime(void **state)
 	ms_session__free(s);
 }
 
+static void huge_byte_counts_saturate_instead_of_overflowing(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 1); /* 1 byte/s */
+	uint32_t d = tb_dev(s, "huge", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	for (int i = 0; i < 4; i++)
+		tb_precopy(s, d, 100.0 * i, UINT64_MAX / 4 + (uint64_t)i * (UINT64_MAX / 8), 0, 0);
+	tb_stopcopy(s, d, 400, UINT64_MAX);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.predicted_ns, UINT64_MAX);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_DIVERGING);
+	assert_int_equal(ms_tm_u64(-1.0), 0);
+	assert_int_equal(ms_tm_u64(NAN), 0);
+	assert_int_equal(ms_tm_u64(1e30), UINT64_MAX);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +442,7 @@ int main(void)
 		cmocka_unit_test(source_without_destination_is_down_until_saved),
 		cmocka_unit_test(qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp),
 		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
+		cmocka_unit_test(huge_byte_counts_saturate_instead_of_overflowing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
