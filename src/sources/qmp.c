@@ -332,6 +332,7 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 	struct json_object *ram = get_obj(r, "ram"), *vfio = get_obj(r, "vfio"), *mbps;
 	const char *status = get_str(r, "status");
 	uint32_t st = status ? ms_qemu_mig_status(status) : MS_MIG_NONE;
+	uint64_t total;
 
 	if (q->connecting) {
 		/* before the session: only what the watch needs to begin it */
@@ -341,6 +342,15 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 			q->active_seen = 1;
 		}
 		q->status = st;
+		return;
+	}
+	/*
+	 * QEMU says "completed" a moment before it has computed the totals
+	 * (7.2 reports total-time and downtime 0 then): ask again next tick
+	 * rather than record numbers that are not QEMU's.
+	 */
+	if (st == MS_MIG_COMPLETED && (!get_u64(r, "total-time", &total) || !total)) {
+		q->ignored++;
 		return;
 	}
 	/* without the `events` capability the status is only learnt here */
