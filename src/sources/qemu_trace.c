@@ -236,19 +236,20 @@ static const struct format formats[] = {
 };
 
 const char *const ms_qemu_trace_enable[] = {
+	/* a name QEMU lacks is a warning at its start, a pattern matching nothing is not */
 	"migrate_pending*",
-	"qemu_savevm_query_pending",
+	"qemu_savevm_query_pending*",
 	"savevm_section_start",
 	"savevm_section_end",
 	"qemu_loadvm_state_section*",
 	"qemu_loadvm_state_post_main",
 	"vmstate_downtime*",
 	"vfio_migration_set_*",
-	"vfio_update_pending",
+	"vfio_update_pending*",
 	"vfio_save_*",
 	"vfio_state_pending*",
 	"vfio_query_*",
-	"vfio_load_state_device_data",
+	"vfio_load_state_device_data*",
 	NULL,
 };
 
