@@ -20,30 +20,33 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device NAME]...\n"
-		"                      [options]\n\n"
-		"Watch a QEMU that migrates (or is about to): its migration events and a\n"
-		"query-migrate every interval over QMP, and its trace log when given.  Runs until\n"
-		"the migration completes, fails or is cancelled, or until interrupted, then\n"
-		"prints the report: per-device downtime and pending-byte convergence.\n\n"
-		"QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
-		"else holds the first) and, for the trace log, the options printed by\n"
-		"scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n\n"
-		"Options:\n"
-		"      --qmp SOCK            QEMU's QMP unix socket (required)\n"
-		"      --qemu-log FILE       follow QEMU's trace log (-D FILE)\n"
-		"      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
-		"      --device NAME         only this vfio device (as QEMU names it); repeatable\n"
-		"      --interval DURATION   query-migrate every DURATION (default 100ms)\n"
-		"      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
-		"      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
-		"      --no-set              change nothing in QEMU (not even the events capability)\n"
-		"      --timeout DURATION    give up after DURATION (default: none)\n" CLI_OUTPUT_HELP
-		"\nExamples:\n"
-		"  migscope watch --qmp /run/vm1.qmp\n"
-		"  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
-		"  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record mig.mscap\n");
+	fprintf(
+	    f,
+	    "Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device "
+	    "NAME]...\n"
+	    "                      [options]\n\n"
+	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
+	    "query-migrate every interval over QMP, and its trace log when given.  Runs until\n"
+	    "the migration completes, fails or is cancelled, or until interrupted, then\n"
+	    "prints the report: per-device downtime and pending-byte convergence.\n\n"
+	    "QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
+	    "else holds the first) and, for the trace log, the options printed by\n"
+	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n\n"
+	    "Options:\n"
+	    "      --qmp SOCK            QEMU's QMP unix socket (required)\n"
+	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE)\n"
+	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
+	    "      --device NAME         only this vfio device (as QEMU names it); repeatable\n"
+	    "      --interval DURATION   query-migrate every DURATION (default 100ms)\n"
+	    "      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
+	    "      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
+	    "      --no-set              change nothing in QEMU (not even the events capability)\n"
+	    "      --timeout DURATION    give up after DURATION (default: none)\n" CLI_OUTPUT_HELP
+	    "\nExamples:\n"
+	    "  migscope watch --qmp /run/vm1.qmp\n"
+	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
+	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
+	    "mig.mscap\n");
 }
 
 static void print_warning(const char *msg)
@@ -64,13 +67,15 @@ static void on_stats(void *ctx, const struct ms_event_hdr *ev)
 
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_mig_stats))
 		return;
-	fprintf(stderr, "\r%-10s %6.1f s  RAM pending %10s of %10s  dirty %8llu pages/s  syncs %llu   ",
-		ms_qemu_mig_status_name(m->status),
-		m->total_time_ms == MS_STAT_UNSET ? 0.0 : (double)m->total_time_ms / 1e3,
-		m->ram_remaining == MS_STAT_UNSET ? "-" : ms_fmt_bytes(m->ram_remaining, rem, sizeof(rem)),
-		m->ram_total == MS_STAT_UNSET ? "-" : ms_fmt_bytes(m->ram_total, total, sizeof(total)),
-		m->dirty_pages_rate == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_pages_rate,
-		m->dirty_sync_count == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_sync_count);
+	fprintf(
+	    stderr, "\r%-10s %6.1f s  RAM pending %10s of %10s  dirty %8llu pages/s  syncs %llu   ",
+	    ms_qemu_mig_status_name(m->status),
+	    m->total_time_ms == MS_STAT_UNSET ? 0.0 : (double)m->total_time_ms / 1e3,
+	    m->ram_remaining == MS_STAT_UNSET ? "-"
+					      : ms_fmt_bytes(m->ram_remaining, rem, sizeof(rem)),
+	    m->ram_total == MS_STAT_UNSET ? "-" : ms_fmt_bytes(m->ram_total, total, sizeof(total)),
+	    m->dirty_pages_rate == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_pages_rate,
+	    m->dirty_sync_count == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_sync_count);
 }
 
 static int parse_duration_opt(const char *opt, const char *arg, uint64_t *ns)
@@ -83,8 +88,17 @@ static int parse_duration_opt(const char *opt, const char *arg, uint64_t *ns)
 
 int do_watch(int argc, char **argv)
 {
-	enum { O_QMP = 0x2000, O_LOG, O_PID, O_DEVICE, O_INTERVAL, O_DOWNTIME, O_BW, O_NOSET,
-	       O_TIMEOUT };
+	enum {
+		O_QMP = 0x2000,
+		O_LOG,
+		O_PID,
+		O_DEVICE,
+		O_INTERVAL,
+		O_DOWNTIME,
+		O_BW,
+		O_NOSET,
+		O_TIMEOUT
+	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
 		{ "qmp", required_argument, NULL, O_QMP },
@@ -130,7 +144,8 @@ int do_watch(int argc, char **argv)
 			break;
 		case O_PID:
 			if (ms_parse_u64(optarg, &pid) || !pid || pid > 0x7fffffff)
-				return cli_usage_error("watch", "--qemu-pid: '%s' is not a pid", optarg);
+				return cli_usage_error("watch", "--qemu-pid: '%s' is not a pid",
+						       optarg);
 			break;
 		case O_DEVICE:
 			if (nr_devices == MAX_DEVICES)
@@ -150,8 +165,9 @@ int do_watch(int argc, char **argv)
 			break;
 		case O_BW:
 			if (ms_parse_rate(optarg, &v) || !v)
-				return cli_usage_error("watch", "--bandwidth: '%s' is not a rate (e.g. 64M/s)",
-						       optarg);
+				return cli_usage_error(
+				    "watch", "--bandwidth: '%s' is not a rate (e.g. 64M/s)",
+				    optarg);
 			qo.set_bandwidth = v;
 			break;
 		case O_NOSET:
@@ -171,7 +187,8 @@ int do_watch(int argc, char **argv)
 	if (!qo.path)
 		return cli_usage_error("watch", "--qmp SOCK is required");
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
-		return cli_usage_error("watch", "--no-set contradicts --downtime-limit/--bandwidth");
+		return cli_usage_error("watch",
+				       "--no-set contradicts --downtime-limit/--bandwidth");
 	if (nr_devices)
 		to.vfio_devices = devices;
 	/* without a trace log, QMP's VFIO_MIGRATION events are the device states */
@@ -254,13 +271,13 @@ int do_watch(int argc, char **argv)
 		ms_qemu_trace__close(trace, ms_now_ns());
 		n = ms_qemu_trace__counts(trace);
 		if (n->malformed || ms_verbose)
-			fprintf(stderr,
-				"migscope: qemu log %s: %llu lines, %llu used, %llu of other events, "
-				"%llu not trace lines, %llu from before, %llu not understood\n",
-				log_path, (unsigned long long)n->lines,
-				(unsigned long long)n->accepted, (unsigned long long)n->unknown,
-				(unsigned long long)n->not_trace, (unsigned long long)n->stale,
-				(unsigned long long)n->malformed);
+			fprintf(
+			    stderr,
+			    "migscope: qemu log %s: %llu lines, %llu used, %llu of other events, "
+			    "%llu not trace lines, %llu from before, %llu not understood\n",
+			    log_path, (unsigned long long)n->lines, (unsigned long long)n->accepted,
+			    (unsigned long long)n->unknown, (unsigned long long)n->not_trace,
+			    (unsigned long long)n->stale, (unsigned long long)n->malformed);
 	}
 	ms_qmp__close(qmp, ms_now_ns());
 	if (ms_session__end(s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {

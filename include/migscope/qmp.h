@@ -28,27 +28,27 @@ struct ms_loop;
 struct ms_qmp;
 
 struct ms_qmp_opts {
-	const char *path;	      /* the QMP unix socket */
-	uint64_t interval_ns;	      /* query-migrate polling (default 100 ms) */
-	uint64_t slow_ns;	      /* warn when a reply takes this long (default 2 s) */
-	uint64_t timeout_ns;	      /* give up when a reply takes this long (default 30 s) */
-	uint64_t drain_ns;	      /* after the end, let the log catch up (default 300 ms) */
-	int set_events;		      /* switch on the `events` migration capability */
+	const char *path;		/* the QMP unix socket */
+	uint64_t interval_ns;		/* query-migrate polling (default 100 ms) */
+	uint64_t slow_ns;		/* warn when a reply takes this long (default 2 s) */
+	uint64_t timeout_ns;		/* give up when a reply takes this long (default 30 s) */
+	uint64_t drain_ns;		/* after the end, let the log catch up (default 300 ms) */
+	int set_events;			/* switch on the `events` migration capability */
 	uint64_t set_downtime_limit_ms; /* migrate-set-parameters downtime-limit, 0 = leave */
-	uint64_t set_bandwidth;	      /* migrate-set-parameters max-bandwidth (B/s), 0 = leave */
-	int vfio_events;	      /* VFIO_MIGRATION events become device state arcs */
-	void (*warn)(const char *msg); /* one line, without newline; NULL = silent */
+	uint64_t set_bandwidth;		/* migrate-set-parameters max-bandwidth (B/s), 0 = leave */
+	int vfio_events;		/* VFIO_MIGRATION events become device state arcs */
+	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
 };
 
 /* What connecting found out. */
 struct ms_qmp_info {
-	char version[32];	   /* "7.2.22" */
-	int pid;		   /* QEMU's pid (the socket's peer), or 0 */
+	char version[32];	    /* "7.2.22" */
+	int pid;		    /* QEMU's pid (the socket's peer), or 0 */
 	uint64_t downtime_limit_ms; /* 0 when QEMU did not say */
-	uint64_t max_bandwidth;	   /* bytes per second, 0 when QEMU did not say */
-	int events_on;		   /* MIGRATION events will arrive */
-	uint32_t status;	   /* enum ms_mig_status when connected */
-	uint64_t total_time_ms;	   /* of the migration running when connected, else 0 */
+	uint64_t max_bandwidth;	    /* bytes per second, 0 when QEMU did not say */
+	int events_on;		    /* MIGRATION events will arrive */
+	uint32_t status;	    /* enum ms_mig_status when connected */
+	uint64_t total_time_ms;	    /* of the migration running when connected, else 0 */
 };
 
 struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o);

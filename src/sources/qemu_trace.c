@@ -58,12 +58,14 @@ enum slot {
 };
 
 static const char *const slot_names[S__MAX] = {
-	[S_DEV] = "dev",     [S_IDSTR] = "idstr", [S_SECTION] = "section", [S_RET] = "ret",
-	[S_TOTAL] = "total", [S_MAX] = "max",	  [S_PRE] = "pre",	   [S_COMPAT] = "compat",
-	[S_POST] = "post",   [S_STOP] = "stop",	  [S_INIT] = "init",	   [S_DIRTY] = "dirty",
-	[S_SIZE] = "size",   [S_STATE] = "state", [S_RECOVER] = "recover", [S_TYPE] = "type",
-	[S_INST] = "inst",   [S_VER] = "ver",	  [S_DUR] = "dur",	   [S_CKPT] = "ckpt",
-	[S_OFF] = "off",     [S_PENDING] = "pending",
+	[S_DEV] = "dev",	 [S_IDSTR] = "idstr",	[S_SECTION] = "section",
+	[S_RET] = "ret",	 [S_TOTAL] = "total",	[S_MAX] = "max",
+	[S_PRE] = "pre",	 [S_COMPAT] = "compat", [S_POST] = "post",
+	[S_STOP] = "stop",	 [S_INIT] = "init",	[S_DIRTY] = "dirty",
+	[S_SIZE] = "size",	 [S_STATE] = "state",	[S_RECOVER] = "recover",
+	[S_TYPE] = "type",	 [S_INST] = "inst",	[S_VER] = "ver",
+	[S_DUR] = "dur",	 [S_CKPT] = "ckpt",	[S_OFF] = "off",
+	[S_PENDING] = "pending",
 };
 
 struct cap {
@@ -78,26 +80,26 @@ struct cap {
 /* --- what a row turns into ------------------------------------------------- */
 
 enum kind {
-	K_PENDING,	  /* migrate_pending*: precopy/postcopy/threshold */
-	K_SAVE_START,	  /* savevm_section_start */
-	K_SAVE_END,	  /* savevm_section_end */
-	K_LOAD_HEADER,	  /* qemu_loadvm_state_section: a new section begins */
-	K_LOAD_START,	  /* qemu_loadvm_state_section_startfull / _partend */
-	K_LOAD_DONE,	  /* qemu_loadvm_state_post_main: the last section ended */
-	K_DT_SAVE,	  /* vmstate_downtime_save */
-	K_DT_LOAD,	  /* vmstate_downtime_load */
-	K_DT_CHECKPOINT,  /* vmstate_downtime_checkpoint */
-	K_VFIO_STATE_V1,  /* v1 device_state bits, traced after the write */
-	K_VFIO_STATE_NOW, /* the device is now in state X */
-	K_VFIO_STATE_REQ, /* QEMU asks for state X (9.1+: traced before the ioctl) */
-	K_VFIO_PENDING_V1, /* v1: the device's own pending bytes */
-	K_VFIO_PRECOPY,	  /* initial and dirty pre-copy bytes */
-	K_VFIO_EXACT,	  /* stop-copy size and, from 8.1, initial and dirty bytes */
-	K_VFIO_STOPCOPY,  /* stop-copy size alone */
-	K_VFIO_DATA,	  /* bytes read from the device (phase from its state) */
+	K_PENDING,	     /* migrate_pending*: precopy/postcopy/threshold */
+	K_SAVE_START,	     /* savevm_section_start */
+	K_SAVE_END,	     /* savevm_section_end */
+	K_LOAD_HEADER,	     /* qemu_loadvm_state_section: a new section begins */
+	K_LOAD_START,	     /* qemu_loadvm_state_section_startfull / _partend */
+	K_LOAD_DONE,	     /* qemu_loadvm_state_post_main: the last section ended */
+	K_DT_SAVE,	     /* vmstate_downtime_save */
+	K_DT_LOAD,	     /* vmstate_downtime_load */
+	K_DT_CHECKPOINT,     /* vmstate_downtime_checkpoint */
+	K_VFIO_STATE_V1,     /* v1 device_state bits, traced after the write */
+	K_VFIO_STATE_NOW,    /* the device is now in state X */
+	K_VFIO_STATE_REQ,    /* QEMU asks for state X (9.1+: traced before the ioctl) */
+	K_VFIO_PENDING_V1,   /* v1: the device's own pending bytes */
+	K_VFIO_PRECOPY,	     /* initial and dirty pre-copy bytes */
+	K_VFIO_EXACT,	     /* stop-copy size and, from 8.1, initial and dirty bytes */
+	K_VFIO_STOPCOPY,     /* stop-copy size alone */
+	K_VFIO_DATA,	     /* bytes read from the device (phase from its state) */
 	K_VFIO_DATA_PRECOPY, /* v1 save_iterate: bytes read in pre-copy */
-	K_VFIO_LOAD_DATA, /* bytes written to the destination device */
-	K_VFIO_SEEN,	  /* understood; carries nothing the stream records */
+	K_VFIO_LOAD_DATA,    /* bytes written to the destination device */
+	K_VFIO_SEEN,	     /* understood; carries nothing the stream records */
 };
 
 struct format {
@@ -118,13 +120,14 @@ static const struct format formats[] = {
 	{ "migrate_pending",
 	  "pending size %u{total} max %u{max} (pre = %u{pre} compat=%u{compat} post=%u{post})",
 	  K_PENDING, 0, "<= 7.2" },
+	{ "migrate_pending_exact", "exact pending size %u{total} (pre = %u{pre} post=%u{post})",
+	  K_PENDING, 1, "8.0 - 11.0" },
 	{ "migrate_pending_exact",
-	  "exact pending size %u{total} (pre = %u{pre} post=%u{post})", K_PENDING, 1, "8.0 - 11.0" },
+	  "exact pending size %u{total} (pre = %u{pre} compat=%u{compat} post=%u{post})", K_PENDING,
+	  1, "8.0 development" },
 	{ "migrate_pending_exact",
-	  "exact pending size %u{total} (pre = %u{pre} compat=%u{compat} post=%u{post})",
-	  K_PENDING, 1, "8.0 development" },
-	{ "migrate_pending_exact",
-	  "exact pending size %u{total} max %u{max} (pre = %u{pre} compat=%u{compat} post=%u{post})",
+	  "exact pending size %u{total} max %u{max} (pre = %u{pre} compat=%u{compat} "
+	  "post=%u{post})",
 	  K_PENDING, 1, "8.0 development" },
 	{ "migrate_pending_exact",
 	  "pending size %u{total} max %u{max} (pre = %u{pre} post=%u{post})", K_PENDING, 1,
@@ -155,10 +158,12 @@ static const struct format formats[] = {
 	{ "qemu_loadvm_state_post_main", "%d{ret}", K_LOAD_DONE, 0, "all" },
 
 	/* downtime accounting, QEMU >= 8.2 */
-	{ "vmstate_downtime_save", "type=%s{type} idstr=%s{idstr} instance_id=%d{inst} downtime=%d{dur}",
-	  K_DT_SAVE, 0, "8.2+" },
-	{ "vmstate_downtime_load", "type=%s{type} idstr=%s{idstr} instance_id=%d{inst} downtime=%d{dur}",
-	  K_DT_LOAD, 0, "8.2+" },
+	{ "vmstate_downtime_save",
+	  "type=%s{type} idstr=%s{idstr} instance_id=%d{inst} downtime=%d{dur}", K_DT_SAVE, 0,
+	  "8.2+" },
+	{ "vmstate_downtime_load",
+	  "type=%s{type} idstr=%s{idstr} instance_id=%d{inst} downtime=%d{dur}", K_DT_LOAD, 0,
+	  "8.2+" },
 	{ "vmstate_downtime_checkpoint", "%s{ckpt}", K_DT_CHECKPOINT, 0, "8.2+" },
 
 	/* vfio device state */
@@ -184,8 +189,8 @@ static const struct format formats[] = {
 	{ "vfio_state_pending", " (%s{dev}) precopy 0x%x{pre} postcopy 0x%x{post}", K_VFIO_SEEN, 0,
 	  "8.0 development" },
 	{ "vfio_state_pending_exact",
-	  " (%s{dev}) precopy 0x%x{pre} postcopy 0x%x{post} stopcopy size 0x%x{stop}",
-	  K_VFIO_EXACT, 0, "8.0" },
+	  " (%s{dev}) precopy 0x%x{pre} postcopy 0x%x{post} stopcopy size 0x%x{stop}", K_VFIO_EXACT,
+	  0, "8.0" },
 	{ "vfio_state_pending_exact",
 	  " (%s{dev}) precopy 0x%x{pre} postcopy 0x%x{post} compatible 0x%x{compat} stopcopy size "
 	  "0x%x{stop}",
@@ -215,16 +220,17 @@ static const struct format formats[] = {
 	{ "vfio_save_iterate",
 	  " (%s{dev}) precopy initial size 0x%x{init} precopy dirty size 0x%x{dirty}",
 	  K_VFIO_PRECOPY, 0, "8.1 - 8.2" },
-	{ "vfio_save_iterate", " (%s{dev}) precopy initial size %u{init} precopy dirty size %u{dirty}",
-	  K_VFIO_PRECOPY, 0, "9.0+" },
+	{ "vfio_save_iterate",
+	  " (%s{dev}) precopy initial size %u{init} precopy dirty size %u{dirty}", K_VFIO_PRECOPY,
+	  0, "9.0+" },
 	{ "vfio_save_buffer", " (%s{dev}) Offset 0x%x{off} size 0x%x{size} pending 0x%x{pending}",
 	  K_VFIO_DATA, 0, "<= 7.2 (v1)" },
 	{ "vfio_save_block", " (%s{dev}) data_size %d{size}", K_VFIO_DATA, 0, "8.0+" },
 	{ "vfio_save_complete_precopy", " (%s{dev})", K_VFIO_SEEN, 0, "<= 7.2 (v1)" },
 	{ "vfio_save_complete_precopy", " (%s{dev}) ret %d{ret}", K_VFIO_SEEN, 0, "8.0+" },
 	{ "vfio_save_complete_precopy_start", " (%s{dev})", K_VFIO_SEEN, 0, "9.2+" },
-	{ "vfio_save_complete_precopy_thread_start",
-	  " (%s{dev}) idstr %s{idstr} instance %u{inst}", K_VFIO_SEEN, 0, "10.0+" },
+	{ "vfio_save_complete_precopy_thread_start", " (%s{dev}) idstr %s{idstr} instance %u{inst}",
+	  K_VFIO_SEEN, 0, "10.0+" },
 	{ "vfio_save_complete_precopy_thread_end", " (%s{dev}) ret %d{ret}", K_VFIO_SEEN, 0,
 	  "10.0+" },
 	{ "vfio_load_state_device_data", " (%s{dev}) Offset 0x%x{off} size 0x%x{size}",
@@ -255,18 +261,12 @@ const char *const ms_qemu_trace_enable[] = {
 
 /* QEMU's checkpoint names (migration.c, savevm.c), in migscope's fixed order. */
 static const char *const checkpoints[] = {
-	"src-downtime-start",
-	"src-vm-stopped",
-	"src-iterable-saved",
-	"src-non-iterable-saved",
-	"src-downtime-end",
-	"dst-precopy-loadvm-completed",
-	"dst-precopy-bh-enter",
-	"dst-precopy-bh-announced",
-	"dst-precopy-bh-vm-started",
-	"dst-postcopy-bh-enter",
-	"dst-postcopy-bh-announced",
-	"dst-postcopy-bh-vm-started",
+	"src-downtime-start",	     "src-vm-stopped",
+	"src-iterable-saved",	     "src-non-iterable-saved",
+	"src-downtime-end",	     "dst-precopy-loadvm-completed",
+	"dst-precopy-bh-enter",	     "dst-precopy-bh-announced",
+	"dst-precopy-bh-vm-started", "dst-postcopy-bh-enter",
+	"dst-postcopy-bh-announced", "dst-postcopy-bh-vm-started",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -410,14 +410,27 @@ static const struct {
 	const char *word;
 	enum slot slot;
 } labels[] = {
-	{ "pre", S_PRE },	   { "precopy", S_PRE },     { "must_precopy", S_PRE },
-	{ "post", S_POST },	   { "postcopy", S_POST },   { "can_postcopy", S_POST },
-	{ "max", S_MAX },	   { "threshold", S_MAX },   { "threshold_size", S_MAX },
-	{ "initial", S_INIT },	   { "init", S_INIT },	     { "precopy_init_size", S_INIT },
-	{ "dirty", S_DIRTY },	   { "precopy_dirty_size", S_DIRTY },
-	{ "stopcopy", S_STOP },	   { "stop_copy", S_STOP },  { "stop-copy", S_STOP },
-	{ "stop_copy_size", S_STOP }, { "stopcopy_size", S_STOP },
-	{ "total", S_TOTAL },	   { "pending", S_TOTAL },
+	{ "pre", S_PRE },
+	{ "precopy", S_PRE },
+	{ "must_precopy", S_PRE },
+	{ "post", S_POST },
+	{ "postcopy", S_POST },
+	{ "can_postcopy", S_POST },
+	{ "max", S_MAX },
+	{ "threshold", S_MAX },
+	{ "threshold_size", S_MAX },
+	{ "initial", S_INIT },
+	{ "init", S_INIT },
+	{ "precopy_init_size", S_INIT },
+	{ "dirty", S_DIRTY },
+	{ "precopy_dirty_size", S_DIRTY },
+	{ "stopcopy", S_STOP },
+	{ "stop_copy", S_STOP },
+	{ "stop-copy", S_STOP },
+	{ "stop_copy_size", S_STOP },
+	{ "stopcopy_size", S_STOP },
+	{ "total", S_TOTAL },
+	{ "pending", S_TOTAL },
 };
 
 static int is_word_char(char c)
@@ -504,8 +517,8 @@ static void match_labels(const char *p, const char *end, struct cap *caps)
 
 struct vfio_dev {
 	uint32_t id;
-	int state;	/* enum vfio_device_mig_state, -1 unknown */
-	int req_state;	/* requested state, -1 none */
+	int state;     /* enum vfio_device_mig_state, -1 unknown */
+	int req_state; /* requested state, -1 none */
 	uint64_t req_ts;
 	char name[MS_NAME_MAX + 1];
 };
@@ -522,7 +535,7 @@ struct ms_qemu_trace {
 	struct load_section {
 		uint32_t section;
 		uint32_t dev;
-	} *loads;
+	} * loads;
 	size_t nr_loads, cap_loads;
 
 	struct vfio_dev *vfio;
@@ -628,10 +641,14 @@ static struct vfio_dev *vfio_dev(struct ms_qemu_trace *t, const struct cap *c, u
 
 /* QEMU's v2 state names (mig_state_to_str) are the kernel enum's. */
 static const char *const vfio_states[] = {
-	[VFIO_DEVICE_STATE_ERROR] = "ERROR",	   [VFIO_DEVICE_STATE_STOP] = "STOP",
-	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",	   [VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",	   [VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",	   [VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
+	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
+	[VFIO_DEVICE_STATE_STOP] = "STOP",
+	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
+	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
+	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
+	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
+	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
+	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
 };
 
 const char *ms_vfio_state_name(unsigned int state)
@@ -727,8 +744,8 @@ static void publish_data(struct ms_qemu_trace *t, const struct vfio_dev *d, uint
 	publish(t, &ev.hdr);
 }
 
-static void publish_section(struct ms_qemu_trace *t, uint32_t dev, uint32_t section,
-			    uint32_t phase, int32_t ret, uint64_t ts)
+static void publish_section(struct ms_qemu_trace *t, uint32_t dev, uint32_t section, uint32_t phase,
+			    int32_t ret, uint64_t ts)
 {
 	struct ms_ev_qemu_section ev = { 0 };
 
@@ -806,14 +823,13 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		if (c[S_PRE].set)
 			pre = c[S_PRE].u + (c[S_COMPAT].set ? c[S_COMPAT].u : 0);
 		else if (c[S_TOTAL].set)
-			pre = c[S_TOTAL].u - (c[S_POST].set && c[S_POST].u <= c[S_TOTAL].u ?
-						      c[S_POST].u : 0);
+			pre = c[S_TOTAL].u -
+			      (c[S_POST].set && c[S_POST].u <= c[S_TOTAL].u ? c[S_POST].u : 0);
 		else
 			return -1;
-		MS_EVENT_INIT(&ev, MS_EV_QEMU_PENDING, ms_ev_qemu_pending,
-			      ms_qemu_device(t->s, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE,
-					     "ram"),
-			      ts);
+		MS_EVENT_INIT(
+		    &ev, MS_EV_QEMU_PENDING, ms_ev_qemu_pending,
+		    ms_qemu_device(t->s, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, "ram"), ts);
 		ev.precopy = pre;
 		ev.postcopy = c[S_POST].set ? c[S_POST].u : 0;
 		ev.threshold = c[S_MAX].set ? c[S_MAX].u : MS_STAT_UNSET;
@@ -824,11 +840,10 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 	}
 	case K_SAVE_START:
 	case K_SAVE_END:
-		publish_section(t, section_dev(t, &c[S_IDSTR], MS_ROLE_SOURCE, ts),
-				u32_of(&c[S_SECTION]),
-				f->kind == K_SAVE_START ? MS_SECTION_SAVE_START :
-							  MS_SECTION_SAVE_END,
-				c[S_RET].set ? s32_of(&c[S_RET]) : 0, ts);
+		publish_section(
+		    t, section_dev(t, &c[S_IDSTR], MS_ROLE_SOURCE, ts), u32_of(&c[S_SECTION]),
+		    f->kind == K_SAVE_START ? MS_SECTION_SAVE_START : MS_SECTION_SAVE_END,
+		    c[S_RET].set ? s32_of(&c[S_RET]) : 0, ts);
 		return 0;
 	case K_LOAD_HEADER:
 		load_close(t, 0, ts);
@@ -890,8 +905,8 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 	case K_VFIO_STATE_V1:
 	case K_VFIO_STATE_NOW:
 	case K_VFIO_STATE_REQ:
-		st = f->kind == K_VFIO_STATE_V1 ? vfio_state_from_v1(c[S_STATE].i) :
-						  vfio_state_from_name(&c[S_STATE]);
+		st = f->kind == K_VFIO_STATE_V1 ? vfio_state_from_v1(c[S_STATE].i)
+						: vfio_state_from_name(&c[S_STATE]);
 		if (st < 0)
 			return -1;
 		d = vfio_dev(t, &c[S_DEV],
@@ -1226,9 +1241,9 @@ int ms_qemu_trace__follow(struct ms_qemu_trace *t, const char *path, struct ms_l
 		return ret;
 	}
 	t->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (t->ino_fd < 0 || inotify_add_watch(t->ino_fd, path,
-					       IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF |
-						       IN_DELETE_SELF) < 0) {
+	if (t->ino_fd < 0 ||
+	    inotify_add_watch(t->ino_fd, path,
+			      IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "qemu log %s: failed to watch: %s", path, strerror(errno));
 		return ret;

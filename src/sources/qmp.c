@@ -22,8 +22,8 @@
 /* No QMP message migscope reads is anywhere near this; a stream that is, is not QEMU. */
 #define QMP_MAX_MESSAGE (16u << 20)
 #define MAX_OUTSTANDING 16
-#define MAX_EARLY 64
-#define MAX_VFIO 64
+#define MAX_EARLY	64
+#define MAX_VFIO	64
 
 enum cmd {
 	CMD_CAPABILITIES,
@@ -98,7 +98,8 @@ static void warn(struct ms_qmp *q, const char *fmt, ...)
 	q->o.warn(msg);
 }
 
-static int fail(struct ms_qmp *q, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct ms_qmp *q, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct ms_qmp *q, int ret, const char *fmt, ...)
 {
 	va_list ap;
@@ -269,7 +270,8 @@ static const char *get_str(struct json_object *o, const char *key)
 {
 	struct json_object *x;
 
-	if (!o || !json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &x) ||
+	    !json_object_is_type(x, json_type_string))
 		return NULL;
 	return json_object_get_string(x);
 }
@@ -278,7 +280,8 @@ static struct json_object *get_obj(struct json_object *o, const char *key)
 {
 	struct json_object *x;
 
-	if (!o || !json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_object))
+	if (!o || !json_object_object_get_ex(o, key, &x) ||
+	    !json_object_is_type(x, json_type_object))
 		return NULL;
 	return x;
 }
@@ -370,7 +373,8 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 	ev.vfio_transferred = stat_or_unset(vfio, "transferred");
 	ev.mbps_milli = MS_STAT_UNSET;
 	if (ram && json_object_object_get_ex(ram, "mbps", &mbps) &&
-	    (json_object_is_type(mbps, json_type_double) || json_object_is_type(mbps, json_type_int))) {
+	    (json_object_is_type(mbps, json_type_double) ||
+	     json_object_is_type(mbps, json_type_int))) {
 		double v = json_object_get_double(mbps);
 
 		if (isfinite(v) && v >= 0 && v < 1e15)
@@ -408,8 +412,7 @@ static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
 	if (get_u64(v, "major", &major) && get_u64(v, "minor", &minor))
 		get_u64(v, "micro", &micro);
 	snprintf(q->info.version, sizeof(q->info.version), "%llu.%llu.%llu",
-		 (unsigned long long)major, (unsigned long long)minor,
-		 (unsigned long long)micro);
+		 (unsigned long long)major, (unsigned long long)minor, (unsigned long long)micro);
 }
 
 /* QAPI's QapiVfioMigrationState -> the kernel's state; -1 for "...-prepare" and unknowns. */
@@ -496,10 +499,9 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 			id = path;
 		if (!id || !*id || st < 0)
 			return -1;
-		dev = ms_qemu_device(q->s, ts, MS_DEV_KIND_QEMU_VFIO,
-				     st == VFIO_DEVICE_STATE_RESUMING ? MS_ROLE_DEST :
-									MS_ROLE_SOURCE,
-				     id);
+		dev = ms_qemu_device(
+		    q->s, ts, MS_DEV_KIND_QEMU_VFIO,
+		    st == VFIO_DEVICE_STATE_RESUMING ? MS_ROLE_DEST : MS_ROLE_SOURCE, id);
 		MS_EVENT_INIT(&ev, MS_EV_DEV_STATE, ms_ev_dev_state, dev, ts);
 		ev.domain = MS_DOMAIN_VFIO;
 		ev.from = (uint8_t)vfio_last_state(q, dev, st);
@@ -579,8 +581,9 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		q->errors++;
 		switch (cmd) {
 		case CMD_SET_EVENTS:
-			warn(q, "QMP %s: cannot switch on the events capability (%s); the status "
-				"comes from query-migrate",
+			warn(q,
+			     "QMP %s: cannot switch on the events capability (%s); the status "
+			     "comes from query-migrate",
 			     q->o.path, desc ? desc : "no reason given");
 			return 0;
 		case CMD_QUERY_PARAMETERS:
@@ -620,7 +623,8 @@ int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns)
 		int ret;
 
 		/* between messages QMP sends CRLF; skip it so it cannot start a parse */
-		if (!q->msg_bytes && (*buf == '\r' || *buf == '\n' || *buf == ' ' || *buf == '\t')) {
+		if (!q->msg_bytes &&
+		    (*buf == '\r' || *buf == '\n' || *buf == ' ' || *buf == '\t')) {
 			buf++;
 			len--;
 			q->offset++;
@@ -635,7 +639,8 @@ int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns)
 			q->msg_bytes += used;
 			q->offset += used;
 			if (q->msg_bytes > QMP_MAX_MESSAGE)
-				return fail(q, -EPROTO, "a message longer than %u bytes at byte %llu",
+				return fail(q, -EPROTO,
+					    "a message longer than %u bytes at byte %llu",
 					    QMP_MAX_MESSAGE, (unsigned long long)q->offset);
 			return 0;
 		}
@@ -681,8 +686,9 @@ static int receive(struct ms_qmp *q)
 			continue;
 		}
 		if (n == 0)
-			return fail(q, -EPIPE, "QEMU closed the socket (it quit, or another client "
-					       "took the monitor)");
+			return fail(q, -EPIPE,
+				    "QEMU closed the socket (it quit, or another client "
+				    "took the monitor)");
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -744,11 +750,10 @@ int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
-		snprintf(err, errlen, "QMP %s: failed to connect: %s%s", q->o.path,
-			 strerror(errno),
-			 errno == ENOENT || errno == ECONNREFUSED ?
-				 " (is QEMU running with -qmp unix:PATH,server=on,wait=off?)" :
-				 "");
+		snprintf(err, errlen, "QMP %s: failed to connect: %s%s", q->o.path, strerror(errno),
+			 errno == ENOENT || errno == ECONNREFUSED
+			     ? " (is QEMU running with -qmp unix:PATH,server=on,wait=off?)"
+			     : "");
 		return ret;
 	}
 	if (!getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))

@@ -13,12 +13,12 @@
  */
 #include <stdint.h>
 
-#define MB_MAGIC 0x1BADB002u
-#define MB_FLAGS 0x3u /* page-align modules, give memory info */
+#define MB_MAGIC	0x1BADB002u
+#define MB_FLAGS	0x3u /* page-align modules, give memory info */
 #define MB_INFO_CMDLINE (1u << 2)
-#define PIT_HZ 1193182ull
-#define WS_BASE (4u << 20)
-#define PAGE 4096u
+#define PIT_HZ		1193182ull
+#define WS_BASE		(4u << 20)
+#define PAGE		4096u
 
 __attribute__((section(".multiboot"), aligned(4), used)) static const uint32_t mb_header[3] = {
 	MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)

@@ -27,7 +27,7 @@
 #include "testutil.h"
 
 #define MAX_PROCS 8
-#define SEC 1000000000ull
+#define SEC	  1000000000ull
 
 struct e2e {
 	char dir[64];
@@ -170,7 +170,8 @@ static void wait_for_text(const char *path, const char *needle, uint64_t timeout
 
 	while (!file_contains(path, needle)) {
 		if (now_ns() > end)
-			fail_msg("%s: no '%s' after %.0f s", path, needle, (double)timeout_ns / SEC);
+			fail_msg("%s: no '%s' after %.0f s", path, needle,
+				 (double)timeout_ns / SEC);
 		sleep_ms(20);
 	}
 }
@@ -273,9 +274,9 @@ static const char *status_of(int qmp, uint64_t *downtime_ms)
 /* --- the run ------------------------------------------------------------------ */
 
 struct run {
-	const char *workload;	 /* guest -append */
-	const char *downtime;	 /* watch --downtime-limit */
-	const char *bandwidth;	 /* watch --bandwidth */
+	const char *workload;	      /* guest -append */
+	const char *downtime;	      /* watch --downtime-limit */
+	const char *bandwidth;	      /* watch --bandwidth */
 	unsigned int cancel_after_ms; /* 0: let it complete */
 };
 
@@ -326,7 +327,8 @@ static void start_qemu(struct e2e *e, int dest, const char *workload)
 		argv[n++] = "-msg";
 		argv[n++] = "timestamp=on";
 		for (int i = 0; ms_qemu_trace_enable[i] && i < 32; i++) {
-			snprintf(enables[i], sizeof(enables[i]), "enable=%s", ms_qemu_trace_enable[i]);
+			snprintf(enables[i], sizeof(enables[i]), "enable=%s",
+				 ms_qemu_trace_enable[i]);
 			argv[n++] = "-trace";
 			argv[n++] = enables[i];
 		}
@@ -379,8 +381,8 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
 
 	path_in(e, "mig.sock", sock, sizeof(sock));
-	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:%s\"}}",
-		 sock);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:%s\"}}", sock);
 	json_object_put(qmp_cmd(e->src_qmp, cmd));
 	if (r->cancel_after_ms) {
 		sleep_ms(r->cancel_after_ms);
@@ -418,8 +420,8 @@ static void read_capture(const char *path, struct tu_recorder *rec)
 
 static void replay_gives_the_same_report(struct e2e *e, const char *capture, const char *report)
 {
-	char *argv[] = { (char *)e->migscope, "replay", (char *)capture, "--check", (char *)report,
-			 NULL };
+	char *argv[] = { (char *)e->migscope, "replay",	      (char *)capture,
+			 "--check",	      (char *)report, NULL };
 	char err[128];
 	pid_t p;
 
@@ -439,7 +441,8 @@ static void skip_without_qemu(const struct e2e *e)
 static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 {
 	struct e2e *e = *state;
-	const struct run r = { .workload = "ws=8M rate=2000", .downtime = "300ms",
+	const struct run r = { .workload = "ws=8M rate=2000",
+			       .downtime = "300ms",
 			       .bandwidth = "64M/s" };
 	char report[128], capture[128];
 	struct tu_recorder rec = { 0 };
@@ -488,8 +491,10 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 static void working_set_beyond_the_bandwidth_never_converges_and_is_cancelled(void **state)
 {
 	struct e2e *e = *state;
-	const struct run r = { .workload = "ws=64M rate=0", .downtime = "20ms",
-			       .bandwidth = "4M/s", .cancel_after_ms = 6000 };
+	const struct run r = { .workload = "ws=64M rate=0",
+			       .downtime = "20ms",
+			       .bandwidth = "4M/s",
+			       .cancel_after_ms = 6000 };
 	char report[128], capture[128];
 	struct tu_recorder rec = { 0 };
 	uint64_t last_pending = 0;
@@ -524,8 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(small_working_set_migrates_and_the_watch_reports_it,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			working_set_beyond_the_bandwidth_never_converges_and_is_cancelled, setup,
-			teardown),
+		    working_set_beyond_the_bandwidth_never_converges_and_is_cancelled, setup,
+		    teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

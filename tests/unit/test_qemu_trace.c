@@ -176,8 +176,9 @@ static void destination_log_pairs_every_loaded_section(void **state)
 	assert_int_equal(starts, 46);
 	assert_int_equal(ends, starts);
 	/* ram's parts are found by section id alone */
-	assert_int_equal(((const struct ms_ev_qemu_section *)nth(&e, MS_EV_QEMU_SECTION, 2))->hdr.dev,
-			 dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, "ram"));
+	assert_int_equal(
+	    ((const struct ms_ev_qemu_section *)nth(&e, MS_EV_QEMU_SECTION, 2))->hdr.dev,
+	    dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, "ram"));
 	env_free(&e);
 }
 
@@ -291,14 +292,17 @@ static void pending_formats_all_give_precopy_postcopy_and_threshold(void **state
 		assert_int_equal(p->precopy, 8); /* pre + compat */
 		assert_int_equal(p->postcopy, i == 0 ? 2 : 1);
 	}
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->threshold,
-			 5);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->threshold,
-			 MS_STAT_UNSET);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->exact, 1);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 5))->exact, 0);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 9))->threshold,
-			 3);
+	assert_int_equal(
+	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->threshold, 5);
+	assert_int_equal(
+	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->threshold,
+	    MS_STAT_UNSET);
+	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->exact,
+			 1);
+	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 5))->exact,
+			 0);
+	assert_int_equal(
+	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 9))->threshold, 3);
 	env_free(&e);
 }
 
@@ -341,12 +345,13 @@ static void vfio_v1_states_and_data_follow_the_device_state(void **state)
 	const struct ms_ev_data *d;
 
 	env_init(&e, NULL);
-	feed_str(&e, "7@5.000000:vfio_migration_set_state  (hostdev0) state 3\n"
-		     "7@5.000010:vfio_update_pending  (hostdev0) pending 0x3000\n"
-		     "7@5.000020:vfio_save_iterate  (hostdev0) data_size 4096\n"
-		     "7@5.100000:vfio_migration_set_state  (hostdev0) state 2\n"
-		     "7@5.100010:vfio_update_pending  (hostdev0) pending 0x1000\n"
-		     "7@5.100020:vfio_save_buffer  (hostdev0) Offset 0x0 size 0x1000 pending 0x0\n");
+	feed_str(&e,
+		 "7@5.000000:vfio_migration_set_state  (hostdev0) state 3\n"
+		 "7@5.000010:vfio_update_pending  (hostdev0) pending 0x3000\n"
+		 "7@5.000020:vfio_save_iterate  (hostdev0) data_size 4096\n"
+		 "7@5.100000:vfio_migration_set_state  (hostdev0) state 2\n"
+		 "7@5.100010:vfio_update_pending  (hostdev0) pending 0x1000\n"
+		 "7@5.100020:vfio_save_buffer  (hostdev0) Offset 0x0 size 0x1000 pending 0x0\n");
 	assert_int_equal(count_type(&e, MS_EV_DEV_STATE), 2);
 	assert_int_equal(((const struct ms_ev_dev_state *)nth(&e, MS_EV_DEV_STATE, 0))->to,
 			 VFIO_DEVICE_STATE_PRE_COPY);
@@ -354,8 +359,8 @@ static void vfio_v1_states_and_data_follow_the_device_state(void **state)
 			 VFIO_DEVICE_STATE_STOP_COPY);
 	assert_int_equal(((const struct ms_ev_precopy *)nth(&e, MS_EV_PRECOPY, 0))->dirty_bytes,
 			 0x3000);
-	assert_int_equal(((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes,
-			 0x1000);
+	assert_int_equal(
+	    ((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes, 0x1000);
 	d = nth(&e, MS_EV_DATA, 0);
 	assert_int_equal(d->bytes, 4096);
 	assert_int_equal(d->phase, MS_PHASE_PRECOPY);
@@ -372,8 +377,8 @@ static void vfio_exact_pending_gives_stopcopy_size_and_precopy_bytes(void **stat
 
 	env_init(&e, NULL);
 	ms_qemu_trace__line(e.t, samples[31 - 1], strlen(samples[31 - 1]));
-	assert_int_equal(((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes,
-			 8192);
+	assert_int_equal(
+	    ((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes, 8192);
 	p = nth(&e, MS_EV_PRECOPY, 0);
 	assert_int_equal(p->initial_bytes, 256);
 	assert_int_equal(p->dirty_bytes, 512);
@@ -436,13 +441,13 @@ static void malformed_and_unknown_lines_are_counted_never_fatal(void **state)
 	const struct ms_qemu_trace_counts *n;
 
 	env_init(&e, NULL);
-	feed_str(&e, "1@1.000001:migrate_pending pending size lots\n"	 /* malformed */
+	feed_str(&e, "1@1.000001:migrate_pending pending size lots\n"	     /* malformed */
 		     "1@1.000001:savevm_section_end ram, section_id 2 -> \n" /* malformed */
 		     "1@1.000001:migrate_pending pending size 99999999999999999999 max 0 (pre = 0 "
-		     "compat=0 post=0)\n"			  /* overflow: malformed */
+		     "compat=0 post=0)\n" /* overflow: malformed */
 		     "1@1.000001:vfio_migration_set_state  (d) state NOT_A_STATE\n" /* malformed */
 		     "1@1.000001:qemu_loadvm_state_section_partend 77\n" /* part of nothing */
-		     "1@1.000001:some_future_event a=1\n"			    /* unknown */
+		     "1@1.000001:some_future_event a=1\n"		 /* unknown */
 		     "1@1.01:migrate_pending pending size 1 max 0 (pre = 1 compat=0 post=0)\n"
 		     "garbage\n"
 		     "\n"
@@ -467,8 +472,9 @@ static void lines_of_an_earlier_migration_are_skipped_as_stale(void **state)
 	feed_file(&e, FIXTURES "qemu-src.log");
 	assert_true(ms_qemu_trace__counts(e.t)->stale > 0);
 	/* first pending after the cut: 7859@1795391032.056982, in stream time */
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->hdr.ts_ns,
-			 32056982000ull);
+	assert_int_equal(
+	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->hdr.ts_ns,
+	    32056982000ull);
 	env_free(&e);
 }
 

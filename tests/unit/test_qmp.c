@@ -114,7 +114,8 @@ static void replay_transcript(struct env *e)
 				read_sent(e, sent, sizeof(sent));
 				/* unless one is outstanding: then nothing is sent */
 				if (sent[0])
-					assert_non_null(strstr(sent, "\"execute\":\"query-migrate\""));
+					assert_non_null(
+					    strstr(sent, "\"execute\":\"query-migrate\""));
 			}
 		} else {
 			char text[8192];
@@ -136,8 +137,8 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	const struct ms_ev_runstate *r;
 	const struct ms_ev_qemu_pending *p;
 	static const uint32_t want[][2] = {
-		{ MS_MIG_SETUP, 0 },  { MS_MIG_SETUP, 1 },  { MS_MIG_ACTIVE, 0 },
-		{ MS_MIG_ACTIVE, 2 }, { MS_MIG_ACTIVE, 3 }, { MS_MIG_ACTIVE, 4 },
+		{ MS_MIG_SETUP, 0 },	 { MS_MIG_SETUP, 1 },  { MS_MIG_ACTIVE, 0 },
+		{ MS_MIG_ACTIVE, 2 },	 { MS_MIG_ACTIVE, 3 }, { MS_MIG_ACTIVE, 4 },
 		{ MS_MIG_COMPLETED, 0 },
 	};
 
@@ -184,8 +185,8 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	p = nth(&e, MS_EV_QEMU_PENDING, 0);
 	assert_int_equal(p->precopy, 243798016);
 	assert_int_equal(p->origin, MS_PENDING_QMP);
-	assert_int_equal(p->hdr.dev, ms_devices__find(&e.s->devices, MS_DEV_KIND_QEMU_SECTION,
-						      MS_QEMU_RAM));
+	assert_int_equal(p->hdr.dev,
+			 ms_devices__find(&e.s->devices, MS_DEV_KIND_QEMU_SECTION, MS_QEMU_RAM));
 	assert_true(ms_qmp__ended(e.q));
 	assert_int_equal(ms_qmp__status(e.q), MS_MIG_COMPLETED);
 	assert_string_equal(ms_qmp__error(e.q), "");
@@ -221,7 +222,8 @@ static void a_message_split_over_reads_is_one_message(void **state)
 	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 0))->hdr.ts_ns,
 			 5000007000ull);
 	/* no timestamp: the time it was read */
-	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 1))->hdr.ts_ns, 42);
+	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 1))->hdr.ts_ns,
+			 42);
 	env_free(&e);
 }
 
@@ -233,8 +235,9 @@ static void keep_warning(const char *msg)
 
 static void a_slow_qemu_is_warned_about_then_given_up_on(void **state)
 {
-	struct ms_qmp_opts o = { .path = "qmp.sock", .slow_ns = 1000, .timeout_ns = 5000,
-				 .warn = keep_warning };
+	struct ms_qmp_opts o = {
+		.path = "qmp.sock", .slow_ns = 1000, .timeout_ns = 5000, .warn = keep_warning
+	};
 	struct env e;
 	char sent[512];
 
@@ -306,16 +309,19 @@ static void fake_qemu(int lfd)
 		if (id)
 			sscanf(id + 6, "%31[^\"]", idv);
 		if (strstr(buf, "migrate-set-capabilities"))
-			dprintf(fd, "{\"id\": \"%s\", \"error\": {\"class\": \"GenericError\", "
-				    "\"desc\": \"There's a migration process in progress\"}}\r\n",
+			dprintf(fd,
+				"{\"id\": \"%s\", \"error\": {\"class\": \"GenericError\", "
+				"\"desc\": \"There's a migration process in progress\"}}\r\n",
 				idv);
 		else if (strstr(buf, "query-migrate-parameters"))
-			dprintf(fd, "{\"id\": \"%s\", \"return\": {\"downtime-limit\": 250, "
-				    "\"max-bandwidth\": 1048576}}\r\n",
+			dprintf(fd,
+				"{\"id\": \"%s\", \"return\": {\"downtime-limit\": 250, "
+				"\"max-bandwidth\": 1048576}}\r\n",
 				idv);
 		else if (strstr(buf, "query-migrate"))
-			dprintf(fd, "{\"return\": {\"status\": \"active\", \"total-time\": 1500}, "
-				    "\"id\": \"%s\"}\r\n",
+			dprintf(fd,
+				"{\"return\": {\"status\": \"active\", \"total-time\": 1500}, "
+				"\"id\": \"%s\"}\r\n",
 				idv);
 		else
 			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
@@ -331,8 +337,9 @@ static void connect_reads_limits_and_a_vanishing_qemu_is_reported(void **state)
 {
 	char *path = tu_tmp_path(".qmp");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ms_qmp_opts o = { .path = path, .set_events = 1, .warn = keep_warning,
-				 .timeout_ns = 5000000000ull };
+	struct ms_qmp_opts o = {
+		.path = path, .set_events = 1, .warn = keep_warning, .timeout_ns = 5000000000ull
+	};
 	struct ms_session_opts so = { 0 };
 	char err[MS_ERR_LEN];
 	struct ms_session *s;
