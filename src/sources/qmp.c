@@ -24,6 +24,8 @@
 #define MAX_OUTSTANDING 16
 #define MAX_EARLY	64
 #define MAX_VFIO	64
+/* after the end, wait this long before asking for the final numbers */
+#define FINAL_DELAY_NS 50000000ull
 
 enum cmd {
 	CMD_CAPABILITIES,
@@ -49,7 +51,7 @@ struct ms_qmp {
 
 	int fd;
 	struct ms_loop *loop;
-	int timer, drain_timer;
+	int timer, drain_timer, final_timer;
 	struct json_tokener *tok;
 	size_t msg_bytes; /* bytes of the message being parsed */
 	uint64_t offset;  /* bytes received in all */
@@ -137,7 +139,7 @@ struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o)
 	if (!q->o.drain_ns)
 		q->o.drain_ns = 300000000ull;
 	q->fd = -1;
-	q->timer = q->drain_timer = -1;
+	q->timer = q->drain_timer = q->final_timer = -1;
 	q->next_id = 1;
 	return q;
 }
@@ -311,6 +313,15 @@ static void finish(struct ms_qmp *q)
 		q->drain_timer = ms_loop__add_timer(q->loop, q->o.drain_ns, on_drained, q);
 }
 
+static int on_final(void *ctx, uint32_t ev)
+{
+	struct ms_qmp *q = ctx;
+
+	ms_loop__del_timer(q->loop, q->final_timer);
+	q->final_timer = -1;
+	return ms_qmp__poll(q, mono_now());
+}
+
 static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts, uint64_t now)
 {
 	struct ms_ev_mig_status ev = { 0 };
@@ -322,10 +333,16 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	q->status = st;
 	if (!terminal(st) && st != MS_MIG_NONE)
 		q->active_seen = 1;
-	/* the downtime QEMU measured is only in the reply after the end */
+	/*
+	 * The downtime QEMU measured is only in a reply after the end.  Not at
+	 * once: QEMU stops its downtime clock only after the migration thread
+	 * gets the BQL back, and a query-migrate now would hold the BQL just
+	 * then and lengthen the downtime we came to measure.
+	 */
 	if (terminal(st) && q->active_seen && !q->final_asked) {
 		q->final_asked = 1;
-		ms_qmp__poll(q, now);
+		if (q->loop && q->final_timer < 0)
+			q->final_timer = ms_loop__add_timer(q->loop, FINAL_DELAY_NS, on_final, q);
 	}
 }
 
@@ -868,6 +885,8 @@ void ms_qmp__free(struct ms_qmp *q)
 			ms_loop__del_timer(q->loop, q->timer);
 		if (q->drain_timer >= 0)
 			ms_loop__del_timer(q->loop, q->drain_timer);
+		if (q->final_timer >= 0)
+			ms_loop__del_timer(q->loop, q->final_timer);
 		if (q->fd >= 0)
 			ms_loop__del_fd(q->loop, q->fd);
 	}
