@@ -6,8 +6,8 @@
  *
  *   qemu-system-x86_64 -kernel guest.elf -append "ws=8M rate=2000" -serial file:S
  *
- * ws: working set (K/M suffix), rate: page writes per second (0: as fast as
- * it can).  It prints "migscope-guest: ready ws=... rate=..." on COM1 once it
+ * ws: working set (K/M suffix), written once in full at start, then round
+ * and round at rate page writes per second (0: as fast as it can).  It prints "migscope-guest: ready ws=... rate=..." on COM1 once it
  * runs.  Time comes from the PIT (1193182 Hz), polled, so the guest needs no
  * interrupts.  Built with the host compiler: 32-bit, freestanding.
  */
@@ -132,6 +132,10 @@ void guest_main(uint32_t magic, const uint32_t *mbi)
 	outb(0x40, 0);
 	outb(0x40, 0);
 	last = pit_read();
+
+	/* the whole working set holds data before the rate applies: no zero pages in it */
+	for (uint32_t i = 0; i < pages; i++)
+		*(volatile uint32_t *)(uintptr_t)(WS_BASE + i * PAGE) = 0x6d696773u;
 
 	puts_serial("migscope-guest: ready ws=");
 	putu_serial(ws);
