@@ -147,6 +147,13 @@ void guest_main(uint32_t magic, const uint32_t *mbi)
 		for (uint32_t i = 0; i < pages; i++) {
 			volatile uint32_t *w = (volatile uint32_t *)(uintptr_t)(WS_BASE + i * PAGE);
 
+			/*
+			 * TCG marks a page dirty only on a write through a TLB entry
+			 * filled while the page was clean; a working set that fits in
+			 * the TLB would stay "clean" after the first sync.  invlpg
+			 * drops the entry, so every write is seen, as on real hardware.
+			 */
+			__asm__ volatile("invlpg (%0)" : : "r"(w) : "memory");
 			*w = round;
 			written++;
 			/* the PIT counts down and wraps every 55 ms: poll it often */
