@@ -191,8 +191,9 @@ int do_watch(int argc, char **argv)
 				       "--no-set contradicts --downtime-limit/--bandwidth");
 	if (nr_devices)
 		to.vfio_devices = devices;
-	/* without a trace log, QMP's VFIO_MIGRATION events are the device states */
+	/* without a trace log, QMP's VFIO_MIGRATION events and ram.remaining stand in */
 	qo.vfio_events = !log_path;
+	qo.ram_pending = !log_path;
 
 	sopts.record_path = out.record;
 	s = ms_session__new(&sopts, err, sizeof(err));

@@ -311,7 +311,7 @@ struct ms_ev_qemu_pending {
 	__u64 precopy;	 /* must be sent before switchover */
 	__u64 postcopy;	 /* can be sent after */
 	__u64 threshold; /* QEMU's max/threshold size, MS_STAT_UNSET if not given */
-	__u32 exact;	 /* 1: exact query, 0: estimate */
+	__u32 exact;	 /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
 	__u32 reserved;
 	__u32 origin;	 /* enum ms_pending_origin (appended; 0 in older captures) */
 	__u32 reserved2;

@@ -37,6 +37,13 @@ struct ms_qmp_opts {
 	uint64_t set_downtime_limit_ms; /* migrate-set-parameters downtime-limit, 0 = leave */
 	uint64_t set_bandwidth;		/* migrate-set-parameters max-bandwidth (B/s), 0 = leave */
 	int vfio_events;		/* VFIO_MIGRATION events become device state arcs */
+	/*
+	 * ram.remaining becomes RAM's MS_EV_QEMU_PENDING.  The watch asks for it
+	 * only without a trace log: sampled between QEMU's iterations it reads 0
+	 * after every pass, so it would saw-tooth the log's series of pending
+	 * bytes after each bitmap sync, which is what QEMU decides on.
+	 */
+	int ram_pending;
 	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
 };
 

@@ -81,6 +81,7 @@ struct cap {
 
 enum kind {
 	K_PENDING,	     /* migrate_pending*: precopy/postcopy/threshold */
+	K_SYNC,		     /* migration_bitmap_sync_end: the next pending is exact */
 	K_SAVE_START,	     /* savevm_section_start */
 	K_SAVE_END,	     /* savevm_section_end */
 	K_LOAD_HEADER,	     /* qemu_loadvm_state_section: a new section begins */
@@ -146,6 +147,7 @@ static const struct format formats[] = {
 	  "pending size %u{total} max %u{max} (pre = %u{pre} post=%u{post})", K_PENDING, 0,
 	  "8.0 development" },
 	{ "qemu_savevm_query_pending", NULL, K_PENDING, 0, "11.1+ (by labels)" },
+	{ "migration_bitmap_sync_end", "dirty_pages %u{dirty}", K_SYNC, 0, "all" },
 
 	/* savevm / loadvm sections */
 	{ "savevm_section_start", "%s{idstr}, section_id %u{section}", K_SAVE_START, 0, "all" },
@@ -245,6 +247,7 @@ const char *const ms_qemu_trace_enable[] = {
 	/* a name QEMU lacks is a warning at its start, a pattern matching nothing is not */
 	"migrate_pending*",
 	"qemu_savevm_query_pending*",
+	"migration_bitmap_sync_end",
 	"savevm_section_start",
 	"savevm_section_end",
 	"qemu_loadvm_state_section*",
@@ -527,6 +530,9 @@ struct ms_qemu_trace {
 	struct ms_session *s;
 	struct ms_qemu_trace_opts o;
 	struct ms_qemu_trace_counts n;
+
+	/* a dirty bitmap sync was traced since the last pending sample */
+	int synced;
 
 	/* the destination's section being loaded (qemu_loadvm_state_section*) */
 	int load_open;
@@ -833,11 +839,16 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		ev.precopy = pre;
 		ev.postcopy = c[S_POST].set ? c[S_POST].u : 0;
 		ev.threshold = c[S_MAX].set ? c[S_MAX].u : MS_STAT_UNSET;
-		ev.exact = f->exact;
+		/* right after a sync the count is the dirty set itself, whatever the event */
+		ev.exact = f->exact || t->synced;
+		t->synced = 0;
 		ev.origin = MS_PENDING_TRACE;
 		publish(t, &ev.hdr);
 		return 0;
 	}
+	case K_SYNC:
+		t->synced = 1;
+		return 0;
 	case K_SAVE_START:
 	case K_SAVE_END:
 		publish_section(

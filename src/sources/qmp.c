@@ -399,7 +399,7 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 	}
 	ms_session__publish(q->s, &ev.hdr);
 
-	if (ev.ram_remaining != MS_STAT_UNSET) {
+	if (q->o.ram_pending && ev.ram_remaining != MS_STAT_UNSET) {
 		struct ms_ev_qemu_pending p = { 0 };
 
 		MS_EVENT_INIT(&p, MS_EV_QEMU_PENDING, ms_ev_qemu_pending,

@@ -109,8 +109,8 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 			 n->lines);
 	assert_int_equal(n->malformed, 0);
 	assert_int_equal(n->not_trace, 1); /* QEMU's "terminating on signal 15" message */
-	/* 16 migrate_pending + 45 section starts + 45 section ends */
-	assert_int_equal(n->accepted, 16 + 45 + 45);
+	/* 16 migrate_pending + 4 bitmap syncs + 45 section starts + 45 section ends */
+	assert_int_equal(n->accepted, 16 + 4 + 45 + 45);
 
 	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
 	assert_int_equal(count_type(&e, MS_EV_QEMU_PENDING), 16);
@@ -122,9 +122,18 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	assert_int_equal(p->origin, MS_PENDING_TRACE);
 	/* 7859@1795391031.897616 */
 	assert_int_equal(p->hdr.ts_ns, 1795391031897616000ull);
+	/* the first count is before any sync: an estimate */
+	assert_int_equal(p->exact, 1); /* the setup's sync: "dirty_pages 0" */
+	p = nth(&e, MS_EV_QEMU_PENDING, 1);
+	assert_int_equal(p->exact, 0);
+	/* after "migration_bitmap_sync_end dirty_pages 2048": the 8 MiB working set */
+	p = nth(&e, MS_EV_QEMU_PENDING, 14);
+	assert_int_equal(p->precopy, 8388608);
+	assert_int_equal(p->exact, 1);
 	p = nth(&e, MS_EV_QEMU_PENDING, 15);
 	assert_int_equal(p->precopy, 4661248);
 	assert_int_equal(p->threshold, 15259936);
+	assert_int_equal(p->exact, 1);
 
 	assert_int_equal(count_type(&e, MS_EV_QEMU_SECTION), 90);
 	sec = nth(&e, MS_EV_QEMU_SECTION, 0);
@@ -214,6 +223,7 @@ static const char *const samples[] = {
 	"post=1)",
 	"1@1.000009:migrate_pending_estimate pending size 9 max 3 (pre = 8 post=1)",
 	"1@1.000010:qemu_savevm_query_pending exact=1 precopy=8 postcopy=1 threshold=3",
+	"1@1.000010:migration_bitmap_sync_end dirty_pages 2048",
 	"1@1.000011:savevm_section_start ram, section_id 2",
 	"1@1.000012:savevm_section_end ram, section_id 2 -> 0",
 	"1@1.000013:qemu_loadvm_state_section 4",
@@ -376,7 +386,7 @@ static void vfio_exact_pending_gives_stopcopy_size_and_precopy_bytes(void **stat
 	const struct ms_ev_precopy *p;
 
 	env_init(&e, NULL);
-	ms_qemu_trace__line(e.t, samples[31 - 1], strlen(samples[31 - 1]));
+	ms_qemu_trace__line(e.t, samples[31], strlen(samples[31]));
 	assert_int_equal(
 	    ((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes, 8192);
 	p = nth(&e, MS_EV_PRECOPY, 0);
@@ -391,7 +401,7 @@ static void downtime_events_carry_microseconds_as_nanoseconds_and_checkpoints(vo
 	const struct ms_ev_qemu_downtime *d;
 
 	env_init(&e, NULL);
-	for (size_t i = 16; i < 19; i++)
+	for (size_t i = 17; i < 20; i++)
 		ms_qemu_trace__line(e.t, samples[i], strlen(samples[i]));
 	feed_str(&e, "1@2.000000:vmstate_downtime_checkpoint some-future-checkpoint\n");
 	d = nth(&e, MS_EV_QEMU_DOWNTIME, 0);

@@ -142,7 +142,9 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 		{ MS_MIG_COMPLETED, 0 },
 	};
 
-	env_init(&e, NULL);
+	struct ms_qmp_opts o = { .ram_pending = 1 };
+
+	env_init(&e, &o);
 	replay_transcript(&e);
 
 	assert_int_equal(count_type(&e, MS_EV_MIG_STATUS), 7);
