@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <migscope/loop.h>
 #include <migscope/parse.h>
@@ -54,30 +53,6 @@ static void print_warning(const char *msg)
 	fprintf(stderr, "migscope: warning: %s\n", msg);
 }
 
-/* The live line: status and RAM pending from every query-migrate reply. */
-struct progress {
-	int on;
-	const struct ms_session *s;
-};
-
-static void on_stats(void *ctx, const struct ms_event_hdr *ev)
-{
-	const struct ms_ev_mig_stats *m = (const void *)ev;
-	char rem[32], total[32];
-
-	if (ev->len < MS_PAYLOAD_LEN(ms_ev_mig_stats))
-		return;
-	fprintf(
-	    stderr, "\r%-10s %6.1f s  RAM pending %10s of %10s  dirty %8llu pages/s  syncs %llu   ",
-	    ms_qemu_mig_status_name(m->status),
-	    m->total_time_ms == MS_STAT_UNSET ? 0.0 : (double)m->total_time_ms / 1e3,
-	    m->ram_remaining == MS_STAT_UNSET ? "-"
-					      : ms_fmt_bytes(m->ram_remaining, rem, sizeof(rem)),
-	    m->ram_total == MS_STAT_UNSET ? "-" : ms_fmt_bytes(m->ram_total, total, sizeof(total)),
-	    m->dirty_pages_rate == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_pages_rate,
-	    m->dirty_sync_count == MS_STAT_UNSET ? 0ull : (unsigned long long)m->dirty_sync_count);
-}
-
 static int parse_duration_opt(const char *opt, const char *arg, uint64_t *ns)
 {
 	if (ms_parse_duration(arg, ns) || !*ns)
@@ -124,7 +99,6 @@ int do_watch(int argc, char **argv)
 	struct ms_loop *loop = NULL;
 	struct ms_qmp *qmp = NULL;
 	const struct ms_qmp_info *info;
-	struct progress prog = { 0 };
 	char err[MS_ERR_LEN];
 	int opt, ret, exit_code = 1;
 	int64_t wall_to_mono;
@@ -239,10 +213,6 @@ int do_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!out.quiet && isatty(STDERR_FILENO)) {
-		prog.on = 1;
-		ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_MIG_STATS), on_stats, &prog);
-	}
 	fprintf(stderr, "migscope: watching QEMU %s (pid %llu) at %s%s%s; status %s\n",
 		info->version, (unsigned long long)pid, qo.path, log_path ? ", log " : "",
 		log_path ? log_path : "", ms_qemu_mig_status_name(info->status));
@@ -253,8 +223,6 @@ int do_watch(int argc, char **argv)
 	}
 
 	ret = ms_loop__run(loop, timeout_ns);
-	if (prog.on)
-		fputc('\n', stderr);
 	if (ret == -EINTR)
 		fprintf(stderr, "migscope: interrupted (%s); report from what was seen\n",
 			strsignal(ms_loop__signal(loop)));
