@@ -15,6 +15,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },
+	{ "watch", do_watch, "watch a migrating QEMU: QMP, its trace log; report at the end" },
 };
 
 static void usage(FILE *f)
