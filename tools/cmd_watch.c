@@ -169,7 +169,7 @@ int do_watch(int argc, char **argv)
 	qo.vfio_events = !log_path;
 	qo.ram_pending = !log_path;
 
-	sopts.record_path = out.record;
+	cli_session_opts(&out, 1, &sopts);
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s)
 		return cli_error("%s", err);

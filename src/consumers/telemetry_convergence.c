@@ -10,7 +10,9 @@
  *      three; starting after the last REINIT when three samples follow it) and
  *      look at how much the line changes over the window relative to the mean:
  *      a fall of 5% or more is converging, a rise of 5% or more diverging,
- *      anything in between stalled.
+ *      anything in between stalled; and so is a change that does not stand
+ *      out of the samples' scatter (a slope under two standard errors), as a
+ *      sawtooth of dirty-page syncs around a level does.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -20,8 +22,10 @@
 #include <migscope/parse.h>
 #include <migscope/telemetry.h>
 
-/* Relative change over the window that counts as a trend. */
+/* Relative change over the window that counts as a trend... */
 #define TREND_MIN 0.05
+/* ...when the slope is at least this many standard errors from flat. */
+#define TREND_SE 2.0
 
 const char *ms_verdict_name(unsigned int v)
 {
@@ -92,10 +96,14 @@ static double secs(uint64_t a, uint64_t b)
 	return (double)(int64_t)(a - b) / 1e9;
 }
 
-/* Least-squares slope of pending bytes over time, in bytes per second. */
-static int fit_slope(const struct ms_tm_sample *s, uint32_t n, double *slope, double *mean)
+/*
+ * Least-squares slope of pending bytes over time, in bytes per second, and its
+ * standard error (how far the samples scatter around the line).
+ */
+static int fit_slope(const struct ms_tm_sample *s, uint32_t n, double *slope, double *mean,
+		     double *se)
 {
-	double tm = 0, pm = 0, sxy = 0, sxx = 0;
+	double tm = 0, pm = 0, sxy = 0, sxx = 0, rss = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		tm += secs(s[i].ts_ns, s[0].ts_ns);
@@ -113,6 +121,13 @@ static int fit_slope(const struct ms_tm_sample *s, uint32_t n, double *slope, do
 		return -1;
 	*slope = sxy / sxx;
 	*mean = pm;
+	for (uint32_t i = 0; i < n; i++) {
+		double r = (double)ms_tm_sample__pending(&s[i]) - pm -
+			   *slope * (secs(s[i].ts_ns, s[0].ts_ns) - tm);
+
+		rss += r * r;
+	}
+	*se = n > 2 ? sqrt(rss / (n - 2) / sxx) : 0;
 	return 0;
 }
 
@@ -131,8 +146,9 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	uint32_t last_reinit = 0, w0, win;
 	const struct ms_tm_sample *w, *end;
 	char b1[40], b2[40], b3[40];
-	double slope, mean, span, change;
+	double slope, mean, span, change, se;
 	const char *since;
+	int noise;
 
 	memset(c, 0, sizeof(*c));
 	c->samples = n;
@@ -180,7 +196,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	w = &s[w0];
 	c->window = n - w0;
 	span = secs(end->ts_ns, w->ts_ns);
-	if (span <= 0 || fit_slope(w, c->window, &slope, &mean)) {
+	if (span <= 0 || fit_slope(w, c->window, &slope, &mean, &se)) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		ms_tm_say(c, "the last %u samples span no time", c->window);
 		return;
@@ -194,7 +210,9 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		c->dirty_bps = c->transfer_bps + slope > 0 ? c->transfer_bps + slope : 0;
 	}
 
-	if (change <= -TREND_MIN) {
+	/* a trend must stand out of the samples' scatter: a sawtooth around a level is not one */
+	noise = fabs(slope) < TREND_SE * se;
+	if (change <= -TREND_MIN && !noise) {
 		c->verdict = MS_VERDICT_CONVERGING;
 		double eta = (double)(c->pending - o->threshold) / -slope;
 
@@ -208,7 +226,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		else
 			ms_tm_say(c, "pending falls %s over the last %u samples%s",
 				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
-	} else if (change >= TREND_MIN) {
+	} else if (change >= TREND_MIN && !noise) {
 		c->verdict = MS_VERDICT_DIVERGING;
 		if (c->have_rates)
 			ms_tm_say(c,
@@ -222,7 +240,9 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
 	} else {
 		c->verdict = MS_VERDICT_STALLED;
-		ms_tm_say(c, "pending holds near %s (%+.0f%% over the last %u samples%s)%s%s",
+		ms_tm_say(c, "pending %s %s (%+.0f%% over the last %u samples%s)%s%s",
+			  noise && fabs(change) >= TREND_MIN ? "swings with no trend around" :
+							     "holds near",
 			  ms_fmt_bytes(ms_tm_u64(mean), b1, sizeof(b1)), change * 100, c->window,
 			  since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))

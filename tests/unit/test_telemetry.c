@@ -133,6 +133,47 @@ static void working_set_larger_than_threshold_is_stalled(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * QMP's ram.remaining in a migration that cannot converge (recorded by the QEMU
+ * end-to-end test): each dirty sync refills the working set, then it drains.
+ * Over it a fitted line falls 7%, but within the sawtooth's scatter: stalled.
+ */
+static void sawtooth_around_a_level_is_stalled_not_converging(void **state)
+{
+	static const uint64_t kib[] = { 268,  1904, 1492, 1080, 668, 256,  1892, 1480, 1068, 656,
+					244,  1880, 1468, 1056, 644, 232,  1868, 1456, 1044, 632,
+					220,  1856, 1444, 1032, 620, 208,  1844, 1432, 1020, 608 };
+	struct ms_session *s = tb_session(NULL, 20, 4 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	/* twice over, so the fitted window (the last half) is the recorded stretch */
+	for (unsigned int i = 0; i < 2 * sizeof(kib) / sizeof(kib[0]); i++)
+		tb_pending(s, d, 100.0 * i, kib[i % (sizeof(kib) / sizeof(kib[0]))] * 1024,
+			   MS_STAT_UNSET);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_STALLED);
+	assert_non_null(strstr(r.dev[d].conv.reason, "swings with no trend"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/* The same sawtooth drifting down by 60 KiB a step is a trend: converging. */
+static void sawtooth_with_a_clear_fall_is_converging(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 20, 4 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	for (unsigned int i = 0; i < 30; i++)
+		tb_pending(s, d, 100.0 * i, (4000 - 60 * i + (i % 5) * 200) * 1024ull,
+			   MS_STAT_UNSET);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 static void reinit_flagged_and_inferred_are_counted(void **state)
 {
 	struct ms_session *s = limited_session();
@@ -435,6 +476,8 @@ int main(void)
 		cmocka_unit_test(light_workload_still_above_threshold_converges_by_trend),
 		cmocka_unit_test(fast_workload_dirtying_faster_than_moving_is_diverging),
 		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
+		cmocka_unit_test(sawtooth_around_a_level_is_stalled_not_converging),
+		cmocka_unit_test(sawtooth_with_a_clear_fall_is_converging),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
 		cmocka_unit_test(trend_after_a_late_reinit_uses_samples_since_it),
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
