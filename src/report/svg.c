@@ -46,7 +46,9 @@ struct plot {
 	const struct ms_tm_report *r;
 	double xmax_s;
 	int top; /* of the current panel's plot area */
-	double ymax;
+	double ymax;	   /* linear axis: its top */
+	int log;	   /* log axis, between 2^lmin and 2^lmax bytes */
+	double lmin, lmax;
 };
 
 static const char *const palette[] = { "#0072B2", "#D55E00", "#009E73", "#CC79A7",
@@ -104,33 +106,72 @@ static double px_x(const struct plot *p, uint64_t ts)
 
 static double px_y(const struct plot *p, double v)
 {
-	return p->top + PLOT_H - v / p->ymax * PLOT_H;
+	double f;
+
+	if (p->log)
+		f = ((v > 0 ? fmax(log2(v), p->lmin) : p->lmin) - p->lmin) / (p->lmax - p->lmin);
+	else
+		f = v / p->ymax;
+	return p->top + PLOT_H - f * PLOT_H;
 }
 
-/* Byte axis: a binary unit and a 1-2-5 step; sets p->ymax to the top tick. */
+static void tick(struct plot *p, double v, const char *label)
+{
+	double y = px_y(p, v);
+
+	fprintf(p->f,
+		"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n"
+		"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" "
+		"fill=\"#444\">%s</text>\n",
+		ML, W - MR, y, y, ML - 6, y + 4, label);
+}
+
+static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+/* Linear byte axis: a binary unit and a 1-2-5 step; sets p->ymax to the top tick. */
 static void y_axis(struct plot *p, double vmax)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double unit = 1, step, v;
+	double unit = 1, step;
+	char label[32];
 	int u = 0;
 
 	if (vmax <= 0)
 		vmax = 1024 * 1024;
-	while (vmax / unit >= 1024 && u < 5) {
+	while (vmax / unit >= 1024 && u < 6) {
 		unit *= 1024;
 		u++;
 	}
 	step = nice_step(vmax / unit / 4);
 	p->ymax = ceil(vmax / unit / step - 1e-9) * step * unit;
-	for (v = 0; v <= p->ymax / unit + 1e-9; v += step) {
-		double y = px_y(p, v * unit);
-
-		fprintf(p->f,
-			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n"
-			"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" "
-			"fill=\"#444\">%g %s</text>\n",
-			ML, W - MR, y, y, ML - 6, y + 4, v, units[u]);
+	for (double v = 0; v <= p->ymax / unit + 1e-9; v += step) {
+		snprintf(label, sizeof(label), "%g %s", v, units[u]);
+		tick(p, v * unit, label);
 	}
+}
+
+/* Log byte axis from vmin to vmax: ticks at powers of two, at most six steps. */
+static void y_axis_log(struct plot *p, double vmin, double vmax)
+{
+	int e0 = (int)floor(log2(vmin)), e1 = (int)ceil(log2(vmax)), k = (e1 - e0 + 5) / 6;
+	char label[32];
+
+	k = k < 1 ? 1 : k;
+	e0 -= e0 % k;
+	e1 = e0 + (e1 - e0 + k - 1) / k * k;
+	if (e1 == e0)
+		e1 = e0 + k;
+	p->lmin = e0;
+	p->lmax = e1;
+	for (int e = e0; e <= e1; e += k) {
+		/* 2^e bytes: 2^(e%10) of the unit 1024^(e/10) */
+		snprintf(label, sizeof(label), "%d %s", 1 << (e % 10), units[e / 10 < 6 ? e / 10 : 6]);
+		tick(p, exp2(e), label);
+	}
+	/* said above the plot's right end, where no title or line runs */
+	fprintf(p->f,
+		"<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"11\" fill=\"#777\" "
+		"font-style=\"italic\">log scale</text>\n",
+		W - MR, p->top - 6);
 }
 
 /* A point of a line: stream time and bytes. */
@@ -264,18 +305,33 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 {
 	const struct ms_tm_convergence *c = pn->c;
 	const char *color = palette[idx % (sizeof(palette) / sizeof(palette[0]))];
-	double vmax = 0, thr = c->threshold == MS_STAT_UNSET ? -1 : (double)c->threshold;
+	double vmax = 0, vmin = INFINITY;
+	double thr = c->threshold == MS_STAT_UNSET ? -1 : (double)c->threshold;
 	int title_y = p->top - PANEL_TITLE, nl = 0, thr_shown;
 	struct label l[4];
 	char b[24];
 
 	memset(l, 0, sizeof(l));
-	for (uint32_t i = 0; i < pn->n; i++)
-		vmax = fmax(vmax, (double)ms_tm_sample__pending(&pn->s[i]));
-	for (uint32_t i = 0; i < pn->sc_n; i++)
+	for (uint32_t i = 0; i < pn->n; i++) {
+		double v = (double)ms_tm_sample__pending(&pn->s[i]);
+
+		vmax = fmax(vmax, v);
+		vmin = v > 0 ? fmin(vmin, v) : vmin;
+	}
+	for (uint32_t i = 0; i < pn->sc_n; i++) {
 		vmax = fmax(vmax, (double)pn->sc[i].v);
-	/* the threshold sets the scale only when it is near the data, else it flattens it */
-	thr_shown = thr >= 0 && thr <= 3 * vmax;
+		vmin = pn->sc[i].v ? fmin(vmin, (double)pn->sc[i].v) : vmin;
+	}
+	if (thr > 0)
+		vmin = fmin(vmin, thr);
+	/*
+	 * A series that spans more than 64x (a large start draining to a small
+	 * working set) gets a log axis, so its end is as readable as its start;
+	 * on a linear one the threshold sets the scale only when it is near the
+	 * data, else it would flatten it.
+	 */
+	p->log = vmax > 0 && vmax / vmin >= 64;
+	thr_shown = thr >= 0 && (p->log || thr <= 3 * vmax);
 	if (thr_shown)
 		vmax = fmax(vmax, thr);
 
@@ -296,7 +352,10 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fcfcfc\" "
 		"stroke=\"#bbb\"/>\n",
 		ML, p->top, W - ML - MR, PLOT_H);
-	y_axis(p, vmax);
+	if (p->log)
+		y_axis_log(p, vmin, vmax);
+	else
+		y_axis(p, vmax);
 	if (pn->have_down) {
 		double x0 = px_x(p, pn->down_start), x1 = px_x(p, pn->down_end);
 
@@ -369,8 +428,8 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		    p->f,
 		    "<path d=\"M%.1f,%.1f l-5,-9 h10 z\" fill=\"#E69F00\" stroke=\"#7a5200\"/>\n"
 		    "<text class=\"l\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-		    "text-anchor=\"middle\" fill=\"#7a5200\">REINIT</text>\n",
-		    cx, cy - 2, cx, cy - 13);
+		    "text-anchor=\"end\" fill=\"#7a5200\">REINIT</text>\n",
+		    cx, cy - 2, cx - 7, cy - 6);
 	}
 	draw_labels(p, l, nl);
 }
