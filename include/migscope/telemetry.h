@@ -80,14 +80,15 @@ struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
 struct ms_tm_device {
 	MS_VEC(struct ms_tm_arc) arcs;
 	MS_VEC(struct ms_tm_sample) samples;
-	struct ms_tm_points stopcopy;	    /* v = MS_EV_STOPCOPY_SIZE bytes */
-	struct ms_tm_points switchover;	    /* v = enum ms_switchover_phase */
-	struct ms_tm_spans saves;	    /* QEMU section saves */
-	struct ms_tm_spans loads;	    /* QEMU section loads */
-	struct ms_tm_points qdowntime;	    /* vmstate_downtime_save: v = dur_ns */
+	struct ms_tm_points stopcopy;		    /* v = MS_EV_STOPCOPY_SIZE bytes */
+	struct ms_tm_points switchover;		    /* v = enum ms_switchover_phase */
+	struct ms_tm_spans saves;		    /* QEMU section saves */
+	struct ms_tm_spans loads;		    /* QEMU section loads */
+	struct ms_tm_points qdowntime;		    /* vmstate_downtime_save: v = dur_ns */
 	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
 	uint64_t data_last_ns[MS_PHASE_RESUME + 1]; /* time of the last one */
 	uint16_t basis;				    /* record type of the samples, 0 = none yet */
+	uint32_t origin;			    /* QEMU_PENDING: enum ms_pending_origin */
 	uint64_t save_open_ns, load_open_ns;	    /* a section start without its end yet */
 	uint64_t mixed;				    /* samples of a second kind, not kept */
 };
@@ -109,8 +110,8 @@ struct ms_telemetry {
 	struct ms_ev_config config;
 
 	/* the VM, from QEMU */
-	struct ms_tm_points runstate;   /* v = 1 running, 0 stopped */
-	struct ms_tm_points status;     /* v = enum ms_mig_status */
+	struct ms_tm_points runstate;	/* v = 1 running, 0 stopped */
+	struct ms_tm_points status;	/* v = enum ms_mig_status */
 	struct ms_tm_points switchover; /* hdr.dev MS_DEV_NONE; v = phase */
 	MS_VEC(struct ms_tm_stats) stats;
 

@@ -99,16 +99,18 @@ static int push_point(struct ms_telemetry *t, struct ms_tm_points *pv, uint64_t 
 
 /*
  * A pending-byte sample.  A device's series holds one kind of record (its
- * basis): a source that sends both PRECOPY and QEMU_PENDING for one id would
- * mix two measures, so the second kind is counted and left out.
+ * basis: the record type, and for QEMU_PENDING where QEMU's number came from):
+ * PRECOPY and QEMU_PENDING for one id, or QEMU's trace-log pending (every
+ * iterative section) and QMP's ram.remaining (RAM only), are different
+ * measures, so samples of a second kind are counted and left out.
  */
 static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d,
-		       const struct ms_event_hdr *ev, uint64_t initial, uint64_t dirty,
-		       uint64_t threshold, uint32_t flags)
+		       const struct ms_event_hdr *ev, uint32_t origin, uint64_t initial,
+		       uint64_t dirty, uint64_t threshold, uint32_t flags)
 {
 	struct ms_tm_sample *s;
 
-	if (d->basis && d->basis != ev->type) {
+	if (d->basis && (d->basis != ev->type || d->origin != origin)) {
 		d->mixed++;
 		return;
 	}
@@ -118,6 +120,7 @@ static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d,
 		return;
 	}
 	d->basis = ev->type;
+	d->origin = origin;
 	s->ts_ns = ev->ts_ns;
 	s->initial = initial;
 	s->dirty = dirty;
@@ -236,7 +239,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		const struct ms_ev_precopy *e = (const void *)ev;
 
 		if (d)
-			add_sample(t, d, ev, e->initial_bytes, e->dirty_bytes, MS_STAT_UNSET,
+			add_sample(t, d, ev, 0, e->initial_bytes, e->dirty_bytes, MS_STAT_UNSET,
 				   e->flags & MS_PRECOPY_REINIT);
 		break;
 	}
@@ -245,7 +248,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		/* QEMU's threshold is 0 until it has measured a bandwidth */
 		if (d)
-			add_sample(t, d, ev, e->precopy, 0,
+			add_sample(t, d, ev, e->origin, e->precopy, 0,
 				   e->threshold ? e->threshold : MS_STAT_UNSET, 0);
 		break;
 	}

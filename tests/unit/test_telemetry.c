@@ -450,6 +450,29 @@ static void vm_stopped_without_completion_has_no_downtime(void **state)
 	ms_session__free(s);
 }
 
+static void qmp_ram_remaining_does_not_mix_into_a_trace_log_series(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 0);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_ev_qemu_pending q = { 0 };
+	struct ms_tm_report r;
+
+	tb_pending(s, d, 0, 300 * TB_MIB, MS_STAT_UNSET); /* origin 0: the trace log */
+	tb_pending(s, d, 100, 200 * TB_MIB, MS_STAT_UNSET);
+	MS_EVENT_INIT(&q, MS_EV_QEMU_PENDING, ms_ev_qemu_pending, d, tb_ns(150));
+	q.precopy = 5 * TB_MIB; /* RAM only: a different measure */
+	q.threshold = MS_STAT_UNSET;
+	q.origin = MS_PENDING_QMP;
+	ms_session__publish(s, &q.hdr);
+	tb_pending(s, d, 200, 100 * TB_MIB, MS_STAT_UNSET);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.samples, 3);
+	assert_int_equal(r.dev[d].conv.pending, 100 * TB_MIB);
+	assert_int_equal(ms_telemetry__device(&s->telemetry, d)->mixed, 1);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 static void huge_byte_counts_saturate_instead_of_overflowing(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 300, 1); /* 1 byte/s */
@@ -485,6 +508,7 @@ int main(void)
 		cmocka_unit_test(source_without_destination_is_down_until_saved),
 		cmocka_unit_test(qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp),
 		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
+		cmocka_unit_test(qmp_ram_remaining_does_not_mix_into_a_trace_log_series),
 		cmocka_unit_test(huge_byte_counts_saturate_instead_of_overflowing),
 	};
 
