@@ -73,12 +73,14 @@ struct ms_tm_span {
 };
 
 /* Named so one helper can push to any of them. */
+struct ms_tm_arcs MS_VEC_BODY(struct ms_tm_arc);
 struct ms_tm_points MS_VEC_BODY(struct ms_tm_point);
 struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
 
 /* What the consumer keeps per device id. */
 struct ms_tm_device {
-	MS_VEC(struct ms_tm_arc) arcs;
+	struct ms_tm_arcs arcs;	 /* MS_DOMAIN_VFIO arcs */
+	struct ms_tm_arcs modes; /* MS_DOMAIN_VIRTIO mode changes */
 	MS_VEC(struct ms_tm_sample) samples;
 	struct ms_tm_points stopcopy;		    /* v = MS_EV_STOPCOPY_SIZE bytes */
 	struct ms_tm_points switchover;		    /* v = enum ms_switchover_phase */
@@ -117,6 +119,16 @@ struct ms_telemetry {
 
 	uint64_t dropped; /* records not kept: out of memory, or a device id out of range */
 };
+
+/*
+ * The arcs that make a device's timeline: its VFIO arcs; a virtio device
+ * driven through the VFIO state machine also reports its mode changes, nested
+ * inside those arcs, which are then detail.  Only mode changes: those.
+ */
+static inline const struct ms_tm_arcs *ms_tm_timeline(const struct ms_tm_device *d)
+{
+	return d->arcs.nr || !d->modes.nr ? &d->arcs : &d->modes;
+}
 
 void ms_telemetry__init(struct ms_telemetry *t);
 void ms_telemetry__free(struct ms_telemetry *t);

@@ -36,6 +36,7 @@ void ms_telemetry__init(struct ms_telemetry *t)
 static void device_free(struct ms_tm_device *d)
 {
 	free(d->arcs.v);
+	free(d->modes.v);
 	free(d->samples.v);
 	free(d->stopcopy.v);
 	free(d->switchover.v);
@@ -220,7 +221,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		if (!d)
 			break;
-		a = ms_vec_push(&d->arcs);
+		a = ms_vec_push(e->domain == MS_DOMAIN_VIRTIO ? &d->modes : &d->arcs);
 		if (!a) {
 			t->dropped++;
 			break;

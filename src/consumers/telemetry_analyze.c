@@ -114,11 +114,16 @@ static uint64_t ack_wait(const struct ms_tm_point *p, uint32_t n, uint64_t a, ui
 	return sum;
 }
 
-/* The destination device of a source device, by either side's peer field. */
+/*
+ * The destination device of a source device, by either side's peer field; a
+ * device that resumes its own saved state (role both) is its own.
+ */
 static uint32_t find_peer(const struct ms_devices *d, uint32_t id)
 {
 	const struct ms_device_info *me = ms_devices__get(d, id), *p;
 
+	if (me && me->role == MS_ROLE_BOTH)
+		return id;
 	if (!me || me->role != MS_ROLE_SOURCE)
 		return MS_DEV_NONE;
 	p = ms_devices__get(d, me->peer);
@@ -144,12 +149,16 @@ static int warc_cmp(const void *a, const void *b)
 	return x->dest - y->dest;
 }
 
-/* Both sides' arcs that touch [start, end], in time order. */
+/*
+ * Both sides' arcs that touch [start, end], in time order.  A device that
+ * resumes itself is one side: its arcs from the resume on are the destination's.
+ */
 static int window_arcs(const struct ms_tm_device *src, const struct ms_tm_device *dst,
 		       struct ms_tm_dev_result *r)
 {
-	const struct ms_tm_device *side[2] = { src, dst };
-	uint32_t n = src->arcs.nr + (dst ? dst->arcs.nr : 0);
+	const struct ms_tm_device *side[2] = { src, dst != src ? dst : NULL };
+	uint64_t resume = r->dt.end_ns - r->dt.resume_ns;
+	uint32_t n = ms_tm_timeline(src)->nr + (side[1] ? ms_tm_timeline(dst)->nr : 0);
 
 	r->arcs = calloc(n ? n : 1, sizeof(*r->arcs));
 	if (!r->arcs)
@@ -157,13 +166,13 @@ static int window_arcs(const struct ms_tm_device *src, const struct ms_tm_device
 	for (int s = 0; s < 2; s++) {
 		if (!side[s])
 			continue;
-		for (uint32_t i = 0; i < side[s]->arcs.nr; i++) {
-			const struct ms_tm_arc *a = &side[s]->arcs.v[i];
+		for (uint32_t i = 0; i < ms_tm_timeline(side[s])->nr; i++) {
+			const struct ms_tm_arc *a = &ms_tm_timeline(side[s])->v[i];
 
 			if (a->end_ns < r->dt.start_ns || arc_start(a) > r->dt.end_ns)
 				continue;
 			r->arcs[r->arcs_nr].arc = a;
-			r->arcs[r->arcs_nr].dest = s;
+			r->arcs[r->arcs_nr].dest = s || (dst == src && arc_start(a) >= resume);
 			r->arcs_nr++;
 		}
 	}
@@ -180,8 +189,8 @@ static int window_arcs(const struct ms_tm_device *src, const struct ms_tm_device
 static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_device *dst,
 			  uint32_t peer, struct ms_tm_downtime *dt)
 {
-	const struct ms_tm_arc *a = src->arcs.v;
-	uint32_t n = src->arcs.nr, leave = n, q = n;
+	const struct ms_tm_arc *a = ms_tm_timeline(src)->v;
+	uint32_t n = ms_tm_timeline(src)->nr, leave = n, q = n;
 	uint64_t t_start, t_q, t_saved, t_resume, t_end;
 
 	for (uint32_t i = 0; i < n; i++)
@@ -192,8 +201,8 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 	t_start = arc_start(&a[leave]);
 
 	t_end = a[n - 1].end_ns;
-	for (uint32_t j = 0; dst && j < dst->arcs.nr; j++) {
-		const struct ms_tm_arc *b = &dst->arcs.v[j];
+	for (uint32_t j = 0; dst && j < ms_tm_timeline(dst)->nr; j++) {
+		const struct ms_tm_arc *b = &ms_tm_timeline(dst)->v[j];
 
 		if (running(b->domain, b->to) && b->end_ns >= t_start) {
 			t_end = b->end_ns;
@@ -228,9 +237,9 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 		t_saved = src->data_last_ns[MS_PHASE_STOPCOPY];
 
 	t_resume = t_end;
-	for (uint32_t j = 0; dt->complete && j < dst->arcs.nr; j++)
-		if (dst->arcs.v[j].end_ns > t_saved) {
-			t_resume = min64(max64(arc_start(&dst->arcs.v[j]), t_saved), t_end);
+	for (uint32_t j = 0; dt->complete && j < ms_tm_timeline(dst)->nr; j++)
+		if (ms_tm_timeline(dst)->v[j].end_ns > t_saved) {
+			t_resume = min64(max64(arc_start(&ms_tm_timeline(dst)->v[j]), t_saved), t_end);
 			break;
 		}
 
@@ -246,8 +255,8 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 	for (uint32_t i = leave; i < n; i++)
 		dt->busy_ns += arc_in(&a[i], t_start, t_q);
 	dt->busy_ns += dt->stopcopy_ns;
-	for (uint32_t j = 0; dt->complete && j < dst->arcs.nr; j++)
-		dt->busy_ns += arc_in(&dst->arcs.v[j], t_resume, t_end);
+	for (uint32_t j = 0; dt->complete && j < ms_tm_timeline(dst)->nr; j++)
+		dt->busy_ns += arc_in(&ms_tm_timeline(dst)->v[j], t_resume, t_end);
 }
 
 /* A QEMU section's part of the VM's downtime: its saves while the VM was stopped. */
@@ -432,8 +441,8 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 /* Time in PRE_COPY: from each arc into it until the next arc starts. */
 static int precopy_time(const struct ms_tm_device *dev, uint64_t cut, uint64_t *ns)
 {
-	const struct ms_tm_arc *a = dev->arcs.v;
-	uint32_t n = dev->arcs.nr;
+	const struct ms_tm_arc *a = ms_tm_timeline(dev)->v;
+	uint32_t n = ms_tm_timeline(dev)->nr;
 	int seen = 0;
 
 	*ns = 0;
@@ -641,11 +650,11 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		x->present = info != NULL;
 		x->counted_in = MS_DEV_NONE;
 		x->dt.peer = MS_DEV_NONE;
-		for (uint32_t i = 0; dev && i < dev->arcs.nr; i++) {
-			first_arc = min64(first_arc, arc_start(&dev->arcs.v[i]));
-			last_arc = max64(last_arc, dev->arcs.v[i].end_ns);
+		for (uint32_t i = 0; dev && i < ms_tm_timeline(dev)->nr; i++) {
+			first_arc = min64(first_arc, arc_start(&ms_tm_timeline(dev)->v[i]));
+			last_arc = max64(last_arc, ms_tm_timeline(dev)->v[i].end_ns);
 		}
-		if (!info || !dev || info->role == MS_ROLE_DEST || !dev->arcs.nr)
+		if (!info || !dev || info->role == MS_ROLE_DEST || !ms_tm_timeline(dev)->nr)
 			continue;
 		peer = find_peer(d, id);
 		pd = peer != MS_DEV_NONE ? ms_telemetry__device(t, peer) : NULL;
@@ -656,7 +665,7 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 	for (uint32_t id = 0; id < r->nr; id++) {
 		uint32_t peer = r->dev[id].dt.peer;
 
-		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE)
+		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE && peer != id)
 			r->dev[peer].counted_in = id;
 	}
 

@@ -106,8 +106,8 @@ static void meta(struct pf *p, uint32_t tid, const char *what, const char *name,
 
 static void device_states(struct pf *p, uint32_t id, const struct ms_tm_device *dev)
 {
-	const struct ms_tm_arc *a = dev->arcs.v;
-	uint32_t tid = id + 1, n = dev->arcs.nr;
+	const struct ms_tm_arc *a = ms_tm_timeline(dev)->v;
+	uint32_t tid = id + 1, n = ms_tm_timeline(dev)->nr;
 	char name[64];
 
 	for (uint32_t i = 0; i < n; i++) {

@@ -82,13 +82,13 @@ const char *ms_progress__line(const struct ms_progress *p, char *buf, size_t len
 		const struct ms_device_info *info = ms_devices__get(p->devices, id);
 		double bps;
 
-		if (!info || (!d->samples.nr && !d->arcs.nr))
+		if (!info || (!d->samples.nr && !ms_tm_timeline(d)->nr))
 			continue;
 		st[0] = sz[0] = rt[0] = '\0';
-		if (d->arcs.nr)
+		if (ms_tm_timeline(d)->nr)
 			snprintf(st, sizeof(st), " %s",
-				 ms_tm_state_name(d->arcs.v[d->arcs.nr - 1].domain,
-						  d->arcs.v[d->arcs.nr - 1].to));
+				 ms_tm_state_name(ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].domain,
+						  ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].to));
 		if (d->samples.nr) {
 			sz[0] = ' ';
 			ms_report__size(ms_tm_sample__pending(&d->samples.v[d->samples.nr - 1]),

@@ -236,8 +236,8 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 		json_object_array_add(
 		    arcs, arc_json(r, x->arcs[i].arc, x->arcs[i].dest ? "destination" : "source"));
 	ms_json_add(o, "arcs", arcs);
-	for (uint32_t i = 0; dev && i < dev->arcs.nr; i++)
-		json_object_array_add(tl, arc_json(r, &dev->arcs.v[i], NULL));
+	for (uint32_t i = 0; dev && i < ms_tm_timeline(dev)->nr; i++)
+		json_object_array_add(tl, arc_json(r, &ms_tm_timeline(dev)->v[i], NULL));
 	ms_json_add(o, "timeline", tl);
 	ms_json_add(o, "precopy_ms", x->have_precopy ? ms_json_ms(x->precopy_ns) : NULL);
 	for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++)

@@ -88,7 +88,7 @@ static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32
 	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
 
 	snprintf(name, sizeof(name), "%.22s", d->name);
-	if (x->dt.have && x->dt.complete && x->dt.peer != MS_DEV_NONE)
+	if (x->dt.have && x->dt.complete && x->dt.peer != MS_DEV_NONE && x->dt.peer != id)
 		snprintf(name, sizeof(name), "%.10s>%.11s", d->name,
 			 ms_devices__get(&s->devices, x->dt.peer)->name);
 	snprintf(dt, sizeof(dt), "-");

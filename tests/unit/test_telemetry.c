@@ -345,6 +345,77 @@ static void source_without_destination_is_down_until_saved(void **state)
 	ms_session__free(s);
 }
 
+static void device_resuming_itself_is_its_own_destination(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 0, 0);
+	uint32_t d = tb_dev(s, "self", MS_DEV_KIND_VFIO, MS_ROLE_BOTH, MS_DEV_NONE);
+	const struct ms_tm_downtime *dt;
+	struct ms_tm_report r;
+
+	tb_arc(s, d, RUNNING, PRE_COPY, 10, 1);
+	tb_arc(s, d, PRE_COPY, PRE_COPY_P2P, 1002, 2);
+	tb_arc(s, d, PRE_COPY_P2P, STOP_COPY, 1005, 3);
+	tb_arc(s, d, STOP_COPY, STOP, 1030, 1);
+	tb_arc(s, d, STOP, RESUMING, 1032, 1);
+	tb_arc(s, d, RESUMING, STOP, 1042, 2);
+	tb_arc(s, d, STOP, RUNNING_P2P, 1045, 3);
+	tb_arc(s, d, RUNNING_P2P, RUNNING, 1050, 1);
+	analyze(s, &r);
+	dt = &r.dev[d].dt;
+	assert_true(dt->complete);
+	assert_int_equal(dt->peer, d);
+	assert_int_equal(r.dev[d].counted_in, MS_DEV_NONE);
+	assert_int_equal(dt->end_ns - dt->start_ns, 50000000);
+	assert_int_equal(dt->stop_ns, 5000000);
+	assert_int_equal(dt->stopcopy_ns, 25000000);
+	assert_int_equal(dt->wait_ns, 1000000);
+	assert_int_equal(dt->resume_ns, 19000000);
+	/* its arcs once, the resume ones on the destination's side */
+	assert_int_equal(r.dev[d].arcs_nr, 7);
+	assert_false(r.dev[d].arcs[2].dest);
+	assert_true(r.dev[d].arcs[3].dest);
+	assert_int_equal(r.dev[d].arcs[3].arc->to, RESUMING);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * A virtio member device driven through the VFIO states also reports its mode
+ * changes nested in the VFIO arcs: they do not change its downtime.  One that
+ * reports only modes is measured on them: Active -> Stop -> Freeze, then the
+ * destination's Freeze -> Stop -> Active.
+ */
+static void virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 0, 0);
+	uint32_t a, v, vd;
+	struct ms_tm_report r;
+
+	a = add_pair(s, "vnet", 0, 0);
+	tb_mode(s, a, 0, 1, 1001.5, 0.5);     /* Active -> Stop inside PRE_COPY -> PRE_COPY_P2P */
+	tb_mode(s, a, 1, 2, 1004.5, 0.5);     /* Stop -> Freeze inside -> STOP_COPY */
+	tb_mode(s, a + 1, 2, 1, 1044, 1);     /* Freeze -> Stop inside STOP -> RUNNING_P2P */
+	tb_mode(s, a + 1, 1, 0, 1049.8, 0.5); /* Stop -> Active inside RUNNING_P2P -> RUNNING */
+	v = tb_dev(s, "vblk", MS_DEV_KIND_VIRTIO, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	vd = tb_dev(s, "vblk-dst", MS_DEV_KIND_VIRTIO, MS_ROLE_DEST, v);
+	tb_mode(s, v, 0, 1, 2001, 1);
+	tb_mode(s, v, 1, 2, 2003, 2);
+	tb_data(s, v, 2010, TB_MIB, MS_PHASE_STOPCOPY);
+	tb_mode(s, vd, 2, 1, 2015, 1);
+	tb_mode(s, vd, 1, 0, 2020, 2);
+	analyze(s, &r);
+	assert_int_equal(r.dev[a].dt.end_ns - r.dev[a].dt.start_ns, 50000000);
+	assert_int_equal(r.dev[a].arcs_nr, 6);
+	assert_true(r.dev[v].dt.complete);
+	assert_int_equal(r.dev[v].dt.end_ns - r.dev[v].dt.start_ns, 20000000);
+	assert_int_equal(r.dev[v].dt.stop_ns, 3000000);     /* to Freeze */
+	assert_int_equal(r.dev[v].dt.stopcopy_ns, 7000000); /* its last stop-copy data */
+	assert_int_equal(r.dev[v].dt.wait_ns, 4000000);
+	assert_int_equal(r.dev[v].dt.resume_ns, 6000000);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 /* The QEMU 7.2 fixture, in ms from the MIGRATION setup event (1795391031.894356). */
 static struct ms_session *qemu_session(uint32_t *ram, uint32_t *apic)
 {
@@ -506,6 +577,8 @@ int main(void)
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
 		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),
 		cmocka_unit_test(source_without_destination_is_down_until_saved),
+		cmocka_unit_test(device_resuming_itself_is_its_own_destination),
+		cmocka_unit_test(virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone),
 		cmocka_unit_test(qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp),
 		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
 		cmocka_unit_test(qmp_ram_remaining_does_not_mix_into_a_trace_log_series),

@@ -29,17 +29,29 @@ uint32_t tb_dev(struct ms_session *s, const char *name, uint16_t kind, uint16_t 
 	return ms_session__add_device(s, TB_T0, kind, role, 0, peer, name);
 }
 
-void tb_arc(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
-	    double dur_ms)
+static void arc(struct ms_session *s, uint32_t dev, uint16_t domain, uint8_t from, uint8_t to,
+		double end_ms, double dur_ms)
 {
 	struct ms_ev_dev_state e = { 0 };
 
 	MS_EVENT_INIT(&e, MS_EV_DEV_STATE, ms_ev_dev_state, dev, tb_ns(end_ms));
-	e.domain = MS_DOMAIN_VFIO;
+	e.domain = domain;
 	e.from = from;
 	e.to = to;
 	e.dur_ns = (uint64_t)(dur_ms * 1e6 + 0.5);
 	ms_session__publish(s, &e.hdr);
+}
+
+void tb_arc(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
+	    double dur_ms)
+{
+	arc(s, dev, MS_DOMAIN_VFIO, from, to, end_ms, dur_ms);
+}
+
+void tb_mode(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
+	     double dur_ms)
+{
+	arc(s, dev, MS_DOMAIN_VIRTIO, from, to, end_ms, dur_ms);
 }
 
 void tb_precopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t initial, uint64_t dirty,

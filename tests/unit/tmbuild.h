@@ -21,6 +21,9 @@ uint32_t tb_dev(struct ms_session *s, const char *name, uint16_t kind, uint16_t 
 		uint32_t peer);
 void tb_arc(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
 	    double dur_ms);
+/* A virtio mode change (0 Active, 1 Stop, 2 Freeze). */
+void tb_mode(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
+	     double dur_ms);
 void tb_precopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t initial, uint64_t dirty,
 		uint32_t flags);
 void tb_stopcopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes);
