@@ -126,6 +126,14 @@ static void device_states(struct pf *p, uint32_t id, const struct ms_tm_device *
 	if (n && p->end_ns > a[n - 1].end_ns)
 		slice(p, tid, "state", ms_tm_state_name(a[n - 1].domain, a[n - 1].to),
 		      a[n - 1].end_ns, p->end_ns, 0);
+	/* virtio mode changes nested in the VFIO arcs they happened in */
+	for (uint32_t i = 0; ms_tm_timeline(dev) != &dev->modes && i < dev->modes.nr; i++) {
+		const struct ms_tm_arc *m = &dev->modes.v[i];
+
+		snprintf(name, sizeof(name), "%s -> %s", ms_tm_state_name(m->domain, m->from),
+			 ms_tm_state_name(m->domain, m->to));
+		slice(p, tid, "mode", name, m->end_ns - m->dur_ns, m->end_ns, m->err);
+	}
 	for (uint32_t i = 0; i < dev->saves.nr; i++)
 		slice(p, tid, "section", "save", dev->saves.v[i].start_ns, dev->saves.v[i].end_ns,
 		      0);

@@ -239,6 +239,11 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	for (uint32_t i = 0; dev && i < ms_tm_timeline(dev)->nr; i++)
 		json_object_array_add(tl, arc_json(r, &ms_tm_timeline(dev)->v[i], NULL));
 	ms_json_add(o, "timeline", tl);
+	/* a virtio device's mode changes, when its timeline is its VFIO arcs */
+	tl = json_object_new_array();
+	for (uint32_t i = 0; dev && ms_tm_timeline(dev) != &dev->modes && i < dev->modes.nr; i++)
+		json_object_array_add(tl, arc_json(r, &dev->modes.v[i], NULL));
+	ms_json_add(o, "modes", tl);
 	ms_json_add(o, "precopy_ms", x->have_precopy ? ms_json_ms(x->precopy_ns) : NULL);
 	for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++)
 		ms_json_add(bytes, phases[p], ms_json_u64(dev ? dev->data[p] : 0));
