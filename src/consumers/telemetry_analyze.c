@@ -239,9 +239,14 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 	t_resume = t_end;
 	for (uint32_t j = 0; dt->complete && j < ms_tm_timeline(dst)->nr; j++)
 		if (ms_tm_timeline(dst)->v[j].end_ns > t_saved) {
-			t_resume = min64(max64(arc_start(&ms_tm_timeline(dst)->v[j]), t_saved), t_end);
+			t_resume = arc_start(&ms_tm_timeline(dst)->v[j]);
 			break;
 		}
+
+	/* in a well-formed stream the marks are in order already; a corrupt one must not wrap */
+	t_q = min64(max64(t_q, t_start), t_end);
+	t_saved = min64(max64(t_saved, t_q), t_end);
+	t_resume = min64(max64(t_resume, t_saved), t_end);
 
 	dt->have = 1;
 	dt->method = MS_TM_ARCS;

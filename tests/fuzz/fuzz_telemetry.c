@@ -5,7 +5,7 @@
  * session with a source/destination pair and a QEMU section registered, then
  * the JSON report, the table, the Perfetto trace and the SVG.  None may crash,
  * leak or hit undefined behaviour (huge byte counts, zero or reversed time
- * spans, states out of range).
+ * spans, states out of range), and a downtime's breakdown must add up.
  *
  * Input: 8-byte steps {type, dev, flags, pad, dt_us[4]} each followed by the
  * record's fixed payload bytes (as many as the input still has, zero after).
@@ -13,6 +13,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <migscope/report.h>
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ms_session_opts o = { 0 };
 	struct ms_session *s;
+	struct ms_tm_report r;
 	char err[MS_ERR_LEN];
 	uint64_t ts = 1000000000ull;
 	size_t off = 0;
@@ -67,6 +69,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_session__publish(s, &ev.hdr);
 	}
 
+	/* the breakdown of a timeline's downtime adds up, whatever the input */
+	if (!ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
+		for (uint32_t id = 0; id < r.nr; id++) {
+			const struct ms_tm_downtime *dt = &r.dev[id].dt;
+
+			if (ms_tm_downtime__by_arcs(dt) &&
+			    (dt->end_ns < dt->start_ns ||
+			     dt->stop_ns + dt->stopcopy_ns + dt->ack_ns + dt->wait_ns + dt->resume_ns !=
+				     dt->end_ns - dt->start_ns))
+				abort();
+		}
+	}
+	ms_tm_report__free(&r);
 	json_object_put(ms_report__json(s));
 	if (devnull)
 		ms_report__print_text(s, devnull);
