@@ -40,6 +40,7 @@ enum ms_ref_fault {
 };
 
 #define MS_REF_NO_STATE 0xff
+#define MS_REF_ALL UINT64_MAX /* init=, rsize= not given: all of state, state / 4 */
 
 struct ms_ref_params {
 	char name[MS_DEV_NAME_LEN]; /* "" : the driver names it */
@@ -91,6 +92,21 @@ extern const char ms_ref_params_help[];
 struct ms_device *ms_ref__new(const struct ms_ref_params *p, struct ms_clock *c, char *err,
 			      size_t errlen);
 
+/* A reference virtio member device (iface=virtio), driven through admin commands. */
+struct ms_device *ms_ref_virtio__new(const struct ms_ref_params *p, struct ms_clock *c, char *err,
+				     size_t errlen);
+
+/* Things that happen to a member device outside the admin commands. */
+enum ms_ref_member_event {
+	MS_REF_FLR = 0,		 /* PCI function level reset of the VF */
+	MS_REF_DEVICE_RESET = 1, /* virtio device reset by the guest driver */
+	MS_REF_PM = 2,		 /* a PCI power management state transition */
+};
+/* The event happens now and lasts dur_ns; commands meanwhile complete after it. */
+int ms_ref_virtio__event(struct ms_device *d, enum ms_ref_member_event ev, uint64_t dur_ns);
+/* Device configuration access (direct or through VIRTIO_PCI_CAP_PCI_CFG: the same). */
+int ms_ref_virtio__cfg(struct ms_device *d, int write, uint32_t off, uint8_t *val);
+
 /* Counters of what the model did, for tests and the demo. */
 struct ms_ref_stats {
 	uint64_t dma_writes;	/* writes the device made */
@@ -103,5 +119,7 @@ struct ms_ref_stats {
 	uint64_t pme;		/* virtio: PCI PME messages sent */
 };
 int ms_ref__stats(struct ms_device *d, struct ms_ref_stats *st);
+/* The member device's counters and its own idea of its mode. */
+int ms_ref_virtio__stats(struct ms_device *d, struct ms_ref_stats *st, uint8_t *mode);
 
 #endif

@@ -71,6 +71,8 @@ void ms_ref_params__defaults(struct ms_ref_params *p)
 	p->p2p_ns = 1000000;
 	p->start_ns = 2000000;
 	p->load_ns = 5000000;
+	p->init = MS_REF_ALL;
+	p->reinit_bytes = MS_REF_ALL;
 	p->reinit_gap_ns = 100000000;
 	p->caps = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY;
 	p->v2 = 1;
@@ -279,10 +281,10 @@ int ms_ref_params__check(const struct ms_ref_params *p, char *err, size_t errlen
 		if (p->state < MS_REF_PAGE || p->state % MS_REF_PAGE || p->state > REF_STATE_MAX)
 			BAD("state=%llu must be a multiple of 4K from 4K to 16G",
 			    (unsigned long long)p->state);
-		if (p->init > p->state)
-			BAD("init=%llu is more than state=%llu", (unsigned long long)p->init,
-			    (unsigned long long)p->state);
-		if (p->reinit_bytes > p->state)
+		if (p->init != MS_REF_ALL && (p->init > p->state || p->init % MS_REF_PAGE))
+			BAD("init=%llu must be a multiple of 4K up to state=%llu",
+			    (unsigned long long)p->init, (unsigned long long)p->state);
+		if (p->reinit_bytes != MS_REF_ALL && p->reinit_bytes > p->state)
 			BAD("rsize=%llu is more than state=%llu", (unsigned long long)p->reinit_bytes,
 			    (unsigned long long)p->state);
 		if (p->reinit && !(p->caps & VFIO_MIGRATION_PRE_COPY))

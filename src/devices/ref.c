@@ -243,7 +243,7 @@ static void ref_run_event(struct ms_device *d)
 
 static void save_begin(struct ref_dev *r)
 {
-	uint64_t init_pages = r->p.init / MS_REF_PAGE;
+	uint64_t init_pages = r->p.init == MS_REF_ALL ? r->pages : r->p.init / MS_REF_PAGE;
 	size_t nw = bm_words(r->pages);
 
 	memset(r->unsent, 0, nw * 8);
@@ -395,7 +395,9 @@ static uint64_t rec_left(const struct ref_dev *r, enum rec_kind k)
 /* Re-initialise pre-copy: a new chunk of critical state, plus what was dirty. */
 static void do_reinit(struct ref_dev *r)
 {
-	uint64_t rpages = r->p.reinit_bytes / MS_REF_PAGE, start;
+	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
+							: r->p.reinit_bytes / MS_REF_PAGE,
+		 start;
 
 	if (rpages > r->pages)
 		rpages = r->pages;
@@ -815,7 +817,7 @@ nomem:
 int ms_ref__stats(struct ms_device *d, struct ms_ref_stats *st)
 {
 	if (d->ops->close != ref_close)
-		return -EINVAL;
+		return ms_ref_virtio__stats(d, st, NULL);
 	*st = to_ref(d)->stats;
 	return 0;
 }

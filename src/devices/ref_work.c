@@ -132,3 +132,11 @@ void ms_ref_work__take(struct ms_ref_work *w, struct ms_device *d, uint64_t *ts,
 		publish_run(d, *ts, w->iova + (*page + *pages - run) * MS_REF_PAGE, run * MS_REF_PAGE);
 	schedule(w, *ts);
 }
+
+uint64_t ms_ref_work__skip(struct ms_ref_work *w)
+{
+	uint64_t ts = w->next_ns;
+
+	schedule(w, ts);
+	return ts;
+}

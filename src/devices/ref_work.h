@@ -55,4 +55,10 @@ void ms_ref_work__stop(struct ms_ref_work *w);
 void ms_ref_work__take(struct ms_ref_work *w, struct ms_device *d, uint64_t *ts, uint64_t *page,
 		       uint64_t *pages);
 
+/*
+ * The scheduled event happens without any DMA (a driver notification while
+ * the device may not access memory); returns its time and schedules the next.
+ */
+uint64_t ms_ref_work__skip(struct ms_ref_work *w);
+
 #endif
