@@ -248,7 +248,7 @@ int ms_ref_params__set(struct ms_ref_params *p, const char *key, const char *val
 		what = "read_len, corrupt, report, ctx_len, tlv, field_len, wr_count, wr_read or mode, optionally @N";
 		r = parse_fault(p, val);
 	} else {
-		snprintf(err, errlen, "ref: unknown option '%s' (see 'migscope profile --help')", key);
+		snprintf(err, errlen, "ref: unknown option '%s'", key);
 		return -EINVAL;
 	}
 	if (r) {

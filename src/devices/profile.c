@@ -634,15 +634,19 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 	r.all = calloc(5 * n, sizeof(*r.all));
 	r.buf = malloc(CHUNK);
 	if (!r.pairs || !r.all || !r.buf) {
+		err = fail(&r, -ENOMEM, "failed to allocate the profile: %s", strerror(ENOMEM));
 		close_all(&r);
-		return fail(&r, -ENOMEM, "failed to allocate the profile: %s", strerror(ENOMEM));
+		return err;
 	}
+	/* the session starts before the devices are opened: opening takes time too */
+	ms_session__begin(s, now(&r), MS_SESSION_PROFILE, r.limit, r.bw, TRACK_PAGE);
 	r.srcs = r.all + 2 * n;
 	r.dsts = r.all + 3 * n;
 	r.resume = r.all + 4 * n;
 	for (size_t i = 0; i < n; i++) {
 		err = open_pair(&r, o, &specs[i], i);
 		if (err) {
+			res->end_ns = now(&r);
 			close_all(&r);
 			return err;
 		}
@@ -659,8 +663,6 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 		r.resume[i] = p->dst;
 	}
 	res->pairs = (uint32_t)n;
-
-	ms_session__begin(s, now(&r), MS_SESSION_PROFILE, r.limit, r.bw, TRACK_PAGE);
 	register_pairs(&r);
 	r.clock.pump = pump;
 	r.clock.pump_ctx = &r;

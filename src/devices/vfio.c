@@ -390,6 +390,22 @@ static const struct ms_device_ops vfio_ops = {
 
 /* --- opening --- */
 
+/* A path that is not there: say so, and whether this kernel has VFIO at all. */
+static int open_failed(struct vfio_dev *v, const char *path)
+{
+	int e = errno, fd;
+
+	if (e == ENOENT) {
+		fd = v->sys->open("/dev/vfio", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return ms_dev__fail(&v->dev, -ENODEV,
+					    "failed to open %s: no VFIO on this kernel (/dev/vfio is missing)",
+					    path);
+		v->sys->close(fd);
+	}
+	return ms_dev__fail(&v->dev, -e, "failed to open %s: %s", path, strerror(e));
+}
+
 static int open_cdev(struct vfio_dev *v, const char *path)
 {
 	struct ms_device *d = &v->dev;
@@ -399,10 +415,10 @@ static int open_cdev(struct vfio_dev *v, const char *path)
 
 	v->fd = v->sys->open(path, O_RDWR | O_CLOEXEC);
 	if (v->fd < 0)
-		return ms_dev__fail(d, -errno, "failed to open %s: %s", path, strerror(errno));
+		return open_failed(v, path);
 	v->iommufd = v->sys->open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (v->iommufd < 0)
-		return ms_dev__fail(d, -errno, "failed to open /dev/iommu: %s", strerror(errno));
+		return open_failed(v, "/dev/iommu");
 	bind.iommufd = v->iommufd;
 	if (v->sys->ioctl(v->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
 		return ms_dev__fail(d, -errno, "DEVICE_BIND_IOMMUFD: %s", strerror(errno));
@@ -423,7 +439,7 @@ static int open_group(struct vfio_dev *v, const char *group, const char *addr)
 
 	v->container = v->sys->open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (v->container < 0)
-		return ms_dev__fail(d, -errno, "failed to open /dev/vfio/vfio: %s", strerror(errno));
+		return open_failed(v, "/dev/vfio/vfio");
 	ret = v->sys->ioctl(v->container, VFIO_GET_API_VERSION, NULL);
 	if (ret != VFIO_API_VERSION)
 		return ms_dev__fail(d, -EPROTO, "GET_API_VERSION: %d, expected %d", ret,
@@ -433,7 +449,7 @@ static int open_group(struct vfio_dev *v, const char *group, const char *addr)
 		return ms_dev__fail(d, -EOPNOTSUPP, "CHECK_EXTENSION: no type1v2 IOMMU");
 	v->group = v->sys->open(group, O_RDWR | O_CLOEXEC);
 	if (v->group < 0)
-		return ms_dev__fail(d, -errno, "failed to open %s: %s", group, strerror(errno));
+		return open_failed(v, group);
 	if (v->sys->ioctl(v->group, VFIO_GROUP_GET_STATUS, &st) < 0)
 		return ms_dev__fail(d, -errno, "GROUP_GET_STATUS: %s", strerror(errno));
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
