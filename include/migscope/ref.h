@@ -117,6 +117,9 @@ struct ms_ref_stats {
 	uint64_t bytes_loaded;	/* data stream bytes written */
 	uint64_t notifications; /* virtio: config change notifications sent */
 	uint64_t pme;		/* virtio: PCI PME messages sent */
+	uint64_t admin_cmds;	/* virtio: admin commands received */
+	uint64_t cfg_writes;	/* virtio: configuration writes received */
+	uint32_t recording;	/* virtio: write recording is on */
 };
 int ms_ref__stats(struct ms_device *d, struct ms_ref_stats *st);
 /* The member device's counters and its own idea of its mode. */

@@ -707,6 +707,7 @@ static int member_exec(void *ctx, const uint8_t *cmdbuf, size_t cmd_len, uint8_t
 
 	if (res_cap < MS_VIRTIO_ADMIN_RES_HDR_LEN)
 		return -EINVAL; /* nowhere to put even the status */
+	m->stats.admin_cmds++;
 	ms_clock__advance(m->clock, CMD_NS + ms_transfer_ns(cmd_len + res_cap, 1ull << 30));
 	if (ms_virtio_admin__decode_cmd(cmdbuf, cmd_len, &c)) {
 		invalid(&r, MS_VIRTIO_ADMIN_Q_INVALID_COMMAND);
@@ -884,6 +885,7 @@ int ms_ref_virtio__cfg(struct ms_device *d, int write, uint32_t off, uint8_t *va
 		*val = m->devcfg[off];
 		return 0;
 	}
+	m->stats.cfg_writes++;
 	/* in Freeze, configuration writes (direct or through PCI_CFG) change nothing */
 	if (m->mode == MS_VIRTIO_MODE_FREEZE)
 		return 0;
@@ -902,6 +904,7 @@ int ms_ref_virtio__stats(struct ms_device *d, struct ms_ref_stats *st, uint8_t *
 	if (!m)
 		return -EINVAL;
 	*st = m->stats;
+	st->recording = (uint32_t)m->recording;
 	if (mode)
 		*mode = m->mode;
 	return 0;
