@@ -403,8 +403,12 @@ static void cmd_mode_set(struct member *m, const struct ms_virtio_admin_cmd *c, 
 
 		/* the most recently written context takes effect leaving Freeze */
 		if (ms_virtio_ctx__parse(m->pending, m->pending_len, NULL, 0, apply_field, m, err,
-					 sizeof(err)))
+					 sizeof(err))) {
+			/* a context naming queues this device lacks: refused, the old state stays */
+			free(m->pending);
+			m->pending = NULL;
 			return invalid(r, MS_VIRTIO_ADMIN_Q_INVALID_FIELD);
+		}
 		m->loaded = 1;
 		m->loaded_digest = ms_crc32c(0, m->pending, m->pending_len);
 		free(m->pending);
