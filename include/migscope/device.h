@@ -30,7 +30,7 @@
 struct ms_session;
 struct ms_device;
 
-#define MS_DEV_ERR_LEN 320
+#define MS_DEV_ERR_LEN	320
 #define MS_DEV_NAME_LEN 64
 
 /* Most ranges one DMA logging start takes: the kernel's floor, PAGE_SIZE / 16. */
@@ -51,9 +51,9 @@ struct ms_precopy_info {
 typedef void (*ms_dirty_fn)(void *ctx, uint64_t iova, uint64_t len);
 
 struct ms_device_ops {
-	const char *backend;	/* "vfio", "ref", "virtio" */
-	uint32_t dirty_source;	/* enum ms_write_source of what harvest() reports */
-	uint32_t harvest_loss;	/* enum ms_loss_reason when harvest() fails */
+	const char *backend;   /* "vfio", "ref", "virtio" */
+	uint32_t dirty_source; /* enum ms_write_source of what harvest() reports */
+	uint32_t harvest_loss; /* enum ms_loss_reason when harvest() fails */
 
 	/*
 	 * Take one arc of the state table from d->state to next.  On success the
@@ -84,7 +84,8 @@ struct ms_device_ops {
 	int (*harvest)(struct ms_device *d, const struct ms_range *r, uint64_t page_size,
 		       ms_dirty_fn fn, void *ctx);
 
-	/* Simulated devices only: time of the device's next own event (UINT64_MAX: none) and running it. */
+	/* Simulated devices only: time of the device's next own event (UINT64_MAX: none) and
+	 * running it. */
 	uint64_t (*next_event)(struct ms_device *d);
 	void (*run_event)(struct ms_device *d);
 	/* Simulated devices only: a digest of the device state, to check a transfer. */
@@ -115,7 +116,7 @@ struct ms_device {
 
 /* Fill d->err with "<name>: <message>" and return err (negative errno). */
 int ms_dev__fail(struct ms_device *d, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Give the device a session id and publish its MS_EV_DEV_ADD. */
 void ms_dev__register(struct ms_device *d, struct ms_session *s, uint16_t role, uint32_t peer);

@@ -31,7 +31,7 @@
  * failure roll back to 'rollback' and return the first error with err set
  * to the failing device's message and what the rollback did.
  */
-int ms_devset__goto(struct ms_device *const *devs, size_t n, const uint8_t *targets,
-		    uint8_t target, uint8_t rollback, char *err, size_t errlen);
+int ms_devset__goto(struct ms_device *const *devs, size_t n, const uint8_t *targets, uint8_t target,
+		    uint8_t rollback, char *err, size_t errlen);
 
 #endif

@@ -18,7 +18,7 @@
 #include <migscope/event.h>
 #include <migscope/ref.h>
 
-#define MS_DEVSPEC_PATH_MAX 256
+#define MS_DEVSPEC_PATH_MAX  256
 #define MS_DEVSPEC_MAX_TRACK 16
 
 enum ms_devspec_kind {

@@ -35,27 +35,27 @@ struct ms_profile_opts {
 	const struct ms_vfio_sys *sys; /* NULL: the real system calls */
 };
 
-#define MS_PROFILE_DEFAULT_LIMIT_NS 300000000ull
-#define MS_PROFILE_DEFAULT_BPS (128ull << 20)
+#define MS_PROFILE_DEFAULT_LIMIT_NS    300000000ull
+#define MS_PROFILE_DEFAULT_BPS	       (128ull << 20)
 #define MS_PROFILE_DEFAULT_DURATION_NS 30000000000ull
-#define MS_PROFILE_DEFAULT_ROUND_NS 50000000ull
+#define MS_PROFILE_DEFAULT_ROUND_NS    50000000ull
 
 enum ms_profile_decision {
 	MS_DECIDE_NONE = 0,
-	MS_DECIDE_CONVERGED,	/* initial data sent, predicted downtime within the limit */
-	MS_DECIDE_STALLED,	/* pending bytes stopped shrinking */
-	MS_DECIDE_DURATION,	/* --duration reached */
-	MS_DECIDE_NO_PRECOPY,	/* no device has pre-copy */
+	MS_DECIDE_CONVERGED,  /* initial data sent, predicted downtime within the limit */
+	MS_DECIDE_STALLED,    /* pending bytes stopped shrinking */
+	MS_DECIDE_DURATION,   /* --duration reached */
+	MS_DECIDE_NO_PRECOPY, /* no device has pre-copy */
 };
 
 struct ms_profile_result {
 	uint32_t pairs;
 	uint32_t rounds;
 	enum ms_profile_decision decision;
-	uint64_t bytes_moved;	  /* source -> destination, every phase */
-	uint64_t end_ns;	  /* stream time when the run ended */
-	int verified;		  /* every pair's data arrived intact */
-	char err[512];		  /* why it failed */
+	uint64_t bytes_moved; /* source -> destination, every phase */
+	uint64_t end_ns;      /* stream time when the run ended */
+	int verified;	      /* every pair's data arrived intact */
+	char err[512];	      /* why it failed */
 };
 
 const char *ms_profile_decision_name(enum ms_profile_decision d);

@@ -27,20 +27,20 @@ enum ms_ref_iface {
 /* Misbehaviour to inject, to show how the driver copes (fault=NAME). */
 enum ms_ref_fault {
 	MS_REF_FAULT_NONE = 0,
-	MS_REF_FAULT_READ_LEN,	 /* vfio: a data read claims more bytes than the buffer */
-	MS_REF_FAULT_CORRUPT,	 /* vfio: one saved page arrives with a wrong checksum */
-	MS_REF_FAULT_REPORT,	 /* vfio: a DMA logging report fails */
-	MS_REF_FAULT_CTX_LEN,	 /* virtio: DEV_CTX_READ context_len exceeds the result buffer */
-	MS_REF_FAULT_TLV,	 /* virtio: a context TLV length runs past the context */
-	MS_REF_FAULT_FIELD_LEN,	 /* virtio: a context field length disagrees with the fields query */
-	MS_REF_FAULT_WR_COUNT,	 /* virtio: WRITE_RECORDS_READ count exceeds the result buffer */
-	MS_REF_FAULT_WR_READ,	 /* virtio: a WRITE_RECORDS_READ fails */
-	MS_REF_FAULT_MODE,	 /* virtio: DEV_MODE_GET returns an unknown mode */
+	MS_REF_FAULT_READ_LEN,	/* vfio: a data read claims more bytes than the buffer */
+	MS_REF_FAULT_CORRUPT,	/* vfio: one saved page arrives with a wrong checksum */
+	MS_REF_FAULT_REPORT,	/* vfio: a DMA logging report fails */
+	MS_REF_FAULT_CTX_LEN,	/* virtio: DEV_CTX_READ context_len exceeds the result buffer */
+	MS_REF_FAULT_TLV,	/* virtio: a context TLV length runs past the context */
+	MS_REF_FAULT_FIELD_LEN, /* virtio: a context field length disagrees with the fields query */
+	MS_REF_FAULT_WR_COUNT,	/* virtio: WRITE_RECORDS_READ count exceeds the result buffer */
+	MS_REF_FAULT_WR_READ,	/* virtio: a WRITE_RECORDS_READ fails */
+	MS_REF_FAULT_MODE,	/* virtio: DEV_MODE_GET returns an unknown mode */
 	MS_REF_FAULT__MAX,
 };
 
 #define MS_REF_NO_STATE 0xff
-#define MS_REF_ALL UINT64_MAX /* init=, rsize= not given: all of state, state / 4 */
+#define MS_REF_ALL	UINT64_MAX /* init=, rsize= not given: all of state, state / 4 */
 
 struct ms_ref_params {
 	char name[MS_DEV_NAME_LEN]; /* "" : the driver names it */
@@ -48,28 +48,28 @@ struct ms_ref_params {
 	int seed_set; /* seed= given; else the driver derives one from --seed */
 	enum ms_ref_iface iface;
 
-	uint64_t state;	       /* device state bytes (iface=vfio) */
-	uint64_t init;	       /* pre-copy initial bytes, <= state; default all of it */
-	uint64_t dirty;	       /* DMA write rate, bytes per second */
-	uint64_t ws;	       /* working set the DMA writes land in, bytes */
-	uint64_t wsize;	       /* mean DMA write size, bytes */
-	uint64_t iova;	       /* IOVA of the working set */
-	uint64_t stop_ns;      /* entering STOP / STOP_COPY (Freeze) */
-	uint64_t p2p_ns;       /* quiescing peer-to-peer DMA (RUNNING_P2P, Stop) */
-	uint64_t start_ns;     /* starting again (-> RUNNING_P2P / RUNNING, Active) */
-	uint64_t load_ns;      /* RESUMING -> STOP: checking and applying the loaded state */
-	uint32_t reinit;       /* REINIT events during pre-copy */
-	uint64_t reinit_bytes; /* new initial bytes per REINIT; default state / 4 */
+	uint64_t state;		/* device state bytes (iface=vfio) */
+	uint64_t init;		/* pre-copy initial bytes, <= state; default all of it */
+	uint64_t dirty;		/* DMA write rate, bytes per second */
+	uint64_t ws;		/* working set the DMA writes land in, bytes */
+	uint64_t wsize;		/* mean DMA write size, bytes */
+	uint64_t iova;		/* IOVA of the working set */
+	uint64_t stop_ns;	/* entering STOP / STOP_COPY (Freeze) */
+	uint64_t p2p_ns;	/* quiescing peer-to-peer DMA (RUNNING_P2P, Stop) */
+	uint64_t start_ns;	/* starting again (-> RUNNING_P2P / RUNNING, Active) */
+	uint64_t load_ns;	/* RESUMING -> STOP: checking and applying the loaded state */
+	uint32_t reinit;	/* REINIT events during pre-copy */
+	uint64_t reinit_bytes;	/* new initial bytes per REINIT; default state / 4 */
 	uint64_t reinit_gap_ns; /* after initial bytes reach zero, before a REINIT */
-	uint32_t hide;	       /* pages whose writes the DMA-unmap source never sees */
-	uint32_t caps;	       /* VFIO_MIGRATION_* the device supports */
-	int v2;		       /* supports PRECOPY_INFOv2 (REINIT reporting) */
-	int track;	       /* has its own dirty tracking (DMA logging / write records) */
-	uint32_t vqs;	       /* virtqueues (iface=virtio) */
-	uint8_t fail_to;       /* the arc into this state fails (MS_REF_NO_STATE: none) */
-	uint8_t fault;	       /* enum ms_ref_fault */
-	uint32_t fault_at;     /* the fault hits the fault_at-th occasion (1 = first) */
-	uint32_t given; /* which interface-specific options were given (devspec.c) */
+	uint32_t hide;		/* pages whose writes the DMA-unmap source never sees */
+	uint32_t caps;		/* VFIO_MIGRATION_* the device supports */
+	int v2;			/* supports PRECOPY_INFOv2 (REINIT reporting) */
+	int track;		/* has its own dirty tracking (DMA logging / write records) */
+	uint32_t vqs;		/* virtqueues (iface=virtio) */
+	uint8_t fail_to;	/* the arc into this state fails (MS_REF_NO_STATE: none) */
+	uint8_t fault;		/* enum ms_ref_fault */
+	uint32_t fault_at;	/* the fault hits the fault_at-th occasion (1 = first) */
+	uint32_t given;		/* which interface-specific options were given (devspec.c) */
 };
 
 /* The defaults: a moderate device (docs/devices.md lists them). */
@@ -109,7 +109,7 @@ int ms_ref_virtio__cfg(struct ms_device *d, int write, uint32_t off, uint8_t *va
 
 /* Counters of what the model did, for tests and the demo. */
 struct ms_ref_stats {
-	uint64_t dma_writes;	/* writes the device made */
+	uint64_t dma_writes; /* writes the device made */
 	uint64_t dma_bytes;
 	uint64_t hidden_writes; /* writes (or parts) not published as DMA-unmap records */
 	uint64_t reinits;	/* REINIT events reported */

@@ -40,47 +40,48 @@ const char *ms_virtio_admin_opcode_name(unsigned int opcode, char *buf, size_t l
 
 #define MS_VIRTIO_ADMIN_GROUP_SRIOV 0x1
 
-#define MS_VIRTIO_ADMIN_STATUS_OK 0
+#define MS_VIRTIO_ADMIN_STATUS_OK     0
 #define MS_VIRTIO_ADMIN_STATUS_EAGAIN 11
 #define MS_VIRTIO_ADMIN_STATUS_ENOMEM 12
 #define MS_VIRTIO_ADMIN_STATUS_EINVAL 22
 
-#define MS_VIRTIO_ADMIN_Q_OK 0
+#define MS_VIRTIO_ADMIN_Q_OK		  0
 #define MS_VIRTIO_ADMIN_Q_INVALID_COMMAND 1
-#define MS_VIRTIO_ADMIN_Q_INVALID_OPCODE 2
-#define MS_VIRTIO_ADMIN_Q_INVALID_FIELD 3
-#define MS_VIRTIO_ADMIN_Q_INVALID_GROUP 4
-#define MS_VIRTIO_ADMIN_Q_INVALID_MEMBER 5
-#define MS_VIRTIO_ADMIN_Q_NORESOURCE 6
-#define MS_VIRTIO_ADMIN_Q_TRYAGAIN 7
+#define MS_VIRTIO_ADMIN_Q_INVALID_OPCODE  2
+#define MS_VIRTIO_ADMIN_Q_INVALID_FIELD	  3
+#define MS_VIRTIO_ADMIN_Q_INVALID_GROUP	  4
+#define MS_VIRTIO_ADMIN_Q_INVALID_MEMBER  5
+#define MS_VIRTIO_ADMIN_Q_NORESOURCE	  6
+#define MS_VIRTIO_ADMIN_Q_TRYAGAIN	  7
 
 /* Device migration modes. */
 #define MS_VIRTIO_MODE_ACTIVE 0
-#define MS_VIRTIO_MODE_STOP 1
+#define MS_VIRTIO_MODE_STOP   1
 #define MS_VIRTIO_MODE_FREEZE 2
-#define MS_VIRTIO_NR_MODES 3
+#define MS_VIRTIO_NR_MODES    3
 
 const char *ms_virtio_mode_name(unsigned int mode);
 
 /* Device context field types. */
-#define MS_VIRTIO_CTX_PCI_COMMON_CFG 0x0000
-#define MS_VIRTIO_CTX_DEV_FEATURES 0x0001
-#define MS_VIRTIO_CTX_PCI_VQ_CFG 0x0002
-#define MS_VIRTIO_CTX_VQ_SPLIT_RUNTIME_CFG 0x0003
+#define MS_VIRTIO_CTX_PCI_COMMON_CFG	    0x0000
+#define MS_VIRTIO_CTX_DEV_FEATURES	    0x0001
+#define MS_VIRTIO_CTX_PCI_VQ_CFG	    0x0002
+#define MS_VIRTIO_CTX_VQ_SPLIT_RUNTIME_CFG  0x0003
 #define MS_VIRTIO_CTX_VQ_SPLIT_DEV_OWN_DESC 0x0004
-#define MS_VIRTIO_CTX_DEV_CFG 0x1000
+#define MS_VIRTIO_CTX_DEV_CFG		    0x1000
 
 /* Packed value sizes of the fixed structures. */
-#define MS_VIRTIO_CTX_VQ_CFG_LEN 30	/* le16 vq_index, queue_size, msix; le64 desc, driver, device */
-#define MS_VIRTIO_CTX_VQ_RUNTIME_LEN 5	/* le16 vq_index, le16 dev_avail_idx, u8 enabled */
-#define MS_VIRTIO_CTX_OWN_DESC_MIN 4	/* le16 vq_index, le16 desc_count, then desc_idx[] */
+#define MS_VIRTIO_CTX_VQ_CFG_LEN 30 /* le16 vq_index, queue_size, msix; le64 desc, driver, device  \
+				     */
+#define MS_VIRTIO_CTX_VQ_RUNTIME_LEN 5 /* le16 vq_index, le16 dev_avail_idx, u8 enabled */
+#define MS_VIRTIO_CTX_OWN_DESC_MIN   4 /* le16 vq_index, le16 desc_count, then desc_idx[] */
 
-#define MS_VIRTIO_ADMIN_HDR_LEN 24 /* opcode, group_type, reserved1[12], group_member_id */
-#define MS_VIRTIO_ADMIN_RES_HDR_LEN 8 /* status, status_qualifier, command_specific_output[4] */
-#define MS_VIRTIO_CTX_TLV_HDR_LEN 16   /* le16 type, u8 reserved[6], le64 length */
-#define MS_VIRTIO_FIELD_ENTRY_LEN 16   /* supported field: le16 type, reserved[6], le64 length */
-#define MS_VIRTIO_WR_START_HDR_LEN 16  /* le64 page_size, le32 count, reserved[4] */
-#define MS_VIRTIO_WR_ENTRY_LEN 16      /* le64 page_address, le64 page_count */
+#define MS_VIRTIO_ADMIN_HDR_LEN	    24 /* opcode, group_type, reserved1[12], group_member_id */
+#define MS_VIRTIO_ADMIN_RES_HDR_LEN 8  /* status, status_qualifier, command_specific_output[4] */
+#define MS_VIRTIO_CTX_TLV_HDR_LEN   16 /* le16 type, u8 reserved[6], le64 length */
+#define MS_VIRTIO_FIELD_ENTRY_LEN   16 /* supported field: le16 type, reserved[6], le64 length */
+#define MS_VIRTIO_WR_START_HDR_LEN  16 /* le64 page_size, le32 count, reserved[4] */
+#define MS_VIRTIO_WR_ENTRY_LEN	    16 /* le64 page_address, le64 page_count */
 
 /* Little-endian field access. */
 static inline void ms_put_le16(uint8_t *p, uint16_t v)

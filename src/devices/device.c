@@ -79,7 +79,8 @@ int ms_dev__step(struct ms_device *d, uint8_t next)
 	int err;
 
 	if (ms_vfio_fsm__next(d->caps, from, next, &want) || want != next)
-		return ms_dev__fail(d, -EINVAL, "MIG_DEVICE_STATE: %s -> %s is not one arc of the state table",
+		return ms_dev__fail(d, -EINVAL,
+				    "MIG_DEVICE_STATE: %s -> %s is not one arc of the state table",
 				    ms_vfio_state_name(from, b1, sizeof(b1)),
 				    ms_vfio_state_name(next, b2, sizeof(b2)));
 	start = now(d);
@@ -101,7 +102,8 @@ int ms_dev__goto(struct ms_device *d, uint8_t target)
 	int n = ms_vfio_fsm__path(d->caps, d->state, target, path);
 
 	if (n < 0)
-		return ms_dev__fail(d, -EINVAL, "MIG_DEVICE_STATE: no path from %s to %s for this device",
+		return ms_dev__fail(d, -EINVAL,
+				    "MIG_DEVICE_STATE: no path from %s to %s for this device",
 				    ms_vfio_state_name(d->state, b1, sizeof(b1)),
 				    ms_vfio_state_name(target, b2, sizeof(b2)));
 	for (int i = 0; i < n; i++) {
@@ -173,8 +175,9 @@ ssize_t ms_dev__read(struct ms_device *d, void *buf, size_t len)
 	ssize_t n = d->ops->read(d, buf, len);
 
 	if (n > (ssize_t)len)
-		return ms_dev__fail(d, -EPROTO, "data read: device returned %zd bytes for a %zu-byte buffer",
-				    n, len);
+		return ms_dev__fail(d, -EPROTO,
+				    "data read: device returned %zd bytes for a %zu-byte buffer", n,
+				    len);
 	return n;
 }
 
@@ -188,11 +191,12 @@ int ms_dev__write_all(struct ms_device *d, const void *buf, size_t len)
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
-			return ms_dev__fail(d, -EIO, "data write: device accepted no bytes of %zu", len);
-		if ((size_t)n > len)
-			return ms_dev__fail(d, -EPROTO,
-					    "data write: device claims %zd bytes of a %zu-byte buffer", n,
+			return ms_dev__fail(d, -EIO, "data write: device accepted no bytes of %zu",
 					    len);
+		if ((size_t)n > len)
+			return ms_dev__fail(
+			    d, -EPROTO, "data write: device claims %zd bytes of a %zu-byte buffer",
+			    n, len);
 		p += n;
 		len -= (size_t)n;
 	}
@@ -231,13 +235,14 @@ static int check_ranges(struct ms_device *d, const struct ms_range *r, uint32_t 
 		return ms_dev__fail(d, -E2BIG, "DMA_LOGGING_START: %u ranges, at most %u", n,
 				    MS_TRACK_MAX_RANGES);
 	if (page_size < 4096 || (page_size & (page_size - 1)))
-		return ms_dev__fail(d, -EINVAL,
-				    "DMA_LOGGING_START: page_size %llu is not a power of two >= 4096",
-				    (unsigned long long)page_size);
+		return ms_dev__fail(
+		    d, -EINVAL, "DMA_LOGGING_START: page_size %llu is not a power of two >= 4096",
+		    (unsigned long long)page_size);
 	for (uint32_t i = 0; i < n; i++) {
 		if (!r[i].len || (r[i].iova | r[i].len) & (page_size - 1))
 			return ms_dev__fail(d, -EINVAL,
-					    "DMA_LOGGING_START: range %u (0x%llx+0x%llx) is empty or not aligned to %llu",
+					    "DMA_LOGGING_START: range %u (0x%llx+0x%llx) is empty "
+					    "or not aligned to %llu",
 					    i, (unsigned long long)r[i].iova,
 					    (unsigned long long)r[i].len,
 					    (unsigned long long)page_size);
@@ -284,9 +289,10 @@ int ms_dev__track_start(struct ms_device *d, const struct ms_range *r, uint32_t 
 		return err;
 	if (granted < 4096 || (granted & (granted - 1))) {
 		d->ops->track_stop(d);
-		return ms_dev__fail(d, -EPROTO,
-				    "DMA_LOGGING_START: device chose page_size %llu, not a power of two >= 4096",
-				    (unsigned long long)granted);
+		return ms_dev__fail(
+		    d, -EPROTO,
+		    "DMA_LOGGING_START: device chose page_size %llu, not a power of two >= 4096",
+		    (unsigned long long)granted);
 	}
 	d->track = malloc(n * sizeof(*d->track));
 	if (!d->track) {
@@ -376,8 +382,9 @@ int ms_dev__track_stop(struct ms_device *d)
 	d->track = NULL;
 	d->nr_track = 0;
 	if (d->s) {
-		struct ms_event_hdr ev = { .type = MS_EV_TRACK_STOP, .len = 0, .dev = d->id,
-					   .ts_ns = now(d) };
+		struct ms_event_hdr ev = {
+			.type = MS_EV_TRACK_STOP, .len = 0, .dev = d->id, .ts_ns = now(d)
+		};
 
 		ms_session__publish(d->s, &ev);
 	}

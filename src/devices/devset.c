@@ -28,7 +28,8 @@ static int allowed(struct ms_device *const *devs, size_t n, size_t i, uint8_t ne
 	for (size_t j = 0; j < n; j++) {
 		if (j == i || ms_vfio_fsm__class(devs[j]->state) != blocker)
 			continue;
-		/* a device that cannot quiesce separately is not waited for by its peers of its kind */
+		/* a device that cannot quiesce separately is not waited for by its peers of its
+		 * kind */
 		if (has_p2p(devs[j]) || has_p2p(devs[i]))
 			return 0;
 	}
@@ -55,10 +56,10 @@ static int walk(struct ms_device *const *devs, size_t n, const uint8_t *targets,
 			while (d->state != want) {
 				if (ms_vfio_fsm__next(d->caps, d->state, want, &next)) {
 					*failed = i;
-					return ms_dev__fail(d, -EINVAL,
-							    "MIG_DEVICE_STATE: no path from %s to %s",
-							    ms_vfio_state_name(d->state, b1, sizeof(b1)),
-							    ms_vfio_state_name(want, b2, sizeof(b2)));
+					return ms_dev__fail(
+					    d, -EINVAL, "MIG_DEVICE_STATE: no path from %s to %s",
+					    ms_vfio_state_name(d->state, b1, sizeof(b1)),
+					    ms_vfio_state_name(want, b2, sizeof(b2)));
 				}
 				if (!allowed(devs, n, i, next))
 					break;
@@ -78,14 +79,15 @@ static int walk(struct ms_device *const *devs, size_t n, const uint8_t *targets,
 		if (!progress) {
 			/* targets that keep one device running while another must stop */
 			*failed = 0;
-			return ms_dev__fail(devs[0], -EDEADLK,
-					    "MIG_DEVICE_STATE: the targets cannot be reached with P2P ordering");
+			return ms_dev__fail(
+			    devs[0], -EDEADLK,
+			    "MIG_DEVICE_STATE: the targets cannot be reached with P2P ordering");
 		}
 	}
 }
 
-int ms_devset__goto(struct ms_device *const *devs, size_t n, const uint8_t *targets,
-		    uint8_t target, uint8_t rollback, char *err, size_t errlen)
+int ms_devset__goto(struct ms_device *const *devs, size_t n, const uint8_t *targets, uint8_t target,
+		    uint8_t rollback, char *err, size_t errlen)
 {
 	size_t failed = 0, again = 0;
 	int ret = walk(devs, n, targets, target, &failed), rb = 0;

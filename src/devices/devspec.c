@@ -10,43 +10,43 @@
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_fsm.h>
 
-#define MS_REF_PAGE 4096ull
+#define MS_REF_PAGE   4096ull
 #define REF_STATE_MAX (16ull << 30)
-#define REF_WS_MAX (1ull << 40)
+#define REF_WS_MAX    (1ull << 40)
 
 const char ms_ref_params_help[] =
-	"  iface=vfio|virtio  VFIO v2 device, or virtio member device via admin commands (vfio)\n"
-	"  name=NAME          device name (ref0, ref1, ...)\n"
-	"  seed=N             workload seed (derived from --seed)\n"
-	"  state=SIZE         device state, vfio only (64M)\n"
-	"  init=SIZE          pre-copy initial bytes, vfio only (all of state)\n"
-	"  dirty=RATE         DMA write rate; the writes also dirty device state (16M/s)\n"
-	"  ws=SIZE            working set the writes land in (512M)\n"
-	"  wsize=SIZE         mean DMA write size (16K)\n"
-	"  iova=ADDR          IOVA of the working set (0x100000000)\n"
-	"  stop=TIME          latency of stopping: -> STOP / STOP_COPY, Freeze (10ms)\n"
-	"  quiesce=TIME       latency of quiescing P2P: -> RUNNING_P2P, Stop (1ms)\n"
-	"  start=TIME         latency of each arc back up towards RUNNING (2ms)\n"
-	"  load=TIME          latency of RESUMING -> STOP, checking the loaded state (5ms)\n"
-	"  reinit=N           REINIT events during pre-copy, vfio only (0)\n"
-	"  rsize=SIZE         new initial bytes per REINIT (state/4)\n"
-	"  rgap=TIME          time at zero initial bytes before a REINIT (100ms)\n"
-	"  hide=N             pages whose writes the DMA-unmap source never sees (0)\n"
-	"  p2p=on|off         supports the P2P states (on)\n"
-	"  precopy=on|off     supports PRE_COPY (on)\n"
-	"  v2=on|off          supports PRECOPY_INFOv2, REINIT reporting (on)\n"
-	"  track=on|off       device dirty tracking: DMA logging / write records (on)\n"
-	"  vqs=N              virtqueues, virtio only (4)\n"
-	"  fail=STATE         the arc into STATE fails and the device goes to ERROR\n"
-	"  fault=NAME[@N]     misbehave the N-th time: read_len, corrupt, report (vfio);\n"
-	"                     ctx_len, tlv, field_len, wr_count, wr_read, mode (virtio)\n";
+    "  iface=vfio|virtio  VFIO v2 device, or virtio member device via admin commands (vfio)\n"
+    "  name=NAME          device name (ref0, ref1, ...)\n"
+    "  seed=N             workload seed (derived from --seed)\n"
+    "  state=SIZE         device state, vfio only (64M)\n"
+    "  init=SIZE          pre-copy initial bytes, vfio only (all of state)\n"
+    "  dirty=RATE         DMA write rate; the writes also dirty device state (16M/s)\n"
+    "  ws=SIZE            working set the writes land in (512M)\n"
+    "  wsize=SIZE         mean DMA write size (16K)\n"
+    "  iova=ADDR          IOVA of the working set (0x100000000)\n"
+    "  stop=TIME          latency of stopping: -> STOP / STOP_COPY, Freeze (10ms)\n"
+    "  quiesce=TIME       latency of quiescing P2P: -> RUNNING_P2P, Stop (1ms)\n"
+    "  start=TIME         latency of each arc back up towards RUNNING (2ms)\n"
+    "  load=TIME          latency of RESUMING -> STOP, checking the loaded state (5ms)\n"
+    "  reinit=N           REINIT events during pre-copy, vfio only (0)\n"
+    "  rsize=SIZE         new initial bytes per REINIT (state/4)\n"
+    "  rgap=TIME          time at zero initial bytes before a REINIT (100ms)\n"
+    "  hide=N             pages whose writes the DMA-unmap source never sees (0)\n"
+    "  p2p=on|off         supports the P2P states (on)\n"
+    "  precopy=on|off     supports PRE_COPY (on)\n"
+    "  v2=on|off          supports PRECOPY_INFOv2, REINIT reporting (on)\n"
+    "  track=on|off       device dirty tracking: DMA logging / write records (on)\n"
+    "  vqs=N              virtqueues, virtio only (4)\n"
+    "  fail=STATE         the arc into STATE fails and the device goes to ERROR\n"
+    "  fault=NAME[@N]     misbehave the N-th time: read_len, corrupt, report (vfio);\n"
+    "                     ctx_len, tlv, field_len, wr_count, wr_read, mode (virtio)\n";
 
 static const char *const fault_names[MS_REF_FAULT__MAX] = {
-	[MS_REF_FAULT_NONE] = "none",	      [MS_REF_FAULT_READ_LEN] = "read_len",
-	[MS_REF_FAULT_CORRUPT] = "corrupt",   [MS_REF_FAULT_REPORT] = "report",
-	[MS_REF_FAULT_CTX_LEN] = "ctx_len",   [MS_REF_FAULT_TLV] = "tlv",
+	[MS_REF_FAULT_NONE] = "none",		[MS_REF_FAULT_READ_LEN] = "read_len",
+	[MS_REF_FAULT_CORRUPT] = "corrupt",	[MS_REF_FAULT_REPORT] = "report",
+	[MS_REF_FAULT_CTX_LEN] = "ctx_len",	[MS_REF_FAULT_TLV] = "tlv",
 	[MS_REF_FAULT_FIELD_LEN] = "field_len", [MS_REF_FAULT_WR_COUNT] = "wr_count",
-	[MS_REF_FAULT_WR_READ] = "wr_read",   [MS_REF_FAULT_MODE] = "mode",
+	[MS_REF_FAULT_WR_READ] = "wr_read",	[MS_REF_FAULT_MODE] = "mode",
 };
 
 /* Which options were given, for the checks that depend on the interface. */
@@ -245,7 +245,8 @@ int ms_ref_params__set(struct ms_ref_params *p, const char *key, const char *val
 		if (!r && p->fail_to == VFIO_DEVICE_STATE_ERROR)
 			r = -EINVAL;
 	} else if (!strcmp(key, "fault")) {
-		what = "read_len, corrupt, report, ctx_len, tlv, field_len, wr_count, wr_read or mode, optionally @N";
+		what = "read_len, corrupt, report, ctx_len, tlv, field_len, wr_count, wr_read or "
+		       "mode, optionally @N";
 		r = parse_fault(p, val);
 	} else {
 		snprintf(err, errlen, "ref: unknown option '%s'", key);
@@ -265,16 +266,17 @@ int ms_ref_params__check(const struct ms_ref_params *p, char *err, size_t errlen
 
 #define BAD(...)                                                                                   \
 	do {                                                                                       \
-		int _k = snprintf(err, errlen, "%s: ", n);                                          \
+		int _k = snprintf(err, errlen, "%s: ", n);                                         \
 		snprintf(err + (_k > 0 && (size_t)_k < errlen ? _k : 0),                           \
-			 errlen - (_k > 0 && (size_t)_k < errlen ? (size_t)_k : 0), __VA_ARGS__);   \
+			 errlen - (_k > 0 && (size_t)_k < errlen ? (size_t)_k : 0), __VA_ARGS__);  \
 		return -EINVAL;                                                                    \
 	} while (0)
 
 	if (!(p->caps & VFIO_MIGRATION_STOP_COPY))
 		BAD("a migratable device supports STOP_COPY");
 	if (virtio && (p->given & (GIVEN_STATE | GIVEN_INIT | GIVEN_REINIT | GIVEN_RSIZE)))
-		BAD("state=, init=, reinit= and rsize= apply to iface=vfio (a virtio device's state is its device context)");
+		BAD("state=, init=, reinit= and rsize= apply to iface=vfio (a virtio device's "
+		    "state is its device context)");
 	if (!virtio && (p->given & GIVEN_VQS))
 		BAD("vqs= applies to iface=virtio");
 	if (!virtio) {
@@ -285,8 +287,8 @@ int ms_ref_params__check(const struct ms_ref_params *p, char *err, size_t errlen
 			BAD("init=%llu must be a multiple of 4K up to state=%llu",
 			    (unsigned long long)p->init, (unsigned long long)p->state);
 		if (p->reinit_bytes != MS_REF_ALL && p->reinit_bytes > p->state)
-			BAD("rsize=%llu is more than state=%llu", (unsigned long long)p->reinit_bytes,
-			    (unsigned long long)p->state);
+			BAD("rsize=%llu is more than state=%llu",
+			    (unsigned long long)p->reinit_bytes, (unsigned long long)p->state);
 		if (p->reinit && !(p->caps & VFIO_MIGRATION_PRE_COPY))
 			BAD("reinit= needs precopy=on");
 	}
@@ -303,7 +305,8 @@ int ms_ref_params__check(const struct ms_ref_params *p, char *err, size_t errlen
 	if (p->fail_to != MS_REF_NO_STATE && !ms_vfio_fsm__supported(p->caps, p->fail_to))
 		BAD("fail= names a state this device does not have");
 	if (p->fault != MS_REF_FAULT_NONE) {
-		int vfio_fault = p->fault == MS_REF_FAULT_READ_LEN || p->fault == MS_REF_FAULT_CORRUPT ||
+		int vfio_fault = p->fault == MS_REF_FAULT_READ_LEN ||
+				 p->fault == MS_REF_FAULT_CORRUPT ||
 				 p->fault == MS_REF_FAULT_REPORT;
 
 		if (vfio_fault == virtio)
@@ -343,7 +346,8 @@ static int parse_vfio(const char *rest, struct ms_devspec *out, char *err, size_
 	int first = 1;
 
 	if (n >= sizeof(buf)) {
-		snprintf(err, errlen, "vfio: specification is longer than %zu bytes", sizeof(buf) - 1);
+		snprintf(err, errlen, "vfio: specification is longer than %zu bytes",
+			 sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	memcpy(buf, rest, n + 1);
@@ -393,7 +397,8 @@ static int parse_ref(const char *rest, struct ms_devspec *out, char *err, size_t
 	size_t n = strlen(rest);
 
 	if (n >= sizeof(buf)) {
-		snprintf(err, errlen, "ref: specification is longer than %zu bytes", sizeof(buf) - 1);
+		snprintf(err, errlen, "ref: specification is longer than %zu bytes",
+			 sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	memcpy(buf, rest, n + 1);

@@ -16,9 +16,9 @@
 #include <migscope/ref.h>
 #include <migscope/vfio_fsm.h>
 
-#define CHUNK (1u << 20)
+#define CHUNK	     (1u << 20)
 #define STALL_ROUNDS 10
-#define TRACK_PAGE 4096
+#define TRACK_PAGE   4096
 
 struct pair {
 	struct ms_device *src, *dst; /* dst == src: the device resumes its own state */
@@ -331,8 +331,8 @@ static int decide(struct run *r, uint64_t start, uint64_t *min_pending, uint32_t
 /* One iteration's worth of bandwidth, shared by the devices with something pending. */
 static int transfer_round(struct run *r)
 {
-	uint64_t budget = r->bw ? (uint64_t)((unsigned __int128)r->bw * r->round / 1000000000ull)
-				: UINT64_MAX;
+	uint64_t budget =
+	    r->bw ? (uint64_t)((unsigned __int128)r->bw * r->round / 1000000000ull) : UINT64_MAX;
 	size_t left = 0;
 
 	for (size_t i = 0; i < r->n; i++)
@@ -391,7 +391,8 @@ static int precopy(struct run *r)
 				ret = query(r, p);
 				if (ret)
 					return ret;
-				if ((p->pi.flags & MS_PRECOPY_REINIT) && r->res->decision != MS_DECIDE_DURATION)
+				if ((p->pi.flags & MS_PRECOPY_REINIT) &&
+				    r->res->decision != MS_DECIDE_DURATION)
 					again = 1;
 			}
 			if (!again)
@@ -449,8 +450,8 @@ static int replay_spools(struct run *r)
 static int goto_all(struct run *r, struct ms_device **devs, size_t n, uint8_t target,
 		    uint8_t rollback)
 {
-	int err = ms_devset__goto(devs, n, NULL, target, rollback, r->res->err,
-				  sizeof(r->res->err));
+	int err =
+	    ms_devset__goto(devs, n, NULL, target, rollback, r->res->err, sizeof(r->res->err));
 
 	return err;
 }
@@ -486,17 +487,19 @@ static int verify(struct run *r)
 		uint32_t a, b;
 
 		if (p->read != p->written || p->crc_read != p->crc_written)
-			return fail(r, -EIO,
-				    "%s: %llu bytes read (crc32c 0x%08x), %llu written to %s (0x%08x)",
-				    p->src->name, (unsigned long long)p->read, p->crc_read,
-				    (unsigned long long)p->written, p->dst->name, p->crc_written);
+			return fail(
+			    r, -EIO,
+			    "%s: %llu bytes read (crc32c 0x%08x), %llu written to %s (0x%08x)",
+			    p->src->name, (unsigned long long)p->read, p->crc_read,
+			    (unsigned long long)p->written, p->dst->name, p->crc_written);
 		if (p->src->ops->state_digest && p->dst->ops->state_digest && p->src != p->dst) {
 			if (p->src->ops->state_digest(p->src, &a))
 				return fail(r, -EIO, "%s", p->src->err);
 			if (p->dst->ops->state_digest(p->dst, &b))
 				return fail(r, -EIO, "%s", p->dst->err);
 			if (a != b)
-				return fail(r, -EIO, "%s: device state digest 0x%08x, %s has 0x%08x",
+				return fail(r, -EIO,
+					    "%s: device state digest 0x%08x, %s has 0x%08x",
 					    p->src->name, a, p->dst->name, b);
 		}
 	}

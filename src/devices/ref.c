@@ -30,10 +30,10 @@
 #include "ref_work.h"
 
 #define REC_MAGIC 0x4652534du
-#define REC_PAGE 1
-#define REC_END 2
-#define REC_HDR 24u
-#define REC_SIZE (REC_HDR + MS_REF_PAGE)
+#define REC_PAGE  1
+#define REC_END	  2
+#define REC_HDR	  24u
+#define REC_SIZE  (REC_HDR + MS_REF_PAGE)
 
 enum rec_kind { KIND_NONE, KIND_INITIAL, KIND_DIRTY, KIND_REST, KIND_END };
 
@@ -150,12 +150,13 @@ static uint32_t get32(const unsigned char *p)
 }
 
 /* The content of a page at a version: deterministic bytes. */
-static void page_content(const struct ref_dev *r, uint64_t page, uint32_t version, unsigned char *out)
+static void page_content(const struct ref_dev *r, uint64_t page, uint32_t version,
+			 unsigned char *out)
 {
 	struct ms_rand rng;
 
 	ms_rand__seed(&rng, r->seed ^ (page * 0x9e3779b97f4a7c15ull) ^
-				    ((uint64_t)version << 32 | version) * 0xc2b2ae3d27d4eb4full);
+				((uint64_t)version << 32 | version) * 0xc2b2ae3d27d4eb4full);
 	for (size_t i = 0; i < MS_REF_PAGE; i += 8) {
 		uint64_t v = ms_rand__next(&rng);
 
@@ -217,7 +218,8 @@ static uint64_t ref_next_event(struct ms_device *d)
 static int logged(const struct ref_dev *r, uint64_t iova)
 {
 	for (uint32_t i = 0; i < r->nr_log; i++)
-		if (iova >= r->log_ranges[i].iova && iova - r->log_ranges[i].iova < r->log_ranges[i].len)
+		if (iova >= r->log_ranges[i].iova &&
+		    iova - r->log_ranges[i].iova < r->log_ranges[i].len)
 			return 1;
 	return 0;
 }
@@ -396,7 +398,7 @@ static uint64_t rec_left(const struct ref_dev *r, enum rec_kind k)
 static void do_reinit(struct ref_dev *r)
 {
 	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
-							: r->p.reinit_bytes / MS_REF_PAGE,
+							  : r->p.reinit_bytes / MS_REF_PAGE,
 		 start;
 
 	if (rpages > r->pages)
@@ -422,8 +424,8 @@ static int ref_precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 	if (d->state != VFIO_DEVICE_STATE_PRE_COPY && d->state != VFIO_DEVICE_STATE_PRE_COPY_P2P)
 		return ms_dev__fail(d, -EINVAL, "MIG_GET_PRECOPY_INFO: not valid in %s",
 				    ms_vfio_state_name(d->state, b, sizeof(b)));
-	pi->initial_bytes = bm_count(r->unsent, r->initial, r->pages) * REC_SIZE +
-			    rec_left(r, KIND_INITIAL);
+	pi->initial_bytes =
+	    bm_count(r->unsent, r->initial, r->pages) * REC_SIZE + rec_left(r, KIND_INITIAL);
 	if (!pi->initial_bytes && r->reinit_left && r->zero_since != UINT64_MAX &&
 	    now(r) - r->zero_since >= r->p.reinit_gap_ns) {
 		do_reinit(r);
@@ -442,9 +444,9 @@ static int ref_stopcopy_size(struct ms_device *d, uint64_t *bytes)
 		*bytes = r->pages * REC_SIZE + REC_HDR;
 		return 0;
 	}
-	*bytes = (bm_count(r->unsent, NULL, r->pages) + bm_count(r->dirty, NULL, r->pages)) *
-			 REC_SIZE +
-		 (r->rec_len - r->rec_off) + (r->end_sent ? 0 : REC_HDR);
+	*bytes =
+	    (bm_count(r->unsent, NULL, r->pages) + bm_count(r->dirty, NULL, r->pages)) * REC_SIZE +
+	    (r->rec_len - r->rec_off) + (r->end_sent ? 0 : REC_HDR);
 	return 0;
 }
 
@@ -464,23 +466,26 @@ static int take_record(struct ref_dev *r, const unsigned char *h)
 	uint32_t type = get32(h + 4) & 0xffff, page = get32(h + 8), len = get32(h + 16);
 
 	if (get32(h) != REC_MAGIC)
-		return ms_dev__fail(d, -EINVAL, "data write: record %llu has magic 0x%08x, not a migration record",
-				    (unsigned long long)r->records, get32(h));
+		return ms_dev__fail(
+		    d, -EINVAL, "data write: record %llu has magic 0x%08x, not a migration record",
+		    (unsigned long long)r->records, get32(h));
 	if (r->end_seen)
 		return ms_dev__fail(d, -EINVAL, "data write: data after the end record");
 	if (type == REC_END) {
 		if (page != r->pages)
-			return ms_dev__fail(d, -EINVAL,
-					    "data write: end record: source has %u pages, this device %llu",
-					    page, (unsigned long long)r->pages);
+			return ms_dev__fail(
+			    d, -EINVAL,
+			    "data write: end record: source has %u pages, this device %llu", page,
+			    (unsigned long long)r->pages);
 		r->end_seen = 1;
 		r->end_digest = get32(h + 20);
 		return 0;
 	}
 	if (type != REC_PAGE || len != MS_REF_PAGE || page >= r->pages)
-		return ms_dev__fail(d, -EINVAL,
-				    "data write: record %llu: type %u, page %u, length %u is not valid here",
-				    (unsigned long long)r->records, type, page, len);
+		return ms_dev__fail(
+		    d, -EINVAL,
+		    "data write: record %llu: type %u, page %u, length %u is not valid here",
+		    (unsigned long long)r->records, type, page, len);
 	return 0;
 }
 
@@ -508,12 +513,15 @@ static ssize_t ref_write(struct ms_device *d, const void *buf, size_t len)
 			if (r->end_seen)
 				r->in_len = 0;
 		} else if (r->in_len == REC_SIZE) {
-			uint32_t page = get32(r->in + 8), crc = ms_crc32c(0, r->in + REC_HDR, MS_REF_PAGE);
+			uint32_t page = get32(r->in + 8),
+				 crc = ms_crc32c(0, r->in + REC_HDR, MS_REF_PAGE);
 
 			if (crc != get32(r->in + 20))
 				return ms_dev__fail(d, -EINVAL,
-						    "data write: page %u version %u: checksum 0x%08x, record says 0x%08x",
-						    page, get32(r->in + 12), crc, get32(r->in + 20));
+						    "data write: page %u version %u: checksum "
+						    "0x%08x, record says 0x%08x",
+						    page, get32(r->in + 12), crc,
+						    get32(r->in + 20));
 			r->recv_ver[page] = get32(r->in + 12);
 			r->recv_crc[page] = crc;
 			bm_set(r->recv, page);
@@ -533,7 +541,8 @@ static int load_finish(struct ref_dev *r)
 
 	r->load = 0;
 	if (r->in_len)
-		return ms_dev__fail(d, -EINVAL, "RESUMING -> STOP: stream ends inside a record (%zu bytes)",
+		return ms_dev__fail(d, -EINVAL,
+				    "RESUMING -> STOP: stream ends inside a record (%zu bytes)",
 				    r->in_len);
 	if (!r->end_seen)
 		return ms_dev__fail(d, -EINVAL, "RESUMING -> STOP: stream has no end record");
@@ -582,8 +591,10 @@ static int ref_arc(struct ms_device *d, uint8_t next)
 		r->load = 0;
 		d->state = VFIO_DEVICE_STATE_ERROR;
 		update_workload(r, d->state);
-		return ms_dev__fail(d, -EIO, "MIG_DEVICE_STATE: the device failed the arc to %s (injected by fail=)",
-				    ms_vfio_state_name(next, b, sizeof(b)));
+		return ms_dev__fail(
+		    d, -EIO,
+		    "MIG_DEVICE_STATE: the device failed the arc to %s (injected by fail=)",
+		    ms_vfio_state_name(next, b, sizeof(b)));
 	}
 	if (from == VFIO_DEVICE_STATE_RESUMING) {
 		err = load_finish(r);
@@ -666,7 +677,8 @@ static int ref_harvest(struct ms_device *d, const struct ms_range *rg, uint64_t 
 	if (!r->logging)
 		return ms_dev__fail(d, -EINVAL, "DMA_LOGGING_REPORT: logging is not started");
 	if (fault_now(r, MS_REF_FAULT_REPORT))
-		return ms_dev__fail(d, -EIO, "DMA_LOGGING_REPORT: the device failed the report (fault=report)");
+		return ms_dev__fail(
+		    d, -EIO, "DMA_LOGGING_REPORT: the device failed the report (fault=report)");
 	for (uint64_t iova = lo; iova < hi; iova += MS_REF_PAGE) {
 		uint64_t q = (iova - r->p.iova) / MS_REF_PAGE, unit;
 
@@ -704,7 +716,8 @@ static int ref_state_digest(struct ms_device *d, uint32_t *out)
 		*out = digest(r->pages, r->sent_ver, r->sent_crc);
 		return 0;
 	}
-	return ms_dev__fail(d, -EAGAIN, "state digest: the device state was neither saved nor loaded");
+	return ms_dev__fail(d, -EAGAIN,
+			    "state digest: the device state was neither saved nor loaded");
 }
 
 static void ref_close(struct ms_device *d)

@@ -24,15 +24,15 @@
 
 #include "ref_work.h"
 
-#define MEMBER_ID 1
-#define QUEUE_SIZE 256
-#define OWN_MAX 16
+#define MEMBER_ID      1
+#define QUEUE_SIZE     256
+#define OWN_MAX	       16
 #define COMMON_CFG_LEN 60
-#define DEV_CFG_LEN 12
-#define FEATURE_WORDS 2
-#define MAX_WRITTEN (1u << 20)
-#define REC_RANGES 8
-#define CMD_NS 5000ull /* fixed cost of one admin command */
+#define DEV_CFG_LEN    12
+#define FEATURE_WORDS  2
+#define MAX_WRITTEN    (1u << 20)
+#define REC_RANGES     8
+#define CMD_NS	       5000ull /* fixed cost of one admin command */
 
 struct vq {
 	uint16_t size, msix;
@@ -404,7 +404,8 @@ static void cmd_mode_set(struct member *m, const struct ms_virtio_admin_cmd *c, 
 		/* the most recently written context takes effect leaving Freeze */
 		if (ms_virtio_ctx__parse(m->pending, m->pending_len, NULL, 0, apply_field, m, err,
 					 sizeof(err))) {
-			/* a context naming queues this device lacks: refused, the old state stays */
+			/* a context naming queues this device lacks: refused, the old state stays
+			 */
 			free(m->pending);
 			m->pending = NULL;
 			return invalid(r, MS_VIRTIO_ADMIN_Q_INVALID_FIELD);
@@ -457,7 +458,8 @@ static void cmd_ctx_read(struct member *m, struct reply *r)
 		if (m->read_done && m->gen == m->read_gen)
 			return status(r, MS_VIRTIO_ADMIN_STATUS_OK, 0, 0);
 		if (take_snapshot(m))
-			return status(r, MS_VIRTIO_ADMIN_STATUS_ENOMEM, MS_VIRTIO_ADMIN_Q_NORESOURCE, 0);
+			return status(r, MS_VIRTIO_ADMIN_STATUS_ENOMEM,
+				      MS_VIRTIO_ADMIN_Q_NORESOURCE, 0);
 	}
 	n = m->snap_len - m->snap_off < want ? m->snap_len - m->snap_off : want;
 	status(r, MS_VIRTIO_ADMIN_STATUS_OK, 0, (uint32_t)n);
@@ -632,11 +634,13 @@ static void cmd_wr_start(struct member *m, const struct ms_virtio_admin_cmd *c, 
 	    (ps & (ps - 1)) || bit < 0 || bit > 31 || !(PAGE_BITMAP & (1u << bit)))
 		return invalid(r, MS_VIRTIO_ADMIN_Q_INVALID_FIELD);
 	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *e = c->data + MS_VIRTIO_WR_START_HDR_LEN + i * MS_VIRTIO_WR_ENTRY_LEN;
+		const uint8_t *e =
+		    c->data + MS_VIRTIO_WR_START_HDR_LEN + i * MS_VIRTIO_WR_ENTRY_LEN;
 
 		m->rec_addr[i] = ms_get_le64(e);
 		m->rec_pages[i] = ms_get_le64(e + 8);
-		if (m->rec_addr[i] % ps || !m->rec_pages[i] || m->rec_pages[i] > (UINT64_MAX - m->rec_addr[i]) / ps)
+		if (m->rec_addr[i] % ps || !m->rec_pages[i] ||
+		    m->rec_pages[i] > (UINT64_MAX - m->rec_addr[i]) / ps)
 			return invalid(r, MS_VIRTIO_ADMIN_Q_INVALID_FIELD);
 		for (uint32_t k = 0; k < i; k++)
 			if (m->rec_addr[i] < m->rec_addr[k] + m->rec_pages[k] * ps &&
@@ -811,8 +815,8 @@ static void init_device(struct member *m)
 	}
 	for (int i = 0; i < 6; i++)
 		m->devcfg[i] = (uint8_t)ms_rand__below(&m->work.rng, 256);
-	m->devcfg[0] &= 0xfe; /* a unicast MAC */
-	ms_put_le16(m->devcfg + 6, 1);	 /* status: link up */
+	m->devcfg[0] &= 0xfe;	       /* a unicast MAC */
+	ms_put_le16(m->devcfg + 6, 1); /* status: link up */
 	ms_put_le16(m->devcfg + 8, (uint16_t)(m->nvq / 2 ? m->nvq / 2 : 1));
 	ms_put_le16(m->devcfg + 10, 1500);
 }

@@ -129,7 +129,8 @@ void ms_ref_work__take(struct ms_ref_work *w, struct ms_device *d, uint64_t *ts,
 		run = 0;
 	}
 	if (run)
-		publish_run(d, *ts, w->iova + (*page + *pages - run) * MS_REF_PAGE, run * MS_REF_PAGE);
+		publish_run(d, *ts, w->iova + (*page + *pages - run) * MS_REF_PAGE,
+			    run * MS_REF_PAGE);
 	schedule(w, *ts);
 }
 

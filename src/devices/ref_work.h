@@ -32,7 +32,7 @@ struct ms_ref_work {
 	uint64_t ws_pages; /* working set, pages */
 	uint64_t avg_pages;
 	uint64_t iova;
-	uint64_t next_ns;		/* completion time of the scheduled write; UINT64_MAX: idle */
+	uint64_t next_ns; /* completion time of the scheduled write; UINT64_MAX: idle */
 	uint64_t next_page, next_pages; /* the scheduled write */
 	uint64_t cursor;
 	uint64_t *hidden; /* sorted page numbers */

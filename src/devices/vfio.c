@@ -112,9 +112,10 @@ static int check_state(struct vfio_dev *v, uint32_t st, const char *what)
 		return ms_dev__fail(&v->dev, -EPROTO,
 				    "%s: device_state %u is not a VFIO migration state", what, st);
 	if (st != VFIO_DEVICE_STATE_ERROR && !ms_vfio_fsm__supported(v->dev.caps, st))
-		return ms_dev__fail(&v->dev, -EPROTO,
-				    "%s: device_state %s is not one this device supports (flags 0x%x)",
-				    what, ms_vfio_state_name(st, b, sizeof(b)), v->dev.caps);
+		return ms_dev__fail(
+		    &v->dev, -EPROTO,
+		    "%s: device_state %s is not one this device supports (flags 0x%x)", what,
+		    ms_vfio_state_name(st, b, sizeof(b)), v->dev.caps);
 	return 0;
 }
 
@@ -162,7 +163,8 @@ static int vfio_arc(struct ms_device *d, uint8_t next)
 		close_fd(v, &v->data_fd);
 	if (starts_session(from, next)) {
 		if (mig.data_fd < 0)
-			return ms_dev__fail(d, -EPROTO, "MIG_DEVICE_STATE: %s -> %s: no data_fd returned",
+			return ms_dev__fail(d, -EPROTO,
+					    "MIG_DEVICE_STATE: %s -> %s: no data_fd returned",
 					    ms_vfio_state_name(from, b1, sizeof(b1)),
 					    ms_vfio_state_name(next, b2, sizeof(b2)));
 		v->data_fd = mig.data_fd;
@@ -208,16 +210,16 @@ static int vfio_precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 	pi->initial_bytes = info.initial_bytes;
 	pi->dirty_bytes = info.dirty_bytes;
 	pi->flags = (d->flags & MS_DEVF_PRECOPY_V2) && (info.flags & VFIO_PRECOPY_INFO_REINIT)
-			    ? MS_PRECOPY_REINIT
-			    : 0;
+			? MS_PRECOPY_REINIT
+			: 0;
 	return 0;
 }
 
 static int vfio_stopcopy_size(struct ms_device *d, uint64_t *bytes)
 {
 	struct vfio_device_feature_mig_data_size ds = { 0 };
-	int err = feature(to_vd(d), VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds,
-			  sizeof(ds));
+	int err = feature(to_vd(d), VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+			  &ds, sizeof(ds));
 
 	if (err)
 		return ms_dev__fail(d, err, "MIG_DATA_SIZE: %s", strerror(-err));
@@ -243,8 +245,9 @@ static ssize_t vfio_read(struct ms_device *d, void *buf, size_t len)
 		return ms_dev__fail(d, -errno, "data read: %s", strerror(errno));
 	}
 	if ((size_t)n > len)
-		return ms_dev__fail(d, -EPROTO, "data read: kernel returned %zd bytes for a %zu-byte buffer",
-				    n, len);
+		return ms_dev__fail(d, -EPROTO,
+				    "data read: kernel returned %zd bytes for a %zu-byte buffer", n,
+				    len);
 	return n;
 }
 
@@ -398,9 +401,10 @@ static int open_failed(struct vfio_dev *v, const char *path)
 	if (e == ENOENT) {
 		fd = v->sys->open("/dev/vfio", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return ms_dev__fail(&v->dev, -ENODEV,
-					    "failed to open %s: no VFIO on this kernel (/dev/vfio is missing)",
-					    path);
+			return ms_dev__fail(
+			    &v->dev, -ENODEV,
+			    "failed to open %s: no VFIO on this kernel (/dev/vfio is missing)",
+			    path);
 		v->sys->close(fd);
 	}
 	return ms_dev__fail(&v->dev, -e, "failed to open %s: %s", path, strerror(e));
@@ -454,7 +458,8 @@ static int open_group(struct vfio_dev *v, const char *group, const char *addr)
 		return ms_dev__fail(d, -errno, "GROUP_GET_STATUS: %s", strerror(errno));
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
 		return ms_dev__fail(d, -EBUSY,
-				    "%s is not viable: bind every device of the group to vfio-pci", group);
+				    "%s is not viable: bind every device of the group to vfio-pci",
+				    group);
 	if (v->sys->ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0)
 		return ms_dev__fail(d, -errno, "GROUP_SET_CONTAINER: %s", strerror(errno));
 	if (v->sys->ioctl(v->container, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU) < 0)
@@ -489,9 +494,9 @@ static int open_path(struct vfio_dev *v, const char *path)
 		return open_group(v, buf, at + 1);
 	}
 	if (!pci_address(path))
-		return ms_dev__fail(d, -EINVAL,
-				    "'%s' is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS",
-				    path);
+		return ms_dev__fail(
+		    d, -EINVAL,
+		    "'%s' is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS", path);
 	/* a PCI address: its cdev when the kernel made one, else its IOMMU group */
 	if (!v->sys->cdev_of(path, link, sizeof(link))) {
 		snprintf(buf, sizeof(buf), "/dev/vfio/devices/%s", link);
@@ -503,7 +508,8 @@ static int open_path(struct vfio_dev *v, const char *path)
 		const char *slash;
 
 		if (n < 0)
-			return ms_dev__fail(d, -errno, "%s has no IOMMU group (%s): is it bound to vfio-pci?",
+			return ms_dev__fail(d, -errno,
+					    "%s has no IOMMU group (%s): is it bound to vfio-pci?",
 					    path, strerror(errno));
 		link[n] = 0;
 		slash = strrchr(link, '/');
@@ -516,12 +522,13 @@ static int probe(struct vfio_dev *v)
 {
 	struct ms_device *d = &v->dev;
 	struct vfio_device_feature_migration mig = { 0 };
-	int err = feature(v, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig,
-			  sizeof(mig));
+	int err =
+	    feature(v, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig, sizeof(mig));
 	uint8_t st;
 
 	if (err == -ENOTTY)
-		return ms_dev__fail(d, err, "MIGRATION: the device's driver does not support VFIO migration");
+		return ms_dev__fail(
+		    d, err, "MIGRATION: the device's driver does not support VFIO migration");
 	if (err)
 		return ms_dev__fail(d, err, "MIGRATION: %s", strerror(-err));
 	if (!(mig.flags & VFIO_MIGRATION_STOP_COPY))
@@ -537,8 +544,9 @@ static int probe(struct vfio_dev *v)
 	if ((d->caps & VFIO_MIGRATION_PRE_COPY) &&
 	    !feature(v, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, NULL, 0))
 		d->flags |= MS_DEVF_PRECOPY_V2;
-	if (!feature(v, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
-				VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+	if (!feature(v,
+		     VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+			 VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 		     NULL, 0))
 		d->flags |= MS_DEVF_DIRTY_TRACK;
 	return 0;

@@ -27,7 +27,8 @@ enum {
 	PP = VFIO_DEVICE_STATE_PRE_COPY_P2P,
 };
 
-/* columns in state-number order: ERROR STOP RUNNING STOP_COPY RESUMING RUNNING_P2P PRE_COPY PRE_COPY_P2P */
+/* columns in state-number order: ERROR STOP RUNNING STOP_COPY RESUMING RUNNING_P2P PRE_COPY PP */
+/* clang-format off */
 static const uint8_t next_table[MS_VFIO_NR_STATES][MS_VFIO_NR_STATES] = {
 	[ER] = { ER, ER, ER, ER, ER, ER, ER, ER },
 	[ST] = { ER, ST, RP, SC, RE, RP, RP, RP },
@@ -38,6 +39,7 @@ static const uint8_t next_table[MS_VFIO_NR_STATES][MS_VFIO_NR_STATES] = {
 	[PC] = { ER, RU, RU, PP, RU, RU, PC, PP },
 	[PP] = { ER, RP, RP, SC, RP, RP, PC, PP },
 };
+/* clang-format on */
 
 /* The capabilities a state needs; ERROR needs everything, so it is never "supported". */
 static const uint32_t state_needs[MS_VFIO_NR_STATES] = {
@@ -52,8 +54,8 @@ static const uint32_t state_needs[MS_VFIO_NR_STATES] = {
 };
 
 static const char *const state_names[MS_VFIO_NR_STATES] = {
-	[ER] = "ERROR",	      [ST] = "STOP",	    [RU] = "RUNNING",	  [SC] = "STOP_COPY",
-	[RE] = "RESUMING",    [RP] = "RUNNING_P2P", [PC] = "PRE_COPY",	  [PP] = "PRE_COPY_P2P",
+	[ER] = "ERROR",	   [ST] = "STOP",	 [RU] = "RUNNING",  [SC] = "STOP_COPY",
+	[RE] = "RESUMING", [RP] = "RUNNING_P2P", [PC] = "PRE_COPY", [PP] = "PRE_COPY_P2P",
 };
 
 int ms_vfio_fsm__supported(uint32_t caps, unsigned int s)

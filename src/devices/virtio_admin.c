@@ -84,8 +84,9 @@ int ms_virtio_admin__decode_res(const uint8_t *buf, size_t written, size_t cap,
 		return -EPROTO;
 	}
 	if (written < MS_VIRTIO_ADMIN_RES_HDR_LEN) {
-		snprintf(err, errlen, "result: device wrote %zu bytes, less than the %d-byte status",
-			 written, MS_VIRTIO_ADMIN_RES_HDR_LEN);
+		snprintf(err, errlen,
+			 "result: device wrote %zu bytes, less than the %d-byte status", written,
+			 MS_VIRTIO_ADMIN_RES_HDR_LEN);
 		return -EPROTO;
 	}
 	r->status = ms_get_le16(buf);
@@ -104,7 +105,8 @@ int ms_virtio_admin__mode(const struct ms_virtio_admin_res *r, uint8_t *mode, ch
 		return -EPROTO;
 	}
 	if (r->result[0] >= MS_VIRTIO_NR_MODES) {
-		snprintf(err, errlen, "DEV_MODE_GET: mode %u is not Active (0), Stop (1) or Freeze (2)",
+		snprintf(err, errlen,
+			 "DEV_MODE_GET: mode %u is not Active (0), Stop (1) or Freeze (2)",
 			 r->result[0]);
 		return -EPROTO;
 	}
@@ -152,7 +154,8 @@ int ms_virtio_admin__fields(const struct ms_virtio_admin_res *r, struct ms_virti
 
 	if (r->result_len % MS_VIRTIO_FIELD_ENTRY_LEN) {
 		snprintf(err, errlen,
-			 "DEV_CTX_FIELDS_QUERY: fields: %zu bytes is not a whole number of %d-byte entries",
+			 "DEV_CTX_FIELDS_QUERY: fields: %zu bytes is not a whole number of %d-byte "
+			 "entries",
 			 r->result_len, MS_VIRTIO_FIELD_ENTRY_LEN);
 		return -EPROTO;
 	}
@@ -168,9 +171,10 @@ int ms_virtio_admin__fields(const struct ms_virtio_admin_res *r, struct ms_virti
 		fields[i].length = ms_get_le64(e + 8);
 		for (size_t j = 0; j < i; j++)
 			if (fields[j].type == fields[i].type) {
-				snprintf(err, errlen,
-					 "DEV_CTX_FIELDS_QUERY: fields[%zu]: type 0x%04x listed twice",
-					 i, fields[i].type);
+				snprintf(
+				    err, errlen,
+				    "DEV_CTX_FIELDS_QUERY: fields[%zu]: type 0x%04x listed twice",
+				    i, fields[i].type);
 				return -EPROTO;
 			}
 	}
@@ -190,12 +194,14 @@ int ms_virtio_admin__wr_cap(const struct ms_virtio_admin_res *r, struct ms_virti
 	cap->supported_ranges = ms_get_le32(r->result + 4);
 	if (!cap->page_size_bitmap) {
 		snprintf(err, errlen,
-			 "DEV_WRITE_RECORD_CAP_QUERY: supported_page_size_bitmap is 0 (the device must set a page size)");
+			 "DEV_WRITE_RECORD_CAP_QUERY: supported_page_size_bitmap is 0 (the device "
+			 "must set a page size)");
 		return -EPROTO;
 	}
 	if (!cap->supported_ranges) {
 		snprintf(err, errlen,
-			 "DEV_WRITE_RECORD_CAP_QUERY: supported_ranges is 0 (the device must support a range)");
+			 "DEV_WRITE_RECORD_CAP_QUERY: supported_ranges is 0 (the device must "
+			 "support a range)");
 		return -EPROTO;
 	}
 	return 0;
@@ -210,13 +216,15 @@ int ms_virtio_admin__wr_read(const struct ms_virtio_admin_res *r, size_t max_rec
 	*usable = *count < fit ? *count : (uint32_t)fit;
 	if (*count > max_records) {
 		snprintf(err, errlen,
-			 "DEV_WRITE_RECORDS_READ: count %u is more than the %zu records the buffer holds",
+			 "DEV_WRITE_RECORDS_READ: count %u is more than the %zu records the buffer "
+			 "holds",
 			 *count, max_records);
 		return -EPROTO;
 	}
 	if (*count > written) {
 		snprintf(err, errlen,
-			 "DEV_WRITE_RECORDS_READ: count %u is more than the %zu records the device wrote",
+			 "DEV_WRITE_RECORDS_READ: count %u is more than the %zu records the device "
+			 "wrote",
 			 *count, written);
 		return -EPROTO;
 	}
@@ -243,7 +251,7 @@ size_t ms_virtio_admin__wr_start_data(uint8_t *buf, size_t cap, uint64_t page_si
 }
 
 static const struct ms_virtio_field *find_field(const struct ms_virtio_field *s, size_t n,
-					       uint16_t type)
+						uint16_t type)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s[i].type == type)
@@ -258,7 +266,9 @@ static int check_known(const struct ms_virtio_ctx_field *f, uint32_t i, char *er
 	case MS_VIRTIO_CTX_DEV_FEATURES:
 		if (f->length % 8 == 0)
 			return 0;
-		snprintf(err, errlen, "device context: field %u (DEV_FEATURES): length %llu is not a whole number of le64 words",
+		snprintf(err, errlen,
+			 "device context: field %u (DEV_FEATURES): length %llu is not a whole "
+			 "number of le64 words",
 			 i, (unsigned long long)f->length);
 		return -EPROTO;
 	case MS_VIRTIO_CTX_PCI_VQ_CFG:
@@ -274,15 +284,18 @@ static int check_known(const struct ms_virtio_ctx_field *f, uint32_t i, char *er
 		    f->length == MS_VIRTIO_CTX_OWN_DESC_MIN + 2ull * ms_get_le16(f->value + 2))
 			return 0;
 		snprintf(err, errlen,
-			 "device context: field %u (VQ_SPLIT_DEV_OWN_DESC): length %llu does not match desc_count %u",
+			 "device context: field %u (VQ_SPLIT_DEV_OWN_DESC): length %llu does not "
+			 "match desc_count %u",
 			 i, (unsigned long long)f->length,
 			 f->length >= 4 ? ms_get_le16(f->value + 2) : 0);
 		return -EPROTO;
 	default:
 		return 0;
 	}
-	snprintf(err, errlen, "device context: field %u (type 0x%04x): length %llu is shorter than the structure",
-		 i, f->type, (unsigned long long)f->length);
+	snprintf(
+	    err, errlen,
+	    "device context: field %u (type 0x%04x): length %llu is shorter than the structure", i,
+	    f->type, (unsigned long long)f->length);
 	return -EPROTO;
 }
 
@@ -305,7 +318,8 @@ int ms_virtio_ctx__parse(const uint8_t *buf, size_t len, const struct ms_virtio_
 
 		if (len - off < MS_VIRTIO_CTX_TLV_HDR_LEN) {
 			snprintf(err, errlen,
-				 "device context: field %u of %u: header runs past the context (%zu bytes left)",
+				 "device context: field %u of %u: header runs past the context "
+				 "(%zu bytes left)",
 				 i, count, len - off);
 			return -EPROTO;
 		}
@@ -315,7 +329,8 @@ int ms_virtio_ctx__parse(const uint8_t *buf, size_t len, const struct ms_virtio_
 		f.value = buf + off;
 		if (f.length > len - off) {
 			snprintf(err, errlen,
-				 "device context: field %u (type 0x%04x): length %llu runs past the context (%zu bytes left)",
+				 "device context: field %u (type 0x%04x): length %llu runs past "
+				 "the context (%zu bytes left)",
 				 i, f.type, (unsigned long long)f.length, len - off);
 			return -EPROTO;
 		}
@@ -323,14 +338,16 @@ int ms_virtio_ctx__parse(const uint8_t *buf, size_t len, const struct ms_virtio_
 			s = find_field(supported, nr_supported, f.type);
 			if (!s) {
 				snprintf(err, errlen,
-					 "device context: field %u: type 0x%04x is not in the supported-fields query",
+					 "device context: field %u: type 0x%04x is not in the "
+					 "supported-fields query",
 					 i, f.type);
 				return -EPROTO;
 			}
 			if (f.type == MS_VIRTIO_CTX_VQ_SPLIT_DEV_OWN_DESC ? f.length > s->length
 									  : f.length != s->length) {
 				snprintf(err, errlen,
-					 "device context: field %u (type 0x%04x): length %llu, the supported-fields query says %llu",
+					 "device context: field %u (type 0x%04x): length %llu, the "
+					 "supported-fields query says %llu",
 					 i, f.type, (unsigned long long)f.length,
 					 (unsigned long long)s->length);
 				return -EPROTO;

@@ -16,13 +16,13 @@
 #include <migscope/virtio_dev.h>
 #include <migscope/vfio_fsm.h>
 
-#define CHUNK 4096u			/* context bytes per DEV_CTX_READ / DEV_CTX_WRITE */
-#define RES_CAP (MS_VIRTIO_ADMIN_RES_HDR_LEN + 8192)
-#define CMD_CAP (MS_VIRTIO_ADMIN_HDR_LEN + 8192)
-#define MAX_CTX (16u << 20)		/* a device context larger than this is not believed */
-#define MAX_RECORDS (CHUNK / 8)		/* write records per DEV_WRITE_RECORDS_READ */
-#define FRAME_MAGIC 0x4356534du		/* 'MSVC' */
-#define FRAME_HDR 16u
+#define CHUNK	    4096u /* context bytes per DEV_CTX_READ / DEV_CTX_WRITE */
+#define RES_CAP	    (MS_VIRTIO_ADMIN_RES_HDR_LEN + 8192)
+#define CMD_CAP	    (MS_VIRTIO_ADMIN_HDR_LEN + 8192)
+#define MAX_CTX	    (16u << 20) /* a device context larger than this is not believed */
+#define MAX_RECORDS (CHUNK / 8) /* write records per DEV_WRITE_RECORDS_READ */
+#define FRAME_MAGIC 0x4356534du /* 'MSVC' */
+#define FRAME_HDR   16u
 #define FRAME_FIRST 1u
 
 enum session { SESSION_NONE, SESSION_SAVE, SESSION_LOAD };
@@ -82,17 +82,17 @@ struct vdev {
 	uint8_t *snap;
 	size_t snap_len, snap_cap, snap_off;
 	int snap_first;
-	uint32_t snaps;	   /* contexts read this session */
-	int final_read;	   /* the Freeze context of STOP_COPY was read */
-	int reading;	   /* a DEV_CTX_READ sequence is unfinished on the device */
+	uint32_t snaps; /* contexts read this session */
+	int final_read; /* the Freeze context of STOP_COPY was read */
+	int reading;	/* a DEV_CTX_READ sequence is unfinished on the device */
 
 	/* load: one framed context being received */
 	uint8_t hdr[FRAME_HDR];
 	size_t hdr_len;
 	uint8_t *in;
 	size_t in_len, in_want;
-	int writing;	   /* a context is partially written to the device */
-	int wrote;	   /* a complete context was written this session */
+	int writing; /* a context is partially written to the device */
+	int wrote;   /* a complete context was written this session */
 
 	uint64_t rec_page;
 };
@@ -115,7 +115,8 @@ static int cmd(struct vdev *v, uint16_t op, const void *data, size_t dlen, size_
 	       struct ms_virtio_admin_res *r)
 {
 	struct ms_device *d = &v->dev;
-	size_t len = ms_virtio_admin__encode(v->cmd, sizeof(v->cmd), op, v->t.member_id, data, dlen);
+	size_t len =
+	    ms_virtio_admin__encode(v->cmd, sizeof(v->cmd), op, v->t.member_id, data, dlen);
 	size_t cap = MS_VIRTIO_ADMIN_RES_HDR_LEN + result_cap, written = 0;
 	char b[32], err[200];
 	int ret;
@@ -132,10 +133,11 @@ static int cmd(struct vdev *v, uint16_t op, const void *data, size_t dlen, size_
 	if (ms_virtio_admin__decode_res(v->res, written, cap, r, err, sizeof(err)))
 		return ms_dev__fail(d, -EPROTO, "%s: %s", opname(op, b, sizeof(b)), err);
 	if (r->status != MS_VIRTIO_ADMIN_STATUS_OK)
-		return ms_dev__fail(d, r->status == MS_VIRTIO_ADMIN_STATUS_EAGAIN   ? -EAGAIN
-				       : r->status == MS_VIRTIO_ADMIN_STATUS_ENOMEM ? -ENOMEM
-				       : r->qualifier == MS_VIRTIO_ADMIN_Q_INVALID_OPCODE ? -EOPNOTSUPP
-											: -EINVAL,
+		return ms_dev__fail(d,
+				    r->status == MS_VIRTIO_ADMIN_STATUS_EAGAIN	       ? -EAGAIN
+				    : r->status == MS_VIRTIO_ADMIN_STATUS_ENOMEM       ? -ENOMEM
+				    : r->qualifier == MS_VIRTIO_ADMIN_Q_INVALID_OPCODE ? -EOPNOTSUPP
+										       : -EINVAL,
 				    "%s: device status %u, qualifier %u", opname(op, b, sizeof(b)),
 				    r->status, r->qualifier);
 	return 0;
@@ -145,8 +147,8 @@ int ms_virtio_dev__cmd(struct ms_device *d, uint16_t opcode, const void *data, s
 		       uint8_t *res_buf, size_t res_cap, size_t *res_len)
 {
 	struct vdev *v = to_v(d);
-	size_t len = ms_virtio_admin__encode(v->cmd, sizeof(v->cmd), opcode, v->t.member_id, data,
-					     data_len);
+	size_t len =
+	    ms_virtio_admin__encode(v->cmd, sizeof(v->cmd), opcode, v->t.member_id, data, data_len);
 
 	if (!len)
 		return -E2BIG;
@@ -186,7 +188,8 @@ int ms_virtio_dev__set_mode(struct ms_device *d, uint8_t mode)
 
 	if (mode != MS_VIRTIO_MODE_FREEZE && (v->writing || v->in_len || v->hdr_len))
 		return ms_dev__fail(d, -EINVAL,
-				    "DEV_MODE_SET: %s while a device context is partially written (discard it first)",
+				    "DEV_MODE_SET: %s while a device context is partially written "
+				    "(discard it first)",
 				    ms_virtio_mode_name(mode));
 	err = cmd(v, MS_VIRTIO_ADMIN_DEV_MODE_SET, &mode, 1, 0, &r);
 	ms_dev__publish_arc(d, MS_DOMAIN_VIRTIO, from, err ? from : mode, err, start);
@@ -249,8 +252,8 @@ static int read_context(struct vdev *v)
 		if (ms_virtio_admin__ctx_read(&r, CHUNK, &n, err, sizeof(err)))
 			return ms_dev__fail(d, -EPROTO, "%s", err);
 		if (len + n - FRAME_HDR > MAX_CTX)
-			return ms_dev__fail(d, -EFBIG, "DEV_CTX_READ: device context exceeds %u bytes",
-					    MAX_CTX);
+			return ms_dev__fail(
+			    d, -EFBIG, "DEV_CTX_READ: device context exceeds %u bytes", MAX_CTX);
 		ret = reserve(d, &v->snap, &v->snap_cap, len + n);
 		if (ret)
 			return ret;
@@ -400,14 +403,16 @@ static ssize_t v_write(struct ms_device *d, const void *buf, size_t len)
 			if (v->hdr_len < FRAME_HDR)
 				break;
 			if (ms_get_le32(v->hdr) != FRAME_MAGIC)
-				return ms_dev__fail(d, -EINVAL,
-						    "data write: frame magic 0x%08x is not a virtio device context",
-						    ms_get_le32(v->hdr));
+				return ms_dev__fail(
+				    d, -EINVAL,
+				    "data write: frame magic 0x%08x is not a virtio device context",
+				    ms_get_le32(v->hdr));
 			v->in_want = ms_get_le64(v->hdr + 8);
 			if (!v->in_want || v->in_want > MAX_CTX)
-				return ms_dev__fail(d, -EINVAL,
-						    "data write: device context of %llu bytes (1 to %u)",
-						    (unsigned long long)v->in_want, MAX_CTX);
+				return ms_dev__fail(
+				    d, -EINVAL,
+				    "data write: device context of %llu bytes (1 to %u)",
+				    (unsigned long long)v->in_want, MAX_CTX);
 			v->in_len = 0;
 			continue;
 		}
@@ -420,7 +425,8 @@ static ssize_t v_write(struct ms_device *d, const void *buf, size_t len)
 			if (v->in_len == 0) {
 				q = realloc(v->in, cap);
 				if (!q)
-					return ms_dev__fail(d, -ENOMEM, "data write: %s", strerror(ENOMEM));
+					return ms_dev__fail(d, -ENOMEM, "data write: %s",
+							    strerror(ENOMEM));
 				v->in = q;
 			}
 			memcpy(v->in + v->in_len, p + done, n);
@@ -455,13 +461,14 @@ static int v_arc(struct ms_device *d, uint8_t next)
 		return ms_dev__fail(d, -EINVAL, "no virtio mode for %s",
 				    ms_vfio_state_name(next, b1, sizeof(b1)));
 	if (sf == SESSION_LOAD) {
-		/* the driver must not leave Freeze with a context half written, nor resume from nothing */
+		/* the driver must not leave Freeze with a context half written, nor resume from
+		 * nothing */
 		if (v->writing || v->hdr_len || v->in_len)
-			return ms_dev__fail(d, -EINVAL,
-					    "%s -> %s: device context partially written (%zu of %zu bytes)",
-					    ms_vfio_state_name(from, b1, sizeof(b1)),
-					    ms_vfio_state_name(next, b2, sizeof(b2)), v->in_len,
-					    v->in_want);
+			return ms_dev__fail(
+			    d, -EINVAL,
+			    "%s -> %s: device context partially written (%zu of %zu bytes)",
+			    ms_vfio_state_name(from, b1, sizeof(b1)),
+			    ms_vfio_state_name(next, b2, sizeof(b2)), v->in_len, v->in_want);
 		if (!v->wrote)
 			return ms_dev__fail(d, -EINVAL, "%s -> %s: no device context was written",
 					    ms_vfio_state_name(from, b1, sizeof(b1)),
@@ -545,10 +552,12 @@ static int v_track_start(struct ms_device *d, const struct ms_range *rg, uint32_
 	int bit = __builtin_ctzll(*page_size) - 12, ret;
 
 	if (!v->have_wr)
-		return ms_dev__fail(d, -EOPNOTSUPP, "DEV_WRITE_RECORDS_START: the device has no write recording");
+		return ms_dev__fail(d, -EOPNOTSUPP,
+				    "DEV_WRITE_RECORDS_START: the device has no write recording");
 	if (bit < 0 || bit > 31 || !(v->cap.page_size_bitmap & (1u << bit)))
 		return ms_dev__fail(d, -EINVAL,
-				    "DEV_WRITE_RECORDS_START: page_size %llu is not in supported_page_size_bitmap 0x%x",
+				    "DEV_WRITE_RECORDS_START: page_size %llu is not in "
+				    "supported_page_size_bitmap 0x%x",
 				    (unsigned long long)*page_size, v->cap.page_size_bitmap);
 	if (n > v->cap.supported_ranges)
 		return ms_dev__fail(d, -E2BIG,
@@ -590,7 +599,8 @@ static int v_harvest(struct ms_device *d, const struct ms_range *rg, uint64_t pa
 		struct ms_virtio_admin_res r;
 		uint32_t count, usable;
 		int ret = cmd(v, MS_VIRTIO_ADMIN_DEV_WRITE_RECORDS_READ, data, sizeof(data),
-			      MAX_RECORDS * 8, &r), bad;
+			      MAX_RECORDS * 8, &r),
+		    bad;
 
 		if (ret)
 			return ret;
@@ -604,10 +614,10 @@ static int v_harvest(struct ms_device *d, const struct ms_range *rg, uint64_t pa
 		if (count < MAX_RECORDS)
 			return 0;
 		if (total > limit)
-			return ms_dev__fail(d, -EPROTO,
-					    "DEV_WRITE_RECORDS_READ: %llu records for a range of %llu pages",
-					    (unsigned long long)total,
-					    (unsigned long long)(rg->len / page_size));
+			return ms_dev__fail(
+			    d, -EPROTO,
+			    "DEV_WRITE_RECORDS_READ: %llu records for a range of %llu pages",
+			    (unsigned long long)total, (unsigned long long)(rg->len / page_size));
 	}
 }
 
@@ -630,8 +640,8 @@ static int v_digest(struct ms_device *d, uint32_t *out)
 	struct vdev *v = to_v(d);
 
 	if (v->t.digest(v->t.ctx, out))
-		return ms_dev__fail(d, -EAGAIN,
-				    "state digest: the device context was neither saved nor loaded");
+		return ms_dev__fail(
+		    d, -EAGAIN, "state digest: the device context was neither saved nor loaded");
 	return 0;
 }
 
@@ -648,8 +658,8 @@ static void v_close(struct ms_device *d)
 
 #define VIRTIO_OPS(tracked, sim)                                                                   \
 	{                                                                                          \
-		.backend = "virtio", .dirty_source = MS_SRC_VIRTIO_WR,                              \
-		.harvest_loss = MS_LOSS_ADMIN_READ, .arc = v_arc, .get_state = v_get_state,         \
+		.backend = "virtio", .dirty_source = MS_SRC_VIRTIO_WR,                             \
+		.harvest_loss = MS_LOSS_ADMIN_READ, .arc = v_arc, .get_state = v_get_state,        \
 		.reset = v_reset, .precopy_info = v_precopy_info,                                  \
 		.stopcopy_size = v_stopcopy_size, .read = v_read, .write = v_write,                \
 		.track_start = tracked ? v_track_start : NULL,                                     \

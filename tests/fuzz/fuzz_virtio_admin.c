@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				v ^= ms_get_le64(r.result + 8 * i);
 		if (ms_virtio_admin__fields(&r, fields, &nf, err, sizeof(err)))
 			nf = 0;
-		ms_virtio_ctx__parse(r.result, r.result_len, nf ? fields : NULL, nf, NULL, NULL, err,
-				     sizeof(err));
+		ms_virtio_ctx__parse(r.result, r.result_len, nf ? fields : NULL, nf, NULL, NULL,
+				     err, sizeof(err));
 	}
 	free(copy);
 	return 0;

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	t = ms_virtio_dev__transport(d);
 	while (size - off >= 4) {
-		size_t len = ms_get_le16(data + off), room = ms_get_le16(data + off + 2) % 9000, got = 0;
+		size_t len = ms_get_le16(data + off), room = ms_get_le16(data + off + 2) % 9000,
+		       got = 0;
 		uint8_t *cmd, *res;
 		struct ms_ref_stats st;
 		uint8_t mode;

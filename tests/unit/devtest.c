@@ -26,7 +26,8 @@ void dt_rig__init(struct dt_rig *r)
 	r->clock.pump_ctx = r;
 	r->s = ms_session__new(&o, err, sizeof(err));
 	assert_non_null(r->s);
-	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec), 0);
+	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec),
+			 0);
 }
 
 struct ms_device *dt_rig__add(struct dt_rig *r, struct ms_device *d, uint16_t role)
@@ -48,8 +49,9 @@ struct ms_device *dt_rig__ref(struct dt_rig *r, const char *spec, uint16_t role)
 		fail_msg("%s: %s", spec, err);
 	if (!sp.ref.name[0])
 		snprintf(sp.ref.name, sizeof(sp.ref.name), "ref%zu", r->n);
-	d = sp.ref.iface == MS_REF_IFACE_VIRTIO ? ms_ref_virtio__new(&sp.ref, &r->clock, err, sizeof(err))
-						: ms_ref__new(&sp.ref, &r->clock, err, sizeof(err));
+	d = sp.ref.iface == MS_REF_IFACE_VIRTIO
+		? ms_ref_virtio__new(&sp.ref, &r->clock, err, sizeof(err))
+		: ms_ref__new(&sp.ref, &r->clock, err, sizeof(err));
 	if (!d)
 		fail_msg("%s: %s", spec, err);
 	return dt_rig__add(r, d, role);

@@ -40,7 +40,8 @@ static size_t check_ordering(struct dt_rig *r)
 			int mover_p2p = !!(r->devs[h->dev]->caps & VFIO_MIGRATION_P2P);
 			int other_p2p = !!(r->devs[j]->caps & VFIO_MIGRATION_P2P);
 
-			if (j == h->dev || from == MS_VFIO_CLASS_ERROR || (!mover_p2p && !other_p2p))
+			if (j == h->dev || from == MS_VFIO_CLASS_ERROR ||
+			    (!mover_p2p && !other_p2p))
 				continue;
 			if (to == MS_VFIO_CLASS_STOPPED && from != MS_VFIO_CLASS_STOPPED)
 				assert_int_not_equal(cj, MS_VFIO_CLASS_RUN);
@@ -118,7 +119,8 @@ static void a_device_without_p2p_stops_after_the_others_quiesce_and_before_they_
 	assert_int_equal(ms_devset__goto(r.devs, r.n, NULL, VFIO_DEVICE_STATE_STOP,
 					 VFIO_DEVICE_STATE_RUNNING, err, sizeof(err)),
 			 0);
-	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k)); k++) {
+	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k));
+	     k++) {
 		if (e->hdr.dev == a->id) {
 			assert_int_equal(e->from, VFIO_DEVICE_STATE_RUNNING); /* straight to STOP */
 			assert_int_equal(e->to, VFIO_DEVICE_STATE_STOP);
@@ -157,7 +159,8 @@ static void a_failure_on_one_device_rolls_every_device_back_to_running(void **st
 	for (size_t i = 0; i < r.n; i++)
 		assert_int_equal(r.devs[i]->state, VFIO_DEVICE_STATE_RUNNING);
 	/* the failed arc is on record with its error, then the reset out of ERROR */
-	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id, k)); k++)
+	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id, k));
+	     k++)
 		if (e->err) {
 			assert_int_equal(e->from, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 			assert_int_equal(e->to, VFIO_DEVICE_STATE_ERROR);
@@ -214,7 +217,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_device_is_quiesced_before_any_stops_or_runs_again),
 		cmocka_unit_test(precopy_devices_all_reach_precopy_p2p_before_stop_copy),
-		cmocka_unit_test(a_device_without_p2p_stops_after_the_others_quiesce_and_before_they_stop),
+		cmocka_unit_test(
+		    a_device_without_p2p_stops_after_the_others_quiesce_and_before_they_stop),
 		cmocka_unit_test(a_failure_on_one_device_rolls_every_device_back_to_running),
 		cmocka_unit_test(resuming_devices_are_reset_when_a_resume_is_abandoned),
 		cmocka_unit_test(without_rollback_devices_stay_where_the_failure_left_them),

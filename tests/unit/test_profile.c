@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The profile driver: whole save/resume runs on reference devices, what they publish, and failures. */
+/* The profile driver: whole save/resume runs on reference devices, what they publish, and failures.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@ static void run(struct run *r, uint64_t seed, const char *const *specs, size_t n
 	o.nr_specs = n;
 	r->s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(r->s);
-	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec), 0);
+	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec),
+			 0);
 	r->ret = ms_profile__run(r->s, &o, &r->res);
 }
 
@@ -57,9 +59,10 @@ static const char *arcs(const struct run *r, uint32_t dev, char *buf, size_t len
 
 		if (h->type != MS_EV_DEV_STATE || h->dev != dev || e->domain != MS_DOMAIN_VFIO)
 			continue;
-		used += (size_t)snprintf(buf + used, len - used, "%s%s>%s%s", used ? " " : "",
-					 ms_vfio_state_name(e->from, a, sizeof(a)),
-					 ms_vfio_state_name(e->to, b, sizeof(b)), e->err ? "!" : "");
+		used +=
+		    (size_t)snprintf(buf + used, len - used, "%s%s>%s%s", used ? " " : "",
+				     ms_vfio_state_name(e->from, a, sizeof(a)),
+				     ms_vfio_state_name(e->to, b, sizeof(b)), e->err ? "!" : "");
 		assert_true(used < len);
 	}
 	return buf;
@@ -128,19 +131,22 @@ static void the_default_run_saves_and_resumes_two_devices_intact(void **state)
 	assert_int_equal(a->role, MS_ROLE_SOURCE);
 	assert_int_equal(a->peer, 1);
 	assert_int_equal(a->kind, MS_DEV_KIND_REF);
-	assert_int_equal(a->caps, VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY);
+	assert_int_equal(a->caps,
+			 VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY);
 	a = (const void *)dt_nth(&r.rec, MS_EV_DEV_ADD, 1, 0);
 	assert_int_equal(a->role, MS_ROLE_DEST);
 	assert_int_equal(a->peer, 0);
 	for (uint32_t src = 0; src < 4; src += 2) {
-		assert_string_equal(arcs(&r, src, buf, sizeof(buf)),
-				    "RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY STOP_COPY>STOP");
-		assert_string_equal(arcs(&r, src + 1, buf, sizeof(buf)),
-				    "RUNNING>RUNNING_P2P RUNNING_P2P>STOP STOP>RESUMING RESUMING>STOP "
-				    "STOP>RUNNING_P2P RUNNING_P2P>RUNNING");
+		assert_string_equal(
+		    arcs(&r, src, buf, sizeof(buf)),
+		    "RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY STOP_COPY>STOP");
+		assert_string_equal(
+		    arcs(&r, src + 1, buf, sizeof(buf)),
+		    "RUNNING>RUNNING_P2P RUNNING_P2P>STOP STOP>RESUMING RESUMING>STOP "
+		    "STOP>RUNNING_P2P RUNNING_P2P>RUNNING");
 		/* every byte read from the source was written to its destination */
 		assert_int_equal(data_bytes(&r, src, MS_PHASE_PRECOPY) +
-					 data_bytes(&r, src, MS_PHASE_STOPCOPY),
+				     data_bytes(&r, src, MS_PHASE_STOPCOPY),
 				 data_bytes(&r, src + 1, MS_PHASE_RESUME));
 		assert_true(data_bytes(&r, src, MS_PHASE_PRECOPY) > 0);
 		assert_true(data_bytes(&r, src, MS_PHASE_STOPCOPY) > 0);
@@ -176,7 +182,9 @@ static void a_reinit_is_published_with_initial_bytes_growing_again(void **state)
 	int seen_zero = 0, reinit = 0;
 
 	/* the second device keeps pre-copy going long enough for two REINITs of the first */
-	run(&r, 1, (const char *[]){ "ref:state=8M,dirty=4M/s,reinit=2,rgap=50ms", "ref:state=64M,dirty=0" },
+	run(&r, 1,
+	    (const char *[]){ "ref:state=8M,dirty=4M/s,reinit=2,rgap=50ms",
+			      "ref:state=64M,dirty=0" },
 	    2, 0, 0);
 	assert_int_equal(r.ret, 0);
 	while ((h = dt_next(&r.rec, &off))) {
@@ -220,7 +228,8 @@ static void same_seed_gives_the_same_stream_but_the_wall_clock_stamp(void **stat
 		}
 		assert_memory_equal(ha, hb, sizeof(*ha) + ha->len);
 	}
-	assert_true(a.rec.count != c.rec.count || memcmp(a.rec.buf + 64, c.rec.buf + 64, a.rec.len - 64));
+	assert_true(a.rec.count != c.rec.count ||
+		    memcmp(a.rec.buf + 64, c.rec.buf + 64, a.rec.len - 64));
 	run_free(&a);
 	run_free(&b);
 	run_free(&c);
@@ -284,7 +293,8 @@ static void stop_copy_data_takes_bytes_over_bandwidth_of_virtual_time(void **sta
 	run_free(&r);
 }
 
-/* Every device's last VFIO arc ends in RUNNING, and none failed after the first failure's rollback. */
+/* Every device's last VFIO arc ends in RUNNING, and none failed after the first failure's rollback.
+ */
 static void all_back_to_running(const struct run *r, uint32_t ndev)
 {
 	for (uint32_t dev = 0; dev < ndev; dev++) {
@@ -307,8 +317,9 @@ static void a_device_failing_to_stop_rolls_every_device_back_to_running(void **s
 
 	run(&r, 1, (const char *[]){ "ref:state=4M", "ref:state=4M,fail=stop_copy" }, 2, 0, 0);
 	assert_int_equal(r.ret, -EIO);
-	assert_string_equal(r.res.err, "ref1: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY "
-				       "(injected by fail=); every device rolled back to RUNNING");
+	assert_string_equal(r.res.err,
+			    "ref1: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY "
+			    "(injected by fail=); every device rolled back to RUNNING");
 	assert_false(r.res.verified);
 	all_back_to_running(&r, 4);
 	assert_null(switchover(&r, MS_SWITCHOVER_DONE, MS_DEV_NONE, 0));
@@ -339,8 +350,9 @@ static void virtio_devices_migrate_their_context_through_admin_commands(void **s
 	if (r.ret)
 		fail_msg("%s", r.res.err);
 	assert_true(r.res.verified);
-	assert_string_equal(arcs(&r, 0, buf, sizeof(buf)),
-			    "RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY STOP_COPY>STOP");
+	assert_string_equal(
+	    arcs(&r, 0, buf, sizeof(buf)),
+	    "RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY STOP_COPY>STOP");
 	while ((h = dt_next(&r.rec, &off))) {
 		const struct ms_ev_dev_state *e = (const void *)h;
 		const struct ms_ev_dma_write *w = (const void *)h;
@@ -367,7 +379,8 @@ static void virtio_bad_results_name_device_command_and_field_and_roll_back(void 
 		  "ref0: DEV_CTX_READ: context_len 4196 is more than the 4096 bytes requested" },
 		{ "ref:iface=virtio,fault=tlv", "ref0: DEV_CTX_READ: device context: field " },
 		{ "ref:iface=virtio,fault=field_len",
-		  "ref0: DEV_CTX_READ: device context: field 2 (type 0x0002): length 32, the supported-fields query says 30" },
+		  "ref0: DEV_CTX_READ: device context: field 2 (type 0x0002): length 32, the "
+		  "supported-fields query says 30" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -388,7 +401,8 @@ static void an_unknown_mode_from_the_device_stops_the_run_before_it_starts(void 
 
 	run(&r, 1, (const char *[]){ "ref:iface=virtio,fault=mode" }, 1, 0, 0);
 	assert_int_equal(r.ret, -EINVAL);
-	assert_string_equal(r.res.err, "ref0: DEV_MODE_GET: mode 7 is not Active (0), Stop (1) or Freeze (2)");
+	assert_string_equal(r.res.err,
+			    "ref0: DEV_MODE_GET: mode 7 is not Active (0), Stop (1) or Freeze (2)");
 	assert_int_equal(dt_count(&r.rec, MS_EV_DEV_ADD, MS_DEV_NONE), 0);
 	run_free(&r);
 }
@@ -414,7 +428,8 @@ static void a_record_count_beyond_the_buffer_keeps_the_records_and_widens(void *
 {
 	struct run r;
 
-	run(&r, 1, (const char *[]){ "ref:iface=virtio,dirty=64M/s,wsize=4K,fault=wr_count" }, 1, 0, 0);
+	run(&r, 1, (const char *[]){ "ref:iface=virtio,dirty=64M/s,wsize=4K,fault=wr_count" }, 1, 0,
+	    0);
 	if (r.ret)
 		fail_msg("%s", r.res.err);
 	assert_int_equal(dt_count(&r.rec, MS_EV_LOSS, 0), 1);
@@ -463,8 +478,9 @@ static void devices_without_p2p_or_precopy_still_migrate_intact(void **state)
 	struct run r;
 	char buf[1024];
 
-	run(&r, 1, (const char *[]){ "ref:state=2M,p2p=off", "ref:state=2M,precopy=off",
-				     "ref:state=2M,p2p=off,precopy=off" },
+	run(&r, 1,
+	    (const char *[]){ "ref:state=2M,p2p=off", "ref:state=2M,precopy=off",
+			      "ref:state=2M,p2p=off,precopy=off" },
 	    3, 0, 0);
 	if (r.ret)
 		fail_msg("%s", r.res.err);
@@ -484,7 +500,8 @@ int main(void)
 		cmocka_unit_test(the_default_run_saves_and_resumes_two_devices_intact),
 		cmocka_unit_test(a_reinit_is_published_with_initial_bytes_growing_again),
 		cmocka_unit_test(same_seed_gives_the_same_stream_but_the_wall_clock_stamp),
-		cmocka_unit_test(a_workload_faster_than_the_link_switches_over_when_pending_stops_shrinking),
+		cmocka_unit_test(
+		    a_workload_faster_than_the_link_switches_over_when_pending_stops_shrinking),
 		cmocka_unit_test(the_duration_limit_forces_the_switchover),
 		cmocka_unit_test(stop_copy_data_takes_bytes_over_bandwidth_of_virtual_time),
 		cmocka_unit_test(a_device_failing_to_stop_rolls_every_device_back_to_running),

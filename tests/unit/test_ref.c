@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The reference device, VFIO face: workload math, determinism, the data stream, REINIT, DMA logging. */
+/* The reference device, VFIO face: workload math, determinism, the data stream, REINIT, DMA
+ * logging. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,8 @@
 
 #include "devtest.h"
 
-#define MB (1ull << 20)
-#define MS 1000000ull
+#define MB  (1ull << 20)
+#define MS  1000000ull
 #define REC 4120ull /* one page record: 24-byte header + 4 KiB */
 
 static uint64_t now(struct dt_rig *r)
@@ -50,7 +51,8 @@ static void dma_writes_follow_the_rate_within_the_working_set(void **state)
 	uint64_t sum, last, t0;
 
 	dt_rig__init(&r);
-	d = dt_rig__ref(&r, "ref:state=1M,dirty=8M/s,ws=64M,wsize=32K,iova=0x40000000", MS_ROLE_SOURCE);
+	d = dt_rig__ref(&r, "ref:state=1M,dirty=8M/s,ws=64M,wsize=32K,iova=0x40000000",
+			MS_ROLE_SOURCE);
 	t0 = now(&r);
 	ms_devs__pump(r.devs, r.n, t0); /* starts the workload at t0 */
 	ms_clock__advance(&r.clock, 1000 * MS);
@@ -357,7 +359,8 @@ static int has(const struct pageset *s, uint64_t a)
 	return 0;
 }
 
-static void collect(struct dt_rig *r, uint32_t dev, uint32_t source, uint64_t unit, struct pageset *s)
+static void collect(struct dt_rig *r, uint32_t dev, uint32_t source, uint64_t unit,
+		    struct pageset *s)
 {
 	const struct ms_event_hdr *h;
 	size_t off = 0;
@@ -473,7 +476,8 @@ static void an_injected_arc_failure_leaves_the_device_in_error_until_reset(void 
 	dt_rig__init(&r);
 	d = dt_rig__ref(&r, "ref:state=64K,fail=stop_copy", MS_ROLE_SOURCE);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_STOP_COPY), -EIO);
-	assert_non_null(strstr(d->err, "ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY"));
+	assert_non_null(
+	    strstr(d->err, "ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY"));
 	assert_int_equal(d->state, VFIO_DEVICE_STATE_ERROR);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_RUNNING), -EINVAL);
 	assert_int_equal(ms_dev__reset(d), 0);
@@ -492,7 +496,8 @@ static void a_read_claiming_more_than_the_buffer_is_an_error(void **state)
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
 	assert_int_equal(ms_dev__read(d, buf, sizeof(buf)), sizeof(buf));
 	assert_int_equal(ms_dev__read(d, buf, sizeof(buf)), -EPROTO);
-	assert_string_equal(d->err, "ref0: data read: device returned 12288 bytes for a 8192-byte buffer");
+	assert_string_equal(d->err,
+			    "ref0: data read: device returned 12288 bytes for a 8192-byte buffer");
 	dt_rig__free(&r);
 }
 
@@ -540,9 +545,10 @@ static void reference_options_are_checked_with_one_clear_line(void **state)
 	assert_int_equal(ms_devspec__parse("ref:p2p=off,fail=running_p2p", &sp, err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(ms_devspec__parse("vfio:", &sp, err, sizeof(err)), -EINVAL);
-	assert_int_equal(ms_devspec__parse("vfio:/dev/vfio/devices/vfio3,track=0x1000+1M,dest=0000:3b:00.2",
-					   &sp, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio3,track=0x1000+1M,dest=0000:3b:00.2", &sp,
+			      err, sizeof(err)),
+	    0);
 	assert_string_equal(sp.path, "/dev/vfio/devices/vfio3");
 	assert_string_equal(sp.dest, "0000:3b:00.2");
 	assert_int_equal(sp.nr_track, 1);

@@ -17,15 +17,15 @@
 #include "devtest.h"
 
 #define FD_CONTAINER 10
-#define FD_GROUP 11
-#define FD_IOMMU 12
-#define FD_DEV0 20 /* devices are FD_DEV0 + i */
-#define FD_DATA0 40 /* data fds are FD_DATA0 + 10 * i + session */
-#define STREAM 300000
-#define INITIAL 100000
+#define FD_GROUP     11
+#define FD_IOMMU     12
+#define FD_DEV0	     20 /* devices are FD_DEV0 + i */
+#define FD_DATA0     40 /* data fds are FD_DATA0 + 10 * i + session */
+#define STREAM	     300000
+#define INITIAL	     100000
 
 struct fdev {
-	uint32_t flags;	   /* VFIO_MIGRATION_* */
+	uint32_t flags; /* VFIO_MIGRATION_* */
 	uint32_t state;
 	int v2_supported, v2_on, logging_supported, logging;
 	uint64_t log_page, chosen_page;
@@ -34,8 +34,8 @@ struct fdev {
 	unsigned char load[STREAM];
 	uint32_t precopy_in_flags; /* what the caller passed */
 	uint32_t precopy_out_flags;
-	int echo; /* a kernel without v2 echoes the flags it was given */
-	uint32_t report_state;	   /* 0: the real one */
+	int echo;	       /* a kernel without v2 echoes the flags it was given */
+	uint32_t report_state; /* 0: the real one */
 	int fail_to_state, fail_errno;
 	uint64_t dirty_iova[8];
 	int nr_dirty, report_errno;
@@ -61,7 +61,8 @@ static void fake_reset(void)
 	memset(&fk, 0, sizeof(fk));
 	fk.have_vfio = fk.viable = 1;
 	for (int i = 0; i < 2; i++) {
-		fk.dev[i].flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY;
+		fk.dev[i].flags =
+		    VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY;
 		fk.dev[i].state = VFIO_DEVICE_STATE_RUNNING;
 		fk.dev[i].v2_supported = fk.dev[i].logging_supported = 1;
 		fk.dev[i].data_fd = -1;
@@ -131,15 +132,16 @@ static int arc_starts_session(uint32_t from, uint32_t to)
 
 static int feature(struct fdev *d, struct vfio_device_feature *f)
 {
-	uint32_t idx = f->flags & VFIO_DEVICE_FEATURE_MASK, get = f->flags & VFIO_DEVICE_FEATURE_GET,
-		 set = f->flags & VFIO_DEVICE_FEATURE_SET, data = f->argsz - sizeof(*f);
+	uint32_t idx = f->flags & VFIO_DEVICE_FEATURE_MASK,
+		 get = f->flags & VFIO_DEVICE_FEATURE_GET, set = f->flags & VFIO_DEVICE_FEATURE_SET,
+		 data = f->argsz - sizeof(*f);
 
 	if (f->argsz < sizeof(*f))
 		return set_errno(EINVAL);
 	if (f->flags & VFIO_DEVICE_FEATURE_PROBE)
 		return idx == VFIO_DEVICE_FEATURE_DMA_LOGGING_START && d->logging_supported
-			       ? 0
-			       : set_errno(ENOTTY);
+			   ? 0
+			   : set_errno(ENOTTY);
 	switch (idx) {
 	case VFIO_DEVICE_FEATURE_MIGRATION: {
 		struct vfio_device_feature_migration *m = (void *)f->data;
@@ -194,7 +196,8 @@ static int feature(struct fdev *d, struct vfio_device_feature *f)
 		return 0;
 	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START: {
 		struct vfio_device_feature_dma_logging_control *c = (void *)f->data;
-		const struct vfio_device_feature_dma_logging_range *r = (void *)(uintptr_t)c->ranges;
+		const struct vfio_device_feature_dma_logging_range *r =
+		    (void *)(uintptr_t)c->ranges;
 
 		assert_true(set && data >= sizeof(*c));
 		assert_int_equal(c->num_ranges, 1);
@@ -298,7 +301,8 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 		struct vfio_precopy_info *p = arg;
 
 		assert_int_equal(p->argsz, sizeof(*p));
-		if (d->state != VFIO_DEVICE_STATE_PRE_COPY && d->state != VFIO_DEVICE_STATE_PRE_COPY_P2P)
+		if (d->state != VFIO_DEVICE_STATE_PRE_COPY &&
+		    d->state != VFIO_DEVICE_STATE_PRE_COPY_P2P)
 			return set_errno(EINVAL);
 		d->precopy_in_flags = p->flags;
 		p->initial_bytes = d->save_off < INITIAL ? INITIAL - d->save_off : 0;
@@ -452,23 +456,32 @@ static void opening_fails_with_one_line_naming_the_device_and_the_reason(void **
 
 	ms_clock__init_virtual(&c, 0);
 	fk.viable = 0;
-	assert_null(ms_vfio__open("/dev/vfio/12@0000:3b:00.1", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_string_equal(err, "vfio0: /dev/vfio/12 is not viable: bind every device of the group to vfio-pci");
+	assert_null(
+	    ms_vfio__open("/dev/vfio/12@0000:3b:00.1", "vfio0", &fake_sys, &c, err, sizeof(err)));
+	assert_string_equal(
+	    err, "vfio0: /dev/vfio/12 is not viable: bind every device of the group to vfio-pci");
 	fake_reset();
 	fk.dev[0].flags = 0;
-	assert_null(ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_string_equal(err, "vfio0: MIGRATION: the device's driver does not support VFIO migration");
+	assert_null(
+	    ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
+	assert_string_equal(
+	    err, "vfio0: MIGRATION: the device's driver does not support VFIO migration");
 	fake_reset();
 	fk.dev[0].report_state = 9;
-	assert_null(ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_string_equal(err, "vfio0: MIG_DEVICE_STATE: device_state 9 is not a VFIO migration state");
+	assert_null(
+	    ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
+	assert_string_equal(
+	    err, "vfio0: MIG_DEVICE_STATE: device_state 9 is not a VFIO migration state");
 	fake_reset();
 	fk.have_vfio = 0;
-	assert_null(ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_string_equal(err, "vfio0: failed to open /dev/vfio/devices/vfio0: no VFIO on this kernel (/dev/vfio is missing)");
+	assert_null(
+	    ms_vfio__open("/dev/vfio/devices/vfio0", "vfio0", &fake_sys, &c, err, sizeof(err)));
+	assert_string_equal(err, "vfio0: failed to open /dev/vfio/devices/vfio0: no VFIO on this "
+				 "kernel (/dev/vfio is missing)");
 	fake_reset();
 	assert_null(ms_vfio__open("0000:3b:00", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_non_null(strstr(err, "is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS"));
+	assert_non_null(
+	    strstr(err, "is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS"));
 }
 
 static void each_arc_is_one_set_state_and_sessions_bring_their_data_fd(void **state)
@@ -568,7 +581,8 @@ static void a_read_claiming_more_than_the_buffer_is_an_error(void **state)
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
 	fk.dev[0].read_extra = 24;
 	assert_int_equal(ms_dev__read(d, buf, sizeof(buf)), -EPROTO);
-	assert_string_equal(d->err, "vfio0: data read: kernel returned 1024 bytes for a 1000-byte buffer");
+	assert_string_equal(d->err,
+			    "vfio0: data read: kernel returned 1024 bytes for a 1000-byte buffer");
 	dt_rig__free(&r);
 }
 
@@ -618,7 +632,8 @@ static void a_failed_report_counts_the_whole_range_as_dirty(void **state)
 	assert_int_equal(ms_dev__track_start(d, &rg, 1, 4096), 0);
 	fk.dev[0].report_errno = EIO;
 	assert_int_equal(ms_dev__harvest(d), -EIO);
-	assert_string_equal(d->err, "vfio0: DMA_LOGGING_REPORT: 0x100000+0x400000: Input/output error");
+	assert_string_equal(d->err,
+			    "vfio0: DMA_LOGGING_REPORT: 0x100000+0x400000: Input/output error");
 	l = (const void *)dt_nth(&r.rec, MS_EV_LOSS, d->id, 0);
 	assert_non_null(l);
 	assert_int_equal(l->reason, MS_LOSS_REPORT_ERROR);
@@ -638,7 +653,8 @@ static void a_failed_arc_learns_the_state_and_a_reset_recovers(void **state)
 	fk.dev[0].fail_to_state = VFIO_DEVICE_STATE_STOP_COPY;
 	fk.dev[0].fail_errno = EIO;
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_STOP_COPY), -EIO);
-	assert_string_equal(d->err, "vfio0: MIG_DEVICE_STATE: STOP -> STOP_COPY: Input/output error");
+	assert_string_equal(d->err,
+			    "vfio0: MIG_DEVICE_STATE: STOP -> STOP_COPY: Input/output error");
 	assert_int_equal(d->state, VFIO_DEVICE_STATE_ERROR);
 	st = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, d->id, 2);
 	assert_int_equal(st->from, VFIO_DEVICE_STATE_STOP);
@@ -659,9 +675,10 @@ static void profile_moves_a_real_device_s_stream_to_its_destination(void **state
 	char err[320];
 
 	o.sys = &fake_sys;
-	assert_int_equal(ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1",
-					   &sp, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1", &sp, err,
+			      sizeof(err)),
+	    0);
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(s);
 	if (ms_profile__run(s, &o, &res))
@@ -684,7 +701,8 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 	char err[320];
 
 	o.sys = &fake_sys;
-	assert_int_equal(ms_devspec__parse("vfio:/dev/vfio/devices/vfio0", &sp, err, sizeof(err)), 0);
+	assert_int_equal(ms_devspec__parse("vfio:/dev/vfio/devices/vfio0", &sp, err, sizeof(err)),
+			 0);
 	s = ms_session__new(&so, err, sizeof(err));
 	if (ms_profile__run(s, &o, &res))
 		fail_msg("%s", res.err);
@@ -697,18 +715,26 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(a_cdev_is_bound_to_an_iommufd_and_attached_to_an_ioas, setup),
-		cmocka_unit_test_setup(a_group_is_put_in_a_type1v2_container_before_the_device_is_opened, setup),
+		cmocka_unit_test_setup(a_cdev_is_bound_to_an_iommufd_and_attached_to_an_ioas,
+				       setup),
+		cmocka_unit_test_setup(
+		    a_group_is_put_in_a_type1v2_container_before_the_device_is_opened, setup),
 		cmocka_unit_test_setup(a_pci_address_uses_its_cdev_or_else_its_group, setup),
-		cmocka_unit_test_setup(opening_fails_with_one_line_naming_the_device_and_the_reason, setup),
-		cmocka_unit_test_setup(each_arc_is_one_set_state_and_sessions_bring_their_data_fd, setup),
-		cmocka_unit_test_setup(precopy_info_zeroes_flags_and_trusts_reinit_only_after_the_opt_in, setup),
-		cmocka_unit_test_setup(the_data_fd_carries_the_stream_with_its_temporary_and_final_ends, setup),
+		cmocka_unit_test_setup(opening_fails_with_one_line_naming_the_device_and_the_reason,
+				       setup),
+		cmocka_unit_test_setup(each_arc_is_one_set_state_and_sessions_bring_their_data_fd,
+				       setup),
+		cmocka_unit_test_setup(
+		    precopy_info_zeroes_flags_and_trusts_reinit_only_after_the_opt_in, setup),
+		cmocka_unit_test_setup(
+		    the_data_fd_carries_the_stream_with_its_temporary_and_final_ends, setup),
 		cmocka_unit_test_setup(a_read_claiming_more_than_the_buffer_is_an_error, setup),
-		cmocka_unit_test_setup(dma_logging_takes_the_device_s_page_size_and_reports_extents, setup),
+		cmocka_unit_test_setup(dma_logging_takes_the_device_s_page_size_and_reports_extents,
+				       setup),
 		cmocka_unit_test_setup(a_failed_report_counts_the_whole_range_as_dirty, setup),
 		cmocka_unit_test_setup(a_failed_arc_learns_the_state_and_a_reset_recovers, setup),
-		cmocka_unit_test_setup(profile_moves_a_real_device_s_stream_to_its_destination, setup),
+		cmocka_unit_test_setup(profile_moves_a_real_device_s_stream_to_its_destination,
+				       setup),
 		cmocka_unit_test_setup(profile_resumes_a_device_from_its_own_saved_state, setup),
 	};
 

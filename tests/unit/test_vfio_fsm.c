@@ -13,15 +13,20 @@
 
 #include "testutil.h"
 
-#define SC_ VFIO_MIGRATION_STOP_COPY
+#define SC_  VFIO_MIGRATION_STOP_COPY
 #define P2P_ VFIO_MIGRATION_P2P
 #define PRE_ VFIO_MIGRATION_PRE_COPY
 
-/* Rows and columns in state-number order: ERROR STOP RUNNING STOP_COPY RESUMING RUNNING_P2P PRE_COPY PRE_COPY_P2P */
+/* Rows and columns in state-number order: ERROR STOP RUNNING STOP_COPY RESUMING RUNNING_P2P
+ * PRE_COPY PRE_COPY_P2P */
 typedef const char *table_t[MS_VFIO_NR_STATES][MS_VFIO_NR_STATES];
 #define X "x" /* not allowed: -EINVAL */
-#define ROW_X { X, X, X, X, X, X, X, X }
+#define ROW_X                                                                                      \
+	{                                                                                          \
+		X, X, X, X, X, X, X, X                                                             \
+	}
 
+/* clang-format off */
 static const table_t all_caps = {
 	ROW_X,
 	{ X, "", "RP RU", "SC", "RE", "RP", "RP RU PC", "RP PP" },
@@ -70,6 +75,8 @@ static const table_t nothing = {
 	ROW_X, ROW_X, ROW_X, ROW_X, ROW_X, ROW_X, ROW_X, ROW_X,
 };
 
+/* clang-format on */
+
 static uint8_t abbrev(const char *s)
 {
 	static const char *const a[] = { "ER", "ST", "RU", "SC", "RE", "RP", "PC", "PP" };
@@ -91,8 +98,8 @@ static void check_table(uint32_t caps, const table_t *t)
 
 			if (!strcmp(want, X)) {
 				if (n != -EINVAL)
-					fail_msg("caps 0x%x %u -> %u: got %d arcs, want -EINVAL", caps,
-						 cur, tgt, n);
+					fail_msg("caps 0x%x %u -> %u: got %d arcs, want -EINVAL",
+						 caps, cur, tgt, n);
 				assert_int_equal(ms_vfio_fsm__next(caps, cur, tgt, &next), -EINVAL);
 				continue;
 			}
@@ -102,13 +109,15 @@ static void check_table(uint32_t caps, const table_t *t)
 
 				for (; *p; p += p[2] ? 3 : 2) {
 					if (want_n >= n || path[want_n] != abbrev(p))
-						fail_msg("caps 0x%x %u -> %u: arc %d is %d, want %.2s", caps,
-							 cur, tgt, want_n, want_n < n ? path[want_n] : -1, p);
+						fail_msg(
+						    "caps 0x%x %u -> %u: arc %d is %d, want %.2s",
+						    caps, cur, tgt, want_n,
+						    want_n < n ? path[want_n] : -1, p);
 					want_n++;
 				}
 				if (n != want_n)
-					fail_msg("caps 0x%x %u -> %u: %d arcs, want %d (%s)", caps, cur,
-						 tgt, n, want_n, want);
+					fail_msg("caps 0x%x %u -> %u: %d arcs, want %d (%s)", caps,
+						 cur, tgt, n, want_n, want);
 			}
 			/* next() is the first step, and every step is one arc */
 			assert_int_equal(ms_vfio_fsm__next(caps, cur, tgt, &next), 0);
@@ -146,7 +155,8 @@ static void without_stop_copy_no_state_is_usable(void **state)
 	check_table(P2P_ | PRE_, &nothing);
 }
 
-/* A path enters the saving group only as its last step, unless it starts inside it (one data session). */
+/* A path enters the saving group only as its last step, unless it starts inside it (one data
+ * session). */
 static void saving_group_states_are_interior_only_within_one_session(void **state)
 {
 	uint32_t combos[] = { SC_, SC_ | P2P_, SC_ | PRE_, SC_ | P2P_ | PRE_ };

@@ -11,11 +11,11 @@ static void commands_are_encoded_little_endian_with_the_sriov_group(void **state
 {
 	uint8_t buf[64], mode = MS_VIRTIO_MODE_FREEZE;
 	const uint8_t want[25] = {
-		0x08, 0x00,			/* opcode DEV_MODE_SET */
-		0x01, 0x00,			/* group_type SR-IOV */
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* reserved1[12] */
-		0x34, 0x12, 0, 0, 0, 0, 0, 0,	/* group_member_id 0x1234 */
-		0x02,				/* mode Freeze */
+		0x08, 0x00,				  /* opcode DEV_MODE_SET */
+		0x01, 0x00,				  /* group_type SR-IOV */
+		0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* reserved1[12] */
+		0x34, 0x12, 0, 0, 0, 0, 0, 0,		  /* group_member_id 0x1234 */
+		0x02,					  /* mode Freeze */
 	};
 
 	memset(buf, 0xaa, sizeof(buf));
@@ -23,8 +23,8 @@ static void commands_are_encoded_little_endian_with_the_sriov_group(void **state
 						 0x1234, &mode, 1),
 			 25);
 	assert_memory_equal(buf, want, sizeof(want));
-	assert_int_equal(ms_virtio_admin__encode(buf, 24, MS_VIRTIO_ADMIN_DEV_MODE_SET, 1, &mode, 1),
-			 0);
+	assert_int_equal(
+	    ms_virtio_admin__encode(buf, 24, MS_VIRTIO_ADMIN_DEV_MODE_SET, 1, &mode, 1), 0);
 }
 
 static void write_record_opcodes_follow_the_opcode_table(void **state)
@@ -47,7 +47,8 @@ static void write_records_start_data_is_laid_out_as_the_seed_says(void **state)
 	uint8_t buf[64];
 	uint64_t addr[2] = { 0x100000000ull, 0x200000000ull }, pages[2] = { 16, 0x10000 };
 
-	assert_int_equal(ms_virtio_admin__wr_start_data(buf, sizeof(buf), 4096, addr, pages, 2), 48);
+	assert_int_equal(ms_virtio_admin__wr_start_data(buf, sizeof(buf), 4096, addr, pages, 2),
+			 48);
 	assert_int_equal(ms_get_le64(buf), 4096);
 	assert_int_equal(ms_get_le32(buf + 8), 2);
 	assert_int_equal(ms_get_le32(buf + 12), 0); /* reserved */
@@ -106,10 +107,12 @@ static void a_context_length_beyond_the_buffer_or_the_written_bytes_is_refused(v
 	char err[200];
 
 	assert_int_equal(ms_virtio_admin__ctx_read(&r, 4096, &n, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "DEV_CTX_READ: context_len 101 is more than the 100 bytes the device wrote");
+	assert_string_equal(
+	    err, "DEV_CTX_READ: context_len 101 is more than the 100 bytes the device wrote");
 	r.output = 5000;
 	assert_int_equal(ms_virtio_admin__ctx_read(&r, 4096, &n, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "DEV_CTX_READ: context_len 5000 is more than the 4096 bytes requested");
+	assert_string_equal(err,
+			    "DEV_CTX_READ: context_len 5000 is more than the 4096 bytes requested");
 	r.output = 60;
 	assert_int_equal(ms_virtio_admin__ctx_read(&r, 4096, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 60);
@@ -122,12 +125,16 @@ static void a_record_count_beyond_the_buffer_keeps_the_records_that_are_there(vo
 	uint32_t count, usable;
 	char err[200];
 
-	assert_int_equal(ms_virtio_admin__wr_read(&r, 4, &count, &usable, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "DEV_WRITE_RECORDS_READ: count 9 is more than the 4 records the buffer holds");
+	assert_int_equal(ms_virtio_admin__wr_read(&r, 4, &count, &usable, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(
+	    err, "DEV_WRITE_RECORDS_READ: count 9 is more than the 4 records the buffer holds");
 	assert_int_equal(usable, 4);
 	r = res_of(recs, 24, 4);
-	assert_int_equal(ms_virtio_admin__wr_read(&r, 8, &count, &usable, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "DEV_WRITE_RECORDS_READ: count 4 is more than the 3 records the device wrote");
+	assert_int_equal(ms_virtio_admin__wr_read(&r, 8, &count, &usable, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(
+	    err, "DEV_WRITE_RECORDS_READ: count 4 is more than the 3 records the device wrote");
 	assert_int_equal(usable, 3);
 	r = res_of(recs, 24, 2);
 	assert_int_equal(ms_virtio_admin__wr_read(&r, 8, &count, &usable, err, sizeof(err)), 0);
@@ -216,7 +223,8 @@ static void a_valid_context_parses_field_by_field(void **state)
 	char err[200];
 	int n = 0;
 
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, count_fields, &n, err, sizeof(err)), 0);
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, count_fields, &n, err, sizeof(err)),
+			 0);
 	assert_int_equal(n, 2);
 }
 
@@ -227,19 +235,25 @@ static void a_tlv_running_past_the_context_names_the_field(void **state)
 	char err[200];
 
 	ms_put_le64(b + 4 + 8, 1000);
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "device context: field 0 (type 0x0002): length 1000 runs past the context (54 bytes left)");
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(err, "device context: field 0 (type 0x0002): length 1000 runs past the "
+				 "context (54 bytes left)");
 	/* a header that does not fit either */
 	ms_put_le64(b + 4 + 8, 30);
-	assert_int_equal(ms_virtio_ctx__parse(b, 4 + 16 + 30 + 10, sup, 2, NULL, NULL, err, sizeof(err)),
-			 -EPROTO);
-	assert_string_equal(err, "device context: field 1 of 2: header runs past the context (10 bytes left)");
+	assert_int_equal(
+	    ms_virtio_ctx__parse(b, 4 + 16 + 30 + 10, sup, 2, NULL, NULL, err, sizeof(err)),
+	    -EPROTO);
+	assert_string_equal(
+	    err, "device context: field 1 of 2: header runs past the context (10 bytes left)");
 	/* more fields announced than present */
 	ms_put_le32(b, 3);
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
 	/* and bytes left over */
 	ms_put_le32(b, 1);
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
 	assert_string_equal(err, "device context: 24 bytes after the last of 1 fields");
 }
 
@@ -252,8 +266,11 @@ static void a_field_length_the_fields_query_disagrees_with_is_refused(void **sta
 	/* the structure with natural padding (32) where the device's fields query says 30 */
 	memmove(b + 4 + 16 + 32, b + 4 + 16 + 30, len - (4 + 16 + 30));
 	len += 2;
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "device context: field 0 (type 0x0002): length 32, the supported-fields query says 30");
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(
+	    err,
+	    "device context: field 0 (type 0x0002): length 32, the supported-fields query says 30");
 	/* without the query only the structure is checked, and 32 >= 30 is fine */
 	assert_int_equal(ms_virtio_ctx__parse(b, len, NULL, 0, NULL, NULL, err, sizeof(err)), 0);
 }
@@ -265,8 +282,10 @@ static void a_field_the_device_does_not_support_is_refused(void **state)
 	char err[200];
 
 	ms_put_le16(b + 4, 0x0042);
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "device context: field 0: type 0x0042 is not in the supported-fields query");
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(
+	    err, "device context: field 0: type 0x0042 is not in the supported-fields query");
 }
 
 static void owned_descriptors_must_match_their_count(void **state)
@@ -275,8 +294,10 @@ static void owned_descriptors_must_match_their_count(void **state)
 	size_t len = build_ctx(b, 30, 3);
 	char err[200];
 
-	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
-	assert_string_equal(err, "device context: field 1 (VQ_SPLIT_DEV_OWN_DESC): length 8 does not match desc_count 3");
+	assert_int_equal(ms_virtio_ctx__parse(b, len, sup, 2, NULL, NULL, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(err, "device context: field 1 (VQ_SPLIT_DEV_OWN_DESC): length 8 does "
+				 "not match desc_count 3");
 	assert_int_equal(ms_virtio_ctx__parse(b, 3, sup, 2, NULL, NULL, err, sizeof(err)), -EPROTO);
 	assert_string_equal(err, "device context: field_count: 3 bytes, needs 4");
 }
@@ -287,9 +308,11 @@ int main(void)
 		cmocka_unit_test(commands_are_encoded_little_endian_with_the_sriov_group),
 		cmocka_unit_test(write_record_opcodes_follow_the_opcode_table),
 		cmocka_unit_test(write_records_start_data_is_laid_out_as_the_seed_says),
-		cmocka_unit_test(a_result_longer_than_its_buffer_or_shorter_than_its_status_is_refused),
+		cmocka_unit_test(
+		    a_result_longer_than_its_buffer_or_shorter_than_its_status_is_refused),
 		cmocka_unit_test(an_unknown_mode_names_the_command_and_field),
-		cmocka_unit_test(a_context_length_beyond_the_buffer_or_the_written_bytes_is_refused),
+		cmocka_unit_test(
+		    a_context_length_beyond_the_buffer_or_the_written_bytes_is_refused),
 		cmocka_unit_test(a_record_count_beyond_the_buffer_keeps_the_records_that_are_there),
 		cmocka_unit_test(capabilities_without_a_page_size_or_a_range_are_refused),
 		cmocka_unit_test(supported_fields_must_be_whole_entries_without_duplicates),

@@ -17,7 +17,7 @@
 
 #include "devtest.h"
 
-#define MS 1000000ull
+#define MS   1000000ull
 #define BASE (1ull << 32)
 
 struct res {
@@ -120,10 +120,11 @@ static void advance(struct dt_rig *r, uint64_t ns)
 
 static void every_migration_command_is_supported_together(void **state)
 {
-	static const uint16_t ops[] = { MS_VIRTIO_ADMIN_DEV_MODE_GET, MS_VIRTIO_ADMIN_DEV_MODE_SET,
-					MS_VIRTIO_ADMIN_DEV_CTX_SIZE_GET, MS_VIRTIO_ADMIN_DEV_CTX_READ,
-					MS_VIRTIO_ADMIN_DEV_CTX_WRITE,
-					MS_VIRTIO_ADMIN_DEV_CTX_DISCARD };
+	static const uint16_t ops[] = {
+		MS_VIRTIO_ADMIN_DEV_MODE_GET,	  MS_VIRTIO_ADMIN_DEV_MODE_SET,
+		MS_VIRTIO_ADMIN_DEV_CTX_SIZE_GET, MS_VIRTIO_ADMIN_DEV_CTX_READ,
+		MS_VIRTIO_ADMIN_DEV_CTX_WRITE,	  MS_VIRTIO_ADMIN_DEV_CTX_DISCARD
+	};
 	struct dt_rig r;
 	struct ms_device *d = member(&r, "ref:iface=virtio");
 	uint8_t zero = 0;
@@ -359,7 +360,8 @@ static void a_device_not_active_does_no_dma_and_sends_no_notification_or_pme(voi
 	uint64_t addr = BASE, pages = 1024, n;
 	struct res *res;
 
-	assert_int_equal(ms_virtio_admin__wr_start_data(wr, sizeof(wr), 4096, &addr, &pages, 1), 32);
+	assert_int_equal(ms_virtio_admin__wr_start_data(wr, sizeof(wr), 4096, &addr, &pages, 1),
+			 32);
 	assert_int_equal(raw(d, MS_VIRTIO_ADMIN_DEV_WRITE_RECORDS_START, wr, 32, 0)->status, 0);
 	/* control: Active writes, notifies, raises PME */
 	advance(&r, 1000 * MS);
@@ -401,7 +403,8 @@ static void mode_set_completes_only_after_the_outstanding_dma_write(void **state
 {
 	struct dt_rig r;
 	/* one 64-page write in flight every 256 ms */
-	struct ms_device *d = member(&r, "ref:iface=virtio,dirty=1M/s,wsize=256K,ws=64M,quiesce=1ms");
+	struct ms_device *d =
+	    member(&r, "ref:iface=virtio,dirty=1M/s,wsize=256K,ws=64M,quiesce=1ms");
 	const struct ms_ev_dma_write *w;
 	uint64_t before, t0, done;
 	size_t n;
@@ -489,7 +492,8 @@ static void freeze_keeps_the_device_context_unchanged(void **state)
 
 static void commands_during_flr_reset_or_pm_complete_after_it(void **state)
 {
-	static const enum ms_ref_member_event evs[] = { MS_REF_FLR, MS_REF_DEVICE_RESET, MS_REF_PM };
+	static const enum ms_ref_member_event evs[] = { MS_REF_FLR, MS_REF_DEVICE_RESET,
+							MS_REF_PM };
 
 	for (size_t i = 0; i < 3; i++) {
 		struct dt_rig r;
@@ -564,7 +568,8 @@ static void start_recording(struct ms_device *d, uint64_t addr, uint64_t pages)
 {
 	uint8_t wr[32];
 
-	assert_int_equal(ms_virtio_admin__wr_start_data(wr, sizeof(wr), 4096, &addr, &pages, 1), 32);
+	assert_int_equal(ms_virtio_admin__wr_start_data(wr, sizeof(wr), 4096, &addr, &pages, 1),
+			 32);
 	assert_int_equal(raw(d, MS_VIRTIO_ADMIN_DEV_WRITE_RECORDS_START, wr, 32, 0)->status, 0);
 }
 
@@ -750,7 +755,8 @@ int main(void)
 		cmocka_unit_test(setting_the_current_mode_again_succeeds_in_every_mode),
 		cmocka_unit_test(a_mode_other_than_active_stop_freeze_fails_and_keeps_the_mode),
 		cmocka_unit_test(a_partially_read_context_blocks_active_and_stop_until_discarded),
-		cmocka_unit_test(a_partially_written_context_blocks_active_and_stop_until_discarded),
+		cmocka_unit_test(
+		    a_partially_written_context_blocks_active_and_stop_until_discarded),
 		cmocka_unit_test(a_fully_read_context_reads_zero_bytes_until_a_new_one_exists),
 		cmocka_unit_test(the_context_can_be_read_in_every_mode),
 		cmocka_unit_test(discard_after_a_partial_read_starts_the_mode_s_context_again),
@@ -760,7 +766,8 @@ int main(void)
 		cmocka_unit_test(a_device_not_active_does_no_dma_and_sends_no_notification_or_pme),
 		cmocka_unit_test(mode_set_completes_only_after_the_outstanding_dma_write),
 		cmocka_unit_test(stop_mode_accepts_driver_notifications),
-		cmocka_unit_test(configuration_reads_work_in_every_mode_and_writes_in_freeze_change_nothing),
+		cmocka_unit_test(
+		    configuration_reads_work_in_every_mode_and_writes_in_freeze_change_nothing),
 		cmocka_unit_test(freeze_keeps_the_device_context_unchanged),
 		cmocka_unit_test(commands_during_flr_reset_or_pm_complete_after_it),
 		cmocka_unit_test(write_record_commands_are_all_supported_or_none),
