@@ -395,8 +395,9 @@ void ms_dev__close(struct ms_device *d)
 {
 	if (!d)
 		return;
-	free(d->track);
-	d->track = NULL;
+	/* recording a driver started, it stops (the virtio driver MUST) */
+	if (d->track)
+		ms_dev__track_stop(d);
 	d->ops->close(d);
 }
 
