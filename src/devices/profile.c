@@ -234,6 +234,11 @@ static int move(struct run *r, struct pair *p, uint32_t phase, uint64_t budget, 
 		ssize_t n = ms_dev__read(p->src, r->buf, want);
 		int err;
 
+		if (n == -ENOMSG && phase == MS_PHASE_STOPCOPY)
+			return fail(r, -EPROTO,
+				    "%s: data read: ENOMSG in STOP_COPY, where only a 0 read ends "
+				    "the stream",
+				    p->src->name);
 		if (n == -ENOMSG)
 			return 0;
 		if (n < 0)

@@ -41,6 +41,7 @@ struct fdev {
 	int nr_dirty, report_errno;
 	int bitmap_was_clear;
 	ssize_t read_extra;
+	int enomsg_in_stop_copy;
 };
 
 static struct fake {
@@ -321,6 +322,9 @@ static ssize_t f_read(int fd, void *buf, size_t len)
 	if (!d)
 		return set_errno(EBADF);
 	end = d->state == VFIO_DEVICE_STATE_STOP_COPY ? STREAM : INITIAL;
+	if (d->state == VFIO_DEVICE_STATE_STOP_COPY && d->enomsg_in_stop_copy &&
+	    d->save_off >= STREAM / 2)
+		return set_errno(ENOMSG);
 	if (d->save_off >= end) {
 		if (d->state == VFIO_DEVICE_STATE_STOP_COPY)
 			return 0;
@@ -712,6 +716,32 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 	ms_session__free(s);
 }
 
+static void enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_session *s;
+	struct ms_devspec sp;
+	struct ms_profile_opts o = { .specs = &sp, .nr_specs = 1, .round_ns = 1000000 };
+	struct ms_profile_result res;
+	char err[320];
+
+	o.sys = &fake_sys;
+	fk.dev[0].enomsg_in_stop_copy = 1;
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1", &sp, err,
+			      sizeof(err)),
+	    0);
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_int_equal(ms_profile__run(s, &o, &res), -EPROTO);
+	assert_string_equal(res.err,
+			    "vfio0: data read: ENOMSG in STOP_COPY, where only a 0 read ends "
+			    "the stream");
+	/* both back to RUNNING: the destination's load was abandoned by reset */
+	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_RUNNING);
+	assert_int_equal(fk.dev[1].state, VFIO_DEVICE_STATE_RUNNING);
+	ms_session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +766,8 @@ int main(void)
 		cmocka_unit_test_setup(profile_moves_a_real_device_s_stream_to_its_destination,
 				       setup),
 		cmocka_unit_test_setup(profile_resumes_a_device_from_its_own_saved_state, setup),
+		cmocka_unit_test_setup(enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest,
+				       setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
