@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <migscope/devset.h>
 #include <migscope/profile.h>
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_dev.h>
@@ -716,6 +717,29 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 	ms_session__free(s);
 }
 
+static void an_unknown_state_after_a_failed_arc_is_treated_as_error_and_reset(void **state)
+{
+	struct dt_rig r;
+	struct ms_device *d;
+	char err[512];
+
+	dt_rig__init(&r);
+	d = open_dev(&r, "/dev/vfio/devices/vfio0");
+	fk.dev[0].fail_to_state = VFIO_DEVICE_STATE_STOP;
+	fk.dev[0].fail_errno = EIO;
+	fk.dev[0].report_state = 9; /* and then the kernel answers nonsense */
+	assert_int_equal(ms_devset__goto(&d, 1, NULL, VFIO_DEVICE_STATE_STOP,
+					 VFIO_DEVICE_STATE_RUNNING, err, sizeof(err)),
+			 -EIO);
+	assert_string_equal(err,
+			    "vfio0: MIG_DEVICE_STATE: RUNNING_P2P -> STOP: Input/output error; "
+			    "every device rolled back to RUNNING");
+	/* reset, then RUNNING as the kernel's reset leaves it */
+	assert_int_equal(d->state, VFIO_DEVICE_STATE_RUNNING);
+	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_RUNNING);
+	dt_rig__free(&r);
+}
+
 static void enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest(void **state)
 {
 	struct ms_session_opts so = { 0 };
@@ -768,6 +792,8 @@ int main(void)
 		cmocka_unit_test_setup(profile_resumes_a_device_from_its_own_saved_state, setup),
 		cmocka_unit_test_setup(enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest,
 				       setup),
+		cmocka_unit_test_setup(
+		    an_unknown_state_after_a_failed_arc_is_treated_as_error_and_reset, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
