@@ -91,7 +91,4 @@ extern const char *const ms_qemu_trace_enable[];
 const char *ms_qemu_checkpoint_name(uint32_t idx);
 uint32_t ms_qemu_checkpoint_index(const char *name, size_t len);
 
-/* Name of a VFIO migration state as QEMU prints it ("STOP_COPY"), or NULL. */
-const char *ms_vfio_state_name(unsigned int state);
-
 #endif

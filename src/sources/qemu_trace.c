@@ -26,6 +26,7 @@
 
 #include <migscope/loop.h>
 #include <migscope/vfio_compat.h>
+#include <migscope/vfio_fsm.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
 
@@ -645,28 +646,15 @@ static struct vfio_dev *vfio_dev(struct ms_qemu_trace *t, const struct cap *c, u
 	return d;
 }
 
-/* QEMU's v2 state names (mig_state_to_str) are the kernel enum's. */
-static const char *const vfio_states[] = {
-	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
-	[VFIO_DEVICE_STATE_STOP] = "STOP",
-	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
-	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
-	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
-	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
-};
-
-const char *ms_vfio_state_name(unsigned int state)
-{
-	return state < ARRAY_SIZE(vfio_states) ? vfio_states[state] : NULL;
-}
-
+/* QEMU's v2 state names (mig_state_to_str) are the kernel enum's: one table, in vfio_fsm.c. */
 static int vfio_state_from_name(const struct cap *c)
 {
-	for (unsigned int i = 0; i < ARRAY_SIZE(vfio_states); i++)
-		if (strlen(vfio_states[i]) == c->len && !memcmp(vfio_states[i], c->s, c->len))
+	for (unsigned int i = 0; i < MS_VFIO_NR_STATES; i++) {
+		const char *n = ms_vfio_state_name(i, NULL, 0);
+
+		if (strlen(n) == c->len && !memcmp(n, c->s, c->len))
 			return (int)i;
+	}
 	return -1;
 }
 
