@@ -139,7 +139,7 @@ int do_profile(int argc, char **argv)
 	po.specs = specs;
 	po.nr_specs = n;
 
-	sopts.record_path = out.record;
+	cli_session_opts(&out, 1, &sopts);
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s) {
 		free(specs);

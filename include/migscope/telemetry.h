@@ -88,7 +88,9 @@ struct ms_tm_device {
 	struct ms_tm_spans loads;		    /* QEMU section loads */
 	struct ms_tm_points qdowntime;		    /* vmstate_downtime_save: v = dur_ns */
 	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
-	uint64_t data_last_ns[MS_PHASE_RESUME + 1]; /* time of the last one */
+	uint64_t data_first_ns[MS_PHASE_RESUME + 1]; /* time of the first one */
+	uint64_t data_last_ns[MS_PHASE_RESUME + 1];  /* time of the last one */
+	uint64_t data_last_bytes[MS_PHASE_RESUME + 1]; /* and its size */
 	uint16_t basis;				    /* record type of the samples, 0 = none yet */
 	uint32_t origin;			    /* QEMU_PENDING: enum ms_pending_origin */
 	uint64_t save_open_ns, load_open_ns;	    /* a section start without its end yet */
@@ -209,12 +211,17 @@ struct ms_tm_downtime {
 	enum ms_tm_method method;
 	uint32_t peer; /* the destination device, or MS_DEV_NONE */
 	uint64_t start_ns, end_ns;
+	/* arcs: the marks that cut [start, end] (quiesced, saved, resuming) */
+	uint64_t quiesced_ns, saved_ns, resuming_ns;
+	uint64_t exit_ns;     /* arcs: the arc out of STOP_COPY took this long */
+	/* the breakdown; time the device sat idle while another one worked is wait */
 	uint64_t stop_ns;     /* leaving RUNNING/PRE_COPY until STOP_COPY (Freeze) */
-	uint64_t stopcopy_ns; /* in STOP_COPY moving data, and the arc out of it */
-	uint64_t wait_ns;     /* saved, waiting for the destination to start resuming */
+	uint64_t stopcopy_ns; /* in STOP_COPY moving its data, and the arc out of it */
+	uint64_t wait_ns;     /* idle while other devices worked, or saved and the
+			       * destination not resuming yet */
 	uint64_t ack_ns;      /* part of the wait spent waiting for a switchover ack */
 	uint64_t resume_ns;   /* destination resume arcs until RUNNING */
-	uint64_t busy_ns;     /* the device's own work: its arcs and its stop-copy transfer */
+	uint64_t busy_ns;     /* the device's own time: stop + stop-copy + resume */
 	double share;	      /* busy / the VM's downtime, 0..1 */
 };
 

@@ -262,8 +262,11 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		const struct ms_ev_data *e = (const void *)ev;
 
 		if (d && e->phase <= MS_PHASE_RESUME) {
+			if (!d->data[e->phase])
+				d->data_first_ns[e->phase] = ev->ts_ns;
 			d->data[e->phase] += e->bytes;
 			d->data_last_ns[e->phase] = ev->ts_ns;
+			d->data_last_bytes[e->phase] = e->bytes;
 		}
 		break;
 	}

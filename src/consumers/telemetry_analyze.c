@@ -87,12 +87,6 @@ static uint64_t overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
 	return hi > lo ? hi - lo : 0;
 }
 
-/* How much of an arc lies in [a, b); an instantaneous arc inside counts as 0. */
-static uint64_t arc_in(const struct ms_tm_arc *arc, uint64_t a, uint64_t b)
-{
-	return overlap(arc_start(arc), arc->end_ns, a, b);
-}
-
 /* Time within [a, b) spent between a switchover-ack request and its ack. */
 static uint64_t ack_wait(const struct ms_tm_point *p, uint32_t n, uint64_t a, uint64_t b)
 {
@@ -182,9 +176,10 @@ static int window_arcs(const struct ms_tm_device *src, const struct ms_tm_device
 
 /*
  * Downtime from the state timeline: from the source leaving RUNNING/PRE_COPY
- * (Active) until its destination peer is RUNNING (Active), cut at four marks:
+ * (Active) until its destination peer is RUNNING (Active), cut at three marks:
  * quiesced (reached STOP_COPY / Freeze), saved (left STOP_COPY, or its last
- * stop-copy data), resuming (the destination's first arc after that).
+ * stop-copy data), resuming (the destination's first arc after that).  The
+ * segments are split further by split_waits() once every device has its marks.
  */
 static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_device *dst,
 			  uint32_t peer, struct ms_tm_downtime *dt)
@@ -230,6 +225,7 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 	for (uint32_t i = q + 1; q < n && i < n && a[i].end_ns <= t_end; i++)
 		if (a[i].from == a[q].to) {
 			t_saved = a[i].end_ns;
+			dt->exit_ns = a[i].dur_ns;
 			break;
 		}
 	if (t_saved == t_q && src->data_last_ns[MS_PHASE_STOPCOPY] > t_q &&
@@ -253,15 +249,120 @@ static void arcs_downtime(const struct ms_tm_device *src, const struct ms_tm_dev
 	dt->peer = peer;
 	dt->start_ns = t_start;
 	dt->end_ns = t_end;
+	dt->quiesced_ns = t_q;
+	dt->saved_ns = t_saved;
+	dt->resuming_ns = t_resume;
+	dt->exit_ns = min64(dt->exit_ns, t_saved - t_q);
 	dt->stop_ns = t_q - t_start;
 	dt->stopcopy_ns = t_saved - t_q;
 	dt->wait_ns = t_resume - t_saved;
 	dt->resume_ns = t_end - t_resume;
-	for (uint32_t i = leave; i < n; i++)
-		dt->busy_ns += arc_in(&a[i], t_start, t_q);
-	dt->busy_ns += dt->stopcopy_ns;
-	for (uint32_t j = 0; dt->complete && j < ms_tm_timeline(dst)->nr; j++)
-		dt->busy_ns += arc_in(&ms_tm_timeline(dst)->v[j], t_resume, t_end);
+}
+
+/* Something a device was doing, [start, end): an arc, or moving its stop-copy data. */
+struct activity {
+	uint64_t start, end;
+	uint32_t dev;
+};
+
+/*
+ * When a device moved its stop-copy data: from its first data record to its
+ * last one plus that record's bytes at the link's bandwidth.  Without a
+ * bandwidth the device counts as moving data until it left STOP_COPY (own:
+ * that mark) or until its last record (another device's, own = 0).
+ */
+static int transfer_span(const struct ms_tm_device *d, uint64_t bw, uint64_t own_until,
+			 struct activity *out)
+{
+	if (!d->data[MS_PHASE_STOPCOPY])
+		return 0;
+	out->start = d->data_first_ns[MS_PHASE_STOPCOPY];
+	out->end = d->data_last_ns[MS_PHASE_STOPCOPY];
+	if (bw)
+		out->end += ms_tm_u64((double)d->data_last_bytes[MS_PHASE_STOPCOPY] * 1e9 /
+				      (double)bw);
+	else
+		out->end = max64(out->end, own_until);
+	return out->end > out->start;
+}
+
+static int is_in(const struct activity *a, uint32_t n, uint64_t t, uint32_t dev, uint32_t peer,
+		 int own)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if ((a[i].dev == dev || a[i].dev == peer) == own && a[i].start <= t && t < a[i].end)
+			return 1;
+	return 0;
+}
+
+/* Time in [lo, hi) when the pair (dev, peer) did nothing and another device did something. */
+static uint64_t idle_while_others_work(const struct activity *a, uint32_t n, uint32_t dev,
+				       uint32_t peer, uint64_t lo, uint64_t hi)
+{
+	uint64_t t = lo, sum = 0;
+
+	while (t < hi) {
+		uint64_t next = hi;
+
+		/* the next boundary of any activity after t */
+		for (uint32_t i = 0; i < n; i++) {
+			if (a[i].start > t && a[i].start < next)
+				next = a[i].start;
+			if (a[i].end > t && a[i].end < next)
+				next = a[i].end;
+		}
+		if (!is_in(a, n, t, dev, peer, 1) && is_in(a, n, t, dev, peer, 0))
+			sum += next - t;
+		t = next;
+	}
+	return sum;
+}
+
+/*
+ * Devices are driven in turns and share the migration link: a device that
+ * reached STOP_COPY while another was still quiescing, or whose data waited
+ * for another's on the link, sat idle because of the other one.  That time is
+ * moved from its stop, stop-copy and resume segments into its wait, so each
+ * segment is the device's own time and busy = stop + stop-copy + resume.
+ */
+static int split_waits(const struct ms_telemetry *t, struct ms_tm_report *r, uint64_t bw)
+{
+	uint32_t cap = 0, n = 0;
+	struct activity *a;
+
+	for (uint32_t id = 0; id < t->nr; id++)
+		cap += ms_tm_timeline(&t->dev[id])->nr + 1;
+	a = calloc(cap ? cap : 1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_tm_arcs *arcs = ms_tm_timeline(&t->dev[id]);
+		const struct ms_tm_downtime *dt = id < r->nr ? &r->dev[id].dt : NULL;
+		uint64_t until = dt && ms_tm_downtime__by_arcs(dt) ? dt->saved_ns - dt->exit_ns : 0;
+
+		for (uint32_t i = 0; i < arcs->nr; i++)
+			a[n++] = (struct activity){ arc_start(&arcs->v[i]), arcs->v[i].end_ns, id };
+		if (transfer_span(&t->dev[id], bw, until, &a[n]))
+			a[n++].dev = id;
+	}
+	for (uint32_t id = 0; id < r->nr; id++) {
+		struct ms_tm_downtime *dt = &r->dev[id].dt;
+		uint32_t peer = dt->peer;
+		uint64_t w[3];
+
+		if (!ms_tm_downtime__by_arcs(dt))
+			continue;
+		w[0] = idle_while_others_work(a, n, id, peer, dt->start_ns, dt->quiesced_ns);
+		w[1] = idle_while_others_work(a, n, id, peer, dt->quiesced_ns, dt->saved_ns);
+		w[2] = idle_while_others_work(a, n, id, peer, dt->resuming_ns, dt->end_ns);
+		dt->stop_ns -= w[0];
+		dt->stopcopy_ns -= w[1];
+		dt->resume_ns -= w[2];
+		dt->wait_ns += w[0] + w[1] + w[2];
+		dt->busy_ns = dt->stop_ns + dt->stopcopy_ns + dt->resume_ns;
+	}
+	free(a);
+	return 0;
 }
 
 /* A QEMU section's part of the VM's downtime: its saves while the VM was stopped. */
@@ -622,13 +723,62 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, worst->reason);
 }
 
-static void count_acks(const struct ms_tm_point *p, uint32_t n, struct ms_tm_vm *vm)
+static int span_cmp(const void *a, const void *b)
 {
+	const struct ms_tm_span *x = a, *y = b;
+
+	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+}
+
+/* Request-to-ack spans of one list (device or VM) appended to spans. */
+static void ack_spans(const struct ms_tm_point *p, uint32_t n, struct ms_tm_vm *vm,
+		      struct ms_tm_span *spans, uint32_t *nr)
+{
+	int waiting = 0;
+
 	for (uint32_t i = 0; i < n; i++) {
 		vm->acks_requested += p[i].v == MS_SWITCHOVER_ACK_REQUESTED;
 		vm->acks += p[i].v == MS_SWITCHOVER_ACKED;
+		if (p[i].v == MS_SWITCHOVER_ACK_REQUESTED && !waiting) {
+			spans[*nr].start_ns = p[i].ts_ns;
+			waiting = 1;
+		} else if (p[i].v == MS_SWITCHOVER_ACKED && waiting &&
+			   p[i].ts_ns >= spans[*nr].start_ns) {
+			spans[(*nr)++].end_ns = p[i].ts_ns;
+			waiting = 0;
+		}
 	}
-	vm->ack_wait_ns += ack_wait(p, n, 0, UINT64_MAX);
+}
+
+/*
+ * Switchover acks: how many were asked and given, and how long the switchover
+ * was held back by at least one outstanding request (devices wait in
+ * parallel: the union of their waits, not the sum).
+ */
+static int acks(const struct ms_telemetry *t, struct ms_tm_vm *vm)
+{
+	uint32_t cap = t->switchover.nr, nr = 0;
+	struct ms_tm_span *spans;
+	uint64_t end = 0;
+
+	for (uint32_t id = 0; id < t->nr; id++)
+		cap += t->dev[id].switchover.nr;
+	spans = calloc(cap ? cap : 1, sizeof(*spans));
+	if (!spans)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < t->nr; id++)
+		ack_spans(t->dev[id].switchover.v, t->dev[id].switchover.nr, vm, spans, &nr);
+	ack_spans(t->switchover.v, t->switchover.nr, vm, spans, &nr);
+	qsort(spans, nr, sizeof(*spans), span_cmp);
+	for (uint32_t i = 0; i < nr; i++) {
+		uint64_t from = max64(spans[i].start_ns, end);
+
+		if (spans[i].end_ns > from)
+			vm->ack_wait_ns += spans[i].end_ns - from;
+		end = max64(end, spans[i].end_ns);
+	}
+	free(spans);
+	return 0;
 }
 
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
@@ -673,6 +823,8 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE && peer != id)
 			r->dev[peer].counted_in = id;
 	}
+	if (split_waits(t, r, vm->bandwidth_bps))
+		return -ENOMEM;
 
 	/* 2. the VM's downtime: QEMU's own when it told us, else the devices' */
 	if (!qemu_downtime(t, vm)) {
@@ -720,8 +872,7 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 			sections_downtime(dev, vm, &x->dt);
 		if (ms_tm_downtime__by_arcs(&x->dt)) {
 			const struct ms_tm_device *pd = ms_telemetry__device(t, x->dt.peer);
-			uint64_t w0 = x->dt.start_ns + x->dt.stop_ns + x->dt.stopcopy_ns;
-			uint64_t w1 = w0 + x->dt.wait_ns, ack;
+			uint64_t w0 = x->dt.saved_ns, w1 = x->dt.resuming_ns, ack;
 
 			ack = ack_wait(dev->switchover.v, dev->switchover.nr, w0, w1);
 			if (pd && x->dt.complete)
@@ -745,10 +896,7 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		return -ENOMEM;
 	if (!vm->series_nr)
 		vm_worst_device(d, r);
-	for (uint32_t id = 0; id < t->nr; id++)
-		count_acks(t->dev[id].switchover.v, t->dev[id].switchover.nr, vm);
-	count_acks(t->switchover.v, t->switchover.nr, vm);
-	return 0;
+	return acks(t, vm);
 }
 
 void ms_tm_report__free(struct ms_tm_report *r)

@@ -237,10 +237,9 @@ static void two_samples_above_threshold_are_unknown(void **state)
  *        PRE_COPY_P2P->STOP_COPY 1002-1005; STOP_COPY->STOP 1029-1030
  *   ack  requested 1032, acked 1036
  *   dst  RESUMING->STOP 1040-1042; STOP->RUNNING_P2P 1042-1045; RUNNING_P2P->RUNNING 1049-1050
- * downtime 50 = stop 5 + stop-copy 25 + ack 4 + wait 6 + resume 10;
- * busy = arcs 2+3 + stop-copy 25 + destination arcs 2+3+1 = 36.
- * A second pair is down 1001-1060, so the VM is down 60 ms and the first
- * device's share is 36/60.
+ * downtime 50 = stop 5 + stop-copy 25 + ack 4 + wait 6 + resume 10, all of
+ * stop, stop-copy and resume its own time: busy 40.  A second pair is down
+ * 1001-1060, so the VM is down 60 ms and the first device's share is 40/60.
  */
 static uint32_t add_pair(struct ms_session *s, const char *name, double shift, double extra)
 {
@@ -258,7 +257,7 @@ static uint32_t add_pair(struct ms_session *s, const char *name, double shift, d
 	tb_stopcopy(s, src, 900, 8 * TB_MIB);
 	tb_arc(s, src, PRE_COPY, PRE_COPY_P2P, 1002 + shift, 2);
 	tb_arc(s, src, PRE_COPY_P2P, STOP_COPY, 1005 + shift, 3);
-	tb_data(s, src, 1020 + shift, 8 * TB_MIB, MS_PHASE_STOPCOPY);
+	tb_data(s, src, 1005 + shift, 8 * TB_MIB, MS_PHASE_STOPCOPY);
 	tb_arc(s, src, STOP_COPY, STOP, 1030 + shift, 1);
 	tb_arc(s, dst, RESUMING, STOP, 1042 + shift + extra, 2);
 	tb_arc(s, dst, STOP, RUNNING_P2P, 1045 + shift + extra, 3);
@@ -290,12 +289,12 @@ static void downtime_arcs_and_share_from_a_constructed_timeline(void **state)
 	assert_int_equal(dt->ack_ns, 4000000);
 	assert_int_equal(dt->wait_ns, 6000000);
 	assert_int_equal(dt->resume_ns, 10000000);
-	assert_int_equal(dt->busy_ns, 36000000);
+	assert_int_equal(dt->busy_ns, 40000000);
 
 	assert_true(r.vm.have_downtime);
 	assert_string_equal(r.vm.downtime_source, "devices");
 	assert_int_equal(r.vm.downtime_end_ns - r.vm.downtime_start_ns, 60000000);
-	assert_true(fabs(dt->share - 36.0 / 60) < 1e-9);
+	assert_true(fabs(dt->share - 40.0 / 60) < 1e-9);
 	/* total: the first arc (the destination's at 4.5 ms) to the VM running again */
 	assert_true(r.vm.have_total);
 	assert_int_equal(r.vm.total_end_ns - r.vm.total_start_ns, 1055500000);
@@ -321,6 +320,60 @@ static void downtime_arcs_and_share_from_a_constructed_timeline(void **state)
 	assert_int_equal(r.dev[a].conv.samples, 1);
 	assert_int_equal(r.dev[a].conv.stopcopy, 8 * TB_MIB);
 	assert_int_equal(r.dev[a].conv.predicted_ns, 25000000);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * Two pairs driven in turns over one 100 MiB/s link, as the profile does (ms):
+ *   a  PRE_COPY->P2P 1000-1001, P2P->STOP_COPY 1002-1012, 10 MiB moving 1016-1116,
+ *      STOP_COPY->STOP 1126-1127; a-dst arcs 1128-1130, 1132-1133, 1134-1135
+ *   b  PRE_COPY->P2P 1001-1002, P2P->STOP_COPY 1012-1016, 1 MiB moving 1116-1126,
+ *      STOP_COPY->STOP 1127-1128; b-dst arcs 1130-1132, 1133-1134, 1135-1136
+ * Whenever one sat idle while the other worked, that is its wait: a's
+ * downtime 135 = stop 11 + stop-copy 101 + resume 4 + wait 19; b's 135 =
+ * stop 5 + stop-copy 11 + resume 4 + wait 115.  The VM is down 136 ms and a
+ * made it: 116 of them.
+ */
+static void a_device_idle_while_another_works_is_waiting(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
+	uint32_t a = tb_dev(s, "a", MS_DEV_KIND_REF, MS_ROLE_SOURCE, 1);
+	uint32_t ad = tb_dev(s, "a-dst", MS_DEV_KIND_REF, MS_ROLE_DEST, a);
+	uint32_t b = tb_dev(s, "b", MS_DEV_KIND_REF, MS_ROLE_SOURCE, 3);
+	uint32_t bd = tb_dev(s, "b-dst", MS_DEV_KIND_REF, MS_ROLE_DEST, b);
+	const struct ms_tm_downtime *x, *y;
+	struct ms_tm_report r;
+
+	tb_arc(s, a, PRE_COPY, PRE_COPY_P2P, 1001, 1);
+	tb_arc(s, b, PRE_COPY, PRE_COPY_P2P, 1002, 1);
+	tb_arc(s, a, PRE_COPY_P2P, STOP_COPY, 1012, 10);
+	tb_arc(s, b, PRE_COPY_P2P, STOP_COPY, 1016, 4);
+	tb_data(s, a, 1016, 10 * TB_MIB, MS_PHASE_STOPCOPY);
+	tb_data(s, b, 1116, TB_MIB, MS_PHASE_STOPCOPY);
+	tb_arc(s, a, STOP_COPY, STOP, 1127, 1);
+	tb_arc(s, b, STOP_COPY, STOP, 1128, 1);
+	tb_arc(s, ad, RESUMING, STOP, 1130, 2);
+	tb_arc(s, bd, RESUMING, STOP, 1132, 2);
+	tb_arc(s, ad, STOP, RUNNING_P2P, 1133, 1);
+	tb_arc(s, bd, STOP, RUNNING_P2P, 1134, 1);
+	tb_arc(s, ad, RUNNING_P2P, RUNNING, 1135, 1);
+	tb_arc(s, bd, RUNNING_P2P, RUNNING, 1136, 1);
+	analyze(s, &r);
+	x = &r.dev[a].dt;
+	y = &r.dev[b].dt;
+	assert_int_equal(x->stop_ns, 11000000);
+	assert_int_equal(x->stopcopy_ns, 101000000);
+	assert_int_equal(x->resume_ns, 4000000);
+	assert_int_equal(x->wait_ns, 19000000);
+	assert_int_equal(x->busy_ns, 116000000);
+	assert_int_equal(y->stop_ns, 5000000);
+	assert_int_equal(y->stopcopy_ns, 11000000);
+	assert_int_equal(y->resume_ns, 4000000);
+	assert_int_equal(y->wait_ns, 115000000);
+	assert_int_equal(r.vm.downtime_end_ns - r.vm.downtime_start_ns, 136000000);
+	assert_true(fabs(x->share - 116.0 / 136) < 1e-9);
+	assert_true(fabs(y->share - 20.0 / 136) < 1e-9);
 	ms_tm_report__free(&r);
 	ms_session__free(s);
 }
@@ -576,6 +629,7 @@ int main(void)
 		cmocka_unit_test(trend_after_a_late_reinit_uses_samples_since_it),
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
 		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),
+		cmocka_unit_test(a_device_idle_while_another_works_is_waiting),
 		cmocka_unit_test(source_without_destination_is_down_until_saved),
 		cmocka_unit_test(device_resuming_itself_is_its_own_destination),
 		cmocka_unit_test(virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone),

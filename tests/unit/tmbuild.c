@@ -208,9 +208,10 @@ uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
 	bytes = tb_workload(s, src, 10, stop_ms, l) + 4 * TB_MIB;
 	tb_arc(s, src, 6, 7, stop_ms + 1, 1); /* PRE_COPY -> PRE_COPY_P2P */
 	tb_arc(s, src, 7, 3, stop_ms + 3, 2); /* PRE_COPY_P2P -> STOP_COPY */
+	/* a data record is published as its bytes start to move, as the profile does */
+	tb_data(s, src, stop_ms + 3, bytes, MS_PHASE_STOPCOPY);
+	tb_data(s, dst, stop_ms + 3, bytes, MS_PHASE_RESUME);
 	t = stop_ms + 3 + (double)bytes * 1e3 / (double)l->move_bps;
-	tb_data(s, src, t, bytes, MS_PHASE_STOPCOPY);
-	tb_data(s, dst, t, bytes, MS_PHASE_RESUME);
 	tb_arc(s, src, 3, 1, t + 0.5, 0.5); /* STOP_COPY -> STOP */
 	tb_arc(s, dst, 4, 1, t + 2.5, 1.5); /* RESUMING -> STOP */
 	tb_arc(s, dst, 1, 5, t + 3.5, 1);   /* STOP -> RUNNING_P2P */
