@@ -74,6 +74,7 @@ struct ms_tm_span {
 
 /* Named so one helper can push to any of them. */
 struct ms_tm_arcs MS_VEC_BODY(struct ms_tm_arc);
+struct ms_tm_samples MS_VEC_BODY(struct ms_tm_sample);
 struct ms_tm_points MS_VEC_BODY(struct ms_tm_point);
 struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
 
@@ -81,8 +82,8 @@ struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
 struct ms_tm_device {
 	struct ms_tm_arcs arcs;	 /* MS_DOMAIN_VFIO arcs */
 	struct ms_tm_arcs modes; /* MS_DOMAIN_VIRTIO mode changes */
-	MS_VEC(struct ms_tm_sample) samples;
-	struct ms_tm_points stopcopy;		    /* v = MS_EV_STOPCOPY_SIZE bytes */
+	struct ms_tm_samples samples;
+	struct ms_tm_samples stopcopy; /* MS_EV_STOPCOPY_SIZE: initial = the size */
 	struct ms_tm_points switchover;		    /* v = enum ms_switchover_phase */
 	struct ms_tm_spans saves;		    /* QEMU section saves */
 	struct ms_tm_spans loads;		    /* QEMU section loads */
@@ -180,8 +181,9 @@ struct ms_tm_convergence {
 	const char *basis; /* "precopy", "qemu_pending", "stopcopy", "qmp", "devices", "none" */
 	uint32_t samples;  /* samples before switchover */
 	uint32_t window;   /* of which the trend was fitted on */
-	uint64_t initial, dirty;      /* at the last sample */
-	uint64_t pending;	      /* initial + dirty at the last sample */
+	uint64_t initial, dirty;      /* at the last pre-copy sample */
+	uint64_t pending;	      /* the judged series' last value: the bytes that would
+				       * move if it stopped (stop-copy size, else initial + dirty) */
 	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
 	int have_trend;
@@ -286,12 +288,13 @@ struct ms_tm_judge_opts {
 	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
 	int moves_known;	      /* the samples' moved counts are real */
-	int track_reinit;	      /* initial bytes are VFIO pre-copy initial bytes */
+	uint64_t since_ns;	      /* the last REINIT (0: none): a trend starts there */
 };
 
 /*
  * Judge a pending-byte series: the samples before switchover.  Fills every
- * field of c but stopcopy and predicted_ns (docs/telemetry.md, "Verdicts").
+ * field of c but stopcopy, predicted_ns and the REINIT count (docs/telemetry.md,
+ * "Verdicts").
  */
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
 		 struct ms_tm_convergence *c);

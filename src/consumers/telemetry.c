@@ -98,6 +98,27 @@ static int push_point(struct ms_telemetry *t, struct ms_tm_points *pv, uint64_t 
 	return 0;
 }
 
+static int push_sample(struct ms_telemetry *t, struct ms_tm_samples *v, uint64_t ts,
+		       uint64_t initial, uint64_t dirty, uint64_t moved, uint64_t threshold,
+		       uint32_t flags)
+{
+	struct ms_tm_sample *s = ms_vec_push(v);
+
+	if (!s) {
+		t->dropped++;
+		return -ENOMEM;
+	}
+	s->ts_ns = ts;
+	s->initial = initial;
+	s->dirty = dirty;
+	s->moved = moved;
+	s->threshold = threshold;
+	s->dirty_bps = MS_STAT_UNSET;
+	s->flags = flags;
+	s->pad = 0;
+	return 0;
+}
+
 /*
  * A pending-byte sample.  A device's series holds one kind of record (its
  * basis: the record type, and for QEMU_PENDING where QEMU's number came from):
@@ -109,27 +130,15 @@ static void add_sample(struct ms_telemetry *t, struct ms_tm_device *d,
 		       const struct ms_event_hdr *ev, uint32_t origin, uint64_t initial,
 		       uint64_t dirty, uint64_t threshold, uint32_t flags)
 {
-	struct ms_tm_sample *s;
-
 	if (d->basis && (d->basis != ev->type || d->origin != origin)) {
 		d->mixed++;
 		return;
 	}
-	s = ms_vec_push(&d->samples);
-	if (!s) {
-		t->dropped++;
-		return;
+	if (!push_sample(t, &d->samples, ev->ts_ns, initial, dirty, d->data[MS_PHASE_PRECOPY],
+			 threshold, flags)) {
+		d->basis = ev->type;
+		d->origin = origin;
 	}
-	d->basis = ev->type;
-	d->origin = origin;
-	s->ts_ns = ev->ts_ns;
-	s->initial = initial;
-	s->dirty = dirty;
-	s->moved = d->data[MS_PHASE_PRECOPY];
-	s->threshold = threshold;
-	s->dirty_bps = MS_STAT_UNSET;
-	s->flags = flags;
-	s->pad = 0;
 }
 
 /* A section's save or load ended at ts: keep the span from its start. */
@@ -255,8 +264,9 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	}
 	case MS_EV_STOPCOPY_SIZE:
 		if (d)
-			push_point(t, &d->stopcopy, ev->ts_ns,
-				   ((const struct ms_ev_stopcopy_size *)ev)->bytes);
+			push_sample(t, &d->stopcopy, ev->ts_ns,
+				    ((const struct ms_ev_stopcopy_size *)ev)->bytes, 0,
+				    d->data[MS_PHASE_PRECOPY], MS_STAT_UNSET, 0);
 		break;
 	case MS_EV_DATA: {
 		const struct ms_ev_data *e = (const void *)ev;

@@ -585,6 +585,33 @@ static uint32_t before(const struct ms_tm_sample *s, uint32_t n, uint64_t cut)
 	return k;
 }
 
+/* REINIT: the device flagged it, or initial bytes grew again after reaching zero. */
+static void find_reinits(const struct ms_tm_sample *s, uint32_t n, struct ms_tm_convergence *c,
+			 uint64_t *last_ns)
+{
+	int seen_initial = 0;
+
+	c->reinits = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int grew = i && seen_initial && !s[i - 1].initial && s[i].initial;
+
+		if ((s[i].flags & MS_PRECOPY_REINIT) || grew) {
+			if (c->reinits < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]))
+				c->reinit_idx[c->reinits] = i;
+			c->reinits++;
+			*last_ns = s[i].ts_ns;
+		}
+		if (s[i].initial)
+			seen_initial = 1;
+	}
+}
+
+/*
+ * A device's convergence.  The series judged is what would have to move if
+ * it stopped now: its stop-copy size when it reports one (what QEMU calls the
+ * exact pending: pre-copy can drain initial and dirty bytes to nothing while
+ * most of the state only moves in STOP_COPY), else its pre-copy pending.
+ */
 static void device_convergence(const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
 			       struct ms_tm_dev_result *r, uint64_t cut)
 {
@@ -592,51 +619,40 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		.threshold = vm->threshold,
 		.threshold_source = "limit",
 		.moves_known = dev->data[MS_PHASE_PRECOPY] > 0,
-		.track_reinit = dev->basis == MS_EV_PRECOPY,
 	};
-	struct ms_tm_convergence *c = &r->conv;
-	uint32_t n = before(dev->samples.v, dev->samples.nr, cut);
-	const struct ms_tm_sample *s = dev->samples.v;
-	struct ms_tm_sample *sc = NULL;
-	uint64_t bytes, bw = vm->bandwidth_bps, stopcopy_ts = 0, last_ts;
+	struct ms_tm_convergence *c = &r->conv, reinit = { 0 };
+	uint32_t np = before(dev->samples.v, dev->samples.nr, cut);
+	uint32_t ns = before(dev->stopcopy.v, dev->stopcopy.nr, cut);
+	const struct ms_tm_sample *s = ns ? dev->stopcopy.v : dev->samples.v;
+	uint32_t n = ns ? ns : np;
+	uint64_t bw = vm->bandwidth_bps;
 
-	if (!n && dev->stopcopy.nr) {
-		/* a device without pre-copy: judge its stop-copy size */
-		sc = calloc(dev->stopcopy.nr, sizeof(*sc));
-		for (uint32_t i = 0; sc && i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut;
-		     i++, n++) {
-			sc[i].ts_ns = dev->stopcopy.v[i].ts_ns;
-			sc[i].initial = dev->stopcopy.v[i].v;
-			sc[i].threshold = sc[i].dirty_bps = MS_STAT_UNSET;
-		}
-		s = sc;
-		o.moves_known = 0;
-	}
+	if (dev->basis == MS_EV_PRECOPY)
+		find_reinits(dev->samples.v, np, &reinit, &o.since_ns);
 	if (n && s[n - 1].threshold != MS_STAT_UNSET) {
 		o.threshold = s[n - 1].threshold;
 		o.threshold_source = "qemu";
 	}
 	ms_tm_judge(s, n, &o, c);
-	last_ts = n ? s[n - 1].ts_ns : 0;
-	c->basis = sc				      ? "stopcopy"
+	c->basis = ns				      ? "stopcopy"
 		   : dev->basis == MS_EV_PRECOPY      ? "precopy"
 		   : dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending"
 						      : "none";
-	free(sc);
-
-	for (uint32_t i = 0; i < dev->stopcopy.nr && dev->stopcopy.v[i].ts_ns <= cut; i++) {
-		c->stopcopy = dev->stopcopy.v[i].v;
-		stopcopy_ts = dev->stopcopy.v[i].ts_ns;
+	c->reinits = reinit.reinits;
+	memcpy(c->reinit_idx, reinit.reinit_idx, sizeof(c->reinit_idx));
+	if (ns)
+		c->stopcopy = dev->stopcopy.v[ns - 1].initial;
+	if (ns && np) {
+		c->initial = dev->samples.v[np - 1].initial;
+		c->dirty = dev->samples.v[np - 1].dirty;
 	}
 	/* without a VM bandwidth, the device's own stop-copy rate */
-	if (!bw && r->dt.have && r->dt.stopcopy_ns && dev->data[MS_PHASE_STOPCOPY])
+	if (!bw && ms_tm_downtime__by_arcs(&r->dt) && r->dt.stopcopy_ns &&
+	    dev->data[MS_PHASE_STOPCOPY])
 		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
-				(double)r->dt.stopcopy_ns);
-	/* what would move after a stop now: the newer of the stop-copy size and pending */
-	bytes = c->stopcopy != MS_STAT_UNSET && (!n || stopcopy_ts >= last_ts) ? c->stopcopy
-									       : c->pending;
-	if (bw && (c->samples || c->stopcopy != MS_STAT_UNSET))
-		c->predicted_ns = ms_tm_u64((double)bytes * 1e9 / (double)bw);
+			       (double)r->dt.stopcopy_ns);
+	if (bw && n)
+		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
 }
 
 /* The VM's own series from query-migrate: ram.remaining while migrating. */

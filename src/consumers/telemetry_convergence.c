@@ -70,26 +70,6 @@ int ms_tm_dirty_rate(const struct ms_tm_sample *prev, const struct ms_tm_sample 
 	return 0;
 }
 
-/* REINIT: the device flagged it, or initial bytes grew again after reaching zero. */
-static void find_reinits(const struct ms_tm_sample *s, uint32_t n, struct ms_tm_convergence *c,
-			 uint32_t *last)
-{
-	int seen_initial = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		int grew = i && seen_initial && !s[i - 1].initial && s[i].initial;
-
-		if ((s[i].flags & MS_PRECOPY_REINIT) || grew) {
-			if (c->reinits < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]))
-				c->reinit_idx[c->reinits] = i;
-			c->reinits++;
-			*last = i;
-		}
-		if (s[i].initial)
-			seen_initial = 1;
-	}
-}
-
 /* Seconds from b to a; negative when a is earlier (a stream out of order). */
 static double secs(uint64_t a, uint64_t b)
 {
@@ -143,7 +123,7 @@ static const char *fmt_rate(double bps, char *buf, size_t len)
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
 		 struct ms_tm_convergence *c)
 {
-	uint32_t last_reinit = 0, w0, win;
+	uint32_t w0, win, k;
 	const struct ms_tm_sample *w, *end;
 	char b1[40], b2[40], b3[40];
 	double slope, mean, span, change, se;
@@ -165,8 +145,6 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	c->initial = end->initial;
 	c->dirty = end->dirty;
 	c->pending = ms_tm_sample__pending(end);
-	if (o->track_reinit)
-		find_reinits(s, n, c, &last_reinit);
 
 	if (!c->pending) {
 		c->verdict = MS_VERDICT_CONVERGING;
@@ -189,8 +167,11 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	win = (n + 1) / 2 < 3 ? 3 : (n + 1) / 2;
 	w0 = n - win;
 	since = "";
-	if (c->reinits && last_reinit > w0 && n - last_reinit >= 3) {
-		w0 = last_reinit;
+	/* the first sample at or after the last REINIT */
+	for (k = 0; o->since_ns && k < n && s[k].ts_ns < o->since_ns; k++)
+		;
+	if (o->since_ns && k > w0 && n - k >= 3) {
+		w0 = k;
 		since = " since the last REINIT";
 	}
 	w = &s[w0];

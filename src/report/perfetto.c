@@ -245,7 +245,7 @@ static void write_trace(struct pf *p)
 		series_counters(p, d->name, dev->samples.v, dev->samples.nr,
 				dev->basis == MS_EV_PRECOPY, dev->data[MS_PHASE_PRECOPY] > 0);
 		for (uint32_t i = 0; i < dev->stopcopy.nr; i++) {
-			double v = (double)dev->stopcopy.v[i].v;
+			double v = (double)dev->stopcopy.v[i].initial;
 
 			counter(p, d->name, "stop-copy bytes", dev->stopcopy.v[i].ts_ns, one_key,
 				&v, 1);

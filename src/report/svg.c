@@ -33,7 +33,7 @@ struct panel {
 	const char *name;
 	const struct ms_tm_sample *s;
 	uint32_t n;
-	const struct ms_tm_point *sc; /* stop-copy sizes */
+	const struct ms_tm_sample *sc; /* stop-copy sizes */
 	uint32_t sc_n;
 	const struct ms_tm_convergence *c;
 	const struct ms_tm_dev_result *x; /* NULL for the VM */
@@ -227,20 +227,6 @@ static void sample_line(struct plot *p, const struct ms_tm_sample *s, uint32_t n
 	free(pt);
 }
 
-static void point_line(struct plot *p, const struct ms_tm_point *s, uint32_t n, const char *style)
-{
-	struct xy *pt = calloc(n, sizeof(*pt));
-
-	if (!pt)
-		return;
-	for (uint32_t i = 0; i < n; i++) {
-		pt[i].ts = s[i].ts_ns;
-		pt[i].v = (double)s[i].v;
-	}
-	polyline(p, pt, n, style);
-	free(pt);
-}
-
 /* Line labels: at the end of their line, nudged apart so they never overlap. */
 struct label {
 	double x, y;
@@ -319,8 +305,8 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		vmin = v > 0 ? fmin(vmin, v) : vmin;
 	}
 	for (uint32_t i = 0; i < pn->sc_n; i++) {
-		vmax = fmax(vmax, (double)pn->sc[i].v);
-		vmin = pn->sc[i].v ? fmin(vmin, (double)pn->sc[i].v) : vmin;
+		vmax = fmax(vmax, (double)pn->sc[i].initial);
+		vmin = pn->sc[i].initial ? fmin(vmin, (double)pn->sc[i].initial) : vmin;
 	}
 	if (thr > 0)
 		vmin = fmin(vmin, thr);
@@ -401,13 +387,13 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 			W - MR - 6, p->top + 14, ms_report__size(c->threshold, b, sizeof(b)));
 	}
 	if (pn->sc_n) {
-		point_line(p, pn->sc, pn->sc_n,
-			   "stroke-width=\"1.5\" stroke-dasharray=\"2 3\" stroke=\"#777\"");
+		sample_line(p, pn->sc, pn->sc_n,
+			    "stroke-width=\"1.5\" stroke-dasharray=\"2 3\" stroke=\"#777\"");
 		l[nl].x = label_x(p, pn, pn->sc[pn->sc_n - 1].ts_ns);
-		l[nl].y = px_y(p, (double)pn->sc[pn->sc_n - 1].v);
+		l[nl].y = px_y(p, (double)pn->sc[pn->sc_n - 1].initial);
 		l[nl].color = "#555";
 		snprintf(l[nl++].text, sizeof(l[0].text), "stop-copy %s",
-			 ms_report__size(pn->sc[pn->sc_n - 1].v, b, sizeof(b)));
+			 ms_report__size(pn->sc[pn->sc_n - 1].initial, b, sizeof(b)));
 	}
 	if (pn->n) {
 		char style[64];

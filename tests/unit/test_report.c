@@ -25,17 +25,20 @@
 static const struct tb_load light = { .initial = 256 * TB_MIB,
 				      .move_bps = 100 * TB_MIB,
 				      .dirty_bps = 10 * TB_MIB,
-				      .ws = 64 * TB_MIB };
+				      .ws = 64 * TB_MIB,
+				      .sizes = 1 };
 static const struct tb_load fast = { .initial = 64 * TB_MIB,
 				     .move_bps = 50 * TB_MIB,
 				     .dirty_bps = 200 * TB_MIB,
-				     .ws = 1024 * TB_MIB };
+				     .ws = 1024 * TB_MIB,
+				     .sizes = 1 };
 static const struct tb_load reinit = { .initial = 96 * TB_MIB,
 				       .move_bps = 100 * TB_MIB,
 				       .dirty_bps = 5 * TB_MIB,
 				       .ws = 64 * TB_MIB,
 				       .reinit_bytes = 48 * TB_MIB,
-				       .reinit_every_ms = 1000 };
+				       .reinit_every_ms = 1000,
+				       .sizes = 1 };
 
 static struct ms_session *profile_like(const char *record)
 {

@@ -165,6 +165,8 @@ uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1
 	double next_reinit = l->reinit_every_ms ? t0_ms + l->reinit_every_ms : -1;
 
 	tb_precopy(s, dev, t0_ms, initial, 0, 0);
+	if (l->sizes)
+		tb_stopcopy(s, dev, t0_ms, initial + 4 * TB_MIB);
 	for (int k = 1; t0_ms + 100.0 * k <= t1_ms + 1e-9; k++) {
 		double t = t0_ms + 100.0 * k;
 		uint64_t budget = l->move_bps / 10, a = initial < budget ? initial : budget, b;
@@ -184,7 +186,7 @@ uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1
 		}
 		tb_data(s, dev, t, a + b, MS_PHASE_PRECOPY);
 		tb_precopy(s, dev, t, initial, dirty, flags);
-		if (k % 5 == 0)
+		if (l->sizes)
 			tb_stopcopy(s, dev, t, initial + dirty + 4 * TB_MIB);
 	}
 	return initial + dirty;

@@ -44,12 +44,15 @@ void tb_end(struct ms_session *s, double t_ms);
  * to move_bps/10 bytes (initial bytes first, then dirty ones) and dirties
  * dirty_bps/10, the dirty bytes capped at the working set ws.  Every
  * reinit_every_ms, if the initial bytes have run out, reinit_bytes new ones
- * appear and that sample carries MS_PRECOPY_REINIT.
+ * appear and that sample carries MS_PRECOPY_REINIT.  With sizes, each sample
+ * also has a stop-copy size: pending plus 4 MiB of state that only moves in
+ * STOP_COPY (as the reference device and QEMU report both).
  */
 struct tb_load {
 	uint64_t initial, move_bps, dirty_bps, ws;
 	uint64_t reinit_bytes;
 	double reinit_every_ms;
+	int sizes;
 };
 
 /* Publish the workload's PRECOPY, DATA and STOPCOPY_SIZE records; returns the final pending bytes.
