@@ -289,6 +289,7 @@ struct ms_tm_judge_opts {
 	const char *threshold_source; /* "qemu", "limit", "none" */
 	int moves_known;	      /* the samples' moved counts are real */
 	uint64_t since_ns;	      /* the last REINIT (0: none): a trend starts there */
+	const char *what;	      /* what the series counts, for the reason; NULL: "pending" */
 };
 
 /*

@@ -633,6 +633,7 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		o.threshold = s[n - 1].threshold;
 		o.threshold_source = "qemu";
 	}
+	o.what = ns ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
 	c->basis = ns				      ? "stopcopy"
 		   : dev->basis == MS_EV_PRECOPY      ? "precopy"

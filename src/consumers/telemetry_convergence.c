@@ -127,7 +127,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	const struct ms_tm_sample *w, *end;
 	char b1[40], b2[40], b3[40];
 	double slope, mean, span, change, se;
-	const char *since;
+	const char *what = o->what ? o->what : "pending", *since;
 	int noise;
 
 	memset(c, 0, sizeof(*c));
@@ -153,7 +153,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	}
 	if (o->threshold != MS_STAT_UNSET && c->pending <= o->threshold) {
 		c->verdict = MS_VERDICT_CONVERGING;
-		ms_tm_say(c, "pending %s is under the threshold %s",
+		ms_tm_say(c, "%s %s is under the threshold %s", what,
 			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),
 			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
 		return;
@@ -194,36 +194,35 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	/* a trend must stand out of the samples' scatter: a sawtooth around a level is not one */
 	noise = fabs(slope) < TREND_SE * se;
 	if (change <= -TREND_MIN && !noise) {
-		c->verdict = MS_VERDICT_CONVERGING;
 		double eta = (double)(c->pending - o->threshold) / -slope;
 
+		c->verdict = MS_VERDICT_CONVERGING;
 		if (o->threshold != MS_STAT_UNSET)
-			ms_tm_say(
-			    c,
-			    "pending falls %s over the last %u samples%s; under the threshold "
-			    "in ~%.*f %s",
-			    fmt_rate(slope, b1, sizeof(b1)), c->window, since, eta < 1 ? 0 : 1,
-			    eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
+			ms_tm_say(c,
+				  "%s falls %s over the last %u samples%s; under the threshold "
+				  "in ~%.*f %s",
+				  what, fmt_rate(slope, b1, sizeof(b1)), c->window, since,
+				  eta < 1 ? 0 : 1, eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
 		else
-			ms_tm_say(c, "pending falls %s over the last %u samples%s",
+			ms_tm_say(c, "%s falls %s over the last %u samples%s", what,
 				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
 	} else if (change >= TREND_MIN && !noise) {
 		c->verdict = MS_VERDICT_DIVERGING;
 		if (c->have_rates)
 			ms_tm_say(c,
-				  "pending grows %s over the last %u samples%s: dirtying %s "
+				  "%s grows %s over the last %u samples%s: dirtying %s "
 				  "outpaces moving %s",
-				  fmt_rate(slope, b1, sizeof(b1)), c->window, since,
+				  what, fmt_rate(slope, b1, sizeof(b1)), c->window, since,
 				  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
 				  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
 		else
-			ms_tm_say(c, "pending grows %s over the last %u samples%s",
+			ms_tm_say(c, "%s grows %s over the last %u samples%s", what,
 				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
 	} else {
 		c->verdict = MS_VERDICT_STALLED;
-		ms_tm_say(c, "pending %s %s (%+.0f%% over the last %u samples%s)%s%s",
-			  noise && fabs(change) >= TREND_MIN ? "swings with no trend around" :
-							     "holds near",
+		ms_tm_say(c, "%s %s %s (%+.0f%% over the last %u samples%s)%s%s", what,
+			  noise && fabs(change) >= TREND_MIN ? "swings with no trend around"
+							     : "holds near",
 			  ms_fmt_bytes(ms_tm_u64(mean), b1, sizeof(b1)), change * 100, c->window,
 			  since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))

@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <migscope/json.h>
 
@@ -81,29 +82,37 @@ static struct json_object *rate(double bps)
 	return json_object_new_int64(bps < 0 ? -(int64_t)mag : (int64_t)mag);
 }
 
+/*
+ * Up to SERIES_MAX evenly spaced samples, always the first and the last: the
+ * judged series as {t_ms, pending}, the pre-copy samples as {t_ms, initial, dirty}.
+ */
 static struct json_object *series_json(const struct ms_tm_report *r, const struct ms_tm_sample *s,
-				       uint32_t n)
+				       uint32_t n, int split)
 {
 	struct json_object *arr = json_object_new_array();
 	uint32_t m = n > SERIES_MAX ? SERIES_MAX : n;
 
 	for (uint32_t k = 0; k < m; k++) {
-		/* evenly spaced, always the first and the last */
 		const struct ms_tm_sample *x = &s[m > 1 ? (uint64_t)k * (n - 1) / (m - 1) : 0];
 		struct json_object *o = json_object_new_object();
 
 		ms_json_add(o, "t_ms", ms_json_fixed(ms_report__rel_ms(r, x->ts_ns), 3));
-		ms_json_add(o, "initial", ms_json_u64(x->initial));
-		ms_json_add(o, "dirty", ms_json_u64(x->dirty));
-		ms_json_add(o, "pending", ms_json_u64(ms_tm_sample__pending(x)));
+		if (split) {
+			ms_json_add(o, "initial", ms_json_u64(x->initial));
+			ms_json_add(o, "dirty", ms_json_u64(x->dirty));
+		} else {
+			ms_json_add(o, "pending", ms_json_u64(ms_tm_sample__pending(x)));
+		}
 		json_object_array_add(arr, o);
 	}
 	return arr;
 }
 
+/* judged: the series the verdict was made on; pre: the pre-copy samples (REINITs are theirs) */
 static struct json_object *convergence_json(const struct ms_tm_report *r,
 					    const struct ms_tm_convergence *c,
-					    const struct ms_tm_sample *s, uint32_t n)
+					    const struct ms_tm_samples *judged,
+					    const struct ms_tm_samples *pre)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
 	uint64_t limit = r->vm.limit_ns;
@@ -131,13 +140,14 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	re = json_object_new_object();
 	at = json_object_new_array();
 	for (uint32_t i = 0;
-	     s && i < c->reinits && i < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]); i++)
+	     pre && i < c->reinits && i < sizeof(c->reinit_idx) / sizeof(c->reinit_idx[0]); i++)
 		json_object_array_add(
-		    at, ms_json_fixed(ms_report__rel_ms(r, s[c->reinit_idx[i]].ts_ns), 3));
+		    at, ms_json_fixed(ms_report__rel_ms(r, pre->v[c->reinit_idx[i]].ts_ns), 3));
 	ms_json_add(re, "count", json_object_new_int64(c->reinits));
 	ms_json_add(re, "at_ms", at);
 	ms_json_add(o, "reinit", re);
-	ms_json_add(o, "series", series_json(r, s, s ? n : 0));
+	ms_json_add(o, "series", series_json(r, judged ? judged->v : NULL, judged ? judged->nr : 0, 0));
+	ms_json_add(o, "precopy", series_json(r, pre ? pre->v : NULL, pre ? pre->nr : 0, 1));
 	return o;
 }
 
@@ -146,6 +156,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 {
 	const struct ms_tm_vm *vm = &r->vm;
 	struct json_object *o = json_object_new_object(), *sw = json_object_new_object();
+	const struct ms_tm_samples series = { vm->series, vm->series_nr, vm->series_nr };
 
 	ms_json_add(o, "status",
 		    vm->have_status ? json_object_new_string(ms_report__mig_status_name(vm->status))
@@ -171,7 +182,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "acks", json_object_new_int64(vm->acks));
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, vm->series, vm->series_nr));
+	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }
@@ -250,7 +261,10 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	ms_json_add(o, "bytes", bytes);
 	ms_json_add(
 	    o, "convergence",
-	    convergence_json(r, &x->conv, dev ? dev->samples.v : NULL, dev ? dev->samples.nr : 0));
+	    convergence_json(r, &x->conv,
+			     dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples)
+				 : NULL,
+			     dev ? &dev->samples : NULL));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

@@ -21,6 +21,20 @@ cmp -s "$T/live.json" "$T/replay.json" && ok "replayed trace equals the live one
 cmp -s "$T/live.svg" "$T/replay.svg" && ok "replayed plot equals the live one" ||
 	fail "replayed SVG differs"
 
+# the profile's report outputs replay the same way
+expect_exit 0 "profile --perfetto --svg --record" -- "$MIGSCOPE" profile --quiet --json \
+	--perfetto "$T/p.json" --svg "$T/p.svg" --record "$T/p.mscap"
+cp "$T/out" "$T/p.report"
+expect_exit 0 "replay of the profile" -- "$MIGSCOPE" replay "$T/p.mscap" --json \
+	--perfetto "$T/p2.json" --svg "$T/p2.svg"
+cmp -s "$T/out" "$T/p.report" && ok "profile: replayed JSON equals the live one" ||
+	fail "profile: replayed JSON differs"
+cmp -s "$T/p.json" "$T/p2.json" && cmp -s "$T/p.svg" "$T/p2.svg" &&
+	ok "profile: replayed trace and plot equal the live ones" ||
+	fail "profile: replayed trace or plot differs"
+if xmllint --noout "$T/p.svg" 2>"$T/xml"; then ok "the profile's SVG is well-formed"; else
+	fail "xmllint rejects the profile's SVG"; head -5 "$T/xml"; fi
+
 expect_exit 1 "--svg into a missing directory" -- "$MIGSCOPE" replay "$T/s.mscap" --svg "$T/no/p.svg"
 expect_lines 1 "$T/err" "unwritable SVG: one line"
 expect_grep 'no/p.svg: failed to create: No such file or directory' "$T/err" "unwritable SVG is named"

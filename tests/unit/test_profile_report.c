@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The profile's report on reference devices with known parameters: the
+ * downtimes and verdicts the parameters imply, REINIT events shown, and the
+ * capture of the run replaying to the same JSON, table, trace and plot.
+ *
+ * Every device has explicit latencies (quiesce 1 ms, stop 10 ms, start 2 ms,
+ * load 5 ms), so its downtime is known: stop = quiesce + stop = 11 ms; the
+ * stop-copy moves its stop-copy bytes at the bandwidth, plus the 50 us arc out
+ * of STOP_COPY; resume = load + start + start = 9 ms.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <migscope/capture.h>
+#include <migscope/profile.h>
+#include <migscope/report.h>
+
+#include "testutil.h"
+
+#define LAT "stop=10ms,quiesce=1ms,start=2ms,load=5ms"
+#define MIB (1024.0 * 1024.0)
+
+struct prof {
+	struct ms_session *s;
+	struct json_object *report;
+	char *capture;
+};
+
+static void profile(struct prof *p, const char *spec, uint64_t bw, uint64_t duration_ns)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_profile_opts o = { .seed = 1, .bandwidth_bps = bw, .duration_ns = duration_ns };
+	struct ms_profile_result res = { 0 };
+	struct ms_devspec sp;
+	char err[MS_ERR_LEN];
+
+	p->capture = tu_tmp_path(".mscap");
+	so.record_path = p->capture;
+	if (ms_devspec__parse(spec, &sp, err, sizeof(err)))
+		fail_msg("%s: %s", spec, err);
+	o.specs = &sp;
+	o.nr_specs = 1;
+	p->s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(p->s);
+	if (ms_profile__run(p->s, &o, &res))
+		fail_msg("profile %s: %s", spec, res.err);
+	assert_true(res.verified);
+	assert_int_equal(ms_session__end(p->s, res.end_ns, 0, err, sizeof(err)), 0);
+	p->report = ms_report__json(p->s);
+}
+
+static void prof_free(struct prof *p)
+{
+	json_object_put(p->report);
+	ms_session__free(p->s);
+	unlink(p->capture);
+	free(p->capture);
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	return o;
+}
+
+static double num(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	if (!v)
+		fail_msg("no %s in the report", path);
+	return json_object_get_double(v);
+}
+
+static const char *str(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	if (!v)
+		fail_msg("no %s in the report", path);
+	return json_object_get_string(v);
+}
+
+/* The source device's entry (the first one registered). */
+static struct json_object *source(const struct prof *p)
+{
+	return json_object_array_get_idx(get(p->report, "devices"), 0);
+}
+
+/* The downtime the latencies and the bytes moved in stop-copy imply, in ms. */
+static void assert_downtime_from_parameters(struct json_object *d, uint64_t bw)
+{
+	double stopcopy = num(d, "bytes.stopcopy") / (double)bw * 1e3 + 0.05;
+
+	assert_true(fabs(num(d, "downtime.stop_ms") - 11.0) < 1e-9);
+	if (fabs(num(d, "downtime.stopcopy_ms") - stopcopy) > 0.01)
+		fail_msg("stop-copy %.3f ms, %.3f ms expected", num(d, "downtime.stopcopy_ms"),
+			 stopcopy);
+	assert_true(fabs(num(d, "downtime.resume_ms") - 9.0) < 1e-9);
+	assert_true(fabs(num(d, "downtime_ms") - (11.0 + stopcopy + 9.0)) < 0.01);
+	assert_true(num(d, "downtime.share_pct") == 100.0);
+	assert_string_equal(str(d, "downtime.method"), "arcs");
+	assert_true(json_object_get_boolean(get(d, "downtime.complete")));
+}
+
+/* The capture replays to the same report, byte for byte. */
+static void assert_replay_gives_the_same_json(const struct prof *p)
+{
+	char err[MS_ERR_LEN];
+	struct ms_capture_reader *r = ms_capture_reader__open(p->capture, err, sizeof(err));
+	struct ms_session_opts o = { 0 };
+	struct ms_session *s;
+	struct json_object *again;
+
+	assert_non_null(r);
+	o.info = ms_capture_reader__info(r);
+	s = ms_session__new(&o, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)), 0);
+	ms_capture_reader__close(r);
+	again = ms_report__json(s);
+	assert_string_equal(json_object_to_json_string(again), json_object_to_json_string(p->report));
+	json_object_put(again);
+	ms_session__free(s);
+}
+
+/*
+ * 128 MiB/s of writes over a 256 MiB state and working set, at 64 MiB/s: once
+ * the first pass has sent most pages, the writes dirty them faster than the
+ * link moves them and the stop-copy size grows.
+ */
+static void fast_workload_is_diverging_and_over_the_limit(void **state)
+{
+	const uint64_t bw = 64ull << 20;
+	struct prof p;
+	struct json_object *d;
+
+	profile(&p, "ref:name=fast,state=256M,dirty=128M/s,ws=256M," LAT, bw, 4000000000ull);
+	d = source(&p);
+	assert_string_equal(str(d, "name"), "fast");
+	assert_string_equal(str(d, "convergence.verdict"), "diverging");
+	assert_string_equal(str(d, "convergence.basis"), "stopcopy");
+	assert_true(num(d, "convergence.dirty_rate_bps") > num(d, "convergence.transfer_rate_bps"));
+	assert_true(fabs(num(d, "convergence.transfer_rate_bps") / MIB - 64) < 0.5);
+	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
+	/* the prediction made at the switchover is what stop-copy then took, within 2% */
+	assert_true(fabs(num(d, "convergence.predicted_downtime_ms") /
+				 num(d, "downtime.stopcopy_ms") - 1) < 0.02);
+	assert_downtime_from_parameters(d, bw);
+	assert_string_equal(str(p.report, "migration.convergence.verdict"), "diverging");
+	assert_true(fabs(num(p.report, "migration.downtime_ms") - num(d, "downtime_ms")) < 1e-9);
+	assert_replay_gives_the_same_json(&p);
+	prof_free(&p);
+}
+
+static void light_workload_is_converging_within_the_limit(void **state)
+{
+	const uint64_t bw = 128ull << 20;
+	struct prof p;
+	struct json_object *d;
+
+	profile(&p, "ref:name=light,state=64M,dirty=4M/s,ws=64M," LAT, bw, 0);
+	d = source(&p);
+	assert_string_equal(str(d, "convergence.verdict"), "converging");
+	assert_false(json_object_get_boolean(get(d, "convergence.over_limit")));
+	assert_true(num(d, "convergence.pending_bytes") <= num(p.report, "migration.threshold_bytes"));
+	assert_true(num(d, "convergence.samples") >= 3);
+	assert_int_equal((int)num(d, "convergence.reinit.count"), 0);
+	assert_downtime_from_parameters(d, bw);
+	assert_true(num(p.report, "migration.downtime_ms") < 300);
+	assert_string_equal(str(p.report, "migration.convergence.verdict"), "converging");
+	assert_replay_gives_the_same_json(&p);
+	prof_free(&p);
+}
+
+static void reinit_events_are_in_the_report(void **state)
+{
+	const uint64_t bw = 128ull << 20;
+	struct prof p;
+	struct json_object *d, *at;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	profile(&p, "ref:name=ri,state=128M,dirty=8M/s,ws=64M,reinit=2,rgap=0," LAT, bw, 0);
+	d = source(&p);
+	assert_int_equal((int)num(d, "convergence.reinit.count"), 2);
+	at = get(d, "convergence.reinit.at_ms");
+	assert_int_equal(json_object_array_length(at), 2);
+	assert_true(json_object_get_double(json_object_array_get_idx(at, 0)) <
+		    json_object_get_double(json_object_array_get_idx(at, 1)));
+	assert_string_equal(str(d, "convergence.verdict"), "converging");
+	assert_downtime_from_parameters(d, bw);
+	f = open_memstream(&text, &len);
+	ms_report__print_text(p.s, f);
+	fclose(f);
+	assert_non_null(strstr(text, "2 REINIT events"));
+	free(text);
+	assert_replay_gives_the_same_json(&p);
+	prof_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fast_workload_is_diverging_and_over_the_limit),
+		cmocka_unit_test(light_workload_is_converging_within_the_limit),
+		cmocka_unit_test(reinit_events_are_in_the_report),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
