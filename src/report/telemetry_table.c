@@ -154,7 +154,9 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 	snprintf(line, sizeof(line), "%s: %s", ms_verdict_name(vm->conv.verdict), vm->conv.reason);
 	print_wrapped(out, "    ", 8, line);
 	if (vm->acks_requested || vm->acks)
-		fprintf(out, "    switchover acks: %u requested, %u given; at least one outstanding for %.3f ms\n",
+		fprintf(out,
+			"    switchover acks: %u requested, %u given; at least one outstanding for "
+			"%.3f ms\n",
 			vm->acks_requested, vm->acks, (double)vm->ack_wait_ns / 1e6);
 }
 
