@@ -50,11 +50,12 @@ enum ms_collector_state {
 
 /* One BPF program and what became of it. */
 struct ms_collector_status {
-	const char *group;  /* "iommu", "dma", "vfio", "qemu-usdt" */
-	const char *name;   /* program name, e.g. "dma_unmap_phys" */
-	const char *hook;   /* "raw_tp/dma_unmap_phys", "fexit/vfio_mig_get_next_state", "usdt/qemu:..." */
-	int state;	    /* enum ms_collector_state */
-	char reason[160];   /* why skipped or not attached; empty when attached */
+	const char *group; /* "iommu", "dma", "vfio", "qemu-usdt" */
+	char name[48];	   /* program name, e.g. "dma_unmap_phys" */
+	char hook[96];	   /* "raw_tp/dma_unmap_phys", "fexit/vfio_mig_get_next_state", "usdt/qemu:..." */
+	int state;	   /* enum ms_collector_state */
+	char reason[160];  /* why skipped or not attached; empty when attached */
+	int quiet;	   /* skipped for a hook this kernel has instead: no note on stderr */
 };
 
 const char *ms_collector_state_name(int state);
