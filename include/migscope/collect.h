@@ -110,6 +110,9 @@ int ms_collect__publish_live_mappings(struct ms_collect *c);
  */
 size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_status **st);
 
+/* The fd of a loaded program, for bpf_prog_test_run (tests, benchmarks); -ENOENT if none. */
+int ms_collect__prog_fd(const struct ms_collect *c, const char *name);
+
 /* Detach, drain, publish losses and live mappings and MS_EV_SOURCE_STATS; free. */
 void ms_collect__close(struct ms_collect *c);
 

@@ -394,6 +394,14 @@ size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_
 	return c->status.nr;
 }
 
+int ms_collect__prog_fd(const struct ms_collect *c, const char *name)
+{
+	for (size_t i = 0; i < c->status.nr; i++)
+		if (!strcmp(c->status.st[i].name, name) && c->status.st[i].state != MS_COLLECTOR_SKIPPED)
+			return bpf_program__fd(c->progs[i]);
+	return -ENOENT;
+}
+
 void ms_collect__close(struct ms_collect *c)
 {
 	if (!c)
