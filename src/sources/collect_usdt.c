@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <migscope/qemu_names.h>
@@ -39,6 +40,7 @@ struct qdev {
 
 struct ms_usdt {
 	struct ms_session *s;
+	pid_t pid;
 	struct qemu_bpf *skel;
 	struct ms_status_list status;
 	struct bpf_link *links[MS_QP__MAX];
@@ -351,6 +353,42 @@ static int on_pending(struct ms_usdt *u, const struct ms_usdt_sample *e)
 	}
 }
 
+/*
+ * A string the probe could not read: BPF cannot fault a page in, and QEMU
+ * passes literals (state and checkpoint names) from .rodata pages it may
+ * never have touched itself.  They do not change, so read them from the
+ * process now, a page at a time (the string may end just before an
+ * unmapped page).
+ */
+static void read_missing_strings(struct ms_usdt *u, struct ms_usdt_sample *e)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned int slot = 0;
+
+	for (unsigned int i = 0; i < MS_USDT_MAX_ARGS && slot < MS_USDT_MAX_STRS; i++) {
+		uint64_t addr = (uint64_t)e->args[i];
+		char *str;
+		size_t got = 0;
+
+		if (!(e->str_mask & (1u << i)))
+			continue;
+		str = e->str[slot++];
+		if (str[0] || !addr || u->pid <= 0)
+			continue;
+		while (got < MS_USDT_STR_LEN - 1) {
+			size_t want = MS_USDT_STR_LEN - 1 - got, room = page - (size_t)((addr + got) % page);
+			struct iovec local = { str + got, want < room ? want : room };
+			struct iovec remote = { (void *)(uintptr_t)(addr + got), local.iov_len };
+
+			if (process_vm_readv(u->pid, &local, 1, &remote, 1, 0) != (ssize_t)local.iov_len)
+				break;
+			got += local.iov_len;
+			if (memchr(str, 0, got))
+				break;
+		}
+	}
+}
+
 static int on_sample(void *ctx, void *data, size_t len)
 {
 	struct ms_usdt *u = ctx;
@@ -359,6 +397,7 @@ static int on_sample(void *ctx, void *data, size_t len)
 	if (len < sizeof(e))
 		return 1;
 	memcpy(&e, data, sizeof(e));
+	read_missing_strings(u, &e);
 	for (unsigned int i = 0; i < MS_USDT_MAX_STRS; i++)
 		e.str[i][MS_USDT_STR_LEN - 1] = 0;
 	switch (e.probe) {
@@ -427,6 +466,7 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 		return NULL;
 	}
 	u->s = s;
+	u->pid = pid;
 	u->role = o->role;
 	u->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
 	if (ms_probe__bpf(err, errlen))
