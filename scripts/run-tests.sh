@@ -15,6 +15,7 @@ pass=0 fail=0 failed=()
 run() {
 	local name=$1; shift
 	local log=$logdir/$name.log start end
+	mkdir -p "$(dirname "$log")"
 	start=$(date +%s.%N)
 	if "$@" >"$log" 2>&1; then
 		pass=$((pass + 1)); status=ok
