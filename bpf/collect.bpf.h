@@ -21,8 +21,11 @@
 
 #include <migscope/collect_abi.h>
 
-/* Wake the agent when this many bytes are unread; below it, the agent's poll timer reads them. */
-const volatile __u64 wakeup_bytes = 0;
+/*
+ * Wake the agent once per wake_mask + 1 bytes produced (a power of two; 0:
+ * every record).  In between, the agent's poll timer reads the ring.
+ */
+const volatile __u64 wake_mask = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -75,16 +78,26 @@ static __always_inline void *ms_reserve(__u64 size, __u32 slot)
 	})
 
 /*
- * Submit without waking the agent unless wakeup_bytes are waiting: a busy
- * device must not pay a wake-up (an irq_work and a context switch) per record.
+ * Submit, waking the agent only for the record that crosses a multiple of
+ * wake_mask + 1 bytes: a busy device must not pay a wake-up (an irq_work
+ * and a context switch) per record, and asking the ring how much is unread
+ * (bpf_ringbuf_query) would cost a helper call per record.  Records tile the
+ * ring, so exactly one record (with its 8-byte header) spans each boundary;
+ * its offset is taken against a fixed address, wake_mask's own (root may
+ * subtract pointers), and the ring size is a multiple of the interval, so
+ * the wrap-around keeps the count.
  */
-static __always_inline void ms_submit(void *e)
+static __always_inline void ms_submit(void *e, __u64 size)
 {
+	__u64 end = (__u64)((char *)e - (char *)&wake_mask) + size;
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&ms_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if ((end & wake_mask) < size + BPF_RINGBUF_HDR_SZ)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
+
+/* Submit record e of the struct type e points to. */
+#define MS_SUBMIT(e) ms_submit((e), sizeof(*(e)))
 
 #endif /* MS_COLLECT_BPF_H */

@@ -47,7 +47,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 addr, __u64 l
 	e->len = len;
 	e->source = source;
 	e->dir = dir;
-	ms_submit(e);
+	MS_SUBMIT(e);
 }
 
 static __always_inline void live_add(__u32 id, __u32 slot, __u64 addr, __u64 len, __u32 dir)

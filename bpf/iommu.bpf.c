@@ -51,7 +51,7 @@ int BPF_PROG(iommu_map, unsigned long iova, phys_addr_t paddr, size_t size)
 	e->iova = iova;
 	e->paddr = paddr;
 	e->size = size;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	return 0;
 }
 
@@ -68,7 +68,7 @@ int BPF_PROG(iommu_unmap, unsigned long iova, size_t size, size_t unmapped_size)
 	e->iova = iova;
 	e->size = size;
 	e->unmapped = unmapped_size;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	return 0;
 }
 
@@ -93,7 +93,7 @@ int BPF_PROG(iommu_io_page_fault, struct device *dev, unsigned long iova, int fl
 	e->len = FAULT_PAGE;
 	e->source = MS_SRC_IOMMU_FAULT;
 	e->dir = (flags & IOMMU_FAULT_WRITE) ? MS_DMA_FROM_DEVICE : MS_DMA_BIDIRECTIONAL;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static __always_inline int emit_attach(const struct ms_bpf_dev *d, __u32 group)
 		return 0;
 	e->group = group;
 	e->reserved = 0;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	return 0;
 }
 

@@ -44,7 +44,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 probe, __u32 strs)
 	}
 	for (; j < MS_USDT_MAX_STRS; j++)
 		e->str[j][0] = 0;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	return 0;
 }
 

@@ -68,7 +68,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 	e->len = len;
 	e->source = MS_SRC_HW_DIRTY;
 	e->dir = MS_DMA_FROM_DEVICE;
-	ms_submit(e);
+	MS_SUBMIT(e);
 }
 
 static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
@@ -82,7 +82,7 @@ static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
 	e->to = err ? VFIO_DEVICE_STATE_ERROR : (__u8)c->to;
 	e->err = err;
 	e->dur_ns = now - c->start_ns;
-	ms_submit(e);
+	MS_SUBMIT(e);
 	c->start_ns = 0;
 }
 

@@ -71,7 +71,8 @@ const char *ms_collector_state_name(int state);
 struct ms_collect_opts {
 	unsigned int groups;	  /* MS_COLLECT_*; 0 = all */
 	uint32_t ringbuf_bytes;	  /* ring buffer size, power of 2 >= page size; 0 = 4 MiB */
-	uint32_t wakeup_bytes;	  /* wake the agent when this much is unread; 0 = 1/4 of the ring */
+	uint32_t wakeup_bytes;	  /* wake the agent once per this much produced (rounded down to */
+				  /* a power of 2); 0 = 1/4 of the ring */
 	uint64_t poll_ns;	  /* poll the ring this often regardless of wake-ups; 0 = 20 ms */
 	const pid_t *iommu_pids;  /* record iommu map/unmap only from these processes (QEMU); */
 	size_t nr_iommu_pids;	  /* none: from every process */

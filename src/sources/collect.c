@@ -238,19 +238,6 @@ static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, c
 	return 0;
 }
 
-/* Kernel records are ms_ev_* already: check the frame, publish unchanged. */
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct ms_collect *c = ctx;
-	const struct ms_event_hdr *ev = data;
-
-	if (len < sizeof(*ev) || sizeof(*ev) + ev->len > len || ev->type >= MS_EV__MAX ||
-	    ev->len < ms_event_fixed_len(ev->type))
-		return 1;
-	ms_ring__publish(&c->ring, ev);
-	return 0;
-}
-
 static void attach_all(struct ms_collect *c)
 {
 	for (size_t i = 0; i < c->status.nr; i++) {
@@ -274,7 +261,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	const struct ms_collect_opts *o = opts ? opts : &defaults;
 	unsigned int groups = o->groups ? o->groups : MS_COLLECT_ALL;
 	uint32_t ringbuf = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
-	uint64_t wakeup = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4;
+	uint64_t wake = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4, wake_mask;
 	struct ms_collect *c;
 	int ret;
 
@@ -284,6 +271,10 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		snprintf(err, errlen, "failed to allocate collectors: %s", strerror(ENOMEM));
 		return NULL;
 	}
+	/* a power of two, at most the ring: the BPF side counts boundaries */
+	while (wake & (wake - 1))
+		wake &= wake - 1;
+	wake_mask = (wake < ringbuf ? wake : ringbuf) - 1;
 	c->s = s;
 	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
 	c->events_fd = c->devs_fd = c->counters_fd = c->live_fd = -1;
@@ -294,7 +285,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		c->iommu = iommu_bpf__open();
 		if (!c->iommu)
 			goto fail_open;
-		c->iommu->rodata->wakeup_bytes = wakeup;
+		c->iommu->rodata->wake_mask = wake_mask;
 		c->iommu->rodata->nr_watched = c->nr_watched;
 		c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0;
 		if (load_group(c, "iommu", c->iommu->skeleton, c->iommu->obj, o, ringbuf)) {
@@ -306,7 +297,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		c->dma = dma_bpf__open();
 		if (!c->dma)
 			goto fail_open;
-		c->dma->rodata->wakeup_bytes = wakeup;
+		c->dma->rodata->wake_mask = wake_mask;
 		c->dma->rodata->nr_watched = c->nr_watched;
 		if (load_group(c, "dma", c->dma->skeleton, c->dma->obj, o, ringbuf)) {
 			dma_bpf__destroy(c->dma);
@@ -319,7 +310,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		c->vfio = vfio_bpf__open();
 		if (!c->vfio)
 			goto fail_open;
-		c->vfio->rodata->wakeup_bytes = wakeup;
+		c->vfio->rodata->wake_mask = wake_mask;
 		c->vfio->rodata->nr_watched = c->nr_watched;
 		c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 		if (load_group(c, "vfio", c->vfio->skeleton, c->vfio->obj, o, ringbuf)) {
@@ -331,8 +322,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		snprintf(err, errlen, "no BPF collector could be loaded (see 'migscope features')");
 		goto fail;
 	}
-	ret = ms_ring__init(&c->ring, s, c->events_fd, c->counters_fd, on_record, c,
-			    MS_SOURCE_BPF);
+	ret = ms_ring__init(&c->ring, s, c->events_fd, c->counters_fd, NULL, NULL, MS_SOURCE_BPF);
 	if (ret) {
 		snprintf(err, errlen, "failed to read the BPF ring buffer: %s", strerror(-ret));
 		goto fail;
@@ -408,7 +398,7 @@ void ms_collect__close(struct ms_collect *c)
 		return;
 	for (size_t i = 0; i < MAX_PROGS; i++)
 		bpf_link__destroy(c->links[i]);
-	if (c->ring.rb) {
+	if (c->ring.consumer_pos) {
 		/* detached: nothing changes under us any more */
 		ms_ring__poll(&c->ring);
 		ms_collect__publish_live_mappings(c);

@@ -14,18 +14,26 @@
 /* --- ring buffer source (collect_ring.c) --------------------------------- */
 
 /*
- * One BPF ring buffer and its loss counters, read into a session.  fn gets
- * every sample; it returns 0, or 1 when the sample was malformed (counted as
- * skipped).  Slots map the counter array to device ids.
+ * One BPF ring buffer and its loss counters, read into a session.  Records
+ * are ms_ev_* records published as they are (the kernel collectors), unless
+ * fn is set: then fn gets every sample and returns 0, or 1 when the sample
+ * was malformed (counted as skipped).  Slots map the counter array to device
+ * ids.
  */
 typedef int (*ms_ring_sample_fn)(void *ctx, void *data, size_t len);
 
 struct ms_ring {
 	struct ms_session *s;
-	struct ring_buffer *rb;
 	ms_ring_sample_fn fn;
 	void *ctx;
+	int map_fd;
 	int counters_fd;
+	/* the ring, mapped: consumer page (ours), producer page, data mapped twice */
+	unsigned long *consumer_pos;
+	const unsigned long *producer_pos;
+	const unsigned char *data;
+	unsigned long mask;
+	size_t page, map_len;
 	int ncpus;
 	uint32_t source; /* enum ms_source_kind, for MS_EV_SOURCE_STATS */
 	uint32_t nr_slots;
@@ -41,9 +49,10 @@ int ms_ring__init(struct ms_ring *r, struct ms_session *s, int ring_fd, int coun
 		  ms_ring_sample_fn fn, void *ctx, uint32_t source);
 /* Slot slot's losses belong to device dev (slots 0..nr-1 are in use). */
 void ms_ring__set_slot(struct ms_ring *r, uint32_t slot, uint32_t dev);
+/* Read every committed record, then publish the losses.  Records published, or -errno. */
 int ms_ring__poll(struct ms_ring *r);
 int ms_ring__add_to_loop(struct ms_ring *r, struct ms_loop *l, uint64_t poll_ns);
-/* Leave the loop, read what is left, publish MS_EV_SOURCE_STATS, free. */
+/* Leave the loop, read what is left, publish MS_EV_SOURCE_STATS, unmap. */
 void ms_ring__fini(struct ms_ring *r);
 
 /* Publish a record the agent made (not the kernel), counted as accepted. */

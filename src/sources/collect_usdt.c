@@ -503,7 +503,7 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 		goto fail;
 	}
 	/* a few samples per second, each worth seeing at once: wake on every one */
-	u->skel->rodata->wakeup_bytes = 0;
+	u->skel->rodata->wake_mask = 0;
 	bpf_map__set_max_entries(u->skel->maps.ms_events,
 				 o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF);
 	ret = qemu_bpf__load(u->skel);
@@ -577,7 +577,7 @@ void ms_usdt__close(struct ms_usdt *u)
 		return;
 	for (unsigned int i = 0; i < MS_QP__MAX; i++)
 		bpf_link__destroy(u->links[i]);
-	if (u->ring.rb) {
+	if (u->ring.consumer_pos) {
 		ms_ring__poll(&u->ring);
 		for (size_t i = 0; i < u->nr_qdevs; i++)
 			flush_pending(u, &u->qdevs[i]);

@@ -3,7 +3,10 @@
  * The IOMMU collector in the real kernel (bpf_prog_test_run with crafted
  * tracepoint arguments), and the ring buffer's loss accounting.
  */
+#include <errno.h>
 #include <unistd.h>
+
+#include <migscope/loop.h>
 
 #include "collect_fx.h"
 
@@ -166,6 +169,60 @@ static void source_stats_at_close_count_records_and_losses(void **state)
 	fx_close(&f);
 }
 
+/*
+ * Batched wake-ups: the agent's loop is woken once per wakeup_bytes the
+ * programs produce, not per record, and its poll timer reads what came in
+ * since.  Each record is followed by a 1 ms turn of the loop, so records
+ * reach the bus only when a wake-up (or the timer) lets the loop read them.
+ */
+static void wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest(void **state)
+{
+	struct ms_collect_opts o = {
+		.ringbuf_bytes = 64 << 10, .wakeup_bytes = 4096, .poll_ns = 3600ull * 1000000000,
+	};
+	const size_t rec = 8 + sizeof(struct ms_ev_iommu_map), n = 6 * 4096 / rec + 1;
+	struct ms_loop *l;
+	size_t wakes = 0, seen = 0;
+	struct fx f;
+
+	if (fx_open(&f, &o))
+		return;
+	l = ms_loop__new(0);
+	assert_non_null(l);
+	assert_int_equal(ms_collect__add_to_loop(f.c, l), 0);
+	for (size_t i = 0; i < n; i++) {
+		fx_run(&f, "iommu_map", 0x1000 * (uint64_t)i, 0, 0x1000);
+		assert_int_equal(ms_loop__run(l, 1000000), -ETIMEDOUT);
+		if (fx_count(&f, MS_EV_IOMMU_MAP) != seen) {
+			wakes++;
+			seen = fx_count(&f, MS_EV_IOMMU_MAP);
+			/* a wake-up delivers everything up to the record that woke it */
+			assert_int_equal(seen, i + 1);
+		}
+	}
+	/* 6 x 4096 bytes (and a record) produced: 6 boundaries crossed, 6 wake-ups */
+	assert_int_equal(wakes, 6);
+	assert_true(n - seen < 4096 / rec + 1);
+	ms_collect__close(f.c); /* leaves the loop */
+	f.c = NULL;
+	ms_loop__free(l);
+	fx_close(&f);
+
+	/* the poll timer reads records no wake-up announced */
+	o.poll_ns = 5000000;
+	if (fx_open(&f, &o))
+		return;
+	l = ms_loop__new(0);
+	assert_int_equal(ms_collect__add_to_loop(f.c, l), 0);
+	fx_run(&f, "iommu_map", 0x1000, 0, 0x1000);
+	assert_int_equal(ms_loop__run(l, 50000000), -ETIMEDOUT);
+	assert_int_equal(fx_count(&f, MS_EV_IOMMU_MAP), 1);
+	ms_collect__close(f.c);
+	f.c = NULL;
+	ms_loop__free(l);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +232,7 @@ int main(void)
 		cmocka_unit_test(device_attach_records_name_the_iommu_group),
 		cmocka_unit_test(ring_buffer_overflow_is_counted_exactly_as_loss_events),
 		cmocka_unit_test(source_stats_at_close_count_records_and_losses),
+		cmocka_unit_test(wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
