@@ -3,7 +3,9 @@
  * The IOMMU collector in the real kernel (bpf_prog_test_run with crafted
  * tracepoint arguments), and the ring buffer's loss accounting.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <migscope/loop.h>
@@ -223,6 +225,61 @@ static void wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest(void
 	fx_close(&f);
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* SIGTERM stops the loop; close detaches every program and leaves no fd behind. */
+static void sigterm_stops_the_loop_and_close_detaches_everything(void **state)
+{
+	const char *why = kmem_bpf_unavailable();
+	struct ms_session_opts so = { 0 };
+	const struct ms_collector_status *st;
+	struct tu_recorder rec = { 0 };
+	char err[MS_ERR_LEN];
+	struct ms_session *s;
+	struct ms_collect *c;
+	struct ms_loop *l;
+	size_t attached = 0, n;
+	int fds;
+
+	if (why) {
+		tu_skip(why);
+		return;
+	}
+	s = ms_session__new(&so, err, sizeof(err));
+	ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec);
+	l = ms_loop__new(1);
+	assert_non_null(l);
+	fds = count_fds();
+	ms_bpf__set_notes(NULL);
+	c = ms_collect__open(s, NULL, err, sizeof(err));
+	assert_non_null(c);
+	n = ms_collect__status(c, &st);
+	for (size_t i = 0; i < n; i++)
+		attached += st[i].state == MS_COLLECTOR_ATTACHED;
+	assert_true(attached >= 5); /* the iommu tracepoints at least */
+	assert_int_equal(ms_collect__add_to_loop(c, l), 0);
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	assert_int_equal(ms_loop__run(l, 5000000000ull), -EINTR);
+	assert_int_equal(ms_loop__signal(l), SIGTERM);
+	ms_collect__close(c);
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(((const struct ms_event_hdr *)tu_recorder__get(&rec, rec.count - 1))->type,
+			 MS_EV_SOURCE_STATS);
+	ms_loop__free(l);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +290,7 @@ int main(void)
 		cmocka_unit_test(ring_buffer_overflow_is_counted_exactly_as_loss_events),
 		cmocka_unit_test(source_stats_at_close_count_records_and_losses),
 		cmocka_unit_test(wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest),
+		cmocka_unit_test(sigterm_stops_the_loop_and_close_detaches_everything),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
