@@ -30,7 +30,7 @@ struct {
 
 /* scatterlist page_link low bits (include/linux/scatterlist.h) */
 #define SG_CHAIN 0x01ul
-#define SG_END 0x02ul
+#define SG_END	 0x02ul
 
 /* the dma_addr_t a failed mapping returns */
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)

@@ -16,7 +16,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define IOMMU_FAULT_WRITE 0x1
-#define FAULT_PAGE 4096ull
+#define FAULT_PAGE	  4096ull
 
 /* Record map/unmap only from the processes in ms_tgids. */
 const volatile bool filter_tgid = false;

@@ -22,7 +22,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define IOMMU_WRITE (1 << 1)
+#define IOMMU_WRITE		(1 << 1)
 #define VFIO_DEVICE_STATE_ERROR 0
 
 /* The kernel's PAGE_SIZE, for pinned page counts. */
@@ -39,7 +39,7 @@ struct vfio_device_file___ms {
 
 /* The VFIO device ioctl a thread is in, and the arc in progress. */
 struct vfio_call {
-	__u32 id;   /* watched device, or MS_DEV_NONE */
+	__u32 id; /* watched device, or MS_DEV_NONE */
 	__u32 slot;
 	__u32 from; /* arc in progress, when start_ns != 0 */
 	__u32 to;
@@ -73,7 +73,8 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 
 static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
 {
-	struct ms_ev_dev_state *e = MS_RESERVE(struct ms_ev_dev_state, MS_EV_DEV_STATE, c->id, c->slot);
+	struct ms_ev_dev_state *e =
+	    MS_RESERVE(struct ms_ev_dev_state, MS_EV_DEV_STATE, c->id, c->slot);
 
 	if (!e)
 		return;

@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		   "  -h, --help          this help\n"
 		   "\nExamples:\n"
 		   "  migscope features\n"
-		   "  migscope features --json | jq '.collectors[] | select(.state == \"skipped\")'\n");
+		   "  migscope features --json | jq '.summary'\n");
 }
 
 struct list {

@@ -52,7 +52,7 @@ enum ms_collector_state {
 struct ms_collector_status {
 	const char *group; /* "iommu", "dma", "vfio", "qemu-usdt" */
 	char name[48];	   /* program name, e.g. "dma_unmap_phys" */
-	char hook[96];	   /* "raw_tp/dma_unmap_phys", "fexit/vfio_mig_get_next_state", "usdt/qemu:..." */
+	char hook[96];	   /* "raw_tp/dma_unmap_phys", "usdt/qemu:savevm_section_start" */
 	int state;	   /* enum ms_collector_state */
 	char reason[160];  /* why skipped or not attached; empty when attached */
 	int quiet;	   /* skipped for a hook this kernel has instead: no note on stderr */
@@ -64,19 +64,19 @@ const char *ms_collector_state_name(int state);
 
 /* Collector groups, for ms_collect_opts.groups. */
 #define MS_COLLECT_IOMMU (1u << 0)
-#define MS_COLLECT_DMA (1u << 1)
-#define MS_COLLECT_VFIO (1u << 2)
-#define MS_COLLECT_ALL (MS_COLLECT_IOMMU | MS_COLLECT_DMA | MS_COLLECT_VFIO)
+#define MS_COLLECT_DMA	 (1u << 1)
+#define MS_COLLECT_VFIO	 (1u << 2)
+#define MS_COLLECT_ALL	 (MS_COLLECT_IOMMU | MS_COLLECT_DMA | MS_COLLECT_VFIO)
 
 struct ms_collect_opts {
-	unsigned int groups;	  /* MS_COLLECT_*; 0 = all */
-	uint32_t ringbuf_bytes;	  /* ring buffer size, power of 2 >= page size; 0 = 4 MiB */
-	uint32_t wakeup_bytes;	  /* wake the agent once per this much produced (rounded down to */
-				  /* a power of 2); 0 = 1/4 of the ring */
-	uint64_t poll_ns;	  /* poll the ring this often regardless of wake-ups; 0 = 20 ms */
-	const pid_t *iommu_pids;  /* record iommu map/unmap only from these processes (QEMU); */
-	size_t nr_iommu_pids;	  /* none: from every process */
-	int no_attach;		  /* load and verify only (tests drive programs by test_run) */
+	unsigned int groups;	 /* MS_COLLECT_*; 0 = all */
+	uint32_t ringbuf_bytes;	 /* ring buffer size, power of 2 >= page size; 0 = 4 MiB */
+	uint32_t wakeup_bytes;	 /* wake the agent once per this much produced (rounded down to */
+				 /* a power of 2); 0 = 1/4 of the ring */
+	uint64_t poll_ns;	 /* poll the ring this often regardless of wake-ups; 0 = 20 ms */
+	const pid_t *iommu_pids; /* record iommu map/unmap only from these processes (QEMU); */
+	size_t nr_iommu_pids;	 /* none: from every process */
+	int no_attach;		 /* load and verify only (tests drive programs by test_run) */
 };
 
 struct ms_collect;

@@ -13,7 +13,7 @@
 struct ms_stapsdt_probe {
 	uint64_t pc;
 	uint64_t base;
-	uint64_t semaphore; /* 0: none */
+	uint64_t semaphore;   /* 0: none */
 	const char *provider; /* these point into the parsed data */
 	const char *name;
 	const char *args; /* "-4@%esi 8@%rax", as the compiler placed them */
@@ -31,7 +31,6 @@ typedef int (*ms_stapsdt_fn)(void *ctx, const struct ms_stapsdt_probe *p);
 int ms_stapsdt__parse(const void *data, size_t len, int elf64, ms_stapsdt_fn fn, void *ctx);
 
 /* The same over every .note.stapsdt section of the ELF file at path; -errno with err. */
-int ms_stapsdt__read_file(const char *path, ms_stapsdt_fn fn, void *ctx, char *err,
-			  size_t errlen);
+int ms_stapsdt__read_file(const char *path, ms_stapsdt_fn fn, void *ctx, char *err, size_t errlen);
 
 #endif

@@ -18,7 +18,7 @@
 
 #define DEFAULT_RINGBUF (4u << 20)
 #define DEFAULT_POLL_NS 20000000ull
-#define MAX_PROGS 64
+#define MAX_PROGS	64
 
 struct ms_collect {
 	struct ms_session *s;
@@ -44,9 +44,9 @@ struct ms_collect {
 static const struct {
 	const char *tp, *other;
 } generations[] = {
-	{ "dma_map_page", "dma_map_phys" },	    { "dma_unmap_page", "dma_unmap_phys" },
-	{ "dma_map_resource", "dma_map_phys" },	    { "dma_unmap_resource", "dma_unmap_phys" },
-	{ "dma_map_phys", "dma_map_page" },	    { "dma_unmap_phys", "dma_unmap_page" },
+	{ "dma_map_page", "dma_map_phys" },	{ "dma_unmap_page", "dma_unmap_phys" },
+	{ "dma_map_resource", "dma_map_phys" }, { "dma_unmap_resource", "dma_unmap_phys" },
+	{ "dma_map_phys", "dma_map_page" },	{ "dma_unmap_phys", "dma_unmap_page" },
 };
 
 /* Why a raw_tp program cannot attach here, or 0 if it can. */
@@ -142,7 +142,8 @@ static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t rin
  * the others running.
  */
 static int load_group(struct ms_collect *c, const char *group, struct bpf_object_skeleton *skel,
-		      struct bpf_object *obj, const struct ms_collect_opts *o, uint32_t ringbuf_bytes)
+		      struct bpf_object *obj, const struct ms_collect_opts *o,
+		      uint32_t ringbuf_bytes)
 {
 	size_t first = c->status.nr;
 	int err;
@@ -191,7 +192,8 @@ static int count_devices(struct ms_collect *c, char *err, size_t errlen)
 			return -ENAMETOOLONG;
 		}
 		if (c->nr_watched == MS_BPF_MAX_DEVS) {
-			snprintf(err, errlen, "more than %d host devices to watch", MS_BPF_MAX_DEVS);
+			snprintf(err, errlen, "more than %d host devices to watch",
+				 MS_BPF_MAX_DEVS);
 			return -E2BIG;
 		}
 		c->nr_watched++;
@@ -387,7 +389,8 @@ size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_
 int ms_collect__prog_fd(const struct ms_collect *c, const char *name)
 {
 	for (size_t i = 0; i < c->status.nr; i++)
-		if (!strcmp(c->status.st[i].name, name) && c->status.st[i].state != MS_COLLECTOR_SKIPPED)
+		if (!strcmp(c->status.st[i].name, name) &&
+		    c->status.st[i].state != MS_COLLECTOR_SKIPPED)
 			return bpf_program__fd(c->progs[i]);
 	return -ENOENT;
 }

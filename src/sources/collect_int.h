@@ -82,7 +82,7 @@ struct ms_status_list {
 struct ms_collector_status *ms_status__add(struct ms_status_list *l, const char *group,
 					   const char *name, const char *hook);
 void ms_status__set(struct ms_collector_status *st, int state, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /*
  * Print one line per skipped collector: the programs of one group skipped for
  * one reason share a line.  Each line is printed once per process.

@@ -26,8 +26,10 @@ int ms_probe__bpf(char *why, size_t len)
 	}
 	fd = -errno;
 	if (fd == -EPERM)
-		snprintf(why, len, "BPF is not allowed here: %s (run as root, or with CAP_BPF and "
-			 "CAP_PERFMON)", strerror(-fd));
+		snprintf(why, len,
+			 "BPF is not allowed here: %s (run as root, or with CAP_BPF and "
+			 "CAP_PERFMON)",
+			 strerror(-fd));
 	else
 		snprintf(why, len, "BPF is not available: %s", strerror(-fd));
 	return fd;

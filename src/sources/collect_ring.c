@@ -131,7 +131,8 @@ static void consume(struct ms_ring *r)
 
 			if (len & BPF_RINGBUF_BUSY_BIT)
 				goto out; /* reserved, not yet submitted: records after it wait */
-			cons += (((len & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ) + 7) & ~7ul;
+			cons +=
+			    (((len & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ) + 7) & ~7ul;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				const void *sample = (const char *)hdr + BPF_RINGBUF_HDR_SZ;
 

@@ -89,8 +89,7 @@ int ms_stapsdt__parse(const void *data, size_t len, int elf64, ms_stapsdt_fn fn,
 	return p == end ? 0 : -EINVAL;
 }
 
-int ms_stapsdt__read_file(const char *path, ms_stapsdt_fn fn, void *ctx, char *err,
-			  size_t errlen)
+int ms_stapsdt__read_file(const char *path, ms_stapsdt_fn fn, void *ctx, char *err, size_t errlen)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;

@@ -21,8 +21,8 @@
 #include "collect_int.h"
 #include "qemu.skel.h"
 
-#define DEFAULT_RINGBUF (256u << 10)
-#define DEFAULT_POLL_NS 20000000ull
+#define DEFAULT_RINGBUF	   (256u << 10)
+#define DEFAULT_POLL_NS	   20000000ull
 #define VFIO_STATE_RUNNING 2 /* a VFIO device opens in RUNNING */
 
 #define PROBE_NAME(id, name) [MS_QP_##id] = #name,
@@ -303,8 +303,8 @@ static int on_downtime(struct ms_usdt *u, const struct ms_usdt_sample *e)
 		if (e->nargs != 4 || !arg_str(e, 1) || e->args[3] < 0)
 			return 1;
 		id = name_id(u, MS_DEV_KIND_QEMU_SECTION, arg_str(e, 1), e->ts_ns);
-		ev.kind = e->probe == MS_QP_VMSTATE_DOWNTIME_SAVE ? MS_DOWNTIME_SAVE
-								  : MS_DOWNTIME_LOAD;
+		ev.kind =
+		    e->probe == MS_QP_VMSTATE_DOWNTIME_SAVE ? MS_DOWNTIME_SAVE : MS_DOWNTIME_LOAD;
 		ev.dur_ns = arg_u64(e, 3) * 1000;
 	}
 	MS_EVENT_INIT(&ev, MS_EV_QEMU_DOWNTIME, ms_ev_qemu_downtime, id, e->ts_ns);
@@ -376,11 +376,13 @@ static void read_missing_strings(struct ms_usdt *u, struct ms_usdt_sample *e)
 		if (str[0] || !addr || u->pid <= 0)
 			continue;
 		while (got < MS_USDT_STR_LEN - 1) {
-			size_t want = MS_USDT_STR_LEN - 1 - got, room = page - (size_t)((addr + got) % page);
+			size_t want = MS_USDT_STR_LEN - 1 - got,
+			       room = page - (size_t)((addr + got) % page);
 			struct iovec local = { str + got, want < room ? want : room };
 			struct iovec remote = { (void *)(uintptr_t)(addr + got), local.iov_len };
 
-			if (process_vm_readv(u->pid, &local, 1, &remote, 1, 0) != (ssize_t)local.iov_len)
+			if (process_vm_readv(u->pid, &local, 1, &remote, 1, 0) !=
+			    (ssize_t)local.iov_len)
 				break;
 			got += local.iov_len;
 			if (memchr(str, 0, got))
@@ -472,13 +474,15 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 	if (ms_probe__bpf(err, errlen))
 		goto fail;
 	if (!ms_probe__uprobes()) {
-		snprintf(err, errlen, "uprobes are not available in this kernel (USDT needs "
-				      "CONFIG_UPROBE_EVENTS)");
+		snprintf(err, errlen,
+			 "uprobes are not available in this kernel (USDT needs "
+			 "CONFIG_UPROBE_EVENTS)");
 		goto fail;
 	}
 	if (pid > 0) {
 		if (kill(pid, 0) && errno == ESRCH) {
-			snprintf(err, errlen, "no process %d to attach the QEMU probes to", (int)pid);
+			snprintf(err, errlen, "no process %d to attach the QEMU probes to",
+				 (int)pid);
 			goto fail;
 		}
 		if (!binary) {
@@ -518,8 +522,8 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 		goto fail;
 	}
 	for (unsigned int i = 0; i < MS_QP__MAX; i++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(u->skel->obj,
-									 probe_names[i]);
+		struct bpf_program *p =
+		    bpf_object__find_program_by_name(u->skel->obj, probe_names[i]);
 		struct ms_collector_status *st;
 
 		snprintf(hook, sizeof(hook), "usdt/qemu:%s", probe_names[i]);
@@ -531,7 +535,8 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 				       "attaches to a QEMU process (migscope watch --qemu-pid)");
 			continue;
 		}
-		u->links[i] = bpf_program__attach_usdt(p, pid, binary, "qemu", probe_names[i], NULL);
+		u->links[i] =
+		    bpf_program__attach_usdt(p, pid, binary, "qemu", probe_names[i], NULL);
 		if (u->links[i]) {
 			ms_status__set(st, MS_COLLECTOR_ATTACHED, "%s", "");
 			attached++;

@@ -6,16 +6,18 @@
 
 /* by enum vfio_device_mig_state value */
 static const char *const states[] = {
-	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P", "PRE_COPY",
-	"PRE_COPY_P2P",
+	"ERROR",    "STOP",	   "RUNNING",  "STOP_COPY",
+	"RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 };
 
 /* QEMU's checkpoints, in the order a migration passes them; indexes never change */
 static const char *const checkpoints[] = {
-	"src-downtime-start",	     "src-vm-stopped",		"src-iterable-saved",
-	"src-non-iterable-saved",    "dst-precopy-loadvm-completed", "dst-precopy-bh-enter",
-	"dst-precopy-bh-announced",  "dst-precopy-bh-vm-started",    "dst-postcopy-bh-enter",
-	"dst-postcopy-bh-announced", "dst-postcopy-bh-vm-started",
+	"src-downtime-start",		"src-vm-stopped",
+	"src-iterable-saved",		"src-non-iterable-saved",
+	"dst-precopy-loadvm-completed", "dst-precopy-bh-enter",
+	"dst-precopy-bh-announced",	"dst-precopy-bh-vm-started",
+	"dst-postcopy-bh-enter",	"dst-postcopy-bh-announced",
+	"dst-postcopy-bh-vm-started",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

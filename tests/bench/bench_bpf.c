@@ -79,7 +79,7 @@ static double time_runs(int prog, const uint64_t *args, size_t nr_args, int call
 }
 
 #define BATCHES 15
-#define CALLS 20000
+#define CALLS	20000
 
 static int drop_sample(void *ctx, void *data, size_t len)
 {
@@ -129,14 +129,15 @@ static int bare_sample(void *ctx, void *data, size_t len)
  * The agent reads the ring when the programs wake it, once per wakeup_bytes
  * (1/4 of the ring by default): a round is that much, 1 MiB of records.
  */
-#define RING (4u << 20)
-#define FILL ((1u << 20) / 56)
+#define RING   (4u << 20)
+#define FILL   ((1u << 20) / 56)
 #define ROUNDS 60
 
 static void fill(int prog, uint64_t dev)
 {
 	for (unsigned int i = 0; i < FILL; i++) {
-		uint64_t args[] = { dev, 0x100000 + (uint64_t)i * 4096, 4096, MS_DMA_FROM_DEVICE, 0 };
+		uint64_t args[] = { dev, 0x100000 + (uint64_t)i * 4096, 4096, MS_DMA_FROM_DEVICE,
+				    0 };
 
 		if (kmem_run(prog, args, 5))
 			die("bpf_prog_test_run failed");
@@ -230,17 +231,20 @@ int main(void)
 	{
 		uint64_t map[] = { 0xfee00000, 0x12345000, 0x1000 };
 		uint64_t unmap[] = { dev, 0x100000, 0x1000, MS_DMA_FROM_DEVICE, 0 };
-		struct ring_buffer *floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring),
-								drop_sample, NULL, NULL);
+		struct ring_buffer *floor_rb =
+		    ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
 
 		if (!floor_rb)
 			die("failed to read floor_ring");
 		printf("# bpf_event_ns: ns per event above an empty raw_tp program (target < 60);\n"
-		       "# record_floor: bpf_ktime_get_ns + ringbuf reserve/submit only, the least a record costs\n");
-		bench_event(c, &k, floor_rb, "record_floor", bpf_program__fd(k.skel->progs.record_floor), map, 3);
-		bench_event(c, &k, floor_rb, "iommu_map", ms_collect__prog_fd(c, "iommu_map"), map, 3);
-		bench_event(c, &k, floor_rb, "dma_unmap_phys", ms_collect__prog_fd(c, "dma_unmap_phys"),
-			    unmap, 5);
+		       "# record_floor: bpf_ktime_get_ns + ringbuf reserve/submit only, the least "
+		       "a record costs\n");
+		bench_event(c, &k, floor_rb, "record_floor",
+			    bpf_program__fd(k.skel->progs.record_floor), map, 3);
+		bench_event(c, &k, floor_rb, "iommu_map", ms_collect__prog_fd(c, "iommu_map"), map,
+			    3);
+		bench_event(c, &k, floor_rb, "dma_unmap_phys",
+			    ms_collect__prog_fd(c, "dma_unmap_phys"), unmap, 5);
 		ring_buffer__free(floor_rb);
 	}
 	printf("# ring_to_tracker_mrec_per_s: ring -> agent -> bus -> DMA_WRITE consumer"

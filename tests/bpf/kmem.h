@@ -51,7 +51,8 @@ static inline const char *kmem_bpf_unavailable(void)
 /* Run a raw_tp program once with args as its tracepoint arguments.  0 or -errno. */
 static inline int kmem_run(int prog_fd, const uint64_t *args, size_t nr_args)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nr_args * sizeof(*args));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args,
+		    .ctx_size_in = nr_args * sizeof(*args));
 
 	return bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
 }
@@ -139,7 +140,8 @@ static inline long kmem_offsetof(const char *type, const char *path)
 		return -ENOENT;
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (part = strtok_r(buf, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
-		const struct btf_type *t = btf__type_by_id(btf, (__u32)btf__resolve_type(btf, (__u32)id));
+		const struct btf_type *t =
+		    btf__type_by_id(btf, (__u32)btf__resolve_type(btf, (__u32)id));
 		const struct btf_member *m;
 		int found = 0;
 
@@ -188,7 +190,8 @@ static inline uint64_t kmem_device(struct kmem *k, const char *name, int group)
 		return 0;
 	kmem_put64(p, name_off, str);
 	if (group >= 0) {
-		long gsize = kmem_sizeof("iommu_group"), id_off = kmem_offsetof("iommu_group", "id");
+		long gsize = kmem_sizeof("iommu_group"),
+		     id_off = kmem_offsetof("iommu_group", "id");
 		void *g;
 		uint64_t grp = gsize > 0 && id_off >= 0 ? kmem_alloc(k, (size_t)gsize, &g) : 0;
 
@@ -206,7 +209,7 @@ struct kmem_seg {
 };
 
 #define KMEM_SG_CHAIN 0x01ull
-#define KMEM_SG_END 0x02ull
+#define KMEM_SG_END   0x02ull
 
 /*
  * A scatterlist of n mapped segments.  With chain_after > 0 the list is split

@@ -16,7 +16,7 @@
 #include "../bpf/kmem.h"
 #include "testutil.h"
 
-#define FX_DEV_NAME "0000:3b:00.1"
+#define FX_DEV_NAME   "0000:3b:00.1"
 #define FX_OTHER_NAME "0000:3b:00.2"
 
 struct fx {
@@ -44,7 +44,8 @@ static inline int fx_open(struct fx *f, const struct ms_collect_opts *opts)
 	}
 	f->s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(f->s);
-	assert_int_equal(ms_bus__subscribe(&f->s->bus, MS_EV_ALL, tu_recorder__on_event, &f->rec), 0);
+	assert_int_equal(ms_bus__subscribe(&f->s->bus, MS_EV_ALL, tu_recorder__on_event, &f->rec),
+			 0);
 	f->dev = ms_session__add_device(f->s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
 					FX_DEV_NAME);
 	/* a device of another kind with the same name must not be watched */
@@ -76,7 +77,7 @@ static inline void fx_close(struct fx *f)
 		uint64_t __args[] = { __VA_ARGS__ };                                               \
 		int __fd = ms_collect__prog_fd((f)->c, (name));                                    \
 		assert_true(__fd >= 0);                                                            \
-		assert_int_equal(kmem_run(__fd, __args, sizeof(__args) / sizeof(__args[0])), 0);  \
+		assert_int_equal(kmem_run(__fd, __args, sizeof(__args) / sizeof(__args[0])), 0);   \
 	} while (0)
 
 /* How many records of type the bus has seen. */

@@ -7,8 +7,8 @@
 #include "collect_fx.h"
 
 #define FROM_DEV MS_DMA_FROM_DEVICE
-#define TO_DEV MS_DMA_TO_DEVICE
-#define BIDIR MS_DMA_BIDIRECTIONAL
+#define TO_DEV	 MS_DMA_TO_DEVICE
+#define BIDIR	 MS_DMA_BIDIRECTIONAL
 
 /* dma_unmap_*(dev, addr, size, dir, attrs) in both kernel generations */
 static const char *const unmaps[] = { "dma_unmap_phys", "dma_unmap_page", "dma_unmap_resource" };
@@ -124,7 +124,7 @@ static void buffer_still_mapped_from_device_is_published_as_written(void **state
 	for (size_t i = 0; i < 3; i++)
 		fx_run(&f, maps[i], f.kdev, 0xabc000, 0x100000 + i * 0x10000, 0x1000, FROM_DEV, 0);
 	fx_run(&f, "dma_map_phys", f.kdev, 0, 0x200000, 0x1000, BIDIR, 0);
-	fx_run(&f, "dma_map_phys", f.kdev, 0, 0x300000, 0x1000, TO_DEV, 0);  /* never written */
+	fx_run(&f, "dma_map_phys", f.kdev, 0, 0x300000, 0x1000, TO_DEV, 0);	/* never written */
 	fx_run(&f, "dma_map_phys", f.kother, 0, 0x400000, 0x1000, FROM_DEV, 0); /* not watched */
 	fx_run(&f, "dma_map_phys", f.kdev, 0, ~0ull, 0x1000, FROM_DEV, 0);	/* failed map */
 	/* unmapped again: its unmap is the record, it is no longer live */
@@ -197,7 +197,9 @@ static void sync_sg_for_cpu_stops_at_the_end_mark(void **state)
 
 static void map_sg_keeps_mapped_segments_live_until_unmap_sg(void **state)
 {
-	const struct kmem_seg segs[] = { { 0x40000, 0x1000 }, { 0x50000, 0x2000 }, { 0x60000, 0x1000 } };
+	const struct kmem_seg segs[] = { { 0x40000, 0x1000 },
+					 { 0x50000, 0x2000 },
+					 { 0x60000, 0x1000 } };
 	struct fx f;
 	uint64_t sgl;
 

@@ -68,9 +68,9 @@ static void io_page_fault_marks_the_faulting_page_of_the_watched_device(void **s
 
 	if (fx_open(&f, NULL))
 		return;
-	fx_run(&f, "iommu_io_page_fault", f.kdev, 0x7654321, 0x1);   /* write fault */
-	fx_run(&f, "iommu_io_page_fault", f.kdev, 0x1000fff, 0x0);   /* read fault */
-	fx_run(&f, "iommu_io_page_fault", f.kother, 0x5000, 0x1);    /* not watched */
+	fx_run(&f, "iommu_io_page_fault", f.kdev, 0x7654321, 0x1); /* write fault */
+	fx_run(&f, "iommu_io_page_fault", f.kdev, 0x1000fff, 0x0); /* read fault */
+	fx_run(&f, "iommu_io_page_fault", f.kother, 0x5000, 0x1);  /* not watched */
 	assert_int_equal(ms_collect__poll(f.c), 2);
 	fx_assert_write(fx_nth(&f, MS_EV_DMA_WRITE, 0), f.dev, 0x7654000, 4096, MS_SRC_IOMMU_FAULT,
 			MS_DMA_FROM_DEVICE);
@@ -180,7 +180,9 @@ static void source_stats_at_close_count_records_and_losses(void **state)
 static void wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest(void **state)
 {
 	struct ms_collect_opts o = {
-		.ringbuf_bytes = 64 << 10, .wakeup_bytes = 4096, .poll_ns = 3600ull * 1000000000,
+		.ringbuf_bytes = 64 << 10,
+		.wakeup_bytes = 4096,
+		.poll_ns = 3600ull * 1000000000,
 	};
 	const size_t rec = 8 + sizeof(struct ms_ev_iommu_map), n = 6 * 4096 / rec + 1;
 	struct ms_loop *l;

@@ -17,17 +17,17 @@
 #include "../bpf/kmem.h"
 #include "testutil.h"
 
-#define DEV "0000:00:02.0"
-#define DEV8 "0000:00:03.0"
-#define DEV72 "0000:00:04.0"
+#define DEV	 "0000:00:02.0"
+#define DEV8	 "0000:00:03.0"
+#define DEV72	 "0000:00:04.0"
 #define VFIO_SEC "0000:00:02.0/vfio"
 
 /* VFIO migration states */
-#define ERROR 0
-#define STOP 1
-#define RUNNING 2
+#define ERROR	  0
+#define STOP	  1
+#define RUNNING	  2
 #define STOP_COPY 3
-#define PRE_COPY 6
+#define PRE_COPY  6
 
 static const char *fake_qemu(void)
 {
@@ -242,7 +242,8 @@ static void probes_of_a_qemu_process_become_records_in_firing_order(void **state
 	stats = next(&cur, MS_EV_SOURCE_STATS, NULL);
 	assert_int_equal(stats->source, MS_SOURCE_USDT);
 	assert_int_equal(stats->accepted, 28);
-	assert_int_equal(stats->skipped, 3); /* v1 save_iterate, no pending layout, bad checkpoint */
+	assert_int_equal(stats->skipped,
+			 3); /* v1 save_iterate, no pending layout, bad checkpoint */
 	assert_int_equal(stats->errors, 0);
 	assert_int_equal(cur.i, rec.count);
 
@@ -250,10 +251,10 @@ static void probes_of_a_qemu_process_become_records_in_firing_order(void **state
 	assert_true(ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_VFIO, DEV) != MS_DEV_NONE);
 	assert_true(ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_SECTION, VFIO_SEC) !=
 		    MS_DEV_NONE);
-	assert_int_equal(ms_devices__get(&s->devices,
-					 ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_VFIO, DEV))
-				 ->role,
-			 MS_ROLE_SOURCE);
+	assert_int_equal(
+	    ms_devices__get(&s->devices, ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_VFIO, DEV))
+		->role,
+	    MS_ROLE_SOURCE);
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 }

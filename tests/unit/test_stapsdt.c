@@ -83,7 +83,8 @@ static void probes_and_their_addresses_are_read_in_both_elf_classes(void **state
 
 	memset(&s, 0, sizeof(s));
 	off = 0;
-	put_note(buf, &off, "stapsdt", 3, d, sdt_desc(d, 4, 0x8048000, 0x80a0, "qemu", "y", "4@%eax"));
+	put_note(buf, &off, "stapsdt", 3, d,
+		 sdt_desc(d, 4, 0x8048000, 0x80a0, "qemu", "y", "4@%eax"));
 	assert_int_equal(ms_stapsdt__parse(buf, off, 0, collect, &s), 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.p[0].pc, 0x8048000);

@@ -70,10 +70,11 @@ int main(void)
 	STAP_PROBE2(qemu, vfio_query_stop_copy_size, dev, 8192);
 	/* the VM's pending bytes in every layout QEMU used */
 	STAP_PROBE3(qemu, migrate_pending_estimate, a, b, c);
-	STAP_PROBE4(qemu, migrate_pending_exact, a, 100, b, c);      /* (size, max, pre, post) */
-	STAP_PROBE4(qemu, migrate_pending_exact, a, 1000, 500, 1500); /* (size, pre, compat, post) */
-	STAP_PROBE5(qemu, migrate_pending, a, 100, 1000, 500, 1500);  /* 7.2 */
-	STAP_PROBE3(qemu, migrate_pending_exact, a, 1, 1);	      /* no layout: skipped */
+	STAP_PROBE4(qemu, migrate_pending_exact, a, 100, b, c); /* (size, max, pre, post) */
+	STAP_PROBE4(qemu, migrate_pending_exact, a, 1000, 500,
+		    1500);					     /* (size, pre, compat, post) */
+	STAP_PROBE5(qemu, migrate_pending, a, 100, 1000, 500, 1500); /* 7.2 */
+	STAP_PROBE3(qemu, migrate_pending_exact, a, 1, 1);	     /* no layout: skipped */
 	STAP_PROBE3(qemu, qemu_savevm_query_pending, 700, 500, 200);
 	STAP_PROBE1(qemu, vmstate_downtime_checkpoint, cp_start);
 	STAP_PROBE3(qemu, vfio_migration_set_state, dev, stop_copy, error);
