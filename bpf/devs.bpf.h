@@ -38,4 +38,19 @@ static __always_inline const struct ms_bpf_dev *ms_dev_lookup(const struct devic
 	return bpf_map_lookup_elem(&ms_devs, &key);
 }
 
+/* A device wrote (or may have written) [iova, iova + len). */
+static __always_inline void ms_emit_write(__u32 id, __u32 slot, __u64 iova, __u64 len, __u32 source,
+					  __u32 dir)
+{
+	struct ms_ev_dma_write *e = MS_RESERVE(struct ms_ev_dma_write, MS_EV_DMA_WRITE, id, slot);
+
+	if (!e)
+		return;
+	e->iova = iova;
+	e->len = len;
+	e->source = source;
+	e->dir = dir;
+	MS_SUBMIT(e);
+}
+
 #endif /* MS_DEVS_BPF_H */

@@ -35,21 +35,6 @@ struct {
 /* the dma_addr_t a failed mapping returns */
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)
 
-static __always_inline void emit_write(__u32 id, __u32 slot, __u64 addr, __u64 len, __u32 source,
-				       __u32 dir)
-{
-	struct ms_ev_dma_write *e;
-
-	e = MS_RESERVE(struct ms_ev_dma_write, MS_EV_DMA_WRITE, id, slot);
-	if (!e)
-		return;
-	e->iova = addr;
-	e->len = len;
-	e->source = source;
-	e->dir = dir;
-	MS_SUBMIT(e);
-}
-
 static __always_inline void live_add(__u32 id, __u32 slot, __u64 addr, __u64 len, __u32 dir)
 {
 	struct ms_bpf_live_key k = { .dev = id, .addr = addr };
@@ -91,51 +76,33 @@ static __always_inline int on_unmap(struct device *dev, dma_addr_t addr, size_t 
 		return 0;
 	if (source == MS_SRC_DMA_UNMAP)
 		live_del(d->id, addr);
-	emit_write(d->id, d->slot, addr, size, source, dir);
+	ms_emit_write(d->id, d->slot, addr, size, source, dir);
 	return 0;
 }
 
-SEC("raw_tp/dma_map_phys")
-int BPF_PROG(dma_map_phys, struct device *dev, phys_addr_t phys, dma_addr_t addr, size_t size,
-	     int dir, unsigned long attrs)
-{
-	return on_map(dev, addr, size, dir);
-}
+/* one program per kernel generation's tracepoint, same arguments */
+#define DMA_MAP_PROG(tp)                                                                           \
+	SEC("raw_tp/" #tp)                                                                         \
+	int BPF_PROG(tp, struct device *dev, phys_addr_t phys, dma_addr_t addr, size_t size,       \
+		     int dir, unsigned long attrs)                                                 \
+	{                                                                                          \
+		return on_map(dev, addr, size, dir);                                               \
+	}
 
-SEC("raw_tp/dma_map_page")
-int BPF_PROG(dma_map_page, struct device *dev, phys_addr_t phys, dma_addr_t addr, size_t size,
-	     int dir, unsigned long attrs)
-{
-	return on_map(dev, addr, size, dir);
-}
+#define DMA_UNMAP_PROG(tp)                                                                         \
+	SEC("raw_tp/" #tp)                                                                         \
+	int BPF_PROG(tp, struct device *dev, dma_addr_t addr, size_t size, int dir,                \
+		     unsigned long attrs)                                                          \
+	{                                                                                          \
+		return on_unmap(dev, addr, size, dir, MS_SRC_DMA_UNMAP);                           \
+	}
 
-SEC("raw_tp/dma_map_resource")
-int BPF_PROG(dma_map_resource, struct device *dev, phys_addr_t phys, dma_addr_t addr, size_t size,
-	     int dir, unsigned long attrs)
-{
-	return on_map(dev, addr, size, dir);
-}
-
-SEC("raw_tp/dma_unmap_phys")
-int BPF_PROG(dma_unmap_phys, struct device *dev, dma_addr_t addr, size_t size, int dir,
-	     unsigned long attrs)
-{
-	return on_unmap(dev, addr, size, dir, MS_SRC_DMA_UNMAP);
-}
-
-SEC("raw_tp/dma_unmap_page")
-int BPF_PROG(dma_unmap_page, struct device *dev, dma_addr_t addr, size_t size, int dir,
-	     unsigned long attrs)
-{
-	return on_unmap(dev, addr, size, dir, MS_SRC_DMA_UNMAP);
-}
-
-SEC("raw_tp/dma_unmap_resource")
-int BPF_PROG(dma_unmap_resource, struct device *dev, dma_addr_t addr, size_t size, int dir,
-	     unsigned long attrs)
-{
-	return on_unmap(dev, addr, size, dir, MS_SRC_DMA_UNMAP);
-}
+DMA_MAP_PROG(dma_map_phys)
+DMA_MAP_PROG(dma_map_page)
+DMA_MAP_PROG(dma_map_resource)
+DMA_UNMAP_PROG(dma_unmap_phys)
+DMA_UNMAP_PROG(dma_unmap_page)
+DMA_UNMAP_PROG(dma_unmap_resource)
 
 SEC("raw_tp/dma_sync_single_for_cpu")
 int BPF_PROG(dma_sync_single_for_cpu, struct device *dev, dma_addr_t addr, size_t size, int dir)
@@ -192,8 +159,9 @@ static long sg_step(__u32 i, struct sg_walk *w)
 		} else {
 			if (w->op == SG_UNMAP)
 				live_del(w->id, addr);
-			emit_write(w->id, w->slot, addr, len,
-				   w->op == SG_UNMAP ? MS_SRC_DMA_UNMAP : MS_SRC_DMA_SYNC, w->dir);
+			ms_emit_write(w->id, w->slot, addr, len,
+				      w->op == SG_UNMAP ? MS_SRC_DMA_UNMAP : MS_SRC_DMA_SYNC,
+				      w->dir);
 		}
 	}
 	if (link & SG_END) {

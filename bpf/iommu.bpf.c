@@ -82,18 +82,11 @@ SEC("raw_tp/io_page_fault")
 int BPF_PROG(iommu_io_page_fault, struct device *dev, unsigned long iova, int flags)
 {
 	const struct ms_bpf_dev *d = ms_dev_lookup(dev);
-	struct ms_ev_dma_write *e;
 
-	if (!d)
-		return 0;
-	e = MS_RESERVE(struct ms_ev_dma_write, MS_EV_DMA_WRITE, d->id, d->slot);
-	if (!e)
-		return 0;
-	e->iova = iova & ~(FAULT_PAGE - 1);
-	e->len = FAULT_PAGE;
-	e->source = MS_SRC_IOMMU_FAULT;
-	e->dir = (flags & IOMMU_FAULT_WRITE) ? MS_DMA_FROM_DEVICE : MS_DMA_BIDIRECTIONAL;
-	MS_SUBMIT(e);
+	if (d)
+		ms_emit_write(
+		    d->id, d->slot, iova & ~(FAULT_PAGE - 1), FAULT_PAGE, MS_SRC_IOMMU_FAULT,
+		    (flags & IOMMU_FAULT_WRITE) ? MS_DMA_FROM_DEVICE : MS_DMA_BIDIRECTIONAL);
 	return 0;
 }
 

@@ -58,17 +58,10 @@ static __always_inline const struct ms_bpf_dev *vdev_lookup(struct vfio_device__
 	return ms_dev_lookup(BPF_CORE_READ(vdev, dev));
 }
 
+/* hardware dirty reports and mdev writes: the device wrote memory */
 static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 len)
 {
-	struct ms_ev_dma_write *e = MS_RESERVE(struct ms_ev_dma_write, MS_EV_DMA_WRITE, id, slot);
-
-	if (!e)
-		return;
-	e->iova = iova;
-	e->len = len;
-	e->source = MS_SRC_HW_DIRTY;
-	e->dir = MS_DMA_FROM_DEVICE;
-	MS_SUBMIT(e);
+	ms_emit_write(id, slot, iova, len, MS_SRC_HW_DIRTY, MS_DMA_FROM_DEVICE);
 }
 
 static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)

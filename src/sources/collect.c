@@ -256,6 +256,25 @@ static void attach_all(struct ms_collect *c)
 	}
 }
 
+/*
+ * Open skeleton T into c->field, set the rodata every collector shares, then
+ * extra; load it as group name.  A group the kernel refuses is destroyed, its
+ * programs say why, and the others go on.
+ */
+#define OPEN_GROUP(field, T, name, extra)                                                          \
+	do {                                                                                       \
+		c->field = T##__open();                                                            \
+		if (!c->field)                                                                     \
+			goto fail_open;                                                            \
+		c->field->rodata->wake_mask = wake_mask;                                           \
+		c->field->rodata->nr_watched = c->nr_watched;                                      \
+		extra;                                                                             \
+		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
+			T##__destroy(c->field);                                                    \
+			c->field = NULL;                                                           \
+		}                                                                                  \
+	} while (0)
+
 struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
 				    char *err, size_t errlen)
 {
@@ -283,43 +302,16 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	if (ms_probe__bpf(err, errlen) || count_devices(c, err, errlen))
 		goto fail;
 
-	if (groups & MS_COLLECT_IOMMU) {
-		c->iommu = iommu_bpf__open();
-		if (!c->iommu)
-			goto fail_open;
-		c->iommu->rodata->wake_mask = wake_mask;
-		c->iommu->rodata->nr_watched = c->nr_watched;
-		c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0;
-		if (load_group(c, "iommu", c->iommu->skeleton, c->iommu->obj, o, ringbuf)) {
-			iommu_bpf__destroy(c->iommu);
-			c->iommu = NULL;
-		}
-	}
-	if (groups & MS_COLLECT_DMA) {
-		c->dma = dma_bpf__open();
-		if (!c->dma)
-			goto fail_open;
-		c->dma->rodata->wake_mask = wake_mask;
-		c->dma->rodata->nr_watched = c->nr_watched;
-		if (load_group(c, "dma", c->dma->skeleton, c->dma->obj, o, ringbuf)) {
-			dma_bpf__destroy(c->dma);
-			c->dma = NULL;
-		} else {
-			c->live_fd = bpf_map__fd(c->dma->maps.ms_live);
-		}
-	}
-	if (groups & MS_COLLECT_VFIO) {
-		c->vfio = vfio_bpf__open();
-		if (!c->vfio)
-			goto fail_open;
-		c->vfio->rodata->wake_mask = wake_mask;
-		c->vfio->rodata->nr_watched = c->nr_watched;
-		c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-		if (load_group(c, "vfio", c->vfio->skeleton, c->vfio->obj, o, ringbuf)) {
-			vfio_bpf__destroy(c->vfio);
-			c->vfio = NULL;
-		}
-	}
+	if (groups & MS_COLLECT_IOMMU)
+		OPEN_GROUP(iommu, iommu_bpf, "iommu",
+			   c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0);
+	if (groups & MS_COLLECT_DMA)
+		OPEN_GROUP(dma, dma_bpf, "dma", (void)0);
+	if (c->dma)
+		c->live_fd = bpf_map__fd(c->dma->maps.ms_live);
+	if (groups & MS_COLLECT_VFIO)
+		OPEN_GROUP(vfio, vfio_bpf, "vfio",
+			   c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE));
 	if (c->events_fd < 0) {
 		snprintf(err, errlen, "no BPF collector could be loaded (see 'migscope features')");
 		goto fail;
