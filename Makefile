@@ -101,7 +101,7 @@ all: deps
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory build-all
-	$(BIN) synth
+	$(BIN) profile
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-all build-tests

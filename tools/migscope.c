@@ -14,8 +14,10 @@ static const struct cmd {
 	const char *summary;
 } cmds[] = {
 	{ "features", do_features, "list the BPF collectors and what this kernel lets them do" },
+	{ "profile", do_profile, "drive devices through a save and resume; downtime per device" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },
+	{ "watch", do_watch, "watch a migrating QEMU: QMP, its trace log; report at the end" },
 };
 
 static void usage(FILE *f)
