@@ -128,10 +128,10 @@ void ms_collect__close(struct ms_collect *c);
 int ms_usdt__binary_probes(const char *path, char *err, size_t errlen);
 
 struct ms_usdt_opts {
-	const char *binary;	/* the QEMU executable; NULL = /proc/PID/exe */
-	uint32_t ringbuf_bytes; /* 0 = 256 KiB */
-	uint64_t poll_ns;	/* 0 = 20 ms */
-	uint16_t role;		/* enum ms_dev_role for the devices and sections it names */
+	const char *binary;		 /* the QEMU executable; NULL = /proc/PID/exe */
+	uint32_t ringbuf_bytes;		 /* 0 = 256 KiB */
+	uint64_t poll_ns;		 /* 0 = 20 ms */
+	const char *const *vfio_devices; /* only these vfio devices (NULL-terminated), NULL: all */
 };
 
 struct ms_usdt;
@@ -140,9 +140,10 @@ struct ms_usdt;
  * Attach the QEMU probe programs to process pid.  Probes the binary lacks
  * (older or newer QEMU) are skipped, one line each; NULL with err filled when
  * none attached or the process or BPF is not there.  pid 0 loads and verifies
- * the programs without attaching (`migscope features`).  Device and section names
- * in the samples are registered in s (MS_DEV_KIND_QEMU_VFIO and
- * MS_DEV_KIND_QEMU_SECTION, with opts->role) the first time they are seen.
+ * the programs without attaching (`migscope features`).  The probe hits go
+ * through the QEMU trace log's table (ms_qemu_trace__probe), so USDT and the
+ * log make the same records; their totals are MS_EV_SOURCE_STATS of
+ * MS_SOURCE_USDT, published at close.
  */
 struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_usdt_opts *opts,
 			      char *err, size_t errlen);

@@ -35,7 +35,7 @@ struct ms_ring {
 	unsigned long mask;
 	size_t page, map_len;
 	int ncpus;
-	uint32_t source; /* enum ms_source_kind, for MS_EV_SOURCE_STATS */
+	uint32_t source; /* enum ms_source_kind for MS_EV_SOURCE_STATS, or MS_RING_NO_STATS */
 	uint32_t nr_slots;
 	uint32_t slot_dev[MS_BPF_SLOTS]; /* slot -> device id; MS_BPF_SLOT_NONE -> MS_DEV_NONE */
 	struct ms_bpf_counters seen[MS_BPF_SLOTS];
@@ -45,6 +45,9 @@ struct ms_ring {
 	uint64_t accepted, skipped, lost;
 };
 
+/* The sample handler's source publishes the totals: the ring publishes none. */
+#define MS_RING_NO_STATS UINT32_MAX
+
 int ms_ring__init(struct ms_ring *r, struct ms_session *s, int ring_fd, int counters_fd,
 		  ms_ring_sample_fn fn, void *ctx, uint32_t source);
 /* Slot slot's losses belong to device dev (slots 0..nr-1 are in use). */
@@ -52,7 +55,7 @@ void ms_ring__set_slot(struct ms_ring *r, uint32_t slot, uint32_t dev);
 /* Read every committed record, then publish the losses.  Records published, or -errno. */
 int ms_ring__poll(struct ms_ring *r);
 int ms_ring__add_to_loop(struct ms_ring *r, struct ms_loop *l, uint64_t poll_ns);
-/* Leave the loop, read what is left, publish MS_EV_SOURCE_STATS, unmap. */
+/* Leave the loop, read what is left, publish MS_EV_SOURCE_STATS (unless NO_STATS), unmap. */
 void ms_ring__fini(struct ms_ring *r);
 
 /* Publish a record the agent made (not the kernel), counted as accepted. */

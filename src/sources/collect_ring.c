@@ -241,12 +241,15 @@ void ms_ring__fini(struct ms_ring *r)
 		r->loop = NULL;
 	}
 	ms_ring__poll(r);
-	MS_EVENT_INIT(&ev, MS_EV_SOURCE_STATS, ms_ev_source_stats, MS_DEV_NONE, ms_now_ns());
-	ev.source = r->source;
-	ev.accepted = r->accepted;
-	ev.skipped = r->skipped;
-	ev.errors = r->lost;
-	ms_session__publish(r->s, &ev.hdr);
+	if (r->source != MS_RING_NO_STATS) {
+		MS_EVENT_INIT(&ev, MS_EV_SOURCE_STATS, ms_ev_source_stats, MS_DEV_NONE,
+			      ms_now_ns());
+		ev.source = r->source;
+		ev.accepted = r->accepted;
+		ev.skipped = r->skipped;
+		ev.errors = r->lost;
+		ms_session__publish(r->s, &ev.hdr);
+	}
 	munmap((void *)r->producer_pos, r->map_len);
 	munmap(r->consumer_pos, r->page);
 	r->consumer_pos = NULL;

@@ -15,28 +15,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <migscope/qemu_names.h>
+#include <migscope/qemu_trace.h>
 #include <migscope/stapsdt.h>
 
 #include "collect_int.h"
 #include "qemu.skel.h"
 
-#define DEFAULT_RINGBUF	   (256u << 10)
-#define DEFAULT_POLL_NS	   20000000ull
-#define VFIO_STATE_RUNNING 2 /* a VFIO device opens in RUNNING */
+#define DEFAULT_RINGBUF (256u << 10)
+#define DEFAULT_POLL_NS 20000000ull
 
 #define PROBE_NAME(id, name) [MS_QP_##id] = #name,
 static const char *const probe_names[MS_QP__MAX] = { MS_QEMU_PROBES(PROBE_NAME) };
 #undef PROBE_NAME
-
-/* A QEMU vfio device: its last known state and the arc QEMU started. */
-struct qdev {
-	uint32_t id;
-	uint8_t state;
-	uint8_t pending_to;
-	uint8_t pending;
-	uint64_t pending_ts;
-};
 
 struct ms_usdt {
 	struct ms_session *s;
@@ -45,313 +35,9 @@ struct ms_usdt {
 	struct ms_status_list status;
 	struct bpf_link *links[MS_QP__MAX];
 	struct ms_ring ring;
+	struct ms_qemu_trace *trace; /* what the events mean: the trace log's table */
 	uint64_t poll_ns;
-	uint16_t role;
-	struct qdev *qdevs;
-	size_t nr_qdevs, cap_qdevs;
 };
-
-/* --- decoding ----------------------------------------------------------- */
-
-/* The string that was argument i, or NULL (not a string, or empty). */
-static const char *arg_str(const struct ms_usdt_sample *e, unsigned int i)
-{
-	unsigned int slot = 0;
-
-	if (i >= MS_USDT_MAX_ARGS || !(e->str_mask & (1u << i)))
-		return NULL;
-	for (unsigned int k = 0; k < i; k++)
-		slot += !!(e->str_mask & (1u << k));
-	if (slot >= MS_USDT_MAX_STRS || !e->str[slot][0])
-		return NULL;
-	return e->str[slot];
-}
-
-static uint64_t arg_u64(const struct ms_usdt_sample *e, unsigned int i)
-{
-	return (uint64_t)e->args[i];
-}
-
-static uint32_t name_id(struct ms_usdt *u, uint16_t kind, const char *name, uint64_t ts)
-{
-	uint32_t id = ms_devices__find(&u->s->devices, kind, name);
-
-	if (id == MS_DEV_NONE)
-		id = ms_session__add_device(u->s, ts, kind, u->role, 0, MS_DEV_NONE, name);
-	return id;
-}
-
-static struct qdev *qdev_get(struct ms_usdt *u, uint32_t id)
-{
-	struct qdev *q;
-
-	for (size_t i = 0; i < u->nr_qdevs; i++)
-		if (u->qdevs[i].id == id)
-			return &u->qdevs[i];
-	if (u->nr_qdevs == u->cap_qdevs) {
-		size_t cap = u->cap_qdevs ? u->cap_qdevs * 2 : 8;
-		void *p = realloc(u->qdevs, cap * sizeof(*u->qdevs));
-
-		if (!p)
-			return NULL;
-		u->qdevs = p;
-		u->cap_qdevs = cap;
-	}
-	q = &u->qdevs[u->nr_qdevs++];
-	memset(q, 0, sizeof(*q));
-	q->id = id;
-	q->state = VFIO_STATE_RUNNING;
-	return q;
-}
-
-static void publish_arc(struct ms_usdt *u, struct qdev *q, uint8_t to, int32_t err, uint64_t ts,
-			uint64_t dur)
-{
-	struct ms_ev_dev_state ev = { 0 };
-
-	MS_EVENT_INIT(&ev, MS_EV_DEV_STATE, ms_ev_dev_state, q->id, ts);
-	ev.domain = MS_DOMAIN_VFIO;
-	ev.from = q->state;
-	ev.to = to;
-	ev.err = err;
-	ev.dur_ns = dur;
-	ms_ring__publish(&u->ring, &ev.hdr);
-	q->state = to;
-}
-
-/*
- * An arc QEMU started (vfio_migration_set_state) but never reported done: QEMU
- * before 9.1 has no vfio_migration_set_device_state.  Its end is unknown; it
- * is published at its start with no duration.
- */
-static void flush_pending(struct ms_usdt *u, struct qdev *q)
-{
-	if (!q->pending)
-		return;
-	q->pending = 0;
-	publish_arc(u, q, q->pending_to, 0, q->pending_ts, 0);
-}
-
-static int on_set_state(struct ms_usdt *u, struct qdev *q, const struct ms_usdt_sample *e)
-{
-	uint64_t st = arg_u64(e, 1);
-	int to;
-
-	if (e->nargs == 2) { /* QEMU 7.2: (name, state), after the change */
-		if (st > UINT8_MAX || !ms_qemu_vfio_state_name((unsigned int)st))
-			return 1;
-		flush_pending(u, q);
-		if (q->state != st)
-			publish_arc(u, q, (uint8_t)st, 0, e->ts_ns, 0);
-		return 0;
-	}
-	/* 8.0+: (name, new_state, recover_state), before the change */
-	to = arg_str(e, 1) ? ms_qemu_vfio_state(arg_str(e, 1)) : -1;
-	if (to < 0)
-		return 1;
-	flush_pending(u, q);
-	if (to != q->state) {
-		q->pending = 1;
-		q->pending_to = (uint8_t)to;
-		q->pending_ts = e->ts_ns;
-	}
-	return 0;
-}
-
-/* QEMU 9.1+: (name, state) once the device is in state. */
-static int on_set_device_state(struct ms_usdt *u, struct qdev *q, const struct ms_usdt_sample *e)
-{
-	int to = arg_str(e, 1) ? ms_qemu_vfio_state(arg_str(e, 1)) : -1;
-
-	if (to < 0)
-		return 1;
-	if (q->pending) {
-		/* a state other than the one asked for is QEMU's recovery from a failed arc */
-		int32_t err = q->pending_to == to ? 0 : -EIO;
-
-		q->pending = 0;
-		publish_arc(u, q, (uint8_t)to, err, e->ts_ns, e->ts_ns - q->pending_ts);
-	} else if (to != q->state) {
-		publish_arc(u, q, (uint8_t)to, 0, e->ts_ns, 0);
-	}
-	return 0;
-}
-
-static void publish_precopy(struct ms_usdt *u, uint32_t id, uint64_t ts, uint64_t initial,
-			    uint64_t dirty)
-{
-	struct ms_ev_precopy ev = { 0 };
-
-	MS_EVENT_INIT(&ev, MS_EV_PRECOPY, ms_ev_precopy, id, ts);
-	ev.initial_bytes = initial;
-	ev.dirty_bytes = dirty;
-	ms_ring__publish(&u->ring, &ev.hdr);
-}
-
-static void publish_stopcopy(struct ms_usdt *u, uint32_t id, uint64_t ts, uint64_t bytes)
-{
-	struct ms_ev_stopcopy_size ev = { 0 };
-
-	MS_EVENT_INIT(&ev, MS_EV_STOPCOPY_SIZE, ms_ev_stopcopy_size, id, ts);
-	ev.bytes = bytes;
-	ms_ring__publish(&u->ring, &ev.hdr);
-}
-
-static void publish_pending(struct ms_usdt *u, uint32_t id, uint64_t ts, uint64_t pre,
-			    uint64_t post, uint64_t threshold, uint32_t exact)
-{
-	struct ms_ev_qemu_pending ev = { 0 };
-
-	MS_EVENT_INIT(&ev, MS_EV_QEMU_PENDING, ms_ev_qemu_pending, id, ts);
-	ev.precopy = pre;
-	ev.postcopy = post;
-	ev.threshold = threshold;
-	ev.exact = exact;
-	ms_ring__publish(&u->ring, &ev.hdr);
-}
-
-/*
- * The vfio probes name the device first.  pending_exact: (name, precopy,
- * postcopy, stopcopy_size[, precopy_init, precopy_dirty]) (8.0 had four);
- * pending_estimate: (name, precopy, postcopy[, init, dirty]); save_iterate
- * and query_precopy_size: (name, init, dirty); query_stop_copy_size: (name,
- * size).  A device's pending bytes are a QEMU_PENDING record of that device.
- */
-static int on_vfio(struct ms_usdt *u, const struct ms_usdt_sample *e)
-{
-	const char *name = arg_str(e, 0);
-	struct qdev *q;
-	uint32_t id;
-
-	if (!name)
-		return 1;
-	id = name_id(u, MS_DEV_KIND_QEMU_VFIO, name, e->ts_ns);
-	if (id == MS_DEV_NONE || !(q = qdev_get(u, id)))
-		return 1;
-	switch (e->probe) {
-	case MS_QP_VFIO_MIGRATION_SET_STATE:
-		return e->nargs >= 2 ? on_set_state(u, q, e) : 1;
-	case MS_QP_VFIO_MIGRATION_SET_DEVICE_STATE:
-		return e->nargs >= 2 ? on_set_device_state(u, q, e) : 1;
-	case MS_QP_VFIO_STATE_PENDING_EXACT:
-		if (e->nargs != 4 && e->nargs != 6)
-			return 1;
-		publish_pending(u, id, e->ts_ns, arg_u64(e, 1), arg_u64(e, 2), MS_STAT_UNSET, 1);
-		publish_stopcopy(u, id, e->ts_ns, arg_u64(e, 3));
-		if (e->nargs == 6)
-			publish_precopy(u, id, e->ts_ns, arg_u64(e, 4), arg_u64(e, 5));
-		return 0;
-	case MS_QP_VFIO_STATE_PENDING_ESTIMATE:
-		if (e->nargs != 3 && e->nargs != 5)
-			return 1;
-		publish_pending(u, id, e->ts_ns, arg_u64(e, 1), arg_u64(e, 2), MS_STAT_UNSET, 0);
-		if (e->nargs == 5)
-			publish_precopy(u, id, e->ts_ns, arg_u64(e, 3), arg_u64(e, 4));
-		return 0;
-	case MS_QP_VFIO_SAVE_ITERATE:
-	case MS_QP_VFIO_QUERY_PRECOPY_SIZE:
-		if (e->nargs != 3)
-			return 1; /* the v1 protocol's vfio_save_iterate(name, data_size) */
-		publish_precopy(u, id, e->ts_ns, arg_u64(e, 1), arg_u64(e, 2));
-		return 0;
-	case MS_QP_VFIO_QUERY_STOP_COPY_SIZE:
-		if (e->nargs != 2)
-			return 1;
-		publish_stopcopy(u, id, e->ts_ns, arg_u64(e, 1));
-		return 0;
-	default:
-		return 1;
-	}
-}
-
-/* savevm_section_start(id, section_id), savevm_section_end(id, section_id, ret) */
-static int on_section(struct ms_usdt *u, const struct ms_usdt_sample *e)
-{
-	const char *name = arg_str(e, 0);
-	int end = e->probe == MS_QP_SAVEVM_SECTION_END;
-	struct ms_ev_qemu_section ev = { 0 };
-	uint32_t id;
-
-	if (!name || e->nargs != 2 + end)
-		return 1;
-	id = name_id(u, MS_DEV_KIND_QEMU_SECTION, name, e->ts_ns);
-	MS_EVENT_INIT(&ev, MS_EV_QEMU_SECTION, ms_ev_qemu_section, id, e->ts_ns);
-	ev.section_id = (uint32_t)arg_u64(e, 1);
-	ev.phase = end ? MS_SECTION_SAVE_END : MS_SECTION_SAVE_START;
-	ev.ret = end ? (int32_t)e->args[2] : 0;
-	ms_ring__publish(&u->ring, &ev.hdr);
-	return 0;
-}
-
-/*
- * vmstate_downtime_save/load(type, idstr, instance_id, downtime_us) and
- * vmstate_downtime_checkpoint(name).
- */
-static int on_downtime(struct ms_usdt *u, const struct ms_usdt_sample *e)
-{
-	struct ms_ev_qemu_downtime ev = { 0 };
-	uint32_t id = MS_DEV_NONE;
-
-	if (e->probe == MS_QP_VMSTATE_DOWNTIME_CHECKPOINT) {
-		int cp = arg_str(e, 0) ? ms_qemu_checkpoint(arg_str(e, 0)) : -1;
-
-		if (e->nargs != 1 || cp < 0)
-			return 1;
-		ev.kind = MS_DOWNTIME_CHECKPOINT;
-		ev.checkpoint = (uint32_t)cp;
-	} else {
-		if (e->nargs != 4 || !arg_str(e, 1) || e->args[3] < 0)
-			return 1;
-		id = name_id(u, MS_DEV_KIND_QEMU_SECTION, arg_str(e, 1), e->ts_ns);
-		ev.kind =
-		    e->probe == MS_QP_VMSTATE_DOWNTIME_SAVE ? MS_DOWNTIME_SAVE : MS_DOWNTIME_LOAD;
-		ev.dur_ns = arg_u64(e, 3) * 1000;
-	}
-	MS_EVENT_INIT(&ev, MS_EV_QEMU_DOWNTIME, ms_ev_qemu_downtime, id, e->ts_ns);
-	ms_ring__publish(&u->ring, &ev.hdr);
-	return 0;
-}
-
-/*
- * The VM's pending bytes, by layout:
- *   migrate_pending (7.2):            (size, max, pre, compat, post)
- *   migrate_pending_exact/estimate:   (size, max, pre, post), (size, pre, compat, post)
- *                                     during 8.0, then (size, pre, post)
- *   qemu_savevm_query_pending:        (size, pre, post)
- * size is always the sum of the parts, which tells the 4-argument layouts
- * apart and rejects anything else.
- */
-static int on_pending(struct ms_usdt *u, const struct ms_usdt_sample *e)
-{
-	uint64_t a[5];
-	uint32_t exact = e->probe == MS_QP_MIGRATE_PENDING_EXACT;
-
-	for (unsigned int i = 0; i < 5; i++)
-		a[i] = arg_u64(e, i);
-	switch (e->nargs) {
-	case 3:
-		if (a[0] != a[1] + a[2])
-			return 1;
-		publish_pending(u, MS_DEV_NONE, e->ts_ns, a[1], a[2], MS_STAT_UNSET, exact);
-		return 0;
-	case 4:
-		if (a[0] == a[2] + a[3])
-			publish_pending(u, MS_DEV_NONE, e->ts_ns, a[2], a[3], a[1], exact);
-		else if (a[0] == a[1] + a[2] + a[3])
-			publish_pending(u, MS_DEV_NONE, e->ts_ns, a[1] + a[2], a[3], MS_STAT_UNSET,
-					exact);
-		else
-			return 1;
-		return 0;
-	case 5:
-		if (a[0] != a[2] + a[3] + a[4])
-			return 1;
-		publish_pending(u, MS_DEV_NONE, e->ts_ns, a[2] + a[3], a[4], a[1], exact);
-		return 0;
-	default:
-		return 1;
-	}
-}
 
 /*
  * A string the probe could not read: BPF cannot fault a page in, and QEMU
@@ -391,41 +77,36 @@ static void read_missing_strings(struct ms_usdt *u, struct ms_usdt_sample *e)
 	}
 }
 
+/*
+ * A probe hit is a trace event with its arguments in order: the trace log's
+ * table (qemu_trace.c) knows what each layout of each QEMU version means, so
+ * both sources of QEMU events make the same records.
+ */
 static int on_sample(void *ctx, void *data, size_t len)
 {
+	const char *strs[MS_USDT_MAX_ARGS] = { 0 };
+	int64_t args[MS_USDT_MAX_ARGS];
 	struct ms_usdt *u = ctx;
 	struct ms_usdt_sample e;
+	unsigned int slot = 0;
 
 	if (len < sizeof(e))
 		return 1;
 	memcpy(&e, data, sizeof(e));
+	if (e.probe >= MS_QP__MAX || e.nargs > MS_USDT_MAX_ARGS)
+		return 1; /* no event of the table has more arguments */
 	read_missing_strings(u, &e);
-	for (unsigned int i = 0; i < MS_USDT_MAX_STRS; i++)
-		e.str[i][MS_USDT_STR_LEN - 1] = 0;
-	switch (e.probe) {
-	case MS_QP_VFIO_MIGRATION_SET_STATE:
-	case MS_QP_VFIO_MIGRATION_SET_DEVICE_STATE:
-	case MS_QP_VFIO_STATE_PENDING_EXACT:
-	case MS_QP_VFIO_STATE_PENDING_ESTIMATE:
-	case MS_QP_VFIO_QUERY_PRECOPY_SIZE:
-	case MS_QP_VFIO_QUERY_STOP_COPY_SIZE:
-	case MS_QP_VFIO_SAVE_ITERATE:
-		return on_vfio(u, &e);
-	case MS_QP_SAVEVM_SECTION_START:
-	case MS_QP_SAVEVM_SECTION_END:
-		return on_section(u, &e);
-	case MS_QP_VMSTATE_DOWNTIME_SAVE:
-	case MS_QP_VMSTATE_DOWNTIME_LOAD:
-	case MS_QP_VMSTATE_DOWNTIME_CHECKPOINT:
-		return on_downtime(u, &e);
-	case MS_QP_MIGRATE_PENDING:
-	case MS_QP_MIGRATE_PENDING_EXACT:
-	case MS_QP_MIGRATE_PENDING_ESTIMATE:
-	case MS_QP_QEMU_SAVEVM_QUERY_PENDING:
-		return on_pending(u, &e);
-	default:
-		return 1;
+	for (unsigned int i = 0; i < e.nargs; i++) {
+		args[i] = e.args[i];
+		if (!(e.str_mask & (1u << i)))
+			continue;
+		if (slot == MS_USDT_MAX_STRS)
+			return 1;
+		e.str[slot][MS_USDT_STR_LEN - 1] = 0;
+		strs[i] = e.str[slot++];
 	}
+	ms_qemu_trace__probe(u->trace, e.ts_ns, probe_names[e.probe], e.nargs, args, strs);
+	return 0;
 }
 
 /* --- binaries and attaching --------------------------------------------- */
@@ -469,8 +150,13 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 	}
 	u->s = s;
 	u->pid = pid;
-	u->role = o->role;
 	u->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
+	u->trace = ms_qemu_trace__new(
+	    s, &(struct ms_qemu_trace_opts){ .vfio_devices = o->vfio_devices, .usdt = 1 });
+	if (!u->trace) {
+		snprintf(err, errlen, "failed to allocate USDT collector: %s", strerror(ENOMEM));
+		goto fail;
+	}
 	if (ms_probe__bpf(err, errlen))
 		goto fail;
 	if (!ms_probe__uprobes()) {
@@ -515,8 +201,9 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 		snprintf(err, errlen, "failed to load the QEMU USDT programs: %s", strerror(-ret));
 		goto fail;
 	}
+	/* the trace table's source publishes the totals (as MS_SOURCE_USDT) */
 	ret = ms_ring__init(&u->ring, s, bpf_map__fd(u->skel->maps.ms_events),
-			    bpf_map__fd(u->skel->maps.ms_counters), on_sample, u, MS_SOURCE_USDT);
+			    bpf_map__fd(u->skel->maps.ms_counters), on_sample, u, MS_RING_NO_STATS);
 	if (ret) {
 		snprintf(err, errlen, "failed to read the USDT ring buffer: %s", strerror(-ret));
 		goto fail;
@@ -567,7 +254,10 @@ int ms_usdt__add_to_loop(struct ms_usdt *u, struct ms_loop *l)
 
 int ms_usdt__poll(struct ms_usdt *u)
 {
-	return ms_ring__poll(&u->ring);
+	uint64_t before = ms_qemu_trace__counts(u->trace)->records;
+	int ret = ms_ring__poll(&u->ring);
+
+	return ret < 0 ? ret : (int)(ms_qemu_trace__counts(u->trace)->records - before);
 }
 
 size_t ms_usdt__status(const struct ms_usdt *u, const struct ms_collector_status **st)
@@ -584,12 +274,11 @@ void ms_usdt__close(struct ms_usdt *u)
 		bpf_link__destroy(u->links[i]);
 	if (u->ring.consumer_pos) {
 		ms_ring__poll(&u->ring);
-		for (size_t i = 0; i < u->nr_qdevs; i++)
-			flush_pending(u, &u->qdevs[i]);
 		ms_ring__fini(&u->ring);
+		ms_qemu_trace__close(u->trace, ms_now_ns());
 	}
 	qemu_bpf__destroy(u->skel);
 	ms_status__free(&u->status);
-	free(u->qdevs);
+	ms_qemu_trace__free(u->trace);
 	free(u);
 }

@@ -2,7 +2,7 @@
 /*
  * A stand-in for a QEMU built with the dtrace trace backend: it has USDT
  * probes of provider "qemu" with QEMU's trace event names and argument
- * lists, including the older layouts of the same events (QEMU 7.2, 8.0), and
+ * lists, including the older layouts of the same events (QEMU 7.2 to 9.1), and
  * fires one source-side migration of a vfio device through them once a line
  * arrives on stdin (the test attaches first).  test_collect_usdt.c checks the
  * records, in this order.
@@ -57,7 +57,7 @@ int main(void)
 
 	STAP_PROBE2(qemu, savevm_section_start, ram, 2);
 	STAP_PROBE3(qemu, savevm_section_end, ram, 2, 0);
-	/* QEMU 9.1+: the arc starts, then the device is in the new state */
+	/* QEMU 9.1+: the arc is asked for, then the device is in the new state */
 	STAP_PROBE3(qemu, vfio_migration_set_state, dev, far, far + 9);
 	usleep(2000);
 	STAP_PROBE2(qemu, vfio_migration_set_device_state, dev, pre_copy);
@@ -65,7 +65,7 @@ int main(void)
 	STAP_PROBE6(qemu, vfio_state_pending_exact, dev, 5000, 0, 4096, 600, 400);
 	STAP_PROBE4(qemu, vfio_state_pending_exact, dev, 5000, 0, 4096); /* 8.0 */
 	STAP_PROBE3(qemu, vfio_save_iterate, dev, 500, 300);
-	STAP_PROBE2(qemu, vfio_save_iterate, dev, 77); /* v1 protocol: skipped */
+	STAP_PROBE2(qemu, vfio_save_iterate, dev, 77); /* v1: bytes saved in pre-copy */
 	STAP_PROBE3(qemu, vfio_query_precopy_size, dev, 400, 200);
 	STAP_PROBE2(qemu, vfio_query_stop_copy_size, dev, 8192);
 	/* the VM's pending bytes in every layout QEMU used */
@@ -74,8 +74,7 @@ int main(void)
 	STAP_PROBE4(qemu, migrate_pending_exact, a, 1000, 500,
 		    1500);					     /* (size, pre, compat, post) */
 	STAP_PROBE5(qemu, migrate_pending, a, 100, 1000, 500, 1500); /* 7.2 */
-	STAP_PROBE3(qemu, migrate_pending_exact, a, 1, 1);	     /* no layout: skipped */
-	STAP_PROBE3(qemu, qemu_savevm_query_pending, 700, 500, 200);
+	STAP_PROBE3(qemu, migrate_pending_exact, a, 1, 1);	     /* no layout: malformed */
 	STAP_PROBE1(qemu, vmstate_downtime_checkpoint, cp_start);
 	STAP_PROBE3(qemu, vfio_migration_set_state, dev, stop_copy, error);
 	STAP_PROBE2(qemu, vfio_migration_set_device_state, dev, stop_copy);
@@ -84,12 +83,12 @@ int main(void)
 	STAP_PROBE4(qemu, vmstate_downtime_save, iterable, vfio_sec, 0, 1500);
 	STAP_PROBE4(qemu, vmstate_downtime_load, non_iterable, ram, 0, 20);
 	STAP_PROBE1(qemu, vmstate_downtime_checkpoint, cp_stopped);
-	STAP_PROBE1(qemu, vmstate_downtime_checkpoint, cp_bad); /* skipped */
-	/* QEMU 8.x: no set_device_state, the arc is published when the source closes */
-	STAP_PROBE3(qemu, vfio_migration_set_state, dev8, stop, error);
-	/* QEMU 7.2: (name, state) after the change */
+	STAP_PROBE1(qemu, vmstate_downtime_checkpoint, cp_bad);
+	/* QEMU 8.0-9.0: (name, state) once the device is in it */
+	STAP_PROBE2(qemu, vfio_migration_set_state, dev8, stop);
+	/* QEMU 7.2, migration v1: (name, device_state bits), RUNNING | SAVING */
 	STAP_PROBE2(qemu, vfio_migration_set_state, dev72, 3);
-	/* a failed arc: QEMU recovers to another state */
+	/* a failed arc: QEMU put the device in its recover state */
 	STAP_PROBE3(qemu, vfio_migration_set_state, dev, stop, error);
 	STAP_PROBE2(qemu, vfio_migration_set_device_state, dev, error);
 	printf("fired\n");
