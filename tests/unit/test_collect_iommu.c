@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <migscope/loop.h>
@@ -282,6 +284,56 @@ static void sigterm_stops_the_loop_and_close_detaches_everything(void **state)
 	tu_recorder__free(&rec);
 }
 
+/* One line per collector the kernel cannot run, with the reason, once per process. */
+static void skipped_collectors_are_noted_once_with_their_reason(void **state)
+{
+	const char *why = kmem_bpf_unavailable();
+	struct ms_collect_opts o = { .no_attach = 1 };
+	struct ms_session_opts so = { 0 };
+	char err[MS_ERR_LEN], reason[200] = "", *text = NULL, *line;
+	struct ms_session *s;
+	size_t len = 0;
+	FILE *f;
+	int vfio_lines = 0, lines = 0;
+
+	if (why) {
+		tu_skip(why);
+		return;
+	}
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	ms_bpf__set_notes(f);
+	s = ms_session__new(&so, err, sizeof(err));
+	for (int i = 0; i < 2; i++) {
+		struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
+		const struct ms_collector_status *st;
+		size_t n;
+
+		assert_non_null(c);
+		n = ms_collect__status(c, &st);
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(st[k].name, "vfio_mig_get_next_state") &&
+			    st[k].state == MS_COLLECTOR_SKIPPED)
+				snprintf(reason, sizeof(reason), ": %s", st[k].reason);
+		ms_collect__close(c);
+	}
+	ms_bpf__set_notes(NULL);
+	fclose(f);
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		lines++;
+		assert_int_equal(strncmp(line, "migscope: ", 10), 0);
+		assert_non_null(strstr(line, " collector: skipping "));
+		vfio_lines += !strncmp(line, "migscope: vfio collector: skipping ", 35) &&
+			      strstr(line, "vfio_mig_get_next_state") && reason[0] &&
+			      strstr(line, reason);
+	}
+	/* with no VFIO or no fentry here: one line for the six programs, not twelve */
+	assert_int_equal(vfio_lines, reason[0] ? 1 : 0);
+	assert_true(lines <= 3);
+	free(text);
+	ms_session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +345,7 @@ int main(void)
 		cmocka_unit_test(source_stats_at_close_count_records_and_losses),
 		cmocka_unit_test(wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest),
 		cmocka_unit_test(sigterm_stops_the_loop_and_close_detaches_everything),
+		cmocka_unit_test(skipped_collectors_are_noted_once_with_their_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
