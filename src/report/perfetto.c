@@ -208,7 +208,7 @@ static void write_trace(struct pf *p)
 			t->runstate.v[i].ts_ns, 1);
 	for (uint32_t i = 0; i < t->status.nr; i++) {
 		snprintf(title, sizeof(title), "migration %s",
-			 ms_report__mig_status_name((uint32_t)t->status.v[i].v));
+			 ms_qemu_mig_status_name((uint32_t)t->status.v[i].v));
 		instant(p, 0, title, t->status.v[i].ts_ns, 1);
 	}
 	for (uint32_t i = 0; i < t->switchover.nr; i++)

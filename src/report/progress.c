@@ -86,9 +86,10 @@ const char *ms_progress__line(const struct ms_progress *p, char *buf, size_t len
 			continue;
 		st[0] = sz[0] = rt[0] = '\0';
 		if (ms_tm_timeline(d)->nr)
-			snprintf(st, sizeof(st), " %s",
-				 ms_tm_state_name(ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].domain,
-						  ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].to));
+			snprintf(
+			    st, sizeof(st), " %s",
+			    ms_tm_state_name(ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].domain,
+					     ms_tm_timeline(d)->v[ms_tm_timeline(d)->nr - 1].to));
 		if (d->samples.nr) {
 			sz[0] = ' ';
 			ms_report__size(ms_tm_sample__pending(&d->samples.v[d->samples.nr - 1]),
@@ -105,7 +106,7 @@ const char *ms_progress__line(const struct ms_progress *p, char *buf, size_t len
 	if (t->stats.nr && t->stats.v[t->stats.nr - 1].ram_remaining != MS_STAT_UNSET) {
 		ms_report__size(t->stats.v[t->stats.nr - 1].ram_remaining, sz, sizeof(sz));
 		n = addf(buf, len, n, " | VM %s remaining (%s)", sz,
-			 ms_report__mig_status_name(t->stats.v[t->stats.nr - 1].status));
+			 ms_qemu_mig_status_name(t->stats.v[t->stats.nr - 1].status));
 	}
 	/* one terminal line: cut at the width */
 	if (n > w && w > 3 && (size_t)w < len)

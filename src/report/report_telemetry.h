@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include <migscope/qemu.h>
 #include <migscope/session.h>
 #include <migscope/telemetry.h>
 
@@ -43,8 +44,5 @@ const char *ms_report__size(uint64_t bytes, char *buf, size_t len);
 
 /* "999.9 ms", "12.34 s": at most 9 characters. */
 const char *ms_report__dur(uint64_t ns, char *buf, size_t len);
-
-/* The lowercase QEMU name of a migration status ("completed"). */
-const char *ms_report__mig_status_name(uint32_t status);
 
 #endif

@@ -45,9 +45,9 @@ struct plot {
 	FILE *f;
 	const struct ms_tm_report *r;
 	double xmax_s;
-	int top; /* of the current panel's plot area */
-	double ymax;	   /* linear axis: its top */
-	int log;	   /* log axis, between 2^lmin and 2^lmax bytes */
+	int top;     /* of the current panel's plot area */
+	double ymax; /* linear axis: its top */
+	int log;     /* log axis, between 2^lmin and 2^lmax bytes */
 	double lmin, lmax;
 };
 
@@ -164,7 +164,8 @@ static void y_axis_log(struct plot *p, double vmin, double vmax)
 	p->lmax = e1;
 	for (int e = e0; e <= e1; e += k) {
 		/* 2^e bytes: 2^(e%10) of the unit 1024^(e/10) */
-		snprintf(label, sizeof(label), "%d %s", 1 << (e % 10), units[e / 10 < 6 ? e / 10 : 6]);
+		snprintf(label, sizeof(label), "%d %s", 1 << (e % 10),
+			 units[e / 10 < 6 ? e / 10 : 6]);
 		tick(p, exp2(e), label);
 	}
 	/* said above the plot's right end, where no title or line runs */

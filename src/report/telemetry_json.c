@@ -42,26 +42,6 @@ const char *ms_report__dur(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
-const char *ms_report__mig_status_name(uint32_t status)
-{
-	static const char *const names[] = {
-		[MS_MIG_NONE] = "none",
-		[MS_MIG_SETUP] = "setup",
-		[MS_MIG_ACTIVE] = "active",
-		[MS_MIG_DEVICE] = "device",
-		[MS_MIG_POSTCOPY_ACTIVE] = "postcopy-active",
-		[MS_MIG_PRE_SWITCHOVER] = "pre-switchover",
-		[MS_MIG_COMPLETED] = "completed",
-		[MS_MIG_FAILED] = "failed",
-		[MS_MIG_CANCELLING] = "cancelling",
-		[MS_MIG_CANCELLED] = "cancelled",
-		[MS_MIG_WAIT_UNPLUG] = "wait-unplug",
-		[MS_MIG_OTHER] = "other",
-	};
-
-	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "other";
-}
-
 static struct json_object *bytes_or_null(uint64_t v)
 {
 	return v == MS_STAT_UNSET ? NULL : ms_json_u64(v);
@@ -146,7 +126,8 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(re, "count", json_object_new_int64(c->reinits));
 	ms_json_add(re, "at_ms", at);
 	ms_json_add(o, "reinit", re);
-	ms_json_add(o, "series", series_json(r, judged ? judged->v : NULL, judged ? judged->nr : 0, 0));
+	ms_json_add(o, "series",
+		    series_json(r, judged ? judged->v : NULL, judged ? judged->nr : 0, 0));
 	ms_json_add(o, "precopy", series_json(r, pre ? pre->v : NULL, pre ? pre->nr : 0, 1));
 	return o;
 }
@@ -159,7 +140,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	const struct ms_tm_samples series = { vm->series, vm->series_nr, vm->series_nr };
 
 	ms_json_add(o, "status",
-		    vm->have_status ? json_object_new_string(ms_report__mig_status_name(vm->status))
+		    vm->have_status ? json_object_new_string(ms_qemu_mig_status_name(vm->status))
 				    : NULL);
 	ms_json_add(o, "downtime_ms",
 		    vm->have_downtime ? ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns)
@@ -261,10 +242,10 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	ms_json_add(o, "bytes", bytes);
 	ms_json_add(
 	    o, "convergence",
-	    convergence_json(r, &x->conv,
-			     dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples)
-				 : NULL,
-			     dev ? &dev->samples : NULL));
+	    convergence_json(
+		r, &x->conv,
+		dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples) : NULL,
+		dev ? &dev->samples : NULL));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

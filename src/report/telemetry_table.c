@@ -123,7 +123,7 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 
 	if (vm->have_status)
 		n += snprintf(line + n, sizeof(line) - n, " %s,",
-			      ms_report__mig_status_name(vm->status));
+			      ms_qemu_mig_status_name(vm->status));
 	if (vm->have_downtime)
 		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s)",
 			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
