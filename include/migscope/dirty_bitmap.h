@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A dirty bitmap for large, sparse IOVA spaces.
+ *
+ * A device may map terabytes of IOVA (a flat bitmap of 4 TiB at 4 KiB pages is
+ * 128 MiB) while the pages it dirties between two harvests are few.  So the
+ * bitmap keeps only what is set, in two forms:
+ *
+ *   - words: 64-page leaves, allocated on first write, in an open-addressing
+ *     hash table keyed by word index (the table is the summary of non-empty
+ *     leaves: a harvest walks it, never the tracked span).  Eight consecutive
+ *     words share one 128-byte group of home slots, so clustered writes stay
+ *     on the same cache lines; the last word touched is cached.
+ *   - runs: sorted, disjoint page intervals for large sets (a loss that
+ *     widens the whole tracked range, an unmap of a gigabyte), so marking
+ *     4 TiB dirty costs 16 bytes, not 128 MiB.
+ *
+ * A page is set when a word or a run says so; the two may overlap.  Memory and
+ * harvest time grow with the pages set (not with the span), and clearing
+ * everything frees the table.  If memory runs out the bitmap becomes "full":
+ * every page reads as set until it is cleared whole, because a dirty page
+ * must never be lost.
+ *
+ * Pages are numbered iova >> log2(page_size).  The byte-range functions round
+ * outward when setting (a page partly written is dirty) and inward when
+ * clearing (a page partly harvested keeps its other part's dirt).
+ */
+#ifndef MIGSCOPE_DIRTY_BITMAP_H
+#define MIGSCOPE_DIRTY_BITMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Page sizes the bitmap and its exports accept (powers of two, VFIO's 4 KiB minimum). */
+#define MS_DBM_PAGE_MIN (1ull << 12)
+#define MS_DBM_PAGE_MAX (1ull << 30)
+
+/* A set of at least this many pages is kept as a run rather than as words. */
+#define MS_DBM_RUN_PAGES 1024
+
+/* ms_dirty_bitmap__export flags */
+#define MS_DBM_CLEAR (1u << 0) /* read-and-clear: clear the pages fully inside the range */
+
+struct ms_dbm_word {
+	uint64_t key; /* word index + 1; 0 is an empty slot */
+	uint64_t bits;
+};
+
+struct ms_dbm_run {
+	uint64_t first, last; /* pages, inclusive */
+};
+
+struct ms_dirty_bitmap {
+	uint64_t page_size;
+	unsigned int shift; /* log2(page_size) */
+	bool full;	    /* out of memory: every page reads as set */
+	struct ms_dbm_word *tab;
+	unsigned int tab_bits; /* log2(slots) when tab is allocated */
+	uint64_t mask;	       /* slots - 1 when tab is allocated */
+	uint64_t used; /* occupied slots */
+	struct ms_dbm_word *hot;
+	struct ms_dbm_run *runs;
+	uint64_t nr_runs, runs_cap;
+};
+
+/*
+ * NULL if page_size is a valid tracking/export page size, else why not
+ * ("not a power of two", "below 4 KiB", "above 1 GiB").
+ */
+const char *ms_dirty_bitmap__page_size_problem(uint64_t page_size);
+
+/* Empty bitmap at page_size.  0, or -EINVAL with err filled. */
+int ms_dirty_bitmap__init(struct ms_dirty_bitmap *bm, uint64_t page_size, char *err,
+			  size_t errlen);
+
+/* Release the memory; the bitmap stays usable and empty. */
+void ms_dirty_bitmap__free(struct ms_dirty_bitmap *bm);
+
+/* Clear every page (and a "full" state). */
+void ms_dirty_bitmap__clear_all(struct ms_dirty_bitmap *bm);
+
+/*
+ * Set pages [first, last].  0, -EINVAL (first > last), or -ENOMEM after which
+ * the bitmap is full (conservative).
+ */
+int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
+
+static inline int ms_dirty_bitmap__set_pages(struct ms_dirty_bitmap *bm, uint64_t first,
+					     uint64_t last)
+{
+	struct ms_dbm_word *h = bm->hot;
+
+	/* clustered writes land in the word written last: no hashing */
+	if (h && (first >> 6) == (last >> 6) && h->key == (first >> 6) + 1 && first <= last) {
+		h->bits |= (~0ull << (first & 63)) & (~0ull >> (63 - (last & 63)));
+		return 0;
+	}
+	return ms_dirty_bitmap__set_pages_slow(bm, first, last);
+}
+
+/* Clear pages [first, last] (a full bitmap stays full unless cleared whole). */
+int ms_dirty_bitmap__clear_pages(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
+
+bool ms_dirty_bitmap__test(const struct ms_dirty_bitmap *bm, uint64_t page);
+
+/* Every page of [first, last] set? */
+bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
+
+/* Pages set in [first, last]. */
+uint64_t ms_dirty_bitmap__count_range(const struct ms_dirty_bitmap *bm, uint64_t first,
+				      uint64_t last);
+
+/* Pages set anywhere (a full bitmap counts as UINT64_MAX). */
+uint64_t ms_dirty_bitmap__count(const struct ms_dirty_bitmap *bm);
+
+/*
+ * Mark [iova, iova + len) dirty; pages partly covered count.  0, -EINVAL with
+ * err filled (len 0, or the range wraps past 2^64), or -ENOMEM (now full).
+ */
+int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t len,
+			       char *err, size_t errlen);
+
+/*
+ * Export [iova, iova + length) in the VFIO DMA logging bitmap format: one bit
+ * per page of page_size, __u64 words, bit n (word n / 64, bit n % 64) covers
+ * [iova + n * page_size, + page_size).  A bit is set when any dirty page of the
+ * bitmap overlaps its page, so coarse pages are dirty when any fine page in
+ * them is, and fine pages when their coarse page is.  Like the kernel's
+ * DMA_LOGGING_REPORT it only sets bits, so several bitmaps can be merged into
+ * one buffer; zero it first.  bitmap must hold nwords >= ceil(length /
+ * page_size / 64) words.  With MS_DBM_CLEAR the pages of this bitmap that lie
+ * fully inside the range are cleared (read-and-clear).
+ *
+ * 0, or -EINVAL with err filled: page_size invalid, length 0, iova + length
+ * past 2^64, iova not aligned to page_size, buffer too small.
+ */
+int ms_dirty_bitmap__export(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
+			    uint64_t page_size, uint64_t *bitmap, size_t nwords, unsigned int flags,
+			    char *err, size_t errlen);
+
+/* Words of a VFIO bitmap for length bytes at page_size (0 when page_size is invalid). */
+uint64_t ms_dirty_bitmap__words(uint64_t length, uint64_t page_size);
+
+/*
+ * OR the pages of src in [first, last] (src's page numbers) into dst, which
+ * may have another page size (converted as in export).  0 or -ENOMEM.
+ */
+int ms_dirty_bitmap__or(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitmap *src,
+			uint64_t first, uint64_t last);
+
+/*
+ * Pages set in a within [first, last] and not set in b (same page size).  The
+ * lowest of them, up to nex, go to ex[] in ascending order (*nr_ex gets how
+ * many); ex may be NULL.
+ */
+uint64_t ms_dirty_bitmap__count_andnot(const struct ms_dirty_bitmap *a,
+				       const struct ms_dirty_bitmap *b, uint64_t first,
+				       uint64_t last, uint64_t *ex, unsigned int nex,
+				       unsigned int *nr_ex);
+
+/*
+ * Call fn for each maximal run of set pages in [first, last], in ascending
+ * order; stop early when fn returns non-zero (and return that).  0, fn's
+ * value, or -ENOMEM.
+ */
+int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t first,
+				  uint64_t last,
+				  int (*fn)(void *ctx, uint64_t first, uint64_t last), void *ctx);
+
+/* Bytes of memory held. */
+uint64_t ms_dirty_bitmap__mem_bytes(const struct ms_dirty_bitmap *bm);
+
+#endif
