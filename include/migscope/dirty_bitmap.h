@@ -39,9 +39,6 @@
 /* A set of at least this many pages is kept as a run rather than as words. */
 #define MS_DBM_RUN_PAGES 1024
 
-/* ms_dirty_bitmap__export flags */
-#define MS_DBM_CLEAR (1u << 0) /* read-and-clear: clear the pages fully inside the range */
-
 struct ms_dbm_word {
 	uint64_t key; /* word index + 1; 0 is an empty slot */
 	uint64_t bits;
@@ -129,15 +126,19 @@ int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64
  * them is, and fine pages when their coarse page is.  Like the kernel's
  * DMA_LOGGING_REPORT it only sets bits, so several bitmaps can be merged into
  * one buffer; zero it first.  bitmap must hold nwords >= ceil(length /
- * page_size / 64) words.  With MS_DBM_CLEAR the pages of this bitmap that lie
- * fully inside the range are cleared (read-and-clear).
+ * page_size / 64) words.
  *
  * 0, or -EINVAL with err filled: page_size invalid, length 0, iova + length
  * past 2^64, iova not aligned to page_size, buffer too small.
  */
-int ms_dirty_bitmap__export(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
-			    uint64_t page_size, uint64_t *bitmap, size_t nwords, unsigned int flags,
-			    char *err, size_t errlen);
+int ms_dirty_bitmap__export(const struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
+			    uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
+			    size_t errlen);
+
+/* Export, then clear the pages of the bitmap that lie wholly inside the range. */
+int ms_dirty_bitmap__read_and_clear(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
+				    uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
+				    size_t errlen);
 
 /* Words of a VFIO bitmap for length bytes at page_size (0 when page_size is invalid). */
 uint64_t ms_dirty_bitmap__words(uint64_t length, uint64_t page_size);

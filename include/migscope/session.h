@@ -18,6 +18,7 @@
 #include <migscope/devices.h>
 #include <migscope/host_info.h>
 #include <migscope/stats.h>
+#include <migscope/tracker.h>
 
 struct ms_session {
 	struct ms_bus bus;
@@ -26,6 +27,7 @@ struct ms_session {
 	/* consumers */
 	struct ms_devices devices;
 	struct ms_stats stats;
+	struct ms_tracker *tracker;	/* per-device dirty pages */
 	struct ms_capture_writer *rec; /* NULL unless recording */
 
 	uint32_t next_dev_id;

@@ -566,13 +566,13 @@ static void export_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
 	}
 }
 
-int ms_dirty_bitmap__export(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
-			    uint64_t page_size, uint64_t *bitmap, size_t nwords, unsigned int flags,
-			    char *err, size_t errlen)
+int ms_dirty_bitmap__export(const struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
+			    uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
+			    size_t errlen)
 {
 	const char *why = ms_dirty_bitmap__page_size_problem(page_size);
 	struct export_ctx x;
-	uint64_t need, plast, cfirst, clast;
+	uint64_t need, plast;
 
 	if (why) {
 		set_err(err, errlen, "export page size %" PRIu64 " %s", page_size, why);
@@ -600,10 +600,6 @@ int ms_dirty_bitmap__export(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t 
 			nwords, length, page_size, need);
 		return -EINVAL;
 	}
-	if (flags & ~MS_DBM_CLEAR) {
-		set_err(err, errlen, "unknown export flags 0x%x", flags);
-		return -EINVAL;
-	}
 
 	x.bm = bm;
 	x.out = bitmap;
@@ -621,20 +617,29 @@ int ms_dirty_bitmap__export(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t 
 				     min_u64(bm->runs[i].last, plast));
 		visit_words(bm, x.pfirst, plast, export_word, &x);
 	}
-	if (!(flags & MS_DBM_CLEAR))
-		return 0;
+	return 0;
+}
+
+int ms_dirty_bitmap__read_and_clear(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t length,
+				    uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
+				    size_t errlen)
+{
+	uint64_t end = iova + (length - 1), first, last;
+	int ret = ms_dirty_bitmap__export(bm, iova, length, page_size, bitmap, nwords, err, errlen);
+
+	if (ret)
+		return ret;
 	/* clear only the pages wholly inside the range: a page half outside keeps its dirt */
-	cfirst = x.pfirst + !!(iova & (bm->page_size - 1));
-	if (x.end == UINT64_MAX) {
-		clast = max_page(bm);
-	} else {
-		if (!((x.end + 1) >> bm->shift))
-			return 0;
-		clast = ((x.end + 1) >> bm->shift) - 1;
-	}
-	if (cfirst > clast)
+	first = (iova >> bm->shift) + !!(iova & (bm->page_size - 1));
+	if (end == UINT64_MAX)
+		last = max_page(bm);
+	else if ((end + 1) >> bm->shift)
+		last = ((end + 1) >> bm->shift) - 1;
+	else
 		return 0;
-	return ms_dirty_bitmap__clear_pages(bm, cfirst, clast);
+	if (first > last)
+		return 0;
+	return ms_dirty_bitmap__clear_pages(bm, first, last);
 }
 
 /* --- between bitmaps ------------------------------------------------------- */

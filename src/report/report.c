@@ -120,6 +120,7 @@ struct json_object *ms_report__json(const struct ms_session *s)
 	ms_json_add(root, "session", session_json(s));
 	ms_json_add(root, "devices", devices_json(s));
 	ms_json_add(root, "events", events_json(s));
+	ms_tracker__report_json(s->tracker, root);
 	return root;
 }
 
@@ -146,4 +147,5 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 			fprintf(out, "%-20s %12" PRIu64 "\n", ms_event_type_name(t), st->by_type[t]);
 	if (st->by_type[MS_EV__MAX])
 		fprintf(out, "%-20s %12" PRIu64 "\n", "(unknown types)", st->by_type[MS_EV__MAX]);
+	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE);
 }
