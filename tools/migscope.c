@@ -13,6 +13,7 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } cmds[] = {
+	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },
 };

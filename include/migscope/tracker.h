@@ -119,8 +119,12 @@ struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t
 /* Add "dirty" to each device entry of report and the tracker-wide "dirty_tracker". */
 void ms_tracker__report_json(const struct ms_tracker *t, struct json_object *report);
 
-/* The DIRTY section of the terminal report (only_dev: one device, or MS_DEV_NONE for all). */
-void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev);
+/*
+ * The DIRTY section of the terminal report: one device (only_dev) or all
+ * (MS_DEV_NONE, with the tracker-wide lines), with or without the column header.
+ */
+void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev,
+			    bool header);
 
 /* "dma_unmap", ... ("unknown" past the end). */
 const char *ms_write_source_name(unsigned int src);

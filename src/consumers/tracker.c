@@ -1365,9 +1365,9 @@ static void print_device(const struct ms_tracker *t, const struct trk_dev *d, FI
 				d->rej[r].count, d->rej[r].first);
 }
 
-void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev)
+void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header)
 {
-	bool any = false;
+	bool any = !header;
 
 	for (uint32_t id = 0; id < t->nr_dev; id++) {
 		if (!t->dev[id] || (only_dev != MS_DEV_NONE && id != only_dev))

@@ -147,5 +147,5 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 			fprintf(out, "%-20s %12" PRIu64 "\n", ms_event_type_name(t), st->by_type[t]);
 	if (st->by_type[MS_EV__MAX])
 		fprintf(out, "%-20s %12" PRIu64 "\n", "(unknown types)", st->by_type[MS_EV__MAX]);
-	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE);
+	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE, true);
 }
