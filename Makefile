@@ -40,7 +40,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SAN_CFLAGS := -O1 -g -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS)
-FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP \
+FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
 
@@ -90,6 +90,8 @@ TEST_PROGS :=
 
 .PHONY: all run test bench fuzz install clean deps build-all build-tests build-bench build-fuzz
 .DEFAULT_GOAL := all
+# keep intermediate objects: relinking a test must not recompile it
+.SECONDARY:
 
 # --- entry points: set up first, then build in a second make so the compiler
 # --- and libraries installed by setup are the ones the build sees.

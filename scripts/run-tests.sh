@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every test: the cmocka unit tests (sanitized) and the shell tests of the
-# CLI.  Prints one summary line per test binary and a total; exit 1 on failure.
+# CLI (tests/cli/test_*.sh, run with $MIGSCOPE = the sanitized CLI).  Prints one summary line per test binary and a total; exit 1 on failure.
 set -uo pipefail
 BUILD=${BUILD:-build}
 export MIGSCOPE=${MIGSCOPE:-$BUILD/san/migscope}
@@ -14,7 +14,7 @@ mkdir -p "$logdir"
 pass=0 fail=0 failed=()
 run() {
 	local name=$1; shift
-	local log=$logdir/$name.log start end
+	local log=$logdir/${name//\//-}.log start end
 	start=$(date +%s.%N)
 	if "$@" >"$log" 2>&1; then
 		pass=$((pass + 1)); status=ok
@@ -36,7 +36,7 @@ for t in "$BUILD"/san/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
-for t in tests/cli/*.sh; do
+for t in tests/cli/test_*.sh; do
 	[ -f "$t" ] || continue
 	run "cli/$(basename "$t" .sh)" bash "$t"
 done

@@ -6,5 +6,6 @@
 int do_bitmap(int argc, char **argv);
 int do_replay(int argc, char **argv);
 int do_synth(int argc, char **argv);
+int do_watch(int argc, char **argv);
 
 #endif

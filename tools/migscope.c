@@ -16,6 +16,7 @@ static const struct cmd {
 	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },
+	{ "watch", do_watch, "watch a migrating QEMU: QMP, its trace log; report at the end" },
 };
 
 static void usage(FILE *f)

@@ -298,14 +298,23 @@ struct ms_ev_runstate {
 	__u32 reserved;
 };
 
+/* Where a MS_EV_QEMU_PENDING sample came from: the series differ in what they count. */
+enum ms_pending_origin {
+	MS_PENDING_TRACE = 0, /* trace log: every iterative section (RAM, vfio, block) */
+	MS_PENDING_QMP = 1,   /* query-migrate ram.remaining: RAM only */
+	MS_PENDING_USDT = 2,  /* the same trace points through USDT probes */
+};
+
 /* MS_EV_QEMU_PENDING: migrate_pending* / qemu_savevm_query_pending. */
 struct ms_ev_qemu_pending {
 	struct ms_event_hdr hdr;
 	__u64 precopy;	 /* must be sent before switchover */
 	__u64 postcopy;	 /* can be sent after */
 	__u64 threshold; /* QEMU's max/threshold size, MS_STAT_UNSET if not given */
-	__u32 exact;	 /* 1: exact query, 0: estimate */
+	__u32 exact;	 /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
 	__u32 reserved;
+	__u32 origin;	 /* enum ms_pending_origin (appended; 0 in older captures) */
+	__u32 reserved2;
 };
 
 enum ms_section_phase {

@@ -30,24 +30,23 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 	ms_session__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
 	first = s->next_dev_id;
 	for (uint32_t d = 0; d < ndev; d++) {
-		struct {
-			struct ms_ev_track_start t;
-			struct ms_range r;
-		} tr;
+		_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) +
+					      sizeof(struct ms_range)];
+		struct ms_ev_track_start *t = (void *)buf;
 
 		snprintf(name, sizeof(name), "synth%u", d);
 		ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE,
 				       VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 					       VFIO_MIGRATION_PRE_COPY,
 				       MS_DEV_NONE, name);
-		memset(&tr, 0, sizeof(tr));
-		MS_EVENT_INIT(&tr.t, MS_EV_TRACK_START, ms_ev_track_start, first + d, ts);
-		tr.t.hdr.len += sizeof(tr.r);
-		tr.t.page_size = 4096;
-		tr.t.nr_ranges = 1;
-		tr.r.iova = 0;
-		tr.r.len = SPAN;
-		ms_session__publish(s, &tr.t.hdr);
+		memset(buf, 0, sizeof(buf));
+		MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, first + d, ts);
+		t->hdr.len += sizeof(struct ms_range);
+		t->page_size = 4096;
+		t->nr_ranges = 1;
+		t->ranges[0].iova = 0;
+		t->ranges[0].len = SPAN;
+		ms_session__publish(s, &t->hdr);
 	}
 
 	for (uint64_t i = 0; i < o->events; i++) {

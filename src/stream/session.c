@@ -95,23 +95,21 @@ void ms_session__begin(struct ms_session *s, uint64_t ts_ns, uint32_t source,
 uint32_t ms_session__add_device(struct ms_session *s, uint64_t ts_ns, uint16_t kind,
 				uint16_t role, uint32_t caps, uint32_t peer, const char *name)
 {
-	struct {
-		struct ms_ev_dev_add a;
-		char name[MS_NAME_MAX + 8];
-	} ev;
+	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_dev_add) + MS_NAME_MAX + 1];
+	struct ms_ev_dev_add *a = (void *)buf;
 	size_t n = strnlen(name, MS_NAME_MAX);
 	uint32_t id = s->next_dev_id;
 
-	memset(&ev, 0, sizeof(ev));
-	MS_EVENT_INIT(&ev.a, MS_EV_DEV_ADD, ms_ev_dev_add, id, ts_ns);
-	ev.a.hdr.len = (uint16_t)(MS_PAYLOAD_LEN(ms_ev_dev_add) + n);
-	ev.a.kind = kind;
-	ev.a.role = role;
-	ev.a.caps = caps;
-	ev.a.peer = peer;
-	ev.a.name_len = (uint16_t)n;
-	memcpy(ev.a.name, name, n);
-	ms_session__publish(s, &ev.a.hdr);
+	memset(buf, 0, sizeof(buf));
+	MS_EVENT_INIT(a, MS_EV_DEV_ADD, ms_ev_dev_add, id, ts_ns);
+	a->hdr.len = (uint16_t)(MS_PAYLOAD_LEN(ms_ev_dev_add) + n);
+	a->kind = kind;
+	a->role = role;
+	a->caps = caps;
+	a->peer = peer;
+	a->name_len = (uint16_t)n;
+	memcpy(a->name, name, n);
+	ms_session__publish(s, &a->hdr);
 	return id;
 }
 

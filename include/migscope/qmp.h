@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A QMP client: QEMU's monitor over a unix socket.
+ *
+ * Connecting is synchronous (greeting, qmp_capabilities, the `events`
+ * migration capability when allowed, the limits to set, then
+ * query-migrate-parameters and query-migrate) so the watch knows the limits
+ * and whether a migration is already running before its session begins.
+ * After ms_qmp__start() it runs on the event loop: MIGRATION,
+ * MIGRATION_PASS, STOP, RESUME and VFIO_MIGRATION events and a query-migrate
+ * every interval become records.  When the migration completes, fails or is
+ * cancelled it asks once more (the final downtime is only in that reply),
+ * waits o->drain_ns for the other sources to catch up and stops the loop.
+ *
+ * Messages are parsed with json-c's incremental tokener, so a reply split
+ * over reads, or several in one read, are all fine; anything that is not a
+ * JSON object ends the session with a message naming the byte.
+ */
+#ifndef MIGSCOPE_QMP_H
+#define MIGSCOPE_QMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <migscope/session.h>
+
+struct ms_loop;
+struct ms_qmp;
+
+struct ms_qmp_opts {
+	const char *path;		/* the QMP unix socket */
+	uint64_t interval_ns;		/* query-migrate polling (default 100 ms) */
+	uint64_t slow_ns;		/* warn when a reply takes this long (default 2 s) */
+	uint64_t timeout_ns;		/* give up when a reply takes this long (default 30 s) */
+	uint64_t drain_ns;		/* after the end, let the log catch up (default 300 ms) */
+	int set_events;			/* switch on the `events` migration capability */
+	uint64_t set_downtime_limit_ms; /* migrate-set-parameters downtime-limit, 0 = leave */
+	uint64_t set_bandwidth;		/* migrate-set-parameters max-bandwidth (B/s), 0 = leave */
+	int vfio_events;		/* VFIO_MIGRATION events become device state arcs */
+	/*
+	 * ram.remaining becomes RAM's MS_EV_QEMU_PENDING.  The watch asks for it
+	 * only without a trace log: sampled between QEMU's iterations it reads 0
+	 * after every pass, so it would saw-tooth the log's series of pending
+	 * bytes after each bitmap sync, which is what QEMU decides on.
+	 */
+	int ram_pending;
+	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
+};
+
+/* What connecting found out. */
+struct ms_qmp_info {
+	char version[32];	    /* "7.2.22" */
+	int pid;		    /* QEMU's pid (the socket's peer), or 0 */
+	uint64_t downtime_limit_ms; /* 0 when QEMU did not say */
+	uint64_t max_bandwidth;	    /* bytes per second, 0 when QEMU did not say */
+	int events_on;		    /* MIGRATION events will arrive */
+	uint32_t status;	    /* enum ms_mig_status when connected */
+	uint64_t total_time_ms;	    /* of the migration running when connected, else 0 */
+};
+
+struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o);
+
+/* Connect and handshake (bounded by o->timeout_ns).  0 or -errno with err filled. */
+int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen);
+
+/* Use an already connected fd and skip the handshake (tests, fuzzing). */
+void ms_qmp__attach(struct ms_qmp *q, int fd);
+
+const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q);
+
+/* Stream time of a QEMU wall-clock time: ts = wall_ns + wall_to_mono_ns (set after begin). */
+void ms_qmp__set_clock(struct ms_qmp *q, int64_t wall_to_mono_ns);
+
+/*
+ * Run on loop: handle what arrived while connecting, poll now and every
+ * interval.  0 or -errno with err filled.
+ */
+int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errlen);
+
+/* Bytes from QEMU, received at now_ns (stream time).  0 or -errno (see ms_qmp__error). */
+int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns);
+
+/* Send one query-migrate unless one is outstanding.  0 or -errno. */
+int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns);
+
+/* The migration ended (completed, failed, cancelled) and its final numbers are in. */
+int ms_qmp__ended(const struct ms_qmp *q);
+
+/* The last status seen (enum ms_mig_status). */
+uint32_t ms_qmp__status(const struct ms_qmp *q);
+
+/* Why the client stopped, "" if it did not fail. */
+const char *ms_qmp__error(const struct ms_qmp *q);
+
+/* Publish MS_EV_SOURCE_STATS (messages used, ignored, errors) at ts_ns.  Call once. */
+void ms_qmp__close(struct ms_qmp *q, uint64_t ts_ns);
+
+void ms_qmp__free(struct ms_qmp *q);
+
+#endif

@@ -1,0 +1,899 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* QMP: QEMU's monitor, its migration events and query-migrate, as records. */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <migscope/loop.h>
+#include <migscope/qemu.h>
+#include <migscope/qmp.h>
+#include <migscope/vfio_compat.h>
+
+/* No QMP message migscope reads is anywhere near this; a stream that is, is not QEMU. */
+#define QMP_MAX_MESSAGE (16u << 20)
+#define MAX_OUTSTANDING 16
+#define MAX_EARLY	64
+#define MAX_VFIO	64
+/* after the end, wait this long before asking for the final numbers */
+#define FINAL_DELAY_NS 50000000ull
+
+enum cmd {
+	CMD_CAPABILITIES,
+	CMD_SET_EVENTS,
+	CMD_SET_PARAMETERS,
+	CMD_QUERY_PARAMETERS,
+	CMD_QUERY_MIGRATE,
+};
+
+static const char *const cmd_names[] = {
+	[CMD_CAPABILITIES] = "qmp_capabilities",
+	[CMD_SET_EVENTS] = "migrate-set-capabilities",
+	[CMD_SET_PARAMETERS] = "migrate-set-parameters",
+	[CMD_QUERY_PARAMETERS] = "query-migrate-parameters",
+	[CMD_QUERY_MIGRATE] = "query-migrate",
+};
+
+struct ms_qmp {
+	struct ms_session *s;
+	struct ms_qmp_opts o;
+	struct ms_qmp_info info;
+	int64_t wall_to_mono_ns;
+
+	int fd;
+	struct ms_loop *loop;
+	int timer, drain_timer, final_timer;
+	struct json_tokener *tok;
+	size_t msg_bytes; /* bytes of the message being parsed */
+	uint64_t offset;  /* bytes received in all */
+
+	/* commands sent and not answered, oldest first (QMP answers in order) */
+	struct {
+		enum cmd cmd;
+		uint32_t id;
+		uint64_t sent_ns;
+	} out[MAX_OUTSTANDING];
+	unsigned int nr_out;
+	uint32_t next_id;
+	int slow_warned;
+
+	/* events that arrived while connecting, before the session began */
+	struct json_object *early[MAX_EARLY];
+	unsigned int nr_early;
+	int connecting;
+
+	uint32_t status;
+	int active_seen; /* a migration ran during this session */
+	int final_asked; /* the migration ended; the last query-migrate is out */
+	int ended;
+
+	struct {
+		uint32_t dev;
+		int state;
+	} vfio[MAX_VFIO];
+	unsigned int nr_vfio;
+
+	uint64_t used, ignored, errors;
+	char err[256];
+};
+
+static void warn(struct ms_qmp *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct ms_qmp *q, const char *fmt, ...)
+{
+	char msg[320];
+	va_list ap;
+
+	if (!q->o.warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	q->o.warn(msg);
+}
+
+static int fail(struct ms_qmp *q, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct ms_qmp *q, int ret, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(q->err, sizeof(q->err), "QMP %s: ", q->o.path ? q->o.path : "socket");
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(q->err))
+		vsnprintf(q->err + n, sizeof(q->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	q->errors++;
+	return ret;
+}
+
+struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o)
+{
+	struct ms_qmp *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->tok = json_tokener_new();
+	if (!q->tok) {
+		free(q);
+		return NULL;
+	}
+	q->s = s;
+	if (o)
+		q->o = *o;
+	if (!q->o.interval_ns)
+		q->o.interval_ns = 100000000ull;
+	if (!q->o.slow_ns)
+		q->o.slow_ns = 2000000000ull;
+	if (!q->o.timeout_ns)
+		q->o.timeout_ns = 30000000000ull;
+	if (!q->o.drain_ns)
+		q->o.drain_ns = 300000000ull;
+	q->fd = -1;
+	q->timer = q->drain_timer = q->final_timer = -1;
+	q->next_id = 1;
+	return q;
+}
+
+const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q)
+{
+	return &q->info;
+}
+
+void ms_qmp__set_clock(struct ms_qmp *q, int64_t wall_to_mono_ns)
+{
+	q->wall_to_mono_ns = wall_to_mono_ns;
+}
+
+int ms_qmp__ended(const struct ms_qmp *q)
+{
+	return q->ended;
+}
+
+uint32_t ms_qmp__status(const struct ms_qmp *q)
+{
+	return q->status;
+}
+
+const char *ms_qmp__error(const struct ms_qmp *q)
+{
+	return q->err;
+}
+
+static uint64_t mono_now(void)
+{
+	return ms_now_ns();
+}
+
+static uint64_t stream_ts(const struct ms_qmp *q, uint64_t wall_ns)
+{
+	int64_t ts = (int64_t)wall_ns + q->wall_to_mono_ns;
+
+	return ts > 0 ? (uint64_t)ts : 0;
+}
+
+/* --- sending ------------------------------------------------------------------- */
+
+static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, uint64_t now)
+{
+	struct json_object *msg = json_object_new_object();
+	const char *text;
+	size_t len, off = 0;
+	uint32_t id = q->next_id++;
+	char idstr[16];
+
+	if (q->nr_out == MAX_OUTSTANDING) {
+		json_object_put(args);
+		json_object_put(msg);
+		return fail(q, -EBUSY, "%u commands unanswered; QEMU is not reading its monitor",
+			    q->nr_out);
+	}
+	json_object_object_add(msg, "execute", json_object_new_string(cmd_names[cmd]));
+	if (args)
+		json_object_object_add(msg, "arguments", args);
+	snprintf(idstr, sizeof(idstr), "ms-%u", id);
+	json_object_object_add(msg, "id", json_object_new_string(idstr));
+	text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	while (off < len) {
+		ssize_t n = send(q->fd, text + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EPIPE;
+
+			json_object_put(msg);
+			return fail(q, -e, "failed to send %s: %s", cmd_names[cmd], strerror(e));
+		}
+		off += (size_t)n;
+	}
+	json_object_put(msg);
+	q->out[q->nr_out].cmd = cmd;
+	q->out[q->nr_out].id = id;
+	q->out[q->nr_out].sent_ns = now;
+	q->nr_out++;
+	return 0;
+}
+
+int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < q->nr_out; i++) {
+		uint64_t waited;
+
+		if (q->out[i].cmd != CMD_QUERY_MIGRATE)
+			continue;
+		/* never pile queries up behind a slow QEMU: say so instead */
+		waited = now_ns > q->out[i].sent_ns ? now_ns - q->out[i].sent_ns : 0;
+		if (waited >= q->o.timeout_ns)
+			return fail(q, -ETIMEDOUT, "no reply to query-migrate in %.1f s",
+				    (double)waited / 1e9);
+		if (waited >= q->o.slow_ns && !q->slow_warned) {
+			q->slow_warned = 1;
+			warn(q, "QMP %s: no reply to query-migrate for %.1f s; still waiting",
+			     q->o.path, (double)waited / 1e9);
+		}
+		return 0;
+	}
+	return send_cmd(q, CMD_QUERY_MIGRATE, NULL, now_ns);
+}
+
+/* --- what QEMU says ---------------------------------------------------------------- */
+
+static int get_u64(struct json_object *o, const char *key, uint64_t *v)
+{
+	struct json_object *x;
+
+	if (!o || !json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_int))
+		return 0;
+	*v = json_object_get_uint64(x);
+	if (*v == UINT64_MAX || json_object_get_int64(x) < 0)
+		return 0;
+	return 1;
+}
+
+static uint64_t stat_or_unset(struct json_object *o, const char *key)
+{
+	uint64_t v;
+
+	return get_u64(o, key, &v) ? v : MS_STAT_UNSET;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *x;
+
+	if (!o || !json_object_object_get_ex(o, key, &x) ||
+	    !json_object_is_type(x, json_type_string))
+		return NULL;
+	return json_object_get_string(x);
+}
+
+static struct json_object *get_obj(struct json_object *o, const char *key)
+{
+	struct json_object *x;
+
+	if (!o || !json_object_object_get_ex(o, key, &x) ||
+	    !json_object_is_type(x, json_type_object))
+		return NULL;
+	return x;
+}
+
+static int terminal(uint32_t st)
+{
+	return st == MS_MIG_COMPLETED || st == MS_MIG_FAILED || st == MS_MIG_CANCELLED;
+}
+
+static int on_drained(void *ctx, uint32_t ev)
+{
+	struct ms_qmp *q = ctx;
+
+	ms_loop__del_timer(q->loop, q->drain_timer);
+	q->drain_timer = -1;
+	ms_loop__stop(q->loop, 0);
+	return 0;
+}
+
+/* The final numbers are in: let the other sources catch up, then stop the loop. */
+static void finish(struct ms_qmp *q)
+{
+	if (q->ended)
+		return;
+	q->ended = 1;
+	if (q->loop && q->drain_timer < 0)
+		q->drain_timer = ms_loop__add_timer(q->loop, q->o.drain_ns, on_drained, q);
+}
+
+static int on_final(void *ctx, uint32_t ev)
+{
+	struct ms_qmp *q = ctx;
+
+	ms_loop__del_timer(q->loop, q->final_timer);
+	q->final_timer = -1;
+	return ms_qmp__poll(q, mono_now());
+}
+
+static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts, uint64_t now)
+{
+	struct ms_ev_mig_status ev = { 0 };
+
+	MS_EVENT_INIT(&ev, MS_EV_MIG_STATUS, ms_ev_mig_status, MS_DEV_NONE, ts);
+	ev.status = st;
+	ev.pass = pass;
+	ms_session__publish(q->s, &ev.hdr);
+	q->status = st;
+	if (!terminal(st) && st != MS_MIG_NONE)
+		q->active_seen = 1;
+	/*
+	 * The downtime QEMU measured is only in a reply after the end.  Not at
+	 * once: QEMU stops its downtime clock only after the migration thread
+	 * gets the BQL back, and a query-migrate now would hold the BQL just
+	 * then and lengthen the downtime we came to measure.
+	 */
+	if (terminal(st) && q->active_seen && !q->final_asked) {
+		q->final_asked = 1;
+		if (q->loop && q->final_timer < 0)
+			q->final_timer = ms_loop__add_timer(q->loop, FINAL_DELAY_NS, on_final, q);
+	}
+}
+
+static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t now)
+{
+	struct ms_ev_mig_stats ev = { 0 };
+	struct json_object *ram = get_obj(r, "ram"), *vfio = get_obj(r, "vfio"), *mbps;
+	const char *status = get_str(r, "status");
+	uint32_t st = status ? ms_qemu_mig_status(status) : MS_MIG_NONE;
+	uint64_t total;
+
+	if (q->connecting) {
+		/* before the session: only what the watch needs to begin it */
+		q->info.status = st;
+		if (!terminal(st) && st != MS_MIG_NONE) {
+			get_u64(r, "total-time", &q->info.total_time_ms);
+			q->active_seen = 1;
+		}
+		q->status = st;
+		return;
+	}
+	/*
+	 * QEMU says "completed" a moment before it has computed the totals
+	 * (7.2 reports total-time and downtime 0 then): ask again next tick
+	 * rather than record numbers that are not QEMU's.
+	 */
+	if (st == MS_MIG_COMPLETED && (!get_u64(r, "total-time", &total) || !total)) {
+		q->ignored++;
+		return;
+	}
+	/* without the `events` capability the status is only learnt here */
+	if (st != q->status && (!q->info.events_on || terminal(st)) && !q->final_asked)
+		set_status(q, st, 0, now, now);
+	MS_EVENT_INIT(&ev, MS_EV_MIG_STATS, ms_ev_mig_stats, MS_DEV_NONE, now);
+	ev.status = st;
+	ev.total_time_ms = stat_or_unset(r, "total-time");
+	ev.downtime_ms = stat_or_unset(r, "downtime");
+	ev.expected_downtime_ms = stat_or_unset(r, "expected-downtime");
+	ev.setup_time_ms = stat_or_unset(r, "setup-time");
+	ev.ram_total = stat_or_unset(ram, "total");
+	ev.ram_remaining = stat_or_unset(ram, "remaining");
+	ev.ram_transferred = stat_or_unset(ram, "transferred");
+	ev.dirty_pages_rate = stat_or_unset(ram, "dirty-pages-rate");
+	ev.dirty_sync_count = stat_or_unset(ram, "dirty-sync-count");
+	ev.vfio_transferred = stat_or_unset(vfio, "transferred");
+	ev.mbps_milli = MS_STAT_UNSET;
+	if (ram && json_object_object_get_ex(ram, "mbps", &mbps) &&
+	    (json_object_is_type(mbps, json_type_double) ||
+	     json_object_is_type(mbps, json_type_int))) {
+		double v = json_object_get_double(mbps);
+
+		if (isfinite(v) && v >= 0 && v < 1e15)
+			ev.mbps_milli = (uint64_t)llround(v * 1000.0);
+	}
+	ms_session__publish(q->s, &ev.hdr);
+
+	if (q->o.ram_pending && ev.ram_remaining != MS_STAT_UNSET) {
+		struct ms_ev_qemu_pending p = { 0 };
+
+		MS_EVENT_INIT(&p, MS_EV_QEMU_PENDING, ms_ev_qemu_pending,
+			      ms_qemu_device(q->s, now, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE,
+					     MS_QEMU_RAM),
+			      now);
+		p.precopy = ev.ram_remaining;
+		p.threshold = MS_STAT_UNSET;
+		p.origin = MS_PENDING_QMP;
+		ms_session__publish(q->s, &p.hdr);
+	}
+	if (q->final_asked && terminal(st))
+		finish(q);
+}
+
+static void on_query_parameters(struct ms_qmp *q, struct json_object *r)
+{
+	get_u64(r, "downtime-limit", &q->info.downtime_limit_ms);
+	get_u64(r, "max-bandwidth", &q->info.max_bandwidth);
+}
+
+static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
+{
+	struct json_object *v = get_obj(get_obj(greeting, "version"), "qemu");
+	uint64_t major = 0, minor = 0, micro = 0;
+
+	if (get_u64(v, "major", &major) && get_u64(v, "minor", &minor))
+		get_u64(v, "micro", &micro);
+	snprintf(q->info.version, sizeof(q->info.version), "%llu.%llu.%llu",
+		 (unsigned long long)major, (unsigned long long)minor, (unsigned long long)micro);
+}
+
+/* QAPI's QapiVfioMigrationState -> the kernel's state; -1 for "...-prepare" and unknowns. */
+static int vfio_qapi_state(const char *s)
+{
+	static const struct {
+		const char *name;
+		int state;
+	} map[] = {
+		{ "stop", VFIO_DEVICE_STATE_STOP },
+		{ "running", VFIO_DEVICE_STATE_RUNNING },
+		{ "stop-copy", VFIO_DEVICE_STATE_STOP_COPY },
+		{ "resuming", VFIO_DEVICE_STATE_RESUMING },
+		{ "running-p2p", VFIO_DEVICE_STATE_RUNNING_P2P },
+		{ "pre-copy", VFIO_DEVICE_STATE_PRE_COPY },
+		{ "pre-copy-p2p", VFIO_DEVICE_STATE_PRE_COPY_P2P },
+	};
+
+	for (size_t i = 0; s && i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].name, s))
+			return map[i].state;
+	return -1;
+}
+
+/* The state QEMU last reported for dev over QMP (RUNNING before any), then remember st. */
+static int vfio_last_state(struct ms_qmp *q, uint32_t dev, int st)
+{
+	int prev = VFIO_DEVICE_STATE_RUNNING;
+	unsigned int i;
+
+	for (i = 0; i < q->nr_vfio && q->vfio[i].dev != dev; i++)
+		;
+	if (i < q->nr_vfio)
+		prev = q->vfio[i].state;
+	else if (i < MAX_VFIO)
+		q->nr_vfio++;
+	if (i < MAX_VFIO) {
+		q->vfio[i].dev = dev;
+		q->vfio[i].state = st;
+	}
+	return prev;
+}
+
+static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
+{
+	const char *name = get_str(msg, "event");
+	struct json_object *tsobj = get_obj(msg, "timestamp"), *data = get_obj(msg, "data");
+	uint64_t sec, usec, ts = now;
+
+	if (!name)
+		return -1;
+	/* the time QEMU emitted it: events are often read long after */
+	if (get_u64(tsobj, "seconds", &sec) && get_u64(tsobj, "microseconds", &usec) &&
+	    sec < 1ull << 33 && usec < 1000000)
+		ts = stream_ts(q, sec * 1000000000ull + usec * 1000);
+
+	if (!strcmp(name, "MIGRATION")) {
+		const char *st = get_str(data, "status");
+
+		if (!st)
+			return -1;
+		set_status(q, ms_qemu_mig_status(st), 0, ts, now);
+	} else if (!strcmp(name, "MIGRATION_PASS")) {
+		uint64_t pass;
+
+		if (!get_u64(data, "pass", &pass) || pass > UINT32_MAX)
+			return -1;
+		set_status(q, q->status, (uint32_t)pass, ts, now);
+	} else if (!strcmp(name, "STOP") || !strcmp(name, "RESUME")) {
+		struct ms_ev_runstate ev = { 0 };
+
+		MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, MS_DEV_NONE, ts);
+		ev.running = name[0] == 'R';
+		ms_session__publish(q->s, &ev.hdr);
+	} else if (!strcmp(name, "VFIO_MIGRATION")) {
+		const char *id = get_str(data, "device-id"), *path = get_str(data, "qom-path");
+		int st = vfio_qapi_state(get_str(data, "device-state"));
+		struct ms_ev_dev_state ev = { 0 };
+		uint32_t dev;
+
+		if (!q->o.vfio_events)
+			return 1;
+		if (!id || !*id)
+			id = path;
+		if (!id || !*id || st < 0)
+			return -1;
+		dev = ms_qemu_device(
+		    q->s, ts, MS_DEV_KIND_QEMU_VFIO,
+		    st == VFIO_DEVICE_STATE_RESUMING ? MS_ROLE_DEST : MS_ROLE_SOURCE, id);
+		MS_EVENT_INIT(&ev, MS_EV_DEV_STATE, ms_ev_dev_state, dev, ts);
+		ev.domain = MS_DOMAIN_VFIO;
+		ev.from = (uint8_t)vfio_last_state(q, dev, st);
+		ev.to = (uint8_t)st;
+		ms_session__publish(q->s, &ev.hdr);
+	} else {
+		return 1; /* an event migscope does not use */
+	}
+	return 0;
+}
+
+/* The outstanding command a reply answers: by id, else the oldest. */
+static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd)
+{
+	const char *id = get_str(msg, "id");
+	unsigned int i = 0;
+
+	if (!q->nr_out)
+		return -1;
+	if (id) {
+		unsigned int n;
+
+		if (sscanf(id, "ms-%u", &n) != 1)
+			return -1;
+		for (i = 0; i < q->nr_out && q->out[i].id != n; i++)
+			;
+		if (i == q->nr_out)
+			return -1;
+	}
+	*cmd = q->out[i].cmd;
+	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
+	q->nr_out--;
+	if (*cmd == CMD_QUERY_MIGRATE)
+		q->slow_warned = 0;
+	return 0;
+}
+
+static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
+{
+	struct json_object *ret;
+	enum cmd cmd;
+	int r;
+
+	if (!json_object_is_type(msg, json_type_object))
+		return fail(q, -EPROTO, "a message that is not a JSON object at byte %llu",
+			    (unsigned long long)q->offset);
+	if (json_object_object_get_ex(msg, "QMP", &ret)) {
+		on_greeting(q, ret);
+		q->used++;
+		return 0;
+	}
+	if (json_object_object_get_ex(msg, "event", &ret)) {
+		if (q->connecting) {
+			if (q->nr_early < MAX_EARLY) {
+				q->early[q->nr_early++] = json_object_get(msg);
+			} else {
+				q->ignored++;
+			}
+			return 0;
+		}
+		r = on_event(q, msg, now);
+		if (r < 0)
+			q->errors++;
+		else if (r > 0)
+			q->ignored++;
+		else
+			q->used++;
+		return 0;
+	}
+	if (take_command(q, msg, &cmd)) {
+		q->ignored++; /* an answer to a command migscope did not send */
+		return 0;
+	}
+	if (json_object_object_get_ex(msg, "error", &ret)) {
+		const char *desc = get_str(ret, "desc");
+
+		q->errors++;
+		switch (cmd) {
+		case CMD_SET_EVENTS:
+			warn(q,
+			     "QMP %s: cannot switch on the events capability (%s); the status "
+			     "comes from query-migrate",
+			     q->o.path, desc ? desc : "no reason given");
+			return 0;
+		case CMD_QUERY_PARAMETERS:
+			return 0;
+		default:
+			return fail(q, -EIO, "%s failed: %s", cmd_names[cmd],
+				    desc ? desc : "no reason given");
+		}
+	}
+	if (!json_object_object_get_ex(msg, "return", &ret)) {
+		q->ignored++;
+		return 0;
+	}
+	q->used++;
+	switch (cmd) {
+	case CMD_SET_EVENTS:
+		q->info.events_on = 1;
+		break;
+	case CMD_QUERY_PARAMETERS:
+		on_query_parameters(q, ret);
+		break;
+	case CMD_QUERY_MIGRATE:
+		on_query_migrate(q, ret, now);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns)
+{
+	while (len) {
+		struct json_object *msg;
+		enum json_tokener_error jerr;
+		size_t used;
+		int ret;
+
+		/* between messages QMP sends CRLF; skip it so it cannot start a parse */
+		if (!q->msg_bytes &&
+		    (*buf == '\r' || *buf == '\n' || *buf == ' ' || *buf == '\t')) {
+			buf++;
+			len--;
+			q->offset++;
+			continue;
+		}
+		msg = json_tokener_parse_ex(q->tok, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+		jerr = json_tokener_get_error(q->tok);
+		used = json_tokener_get_parse_end(q->tok);
+		if (used > len)
+			used = len;
+		if (!msg && jerr == json_tokener_continue) {
+			q->msg_bytes += used;
+			q->offset += used;
+			if (q->msg_bytes > QMP_MAX_MESSAGE)
+				return fail(q, -EPROTO,
+					    "a message longer than %u bytes at byte %llu",
+					    QMP_MAX_MESSAGE, (unsigned long long)q->offset);
+			return 0;
+		}
+		if (!msg) {
+			char snippet[40];
+			size_t n = len < sizeof(snippet) - 1 ? len : sizeof(snippet) - 1;
+
+			for (size_t i = 0; i < n; i++)
+				snippet[i] = buf[i] >= 0x20 && buf[i] < 0x7f ? buf[i] : '.';
+			snippet[n] = 0;
+			return fail(q, -EPROTO, "not JSON at byte %llu (%s): '%s'",
+				    (unsigned long long)(q->offset + used),
+				    json_tokener_error_desc(jerr), snippet);
+		}
+		json_tokener_reset(q->tok);
+		q->msg_bytes = 0;
+		q->offset += used;
+		buf += used;
+		len -= used;
+		ret = handle(q, msg, now_ns);
+		json_object_put(msg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- the socket ------------------------------------------------------------------ */
+
+/* Read what is there; 0, or -errno with err set (EOF is -EPIPE). */
+static int receive(struct ms_qmp *q)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = recv(q->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		int ret;
+
+		if (n > 0) {
+			ret = ms_qmp__feed(q, buf, (size_t)n, mono_now());
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (n == 0)
+			return fail(q, -EPIPE,
+				    "QEMU closed the socket (it quit, or another client "
+				    "took the monitor)");
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return fail(q, -errno, "failed to read: %s", strerror(errno));
+	}
+}
+
+/* Connecting: wait until cmd's answer (or any failure), bounded by the timeout. */
+static int wait_reply(struct ms_qmp *q, int want_greeting)
+{
+	uint64_t deadline = mono_now() + q->o.timeout_ns;
+
+	for (;;) {
+		struct pollfd p = { .fd = q->fd, .events = POLLIN };
+		uint64_t now = mono_now();
+		int ret;
+
+		if (want_greeting ? q->info.version[0] != 0 : q->nr_out == 0)
+			return 0;
+		if (q->err[0])
+			return -EIO;
+		if (now >= deadline)
+			return fail(q, -ETIMEDOUT, "no %s from QEMU in %.1f s",
+				    want_greeting ? "greeting" : "reply",
+				    (double)q->o.timeout_ns / 1e9);
+		ret = poll(&p, 1, (int)((deadline - now) / 1000000 + 1));
+		if (ret < 0 && errno != EINTR)
+			return fail(q, -errno, "failed to wait: %s", strerror(errno));
+		if (ret > 0) {
+			ret = receive(q);
+			if (ret)
+				return ret;
+		}
+	}
+}
+
+static int command(struct ms_qmp *q, enum cmd cmd, struct json_object *args)
+{
+	int ret = send_cmd(q, cmd, args, mono_now());
+
+	return ret ? ret : wait_reply(q, 0);
+}
+
+int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int ret;
+
+	q->connecting = 1;
+	if (!q->o.path || strlen(q->o.path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "QMP socket path '%s' is empty or longer than %zu bytes",
+			 q->o.path ? q->o.path : "", sizeof(sa.sun_path) - 1);
+		return -EINVAL;
+	}
+	strcpy(sa.sun_path, q->o.path);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		snprintf(err, errlen, "QMP %s: failed to connect: %s%s", q->o.path, strerror(errno),
+			 errno == ENOENT || errno == ECONNREFUSED
+			     ? " (is QEMU running with -qmp unix:PATH,server=on,wait=off?)"
+			     : "");
+		return ret;
+	}
+	if (!getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))
+		q->info.pid = cred.pid;
+
+	ret = wait_reply(q, 1);
+	if (!ret)
+		ret = command(q, CMD_CAPABILITIES, NULL);
+	if (!ret && q->o.set_events) {
+		struct json_object *caps = json_object_new_array(), *c = json_object_new_object();
+		struct json_object *args = json_object_new_object();
+
+		json_object_object_add(c, "capability", json_object_new_string("events"));
+		json_object_object_add(c, "state", json_object_new_boolean(1));
+		json_object_array_add(caps, c);
+		json_object_object_add(args, "capabilities", caps);
+		ret = command(q, CMD_SET_EVENTS, args);
+	}
+	if (!ret && (q->o.set_downtime_limit_ms || q->o.set_bandwidth)) {
+		struct json_object *args = json_object_new_object();
+
+		if (q->o.set_downtime_limit_ms)
+			json_object_object_add(args, "downtime-limit",
+					       json_object_new_uint64(q->o.set_downtime_limit_ms));
+		if (q->o.set_bandwidth)
+			json_object_object_add(args, "max-bandwidth",
+					       json_object_new_uint64(q->o.set_bandwidth));
+		ret = command(q, CMD_SET_PARAMETERS, args);
+	}
+	if (!ret)
+		ret = command(q, CMD_QUERY_PARAMETERS, NULL);
+	if (!ret)
+		ret = command(q, CMD_QUERY_MIGRATE, NULL);
+	q->connecting = 0;
+	if (ret) {
+		snprintf(err, errlen, "%s", q->err);
+		return ret;
+	}
+	return 0;
+}
+
+void ms_qmp__attach(struct ms_qmp *q, int fd)
+{
+	q->fd = fd;
+	q->connecting = 0;
+}
+
+static int on_readable(void *ctx, uint32_t events)
+{
+	return receive(ctx);
+}
+
+static int on_tick(void *ctx, uint32_t events)
+{
+	struct ms_qmp *q = ctx;
+
+	/* after the end, only the final reply is awaited */
+	if (q->ended)
+		return 0;
+	return ms_qmp__poll(q, mono_now());
+}
+
+int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errlen)
+{
+	int ret;
+
+	q->loop = loop;
+	for (unsigned int i = 0; i < q->nr_early; i++) {
+		ret = on_event(q, q->early[i], mono_now());
+		if (ret < 0)
+			q->errors++;
+		else if (ret > 0)
+			q->ignored++;
+		else
+			q->used++;
+		json_object_put(q->early[i]);
+		q->early[i] = NULL;
+	}
+	q->nr_early = 0;
+	ret = ms_loop__add_fd(loop, q->fd, 0x001 /* EPOLLIN */, on_readable, q);
+	if (!ret) {
+		q->timer = ms_loop__add_timer(loop, q->o.interval_ns, on_tick, q);
+		ret = q->timer < 0 ? q->timer : 0;
+	}
+	if (!ret)
+		ret = ms_qmp__poll(q, mono_now());
+	if (ret) {
+		snprintf(err, errlen, "%s", q->err[0] ? q->err : strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+void ms_qmp__close(struct ms_qmp *q, uint64_t ts_ns)
+{
+	struct ms_ev_source_stats ev = { 0 };
+
+	MS_EVENT_INIT(&ev, MS_EV_SOURCE_STATS, ms_ev_source_stats, MS_DEV_NONE, ts_ns);
+	ev.source = MS_SOURCE_QMP;
+	ev.accepted = q->used;
+	ev.skipped = q->ignored;
+	ev.errors = q->errors;
+	ms_session__publish(q->s, &ev.hdr);
+}
+
+void ms_qmp__free(struct ms_qmp *q)
+{
+	if (!q)
+		return;
+	if (q->loop) {
+		if (q->timer >= 0)
+			ms_loop__del_timer(q->loop, q->timer);
+		if (q->drain_timer >= 0)
+			ms_loop__del_timer(q->loop, q->drain_timer);
+		if (q->final_timer >= 0)
+			ms_loop__del_timer(q->loop, q->final_timer);
+		if (q->fd >= 0)
+			ms_loop__del_fd(q->loop, q->fd);
+	}
+	for (unsigned int i = 0; i < q->nr_early; i++)
+		json_object_put(q->early[i]);
+	if (q->fd >= 0)
+		close(q->fd);
+	json_tokener_free(q->tok);
+	free(q);
+}

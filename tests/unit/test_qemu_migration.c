@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * End to end with a real QEMU: a source and a destination under TCG, the
+ * tiny guest of tests/guest dirtying its working set, `migscope watch` on
+ * the source, a migration over a unix socket.  Every wait is bounded; every
+ * process started is killed in the teardown, pass or fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <migscope/capture.h>
+#include <migscope/qemu_trace.h>
+#include <migscope/session.h>
+
+#include "testutil.h"
+
+#define MAX_PROCS 8
+#define SEC	  1000000000ull
+
+struct e2e {
+	char dir[64];
+	char qemu[256];
+	char guest[512];
+	const char *migscope;
+	pid_t procs[MAX_PROCS];
+	int nr_procs;
+	int src_qmp, dst_qmp;
+};
+
+static uint64_t now_ns(void)
+{
+	return ms_now_ns();
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int find_in_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin";
+
+	while (*path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+
+		snprintf(out, len, "%.*s/%s", (int)n, path, name);
+		if (!access(out, X_OK))
+			return 0;
+		path += n + (end ? 1 : 0);
+	}
+	return -1;
+}
+
+static int setup(void **state)
+{
+	struct e2e *e = calloc(1, sizeof(*e));
+	const char *build = getenv("MIGSCOPE_BUILD") ? getenv("MIGSCOPE_BUILD") : "build";
+
+	assert_non_null(e);
+	e->src_qmp = e->dst_qmp = -1;
+	e->migscope = getenv("MIGSCOPE") ? getenv("MIGSCOPE") : "build/san/migscope";
+	snprintf(e->guest, sizeof(e->guest), "%s/guest/guest.elf", build);
+	if (find_in_path("qemu-system-x86_64", e->qemu, sizeof(e->qemu)))
+		e->qemu[0] = 0;
+	strcpy(e->dir, "/tmp/migscope-e2e-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct e2e *e = *state;
+	char cmd[128];
+
+	if (e->src_qmp >= 0)
+		close(e->src_qmp);
+	if (e->dst_qmp >= 0)
+		close(e->dst_qmp);
+	for (int i = 0; i < e->nr_procs; i++) {
+		kill(e->procs[i], SIGKILL);
+		waitpid(e->procs[i], NULL, 0);
+	}
+	/* keep the logs of a failed run: the runner prints where they are */
+	if (!getenv("MIGSCOPE_KEEP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+		if (system(cmd))
+			fprintf(stderr, "failed to remove %s\n", e->dir);
+	}
+	free(e);
+	return 0;
+}
+
+/* Start argv with stdout/stderr to files (NULL: /dev/null); the teardown kills it. */
+static pid_t spawn(struct e2e *e, char *const argv[], const char *out, const char *err)
+{
+	pid_t pid;
+
+	assert_true(e->nr_procs < MAX_PROCS);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int r = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || r < 0 || n < 0)
+			_exit(127);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(r, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	e->procs[e->nr_procs++] = pid;
+	return pid;
+}
+
+/* Wait for pid to exit; its exit status, or -1 on timeout. */
+static int wait_exit(struct e2e *e, pid_t pid, uint64_t timeout_ns)
+{
+	uint64_t end = now_ns() + timeout_ns;
+	int st;
+
+	while (now_ns() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			for (int i = 0; i < e->nr_procs; i++)
+				if (e->procs[i] == pid)
+					e->procs[i] = e->procs[--e->nr_procs];
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		sleep_ms(20);
+	}
+	return -1;
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static void wait_for_text(const char *path, const char *needle, uint64_t timeout_ns)
+{
+	uint64_t end = now_ns() + timeout_ns;
+
+	while (!file_contains(path, needle)) {
+		if (now_ns() > end)
+			fail_msg("%s: no '%s' after %.0f s", path, needle,
+				 (double)timeout_ns / SEC);
+		sleep_ms(20);
+	}
+}
+
+static void path_in(const struct e2e *e, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", e->dir, name);
+}
+
+/* --- a small QMP driver: the test's own monitor, next to migscope's ---------- */
+
+static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
+{
+	static char buf[1 << 16];
+	static size_t len;
+	uint64_t end = now_ns() + timeout_ns;
+
+	for (;;) {
+		char *nl = memchr(buf, '\n', len);
+
+		if (nl) {
+			struct json_object *o;
+
+			*nl = 0;
+			o = json_tokener_parse(buf);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+			if (o)
+				return o;
+			continue;
+		}
+		if (now_ns() > end || len == sizeof(buf))
+			fail_msg("QMP: no message in %.0f s", (double)timeout_ns / SEC);
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+
+		if (n > 0)
+			len += (size_t)n;
+		else if (n == 0)
+			fail_msg("QMP: QEMU closed the socket");
+		else
+			sleep_ms(5);
+	}
+}
+
+/* Send a command and return its "return" (the caller puts it); events are skipped. */
+static struct json_object *qmp_cmd(int fd, const char *json)
+{
+	struct json_object *msg, *ret;
+
+	assert_int_equal(send(fd, json, strlen(json), MSG_NOSIGNAL), (ssize_t)strlen(json));
+	for (;;) {
+		msg = qmp_read(fd, 20 * SEC);
+		if (json_object_object_get_ex(msg, "error", &ret))
+			fail_msg("QMP %s: %s", json, json_object_to_json_string(ret));
+		if (json_object_object_get_ex(msg, "return", &ret)) {
+			json_object_get(ret);
+			json_object_put(msg);
+			return ret;
+		}
+		json_object_put(msg);
+	}
+}
+
+static int qmp_connect(const char *path, uint64_t timeout_ns)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t end = now_ns() + timeout_ns;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		close(fd);
+		if (now_ns() > end)
+			fail_msg("QMP %s: cannot connect: %s", path, strerror(errno));
+		sleep_ms(20);
+	}
+	json_object_put(qmp_read(fd, 10 * SEC)); /* greeting */
+	json_object_put(qmp_cmd(fd, "{\"execute\": \"qmp_capabilities\"}"));
+	return fd;
+}
+
+static const char *status_of(int qmp, uint64_t *downtime_ms)
+{
+	static char status[32];
+	struct json_object *r = qmp_cmd(qmp, "{\"execute\": \"query-migrate\"}"), *v;
+
+	status[0] = 0;
+	if (json_object_object_get_ex(r, "status", &v))
+		snprintf(status, sizeof(status), "%s", json_object_get_string(v));
+	if (downtime_ms && json_object_object_get_ex(r, "downtime", &v))
+		*downtime_ms = (uint64_t)json_object_get_int64(v);
+	json_object_put(r);
+	return status;
+}
+
+/* --- the run ------------------------------------------------------------------ */
+
+struct run {
+	const char *workload;	      /* guest -append */
+	const char *downtime;	      /* watch --downtime-limit */
+	const char *bandwidth;	      /* watch --bandwidth */
+	unsigned int cancel_after_ms; /* 0: let it complete */
+};
+
+static void start_qemu(struct e2e *e, int dest, const char *workload)
+{
+	char *argv[96];
+	char qmp[160], qmp2[160], log[160], serial[192], incoming[192], sock[128];
+	char enables[32][96];
+	int n = 0;
+
+	path_in(e, dest ? "dst.qmp" : "src.qmp", sock, sizeof(sock));
+	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", sock);
+	argv[n++] = e->qemu;
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-no-user-config";
+	argv[n++] = "-display";
+	argv[n++] = "none";
+	argv[n++] = "-machine";
+	argv[n++] = "pc";
+	argv[n++] = "-accel";
+	argv[n++] = "tcg";
+	argv[n++] = "-m";
+	argv[n++] = "128";
+	argv[n++] = "-kernel";
+	argv[n++] = e->guest;
+	argv[n++] = "-append";
+	argv[n++] = (char *)workload;
+	path_in(e, dest ? "dst-serial.txt" : "serial.txt", sock, sizeof(sock));
+	snprintf(serial, sizeof(serial), "file:%s", sock);
+	argv[n++] = "-serial";
+	argv[n++] = serial;
+	argv[n++] = "-qmp";
+	argv[n++] = qmp;
+	if (dest) {
+		path_in(e, "mig.sock", sock, sizeof(sock));
+		snprintf(incoming, sizeof(incoming), "unix:%s", sock);
+		argv[n++] = "-incoming";
+		argv[n++] = incoming;
+	} else {
+		/* a second monitor for migscope: one QMP socket serves one client */
+		path_in(e, "watch.qmp", sock, sizeof(sock));
+		snprintf(qmp2, sizeof(qmp2), "unix:%s,server=on,wait=off", sock);
+		argv[n++] = "-qmp";
+		argv[n++] = qmp2;
+		path_in(e, "src.log", log, sizeof(log));
+		argv[n++] = "-D";
+		argv[n++] = log;
+		argv[n++] = "-msg";
+		argv[n++] = "timestamp=on";
+		for (int i = 0; ms_qemu_trace_enable[i] && i < 32; i++) {
+			snprintf(enables[i], sizeof(enables[i]), "enable=%s",
+				 ms_qemu_trace_enable[i]);
+			argv[n++] = "-trace";
+			argv[n++] = enables[i];
+		}
+	}
+	argv[n] = NULL;
+	path_in(e, dest ? "dst.err" : "src.err", sock, sizeof(sock));
+	spawn(e, argv, NULL, sock);
+}
+
+/* Run one migration under migscope watch; fills the paths of its report and capture. */
+static void run_migration(struct e2e *e, const struct run *r, char *report, char *capture,
+			  size_t len)
+{
+	char sock[128], log[128], err[128], cmd[256], serial[128];
+	char *argv[24];
+	pid_t watch;
+	int n = 0, st;
+
+	start_qemu(e, 1, r->workload);
+	start_qemu(e, 0, r->workload);
+	path_in(e, "serial.txt", serial, sizeof(serial));
+	wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
+	path_in(e, "src.qmp", sock, sizeof(sock));
+	e->src_qmp = qmp_connect(sock, 20 * SEC);
+	path_in(e, "dst.qmp", sock, sizeof(sock));
+	e->dst_qmp = qmp_connect(sock, 20 * SEC);
+
+	path_in(e, "watch.qmp", sock, sizeof(sock));
+	path_in(e, "src.log", log, sizeof(log));
+	path_in(e, "watch.err", err, sizeof(err));
+	snprintf(report, len, "%s/report.json", e->dir);
+	snprintf(capture, len, "%s/run.mscap", e->dir);
+	argv[n++] = (char *)e->migscope;
+	argv[n++] = "watch";
+	argv[n++] = "--qmp";
+	argv[n++] = sock;
+	argv[n++] = "--qemu-log";
+	argv[n++] = log;
+	argv[n++] = "--downtime-limit";
+	argv[n++] = (char *)r->downtime;
+	argv[n++] = "--bandwidth";
+	argv[n++] = (char *)r->bandwidth;
+	argv[n++] = "--timeout";
+	argv[n++] = "90s";
+	argv[n++] = "--json";
+	argv[n++] = "--record";
+	argv[n++] = capture;
+	argv[n] = NULL;
+	watch = spawn(e, argv, report, err);
+	wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
+
+	path_in(e, "mig.sock", sock, sizeof(sock));
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:%s\"}}", sock);
+	json_object_put(qmp_cmd(e->src_qmp, cmd));
+	if (r->cancel_after_ms) {
+		sleep_ms(r->cancel_after_ms);
+		assert_string_equal(status_of(e->src_qmp, NULL), "active");
+		json_object_put(qmp_cmd(e->src_qmp, "{\"execute\": \"migrate_cancel\"}"));
+	}
+	st = wait_exit(e, watch, 120 * SEC);
+	if (st != 0) {
+		char text[4096] = "";
+		FILE *f = fopen(err, "r");
+
+		if (f) {
+			text[fread(text, 1, sizeof(text) - 1, f)] = 0;
+			fclose(f);
+		}
+		fail_msg("migscope watch exited with %d:\n%s", st, text);
+	}
+}
+
+/* The records of a capture, in order. */
+static void read_capture(const char *path, struct tu_recorder *rec)
+{
+	struct ms_capture_reader *r;
+	char err[MS_ERR_LEN];
+	struct ms_bus bus;
+
+	ms_bus__init(&bus);
+	assert_int_equal(ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, rec), 0);
+	r = ms_capture_reader__open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(ms_capture_reader__replay(r, &bus, NULL, err, sizeof(err)), 0);
+	ms_capture_reader__close(r);
+}
+
+static void replay_gives_the_same_report(struct e2e *e, const char *capture, const char *report)
+{
+	char *argv[] = { (char *)e->migscope, "replay",	      (char *)capture,
+			 "--check",	      (char *)report, NULL };
+	char err[128];
+	pid_t p;
+
+	path_in(e, "replay.err", err, sizeof(err));
+	p = spawn(e, argv, NULL, err);
+	assert_int_equal(wait_exit(e, p, 60 * SEC), 0);
+}
+
+/*
+ * The telemetry consumer's verdicts in the report: the VM's downtime against
+ * QMP's, and the convergence verdict of the source's "ram".  The report has
+ * these once the telemetry consumer (issue 6) is in the build; until then the
+ * "migration" object is absent and only the records are checked.
+ */
+static int report_telemetry(const char *path, double *downtime_ms, double *qmp_downtime_ms,
+			    char *verdict, size_t len)
+{
+	struct json_object *rep = json_object_from_file(path), *m, *v, *devs;
+	int have = 0;
+
+	if (!rep)
+		fail_msg("%s: not JSON", path);
+	if (json_object_object_get_ex(rep, "migration", &m) && m) {
+		have = 1;
+		*downtime_ms = json_object_object_get_ex(m, "downtime_ms", &v) && v ?
+				       json_object_get_double(v) :
+				       -1;
+		*qmp_downtime_ms = json_object_object_get_ex(m, "qmp_downtime_ms", &v) && v ?
+					   json_object_get_double(v) :
+					   -1;
+		verdict[0] = 0;
+		assert_true(json_object_object_get_ex(rep, "devices", &devs));
+		for (size_t i = 0; i < json_object_array_length(devs); i++) {
+			struct json_object *d = json_object_array_get_idx(devs, i), *c;
+
+			if (!json_object_object_get_ex(d, "name", &v) ||
+			    strcmp(json_object_get_string(v), "ram") ||
+			    !json_object_object_get_ex(d, "role", &v) ||
+			    strcmp(json_object_get_string(v), "source"))
+				continue;
+			if (json_object_object_get_ex(d, "convergence", &c) &&
+			    json_object_object_get_ex(c, "verdict", &v))
+				snprintf(verdict, len, "%s", json_object_get_string(v));
+		}
+	}
+	json_object_put(rep);
+	return have;
+}
+
+static void skip_without_qemu(const struct e2e *e)
+{
+	if (!e->qemu[0])
+		tu_skip("qemu-system-x86_64 is not installed (scripts/setup.sh installs it)");
+	if (access(e->guest, R_OK))
+		tu_skip("the test guest is not built (make build-tests)");
+}
+
+static void small_working_set_migrates_and_the_watch_reports_it(void **state)
+{
+	struct e2e *e = *state;
+	/* 32 MiB to send at 32 MiB/s while the guest dirties 4 MB/s: converges in ~1.5 s */
+	const struct run r = { .workload = "ws=32M rate=1000",
+			       .downtime = "300ms",
+			       .bandwidth = "32M/s" };
+	char report[128], capture[128];
+	struct tu_recorder rec = { 0 };
+	struct json_object *rep, *events, *by, *v;
+	uint64_t qmp_downtime = UINT64_MAX;
+	double dt, qmp_dt;
+	char verdict[32];
+	size_t pending = 0, stats = 0, last_status = MS_MIG_NONE;
+
+	skip_without_qemu(e);
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, &qmp_downtime), "completed");
+	assert_true(qmp_downtime != UINT64_MAX);
+
+	rep = json_object_from_file(report);
+	if (!rep)
+		fail_msg("%s: not JSON", report);
+	assert_true(json_object_object_get_ex(rep, "events", &events));
+	assert_true(json_object_object_get_ex(events, "by_type", &by));
+	assert_true(json_object_object_get_ex(by, "qemu_pending", &v));
+	assert_true(json_object_get_int64(v) > 0);
+	json_object_put(rep);
+
+	read_capture(capture, &rec);
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+
+		if (ev->type == MS_EV_QEMU_PENDING)
+			pending++;
+		if (ev->type == MS_EV_MIG_STATS) {
+			const struct ms_ev_mig_stats *m = (const void *)ev;
+
+			stats++;
+			if (m->status == MS_MIG_COMPLETED)
+				assert_int_equal(m->downtime_ms, qmp_downtime);
+		}
+		if (ev->type == MS_EV_MIG_STATUS)
+			last_status = ((const struct ms_ev_mig_status *)ev)->status;
+	}
+	/* pending bytes from the trace log */
+	assert_true(pending >= 5);
+	assert_true(stats >= 1);
+	assert_int_equal(last_status, MS_MIG_COMPLETED);
+	tu_recorder__free(&rec);
+	if (report_telemetry(report, &dt, &qmp_dt, verdict, sizeof(verdict))) {
+		/* QEMU's number is whole milliseconds, migscope's from QEMU's event times */
+		assert_true(qmp_dt == (double)qmp_downtime);
+		if (dt < 0 || fabs(dt - qmp_dt) > 2.0)
+			fail_msg("downtime %.3f ms, QMP says %.0f ms", dt, qmp_dt);
+		assert_string_equal(verdict, "converging");
+	}
+	replay_gives_the_same_report(e, capture, report);
+}
+
+static void working_set_beyond_the_bandwidth_never_converges_and_is_cancelled(void **state)
+{
+	struct e2e *e = *state;
+	/*
+	 * 2 MiB dirtied over and over and a 20 ms limit (80 KiB at 4 MiB/s):
+	 * every pass sends it all, and the sync after finds it all dirty again.
+	 */
+	const struct run r = { .workload = "ws=2M rate=0",
+			       .downtime = "20ms",
+			       .bandwidth = "4M/s",
+			       .cancel_after_ms = 6000 };
+	char report[128], capture[128];
+	struct tu_recorder rec = { 0 };
+	uint64_t end_ts = 0, late_min = UINT64_MAX;
+	double dt, qmp_dt;
+	char verdict[32];
+	size_t pending = 0, late_exact = 0, last_status = MS_MIG_NONE;
+
+	skip_without_qemu(e);
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, NULL), "cancelled");
+
+	read_capture(capture, &rec);
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+
+		if (ev->type == MS_EV_MIG_STATUS) {
+			last_status = ((const struct ms_ev_mig_status *)ev)->status;
+			if (last_status == MS_MIG_CANCELLING || last_status == MS_MIG_CANCELLED)
+				end_ts = end_ts ? end_ts : ev->ts_ns;
+		}
+	}
+	assert_true(end_ts);
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+		const struct ms_ev_qemu_pending *p = (const void *)ev;
+
+		if (ev->type != MS_EV_QEMU_PENDING)
+			continue;
+		pending++;
+		/* the dirty set after each sync in the last 3 s before the cancel */
+		if (p->exact && ev->ts_ns + 3 * SEC >= end_ts && ev->ts_ns < end_ts) {
+			late_exact++;
+			late_min = p->precopy < late_min ? p->precopy : late_min;
+		}
+	}
+	assert_true(pending >= 20);
+	/* every pass found (nearly) the whole working set dirty again: far above
+	 * the 80 KiB that 20 ms at 4 MiB/s could send while the VM is stopped */
+	assert_true(late_exact >= 3);
+	assert_true(late_min >= (1u << 20));
+	assert_int_equal(last_status, MS_MIG_CANCELLED);
+	if (report_telemetry(report, &dt, &qmp_dt, verdict, sizeof(verdict)) &&
+	    strcmp(verdict, "stalled") && strcmp(verdict, "diverging"))
+		fail_msg("ram's verdict is '%s', not stalled or diverging", verdict);
+	tu_recorder__free(&rec);
+	replay_gives_the_same_report(e, capture, report);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(small_working_set_migrates_and_the_watch_reports_it,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    working_set_beyond_the_bandwidth_never_converges_and_is_cancelled, setup,
+		    teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
