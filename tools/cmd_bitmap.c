@@ -19,13 +19,14 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: migscope bitmap CAPTURE [--device NAME] [--page-size SIZE] [--ranges] "
 		   "[--json]\n\n"
 		   "Replay a capture through the dirty tracker and print, per device: the pages it\n"
-		   "dirtied over the session and those still pending, the pages each source\n"
+		   "dirtied (per harvest window, summed, and distinct over the session) and those\n"
+		   "still pending, the pages each source\n"
 		   "reported, the cross-source check (pages one source reported and another\n"
 		   "missed), records outside the tracked ranges or the IOMMU-mapped set, and why\n"
 		   "pages were widened (losses, unmaps while tracking, bad records).\n\n"
 		   "Options:\n"
 		   "  -d, --device NAME     only this device\n"
-		   "  -p, --page-size SIZE  also count the session's pages at SIZE (4K, 64K, 2M, ...;\n"
+		   "  -p, --page-size SIZE  also count the distinct pages at SIZE (4K, 64K, 2M, ...;\n"
 		   "                        a coarse page is dirty if any page in it is); --ranges\n"
 		   "                        uses it too (default: the device's tracking page size)\n"
 		   "  -r, --ranges          list the session's dirty IOVA ranges\n"
@@ -86,17 +87,20 @@ static int list_ranges(const struct ms_session *s, uint32_t id, uint64_t page_si
 static int print_text(const struct ms_session *s, uint32_t id, uint64_t page_size, int ranges,
 		      bool header)
 {
+	struct ms_dirty_summary sum;
 	char b1[32], b2[32];
 
 	ms_tracker__print_text(s->tracker, stdout, id, header);
+	ms_tracker__device_summary(s->tracker, id, &sum);
+	fprintf(stdout, "  distinct pages over the session: %" PRIu64 "\n", sum.distinct_pages);
 	if (page_size) {
 		struct json_object *o = ms_tracker__device_json(s->tracker, id, page_size), *c, *v;
 		uint64_t n;
 
 		json_object_object_get_ex(o, "converted", &c);
-		json_object_object_get_ex(c, "pages", &v);
+		json_object_object_get_ex(c, "distinct_pages", &v);
 		n = (uint64_t)json_object_get_int64(v);
-		fprintf(stdout, "  at page size %s: %" PRIu64 " pages, %s\n",
+		fprintf(stdout, "  at page size %s: %" PRIu64 " distinct pages, %s\n",
 			ms_fmt_bytes(page_size, b1, sizeof(b1)), n,
 			ms_fmt_bytes(n * page_size, b2, sizeof(b2)));
 		json_object_put(o);
@@ -173,6 +177,8 @@ int do_bitmap(int argc, char **argv)
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
 	}
+	/* the distinct pages, for --page-size counts and --ranges */
+	ms_tracker__keep_session_pages(s->tracker);
 	ret = ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err));
 	ms_capture_reader__close(r);
 	if (ret) {

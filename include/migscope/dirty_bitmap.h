@@ -3,23 +3,27 @@
  * A dirty bitmap for large, sparse IOVA spaces.
  *
  * A device may map terabytes of IOVA (a flat bitmap of 4 TiB at 4 KiB pages is
- * 128 MiB) while the pages it dirties between two harvests are few.  So the
- * bitmap keeps only what is set, in two forms:
+ * 128 MiB) while the pages it dirties between two harvests are usually few.
+ * So the bitmap keeps what is set in the cheapest of three forms:
  *
  *   - words: 64-page leaves, allocated on first write, in an open-addressing
- *     hash table keyed by word index (the table is the summary of non-empty
- *     leaves: a harvest walks it, never the tracked span).  Eight consecutive
- *     words share one 128-byte group of home slots, so clustered writes stay
- *     on the same cache lines; the last word touched is cached.
+ *     hash table keyed by word index.  The table is the summary of non-empty
+ *     leaves: a harvest walks it, never the span.  Eight consecutive words
+ *     share a group of home slots, so clustered writes stay on few cache
+ *     lines, and the word written last is cached.
+ *   - flat: once the words would take more than a quarter of a flat bitmap
+ *     of the span the owner expects (ms_dirty_bitmap__set_span), the span's
+ *     words move to a flat array with a summary bit per word (a harvest reads
+ *     the summary, 1/64 of the array, and only the words it marks).  Dense
+ *     random writes then cost what a flat bitmap costs.
  *   - runs: sorted, disjoint page intervals for large sets (a loss that
  *     widens the whole tracked range, an unmap of a gigabyte), so marking
- *     4 TiB dirty costs 16 bytes, not 128 MiB.
+ *     4 TiB dirty costs 16 bytes.
  *
- * A page is set when a word or a run says so; the two may overlap.  Memory and
- * harvest time grow with the pages set (not with the span), and clearing
- * everything frees the table.  If memory runs out the bitmap becomes "full":
- * every page reads as set until it is cleared whole, because a dirty page
- * must never be lost.
+ * A page is set when a word or a run says so; the two may overlap.  Clearing
+ * everything returns the memory.  If memory runs out the bitmap becomes
+ * "full": every page reads as set until it is cleared whole, because a dirty
+ * page must never be lost.
  *
  * Pages are numbered iova >> log2(page_size).  The byte-range functions round
  * outward when setting (a page partly written is dirty) and inward when
@@ -52,11 +56,19 @@ struct ms_dirty_bitmap {
 	uint64_t page_size;
 	unsigned int shift; /* log2(page_size) */
 	bool full;	    /* out of memory: every page reads as set */
-	struct ms_dbm_word *tab;
-	unsigned int tab_bits; /* log2(slots) when tab is allocated */
-	uint64_t mask;	       /* slots - 1 when tab is allocated */
-	uint64_t used; /* occupied slots */
-	struct ms_dbm_word *hot;
+	uint64_t hot_w;	    /* the word written last ... */
+	uint64_t *hot;	    /* ... and its bits, or NULL */
+
+	struct ms_dbm_word *tab; /* words */
+	unsigned int tab_bits;	 /* log2(slots) when tab is allocated */
+	uint64_t mask;		 /* slots - 1 when tab is allocated */
+	uint64_t used;		 /* occupied slots */
+
+	uint64_t span_w, span_words; /* the span hint, in words (0 words: none) */
+	uint64_t *flat;		     /* the span's words, once dense; then tab holds the rest */
+	uint64_t *flat_sum;	     /* bit i: flat[i] is not zero */
+	uint64_t flat_used;	     /* non-zero words in flat */
+
 	struct ms_dbm_run *runs;
 	uint64_t nr_runs, runs_cap;
 };
@@ -71,7 +83,14 @@ const char *ms_dirty_bitmap__page_size_problem(uint64_t page_size);
 int ms_dirty_bitmap__init(struct ms_dirty_bitmap *bm, uint64_t page_size, char *err,
 			  size_t errlen);
 
-/* Release the memory; the bitmap stays usable and empty. */
+/*
+ * The pages [first, last] the owner expects to set (a device's tracked
+ * ranges): allows the flat form over them when the words get dense.  Only on
+ * an empty bitmap; spans too large to ever be worth a flat array are ignored.
+ */
+void ms_dirty_bitmap__set_span(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
+
+/* Release the memory; the bitmap stays usable and empty (with its span). */
 void ms_dirty_bitmap__free(struct ms_dirty_bitmap *bm);
 
 /* Clear every page (and a "full" state). */
@@ -86,11 +105,9 @@ int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, 
 static inline int ms_dirty_bitmap__set_pages(struct ms_dirty_bitmap *bm, uint64_t first,
 					     uint64_t last)
 {
-	struct ms_dbm_word *h = bm->hot;
-
-	/* clustered writes land in the word written last: no hashing */
-	if (h && (first >> 6) == (last >> 6) && h->key == (first >> 6) + 1 && first <= last) {
-		h->bits |= (~0ull << (first & 63)) & (~0ull >> (63 - (last & 63)));
+	/* clustered writes land in the word written last: no lookup */
+	if (bm->hot && (first >> 6) == bm->hot_w && (last >> 6) == bm->hot_w && first <= last) {
+		*bm->hot |= (~0ull << (first & 63)) & (~0ull >> (63 - (last & 63)));
 		return 0;
 	}
 	return ms_dirty_bitmap__set_pages_slow(bm, first, last);
@@ -100,6 +117,11 @@ static inline int ms_dirty_bitmap__set_pages(struct ms_dirty_bitmap *bm, uint64_
 int ms_dirty_bitmap__clear_pages(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
 
 bool ms_dirty_bitmap__test(const struct ms_dirty_bitmap *bm, uint64_t page);
+
+static inline bool ms_dirty_bitmap__empty(const struct ms_dirty_bitmap *bm)
+{
+	return !bm->used && !bm->flat_used && !bm->nr_runs && !bm->full;
+}
 
 /* Every page of [first, last] set? */
 bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);

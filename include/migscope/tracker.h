@@ -8,12 +8,11 @@
  *   - one sparse bitmap per write source (enum ms_write_source) holding the
  *     pages that source reported since the last harvest (the "window");
  *   - one bitmap of widened pages: what losses, unmaps while tracking and bad
- *     device data forced dirty, with the cause of each;
- *   - the session's pages: every window folded in at its harvest.
+ *     device data forced dirty, with the cause of each.
  * The dirty set is the union of the window's bitmaps.  MS_EV_HARVEST (the
  * device's consumer read and cleared a range) closes the window over that
- * range: the sources are checked against each other, the union is folded into
- * the session's pages, and the range is cleared.
+ * range: the sources are checked against each other, the union is counted,
+ * and the range is cleared.  The cost is in proportion to the dirty pages.
  *
  * Cross-source check: the sources are grouped in views that should each see
  * every write of the device (DMA API = unmap + sync, hardware dirty report,
@@ -81,7 +80,8 @@ struct ms_dirty_summary {
 	bool tracking;
 	uint64_t page_size;	       /* the tracking page size (last one used) */
 	uint64_t tracked_bytes;	       /* sum of the tracked ranges */
-	uint64_t pages;		       /* distinct pages dirtied over the session */
+	uint64_t pages;		       /* dirty pages over the session: each window's, summed */
+	uint64_t distinct_pages;       /* distinct pages over the session (if kept, else 0) */
 	uint64_t pending_pages;	       /* dirty now: not harvested yet */
 	uint64_t harvests;
 	uint64_t harvested_pages;      /* pages returned by harvests, summed */
@@ -94,6 +94,7 @@ struct ms_dirty_summary {
 	uint64_t widened_pages;	    /* pages forced dirty by losses, unmaps, bad records */
 	uint64_t discrepancy_pages; /* pages one source reported and another missed */
 	uint64_t rejected;	    /* records refused as caller mistakes */
+	uint64_t mem_bytes;	    /* memory the device's bitmaps hold */
 };
 
 /* 0, or -ENOENT if the tracker never heard of the device. */
@@ -101,17 +102,25 @@ int ms_tracker__device_summary(const struct ms_tracker *t, uint32_t dev,
 			       struct ms_dirty_summary *s);
 
 /*
- * Fill out (initialized by the caller at the page size wanted, empty) with
- * every page the device dirtied over the session, at that page size.
- * 0, -ENOENT, or -ENOMEM (out is then full).
+ * Also keep the distinct pages each device dirtied over the session (every
+ * window folded into one set at its harvest): for ms_tracker__session_pages
+ * and "distinct_pages" in the report.  That costs a set union per harvest, so
+ * it is off unless asked for (migscope bitmap asks).  Call before any record.
+ */
+void ms_tracker__keep_session_pages(struct ms_tracker *t);
+
+/*
+ * OR into out (initialized by the caller at the page size wanted) every page
+ * the device dirtied over the session, at that page size.  0, -ENOENT,
+ * -ENODATA (session pages not kept) or -ENOMEM (out is then full).
  */
 int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
 			      struct ms_dirty_bitmap *out);
 
 /*
  * The device's "dirty" report object (docs/dirty-tracking.md), or NULL if the
- * tracker never heard of it.  A non-zero page_size adds "converted": the
- * session's pages counted at that page size.
+ * tracker never heard of it.  With session pages kept, a non-zero page_size
+ * adds "converted": the distinct pages counted at that page size.
  */
 struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t dev,
 					    uint64_t page_size);

@@ -12,6 +12,8 @@
 #define MIN_BITS 6   /* smallest table: 64 slots, 1 KiB */
 #define KEEP_BITS 12 /* a table this small is zeroed on clear rather than freed */
 #define GOLDEN 0x9e3779b97f4a7c15ull
+/* The largest span worth a flat array: 2^28 words, 2 GiB (64 TiB at 4 KiB pages). */
+#define FLAT_MAX_WORDS (1ull << 28)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -93,27 +95,47 @@ int ms_dirty_bitmap__init(struct ms_dirty_bitmap *bm, uint64_t page_size, char *
 
 void ms_dirty_bitmap__free(struct ms_dirty_bitmap *bm)
 {
-	uint64_t ps = bm->page_size;
+	uint64_t ps = bm->page_size, span_w = bm->span_w, span_words = bm->span_words;
 	unsigned int shift = bm->shift;
 
 	free(bm->tab);
+	free(bm->flat);
+	free(bm->flat_sum);
 	free(bm->runs);
 	memset(bm, 0, sizeof(*bm));
 	bm->page_size = ps;
 	bm->shift = shift;
+	bm->span_w = span_w;
+	bm->span_words = span_words;
 }
 
 void ms_dirty_bitmap__clear_all(struct ms_dirty_bitmap *bm)
 {
-	if (bm->tab && bm->tab_bits <= KEEP_BITS) {
-		memset(bm->tab, 0, (bm->mask + 1) * sizeof(*bm->tab));
-		bm->used = 0;
-		bm->hot = NULL;
-		bm->nr_runs = 0;
-		bm->full = false;
+	struct ms_dbm_word *tab = bm->tab;
+
+	/* a small table is kept for the next window; the rest goes back */
+	if (tab && bm->tab_bits <= KEEP_BITS) {
+		unsigned int bits = bm->tab_bits;
+
+		memset(tab, 0, (bm->mask + 1) * sizeof(*tab));
+		bm->tab = NULL;
+		ms_dirty_bitmap__free(bm);
+		bm->tab = tab;
+		bm->tab_bits = bits;
+		bm->mask = (1ull << bits) - 1;
 		return;
 	}
 	ms_dirty_bitmap__free(bm);
+}
+
+void ms_dirty_bitmap__set_span(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last)
+{
+	uint64_t words = (last >> 6) - (first >> 6) + 1;
+
+	if (bm->used || bm->flat || first > last || words > FLAT_MAX_WORDS)
+		return;
+	bm->span_w = first >> 6;
+	bm->span_words = words;
 }
 
 /* --- the word table ------------------------------------------------------ */
@@ -172,18 +194,123 @@ static int rehash(struct ms_dirty_bitmap *bm, unsigned int bits)
 	return 0;
 }
 
-/* The word w, created empty if absent; NULL when out of memory. */
-static struct ms_dbm_word *get(struct ms_dirty_bitmap *bm, uint64_t w)
-{
-	struct ms_dbm_word *e = find(bm, w);
+/* --- the flat form ----------------------------------------------------------- */
 
+static inline bool in_flat(const struct ms_dirty_bitmap *bm, uint64_t w)
+{
+	return bm->flat && w - bm->span_w < bm->span_words;
+}
+
+static uint64_t flat_bytes(const struct ms_dirty_bitmap *bm)
+{
+	return (bm->span_words + (bm->span_words + 63) / 64) * 8;
+}
+
+/* Move the span's words from the table into a flat array with its summary. */
+static int to_flat(struct ms_dirty_bitmap *bm)
+{
+	uint64_t *flat = calloc(bm->span_words, 8);
+	uint64_t *sum = calloc((bm->span_words + 63) / 64, 8);
+	uint64_t rest = 0;
+	unsigned int bits = MIN_BITS;
+
+	if (!flat || !sum) {
+		free(flat);
+		free(sum);
+		return -ENOMEM;
+	}
+	bm->flat = flat;
+	bm->flat_sum = sum;
+	for (uint64_t i = 0; bm->tab && i <= bm->mask; i++) {
+		struct ms_dbm_word *e = &bm->tab[i];
+		uint64_t k = e->key - 1 - bm->span_w;
+
+		if (!e->key || !e->bits)
+			continue;
+		if (k >= bm->span_words) {
+			rest++;
+			continue;
+		}
+		flat[k] = e->bits;
+		sum[k >> 6] |= 1ull << (k & 63);
+		bm->flat_used++;
+		e->bits = 0;
+	}
+	bm->hot = NULL;
+	if (!rest) {
+		free(bm->tab);
+		bm->tab = NULL;
+		bm->tab_bits = 0;
+		bm->mask = 0;
+		bm->used = 0;
+		return 0;
+	}
+	/* the words outside the span stay in a table of their size */
+	while ((1ull << bits) < rest * 4)
+		bits++;
+	return rehash(bm, bits);
+}
+
+/* Grow the table to 2^bits slots, or go flat if that is now cheaper. */
+static int grow(struct ms_dirty_bitmap *bm, unsigned int bits)
+{
+	/* words past a quarter of the flat array's size: the flat form wins */
+	if (bm->span_words && !bm->flat && (1ull << bits) * sizeof(*bm->tab) >= flat_bytes(bm) / 4 &&
+	    !to_flat(bm))
+		return 0;
+	return rehash(bm, bits);
+}
+
+/* Room for n more words at load one half (or the flat form). */
+static int reserve(struct ms_dirty_bitmap *bm, uint64_t n)
+{
+	unsigned int bits = bm->tab ? bm->tab_bits : MIN_BITS;
+
+	while ((1ull << bits) < (bm->used + n) * 2)
+		bits++;
+	return bm->tab && bits == bm->tab_bits ? 0 : grow(bm, bits);
+}
+
+/* The bits of word w, or NULL when it has none. */
+static uint64_t *word_at(const struct ms_dirty_bitmap *bm, uint64_t w)
+{
+	struct ms_dbm_word *e;
+
+	if (in_flat(bm, w)) {
+		uint64_t *p = &bm->flat[w - bm->span_w];
+
+		return *p ? p : NULL;
+	}
+	e = find(bm, w);
+	return e ? &e->bits : NULL;
+}
+
+/* Where to OR bits into word w (the caller sets some); NULL when out of memory. */
+static uint64_t *get(struct ms_dirty_bitmap *bm, uint64_t w)
+{
+	struct ms_dbm_word *e;
+
+	if (in_flat(bm, w)) {
+		uint64_t k = w - bm->span_w;
+
+		if (!bm->flat[k]) {
+			bm->flat_sum[k >> 6] |= 1ull << (k & 63);
+			bm->flat_used++;
+		}
+		return &bm->flat[k];
+	}
+	e = find(bm, w);
 	if (e)
-		return e;
+		return &e->bits;
 	/* keep the load at most one half: short probe sequences */
-	if (!bm->tab || (bm->used + 1) * 2 > bm->mask + 1)
-		if (rehash(bm, bm->tab ? bm->tab_bits + 1 : MIN_BITS))
+	while (!bm->tab || (bm->used + 1) * 2 > bm->mask + 1) {
+		if (grow(bm, bm->tab ? bm->tab_bits + 1 : MIN_BITS))
 			return NULL;
-	return place(bm, w, 0);
+		/* gone flat: w may live there now, or the rest still needs a table */
+		if (in_flat(bm, w))
+			return get(bm, w);
+	}
+	return &place(bm, w, 0)->bits;
 }
 
 /* After clearing bits, drop the words left empty and shrink the table to fit. */
@@ -320,24 +447,50 @@ static const struct ms_dbm_run *run_at(const struct ms_dirty_bitmap *bm, uint64_
 
 /* --- visiting the words of a page range ---------------------------------- */
 
-/* fn gets each word holding set pages of the range, and those pages' bits. */
-typedef void (*word_fn)(void *ctx, struct ms_dbm_word *e, uint64_t bits);
+/* fn gets each word w holding set pages of the range: where its bits live, and those pages' bits. */
+typedef void (*word_fn)(void *ctx, uint64_t w, uint64_t *bits, uint64_t m);
+
+static void visit_flat(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
+		       word_fn fn, void *ctx)
+{
+	uint64_t end_w = bm->span_w + bm->span_words - 1, a, b;
+
+	if ((first >> 6) > end_w || (last >> 6) < bm->span_w)
+		return;
+	a = max_u64(first >> 6, bm->span_w) - bm->span_w;
+	b = min_u64(last >> 6, end_w) - bm->span_w;
+	/* the summary says which words to read: 1/64 of the array, in address order */
+	for (uint64_t s = a >> 6; s <= b >> 6; s++) {
+		uint64_t sum = bm->flat_sum[s] & word_mask(s, a, b);
+
+		for (; sum; sum &= sum - 1) {
+			uint64_t k = (s << 6) + (uint64_t)__builtin_ctzll(sum);
+			uint64_t w = bm->span_w + k;
+			uint64_t m = bm->flat[k] & word_mask(w, first, last);
+
+			if (m)
+				fn(ctx, w, &bm->flat[k], m);
+		}
+	}
+}
 
 static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
 			word_fn fn, void *ctx)
 {
 	uint64_t wf = first >> 6, wl = last >> 6;
 
+	if (bm->flat_used)
+		visit_flat(bm, first, last, fn, ctx);
 	if (!bm->tab || !bm->used)
 		return;
 	/* look each word up when the range is smaller than the table, else walk the table */
 	if (wl - wf <= bm->mask) {
 		for (uint64_t w = wf;; w++) {
-			struct ms_dbm_word *e = find(bm, w);
+			struct ms_dbm_word *e = in_flat(bm, w) ? NULL : find(bm, w);
 			uint64_t m = e ? e->bits & word_mask(w, first, last) : 0;
 
 			if (m)
-				fn(ctx, e, m);
+				fn(ctx, w, &e->bits, m);
 			if (w == wl)
 				break;
 		}
@@ -351,7 +504,7 @@ static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64
 			continue;
 		m = e->bits & word_mask(w, first, last);
 		if (m)
-			fn(ctx, e, m);
+			fn(ctx, w, &e->bits, m);
 	}
 }
 
@@ -374,12 +527,13 @@ int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, 
 		return 0;
 	}
 	for (uint64_t w = first >> 6;; w++) {
-		struct ms_dbm_word *e = get(bm, w);
+		uint64_t *bits = get(bm, w);
 
-		if (!e)
+		if (!bits)
 			goto nomem;
-		e->bits |= word_mask(w, first, last);
-		bm->hot = e;
+		*bits |= word_mask(w, first, last);
+		bm->hot = bits;
+		bm->hot_w = w;
 		if (w == last >> 6)
 			break;
 	}
@@ -390,17 +544,32 @@ nomem:
 	return -ENOMEM;
 }
 
-static void clear_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
-{
-	uint64_t *cleared = ctx;
+struct clear_ctx {
+	struct ms_dirty_bitmap *bm;
+	uint64_t emptied; /* table words left empty: compact */
+};
 
-	e->bits &= ~bits;
-	*cleared += !e->bits;
+static void clear_word(void *ctx, uint64_t w, uint64_t *bits, uint64_t m)
+{
+	struct clear_ctx *c = ctx;
+	struct ms_dirty_bitmap *bm = c->bm;
+
+	*bits &= ~m;
+	if (*bits)
+		return;
+	if (in_flat(bm, w)) {
+		uint64_t k = w - bm->span_w;
+
+		bm->flat_sum[k >> 6] &= ~(1ull << (k & 63));
+		bm->flat_used--;
+	} else {
+		c->emptied++;
+	}
 }
 
 int ms_dirty_bitmap__clear_pages(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last)
 {
-	uint64_t emptied = 0;
+	struct clear_ctx c = { bm, 0 };
 
 	if (check_pages(bm, first, last))
 		return -EINVAL;
@@ -414,22 +583,23 @@ int ms_dirty_bitmap__clear_pages(struct ms_dirty_bitmap *bm, uint64_t first, uin
 		bm->full = true;
 		return -ENOMEM;
 	}
-	visit_words(bm, first, last, clear_word, &emptied);
-	if (emptied)
+	bm->hot = NULL;
+	visit_words(bm, first, last, clear_word, &c);
+	if (c.emptied)
 		compact(bm);
 	return 0;
 }
 
 bool ms_dirty_bitmap__test(const struct ms_dirty_bitmap *bm, uint64_t page)
 {
-	const struct ms_dbm_word *e;
+	const uint64_t *bits;
 
 	if (bm->full)
 		return true;
 	if (bm->nr_runs && run_at(bm, page))
 		return true;
-	e = find(bm, page >> 6);
-	return e && (e->bits >> (page & 63)) & 1;
+	bits = word_at(bm, page >> 6);
+	return bits && (*bits >> (page & 63)) & 1;
 }
 
 bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last)
@@ -442,7 +612,7 @@ bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first,
 		return false;
 	for (;;) {
 		const struct ms_dbm_run *r = bm->nr_runs ? run_at(bm, p) : NULL;
-		const struct ms_dbm_word *e;
+		const uint64_t *bits;
 		uint64_t w = p >> 6, need, have;
 
 		if (r) {
@@ -451,9 +621,9 @@ bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first,
 			p = r->last + 1;
 			continue;
 		}
-		e = find(bm, w);
+		bits = word_at(bm, w);
 		need = word_mask(w, p, last);
-		have = (e ? e->bits : 0) | runs_mask(bm, w);
+		have = (bits ? *bits : 0) | runs_mask(bm, w);
 		if ((have & need) != need)
 			return false;
 		if (w == last >> 6)
@@ -467,11 +637,11 @@ struct count_ctx {
 	uint64_t n;
 };
 
-static void count_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
+static void count_word(void *ctx, uint64_t w, uint64_t *bits, uint64_t m)
 {
 	struct count_ctx *c = ctx;
 
-	c->n += (uint64_t)__builtin_popcountll(bits & ~runs_mask(c->bm, e->key - 1));
+	c->n += (uint64_t)__builtin_popcountll(m & ~runs_mask(c->bm, w));
 }
 
 uint64_t ms_dirty_bitmap__count_range(const struct ms_dirty_bitmap *bm, uint64_t first,
@@ -540,10 +710,10 @@ static void export_pages(struct export_ctx *x, uint64_t a, uint64_t b)
 	set_bits(x->out, (lo - x->iova) >> x->oshift, (hi - x->iova) >> x->oshift);
 }
 
-static void export_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
+static void export_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 {
 	struct export_ctx *x = ctx;
-	uint64_t base = (e->key - 1) << 6;
+	uint64_t base = w << 6;
 
 	if (x->oshift == x->bm->shift) {
 		/* same page size, aligned range: the word lands on one or two output words */
@@ -661,22 +831,22 @@ static int or_pages(struct or_ctx *o, uint64_t a, uint64_t b)
 	return ret;
 }
 
-static void or_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
+static void or_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 {
 	struct or_ctx *o = ctx;
-	uint64_t w = e->key - 1, base = w << 6;
+	uint64_t base = w << 6;
 
 	if (o->dst->full)
 		return;
 	if (o->dst->shift == o->src->shift) {
-		struct ms_dbm_word *d = get(o->dst, w);
+		uint64_t *d = get(o->dst, w);
 
 		if (!d) {
 			o->dst->full = true;
 			o->ret = -ENOMEM;
 			return;
 		}
-		d->bits |= bits;
+		*d |= bits;
 		return;
 	}
 	while (bits) {
@@ -704,6 +874,16 @@ int ms_dirty_bitmap__or(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitma
 		return -EINVAL;
 	if (src->full)
 		return or_pages(&o, first, last);
+	/*
+	 * Walking src visits its words in hash order; inserting them so into a
+	 * smaller table that grows would pile them into one cluster (quadratic
+	 * probing).  With room for all of them up front they spread as in src.
+	 */
+	if (dst->shift == src->shift && src->used + src->flat_used &&
+	    reserve(dst, src->used + src->flat_used)) {
+		dst->full = true;
+		return -ENOMEM;
+	}
 	for (uint64_t i = run_lower(src, first); i < src->nr_runs && src->runs[i].first <= last; i++)
 		or_pages(&o, max_u64(src->runs[i].first, first), min_u64(src->runs[i].last, last));
 	visit_words(src, first, last, or_word, &o);
@@ -717,7 +897,7 @@ static bool next_clear(const struct ms_dirty_bitmap *b, uint64_t p, uint64_t las
 		return false;
 	while (p <= last) {
 		const struct ms_dbm_run *r = b->nr_runs ? run_at(b, p) : NULL;
-		const struct ms_dbm_word *e;
+		const uint64_t *bits;
 		uint64_t w = p >> 6, m;
 
 		if (r) {
@@ -726,8 +906,8 @@ static bool next_clear(const struct ms_dirty_bitmap *b, uint64_t p, uint64_t las
 			p = r->last + 1;
 			continue;
 		}
-		e = find(b, w);
-		m = ~((e ? e->bits : 0) | runs_mask(b, w)) & word_mask(w, p, last);
+		bits = word_at(b, w);
+		m = ~((bits ? *bits : 0) | runs_mask(b, w)) & word_mask(w, p, last);
 		if (m) {
 			*out = (w << 6) + (uint64_t)__builtin_ctzll(m);
 			return true;
@@ -764,18 +944,17 @@ static bool add_example(struct andnot_ctx *c, uint64_t page)
 	return true;
 }
 
-static void andnot_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
+static void andnot_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 {
 	struct andnot_ctx *c = ctx;
-	uint64_t w = e->key - 1;
-	const struct ms_dbm_word *be;
+	const uint64_t *be;
 
 	/* pages of a's runs are counted with the runs */
 	bits &= ~runs_mask(c->a, w);
 	if (!bits)
 		return;
-	be = find(c->b, w);
-	bits &= ~((be ? be->bits : 0) | runs_mask(c->b, w));
+	be = word_at(c->b, w);
+	bits &= ~((be ? *be : 0) | runs_mask(c->b, w));
 	c->n += (uint64_t)__builtin_popcountll(bits);
 	for (; bits; bits &= bits - 1)
 		if (!add_example(c, (w << 6) + (uint64_t)__builtin_ctzll(bits)))
@@ -824,11 +1003,11 @@ struct collect_ctx {
 	uint64_t n;
 };
 
-static void collect_word(void *ctx, struct ms_dbm_word *e, uint64_t bits)
+static void collect_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 {
 	struct collect_ctx *c = ctx;
 
-	c->v[c->n].key = e->key;
+	c->v[c->n].key = w + 1;
 	c->v[c->n].bits = bits;
 	c->n++;
 }
@@ -853,8 +1032,8 @@ int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t fir
 		return -EINVAL;
 	if (bm->full)
 		return fn(ctx, first, last);
-	if (bm->used) {
-		c.v = malloc(bm->used * sizeof(*c.v));
+	if (bm->used + bm->flat_used) {
+		c.v = malloc((bm->used + bm->flat_used) * sizeof(*c.v));
 		if (!c.v)
 			return -ENOMEM;
 		visit_words(bm, first, last, collect_word, &c);
@@ -907,6 +1086,6 @@ out:
 
 uint64_t ms_dirty_bitmap__mem_bytes(const struct ms_dirty_bitmap *bm)
 {
-	return (bm->tab ? (bm->mask + 1) * sizeof(*bm->tab) : 0) +
+	return (bm->tab ? (bm->mask + 1) * sizeof(*bm->tab) : 0) + (bm->flat ? flat_bytes(bm) : 0) +
 	       bm->runs_cap * sizeof(*bm->runs);
 }

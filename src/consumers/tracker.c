@@ -134,7 +134,7 @@ struct trk_dev {
 
 	struct ms_dirty_bitmap src[MS_SRC__MAX]; /* the window, per source */
 	struct ms_dirty_bitmap widened;		 /* the window's forced-dirty pages */
-	struct ms_dirty_bitmap session;		 /* every closed window */
+	struct ms_dirty_bitmap session;		 /* every closed window, if kept */
 	uint32_t active; /* sources with records since the last full harvest */
 
 	struct src_stats st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
@@ -155,6 +155,7 @@ struct ms_tracker {
 	uint64_t maps, unmaps;
 	uint64_t unattributed; /* records for ids beyond MS_DEV_ID_MAX or for no device */
 	struct reject rej[NR_REJECTS];
+	bool keep_session; /* fold each window into the device's session pages */
 };
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -502,35 +503,72 @@ static int window_union(const struct trk_dev *d, uint64_t first, uint64_t last,
 	return ret ? -ENOMEM : 0;
 }
 
+/* The window's only non-empty bitmap; NULL when none or several. */
+static const struct ms_dirty_bitmap *only_bitmap(const struct trk_dev *d, int *nonempty)
+{
+	const struct ms_dirty_bitmap *only = NULL;
+
+	*nonempty = 0;
+	for (int s = 0; s <= MS_SRC__MAX; s++) {
+		const struct ms_dirty_bitmap *bm = s < MS_SRC__MAX ? &d->src[s] : &d->widened;
+
+		if (!ms_dirty_bitmap__empty(bm)) {
+			only = bm;
+			++*nonempty;
+		}
+	}
+	return *nonempty == 1 ? only : NULL;
+}
+
 /*
  * Close the window over pages [first, last]: check the sources against each
- * other, fold the dirty set into the session's pages, clear.  harvest: a
- * consumer took these pages (else tracking stopped with them still dirty).
+ * other, count the dirty set (and fold it into the session's pages if kept),
+ * clear.  whole: the range holds every tracked page.  harvest: a consumer took
+ * these pages (else tracking stopped with them still dirty).
  */
-static void close_window(struct trk_dev *d, uint64_t first, uint64_t last, bool whole,
-			 bool harvest)
+static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
+			 uint64_t last, bool whole, bool harvest)
 {
-	struct ms_dirty_bitmap u;
-	uint64_t n;
+	uint64_t all = UINT64_MAX >> d->shift, n;
+	const struct ms_dirty_bitmap *only;
+	int nonempty;
 
 	if (cross_check(d, first, last, d->disc))
 		nomem(d);
-	ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
-	if (window_union(d, first, last, &u))
-		nomem(d);
-	n = count_tracked(d, &u, first, last);
+	/* one source (the usual case) is its own union: count it where it is */
+	only = only_bitmap(d, &nonempty);
+	if (nonempty <= 1) {
+		n = only ? count_tracked(d, only, first, last) : 0;
+		if (only && t->keep_session && ms_dirty_bitmap__or(&d->session, only, first, last))
+			nomem(d);
+	} else {
+		struct ms_dirty_bitmap u;
+
+		ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
+		if (window_union(d, first, last, &u) ||
+		    (t->keep_session && ms_dirty_bitmap__or(&d->session, &u, 0, all)))
+			nomem(d);
+		n = count_tracked(d, &u, first, last);
+		ms_dirty_bitmap__free(&u);
+	}
 	if (harvest)
 		d->harvested_pages += n;
 	else
 		d->unharvested_at_stop += n;
-	if (ms_dirty_bitmap__or(&d->session, &u, 0, UINT64_MAX >> d->shift))
-		nomem(d);
-	ms_dirty_bitmap__free(&u);
 	for (int s = 0; s < MS_SRC__MAX; s++) {
-		d->st[s].pages += count_tracked(d, &d->src[s], first, last);
-		ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
+		if (ms_dirty_bitmap__empty(&d->src[s]))
+			continue;
+		d->st[s].pages += only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
+		/* the windows hold only tracked pages: a whole harvest empties them */
+		if (whole)
+			ms_dirty_bitmap__clear_all(&d->src[s]);
+		else
+			ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
 	}
-	ms_dirty_bitmap__clear_pages(&d->widened, first, last);
+	if (whole)
+		ms_dirty_bitmap__clear_all(&d->widened);
+	else
+		ms_dirty_bitmap__clear_pages(&d->widened, first, last);
 	if (whole)
 		d->active = 0;
 }
@@ -704,6 +742,10 @@ static void on_track_start(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	}
 	free(r);
 	d->nr_ranges = ts->nr_ranges;
+	/* dense windows may go flat over the tracked span */
+	for (int s = 0; s <= MS_SRC__MAX; s++)
+		ms_dirty_bitmap__set_span(s < MS_SRC__MAX ? &d->src[s] : &d->widened,
+					  d->ranges[0].pfirst, d->ranges[d->nr_ranges - 1].plast);
 	d->hot_first = d->ranges[0].pfirst;
 	d->hot_last = d->ranges[0].plast;
 	d->active = 0;
@@ -725,7 +767,7 @@ static void on_track_stop(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		return;
 	}
 	/* what was never harvested is still dirty: the report says how much */
-	close_window(d, 0, UINT64_MAX >> d->shift, true, false);
+	close_window(t, d, 0, UINT64_MAX >> d->shift, true, false);
 	d->tracking = false;
 	d->hot_first = 1;
 	d->hot_last = 0;
@@ -761,7 +803,7 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	}
 	d->harvests++;
 	if (!h->len) {
-		close_window(d, 0, UINT64_MAX >> d->shift, true, true);
+		close_window(t, d, 0, UINT64_MAX >> d->shift, true, true);
 		return;
 	}
 	end = h->iova + (h->len - 1);
@@ -781,7 +823,7 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		return;
 	if (first > last)
 		return;
-	close_window(d, first, last,
+	close_window(t, d, first, last,
 		     first <= d->ranges[0].pfirst && last >= d->ranges[d->nr_ranges - 1].plast,
 		     true);
 }
@@ -1001,6 +1043,11 @@ int ms_tracker__read_and_clear(struct ms_tracker *t, struct ms_bus *bus, uint64_
 
 /* --- what the tracker found ------------------------------------------------------------ */
 
+void ms_tracker__keep_session_pages(struct ms_tracker *t)
+{
+	t->keep_session = true;
+}
+
 int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
 			      struct ms_dirty_bitmap *out)
 {
@@ -1009,6 +1056,8 @@ int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
 
 	if (!d)
 		return -ENOENT;
+	if (!t->keep_session)
+		return -ENODATA;
 	all = UINT64_MAX >> d->shift;
 	if (ms_dirty_bitmap__or(out, &d->session, 0, all) | window_union(d, 0, all, out))
 		return -ENOMEM;
@@ -1062,8 +1111,10 @@ int ms_tracker__device_summary(const struct ms_tracker *t, uint32_t dev,
 	s->tracking = d->tracking;
 	s->page_size = d->page_size;
 	s->tracked_bytes = d->tracked_bytes;
-	s->pages = session_count(t, d, d->page_size);
 	s->pending_pages = pending_pages(d);
+	s->pages = d->harvested_pages + d->unharvested_at_stop + s->pending_pages;
+	if (t->keep_session)
+		s->distinct_pages = session_count(t, d, d->page_size);
 	s->harvests = d->harvests;
 	s->harvested_pages = d->harvested_pages;
 	s->unharvested_at_stop = d->unharvested_at_stop;
@@ -1085,6 +1136,10 @@ int ms_tracker__device_summary(const struct ms_tracker *t, uint32_t dev,
 			s->discrepancy_pages += d->disc[x][y].pages + open[x][y].pages;
 	for (int r = 0; r < NR_REJECTS; r++)
 		s->rejected += d->rej[r].count;
+	s->mem_bytes = ms_dirty_bitmap__mem_bytes(&d->widened) +
+		       ms_dirty_bitmap__mem_bytes(&d->session) + d->nr_ranges * sizeof(*d->ranges);
+	for (int i = 0; i < MS_SRC__MAX; i++)
+		s->mem_bytes += ms_dirty_bitmap__mem_bytes(&d->src[i]);
 	return 0;
 }
 
@@ -1251,6 +1306,8 @@ struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t
 	ms_json_add(o, "ranges", ranges);
 	ms_json_add(o, "pages", ms_json_u64(s.pages));
 	ms_json_add(o, "bytes", ms_json_u64(s.pages * d->page_size));
+	if (t->keep_session)
+		ms_json_add(o, "distinct_pages", ms_json_u64(s.distinct_pages));
 	ms_json_add(o, "pending_pages", ms_json_u64(s.pending_pages));
 	ms_json_add(o, "harvests", ms_json_u64(d->harvests));
 	ms_json_add(o, "harvested_pages", ms_json_u64(d->harvested_pages));
@@ -1265,12 +1322,12 @@ struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t
 	ms_json_add(o, "losses_while_not_tracking", ms_json_u64(d->loss_untracked));
 	ms_json_add(o, "discrepancies", discrepancies_json(d));
 	ms_json_add(o, "rejected", rejects_json(d->rej));
-	if (page_size) {
+	if (page_size && t->keep_session) {
 		struct json_object *c = json_object_new_object();
 		uint64_t n = session_count(t, d, page_size);
 
 		ms_json_add(c, "page_size", ms_json_u64(page_size));
-		ms_json_add(c, "pages", ms_json_u64(n));
+		ms_json_add(c, "distinct_pages", ms_json_u64(n));
 		ms_json_add(c, "bytes", ms_json_u64(n * page_size));
 		ms_json_add(o, "converted", c);
 	}

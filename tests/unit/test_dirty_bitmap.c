@@ -232,6 +232,8 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 	assert_int_equal(ms_dirty_bitmap__init(&other, page_size, NULL, 0), 0);
 	ref_init(&r, bm.shift);
 	ref_init(&ro, bm.shift);
+	/* the middle region is bm's expected span: its words live in the flat form */
+	ms_dirty_bitmap__set_span(&bm, r.base[1], r.base[1] + REGION_PAGES - 1);
 	for (unsigned int i = 0; i < ops; i++) {
 		uint64_t roll = ms_rand__below(&rnd, 100), first, last, q;
 
@@ -288,6 +290,7 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 	}
 	assert_same_set(&bm, &r);
 	assert_false(bm.full);
+	assert_non_null(bm.flat);
 	ms_dirty_bitmap__free(&bm);
 	ms_dirty_bitmap__free(&other);
 	ref_free(&r);
@@ -475,6 +478,47 @@ static void memory_follows_the_dirty_pages_and_a_harvest_returns_it(void **state
 	ms_dirty_bitmap__free(&bm);
 }
 
+static void dense_words_go_flat_over_the_span_and_a_clear_frees_it(void **state)
+{
+	const uint64_t span_pages = 1ull << 24; /* 64 GiB at 4 KiB: a 2 MiB flat bitmap */
+	struct ms_dirty_bitmap bm;
+	struct ms_rand rnd;
+	uint64_t flat_bytes = span_pages / 8 + span_pages / 64 / 8, n = 0;
+
+	assert_int_equal(ms_dirty_bitmap__init(&bm, 4096, NULL, 0), 0);
+	ms_dirty_bitmap__set_span(&bm, 0, span_pages - 1);
+	ms_rand__seed(&rnd, 5);
+	/* sparse: words in a table far smaller than the flat bitmap */
+	for (int i = 0; i < 1000; i++) {
+		uint64_t p = ms_rand__below(&rnd, span_pages);
+
+		n += !ms_dirty_bitmap__test(&bm, p);
+		assert_int_equal(ms_dirty_bitmap__set_pages(&bm, p, p), 0);
+	}
+	assert_null(bm.flat);
+	assert_true(ms_dirty_bitmap__mem_bytes(&bm) < flat_bytes / 16);
+	/* dense: past a quarter of the flat size the words move to the flat form */
+	for (int i = 0; i < 100000; i++) {
+		uint64_t p = ms_rand__below(&rnd, span_pages);
+
+		n += !ms_dirty_bitmap__test(&bm, p);
+		assert_int_equal(ms_dirty_bitmap__set_pages(&bm, p, p), 0);
+	}
+	assert_non_null(bm.flat);
+	assert_int_equal(bm.used, 0);
+	assert_int_equal(ms_dirty_bitmap__count(&bm), n);
+	assert_true(ms_dirty_bitmap__mem_bytes(&bm) <= flat_bytes + 1024);
+	/* pages outside the span still work, in a table beside the flat form */
+	assert_int_equal(ms_dirty_bitmap__set_pages(&bm, span_pages + 5, span_pages + 5), 0);
+	assert_int_equal(ms_dirty_bitmap__count(&bm), n + 1);
+	assert_int_equal(ms_dirty_bitmap__clear_pages(&bm, 0, span_pages - 1), 0);
+	assert_int_equal(ms_dirty_bitmap__count(&bm), 1);
+	ms_dirty_bitmap__clear_all(&bm);
+	assert_null(bm.flat);
+	assert_int_equal(ms_dirty_bitmap__count(&bm), 0);
+	ms_dirty_bitmap__free(&bm);
+}
+
 static void bad_input_is_refused_with_a_clear_error_and_changes_nothing(void **state)
 {
 	struct ms_dirty_bitmap bm;
@@ -538,6 +582,7 @@ int main(void)
 		cmocka_unit_test(page_size_conversion_goes_both_ways),
 		cmocka_unit_test(marking_four_tib_dirty_costs_a_run_not_a_flat_bitmap),
 		cmocka_unit_test(memory_follows_the_dirty_pages_and_a_harvest_returns_it),
+		cmocka_unit_test(dense_words_go_flat_over_the_span_and_a_clear_frees_it),
 		cmocka_unit_test(bad_input_is_refused_with_a_clear_error_and_changes_nothing),
 	};
 
