@@ -58,6 +58,7 @@ struct ms_dirty_bitmap {
 	bool full;	    /* out of memory: every page reads as set */
 	uint64_t hot_w;	    /* the word written last ... */
 	uint64_t *hot;	    /* ... and its bits, or NULL */
+	uint64_t nbits;	    /* pages set in words (table and flat) */
 
 	struct ms_dbm_word *tab; /* words */
 	unsigned int tab_bits;	 /* log2(slots) when tab is allocated */
@@ -102,15 +103,81 @@ void ms_dirty_bitmap__clear_all(struct ms_dirty_bitmap *bm);
  */
 int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
 
+/*
+ * Set bits of a word.  Without a popcount instruction in the target flags
+ * (the default x86-64 build) the builtin is a library call; this is not.
+ */
+static inline unsigned int ms_dbm_popcount(uint64_t x)
+{
+#if defined(__POPCNT__) || !(defined(__x86_64__) || defined(__i386__))
+	return (unsigned int)__builtin_popcountll(x);
+#else
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned int)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+
+/* Pages [first, last] all in the word written last (clustered writes): no lookup to set them. */
+static inline bool ms_dirty_bitmap__at_hand(const struct ms_dirty_bitmap *bm, uint64_t first,
+					    uint64_t last)
+{
+	return bm->hot && (first >> 6) == bm->hot_w && (last >> 6) == bm->hot_w && first <= last;
+}
+
 static inline int ms_dirty_bitmap__set_pages(struct ms_dirty_bitmap *bm, uint64_t first,
 					     uint64_t last)
 {
-	/* clustered writes land in the word written last: no lookup */
-	if (bm->hot && (first >> 6) == bm->hot_w && (last >> 6) == bm->hot_w && first <= last) {
-		*bm->hot |= (~0ull << (first & 63)) & (~0ull >> (63 - (last & 63)));
+	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
+		uint64_t old = *bm->hot;
+
+		*bm->hot = old | ((~0ull << (first & 63)) & (~0ull >> (63 - (last & 63))));
+		bm->nbits += ms_dbm_popcount(*bm->hot) - ms_dbm_popcount(old);
 		return 0;
 	}
 	return ms_dirty_bitmap__set_pages_slow(bm, first, last);
+}
+
+/*
+ * The first slot where word w may live in the table: eight consecutive words
+ * share a group of eight home slots (clustered writes stay on few cache
+ * lines), groups are spread by Fibonacci hashing.  The table must exist.
+ */
+static inline uint64_t ms_dirty_bitmap__home_slot(const struct ms_dirty_bitmap *bm, uint64_t w)
+{
+	uint64_t group = ((w >> 3) * 0x9e3779b97f4a7c15ull) >> (64 - (bm->tab_bits - 3));
+
+	return (group << 3) | (w & 7);
+}
+
+/*
+ * GCC 12 at -O2 deletes this function's __builtin_prefetch calls as dead code
+ * (clang keeps them), so on x86 the instruction is written out.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define ms_dbm_prefetch(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#else
+#define ms_dbm_prefetch(p) __builtin_prefetch((p), 1)
+#endif
+
+/*
+ * Start loading where page's word lives, so the miss overlaps the caller's
+ * other work (random writes over a large span miss the cache every time).
+ */
+static inline void ms_dirty_bitmap__prefetch(const struct ms_dirty_bitmap *bm, uint64_t page)
+{
+	uint64_t w = page >> 6, k = w - bm->span_w;
+	const void *word = bm, *sum = bm;
+
+	if (bm->flat && k < bm->span_words) {
+		word = &bm->flat[k];
+		sum = &bm->flat_sum[k >> 6];
+	} else if (bm->tab) {
+		word = &bm->tab[ms_dirty_bitmap__home_slot(bm, w)];
+	}
+	ms_dbm_prefetch(word);
+	ms_dbm_prefetch(sum);
 }
 
 /* Clear pages [first, last] (a full bitmap stays full unless cleared whole). */

@@ -66,7 +66,7 @@ int ms_tracker__check_start(uint64_t page_size, const struct ms_range *ranges, u
  * clear is a record on the stream and a replay sees it too.
  * 0, -ENOENT (device not tracking) or -EINVAL, with err filled.
  */
-int ms_tracker__export(const struct ms_tracker *t, uint32_t dev, uint64_t iova, uint64_t length,
+int ms_tracker__export(struct ms_tracker *t, uint32_t dev, uint64_t iova, uint64_t length,
 		       uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
 		       size_t errlen);
 
@@ -98,7 +98,7 @@ struct ms_dirty_summary {
 };
 
 /* 0, or -ENOENT if the tracker never heard of the device. */
-int ms_tracker__device_summary(const struct ms_tracker *t, uint32_t dev,
+int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 			       struct ms_dirty_summary *s);
 
 /*
@@ -114,7 +114,7 @@ void ms_tracker__keep_session_pages(struct ms_tracker *t);
  * the device dirtied over the session, at that page size.  0, -ENOENT,
  * -ENODATA (session pages not kept) or -ENOMEM (out is then full).
  */
-int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
+int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev,
 			      struct ms_dirty_bitmap *out);
 
 /*
@@ -122,17 +122,17 @@ int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
  * tracker never heard of it.  With session pages kept, a non-zero page_size
  * adds "converted": the distinct pages counted at that page size.
  */
-struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t dev,
+struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev,
 					    uint64_t page_size);
 
 /* Add "dirty" to each device entry of report and the tracker-wide "dirty_tracker". */
-void ms_tracker__report_json(const struct ms_tracker *t, struct json_object *report);
+void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report);
 
 /*
  * The DIRTY section of the terminal report: one device (only_dev) or all
  * (MS_DEV_NONE, with the tracker-wide lines), with or without the column header.
  */
-void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev,
+void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev,
 			    bool header);
 
 /* "dma_unmap", ... ("unknown" past the end). */

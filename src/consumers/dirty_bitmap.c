@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <migscope/dirty_bitmap.h>
 
 #define MIN_BITS 6   /* smallest table: 64 slots, 1 KiB */
 #define KEEP_BITS 12 /* a table this small is zeroed on clear rather than freed */
-#define GOLDEN 0x9e3779b97f4a7c15ull
 /* The largest span worth a flat array: 2^28 words, 2 GiB (64 TiB at 4 KiB pages). */
 #define FLAT_MAX_WORDS (1ull << 28)
 
@@ -27,6 +27,44 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Zeroed memory for the table and the flat form.  Large ones are mapped with
+ * huge pages where the kernel allows: their accesses are random, and a TLB
+ * miss on every write would cost as much as the cache miss.
+ */
+#define BIG (2ull << 20)
+
+static void *zalloc(uint64_t bytes)
+{
+	void *p;
+
+	if (bytes < BIG)
+		return calloc(1, bytes);
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void zfree(void *p, uint64_t bytes)
+{
+	if (bytes < BIG)
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
+
+static uint64_t tab_bytes(const struct ms_dirty_bitmap *bm)
+{
+	return bm->tab ? (bm->mask + 1) * sizeof(*bm->tab) : 0;
+}
+
+static uint64_t sum_bytes(const struct ms_dirty_bitmap *bm)
+{
+	return (bm->span_words + 63) / 64 * 8;
 }
 
 static inline uint64_t max_page(const struct ms_dirty_bitmap *bm)
@@ -98,9 +136,11 @@ void ms_dirty_bitmap__free(struct ms_dirty_bitmap *bm)
 	uint64_t ps = bm->page_size, span_w = bm->span_w, span_words = bm->span_words;
 	unsigned int shift = bm->shift;
 
-	free(bm->tab);
-	free(bm->flat);
-	free(bm->flat_sum);
+	zfree(bm->tab, tab_bytes(bm));
+	if (bm->flat) {
+		zfree(bm->flat, bm->span_words * 8);
+		zfree(bm->flat_sum, sum_bytes(bm));
+	}
 	free(bm->runs);
 	memset(bm, 0, sizeof(*bm));
 	bm->page_size = ps;
@@ -140,13 +180,7 @@ void ms_dirty_bitmap__set_span(struct ms_dirty_bitmap *bm, uint64_t first, uint6
 
 /* --- the word table ------------------------------------------------------ */
 
-/* Eight consecutive words share a group of eight home slots; groups are spread by hashing. */
-static inline uint64_t home_slot(const struct ms_dirty_bitmap *bm, uint64_t w)
-{
-	uint64_t group = ((w >> 3) * GOLDEN) >> (64 - (bm->tab_bits - 3));
-
-	return (group << 3) | (w & 7);
-}
+#define home_slot ms_dirty_bitmap__home_slot
 
 static struct ms_dbm_word *find(const struct ms_dirty_bitmap *bm, uint64_t w)
 {
@@ -178,7 +212,8 @@ static int rehash(struct ms_dirty_bitmap *bm, unsigned int bits)
 {
 	struct ms_dbm_word *old = bm->tab;
 	uint64_t old_slots = old ? bm->mask + 1 : 0;
-	struct ms_dbm_word *tab = calloc(1ull << bits, sizeof(*tab));
+	uint64_t old_bytes = tab_bytes(bm);
+	struct ms_dbm_word *tab = zalloc((1ull << bits) * sizeof(*tab));
 
 	if (!tab)
 		return -ENOMEM;
@@ -190,7 +225,7 @@ static int rehash(struct ms_dirty_bitmap *bm, unsigned int bits)
 	for (uint64_t i = 0; i < old_slots; i++)
 		if (old[i].key && old[i].bits)
 			place(bm, old[i].key - 1, old[i].bits);
-	free(old);
+	zfree(old, old_bytes);
 	return 0;
 }
 
@@ -209,14 +244,14 @@ static uint64_t flat_bytes(const struct ms_dirty_bitmap *bm)
 /* Move the span's words from the table into a flat array with its summary. */
 static int to_flat(struct ms_dirty_bitmap *bm)
 {
-	uint64_t *flat = calloc(bm->span_words, 8);
-	uint64_t *sum = calloc((bm->span_words + 63) / 64, 8);
+	uint64_t *flat = zalloc(bm->span_words * 8);
+	uint64_t *sum = zalloc(sum_bytes(bm));
 	uint64_t rest = 0;
 	unsigned int bits = MIN_BITS;
 
 	if (!flat || !sum) {
-		free(flat);
-		free(sum);
+		zfree(flat, bm->span_words * 8);
+		zfree(sum, sum_bytes(bm));
 		return -ENOMEM;
 	}
 	bm->flat = flat;
@@ -238,7 +273,7 @@ static int to_flat(struct ms_dirty_bitmap *bm)
 	}
 	bm->hot = NULL;
 	if (!rest) {
-		free(bm->tab);
+		zfree(bm->tab, tab_bytes(bm));
 		bm->tab = NULL;
 		bm->tab_bits = 0;
 		bm->mask = 0;
@@ -255,7 +290,7 @@ static int to_flat(struct ms_dirty_bitmap *bm)
 static int grow(struct ms_dirty_bitmap *bm, unsigned int bits)
 {
 	/* words past a quarter of the flat array's size: the flat form wins */
-	if (bm->span_words && !bm->flat && (1ull << bits) * sizeof(*bm->tab) >= flat_bytes(bm) / 4 &&
+	if (bm->span_words && !bm->flat && (1ull << bits) * sizeof(*bm->tab) >= flat_bytes(bm) / 16 &&
 	    !to_flat(bm))
 		return 0;
 	return rehash(bm, bits);
@@ -327,7 +362,7 @@ static void compact(struct ms_dirty_bitmap *bm)
 		if (bm->tab_bits <= KEEP_BITS) {
 			memset(bm->tab, 0, (bm->mask + 1) * sizeof(*bm->tab));
 		} else {
-			free(bm->tab);
+			zfree(bm->tab, tab_bytes(bm));
 			bm->tab = NULL;
 			bm->tab_bits = 0;
 			bm->mask = 0;
@@ -474,8 +509,13 @@ static void visit_flat(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_
 	}
 }
 
+/*
+ * Walk the words of bm holding pages of [first, last].  other: a bitmap fn
+ * looks the same word up in, or NULL; its slots are prefetched a few words
+ * ahead so those lookups overlap.
+ */
 static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
-			word_fn fn, void *ctx)
+			word_fn fn, void *ctx, const struct ms_dirty_bitmap *other)
 {
 	uint64_t wf = first >> 6, wl = last >> 6;
 
@@ -500,6 +540,8 @@ static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64
 		struct ms_dbm_word *e = &bm->tab[i];
 		uint64_t w = e->key - 1, m;
 
+		if (other && i + 16 <= bm->mask && bm->tab[i + 16].key)
+			ms_dirty_bitmap__prefetch(other, (bm->tab[i + 16].key - 1) << 6);
 		if (!e->key || w < wf || w > wl)
 			continue;
 		m = e->bits & word_mask(w, first, last);
@@ -527,11 +569,13 @@ int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, 
 		return 0;
 	}
 	for (uint64_t w = first >> 6;; w++) {
-		uint64_t *bits = get(bm, w);
+		uint64_t *bits = get(bm, w), old;
 
 		if (!bits)
 			goto nomem;
-		*bits |= word_mask(w, first, last);
+		old = *bits;
+		*bits = old | word_mask(w, first, last);
+		bm->nbits += ms_dbm_popcount(*bits) - ms_dbm_popcount(old);
 		bm->hot = bits;
 		bm->hot_w = w;
 		if (w == last >> 6)
@@ -555,6 +599,7 @@ static void clear_word(void *ctx, uint64_t w, uint64_t *bits, uint64_t m)
 	struct ms_dirty_bitmap *bm = c->bm;
 
 	*bits &= ~m;
+	bm->nbits -= ms_dbm_popcount(m);
 	if (*bits)
 		return;
 	if (in_flat(bm, w)) {
@@ -584,7 +629,7 @@ int ms_dirty_bitmap__clear_pages(struct ms_dirty_bitmap *bm, uint64_t first, uin
 		return -ENOMEM;
 	}
 	bm->hot = NULL;
-	visit_words(bm, first, last, clear_word, &c);
+	visit_words(bm, first, last, clear_word, &c, NULL);
 	if (c.emptied)
 		compact(bm);
 	return 0;
@@ -641,7 +686,7 @@ static void count_word(void *ctx, uint64_t w, uint64_t *bits, uint64_t m)
 {
 	struct count_ctx *c = ctx;
 
-	c->n += (uint64_t)__builtin_popcountll(m & ~runs_mask(c->bm, w));
+	c->n += ms_dbm_popcount(m & ~runs_mask(c->bm, w));
 }
 
 uint64_t ms_dirty_bitmap__count_range(const struct ms_dirty_bitmap *bm, uint64_t first,
@@ -655,7 +700,7 @@ uint64_t ms_dirty_bitmap__count_range(const struct ms_dirty_bitmap *bm, uint64_t
 		return last - first + 1;
 	for (uint64_t i = run_lower(bm, first); i < bm->nr_runs && bm->runs[i].first <= last; i++)
 		c.n += min_u64(last, bm->runs[i].last) - max_u64(first, bm->runs[i].first) + 1;
-	visit_words(bm, first, last, count_word, &c);
+	visit_words(bm, first, last, count_word, &c, NULL);
 	return c.n;
 }
 
@@ -663,6 +708,9 @@ uint64_t ms_dirty_bitmap__count(const struct ms_dirty_bitmap *bm)
 {
 	if (bm->full)
 		return UINT64_MAX;
+	/* the words keep their own count; runs may overlap them */
+	if (!bm->nr_runs)
+		return bm->nbits;
 	return ms_dirty_bitmap__count_range(bm, 0, max_page(bm));
 }
 
@@ -785,7 +833,7 @@ int ms_dirty_bitmap__export(const struct ms_dirty_bitmap *bm, uint64_t iova, uin
 		     i < bm->nr_runs && bm->runs[i].first <= plast; i++)
 			export_pages(&x, max_u64(bm->runs[i].first, x.pfirst),
 				     min_u64(bm->runs[i].last, plast));
-		visit_words(bm, x.pfirst, plast, export_word, &x);
+		visit_words(bm, x.pfirst, plast, export_word, &x, NULL);
 	}
 	return 0;
 }
@@ -839,14 +887,16 @@ static void or_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 	if (o->dst->full)
 		return;
 	if (o->dst->shift == o->src->shift) {
-		uint64_t *d = get(o->dst, w);
+		uint64_t *d = get(o->dst, w), old;
 
 		if (!d) {
 			o->dst->full = true;
 			o->ret = -ENOMEM;
 			return;
 		}
-		*d |= bits;
+		old = *d;
+		*d = old | bits;
+		o->dst->nbits += ms_dbm_popcount(*d) - ms_dbm_popcount(old);
 		return;
 	}
 	while (bits) {
@@ -886,7 +936,7 @@ int ms_dirty_bitmap__or(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitma
 	}
 	for (uint64_t i = run_lower(src, first); i < src->nr_runs && src->runs[i].first <= last; i++)
 		or_pages(&o, max_u64(src->runs[i].first, first), min_u64(src->runs[i].last, last));
-	visit_words(src, first, last, or_word, &o);
+	visit_words(src, first, last, or_word, &o, dst->shift == src->shift ? dst : NULL);
 	return o.ret;
 }
 
@@ -955,7 +1005,7 @@ static void andnot_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
 		return;
 	be = word_at(c->b, w);
 	bits &= ~((be ? *be : 0) | runs_mask(c->b, w));
-	c->n += (uint64_t)__builtin_popcountll(bits);
+	c->n += ms_dbm_popcount(bits);
 	for (; bits; bits &= bits - 1)
 		if (!add_example(c, (w << 6) + (uint64_t)__builtin_ctzll(bits)))
 			break;
@@ -989,7 +1039,7 @@ uint64_t ms_dirty_bitmap__count_andnot(const struct ms_dirty_bitmap *a,
 		     i++)
 			andnot_segment(&c, max_u64(a->runs[i].first, first),
 				       min_u64(a->runs[i].last, last));
-		visit_words(a, first, last, andnot_word, &c);
+		visit_words(a, first, last, andnot_word, &c, b);
 	}
 	if (nr_ex)
 		*nr_ex = c.nr;
@@ -1036,7 +1086,7 @@ int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t fir
 		c.v = malloc((bm->used + bm->flat_used) * sizeof(*c.v));
 		if (!c.v)
 			return -ENOMEM;
-		visit_words(bm, first, last, collect_word, &c);
+		visit_words(bm, first, last, collect_word, &c, NULL);
 		qsort(c.v, c.n, sizeof(*c.v), cmp_word);
 	}
 	ri = run_lower(bm, first);

@@ -12,6 +12,7 @@
 #include <migscope/tracker.h>
 
 #define NR_EX 4		 /* examples kept per finding */
+#define NR_PENDING 16	 /* writes in flight: prefetched, applied this many records later */
 #define REJECT_MSG 160	 /* the first refusal's message, per kind */
 #define MAPPED_PAGE 4096 /* the IOMMU maps in 4 KiB pages at least */
 
@@ -147,8 +148,17 @@ struct trk_dev {
 	uint64_t loss_untracked; /* losses while not tracking: nothing to widen */
 };
 
+/* A write whose word is being prefetched (see defer_mark). */
+struct pending {
+	struct trk_dev *d;
+	struct ms_dirty_bitmap *bm;
+	uint64_t first, last;
+};
+
 struct ms_tracker {
 	const struct ms_devices *devices;
+	struct pending pend[NR_PENDING];
+	unsigned int pend_head, nr_pend;
 	struct trk_dev **dev; /* by id */
 	uint32_t nr_dev;
 	struct ms_dirty_bitmap mapped; /* 4 KiB pages the IOMMU maps hold, as far as seen */
@@ -285,6 +295,11 @@ static uint64_t count_tracked(const struct trk_dev *d, const struct ms_dirty_bit
 {
 	uint64_t n = 0, a, b;
 
+	if (!d->nr_ranges)
+		return 0;
+	/* the windows hold only tracked pages: over all of them, the bitmap's own count */
+	if (first <= d->ranges[0].pfirst && last >= d->ranges[d->nr_ranges - 1].plast && !bm->full)
+		return ms_dirty_bitmap__count(bm);
 	for (uint32_t i = 0; i < d->nr_ranges; i++)
 		if (segment(d, i, first, last, &a, &b))
 			n += ms_dirty_bitmap__count_range(bm, a, b);
@@ -341,6 +356,51 @@ static void widen_all(struct trk_dev *d, enum cause c, uint64_t lost)
 }
 
 /* --- write records ------------------------------------------------------------------ */
+
+static void apply_oldest(struct ms_tracker *t)
+{
+	struct pending *p = &t->pend[t->pend_head];
+
+	if (ms_dirty_bitmap__set_pages(p->bm, p->first, p->last))
+		nomem(p->d);
+	t->pend_head = (t->pend_head + 1) % NR_PENDING;
+	t->nr_pend--;
+}
+
+/* Apply every write in flight: before anything reads or changes the bitmaps. */
+static void drain(struct ms_tracker *t)
+{
+	while (t->nr_pend)
+		apply_oldest(t);
+}
+
+/*
+ * A write to a word not at hand: prefetch the word and apply the write
+ * NR_PENDING records later, so the cache misses of random writes overlap (a
+ * record's path is too long for the CPU to reach the next one's miss on its
+ * own).  Setting bits commutes, so the order does not matter.
+ */
+static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned int src,
+			      uint64_t first, uint64_t last)
+{
+	struct ms_dirty_bitmap *bm = &d->src[src];
+	struct pending *p;
+
+	d->active |= 1u << src;
+	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
+		ms_dirty_bitmap__set_pages(bm, first, last);
+		return;
+	}
+	if (t->nr_pend == NR_PENDING)
+		apply_oldest(t);
+	ms_dirty_bitmap__prefetch(bm, first);
+	p = &t->pend[(t->pend_head + t->nr_pend) % NR_PENDING];
+	p->d = d;
+	p->bm = bm;
+	p->first = first;
+	p->last = last;
+	t->nr_pend++;
+}
 
 static inline void mark(struct trk_dev *d, unsigned int src, uint64_t first, uint64_t last)
 {
@@ -427,8 +487,8 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	}
 	first = w->iova >> d->shift;
 	last = end >> d->shift;
-	if (first >= d->hot_first && last <= d->hot_last)
-		mark(d, src, first, last);
+	if (first >= d->hot_first && last <= d->hot_last && src < MS_SRC__MAX)
+		defer_mark(t, d, src, first, last);
 	else
 		clip_and_mark(d, src, w, end);
 }
@@ -459,15 +519,21 @@ static int view_bitmaps(const struct trk_dev *d, struct ms_dirty_bitmap *tmp,
 	return 0;
 }
 
-/* Compare every pair of views over [first, last]; add the findings to out. */
+/*
+ * Compare every pair of views over [first, last]; add the findings to out.
+ * win (or NULL) gets this window's count per pair, UINT64_MAX where a pair
+ * was not compared.
+ */
 static int cross_check(const struct trk_dev *d, uint64_t first, uint64_t last,
-		       struct disc out[NR_VIEWS][NR_VIEWS])
+		       struct disc out[NR_VIEWS][NR_VIEWS], uint64_t win[NR_VIEWS][NR_VIEWS])
 {
 	const struct ms_dirty_bitmap *vb[NR_VIEWS];
 	struct ms_dirty_bitmap tmp = { 0 };
 	uint64_t a, b, ex[NR_EX];
 	int ret = view_bitmaps(d, &tmp, vb);
 
+	if (win)
+		memset(win, 0xff, sizeof(uint64_t) * NR_VIEWS * NR_VIEWS);
 	for (int x = 0; !ret && x < NR_VIEWS; x++) {
 		for (int y = 0; vb[x] && y < NR_VIEWS; y++) {
 			struct disc *o = &out[x][y];
@@ -475,6 +541,8 @@ static int cross_check(const struct trk_dev *d, uint64_t first, uint64_t last,
 			if (y == x || !vb[y] || views[y].partial)
 				continue;
 			o->windows++;
+			if (win)
+				win[x][y] = o->pages;
 			for (uint32_t i = 0; i < d->nr_ranges; i++) {
 				unsigned int nr;
 
@@ -485,6 +553,8 @@ static int cross_check(const struct trk_dev *d, uint64_t first, uint64_t last,
 				for (unsigned int k = 0; k < nr; k++)
 					o->ex[o->nr_ex++] = ex[k] << d->shift;
 			}
+			if (win)
+				win[x][y] = o->pages - win[x][y];
 		}
 	}
 	ms_dirty_bitmap__free(&tmp);
@@ -501,6 +571,18 @@ static int window_union(const struct trk_dev *d, uint64_t first, uint64_t last,
 		ret |= ms_dirty_bitmap__or(u, &d->src[s], first, last);
 	ret |= ms_dirty_bitmap__or(u, &d->widened, first, last);
 	return ret ? -ENOMEM : 0;
+}
+
+/* The view whose only active source bm is, or -1 (widened pages, or a view of two sources). */
+static int view_of(const struct trk_dev *d, const struct ms_dirty_bitmap *bm)
+{
+	for (int v = 0; v < NR_VIEWS; v++) {
+		uint32_t act = d->active & views[v].sources;
+
+		if (act && !(act & (act - 1)) && &d->src[__builtin_ctz(act)] == bm)
+			return v;
+	}
+	return -1;
 }
 
 /* The window's only non-empty bitmap; NULL when none or several. */
@@ -529,11 +611,11 @@ static const struct ms_dirty_bitmap *only_bitmap(const struct trk_dev *d, int *n
 static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
 			 uint64_t last, bool whole, bool harvest)
 {
-	uint64_t all = UINT64_MAX >> d->shift, n;
+	uint64_t all = UINT64_MAX >> d->shift, n, win[NR_VIEWS][NR_VIEWS];
 	const struct ms_dirty_bitmap *only;
 	int nonempty;
 
-	if (cross_check(d, first, last, d->disc))
+	if (cross_check(d, first, last, d->disc, win))
 		nomem(d);
 	/* one source (the usual case) is its own union: count it where it is */
 	only = only_bitmap(d, &nonempty);
@@ -541,6 +623,37 @@ static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t
 		n = only ? count_tracked(d, only, first, last) : 0;
 		if (only && t->keep_session && ms_dirty_bitmap__or(&d->session, only, first, last))
 			nomem(d);
+	} else if (nonempty == 2 && !t->keep_session) {
+		/* two (a device and its own tracker, say): |x| + |y \ x|, no union built */
+		const struct ms_dirty_bitmap *x = NULL, *y = NULL;
+
+		for (int s = 0; s <= MS_SRC__MAX; s++) {
+			const struct ms_dirty_bitmap *bm = s < MS_SRC__MAX ? &d->src[s] : &d->widened;
+
+			if (ms_dirty_bitmap__empty(bm))
+				continue;
+			if (x)
+				y = bm;
+			else
+				x = bm;
+		}
+		int vx = view_of(d, x), vy = view_of(d, y);
+
+		n = count_tracked(d, x, first, last);
+		if (vx >= 0 && vy >= 0 && win[vy][vx] != UINT64_MAX) {
+			/* the cross-check just counted y \ x */
+			n += win[vy][vx];
+		} else if (vx >= 0 && vy >= 0 && win[vx][vy] != UINT64_MAX) {
+			n = count_tracked(d, y, first, last) + win[vx][vy];
+		} else {
+			for (uint32_t i = 0; i < d->nr_ranges; i++) {
+				uint64_t a, b;
+
+				if (segment(d, i, first, last, &a, &b))
+					n += ms_dirty_bitmap__count_andnot(y, x, a, b, NULL, 0,
+									   NULL);
+			}
+		}
 	} else {
 		struct ms_dirty_bitmap u;
 
@@ -940,6 +1053,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 {
 	struct ms_tracker *t = ctx;
 
+	drain(t);
 	switch (ev->type) {
 	case MS_EV_TRACK_START:
 		on_track_start(t, ev);
@@ -1003,13 +1117,14 @@ void ms_tracker__free(struct ms_tracker *t)
 
 /* --- export ------------------------------------------------------------------------- */
 
-int ms_tracker__export(const struct ms_tracker *t, uint32_t dev, uint64_t iova, uint64_t length,
+int ms_tracker__export(struct ms_tracker *t, uint32_t dev, uint64_t iova, uint64_t length,
 		       uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
 		       size_t errlen)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	int ret;
 
+	drain(t);
 	if (!d || !d->tracking) {
 		snprintf(err, errlen, "device %u is not tracking dirty pages", dev);
 		return -ENOENT;
@@ -1048,12 +1163,13 @@ void ms_tracker__keep_session_pages(struct ms_tracker *t)
 	t->keep_session = true;
 }
 
-int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
+int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev,
 			      struct ms_dirty_bitmap *out)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	uint64_t all;
 
+	drain(t);
 	if (!d)
 		return -ENOENT;
 	if (!t->keep_session)
@@ -1067,9 +1183,14 @@ int ms_tracker__session_pages(const struct ms_tracker *t, uint32_t dev,
 /* Pages dirty now (not harvested yet). */
 static uint64_t pending_pages(const struct trk_dev *d)
 {
+	const struct ms_dirty_bitmap *only;
 	struct ms_dirty_bitmap u;
+	int nonempty;
 	uint64_t n;
 
+	only = only_bitmap(d, &nonempty);
+	if (nonempty <= 1)
+		return only ? count_tracked(d, only, 0, UINT64_MAX >> d->shift) : 0;
 	ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
 	window_union(d, 0, UINT64_MAX >> d->shift, &u);
 	n = count_tracked(d, &u, 0, UINT64_MAX >> d->shift);
@@ -1078,7 +1199,7 @@ static uint64_t pending_pages(const struct trk_dev *d)
 }
 
 /* Distinct pages over the session, at page_size. */
-static uint64_t session_count(const struct ms_tracker *t, const struct trk_dev *d,
+static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d,
 			      uint64_t page_size)
 {
 	struct ms_dirty_bitmap u;
@@ -1096,15 +1217,16 @@ static void open_window_check(const struct trk_dev *d, struct disc open[NR_VIEWS
 {
 	memset(open, 0, sizeof(struct disc) * NR_VIEWS * NR_VIEWS);
 	if (d->tracking)
-		cross_check(d, 0, UINT64_MAX >> d->shift, open);
+		cross_check(d, 0, UINT64_MAX >> d->shift, open, NULL);
 }
 
-int ms_tracker__device_summary(const struct ms_tracker *t, uint32_t dev,
+int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 			       struct ms_dirty_summary *s)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	struct disc open[NR_VIEWS][NR_VIEWS];
 
+	drain(t);
 	memset(s, 0, sizeof(*s));
 	if (!d)
 		return -ENOENT;
@@ -1281,13 +1403,14 @@ static struct json_object *discrepancies_json(const struct trk_dev *d)
 	return arr;
 }
 
-struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t dev,
+struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev,
 					    uint64_t page_size)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	struct json_object *o, *ranges;
 	struct ms_dirty_summary s;
 
+	drain(t);
 	if (!d)
 		return NULL;
 	ms_tracker__device_summary(t, dev, &s);
@@ -1334,10 +1457,11 @@ struct json_object *ms_tracker__device_json(const struct ms_tracker *t, uint32_t
 	return o;
 }
 
-void ms_tracker__report_json(const struct ms_tracker *t, struct json_object *report)
+void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report)
 {
 	struct json_object *o = json_object_new_object();
 
+	drain(t);
 	for (uint32_t id = 0; id < t->nr_dev; id++) {
 		struct json_object *entry = t->dev[id] ? ms_report__device(report, id) : NULL;
 
@@ -1369,7 +1493,7 @@ static const char *page_str(uint64_t ps, char *buf, size_t len)
 	return buf;
 }
 
-static void print_device(const struct ms_tracker *t, const struct trk_dev *d, FILE *out)
+static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *out)
 {
 	struct ms_dirty_summary s;
 	struct disc open[NR_VIEWS][NR_VIEWS];
@@ -1422,10 +1546,11 @@ static void print_device(const struct ms_tracker *t, const struct trk_dev *d, FI
 				d->rej[r].count, d->rej[r].first);
 }
 
-void ms_tracker__print_text(const struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header)
+void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header)
 {
 	bool any = !header;
 
+	drain(t);
 	for (uint32_t id = 0; id < t->nr_dev; id++) {
 		if (!t->dev[id] || (only_dev != MS_DEV_NONE && id != only_dev))
 			continue;

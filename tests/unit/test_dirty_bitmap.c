@@ -256,7 +256,13 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 			assert_int_equal(ms_dirty_bitmap__test_all(&bm, first, last),
 					 ref_count(&r, first, last) == last - first + 1);
 		} else if (roll < 82) {
+			uint64_t total = 0;
+
 			assert_int_equal(ms_dirty_bitmap__test(&bm, first), ref_test(&r, first));
+			/* the running count of the words, with and without runs beside them */
+			for (int k = 0; k < NR_REGIONS; k++)
+				total += ref_count(&r, r.base[k], r.base[k] + REGION_PAGES - 1);
+			assert_int_equal(ms_dirty_bitmap__count(&bm), total);
 		} else if (roll < 90) {
 			uint64_t ex[4], n = 0, want_ex[4];
 			unsigned int nr, nw = 0;
