@@ -44,15 +44,16 @@ FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP -DFUZZING_BU
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
 
-# vmlinux.h is generated from the running kernel's BTF: the collectors attach
-# to tracepoints whose argument types change between kernels (dma_unmap_phys
-# is 6.17+), so the types must be the ones of the kernel the programs load on,
-# and CO-RE relocates field offsets.  Machines without /sys/kernel/btf/vmlinux
-# (containers, old kernels) build against the committed fallback, generated
-# on Linux 6.18 and trimmed to the types bpf/ uses.
-VMLINUX := $(BUILD)/bpf/vmlinux.h
-VMLINUX_FALLBACK := bpf/vmlinux/vmlinux-6.18-trimmed.h
-KERNEL_BTF := /sys/kernel/btf/vmlinux
+# The kernel types the BPF programs read come from bpf/vmlinux.h, a small
+# committed header that declares only the fields bpf/ uses, every struct
+# marked preserve_access_index: libbpf relocates each access (CO-RE) against
+# the BTF of the kernel the programs load on, so one header serves every
+# kernel.  We do not generate vmlinux.h from /sys/kernel/btf/vmlinux: the
+# build would then depend on the build machine's kernel (and fail where there
+# is none, in containers), and a generated header plus a fallback for machines
+# without BTF would be two builds of which only one is ever tested.
+# Tracepoint arguments are taken as raw_tp arguments (BPF_PROG), not from
+# the kernel's trace event structs, which change between kernels.
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -100,7 +101,7 @@ all: deps
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory build-all
-	$(BIN) synth
+	$(BIN) profile
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-all build-tests
@@ -132,15 +133,8 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 # --- BPF ---------------------------------------------------------------------
-$(VMLINUX): | $(BUILD)/bpf
-	$(call msg,GEN,$@)
-	$(Q)if [ -r $(KERNEL_BTF) ] && $(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@.tmp 2>/dev/null; then \
-		mv $@.tmp $@; \
-	else \
-		rm -f $@.tmp; echo "  (no $(KERNEL_BTF): using $(VMLINUX_FALLBACK))"; cp $(VMLINUX_FALLBACK) $@; \
-	fi
-
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX) $(wildcard bpf/*.h) include/migscope/event.h | $(BUILD)/bpf
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/migscope/event.h \
+		include/migscope/collect_abi.h | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@

@@ -14,6 +14,7 @@ PACKAGES=(
 	libclang-rt-14-dev         # sanitizer and libFuzzer runtimes for clang
 	pkg-config
 	systemtap-sdt-dev          # <sys/sdt.h> for the USDT test binary
+	jq                         # tests/cli: checking --json output
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
 	make gcc
 )

@@ -4,6 +4,8 @@
 #define MIGSCOPE_COMMANDS_H
 
 int do_bitmap(int argc, char **argv);
+int do_features(int argc, char **argv);
+int do_profile(int argc, char **argv);
 int do_replay(int argc, char **argv);
 int do_synth(int argc, char **argv);
 int do_watch(int argc, char **argv);

@@ -14,6 +14,8 @@ static const struct cmd {
 	const char *summary;
 } cmds[] = {
 	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
+	{ "features", do_features, "list the BPF collectors and what this kernel lets them do" },
+	{ "profile", do_profile, "drive devices through a save and resume; downtime per device" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },
 	{ "watch", do_watch, "watch a migrating QEMU: QMP, its trace log; report at the end" },

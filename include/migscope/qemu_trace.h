@@ -34,6 +34,8 @@ struct ms_qemu_trace_opts {
 	uint64_t not_before_wall_ns;
 	/* Only these vfio device names (NULL-terminated), or NULL for every device. */
 	const char *const *vfio_devices;
+	/* The events come from QEMU's USDT probes (ms_qemu_trace__probe): the records say so. */
+	int usdt;
 };
 
 /* What the source did with the lines it was given. */
@@ -51,6 +53,17 @@ struct ms_qemu_trace *ms_qemu_trace__new(struct ms_session *s, const struct ms_q
 
 /* One line, without its newline.  Never fails: what it cannot use it counts. */
 void ms_qemu_trace__line(struct ms_qemu_trace *t, const char *line, size_t len);
+
+/*
+ * One hit of QEMU's USDT probe named event (the dtrace trace backend names
+ * its probes like the trace events), at ts_ns in stream time: its arguments
+ * in the order of the event's format, strs[i] the text of a string argument
+ * or NULL for a number.  Matched against the event's rows whose conversions
+ * agree in count and kind, and handled like a line.  The BPF collectors'
+ * ms_usdt source feeds it.
+ */
+void ms_qemu_trace__probe(struct ms_qemu_trace *t, uint64_t ts_ns, const char *event,
+			  unsigned int nargs, const int64_t *args, const char *const *strs);
 
 /* Bytes of the log as they arrive; lines are split here and a partial last line kept. */
 void ms_qemu_trace__feed(struct ms_qemu_trace *t, const char *buf, size_t len);
@@ -90,8 +103,5 @@ extern const char *const ms_qemu_trace_enable[];
 #define MS_QEMU_CHECKPOINT_OTHER 0xffffffffu
 const char *ms_qemu_checkpoint_name(uint32_t idx);
 uint32_t ms_qemu_checkpoint_index(const char *name, size_t len);
-
-/* Name of a VFIO migration state as QEMU prints it ("STOP_COPY"), or NULL. */
-const char *ms_vfio_state_name(unsigned int state);
 
 #endif

@@ -44,6 +44,37 @@ struct vfio_precopy_info {
 #define VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 12
 #endif
 
+/* Device cdev + iommufd (Linux 6.6). */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+
+/* <linux/iommufd.h> (Linux 6.2), which Debian 12's headers lack: what binding needs. */
+#ifndef IOMMUFD_TYPE
+#define IOMMUFD_TYPE (';')
+#endif
+#ifndef IOMMU_IOAS_ALLOC
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+
 /* Number of states, for tables indexed by state. */
 #define MS_VFIO_NR_STATES 8
 

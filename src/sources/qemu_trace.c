@@ -26,6 +26,7 @@
 
 #include <migscope/loop.h>
 #include <migscope/vfio_compat.h>
+#include <migscope/vfio_fsm.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
 
@@ -109,6 +110,8 @@ struct format {
 	enum kind kind;
 	uint8_t exact;	     /* K_PENDING: 1 for an exact query */
 	const char *version; /* QEMU releases with this format (documentation) */
+	/* rows parsed by labels: the labels of the USDT probe's arguments, in order */
+	const char *args;
 };
 
 /*
@@ -213,8 +216,9 @@ static const struct format formats[] = {
 	  " (%s{dev}) precopy %u{pre} postcopy %u{post} precopy initial size %u{init} precopy "
 	  "dirty size %u{dirty}",
 	  K_VFIO_PRECOPY, 0, "9.0+" },
-	{ "vfio_query_precopy_size", NULL, K_VFIO_PRECOPY, 0, "newest (by labels)" },
-	{ "vfio_query_stop_copy_size", NULL, K_VFIO_STOPCOPY, 0, "newest (by labels)" },
+	{ "vfio_query_precopy_size", NULL, K_VFIO_PRECOPY, 0, "newest (by labels)",
+	  "dev init dirty" },
+	{ "vfio_query_stop_copy_size", NULL, K_VFIO_STOPCOPY, 0, "newest (by labels)", "dev stop" },
 
 	/* vfio data */
 	{ "vfio_save_iterate", " (%s{dev}) data_size %d{size}", K_VFIO_DATA_PRECOPY, 0,
@@ -645,28 +649,15 @@ static struct vfio_dev *vfio_dev(struct ms_qemu_trace *t, const struct cap *c, u
 	return d;
 }
 
-/* QEMU's v2 state names (mig_state_to_str) are the kernel enum's. */
-static const char *const vfio_states[] = {
-	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
-	[VFIO_DEVICE_STATE_STOP] = "STOP",
-	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
-	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
-	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
-	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
-};
-
-const char *ms_vfio_state_name(unsigned int state)
-{
-	return state < ARRAY_SIZE(vfio_states) ? vfio_states[state] : NULL;
-}
-
+/* QEMU's v2 state names (mig_state_to_str) are the kernel enum's: one table, in vfio_fsm.c. */
 static int vfio_state_from_name(const struct cap *c)
 {
-	for (unsigned int i = 0; i < ARRAY_SIZE(vfio_states); i++)
-		if (strlen(vfio_states[i]) == c->len && !memcmp(vfio_states[i], c->s, c->len))
+	for (unsigned int i = 0; i < MS_VFIO_NR_STATES; i++) {
+		const char *n = ms_vfio_state_name(i, NULL, 0);
+
+		if (strlen(n) == c->len && !memcmp(n, c->s, c->len))
 			return (int)i;
+	}
 	return -1;
 }
 
@@ -842,7 +833,7 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		/* right after a sync the count is the dirty set itself, whatever the event */
 		ev.exact = f->exact || t->synced;
 		t->synced = 0;
-		ev.origin = MS_PENDING_TRACE;
+		ev.origin = t->o.usdt ? MS_PENDING_USDT : MS_PENDING_TRACE;
 		publish(t, &ev.hdr);
 		return 0;
 	}
@@ -1147,6 +1138,97 @@ void ms_qemu_trace__line(struct ms_qemu_trace *t, const char *line, size_t len)
 		t->n.unknown++;
 }
 
+/*
+ * A probe's arguments against a row: fmt's conversions (or the row's args
+ * labels) in order, %s for a string, the others for a number.  Returns 0
+ * when count and kinds agree.
+ */
+static int positional(const struct format *f, unsigned int nargs, const int64_t *args,
+		      const char *const *strs, struct cap *caps)
+{
+	const char *p = f->fmt ? f->fmt : f->args;
+	unsigned int k = 0;
+
+	if (!p)
+		return -1; /* parsed by labels, and nobody knows the probe's argument order */
+	while (*p) {
+		const char *tag, *tag_end;
+		int slot, is_str;
+
+		if (f->fmt) {
+			p = strchr(p, '%');
+			if (!p)
+				break;
+			is_str = p[1] == 's';
+			tag = p + 3;
+			tag_end = strchr(tag, '}');
+		} else {
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				break;
+			tag = p;
+			tag_end = tag + strcspn(tag, " ");
+			is_str = -1; /* the device is a string, the sizes numbers */
+		}
+		if (!tag_end || k == nargs)
+			return -1;
+		slot = slot_of(tag, (size_t)(tag_end - tag));
+		if (slot < 0)
+			return -1;
+		if (is_str < 0)
+			is_str = slot == S_DEV;
+		if (is_str != (strs[k] != NULL))
+			return -1;
+		caps[slot].set = 1;
+		if (is_str) {
+			caps[slot].s = strs[k];
+			caps[slot].len = strlen(strs[k]);
+		} else {
+			caps[slot].i = args[k];
+			caps[slot].u = (uint64_t)args[k];
+			caps[slot].is_num = 1;
+		}
+		k++;
+		p = f->fmt ? tag_end + 1 : tag_end;
+	}
+	if (k != nargs)
+		return -1;
+	/*
+	 * Text tells the 8.0-development layouts of the pending events apart by
+	 * their words; numbers alone do by the total being the sum of its parts.
+	 */
+	if (f->kind == K_PENDING && caps[S_TOTAL].set && caps[S_PRE].set &&
+	    caps[S_TOTAL].u != caps[S_PRE].u + (caps[S_COMPAT].set ? caps[S_COMPAT].u : 0) +
+				   (caps[S_POST].set ? caps[S_POST].u : 0))
+		return -1;
+	return 0;
+}
+
+void ms_qemu_trace__probe(struct ms_qemu_trace *t, uint64_t ts_ns, const char *event,
+			  unsigned int nargs, const int64_t *args, const char *const *strs)
+{
+	int known = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+		const struct format *f = &formats[i];
+		struct cap caps[S__MAX];
+
+		if (strcmp(f->event, event))
+			continue;
+		known = 1;
+		memset(caps, 0, sizeof(caps));
+		if (positional(f, nargs, args, strs, caps) || handle(t, f, caps, ts_ns))
+			continue;
+		t->n.accepted++;
+		return;
+	}
+	if (known)
+		t->n.malformed++;
+	else
+		t->n.unknown++;
+}
+
 void ms_qemu_trace__feed(struct ms_qemu_trace *t, const char *buf, size_t len)
 {
 	while (len) {
@@ -1286,7 +1368,7 @@ void ms_qemu_trace__close(struct ms_qemu_trace *t, uint64_t ts_ns)
 		ms_qemu_trace__line(t, t->buf, t->len);
 	t->len = 0;
 	MS_EVENT_INIT(&ev, MS_EV_SOURCE_STATS, ms_ev_source_stats, MS_DEV_NONE, ts_ns);
-	ev.source = MS_SOURCE_QEMU_LOG;
+	ev.source = t->o.usdt ? MS_SOURCE_USDT : MS_SOURCE_QEMU_LOG;
 	ev.accepted = t->n.accepted;
 	ev.skipped = t->n.not_trace + t->n.unknown + t->n.stale;
 	ev.errors = t->n.malformed;

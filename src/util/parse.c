@@ -72,8 +72,8 @@ int ms_parse_size(const char *s, uint64_t *out)
 			end++;
 		if (*end == 'B' || *end == 'b')
 			end++;
-	} else if (v != (double)(uint64_t)v) {
-		return -EINVAL; /* a fraction of a byte */
+	} else if (v < 18446744073709551616.0 && v != (double)(uint64_t)v) {
+		return -EINVAL; /* a fraction of a byte (too large: scale() says so) */
 	}
 	if (*end)
 		return -EINVAL;

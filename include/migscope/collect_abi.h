@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Plain data shared by the BPF collectors (bpf/) and the agent
+ * (src/sources/collect*.c): map keys and values, counter layout, and the
+ * QEMU USDT sample.  The kernel collectors write struct ms_ev_* records
+ * (event.h) straight into their ring buffer; only QEMU's samples need a
+ * layout of their own, because they carry QEMU's strings.
+ *
+ * Included from BPF code (after vmlinux.h) and from C code.
+ */
+#ifndef MIGSCOPE_COLLECT_ABI_H
+#define MIGSCOPE_COLLECT_ABI_H
+
+#include <migscope/event.h>
+
+/* DMA directions (enum dma_data_direction; stable since 2.6). */
+#define MS_DMA_BIDIRECTIONAL 0
+#define MS_DMA_TO_DEVICE 1
+#define MS_DMA_FROM_DEVICE 2
+#define MS_DMA_NONE 3
+
+/* A direction in which the device may write memory. */
+#define MS_DMA_DEVICE_WRITES(dir) ((dir) == MS_DMA_BIDIRECTIONAL || (dir) == MS_DMA_FROM_DEVICE)
+
+/*
+ * The device filter: kernel device name (dev_name(), "0000:3b:00.1") ->
+ * the session's device id and a counter slot.  Names are NUL-padded to the
+ * key size; longer names cannot be watched (the agent refuses them).
+ */
+#define MS_BPF_DEV_NAME_LEN 48
+#define MS_BPF_MAX_DEVS 64
+#define MS_BPF_SLOT_NONE MS_BPF_MAX_DEVS /* records that belong to no device */
+#define MS_BPF_SLOTS (MS_BPF_MAX_DEVS + 1)
+
+struct ms_bpf_dev_key {
+	char name[MS_BPF_DEV_NAME_LEN];
+};
+
+struct ms_bpf_dev {
+	__u32 id;   /* hdr.dev of the records */
+	__u32 slot; /* index into the counters */
+};
+
+/*
+ * Per-CPU, per-slot counters of what the kernel side could not deliver.  The
+ * agent sums them over CPUs and publishes every increase as MS_EV_LOSS.
+ */
+struct ms_bpf_counters {
+	__u64 ringbuf_drops; /* bpf_ringbuf_reserve() failed: the record is gone */
+	__u64 sg_truncated;  /* scatterlist longer than MS_BPF_SG_MAX: tail not seen */
+	__u64 read_errors;   /* a scatterlist entry could not be read */
+	__u64 live_full;     /* the live-mapping table was full */
+};
+
+/* Most scatterlist entries one dma_*_sg event is walked for. */
+#define MS_BPF_SG_MAX 4096
+
+/* DMA buffers mapped for a watched device in a direction it may write. */
+#define MS_BPF_LIVE_MAX 65536
+
+struct ms_bpf_live_key {
+	__u32 dev;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct ms_bpf_live {
+	__u64 len;
+	__u32 dir;
+	__u32 pad;
+};
+
+/* --- QEMU USDT ---------------------------------------------------------- */
+
+/*
+ * The QEMU probes, named after QEMU's trace events (provider "qemu").  Their
+ * argument lists changed across QEMU versions; the BPF side records how many
+ * arguments the probe site has and which were strings, and the agent matches
+ * them against the trace log's table of layouts (qemu_trace.c).
+ * qemu_savevm_query_pending (11.1+) is not here: its argument order is not
+ * known yet, and the log reads it by its labels.
+ */
+#define MS_QEMU_PROBES(X)                                                                          \
+	X(VFIO_MIGRATION_SET_STATE, vfio_migration_set_state)                                      \
+	X(VFIO_MIGRATION_SET_DEVICE_STATE, vfio_migration_set_device_state)                        \
+	X(VFIO_STATE_PENDING_EXACT, vfio_state_pending_exact)                                      \
+	X(VFIO_STATE_PENDING_ESTIMATE, vfio_state_pending_estimate)                                \
+	X(VFIO_QUERY_PRECOPY_SIZE, vfio_query_precopy_size)                                        \
+	X(VFIO_QUERY_STOP_COPY_SIZE, vfio_query_stop_copy_size)                                    \
+	X(VFIO_SAVE_ITERATE, vfio_save_iterate)                                                    \
+	X(SAVEVM_SECTION_START, savevm_section_start)                                              \
+	X(SAVEVM_SECTION_END, savevm_section_end)                                                  \
+	X(VMSTATE_DOWNTIME_SAVE, vmstate_downtime_save)                                            \
+	X(VMSTATE_DOWNTIME_LOAD, vmstate_downtime_load)                                            \
+	X(VMSTATE_DOWNTIME_CHECKPOINT, vmstate_downtime_checkpoint)                                \
+	X(MIGRATE_PENDING, migrate_pending)                                                        \
+	X(MIGRATE_PENDING_EXACT, migrate_pending_exact)                                            \
+	X(MIGRATE_PENDING_ESTIMATE, migrate_pending_estimate)
+
+#define MS_QEMU_PROBE_ENUM(id, name) MS_QP_##id,
+enum ms_qemu_probe { MS_QEMU_PROBES(MS_QEMU_PROBE_ENUM) MS_QP__MAX };
+#undef MS_QEMU_PROBE_ENUM
+
+#define MS_USDT_MAX_ARGS 6
+#define MS_USDT_MAX_STRS 3
+#define MS_USDT_STR_LEN 64
+
+/*
+ * One probe hit.  args[i] holds argument i as a signed 64-bit value; when bit
+ * i of str_mask is set, argument i was a string, copied (NUL-terminated,
+ * truncated to MS_USDT_STR_LEN - 1) into the next free str[] slot in order.
+ */
+struct ms_usdt_sample {
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u32 probe; /* enum ms_qemu_probe */
+	__u32 tid;
+	__u16 nargs; /* arguments the probe site has (may exceed MS_USDT_MAX_ARGS) */
+	__u16 str_mask;
+	__u32 reserved;
+	__s64 args[MS_USDT_MAX_ARGS];
+	char str[MS_USDT_MAX_STRS][MS_USDT_STR_LEN];
+};
+
+#endif /* MIGSCOPE_COLLECT_ABI_H */

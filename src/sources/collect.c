@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The kernel collectors, agent side: open -> configure -> probe and set
+ * autoload -> load -> fill the device filter -> attach; then the ring buffer
+ * is read into the session until close.  See include/migscope/collect.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "collect_int.h"
+#include "dma.skel.h"
+#include "iommu.skel.h"
+#include "vfio.skel.h"
+
+#define DEFAULT_RINGBUF (4u << 20)
+#define DEFAULT_POLL_NS 20000000ull
+#define MAX_PROGS	64
+
+struct ms_collect {
+	struct ms_session *s;
+	struct iommu_bpf *iommu;
+	struct dma_bpf *dma;
+	struct vfio_bpf *vfio;
+	struct ms_status_list status;
+	struct bpf_program *progs[MAX_PROGS]; /* by status index */
+	struct bpf_link *links[MAX_PROGS];
+	struct ms_ring ring;
+	uint64_t poll_ns;
+	uint32_t nr_watched;
+	/* the maps every object shares, owned by the first object loaded */
+	int events_fd, devs_fd, counters_fd;
+	int live_fd;
+};
+
+/*
+ * dma_map_page/dma_unmap_page and dma_map_resource/dma_unmap_resource
+ * (6.12-6.16) became dma_map_phys/dma_unmap_phys in 6.17: a kernel has one
+ * generation or the other, and the missing one is not worth a line.
+ */
+static const struct {
+	const char *tp, *other;
+} generations[] = {
+	{ "dma_map_page", "dma_map_phys" },	{ "dma_unmap_page", "dma_unmap_phys" },
+	{ "dma_map_resource", "dma_map_phys" }, { "dma_unmap_resource", "dma_unmap_phys" },
+	{ "dma_map_phys", "dma_map_page" },	{ "dma_unmap_phys", "dma_unmap_page" },
+};
+
+/* Why a raw_tp program cannot attach here, or 0 if it can. */
+static int raw_tp_missing(const char *tp, struct ms_collector_status *st)
+{
+	if (ms_probe__tracepoint(tp))
+		return 0;
+	for (size_t i = 0; i < sizeof(generations) / sizeof(generations[0]); i++)
+		if (!strcmp(generations[i].tp, tp) && ms_probe__tracepoint(generations[i].other)) {
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "this kernel has %s instead",
+				       generations[i].other);
+			st->quiet = 1;
+			return 1;
+		}
+	ms_status__set(st, MS_COLLECTOR_SKIPPED, "no tracepoint %s in this kernel%s", tp,
+		       !strncmp(tp, "dma_", 4) ? " (the dma tracepoints are 6.12+)" : "");
+	return 1;
+}
+
+/* Why a fentry/fexit program cannot load here, or 0 if it can. */
+static int tracing_missing(const char *fn, struct ms_collector_status *st)
+{
+	int fentry = ms_probe__fentry();
+
+	if (!ms_probe__kfunc(fn)) {
+		ms_status__set(st, MS_COLLECTOR_SKIPPED,
+			       "not in this kernel (VFIO/iommufd not built or not loaded)%s%s",
+			       fentry ? "; fentry is refused here too: " : "",
+			       fentry ? strerror(-fentry) : "");
+		return 1;
+	}
+	if (fentry) {
+		ms_status__set(st, MS_COLLECTOR_SKIPPED, "fentry/fexit refused by this kernel: %s",
+			       strerror(-fentry));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Add a status row per program and turn off the programs this kernel cannot
+ * run.  With no_attach (tests), raw_tp programs load whatever the kernel's
+ * tracepoints: bpf_prog_test_run drives them.
+ */
+static void probe_programs(struct ms_collect *c, const char *group, struct bpf_object *obj,
+			   int no_attach)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *sec = bpf_program__section_name(p);
+		const char *target = strchr(sec, '/') ? strchr(sec, '/') + 1 : "";
+		struct ms_collector_status *st;
+		int off = 0;
+
+		if (c->status.nr == MAX_PROGS)
+			st = NULL;
+		else
+			st = ms_status__add(&c->status, group, bpf_program__name(p), sec);
+		if (!st)
+			off = 1;
+		else if (!strncmp(sec, "raw_tp/", 7))
+			off = !no_attach && raw_tp_missing(target, st);
+		else
+			off = tracing_missing(target, st);
+		if (off)
+			bpf_program__set_autoload(p, false);
+		if (st)
+			c->progs[c->status.nr - 1] = p;
+	}
+}
+
+static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t ringbuf_bytes)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "ms_events");
+	struct bpf_map *devs = bpf_object__find_map_by_name(obj, "ms_devs");
+	struct bpf_map *counters = bpf_object__find_map_by_name(obj, "ms_counters");
+	int err;
+
+	if (c->events_fd < 0)
+		return bpf_map__set_max_entries(events, ringbuf_bytes);
+	err = bpf_map__reuse_fd(events, c->events_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(devs, c->devs_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(counters, c->counters_fd);
+	return err;
+}
+
+/*
+ * Load one object.  A failure skips its programs with the reason and leaves
+ * the others running.
+ */
+static int load_group(struct ms_collect *c, const char *group, struct bpf_object_skeleton *skel,
+		      struct bpf_object *obj, const struct ms_collect_opts *o,
+		      uint32_t ringbuf_bytes)
+{
+	size_t first = c->status.nr;
+	int err;
+
+	probe_programs(c, group, obj, o->no_attach);
+	err = share_maps(c, obj, ringbuf_bytes);
+	if (!err)
+		err = bpf_object__load_skeleton(skel);
+	for (size_t i = first; i < c->status.nr; i++) {
+		struct ms_collector_status *st = &c->status.st[i];
+
+		if (!bpf_program__autoload(c->progs[i]))
+			continue;
+		if (err)
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "failed to load: %s",
+				       strerror(-err));
+		else
+			ms_status__set(st, MS_COLLECTOR_LOADED, "%s",
+				       o->no_attach ? "not attached (load only)" : "");
+	}
+	if (err)
+		return err;
+	if (c->events_fd < 0) {
+		c->events_fd = bpf_object__find_map_fd_by_name(obj, "ms_events");
+		c->devs_fd = bpf_object__find_map_fd_by_name(obj, "ms_devs");
+		c->counters_fd = bpf_object__find_map_fd_by_name(obj, "ms_counters");
+	}
+	return 0;
+}
+
+/* The session's host devices, checked before anything is loaded. */
+static int count_devices(struct ms_collect *c, char *err, size_t errlen)
+{
+	const struct ms_devices *d = &c->s->devices;
+
+	for (uint32_t id = 0; id < d->nr; id++) {
+		const struct ms_device_info *di = ms_devices__get(d, id);
+
+		if (!di || di->kind != MS_DEV_KIND_HOST)
+			continue;
+		if (strlen(di->name) >= MS_BPF_DEV_NAME_LEN) {
+			snprintf(err, errlen,
+				 "host device name '%s' is too long for the kernel filter (at most "
+				 "%d characters)",
+				 di->name, MS_BPF_DEV_NAME_LEN - 1);
+			return -ENAMETOOLONG;
+		}
+		if (c->nr_watched == MS_BPF_MAX_DEVS) {
+			snprintf(err, errlen, "more than %d host devices to watch",
+				 MS_BPF_MAX_DEVS);
+			return -E2BIG;
+		}
+		c->nr_watched++;
+	}
+	return 0;
+}
+
+static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, char *err,
+			size_t errlen)
+{
+	const struct ms_devices *d = &c->s->devices;
+	uint32_t slot = 0;
+
+	for (uint32_t id = 0; id < d->nr; id++) {
+		const struct ms_device_info *di = ms_devices__get(d, id);
+		struct ms_bpf_dev_key key = { 0 };
+		struct ms_bpf_dev val = { .id = id };
+
+		if (!di || di->kind != MS_DEV_KIND_HOST)
+			continue;
+		memcpy(key.name, di->name, strlen(di->name));
+		val.slot = slot;
+		if (bpf_map_update_elem(c->devs_fd, &key, &val, BPF_ANY)) {
+			snprintf(err, errlen, "failed to watch device '%s': %s", di->name,
+				 strerror(errno));
+			return -errno;
+		}
+		ms_ring__set_slot(&c->ring, slot++, id);
+	}
+	if (c->iommu) {
+		int fd = bpf_map__fd(c->iommu->maps.ms_tgids);
+
+		for (size_t i = 0; i < o->nr_iommu_pids; i++) {
+			__u32 tgid = (__u32)o->iommu_pids[i];
+			__u8 one = 1;
+
+			if (bpf_map_update_elem(fd, &tgid, &one, BPF_ANY)) {
+				snprintf(err, errlen, "failed to watch process %d: %s",
+					 (int)o->iommu_pids[i], strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+static void attach_all(struct ms_collect *c)
+{
+	for (size_t i = 0; i < c->status.nr; i++) {
+		struct ms_collector_status *st = &c->status.st[i];
+
+		if (st->state != MS_COLLECTOR_LOADED)
+			continue;
+		c->links[i] = bpf_program__attach(c->progs[i]);
+		if (c->links[i])
+			ms_status__set(st, MS_COLLECTOR_ATTACHED, "%s", "");
+		else
+			ms_status__set(st, MS_COLLECTOR_LOADED, "failed to attach: %s",
+				       strerror(errno));
+	}
+}
+
+/*
+ * Open skeleton T into c->field, set the rodata every collector shares, then
+ * extra; load it as group name.  A group the kernel refuses is destroyed, its
+ * programs say why, and the others go on.
+ */
+#define OPEN_GROUP(field, T, name, extra)                                                          \
+	do {                                                                                       \
+		c->field = T##__open();                                                            \
+		if (!c->field)                                                                     \
+			goto fail_open;                                                            \
+		c->field->rodata->wake_mask = wake_mask;                                           \
+		c->field->rodata->nr_watched = c->nr_watched;                                      \
+		extra;                                                                             \
+		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
+			T##__destroy(c->field);                                                    \
+			c->field = NULL;                                                           \
+		}                                                                                  \
+	} while (0)
+
+struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
+				    char *err, size_t errlen)
+{
+	static const struct ms_collect_opts defaults;
+	const struct ms_collect_opts *o = opts ? opts : &defaults;
+	unsigned int groups = o->groups ? o->groups : MS_COLLECT_ALL;
+	uint32_t ringbuf = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
+	uint64_t wake = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4, wake_mask;
+	struct ms_collect *c;
+	int ret;
+
+	ms_bpf__init_libbpf();
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "failed to allocate collectors: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	/* a power of two, at most the ring: the BPF side counts boundaries */
+	while (wake & (wake - 1))
+		wake &= wake - 1;
+	wake_mask = (wake < ringbuf ? wake : ringbuf) - 1;
+	c->s = s;
+	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
+	c->events_fd = c->devs_fd = c->counters_fd = c->live_fd = -1;
+	if (ms_probe__bpf(err, errlen) || count_devices(c, err, errlen))
+		goto fail;
+
+	if (groups & MS_COLLECT_IOMMU)
+		OPEN_GROUP(iommu, iommu_bpf, "iommu",
+			   c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0);
+	if (groups & MS_COLLECT_DMA)
+		OPEN_GROUP(dma, dma_bpf, "dma", (void)0);
+	if (c->dma)
+		c->live_fd = bpf_map__fd(c->dma->maps.ms_live);
+	if (groups & MS_COLLECT_VFIO)
+		OPEN_GROUP(vfio, vfio_bpf, "vfio",
+			   c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE));
+	if (c->events_fd < 0) {
+		snprintf(err, errlen, "no BPF collector could be loaded (see 'migscope features')");
+		goto fail;
+	}
+	ret = ms_ring__init(&c->ring, s, c->events_fd, c->counters_fd, NULL, NULL, MS_SOURCE_BPF);
+	if (ret) {
+		snprintf(err, errlen, "failed to read the BPF ring buffer: %s", strerror(-ret));
+		goto fail;
+	}
+	if (fill_filters(c, o, err, errlen))
+		goto fail;
+	if (!o->no_attach)
+		attach_all(c);
+	ms_status__note_skipped(&c->status);
+	return c;
+
+fail_open:
+	snprintf(err, errlen, "failed to open BPF collectors: %s", strerror(errno));
+fail:
+	ms_collect__close(c);
+	return NULL;
+}
+
+int ms_collect__add_to_loop(struct ms_collect *c, struct ms_loop *l)
+{
+	return ms_ring__add_to_loop(&c->ring, l, c->poll_ns);
+}
+
+int ms_collect__poll(struct ms_collect *c)
+{
+	return ms_ring__poll(&c->ring);
+}
+
+int ms_collect__publish_live_mappings(struct ms_collect *c)
+{
+	struct ms_bpf_live_key key, next;
+	struct ms_bpf_live val;
+	void *prev = NULL;
+	int n = 0;
+
+	if (c->live_fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(c->live_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->live_fd, &key, &val))
+			continue; /* unmapped meanwhile: its unmap made the record */
+		struct ms_ev_dma_write ev = { 0 };
+
+		MS_EVENT_INIT(&ev, MS_EV_DMA_WRITE, ms_ev_dma_write, key.dev, ms_now_ns());
+		ev.iova = key.addr;
+		ev.len = val.len;
+		ev.source = MS_SRC_DMA_UNMAP;
+		ev.dir = val.dir;
+		ms_ring__publish(&c->ring, &ev.hdr);
+		n++;
+	}
+	return n;
+}
+
+size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_status **st)
+{
+	*st = c->status.st;
+	return c->status.nr;
+}
+
+int ms_collect__prog_fd(const struct ms_collect *c, const char *name)
+{
+	for (size_t i = 0; i < c->status.nr; i++)
+		if (!strcmp(c->status.st[i].name, name) &&
+		    c->status.st[i].state != MS_COLLECTOR_SKIPPED)
+			return bpf_program__fd(c->progs[i]);
+	return -ENOENT;
+}
+
+void ms_collect__close(struct ms_collect *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < MAX_PROGS; i++)
+		bpf_link__destroy(c->links[i]);
+	if (c->ring.consumer_pos) {
+		/* detached: nothing changes under us any more */
+		ms_ring__poll(&c->ring);
+		ms_collect__publish_live_mappings(c);
+		ms_ring__fini(&c->ring);
+	}
+	vfio_bpf__destroy(c->vfio);
+	dma_bpf__destroy(c->dma);
+	iommu_bpf__destroy(c->iommu);
+	ms_status__free(&c->status);
+	free(c);
+}

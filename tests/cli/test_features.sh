@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# migscope features on this kernel: the iommu and dma collectors attach, the
+# vfio hooks (fentry refused, no VFIO here) are skipped with a reason, the
+# QEMU USDT programs load and wait for a QEMU; --json says what the table says.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP test_features: needs root (CAP_BPF and CAP_PERFMON)"
+	exit 0
+fi
+
+# expect_jq FILTER DESCRIPTION: FILTER is true of $T/out
+expect_jq() {
+	if jq -e "$1" "$T/out" >/dev/null; then ok "$2"; else fail "$2: not ($1)"; fi
+}
+
+expect_exit 0 "features --json" -- "$MIGSCOPE" features --json
+cp "$T/out" "$T/json"
+expect_jq '[.collectors[] | select(.group == "iommu")] | length == 5' "five iommu collectors"
+expect_jq '[.collectors[] | select(.group == "iommu" and .state != "attached")] | length == 0' \
+	"every iommu collector attached"
+for p in dma_map_sg dma_unmap_sg dma_sync_single_for_cpu dma_sync_sg_for_cpu; do
+	expect_jq ".collectors[] | select(.name == \"$p\") | .state == \"attached\"" "$p attached"
+done
+expect_jq '[.collectors[] | select((.name == "dma_unmap_phys" or .name == "dma_unmap_page")
+	and .state == "attached")] | length == 1' "one generation of dma unmap attached"
+expect_jq '[.collectors[] | select(.group == "dma" and .state == "skipped"
+	and (.reason | test("instead") | not))] | length == 0' \
+	"dma collectors are only skipped for the other kernel generation"
+expect_jq '[.collectors[] | select(.group == "vfio")] | length == 6' "six vfio collectors"
+expect_jq '[.collectors[] | select(.group == "vfio" and (.state != "skipped" or .reason == ""))]
+	| length == 0' "every vfio collector skipped, with a reason"
+expect_jq '[.collectors[] | select(.group == "qemu-usdt" and .state != "loaded")] | length == 0' \
+	"the QEMU probes loaded, waiting for a QEMU"
+expect_jq '.summary.attached + .summary.loaded + .summary.skipped == (.collectors | length)' \
+	"the summary adds up"
+
+expect_exit 0 "features (table)" -- "$MIGSCOPE" features
+expect_lines 0 "$T/err" "nothing on stderr without -v"
+expect_grep '^iommu +iommu_map +raw_tp/map +attached$' "$T/out" "table: iommu_map attached"
+expect_grep '^vfio +vfio_mig_get_next_state +fexit/vfio_mig_get_next_state +skipped +[^ ]' \
+	"$T/out" "table: vfio_mig_get_next_state skipped with its reason"
+expect_grep ": $(jq .summary.attached "$T/json") attached, " "$T/out" "table summary"
+
+expect_exit 0 "features -v" -- "$MIGSCOPE" -v features
+expect_grep '^libbpf: ' "$T/err" "-v shows libbpf's messages"
+finish

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# migscope profile from the command line: the default run, JSON, recording and
+# replay, determinism, and one clear line with the right exit for bad input.
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "profile with no arguments" -- "$MIGSCOPE" profile
+expect_grep 'ref0\.dst' "$T/out" "the report lists the destination devices"
+expect_grep 'data verified intact' "$T/err" "the run says the data arrived intact"
+expect_lines 1 "$T/err" "one line on stderr"
+
+expect_exit 0 "--quiet" -- "$MIGSCOPE" profile --quiet --device ref:state=1M
+expect_lines 0 "$T/err" "--quiet prints nothing on stderr"
+
+expect_exit 0 "--json --record" -- "$MIGSCOPE" profile --json --quiet --seed 3 \
+	--device ref:state=2M --device ref:iface=virtio --record "$T/run.mscap"
+cp "$T/out" "$T/live.json"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["session"]["source"]=="profile"' \
+	"$T/live.json"; then ok "--json is the profile report"; else fail "--json is not the profile report"; fi
+[ "$(stat -c %a "$T/run.mscap")" = 600 ] && ok "capture is mode 0600" || fail "capture is not mode 0600"
+expect_exit 0 "replay of the capture" -- "$MIGSCOPE" replay "$T/run.mscap" --json
+if cmp -s "$T/live.json" "$T/out"; then ok "replay gives the live report"; else
+	fail "replay differs from the live report"; diff "$T/live.json" "$T/out" | head -5; fi
+
+"$MIGSCOPE" profile --json --quiet --seed 3 --device ref:state=2M --device ref:iface=virtio >"$T/a.json"
+"$MIGSCOPE" profile --json --quiet --seed 3 --device ref:state=2M --device ref:iface=virtio >"$T/b.json"
+if cmp -s <(grep -v '"started"' "$T/a.json") <(grep -v '"started"' "$T/b.json"); then
+	ok "the same seed gives the same report"; else fail "same seed, different reports"; fi
+
+usage() {
+	local want=$1; shift
+	expect_exit 2 "profile $*" -- "$MIGSCOPE" profile "$@"
+	expect_lines 1 "$T/err" "profile $*: one line"
+	expect_grep "$want" "$T/err" "profile $*: names the problem"
+}
+usage "ref: dirty='fast' is not a rate" --device ref:dirty=fast
+usage "unknown option 'colour'" --device ref:colour=blue
+usage "--bandwidth: 'lots' is not a rate" --bandwidth lots
+usage "--downtime-limit" --downtime-limit 0
+usage "is not a device" --device qemu:x
+usage "unexpected argument" extra
+
+expect_exit 1 "an injected device failure" -- "$MIGSCOPE" profile --device ref:state=1M,fail=stop_copy
+expect_lines 1 "$T/err" "the failure is one line"
+expect_grep "ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY .*rolled back to RUNNING" \
+	"$T/err" "it names the device, the command and the rollback"
+
+if [ ! -e /dev/vfio ]; then
+	expect_exit 1 "a VFIO device on a kernel without VFIO" -- \
+		"$MIGSCOPE" profile --device vfio:/dev/vfio/devices/vfio0
+	expect_grep "no VFIO on this kernel" "$T/err" "it says the kernel has no VFIO"
+fi
+
+expect_exit 0 "--help" -- "$MIGSCOPE" profile --help
+expect_grep "reinit=N" "$T/out" "--help lists the reference device options"
+finish
