@@ -250,6 +250,16 @@ uint64_t ms_dirty_bitmap__count_andnot(const struct ms_dirty_bitmap *a,
 				       unsigned int *nr_ex);
 
 /*
+ * OR into dst the pages of a within [first, last] that are set in neither b
+ * nor c (c may be NULL); all of one page size, dst distinct from the others.
+ * Returns how many such pages a has; *err gets -ENOMEM (dst then full) or 0.
+ */
+uint64_t ms_dirty_bitmap__andnot_into(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitmap *a,
+				      const struct ms_dirty_bitmap *b,
+				      const struct ms_dirty_bitmap *c, uint64_t first,
+				      uint64_t last, int *err);
+
+/*
  * Call fn for each maximal run of set pages in [first, last], in ascending
  * order; stop early when fn returns non-zero (and return that).  0, fn's
  * value, or -ENOMEM.

@@ -41,7 +41,7 @@
 #include <migscope/dirty_bitmap.h>
 
 /* Most ranges one MS_EV_TRACK_START record can carry (its len is 16 bits). */
-#define MS_TRACK_MAX_RANGES ((UINT16_MAX - MS_PAYLOAD_LEN(ms_ev_track_start)) / sizeof(struct ms_range))
+#define MS_TRACK_RECORD_MAX_RANGES ((UINT16_MAX - MS_PAYLOAD_LEN(ms_ev_track_start)) / sizeof(struct ms_range))
 
 struct ms_tracker;
 
@@ -52,7 +52,7 @@ void ms_tracker__free(struct ms_tracker *t);
 
 /*
  * Check a tracking request as VFIO DMA_LOGGING_START does: page size a power
- * of two (4 KiB .. 1 GiB), 1..MS_TRACK_MAX_RANGES ranges, each non-empty,
+ * of two (4 KiB .. 1 GiB), 1..MS_TRACK_RECORD_MAX_RANGES ranges, each non-empty,
  * aligned to the page size, not wrapping past 2^64, none overlapping.
  * 0, or -EINVAL / -E2BIG with err naming the range and the problem.
  */
@@ -93,6 +93,7 @@ struct ms_dirty_summary {
 	uint64_t widen_events;
 	uint64_t widened_pages;	    /* pages forced dirty by losses, unmaps, bad records */
 	uint64_t discrepancy_pages; /* pages one source reported and another missed */
+	uint64_t unconfirmed_pages; /* ... that the other may still report at its next harvest */
 	uint64_t rejected;	    /* records refused as caller mistakes */
 	uint64_t mem_bytes;	    /* memory the device's bitmaps hold */
 };

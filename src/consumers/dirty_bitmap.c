@@ -1046,6 +1046,110 @@ uint64_t ms_dirty_bitmap__count_andnot(const struct ms_dirty_bitmap *a,
 	return c.n;
 }
 
+struct into_ctx {
+	struct ms_dirty_bitmap *dst;
+	const struct ms_dirty_bitmap *a, *b, *c;
+	uint64_t n, next; /* next: the first page of the segment not yet walked */
+	int err;
+};
+
+static void into_set(struct into_ctx *x, uint64_t first, uint64_t last)
+{
+	x->n += last - first + 1;
+	if (ms_dirty_bitmap__set_pages(x->dst, first, last))
+		x->err = -ENOMEM;
+}
+
+static uint64_t other_bits(const struct ms_dirty_bitmap *bm, uint64_t w)
+{
+	const uint64_t *bits;
+
+	if (!bm)
+		return 0;
+	if (bm->full)
+		return ~0ull;
+	bits = word_at(bm, w);
+	return (bits ? *bits : 0) | runs_mask(bm, w);
+}
+
+static void into_word(void *ctx, uint64_t w, uint64_t *word, uint64_t bits)
+{
+	struct into_ctx *x = ctx;
+	uint64_t *d;
+
+	/* pages of a's runs go with the runs */
+	bits &= ~runs_mask(x->a, w) & ~other_bits(x->b, w) & ~other_bits(x->c, w);
+	if (!bits || x->dst->full)
+		return;
+	d = get(x->dst, w);
+	if (!d) {
+		x->dst->full = true;
+		x->err = -ENOMEM;
+		return;
+	}
+	x->n += ms_dbm_popcount(bits);
+	x->dst->nbits += ms_dbm_popcount(*d | bits) - ms_dbm_popcount(*d);
+	*d |= bits;
+}
+
+/* A run of b or c inside the segment: the gap before it is a's alone. */
+static int into_gap(void *ctx, uint64_t first, uint64_t last)
+{
+	struct into_ctx *x = ctx;
+
+	if (first > x->next)
+		into_set(x, x->next, first - 1);
+	x->next = last + 1;
+	return 0;
+}
+
+/* Pages of a's run segment [s, e] outside b and c: the gaps between their runs. */
+static void into_segment(struct into_ctx *x, uint64_t s, uint64_t e)
+{
+	struct ms_dirty_bitmap u;
+
+	ms_dirty_bitmap__init(&u, x->a->page_size, NULL, 0);
+	if (ms_dirty_bitmap__or(&u, x->b, s, e) || (x->c && ms_dirty_bitmap__or(&u, x->c, s, e))) {
+		/* cannot tell what b and c hold: every page of the segment is a candidate */
+		into_set(x, s, e);
+	} else {
+		x->next = s;
+		if (ms_dirty_bitmap__for_each_run(&u, s, e, into_gap, x))
+			x->err = -ENOMEM;
+		if (x->next <= e && x->next >= s)
+			into_set(x, x->next, e);
+	}
+	ms_dirty_bitmap__free(&u);
+}
+
+uint64_t ms_dirty_bitmap__andnot_into(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitmap *a,
+				      const struct ms_dirty_bitmap *b,
+				      const struct ms_dirty_bitmap *c, uint64_t first,
+				      uint64_t last, int *err)
+{
+	struct into_ctx x = { dst, a, b, c, 0, 0, 0 };
+
+	*err = 0;
+	if (dst == a || dst == b || dst == c || a->shift != b->shift || dst->shift != a->shift ||
+	    (c && c->shift != a->shift) || check_pages(a, first, last)) {
+		*err = -EINVAL;
+		return 0;
+	}
+	if (b->full || (c && c->full))
+		return 0;
+	if (a->full) {
+		into_segment(&x, first, last);
+	} else {
+		for (uint64_t i = run_lower(a, first); i < a->nr_runs && a->runs[i].first <= last;
+		     i++)
+			into_segment(&x, max_u64(a->runs[i].first, first),
+				     min_u64(a->runs[i].last, last));
+		visit_words(a, first, last, into_word, &x, b);
+	}
+	*err = x.err;
+	return x.n;
+}
+
 /* --- runs of set pages, in order ------------------------------------------------ */
 
 struct collect_ctx {

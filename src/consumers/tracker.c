@@ -133,10 +133,12 @@ struct trk_dev {
 	uint64_t tracked_bytes;
 	uint64_t hot_first, hot_last; /* pages of the range written last */
 
-	struct ms_dirty_bitmap src[MS_SRC__MAX]; /* the window, per source */
+	struct ms_dirty_bitmap src[MS_SRC__MAX];  /* the window, per source */
+	struct ms_dirty_bitmap prev[MS_SRC__MAX]; /* the previous window, for the check */
+	struct ms_dirty_bitmap suspect[NR_VIEWS][NR_VIEWS]; /* pages x reported, y not yet */
 	struct ms_dirty_bitmap widened;		 /* the window's forced-dirty pages */
 	struct ms_dirty_bitmap session;		 /* every closed window, if kept */
-	uint32_t active; /* sources with records since the last full harvest */
+	uint32_t seen; /* sources with records since tracking started */
 
 	struct src_stats st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
 	struct examples out_of_range, outside_mapped;
@@ -210,13 +212,38 @@ static void add_example(struct examples *e, uint64_t iova, uint64_t len, uint32_
 
 /* --- devices ------------------------------------------------------------------ */
 
+/* The bitmaps of the windows: sources, their previous window, widened pages, suspects. */
+#define NR_WINDOW_BITMAPS (2 * MS_SRC__MAX + 1 + NR_VIEWS * NR_VIEWS)
+
+static struct ms_dirty_bitmap *window_bitmap(struct trk_dev *d, int i)
+{
+	if (i < MS_SRC__MAX)
+		return &d->src[i];
+	i -= MS_SRC__MAX;
+	if (i < MS_SRC__MAX)
+		return &d->prev[i];
+	i -= MS_SRC__MAX;
+	if (!i)
+		return &d->widened;
+	i--;
+	return &d->suspect[i / NR_VIEWS][i % NR_VIEWS];
+}
+
+/* Every window bitmap empty, at page_size. */
+static void windows_reset(struct trk_dev *d, uint64_t page_size)
+{
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++) {
+		ms_dirty_bitmap__free(window_bitmap(d, i));
+		ms_dirty_bitmap__init(window_bitmap(d, i), page_size, NULL, 0);
+	}
+}
+
 static void dev_free(struct trk_dev *d)
 {
 	if (!d)
 		return;
-	for (int s = 0; s < MS_SRC__MAX; s++)
-		ms_dirty_bitmap__free(&d->src[s]);
-	ms_dirty_bitmap__free(&d->widened);
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		ms_dirty_bitmap__free(window_bitmap(d, i));
 	ms_dirty_bitmap__free(&d->session);
 	free(d->ranges);
 	free(d);
@@ -251,15 +278,13 @@ static struct trk_dev *dev_get(struct ms_tracker *t, uint32_t id)
 	d->page_size = MS_DBM_PAGE_MIN;
 	d->shift = 12;
 	d->hot_first = 1; /* empty: nothing is the hot range */
-	for (int s = 0; s < MS_SRC__MAX; s++)
-		ms_dirty_bitmap__init(&d->src[s], d->page_size, NULL, 0);
-	ms_dirty_bitmap__init(&d->widened, d->page_size, NULL, 0);
+	windows_reset(d, d->page_size);
 	ms_dirty_bitmap__init(&d->session, d->page_size, NULL, 0);
 	t->dev[id] = d;
 	return d;
 }
 
-static const struct trk_dev *dev_find(const struct ms_tracker *t, uint32_t id)
+static struct trk_dev *dev_find(const struct ms_tracker *t, uint32_t id)
 {
 	return id < t->nr_dev ? t->dev[id] : NULL;
 }
@@ -386,7 +411,7 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	struct ms_dirty_bitmap *bm = &d->src[src];
 	struct pending *p;
 
-	d->active |= 1u << src;
+	d->seen |= 1u << src;
 	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
 		ms_dirty_bitmap__set_pages(bm, first, last);
 		return;
@@ -407,7 +432,7 @@ static inline void mark(struct trk_dev *d, unsigned int src, uint64_t first, uin
 	if (src < MS_SRC__MAX) {
 		if (ms_dirty_bitmap__set_pages(&d->src[src], first, last))
 			nomem(d);
-		d->active |= 1u << src;
+		d->seen |= 1u << src;
 	} else {
 		widen_pages(d, CAUSE_UNKNOWN_SOURCE, first, last);
 	}
@@ -495,70 +520,188 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 
 /* --- windows: the cross-source check and the harvest ------------------------------ */
 
-/* The view bitmaps of the window; the DMA view may need a merge into tmp. */
-static int view_bitmaps(const struct trk_dev *d, struct ms_dirty_bitmap *tmp,
-			const struct ms_dirty_bitmap *vb[NR_VIEWS])
+/*
+ * The view bitmaps of the window (cur) and of the previous one (prev): a
+ * view's source's own when it has one source seen, else its sources merged
+ * into a temporary.  NULL for views that have not reported since tracking
+ * started.  view_sets__free releases the temporaries.
+ */
+struct view_sets {
+	const struct ms_dirty_bitmap *cur[NR_VIEWS], *prev[NR_VIEWS];
+	struct ms_dirty_bitmap tmp[2][NR_VIEWS];
+};
+
+static const struct ms_dirty_bitmap *merge_view(const struct trk_dev *d, uint32_t seen,
+						const struct ms_dirty_bitmap *set,
+						struct ms_dirty_bitmap *tmp, int *err)
+{
+	if (!seen)
+		return NULL;
+	if (!(seen & (seen - 1)))
+		return &set[__builtin_ctz(seen)];
+	ms_dirty_bitmap__init(tmp, d->page_size, NULL, 0);
+	for (int s = 0; s < MS_SRC__MAX; s++)
+		if ((seen >> s) & 1 && ms_dirty_bitmap__or(tmp, &set[s], 0, UINT64_MAX >> d->shift))
+			*err = -ENOMEM;
+	return tmp;
+}
+
+static int view_sets__init(struct view_sets *vs, const struct trk_dev *d)
+{
+	int err = 0;
+
+	memset(vs, 0, sizeof(*vs));
+	for (int v = 0; v < NR_VIEWS; v++) {
+		uint32_t seen = d->seen & views[v].sources;
+
+		vs->cur[v] = merge_view(d, seen, d->src, &vs->tmp[0][v], &err);
+		vs->prev[v] = merge_view(d, seen, d->prev, &vs->tmp[1][v], &err);
+	}
+	return err;
+}
+
+static void view_sets__free(struct view_sets *vs)
 {
 	for (int v = 0; v < NR_VIEWS; v++) {
-		uint32_t act = d->active & views[v].sources;
-
-		vb[v] = NULL;
-		if (!act)
-			continue;
-		if (!(act & (act - 1))) {
-			vb[v] = &d->src[__builtin_ctz(act)];
-			continue;
-		}
-		ms_dirty_bitmap__init(tmp, d->page_size, NULL, 0);
-		for (int s = 0; s < MS_SRC__MAX; s++)
-			if ((act >> s) & 1 && ms_dirty_bitmap__or(tmp, &d->src[s], 0,
-								 UINT64_MAX >> d->shift))
-				return -ENOMEM;
-		vb[v] = tmp;
+		ms_dirty_bitmap__free(&vs->tmp[0][v]);
+		ms_dirty_bitmap__free(&vs->tmp[1][v]);
 	}
-	return 0;
+}
+
+/* Views with records since tracking started. */
+static int views_seen(const struct trk_dev *d)
+{
+	int n = 0;
+
+	for (int v = 0; v < NR_VIEWS; v++)
+		n += !!(d->seen & views[v].sources);
+	return n;
+}
+
+/* The pairs the check compares: both views reported, and the second sees every write. */
+static bool compared(const struct view_sets *vs, int x, int y)
+{
+	return x != y && vs->cur[x] && vs->cur[y] && !views[y].partial;
+}
+
+static void add_examples(struct disc *o, const uint64_t *ex, unsigned int nr, unsigned int shift)
+{
+	for (unsigned int k = 0; k < nr && o->nr_ex < NR_EX; k++)
+		o->ex[o->nr_ex++] = ex[k] << shift;
+}
+
+/* Pages of the suspects of (x, y) in [first, last] that y's window lacks: count and examples. */
+static void count_missed(const struct trk_dev *d, const struct ms_dirty_bitmap *sus,
+			 const struct ms_dirty_bitmap *y, uint64_t first, uint64_t last,
+			 struct disc *o)
+{
+	uint64_t a, b, ex[NR_EX];
+	unsigned int nr;
+
+	for (uint32_t i = 0; i < d->nr_ranges; i++) {
+		if (!segment(d, i, first, last, &a, &b))
+			continue;
+		o->pages += ms_dirty_bitmap__count_andnot(sus, y, a, b, ex, NR_EX, &nr);
+		add_examples(o, ex, nr, d->shift);
+	}
 }
 
 /*
- * Compare every pair of views over [first, last]; add the findings to out.
- * win (or NULL) gets this window's count per pair, UINT64_MAX where a pair
- * was not compared.
+ * Sources lag each other (a failed report is repeated at the next one; a
+ * driver unmaps a buffer after the device reported the write), so a page view
+ * x reported in window k is a discrepancy for view y only if y reported it in
+ * none of windows k-1, k and k+1.  Until the next window closes it is a
+ * suspect.  Closing the window over [first, last]: confirm the suspects y did
+ * not report in it, and keep this window's as the new suspects.
  */
-static int cross_check(const struct trk_dev *d, uint64_t first, uint64_t last,
-		       struct disc out[NR_VIEWS][NR_VIEWS], uint64_t win[NR_VIEWS][NR_VIEWS])
+static int cross_check(struct trk_dev *d, uint64_t first, uint64_t last, bool whole)
 {
-	const struct ms_dirty_bitmap *vb[NR_VIEWS];
-	struct ms_dirty_bitmap tmp = { 0 };
-	uint64_t a, b, ex[NR_EX];
-	int ret = view_bitmaps(d, &tmp, vb);
+	struct view_sets vs;
+	int err = view_sets__init(&vs, d);
 
-	if (win)
-		memset(win, 0xff, sizeof(uint64_t) * NR_VIEWS * NR_VIEWS);
-	for (int x = 0; !ret && x < NR_VIEWS; x++) {
-		for (int y = 0; vb[x] && y < NR_VIEWS; y++) {
-			struct disc *o = &out[x][y];
+	for (int x = 0; !err && x < NR_VIEWS; x++) {
+		for (int y = 0; y < NR_VIEWS; y++) {
+			struct ms_dirty_bitmap *sus = &d->suspect[x][y], cand;
+			uint64_t a, b;
+			int e;
 
-			if (y == x || !vb[y] || views[y].partial)
+			if (!compared(&vs, x, y))
 				continue;
-			o->windows++;
-			if (win)
-				win[x][y] = o->pages;
+			d->disc[x][y].windows++;
+			count_missed(d, sus, vs.cur[y], first, last, &d->disc[x][y]);
+			ms_dirty_bitmap__init(&cand, d->page_size, NULL, 0);
 			for (uint32_t i = 0; i < d->nr_ranges; i++) {
-				unsigned int nr;
-
 				if (!segment(d, i, first, last, &a, &b))
 					continue;
-				o->pages += ms_dirty_bitmap__count_andnot(vb[x], vb[y], a, b, ex,
-									  NR_EX - o->nr_ex, &nr);
-				for (unsigned int k = 0; k < nr; k++)
-					o->ex[o->nr_ex++] = ex[k] << d->shift;
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y], vs.prev[y],
+							     a, b, &e);
+				err |= e;
 			}
-			if (win)
-				win[x][y] = o->pages - win[x][y];
+			if (whole) {
+				struct ms_dirty_bitmap old = *sus;
+
+				*sus = cand;
+				cand = old;
+			} else {
+				ms_dirty_bitmap__clear_pages(sus, first, last);
+				err |= ms_dirty_bitmap__or(sus, &cand, 0, UINT64_MAX >> d->shift);
+			}
+			ms_dirty_bitmap__free(&cand);
 		}
 	}
-	ms_dirty_bitmap__free(&tmp);
-	return ret;
+	view_sets__free(&vs);
+	return err;
+}
+
+/* Tracking stopped: no later report can clear the suspects; they are discrepancies. */
+static void confirm_suspects(struct trk_dev *d)
+{
+	struct ms_dirty_bitmap none;
+
+	ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			count_missed(d, &d->suspect[x][y], &none, 0, UINT64_MAX >> d->shift,
+				     &d->disc[x][y]);
+			ms_dirty_bitmap__clear_all(&d->suspect[x][y]);
+		}
+}
+
+/*
+ * What the check would find if the window closed now and no further report
+ * came (read-only, for reports while tracking): per pair, the suspects y has
+ * not reported yet and the window's own candidates.
+ */
+static void unconfirmed(const struct trk_dev *d, struct disc out[NR_VIEWS][NR_VIEWS])
+{
+	struct view_sets vs;
+	uint64_t all = UINT64_MAX >> d->shift;
+
+	memset(out, 0, sizeof(struct disc) * NR_VIEWS * NR_VIEWS);
+	if (!d->tracking || view_sets__init(&vs, d)) {
+		if (d->tracking)
+			view_sets__free(&vs);
+		return;
+	}
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			struct ms_dirty_bitmap cand, none;
+			int e;
+
+			if (!compared(&vs, x, y))
+				continue;
+			out[x][y].windows = 1; /* the open one */
+			count_missed(d, &d->suspect[x][y], vs.cur[y], 0, all, &out[x][y]);
+			ms_dirty_bitmap__init(&cand, d->page_size, NULL, 0);
+			ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
+			for (uint32_t i = 0; i < d->nr_ranges; i++)
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y], vs.prev[y],
+							     d->ranges[i].pfirst, d->ranges[i].plast,
+							     &e);
+			count_missed(d, &cand, &none, 0, all, &out[x][y]);
+			ms_dirty_bitmap__free(&cand);
+		}
+	view_sets__free(&vs);
 }
 
 /* The window's dirty set (every source and the widened pages) over [first, last], into u. */
@@ -571,18 +714,6 @@ static int window_union(const struct trk_dev *d, uint64_t first, uint64_t last,
 		ret |= ms_dirty_bitmap__or(u, &d->src[s], first, last);
 	ret |= ms_dirty_bitmap__or(u, &d->widened, first, last);
 	return ret ? -ENOMEM : 0;
-}
-
-/* The view whose only active source bm is, or -1 (widened pages, or a view of two sources). */
-static int view_of(const struct trk_dev *d, const struct ms_dirty_bitmap *bm)
-{
-	for (int v = 0; v < NR_VIEWS; v++) {
-		uint32_t act = d->active & views[v].sources;
-
-		if (act && !(act & (act - 1)) && &d->src[__builtin_ctz(act)] == bm)
-			return v;
-	}
-	return -1;
 }
 
 /* The window's only non-empty bitmap; NULL when none or several. */
@@ -602,88 +733,100 @@ static const struct ms_dirty_bitmap *only_bitmap(const struct trk_dev *d, int *n
 	return *nonempty == 1 ? only : NULL;
 }
 
-/*
- * Close the window over pages [first, last]: check the sources against each
- * other, count the dirty set (and fold it into the session's pages if kept),
- * clear.  whole: the range holds every tracked page.  harvest: a consumer took
- * these pages (else tracking stopped with them still dirty).
- */
-static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
-			 uint64_t last, bool whole, bool harvest)
+/* Pages of the window's dirty set over [first, last] (and fold it into the session's). */
+static uint64_t window_count(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
+			     uint64_t last, const struct ms_dirty_bitmap **only)
 {
-	uint64_t all = UINT64_MAX >> d->shift, n, win[NR_VIEWS][NR_VIEWS];
-	const struct ms_dirty_bitmap *only;
+	struct ms_dirty_bitmap u;
 	int nonempty;
+	uint64_t n;
 
-	if (cross_check(d, first, last, d->disc, win))
-		nomem(d);
 	/* one source (the usual case) is its own union: count it where it is */
-	only = only_bitmap(d, &nonempty);
+	*only = only_bitmap(d, &nonempty);
 	if (nonempty <= 1) {
-		n = only ? count_tracked(d, only, first, last) : 0;
-		if (only && t->keep_session && ms_dirty_bitmap__or(&d->session, only, first, last))
+		n = *only ? count_tracked(d, *only, first, last) : 0;
+		if (*only && t->keep_session && ms_dirty_bitmap__or(&d->session, *only, first, last))
 			nomem(d);
-	} else if (nonempty == 2 && !t->keep_session) {
+		return n;
+	}
+	if (nonempty == 2 && !t->keep_session) {
 		/* two (a device and its own tracker, say): |x| + |y \ x|, no union built */
 		const struct ms_dirty_bitmap *x = NULL, *y = NULL;
+		uint64_t a, b;
 
 		for (int s = 0; s <= MS_SRC__MAX; s++) {
 			const struct ms_dirty_bitmap *bm = s < MS_SRC__MAX ? &d->src[s] : &d->widened;
 
-			if (ms_dirty_bitmap__empty(bm))
-				continue;
-			if (x)
-				y = bm;
-			else
-				x = bm;
+			if (!ms_dirty_bitmap__empty(bm))
+				*(x ? &y : &x) = bm;
 		}
-		int vx = view_of(d, x), vy = view_of(d, y);
-
 		n = count_tracked(d, x, first, last);
-		if (vx >= 0 && vy >= 0 && win[vy][vx] != UINT64_MAX) {
-			/* the cross-check just counted y \ x */
-			n += win[vy][vx];
-		} else if (vx >= 0 && vy >= 0 && win[vx][vy] != UINT64_MAX) {
-			n = count_tracked(d, y, first, last) + win[vx][vy];
-		} else {
-			for (uint32_t i = 0; i < d->nr_ranges; i++) {
-				uint64_t a, b;
-
-				if (segment(d, i, first, last, &a, &b))
-					n += ms_dirty_bitmap__count_andnot(y, x, a, b, NULL, 0,
-									   NULL);
-			}
-		}
-	} else {
-		struct ms_dirty_bitmap u;
-
-		ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
-		if (window_union(d, first, last, &u) ||
-		    (t->keep_session && ms_dirty_bitmap__or(&d->session, &u, 0, all)))
-			nomem(d);
-		n = count_tracked(d, &u, first, last);
-		ms_dirty_bitmap__free(&u);
+		for (uint32_t i = 0; i < d->nr_ranges; i++)
+			if (segment(d, i, first, last, &a, &b))
+				n += ms_dirty_bitmap__count_andnot(y, x, a, b, NULL, 0, NULL);
+		return n;
 	}
+	ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
+	if (window_union(d, first, last, &u) ||
+	    (t->keep_session && ms_dirty_bitmap__or(&d->session, &u, 0, UINT64_MAX >> d->shift)))
+		nomem(d);
+	n = count_tracked(d, &u, first, last);
+	ms_dirty_bitmap__free(&u);
+	return n;
+}
+
+/*
+ * Close the window over pages [first, last]: check the sources against each
+ * other, count the dirty set, keep each source's pages as the previous
+ * window, clear.  whole: the range holds every tracked page.  harvest: a
+ * consumer took these pages (else tracking stopped with them still dirty).
+ */
+static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
+			 uint64_t last, bool whole, bool harvest)
+{
+	const struct ms_dirty_bitmap *only;
+	/* only a check needs last window's pages (a view that starts late lacks that grace) */
+	bool keep_prev = views_seen(d) >= 2;
+	uint64_t n;
+
+	if (cross_check(d, first, last, whole))
+		nomem(d);
+	n = window_count(t, d, first, last, &only);
 	if (harvest)
 		d->harvested_pages += n;
 	else
 		d->unharvested_at_stop += n;
 	for (int s = 0; s < MS_SRC__MAX; s++) {
-		if (ms_dirty_bitmap__empty(&d->src[s]))
+		struct ms_dirty_bitmap swap;
+
+		if (!ms_dirty_bitmap__empty(&d->src[s]))
+			d->st[s].pages +=
+				only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
+		/* the window becomes the previous one, if the check compares views */
+		if (!keep_prev) {
+			if (whole)
+				ms_dirty_bitmap__clear_all(&d->src[s]);
+			else
+				ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
 			continue;
-		d->st[s].pages += only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
-		/* the windows hold only tracked pages: a whole harvest empties them */
-		if (whole)
+		}
+		/* (the windows hold only tracked pages: whole, they move as they are) */
+		if (whole) {
+			swap = d->prev[s];
+			d->prev[s] = d->src[s];
+			d->src[s] = swap;
 			ms_dirty_bitmap__clear_all(&d->src[s]);
-		else
+		} else {
+			ms_dirty_bitmap__clear_pages(&d->prev[s], first, last);
+			if (ms_dirty_bitmap__or(&d->prev[s], &d->src[s], first, last))
+				nomem(d);
 			ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
+		}
 	}
 	if (whole)
 		ms_dirty_bitmap__clear_all(&d->widened);
 	else
 		ms_dirty_bitmap__clear_pages(&d->widened, first, last);
-	if (whole)
-		d->active = 0;
 }
 
 /* --- tracking start and stop --------------------------------------------------------- */
@@ -721,9 +864,9 @@ int ms_tracker__check_start(uint64_t page_size, const struct ms_range *ranges, u
 		snprintf(err, errlen, "no ranges to track");
 		return -EINVAL;
 	}
-	if (nr > MS_TRACK_MAX_RANGES) {
+	if (nr > MS_TRACK_RECORD_MAX_RANGES) {
 		snprintf(err, errlen, "%u ranges: at most %zu can be tracked", nr,
-			 (size_t)MS_TRACK_MAX_RANGES);
+			 (size_t)MS_TRACK_RECORD_MAX_RANGES);
 		return -E2BIG;
 	}
 	for (uint32_t i = 0; i < nr; i++) {
@@ -782,12 +925,7 @@ static int set_page_size(struct trk_dev *d, uint64_t page_size)
 	ret = ms_dirty_bitmap__or(&session, &d->session, 0, UINT64_MAX >> d->shift);
 	ms_dirty_bitmap__free(&d->session);
 	d->session = session;
-	for (int s = 0; s < MS_SRC__MAX; s++) {
-		ms_dirty_bitmap__free(&d->src[s]);
-		ms_dirty_bitmap__init(&d->src[s], page_size, NULL, 0);
-	}
-	ms_dirty_bitmap__free(&d->widened);
-	ms_dirty_bitmap__init(&d->widened, page_size, NULL, 0);
+	windows_reset(d, page_size);
 	d->page_size = page_size;
 	d->shift = (unsigned int)__builtin_ctzll(page_size);
 	return ret;
@@ -856,12 +994,12 @@ static void on_track_start(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	free(r);
 	d->nr_ranges = ts->nr_ranges;
 	/* dense windows may go flat over the tracked span */
-	for (int s = 0; s <= MS_SRC__MAX; s++)
-		ms_dirty_bitmap__set_span(s < MS_SRC__MAX ? &d->src[s] : &d->widened,
-					  d->ranges[0].pfirst, d->ranges[d->nr_ranges - 1].plast);
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		ms_dirty_bitmap__set_span(window_bitmap(d, i), d->ranges[0].pfirst,
+					  d->ranges[d->nr_ranges - 1].plast);
 	d->hot_first = d->ranges[0].pfirst;
 	d->hot_last = d->ranges[0].plast;
-	d->active = 0;
+	d->seen = 0;
 	d->tracking = true;
 	d->track_starts++;
 }
@@ -881,6 +1019,9 @@ static void on_track_stop(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	}
 	/* what was never harvested is still dirty: the report says how much */
 	close_window(t, d, 0, UINT64_MAX >> d->shift, true, false);
+	confirm_suspects(d);
+	for (int s = 0; s < MS_SRC__MAX; s++)
+		ms_dirty_bitmap__clear_all(&d->prev[s]);
 	d->tracking = false;
 	d->hot_first = 1;
 	d->hot_last = 0;
@@ -1212,14 +1353,6 @@ static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d,
 	return n;
 }
 
-/* The cross-source findings of the window still open (read-only). */
-static void open_window_check(const struct trk_dev *d, struct disc open[NR_VIEWS][NR_VIEWS])
-{
-	memset(open, 0, sizeof(struct disc) * NR_VIEWS * NR_VIEWS);
-	if (d->tracking)
-		cross_check(d, 0, UINT64_MAX >> d->shift, open, NULL);
-}
-
 int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 			       struct ms_dirty_summary *s)
 {
@@ -1252,16 +1385,18 @@ int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 		s->widen_events += d->cause[c].events;
 		s->widened_pages += d->cause[c].pages;
 	}
-	open_window_check(d, open);
+	unconfirmed(d, open);
 	for (int x = 0; x < NR_VIEWS; x++)
 		for (int y = 0; y < NR_VIEWS; y++)
-			s->discrepancy_pages += d->disc[x][y].pages + open[x][y].pages;
+		{
+			s->discrepancy_pages += d->disc[x][y].pages;
+			s->unconfirmed_pages += open[x][y].pages;
+		}
 	for (int r = 0; r < NR_REJECTS; r++)
 		s->rejected += d->rej[r].count;
-	s->mem_bytes = ms_dirty_bitmap__mem_bytes(&d->widened) +
-		       ms_dirty_bitmap__mem_bytes(&d->session) + d->nr_ranges * sizeof(*d->ranges);
-	for (int i = 0; i < MS_SRC__MAX; i++)
-		s->mem_bytes += ms_dirty_bitmap__mem_bytes(&d->src[i]);
+	s->mem_bytes = ms_dirty_bitmap__mem_bytes(&d->session) + d->nr_ranges * sizeof(*d->ranges);
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		s->mem_bytes += ms_dirty_bitmap__mem_bytes(window_bitmap(t->dev[dev], i));
 	return 0;
 }
 
@@ -1377,7 +1512,7 @@ static struct json_object *discrepancies_json(const struct trk_dev *d)
 	struct json_object *arr = json_object_new_array();
 	struct disc open[NR_VIEWS][NR_VIEWS];
 
-	open_window_check(d, open);
+	unconfirmed(d, open);
 	for (int x = 0; x < NR_VIEWS; x++) {
 		for (int y = 0; y < NR_VIEWS; y++) {
 			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
@@ -1391,7 +1526,7 @@ static struct json_object *discrepancies_json(const struct trk_dev *d)
 			ms_json_add(j, "missed_by", json_object_new_string(views[y].name));
 			ms_json_add(j, "windows", ms_json_u64(c->windows));
 			ms_json_add(j, "pages", ms_json_u64(c->pages));
-			ms_json_add(j, "open_window_pages", ms_json_u64(o->pages));
+			ms_json_add(j, "unconfirmed_pages", ms_json_u64(o->pages));
 			for (unsigned int i = 0; i < c->nr_ex; i++)
 				json_object_array_add(ex, hex(c->ex[i]));
 			for (unsigned int i = 0; i < o->nr_ex && c->nr_ex + i < NR_EX; i++)
@@ -1517,17 +1652,23 @@ static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *ou
 			fprintf(out, "  widened %s x%" PRIu64 ": %" PRIu64 " pages%s (%s)\n",
 				causes[c].name, d->cause[c].events, d->cause[c].pages,
 				d->cause[c].all ? ", all tracked" : "", causes[c].why);
-	open_window_check(d, open);
+	unconfirmed(d, open);
 	for (int x = 0; x < NR_VIEWS; x++)
 		for (int y = 0; y < NR_VIEWS; y++) {
-			uint64_t p = d->disc[x][y].pages + open[x][y].pages;
-			uint64_t first = d->disc[x][y].nr_ex ? d->disc[x][y].ex[0] : open[x][y].ex[0];
+			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
 
-			if (p)
+			if (c->pages)
 				fprintf(out,
 					"  MISSED: %s did not report %" PRIu64
 					" page%s that %s reported (first at 0x%" PRIx64 ")\n",
-					views[y].name, p, p == 1 ? "" : "s", views[x].name, first);
+					views[y].name, c->pages, c->pages == 1 ? "" : "s",
+					views[x].name, c->ex[0]);
+			if (o->pages)
+				fprintf(out,
+					"  unconfirmed: %s has not reported %" PRIu64
+					" page%s that %s reported, yet (first at 0x%" PRIx64 ")\n",
+					views[y].name, o->pages, o->pages == 1 ? "" : "s",
+					views[x].name, o->ex[0]);
 		}
 	if (s.out_of_range_records)
 		fprintf(out, "  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",

@@ -281,6 +281,25 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 					 n);
 			assert_int_equal(nr, nw);
 			assert_memory_equal(ex, want_ex, nw * sizeof(*ex));
+			/* the same difference, built as a set */
+			{
+				struct ms_dirty_bitmap diff;
+				int err;
+
+				ms_dirty_bitmap__init(&diff, page_size, NULL, 0);
+				assert_int_equal(ms_dirty_bitmap__andnot_into(&diff, &bm, &other, NULL,
+									      first, last, &err),
+						 n);
+				assert_int_equal(err, 0);
+				assert_int_equal(ms_dirty_bitmap__count(&diff), n);
+				for (q = first;; q++) {
+					assert_int_equal(ms_dirty_bitmap__test(&diff, q),
+							 ref_test(&r, q) && !ref_test(&ro, q));
+					if (q == last)
+						break;
+				}
+				ms_dirty_bitmap__free(&diff);
+			}
 		} else if (roll < 98) {
 			random_export(&rnd, &bm, &r);
 		} else {
