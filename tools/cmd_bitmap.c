@@ -16,27 +16,28 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: migscope bitmap CAPTURE [--device NAME] [--page-size SIZE] [--ranges] "
-		   "[--json]\n\n"
-		   "Replay a capture through the dirty tracker and print, per device: the pages it\n"
-		   "dirtied (per harvest window, summed, and distinct over the session) and those\n"
-		   "still pending, the pages each source\n"
-		   "reported, the cross-source check (pages one source reported and another\n"
-		   "missed), records outside the tracked ranges or the IOMMU-mapped set, and why\n"
-		   "pages were widened (losses, unmaps while tracking, bad records).\n\n"
-		   "Options:\n"
-		   "  -d, --device NAME     only this device\n"
-		   "  -p, --page-size SIZE  also count the distinct pages at SIZE (4K, 64K, 2M, ...;\n"
-		   "                        a coarse page is dirty if any page in it is); --ranges\n"
-		   "                        uses it too (default: the device's tracking page size)\n"
-		   "  -r, --ranges          list the session's dirty IOVA ranges\n"
-		   "      --json            print JSON\n"
-		   "  -v, --verbose         debug messages on stderr\n"
-		   "  -h, --help            this help\n"
-		   "\nExamples:\n"
-		   "  migscope bitmap run.mscap\n"
-		   "  migscope bitmap run.mscap --device ref0 --page-size 2M --ranges\n"
-		   "  migscope bitmap run.mscap --json | jq '.devices[].dirty.discrepancies'\n");
+	fprintf(f,
+		"Usage: migscope bitmap CAPTURE [--device NAME] [--page-size SIZE] [--ranges] "
+		"[--json]\n\n"
+		"Replay a capture through the dirty tracker and print, per device: the pages it\n"
+		"dirtied (per harvest window, summed, and distinct over the session) and those\n"
+		"still pending, the pages each source\n"
+		"reported, the cross-source check (pages one source reported and another\n"
+		"missed), records outside the tracked ranges or the IOMMU-mapped set, and why\n"
+		"pages were widened (losses, unmaps while tracking, bad records).\n\n"
+		"Options:\n"
+		"  -d, --device NAME     only this device\n"
+		"  -p, --page-size SIZE  also count the distinct pages at SIZE (4K, 64K, 2M, ...;\n"
+		"                        a coarse page is dirty if any page in it is); --ranges\n"
+		"                        uses it too (default: the device's tracking page size)\n"
+		"  -r, --ranges          list the session's dirty IOVA ranges\n"
+		"      --json            print JSON\n"
+		"  -v, --verbose         debug messages on stderr\n"
+		"  -h, --help            this help\n"
+		"\nExamples:\n"
+		"  migscope bitmap run.mscap\n"
+		"  migscope bitmap run.mscap --device ref0 --page-size 2M --ranges\n"
+		"  migscope bitmap run.mscap --json | jq '.devices[].dirty.discrepancies'\n");
 }
 
 struct ranges_ctx {
@@ -79,7 +80,8 @@ static int list_ranges(const struct ms_session *s, uint32_t id, uint64_t page_si
 	c.shift = bm.shift;
 	ret = ms_tracker__session_pages(s->tracker, id, &bm);
 	if (!ret)
-		ret = ms_dirty_bitmap__for_each_run(&bm, 0, UINT64_MAX >> bm.shift, print_range, &c);
+		ret =
+		    ms_dirty_bitmap__for_each_run(&bm, 0, UINT64_MAX >> bm.shift, print_range, &c);
 	ms_dirty_bitmap__free(&bm);
 	return ret;
 }
@@ -147,7 +149,8 @@ int do_bitmap(int argc, char **argv)
 						       optarg);
 			why = ms_dirty_bitmap__page_size_problem(page_size);
 			if (why)
-				return cli_usage_error("bitmap", "--page-size: '%s' %s", optarg, why);
+				return cli_usage_error("bitmap", "--page-size: '%s' %s", optarg,
+						       why);
 			break;
 		case 'r':
 			ranges = 1;
@@ -164,8 +167,8 @@ int do_bitmap(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("bitmap", optind == argc ? "missing CAPTURE file" :
-								  "expected one CAPTURE file");
+		return cli_usage_error("bitmap", optind == argc ? "missing CAPTURE file"
+								: "expected one CAPTURE file");
 	path = argv[optind];
 
 	r = ms_capture_reader__open(path, err, sizeof(err));
@@ -208,7 +211,8 @@ int do_bitmap(int argc, char **argv)
 
 			ms_json_add(o, "id", json_object_new_int((int32_t)id));
 			ms_json_add(o, "name", json_object_new_string(info->name));
-			ms_json_add(o, "kind", json_object_new_string(ms_dev_kind_name(info->kind)));
+			ms_json_add(o, "kind",
+				    json_object_new_string(ms_dev_kind_name(info->kind)));
 			ms_json_add(o, "dirty", ms_tracker__device_json(s->tracker, id, page_size));
 			if (ranges) {
 				struct json_object *arr = json_object_new_array();

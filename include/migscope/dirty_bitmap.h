@@ -81,8 +81,7 @@ struct ms_dirty_bitmap {
 const char *ms_dirty_bitmap__page_size_problem(uint64_t page_size);
 
 /* Empty bitmap at page_size.  0, or -EINVAL with err filled. */
-int ms_dirty_bitmap__init(struct ms_dirty_bitmap *bm, uint64_t page_size, char *err,
-			  size_t errlen);
+int ms_dirty_bitmap__init(struct ms_dirty_bitmap *bm, uint64_t page_size, char *err, size_t errlen);
 
 /*
  * The pages [first, last] the owner expects to set (a device's tracked
@@ -204,8 +203,8 @@ uint64_t ms_dirty_bitmap__count(const struct ms_dirty_bitmap *bm);
  * Mark [iova, iova + len) dirty; pages partly covered count.  0, -EINVAL with
  * err filled (len 0, or the range wraps past 2^64), or -ENOMEM (now full).
  */
-int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t len,
-			       char *err, size_t errlen);
+int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t len, char *err,
+			       size_t errlen);
 
 /*
  * Export [iova, iova + length) in the VFIO DMA logging bitmap format: one bit
@@ -264,8 +263,7 @@ uint64_t ms_dirty_bitmap__andnot_into(struct ms_dirty_bitmap *dst, const struct 
  * order; stop early when fn returns non-zero (and return that).  0, fn's
  * value, or -ENOMEM.
  */
-int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t first,
-				  uint64_t last,
+int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
 				  int (*fn)(void *ctx, uint64_t first, uint64_t last), void *ctx);
 
 /* Bytes of memory held. */

@@ -41,7 +41,8 @@
 #include <migscope/dirty_bitmap.h>
 
 /* Most ranges one MS_EV_TRACK_START record can carry (its len is 16 bits). */
-#define MS_TRACK_RECORD_MAX_RANGES ((UINT16_MAX - MS_PAYLOAD_LEN(ms_ev_track_start)) / sizeof(struct ms_range))
+#define MS_TRACK_RECORD_MAX_RANGES                                                                 \
+	((UINT16_MAX - MS_PAYLOAD_LEN(ms_ev_track_start)) / sizeof(struct ms_range))
 
 struct ms_tracker;
 
@@ -78,17 +79,17 @@ int ms_tracker__read_and_clear(struct ms_tracker *t, struct ms_bus *bus, uint64_
 /* Numbers for tables and progress lines (the telemetry's "dirty pages" column). */
 struct ms_dirty_summary {
 	bool tracking;
-	uint64_t page_size;	       /* the tracking page size (last one used) */
-	uint64_t tracked_bytes;	       /* sum of the tracked ranges */
-	uint64_t pages;		       /* dirty pages over the session: each window's, summed */
-	uint64_t distinct_pages;       /* distinct pages over the session (if kept, else 0) */
-	uint64_t pending_pages;	       /* dirty now: not harvested yet */
+	uint64_t page_size;	 /* the tracking page size (last one used) */
+	uint64_t tracked_bytes;	 /* sum of the tracked ranges */
+	uint64_t pages;		 /* dirty pages over the session: each window's, summed */
+	uint64_t distinct_pages; /* distinct pages over the session (if kept, else 0) */
+	uint64_t pending_pages;	 /* dirty now: not harvested yet */
 	uint64_t harvests;
-	uint64_t harvested_pages;      /* pages returned by harvests, summed */
-	uint64_t unharvested_at_stop;  /* pages still dirty when tracking stopped */
-	uint64_t records;	       /* write records for this device */
+	uint64_t harvested_pages;	    /* pages returned by harvests, summed */
+	uint64_t unharvested_at_stop;	    /* pages still dirty when tracking stopped */
+	uint64_t records;		    /* write records for this device */
 	uint64_t source_pages[MS_SRC__MAX]; /* pages each source reported, summed per window */
-	uint64_t out_of_range_records; /* records (partly) outside every tracked range */
+	uint64_t out_of_range_records;	    /* records (partly) outside every tracked range */
 	uint64_t outside_mapped_records;
 	uint64_t widen_events;
 	uint64_t widened_pages;	    /* pages forced dirty by losses, unmaps, bad records */
@@ -99,8 +100,7 @@ struct ms_dirty_summary {
 };
 
 /* 0, or -ENOENT if the tracker never heard of the device. */
-int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
-			       struct ms_dirty_summary *s);
+int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dirty_summary *s);
 
 /*
  * Also keep the distinct pages each device dirtied over the session (every
@@ -115,16 +115,14 @@ void ms_tracker__keep_session_pages(struct ms_tracker *t);
  * the device dirtied over the session, at that page size.  0, -ENOENT,
  * -ENODATA (session pages not kept) or -ENOMEM (out is then full).
  */
-int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev,
-			      struct ms_dirty_bitmap *out);
+int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev, struct ms_dirty_bitmap *out);
 
 /*
  * The device's "dirty" report object (docs/dirty-tracking.md), or NULL if the
  * tracker never heard of it.  With session pages kept, a non-zero page_size
  * adds "converted": the distinct pages counted at that page size.
  */
-struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev,
-					    uint64_t page_size);
+struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size);
 
 /* Add "dirty" to each device entry of report and the tracker-wide "dirty_tracker". */
 void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report);
@@ -133,8 +131,7 @@ void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report);
  * The DIRTY section of the terminal report: one device (only_dev) or all
  * (MS_DEV_NONE, with the tracker-wide lines), with or without the column header.
  */
-void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev,
-			    bool header);
+void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header);
 
 /* "dma_unmap", ... ("unknown" past the end). */
 const char *ms_write_source_name(unsigned int src);

@@ -10,13 +10,13 @@
 
 #include <migscope/dirty_bitmap.h>
 
-#define MIN_BITS 6   /* smallest table: 64 slots, 1 KiB */
+#define MIN_BITS  6  /* smallest table: 64 slots, 1 KiB */
 #define KEEP_BITS 12 /* a table this small is zeroed on clear rather than freed */
 /* The largest span worth a flat array: 2^28 words, 2 GiB (64 TiB at 4 KiB pages). */
 #define FLAT_MAX_WORDS (1ull << 28)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -290,8 +290,8 @@ static int to_flat(struct ms_dirty_bitmap *bm)
 static int grow(struct ms_dirty_bitmap *bm, unsigned int bits)
 {
 	/* words past a quarter of the flat array's size: the flat form wins */
-	if (bm->span_words && !bm->flat && (1ull << bits) * sizeof(*bm->tab) >= flat_bytes(bm) / 16 &&
-	    !to_flat(bm))
+	if (bm->span_words && !bm->flat &&
+	    (1ull << bits) * sizeof(*bm->tab) >= flat_bytes(bm) / 16 && !to_flat(bm))
 		return 0;
 	return rehash(bm, bits);
 }
@@ -482,11 +482,12 @@ static const struct ms_dbm_run *run_at(const struct ms_dirty_bitmap *bm, uint64_
 
 /* --- visiting the words of a page range ---------------------------------- */
 
-/* fn gets each word w holding set pages of the range: where its bits live, and those pages' bits. */
+/* fn gets each word w holding set pages of the range: where its bits live, and those pages' bits.
+ */
 typedef void (*word_fn)(void *ctx, uint64_t w, uint64_t *bits, uint64_t m);
 
-static void visit_flat(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
-		       word_fn fn, void *ctx)
+static void visit_flat(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last, word_fn fn,
+		       void *ctx)
 {
 	uint64_t end_w = bm->span_w + bm->span_words - 1, a, b;
 
@@ -514,8 +515,8 @@ static void visit_flat(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_
  * looks the same word up in, or NULL; its slots are prefetched a few words
  * ahead so those lookups overlap.
  */
-static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
-			word_fn fn, void *ctx, const struct ms_dirty_bitmap *other)
+static void visit_words(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last, word_fn fn,
+			void *ctx, const struct ms_dirty_bitmap *other)
 {
 	uint64_t wf = first >> 6, wl = last >> 6;
 
@@ -714,8 +715,8 @@ uint64_t ms_dirty_bitmap__count(const struct ms_dirty_bitmap *bm)
 	return ms_dirty_bitmap__count_range(bm, 0, max_page(bm));
 }
 
-int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t len,
-			       char *err, size_t errlen)
+int ms_dirty_bitmap__set_range(struct ms_dirty_bitmap *bm, uint64_t iova, uint64_t len, char *err,
+			       size_t errlen)
 {
 	if (!len) {
 		set_err(err, errlen, "empty range at 0x%" PRIx64, iova);
@@ -806,15 +807,16 @@ int ms_dirty_bitmap__export(const struct ms_dirty_bitmap *bm, uint64_t iova, uin
 		return -EINVAL;
 	}
 	if (iova & (page_size - 1)) {
-		set_err(err, errlen, "export iova 0x%" PRIx64 " is not aligned to the page size %" PRIu64,
-			iova, page_size);
+		set_err(err, errlen,
+			"export iova 0x%" PRIx64 " is not aligned to the page size %" PRIu64, iova,
+			page_size);
 		return -EINVAL;
 	}
 	need = ms_dirty_bitmap__words(length, page_size);
 	if (nwords < need) {
 		set_err(err, errlen,
-			"export bitmap of %zu words is too small: 0x%" PRIx64 " bytes at page size %" PRIu64
-			" need %" PRIu64,
+			"export bitmap of %zu words is too small: 0x%" PRIx64
+			" bytes at page size %" PRIu64 " need %" PRIu64,
 			nwords, length, page_size, need);
 		return -EINVAL;
 	}
@@ -934,7 +936,8 @@ int ms_dirty_bitmap__or(struct ms_dirty_bitmap *dst, const struct ms_dirty_bitma
 		dst->full = true;
 		return -ENOMEM;
 	}
-	for (uint64_t i = run_lower(src, first); i < src->nr_runs && src->runs[i].first <= last; i++)
+	for (uint64_t i = run_lower(src, first); i < src->nr_runs && src->runs[i].first <= last;
+	     i++)
 		or_pages(&o, max_u64(src->runs[i].first, first), min_u64(src->runs[i].last, last));
 	visit_words(src, first, last, or_word, &o, dst->shift == src->shift ? dst : NULL);
 	return o.ret;
@@ -1173,8 +1176,7 @@ static int cmp_word(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t first,
-				  uint64_t last,
+int ms_dirty_bitmap__for_each_run(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last,
 				  int (*fn)(void *ctx, uint64_t first, uint64_t last), void *ctx)
 {
 	struct collect_ctx c = { NULL, 0 };

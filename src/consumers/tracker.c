@@ -11,9 +11,9 @@
 #include <migscope/report.h>
 #include <migscope/tracker.h>
 
-#define NR_EX 4		 /* examples kept per finding */
-#define NR_PENDING 16	 /* writes in flight: prefetched, applied this many records later */
-#define REJECT_MSG 160	 /* the first refusal's message, per kind */
+#define NR_EX	    4	 /* examples kept per finding */
+#define NR_PENDING  16	 /* writes in flight: prefetched, applied this many records later */
+#define REJECT_MSG  160	 /* the first refusal's message, per kind */
 #define MAPPED_PAGE 4096 /* the IOMMU maps in 4 KiB pages at least */
 
 /*
@@ -58,16 +58,16 @@ static const struct {
 				   "a dirty report (DMA_LOGGING_REPORT) failed" },
 	[MS_LOSS_SOURCE_ERROR] = { "loss:source_error", "a source failed" },
 	[CAUSE_LOSS_UNKNOWN] = { "loss:unknown", "records were lost for an unknown reason" },
-	[CAUSE_UNMAP] = { "unmap_while_tracking",
-			  "IOVA was unmapped while tracking: its dirty state went with the mapping" },
+	[CAUSE_UNMAP] = { "unmap_while_tracking", "IOVA was unmapped while tracking: its dirty "
+						  "state went with the mapping" },
 	[CAUSE_ZERO_LENGTH] = { "zero_length_record",
 				"a write record of length 0: the page at its address is dirty" },
 	[CAUSE_WRAP] = { "wrapping_record",
 			 "a write record wrapping past 2^64: everything tracked is dirty" },
 	[CAUSE_UNKNOWN_SOURCE] = { "unknown_source",
 				   "write records from an unknown source: their pages are dirty" },
-	[CAUSE_SHORT_RECORD] = { "short_record",
-				 "a write record shorter than its payload: everything tracked is dirty" },
+	[CAUSE_SHORT_RECORD] = { "short_record", "a write record shorter than its payload: "
+						 "everything tracked is dirty" },
 	[CAUSE_NOMEM] = { "out_of_memory", "a bitmap ran out of memory: every page reads dirty" },
 };
 
@@ -119,7 +119,7 @@ struct disc {
 };
 
 struct trk_range {
-	uint64_t iova, last;   /* bytes, inclusive */
+	uint64_t iova, last;	/* bytes, inclusive */
 	uint64_t pfirst, plast; /* pages */
 };
 
@@ -133,11 +133,11 @@ struct trk_dev {
 	uint64_t tracked_bytes;
 	uint64_t hot_first, hot_last; /* pages of the range written last */
 
-	struct ms_dirty_bitmap src[MS_SRC__MAX];  /* the window, per source */
-	struct ms_dirty_bitmap prev[MS_SRC__MAX]; /* the previous window, for the check */
+	struct ms_dirty_bitmap src[MS_SRC__MAX];	    /* the window, per source */
+	struct ms_dirty_bitmap prev[MS_SRC__MAX];	    /* the previous window, for the check */
 	struct ms_dirty_bitmap suspect[NR_VIEWS][NR_VIEWS]; /* pages x reported, y not yet */
-	struct ms_dirty_bitmap widened;		 /* the window's forced-dirty pages */
-	struct ms_dirty_bitmap session;		 /* every closed window, if kept */
+	struct ms_dirty_bitmap widened;			    /* the window's forced-dirty pages */
+	struct ms_dirty_bitmap session;			    /* every closed window, if kept */
 	uint32_t seen; /* sources with records since tracking started */
 
 	struct src_stats st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
@@ -306,8 +306,8 @@ static uint32_t range_lower(const struct trk_dev *d, uint64_t iova)
 }
 
 /* Pages of tracked range i inside [first, last], if any. */
-static bool segment(const struct trk_dev *d, uint32_t i, uint64_t first, uint64_t last,
-		    uint64_t *a, uint64_t *b)
+static bool segment(const struct trk_dev *d, uint32_t i, uint64_t first, uint64_t last, uint64_t *a,
+		    uint64_t *b)
 {
 	*a = max_u64(d->ranges[i].pfirst, first);
 	*b = min_u64(d->ranges[i].plast, last);
@@ -333,8 +333,7 @@ static uint64_t count_tracked(const struct trk_dev *d, const struct ms_dirty_bit
 
 /* --- widening -------------------------------------------------------------------- */
 
-static void cause_event(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t len,
-			uint64_t lost)
+static void cause_event(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t len, uint64_t lost)
 {
 	d->cause[c].events++;
 	d->cause[c].lost += lost;
@@ -504,8 +503,8 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	}
 	if ((w->iova | w->len) & (d->page_size - 1))
 		st->unaligned++;
-	if (t->maps && !ms_dirty_bitmap__test_all(&t->mapped, w->iova / MAPPED_PAGE,
-						  end / MAPPED_PAGE)) {
+	if (t->maps &&
+	    !ms_dirty_bitmap__test_all(&t->mapped, w->iova / MAPPED_PAGE, end / MAPPED_PAGE)) {
 		st->outside_mapped_records++;
 		st->outside_mapped_bytes += w->len;
 		add_example(&d->outside_mapped, w->iova, w->len, src);
@@ -633,8 +632,8 @@ static int cross_check(struct trk_dev *d, uint64_t first, uint64_t last, bool wh
 			for (uint32_t i = 0; i < d->nr_ranges; i++) {
 				if (!segment(d, i, first, last, &a, &b))
 					continue;
-				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y], vs.prev[y],
-							     a, b, &e);
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y],
+							     vs.prev[y], a, b, &e);
 				err |= e;
 			}
 			if (whole) {
@@ -695,9 +694,9 @@ static void unconfirmed(const struct trk_dev *d, struct disc out[NR_VIEWS][NR_VI
 			ms_dirty_bitmap__init(&cand, d->page_size, NULL, 0);
 			ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
 			for (uint32_t i = 0; i < d->nr_ranges; i++)
-				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y], vs.prev[y],
-							     d->ranges[i].pfirst, d->ranges[i].plast,
-							     &e);
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y],
+							     vs.prev[y], d->ranges[i].pfirst,
+							     d->ranges[i].plast, &e);
 			count_missed(d, &cand, &none, 0, all, &out[x][y]);
 			ms_dirty_bitmap__free(&cand);
 		}
@@ -745,7 +744,8 @@ static uint64_t window_count(const struct ms_tracker *t, struct trk_dev *d, uint
 	*only = only_bitmap(d, &nonempty);
 	if (nonempty <= 1) {
 		n = *only ? count_tracked(d, *only, first, last) : 0;
-		if (*only && t->keep_session && ms_dirty_bitmap__or(&d->session, *only, first, last))
+		if (*only && t->keep_session &&
+		    ms_dirty_bitmap__or(&d->session, *only, first, last))
 			nomem(d);
 		return n;
 	}
@@ -755,7 +755,8 @@ static uint64_t window_count(const struct ms_tracker *t, struct trk_dev *d, uint
 		uint64_t a, b;
 
 		for (int s = 0; s <= MS_SRC__MAX; s++) {
-			const struct ms_dirty_bitmap *bm = s < MS_SRC__MAX ? &d->src[s] : &d->widened;
+			const struct ms_dirty_bitmap *bm =
+			    s < MS_SRC__MAX ? &d->src[s] : &d->widened;
 
 			if (!ms_dirty_bitmap__empty(bm))
 				*(x ? &y : &x) = bm;
@@ -801,7 +802,7 @@ static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t
 
 		if (!ms_dirty_bitmap__empty(&d->src[s]))
 			d->st[s].pages +=
-				only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
+			    only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
 		/* the window becomes the previous one, if the check compares views */
 		if (!keep_prev) {
 			if (whole)
@@ -875,10 +876,12 @@ int ms_tracker__check_start(uint64_t page_size, const struct ms_range *ranges, u
 		if (!len)
 			snprintf(err, errlen, "range %u at 0x%" PRIx64 " is empty", i, iova);
 		else if (iova + (len - 1) < iova)
-			snprintf(err, errlen, "range %u [0x%" PRIx64 ", +0x%" PRIx64
-				 ") wraps past 2^64", i, iova, len);
+			snprintf(err, errlen,
+				 "range %u [0x%" PRIx64 ", +0x%" PRIx64 ") wraps past 2^64", i,
+				 iova, len);
 		else if ((iova | len) & (page_size - 1))
-			snprintf(err, errlen, "range %u [0x%" PRIx64 ", +0x%" PRIx64
+			snprintf(err, errlen,
+				 "range %u [0x%" PRIx64 ", +0x%" PRIx64
 				 ") is not aligned to the %" PRIu64 "-byte page size",
 				 i, iova, len, page_size);
 		else
@@ -903,8 +906,8 @@ int ms_tracker__check_start(uint64_t page_size, const struct ms_range *ranges, u
 			y = &s[i - 1];
 		}
 		snprintf(err, errlen,
-			 "ranges %u [0x%" PRIx64 ", +0x%" PRIx64 ") and %u [0x%" PRIx64 ", +0x%" PRIx64
-			 ") overlap",
+			 "ranges %u [0x%" PRIx64 ", +0x%" PRIx64 ") and %u [0x%" PRIx64
+			 ", +0x%" PRIx64 ") overlap",
 			 x->idx, x->iova, x->len, y->idx, y->iova, y->len);
 		free(s);
 		return -EINVAL;
@@ -1063,8 +1066,8 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	end = h->iova + (h->len - 1);
 	if (end < h->iova) {
 		d->harvests--;
-		reject(rej, "range 0x%" PRIx64 " + 0x%" PRIx64 " wraps past 2^64", (uint64_t)h->iova,
-		       (uint64_t)h->len);
+		reject(rej, "range 0x%" PRIx64 " + 0x%" PRIx64 " wraps past 2^64",
+		       (uint64_t)h->iova, (uint64_t)h->len);
 		return;
 	}
 	/* only the tracker pages wholly inside were taken: a page half outside keeps its dirt */
@@ -1136,7 +1139,8 @@ static void on_map(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	}
 	if (!m->size || m->iova + (m->size - 1) < m->iova) {
 		reject(&t->rej[REJ_MAP], "map of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
-		       (uint64_t)m->iova, (uint64_t)m->size, m->size ? "wraps past 2^64" : "is empty");
+		       (uint64_t)m->iova, (uint64_t)m->size,
+		       m->size ? "wraps past 2^64" : "is empty");
 		return;
 	}
 	t->maps++;
@@ -1240,8 +1244,8 @@ int ms_tracker__subscribe(struct ms_tracker *t, struct ms_bus *bus)
 		return ret;
 	return ms_bus__subscribe(bus,
 				 MS_EV_BIT(MS_EV_TRACK_START) | MS_EV_BIT(MS_EV_TRACK_STOP) |
-					 MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS) |
-					 MS_EV_BIT(MS_EV_IOMMU_MAP) | MS_EV_BIT(MS_EV_IOMMU_UNMAP),
+				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS) |
+				     MS_EV_BIT(MS_EV_IOMMU_MAP) | MS_EV_BIT(MS_EV_IOMMU_UNMAP),
 				 on_event, t);
 }
 
@@ -1304,8 +1308,7 @@ void ms_tracker__keep_session_pages(struct ms_tracker *t)
 	t->keep_session = true;
 }
 
-int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev,
-			      struct ms_dirty_bitmap *out)
+int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev, struct ms_dirty_bitmap *out)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	uint64_t all;
@@ -1340,8 +1343,7 @@ static uint64_t pending_pages(const struct trk_dev *d)
 }
 
 /* Distinct pages over the session, at page_size. */
-static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d,
-			      uint64_t page_size)
+static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d, uint64_t page_size)
 {
 	struct ms_dirty_bitmap u;
 	uint64_t n;
@@ -1353,8 +1355,7 @@ static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d,
 	return n;
 }
 
-int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
-			       struct ms_dirty_summary *s)
+int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dirty_summary *s)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	struct disc open[NR_VIEWS][NR_VIEWS];
@@ -1378,8 +1379,8 @@ int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 		s->out_of_range_records += d->st[i].out_of_range_records;
 		s->outside_mapped_records += d->st[i].outside_mapped_records;
 		if (i < MS_SRC__MAX)
-			s->source_pages[i] = d->st[i].pages +
-					     count_tracked(d, &d->src[i], 0, UINT64_MAX >> d->shift);
+			s->source_pages[i] = d->st[i].pages + count_tracked(d, &d->src[i], 0,
+									    UINT64_MAX >> d->shift);
 	}
 	for (int c = 0; c < NR_CAUSES; c++) {
 		s->widen_events += d->cause[c].events;
@@ -1387,8 +1388,7 @@ int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev,
 	}
 	unconfirmed(d, open);
 	for (int x = 0; x < NR_VIEWS; x++)
-		for (int y = 0; y < NR_VIEWS; y++)
-		{
+		for (int y = 0; y < NR_VIEWS; y++) {
 			s->discrepancy_pages += d->disc[x][y].pages;
 			s->unconfirmed_pages += open[x][y].pages;
 		}
@@ -1480,7 +1480,8 @@ static struct json_object *outside_json(const struct trk_dev *d, bool mapped)
 	}
 	ms_json_add(o, "records", ms_json_u64(records));
 	ms_json_add(o, "bytes", ms_json_u64(bytes));
-	ms_json_add(o, "first", examples_json(mapped ? &d->outside_mapped : &d->out_of_range, true));
+	ms_json_add(o, "first",
+		    examples_json(mapped ? &d->outside_mapped : &d->out_of_range, true));
 	return o;
 }
 
@@ -1538,8 +1539,7 @@ static struct json_object *discrepancies_json(const struct trk_dev *d)
 	return arr;
 }
 
-struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev,
-					    uint64_t page_size)
+struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size)
 {
 	const struct trk_dev *d = dev_find(t, dev);
 	struct json_object *o, *ranges;
@@ -1605,7 +1605,8 @@ void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report)
 	}
 	ms_json_add(o, "iommu_maps", ms_json_u64(t->maps));
 	ms_json_add(o, "iommu_unmaps", ms_json_u64(t->unmaps));
-	ms_json_add(o, "mapped_bytes", ms_json_u64(ms_dirty_bitmap__count(&t->mapped) * MAPPED_PAGE));
+	ms_json_add(o, "mapped_bytes",
+		    ms_json_u64(ms_dirty_bitmap__count(&t->mapped) * MAPPED_PAGE));
 	ms_json_add(o, "unattributed_records", ms_json_u64(t->unattributed));
 	ms_json_add(o, "rejected", rejects_json(t->rej));
 	ms_json_add(report, "dirty_tracker", o);
@@ -1636,8 +1637,9 @@ static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *ou
 	const char *n = ms_devices__name(t->devices, d->id, name, sizeof(name));
 
 	ms_tracker__device_summary(t, d->id, &s);
-	fprintf(out, "%-20.20s %8s %10" PRIu64 " %11s %8" PRIu64 " %8" PRIu64 " %10" PRIu64
-		     " %8" PRIu64 " %8" PRIu64 "\n",
+	fprintf(out,
+		"%-20.20s %8s %10" PRIu64 " %11s %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %8" PRIu64
+		" %8" PRIu64 "\n",
 		n, page_str(d->page_size, b1, sizeof(b1)), s.pages,
 		ms_fmt_bytes(s.pages * d->page_size, b2, sizeof(b2)), s.pending_pages, s.harvests,
 		s.records, s.widen_events, s.discrepancy_pages);
@@ -1671,13 +1673,15 @@ static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *ou
 					views[x].name, o->ex[0]);
 		}
 	if (s.out_of_range_records)
-		fprintf(out, "  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",
+		fprintf(out,
+			"  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",
 			s.out_of_range_records, s.out_of_range_records == 1 ? "" : "s");
 	if (s.outside_mapped_records)
 		fprintf(out,
 			"  %" PRIu64 " record%s outside the IOMMU-mapped set (%" PRIu64
 			" maps seen; earlier mappings are unknown)\n",
-			s.outside_mapped_records, s.outside_mapped_records == 1 ? "" : "s", t->maps);
+			s.outside_mapped_records, s.outside_mapped_records == 1 ? "" : "s",
+			t->maps);
 	if (d->unharvested_at_stop)
 		fprintf(out, "  %" PRIu64 " pages were still dirty when tracking stopped\n",
 			d->unharvested_at_stop);
@@ -1696,18 +1700,19 @@ void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, 
 		if (!t->dev[id] || (only_dev != MS_DEV_NONE && id != only_dev))
 			continue;
 		if (!any)
-			fprintf(out, "\n%-20s %8s %10s %11s %8s %8s %10s %8s %8s\n", "DIRTY", "PAGE",
-				"PAGES", "BYTES", "PENDING", "HARVESTS", "RECORDS", "WIDENED",
-				"MISSED");
+			fprintf(out, "\n%-20s %8s %10s %11s %8s %8s %10s %8s %8s\n", "DIRTY",
+				"PAGE", "PAGES", "BYTES", "PENDING", "HARVESTS", "RECORDS",
+				"WIDENED", "MISSED");
 		any = true;
 		print_device(t, t->dev[id], out);
 	}
 	if (only_dev != MS_DEV_NONE)
 		return;
 	if (t->unattributed)
-		fprintf(out, "%" PRIu64 " dirty-tracking records named no device\n", t->unattributed);
+		fprintf(out, "%" PRIu64 " dirty-tracking records named no device\n",
+			t->unattributed);
 	for (int r = 0; r < NR_REJECTS; r++)
 		if (t->rej[r].count)
-			fprintf(out, "refused %s x%" PRIu64 ": %s\n", reject_names[r], t->rej[r].count,
-				t->rej[r].first);
+			fprintf(out, "refused %s x%" PRIu64 ": %s\n", reject_names[r],
+				t->rej[r].count, t->rej[r].first);
 }

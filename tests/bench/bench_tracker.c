@@ -40,11 +40,11 @@
 #include <migscope/rand.h>
 #include <migscope/tracker.h>
 
-#define PS 4096ull
-#define SPAN (4ull << 40)
+#define PS	   4096ull
+#define SPAN	   (4ull << 40)
 #define SPAN_PAGES (SPAN / PS)
 #define FLAT_WORDS (SPAN_PAGES / 64)
-#define RUNS 3
+#define RUNS	   3
 
 static double now_s(void)
 {
@@ -269,7 +269,8 @@ static void bench_harvest_crosscheck(uint64_t *flat)
 		t = time_flat_crosscheck(flat, flat2, &count, &missed);
 		best_s = t < best_s ? t : best_s;
 		ms_tracker__device_summary(r.t, 0, &s);
-		if (s.harvested_pages != count || s.pending_pages || s.discrepancy_pages != missed) {
+		if (s.harvested_pages != count || s.pending_pages ||
+		    s.discrepancy_pages != missed) {
 			fprintf(stderr, "bench_tracker: cross-checked harvests differ\n");
 			exit(1);
 		}

@@ -20,13 +20,12 @@
 #include <migscope/tracker.h>
 
 static const uint16_t types[] = {
-	MS_EV_DEV_ADD,	  MS_EV_TRACK_START, MS_EV_TRACK_STOP, MS_EV_IOMMU_MAP,
+	MS_EV_DEV_ADD,	   MS_EV_TRACK_START, MS_EV_TRACK_STOP, MS_EV_IOMMU_MAP,
 	MS_EV_IOMMU_UNMAP, MS_EV_DMA_WRITE,   MS_EV_LOSS,	MS_EV_HARVEST,
 };
 
 /* An export (and sometimes a read-and-clear) of a range the payload names. */
-static void poke(struct ms_tracker *t, struct ms_bus *bus, uint32_t dev, const uint8_t *p,
-		 size_t n)
+static void poke(struct ms_tracker *t, struct ms_bus *bus, uint32_t dev, const uint8_t *p, size_t n)
 {
 	uint64_t iova = 0, len = 0, bm[256];
 	uint64_t ps = 4096ull << (n ? p[0] % 10 : 0);

@@ -21,7 +21,7 @@
 /* --- the reference: a byte per page over three regions ----------------------- */
 
 #define REGION_PAGES 8192u
-#define NR_REGIONS 3
+#define NR_REGIONS   3
 
 struct ref {
 	unsigned int shift;
@@ -131,8 +131,8 @@ static void assert_same_set(struct ms_dirty_bitmap *bm, struct ref *r)
 	struct run_check c = { r, 0, 0, 0 };
 	uint64_t total = 0;
 
-	assert_int_equal(ms_dirty_bitmap__for_each_run(bm, 0, UINT64_MAX >> bm->shift, check_run, &c),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__for_each_run(bm, 0, UINT64_MAX >> bm->shift, check_run, &c), 0);
 	for (int i = 0; i < NR_REGIONS; i++)
 		for (unsigned int k = 0; k < REGION_PAGES; k++)
 			total += r->v[i][k];
@@ -211,9 +211,9 @@ static void random_export(struct ms_rand *rnd, struct ms_dirty_bitmap *bm, struc
 								 words, err, sizeof(err)),
 				 0);
 	else
-		assert_int_equal(ms_dirty_bitmap__export(bm, iova, length, osize, got, words, err,
-							 sizeof(err)),
-				 0);
+		assert_int_equal(
+		    ms_dirty_bitmap__export(bm, iova, length, osize, got, words, err, sizeof(err)),
+		    0);
 	assert_memory_equal(got, want, (words + 1) * 8);
 	if (clear)
 		ref_clear_inside(r, iova, length);
@@ -276,9 +276,8 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 				if (q == last)
 					break;
 			}
-			assert_int_equal(ms_dirty_bitmap__count_andnot(&bm, &other, first, last,
-								       ex, 4, &nr),
-					 n);
+			assert_int_equal(
+			    ms_dirty_bitmap__count_andnot(&bm, &other, first, last, ex, 4, &nr), n);
 			assert_int_equal(nr, nw);
 			assert_memory_equal(ex, want_ex, nw * sizeof(*ex));
 			/* the same difference, built as a set */
@@ -287,8 +286,8 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 				int err;
 
 				ms_dirty_bitmap__init(&diff, page_size, NULL, 0);
-				assert_int_equal(ms_dirty_bitmap__andnot_into(&diff, &bm, &other, NULL,
-									      first, last, &err),
+				assert_int_equal(ms_dirty_bitmap__andnot_into(
+						     &diff, &bm, &other, NULL, first, last, &err),
 						 n);
 				assert_int_equal(err, 0);
 				assert_int_equal(ms_dirty_bitmap__count(&diff), n);
@@ -347,47 +346,43 @@ static void export_matches_the_vfio_bitmap_format_bit_for_bit(void **state)
 
 	/* bit n covers [iova + n * 4096, + 4096): word n / 64, bit n % 64 */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&bm, GIB, 131 * 4096, 4096, out, 3, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, GIB, 131 * 4096, 4096, out, 3, err, sizeof(err)), 0);
 	assert_int_equal(out[0], (1ull << 0) | (1ull << 3) | (1ull << 63));
 	assert_int_equal(out[1], (1ull << 0) | (1ull << 1));
 	assert_int_equal(out[2], 1ull << 2);
 
 	/* a range starting at page 3: everything moves down three bits */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&bm, GIB + 0x3000, 128 * 4096, 4096, out, 2,
-						 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, GIB + 0x3000, 128 * 4096, 4096, out, 2, err, sizeof(err)),
+	    0);
 	assert_int_equal(out[0], (1ull << 0) | (1ull << 60) | (1ull << 61) | (1ull << 62));
 	assert_int_equal(out[1], 1ull << 63);
 
 	/* only sets bits, like DMA_LOGGING_REPORT: two devices merge into one buffer */
 	out[0] = 1ull << 5;
 	out[1] = 0;
-	assert_int_equal(ms_dirty_bitmap__export(&bm, GIB, 64 * 4096, 4096, out, 1, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, GIB, 64 * 4096, 4096, out, 1, err, sizeof(err)), 0);
 	assert_int_equal(out[0], (1ull << 0) | (1ull << 3) | (1ull << 5) | (1ull << 63));
 	assert_int_equal(out[1], 0);
 
 	/* a length that ends mid-page still gets that page's bit; nothing past it */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&bm, GIB, 3 * 4096 + 1, 4096, out, 1, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, GIB, 3 * 4096 + 1, 4096, out, 1, err, sizeof(err)), 0);
 	assert_int_equal(out[0], (1ull << 0) | (1ull << 3));
 
 	/* read-and-clear: reported once, then gone; pages outside the range stay */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__read_and_clear(&bm, GIB, 64 * 4096, 4096, out, 1,
-						 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__read_and_clear(&bm, GIB, 64 * 4096, 4096, out, 1, err, sizeof(err)),
+	    0);
 	assert_int_equal(out[0], (1ull << 0) | (1ull << 3) | (1ull << 63));
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&bm, GIB, 131 * 4096, 4096, out, 3, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, GIB, 131 * 4096, 4096, out, 3, err, sizeof(err)), 0);
 	assert_int_equal(out[0], 0);
 	assert_int_equal(out[1], (1ull << 0) | (1ull << 1));
 	assert_int_equal(out[2], 1ull << 2);
@@ -407,27 +402,24 @@ static void page_size_conversion_goes_both_ways(void **state)
 
 	/* coarse export: a coarse page is dirty if any fine page in it is */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&fine, 0, 4 * MIB, 64 * KIB, out, 1, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&fine, 0, 4 * MIB, 64 * KIB, out, 1, err, sizeof(err)), 0);
 	assert_int_equal(out[0], 1ull << 1);
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&fine, 0, 4 * MIB, 2 * MIB, out, 1, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&fine, 0, 4 * MIB, 2 * MIB, out, 1, err, sizeof(err)), 0);
 	assert_int_equal(out[0], 1ull << 0);
 
 	/* fine export: a fine page is dirty if its coarse page is */
 	assert_int_equal(ms_dirty_bitmap__set_range(&coarse, 2 * MIB, 1, NULL, 0), 0);
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&coarse, 0, 4 * MIB, 64 * KIB, out, 1, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&coarse, 0, 4 * MIB, 64 * KIB, out, 1, err, sizeof(err)), 0);
 	assert_int_equal(out[0], 0xffffffff00000000ull);
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__export(&coarse, 2 * MIB, 2 * MIB, 4 * KIB, out, 8,
-						 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&coarse, 2 * MIB, 2 * MIB, 4 * KIB, out, 8, err, sizeof(err)),
+	    0);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(out[i], ~0ull);
 
@@ -443,12 +435,14 @@ static void page_size_conversion_goes_both_ways(void **state)
 
 	/* read-and-clear at a finer page size than the bitmap's cannot clear a coarse page */
 	memset(out, 0, sizeof(out));
-	assert_int_equal(ms_dirty_bitmap__read_and_clear(&coarse, 2 * MIB, 4 * KIB, 4 * KIB, out, 1, err, sizeof(err)),
+	assert_int_equal(ms_dirty_bitmap__read_and_clear(&coarse, 2 * MIB, 4 * KIB, 4 * KIB, out, 1,
+							 err, sizeof(err)),
 			 0);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(ms_dirty_bitmap__count(&coarse), 1);
 	/* ... but one that covers the whole coarse page does */
-	assert_int_equal(ms_dirty_bitmap__read_and_clear(&coarse, 2 * MIB, 2 * MIB, 4 * KIB, out, 8, err, sizeof(err)),
+	assert_int_equal(ms_dirty_bitmap__read_and_clear(&coarse, 2 * MIB, 2 * MIB, 4 * KIB, out, 8,
+							 err, sizeof(err)),
 			 0);
 	assert_int_equal(ms_dirty_bitmap__count(&coarse), 0);
 	ms_dirty_bitmap__free(&fine);
@@ -468,9 +462,9 @@ static void marking_four_tib_dirty_costs_a_run_not_a_flat_bitmap(void **state)
 	/* a hole in the middle splits the run */
 	assert_int_equal(ms_dirty_bitmap__clear_pages(&bm, 1000, 1063), 0);
 	assert_int_equal(ms_dirty_bitmap__count(&bm), (1ull << 30) - 64);
-	assert_int_equal(ms_dirty_bitmap__export(&bm, 1000 * 4096, 128 * 4096, 4096, out, 2, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, 1000 * 4096, 128 * 4096, 4096, out, 2, err, sizeof(err)),
+	    0);
 	assert_int_equal(out[0], 0);
 	assert_int_equal(out[1], ~0ull);
 	assert_true(ms_dirty_bitmap__mem_bytes(&bm) < 1024);
@@ -495,7 +489,8 @@ static void memory_follows_the_dirty_pages_and_a_harvest_returns_it(void **state
 	assert_int_equal(ms_dirty_bitmap__count(&bm), 10000);
 	assert_true(ms_dirty_bitmap__mem_bytes(&bm) <= 64 * 10000);
 	assert_int_equal(ms_dirty_bitmap__read_and_clear(&bm, 0, 4 * TIB, 2 * MIB, out,
-						 ms_dirty_bitmap__words(4 * TIB, 2 * MIB), err, sizeof(err)),
+							 ms_dirty_bitmap__words(4 * TIB, 2 * MIB),
+							 err, sizeof(err)),
 			 0);
 	assert_int_equal(ms_dirty_bitmap__count(&bm), 0);
 	assert_int_equal(ms_dirty_bitmap__mem_bytes(&bm), 0);
@@ -562,37 +557,33 @@ static void bad_input_is_refused_with_a_clear_error_and_changes_nothing(void **s
 
 	assert_int_equal(ms_dirty_bitmap__set_range(&bm, 0x1000, 0, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "empty range at 0x1000");
-	assert_int_equal(ms_dirty_bitmap__set_range(&bm, UINT64_MAX - 0xfff, 0x2000, err,
-						    sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    ms_dirty_bitmap__set_range(&bm, UINT64_MAX - 0xfff, 0x2000, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "range 0xfffffffffffff000 + 0x2000 wraps past 2^64");
 	/* ending exactly at 2^64 does not wrap */
-	assert_int_equal(ms_dirty_bitmap__set_range(&bm, UINT64_MAX - 0xfff, 0x1000, err,
-						    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_dirty_bitmap__set_range(&bm, UINT64_MAX - 0xfff, 0x1000, err, sizeof(err)), 0);
 	assert_int_equal(ms_dirty_bitmap__set_pages(&bm, 5, 4), -EINVAL);
 	assert_int_equal(ms_dirty_bitmap__set_pages(&bm, 0, UINT64_MAX), -EINVAL);
 
-	assert_int_equal(ms_dirty_bitmap__export(&bm, 0, 0x10000, 4095, out, 4, err,
-						 sizeof(err)),
+	assert_int_equal(ms_dirty_bitmap__export(&bm, 0, 0x10000, 4095, out, 4, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "export page size 4095 is not a power of two");
 	assert_int_equal(ms_dirty_bitmap__export(&bm, 0, 0, 4096, out, 4, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "export of an empty range at 0x0");
-	assert_int_equal(ms_dirty_bitmap__export(&bm, 0x800, 0x10000, 4096, out, 4, err,
-						 sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    ms_dirty_bitmap__export(&bm, 0x800, 0x10000, 4096, out, 4, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "export iova 0x800 is not aligned to the page size 4096");
-	assert_int_equal(ms_dirty_bitmap__export(&bm, UINT64_MAX - 0xfff, 0x2000, 4096, out, 4,
-						 err, sizeof(err)),
+	assert_int_equal(ms_dirty_bitmap__export(&bm, UINT64_MAX - 0xfff, 0x2000, 4096, out, 4, err,
+						 sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "export range 0xfffffffffffff000 + 0x2000 wraps past 2^64");
-	assert_int_equal(ms_dirty_bitmap__export(&bm, 0, 65 * 4096, 4096, out, 1, err,
-						 sizeof(err)),
+	assert_int_equal(ms_dirty_bitmap__export(&bm, 0, 65 * 4096, 4096, out, 1, err, sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "export bitmap of 1 words is too small: 0x41000 bytes at page size "
-				 "4096 need 2");
+	assert_string_equal(err,
+			    "export bitmap of 1 words is too small: 0x41000 bytes at page size "
+			    "4096 need 2");
 	/* nothing was written or cleared by the refused calls */
 	assert_int_equal(out[0] | out[1] | out[2] | out[3], 0);
 	assert_int_equal(ms_dirty_bitmap__count(&bm), 2);

@@ -59,8 +59,8 @@ static void start_n(struct ms_session *s, uint32_t dev, uint64_t page_size,
 	ms_session__publish(s, &ev.t.hdr);
 }
 
-static void start(struct ms_session *s, uint32_t dev, uint64_t page_size,
-		  const struct ms_range *r, uint32_t nr)
+static void start(struct ms_session *s, uint32_t dev, uint64_t page_size, const struct ms_range *r,
+		  uint32_t nr)
 {
 	start_n(s, dev, page_size, r, nr, nr);
 }
@@ -72,8 +72,7 @@ static void stop(struct ms_session *s, uint32_t dev)
 	ms_session__publish(s, &h);
 }
 
-static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t iova,
-		      uint64_t len)
+static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t iova, uint64_t len)
 {
 	struct ms_ev_dma_write w = { 0 };
 
@@ -96,8 +95,7 @@ static void harvest(struct ms_session *s, uint32_t dev, uint64_t iova, uint64_t 
 	ms_session__publish(s, &h.hdr);
 }
 
-static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t iova,
-		 uint64_t len)
+static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t iova, uint64_t len)
 {
 	struct ms_ev_loss l = { 0 };
 
@@ -147,9 +145,8 @@ static uint64_t dirty_word(struct ms_session *s, uint32_t dev, uint64_t iova, un
 	uint64_t w = 0;
 	char err[256];
 
-	assert_int_equal(ms_tracker__export(s->tracker, dev, iova, npages * PS, PS, &w, 1, err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_tracker__export(s->tracker, dev, iova, npages * PS, PS, &w, 1, err, sizeof(err)), 0);
 	return w;
 }
 
@@ -197,7 +194,7 @@ static void every_source_is_merged_into_one_dirty_set(void **state)
 /* --- the property test -------------------------------------------------------------------- */
 
 #define NR_RANGES 3
-#define MARGIN 16u /* pages around each range that records also hit */
+#define MARGIN	  16u /* pages around each range that records also hit */
 
 struct model {
 	struct ms_range r[NR_RANGES];
@@ -366,9 +363,8 @@ static void export_is_the_vfio_bitmap_and_read_and_clear_is_a_harvest_record(voi
 	struct ms_dirty_summary sum;
 	char err[256];
 
-	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_HARVEST),
-					   tu_recorder__on_event, &rec),
-			 0);
+	assert_int_equal(
+	    ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_HARVEST), tu_recorder__on_event, &rec), 0);
 	ms_tracker__keep_session_pages(s->tracker);
 	start(s, d, PS, &r, 1);
 	write_rec(s, d, MS_SRC_DMA_UNMAP, 0x200000, 2 * PS);		/* pages 0, 1 */
@@ -399,9 +395,9 @@ static void export_is_the_vfio_bitmap_and_read_and_clear_is_a_harvest_record(voi
 
 	/* a coarse export (2 MiB) of the same state */
 	memset(bm, 0, sizeof(bm));
-	assert_int_equal(ms_tracker__export(s->tracker, d, 0, 4ull << 20, 2ull << 20, bm, 1, err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    ms_tracker__export(s->tracker, d, 0, 4ull << 20, 2ull << 20, bm, 1, err, sizeof(err)),
+	    0);
 	assert_int_equal(bm[0], 1ull << 1);
 
 	/* export of a device that is not tracking is a clear error */
@@ -429,7 +425,8 @@ static void stop_with_pages_never_harvested_says_so(void **state)
 	assert_int_equal(sum.unharvested_at_stop, 3);
 	assert_int_equal(sum.pages, 3);
 	assert_int_equal(sum.pending_pages, 0);
-	/* a stop when not tracking is fine (virtio: it MUST succeed), and writes now are untracked */
+	/* a stop when not tracking is fine (virtio: it MUST succeed), and writes now are untracked
+	 */
 	stop(s, d);
 	write_rec(s, d, MS_SRC_DMA_UNMAP, 10 * PS, PS);
 	j = dirty_json(s, d);
@@ -699,7 +696,8 @@ static void check_start_rejects_every_caller_mistake_with_a_clear_error(void **s
 
 	struct ms_range unaligned = { 0x1800, 0x1000 };
 	assert_int_equal(ms_tracker__check_start(PS, &unaligned, 1, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "range 0 [0x1800, +0x1000) is not aligned to the 4096-byte page size");
+	assert_string_equal(err,
+			    "range 0 [0x1800, +0x1000) is not aligned to the 4096-byte page size");
 
 	struct ms_range overlap[3] = { { 0x10000, 0x4000 }, { 0x0, 0x1000 }, { 0x13000, 0x1000 } };
 	assert_int_equal(ms_tracker__check_start(PS, overlap, 3, err, sizeof(err)), -EINVAL);
@@ -708,11 +706,11 @@ static void check_start_rejects_every_caller_mistake_with_a_clear_error(void **s
 	big = calloc(MS_TRACK_RECORD_MAX_RANGES + 1, sizeof(*big));
 	for (size_t i = 0; i <= MS_TRACK_RECORD_MAX_RANGES; i++)
 		big[i] = (struct ms_range){ i * PS, PS };
-	assert_int_equal(ms_tracker__check_start(PS, big, MS_TRACK_RECORD_MAX_RANGES, err, sizeof(err)),
-			 0);
-	assert_int_equal(ms_tracker__check_start(PS, big, MS_TRACK_RECORD_MAX_RANGES + 1, err,
-						 sizeof(err)),
-			 -E2BIG);
+	assert_int_equal(
+	    ms_tracker__check_start(PS, big, MS_TRACK_RECORD_MAX_RANGES, err, sizeof(err)), 0);
+	assert_int_equal(
+	    ms_tracker__check_start(PS, big, MS_TRACK_RECORD_MAX_RANGES + 1, err, sizeof(err)),
+	    -E2BIG);
 	assert_string_equal(err, "4095 ranges: at most 4094 can be tracked");
 	free(big);
 }
@@ -840,8 +838,9 @@ static void report_has_a_dirty_object_per_device_and_a_dirty_section(void **stat
 	assert_contains(text, "DIRTY");
 	assert_contains(text, "nic0");
 	assert_contains(text, "widened loss:ringbuf_drop x1: 64 pages, all tracked");
-	assert_contains(text, "unconfirmed: virtio_wr has not reported 1 page that dma reported, yet "
-			      "(first at 0x1000)");
+	assert_contains(text,
+			"unconfirmed: virtio_wr has not reported 1 page that dma reported, yet "
+			"(first at 0x1000)");
 	free(text);
 	ms_session__free(s);
 }
@@ -861,8 +860,8 @@ static void replay_of_a_capture_gives_the_same_dirty_report(void **state)
 	uint32_t d = add_dev(s, "ref0");
 	start(s, d, PS, &rg, 1);
 	for (int i = 0; i < 500; i++)
-		write_rec(s, d, (uint32_t)(i % MS_SRC__MAX), 0x100000 + (uint64_t)(i * 7 % 1024) * PS,
-			  PS);
+		write_rec(s, d, (uint32_t)(i % MS_SRC__MAX),
+			  0x100000 + (uint64_t)(i * 7 % 1024) * PS, PS);
 	harvest(s, d, 0x100000, 512 * PS, PS);
 	loss(s, d, MS_LOSS_RINGBUF_DROP, 0x100000, 8 * PS);
 	unmap(s, 0x100000 + 900 * PS, 4 * PS);
