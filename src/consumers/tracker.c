@@ -153,8 +153,10 @@ struct trk_dev {
 /* A write whose word is being prefetched (see defer_mark). */
 struct pending {
 	struct trk_dev *d;
-	struct ms_dirty_bitmap *bm;
-	uint64_t first, last;
+	unsigned int src;
+	bool set, check;      /* pages still to set; the mapped set still to check */
+	uint64_t first, last; /* pages */
+	uint64_t iova, len;   /* the record, for the mapped-set check */
 };
 
 struct ms_tracker {
@@ -381,12 +383,28 @@ static void widen_all(struct trk_dev *d, enum cause c, uint64_t lost)
 
 /* --- write records ------------------------------------------------------------------ */
 
+/* A precise record not wholly inside what the IOMMU maps (once maps were seen). */
+static void check_mapped(struct ms_tracker *t, struct trk_dev *d, unsigned int src, uint64_t iova,
+			 uint64_t len)
+{
+	struct src_stats *st = &d->st[src];
+
+	if (ms_dirty_bitmap__test_all(&t->mapped, iova / MAPPED_PAGE,
+				      (iova + (len - 1)) / MAPPED_PAGE))
+		return;
+	st->outside_mapped_records++;
+	st->outside_mapped_bytes += len;
+	add_example(&d->outside_mapped, iova, len, src);
+}
+
 static void apply_oldest(struct ms_tracker *t)
 {
 	struct pending *p = &t->pend[t->pend_head];
 
-	if (ms_dirty_bitmap__set_pages(p->bm, p->first, p->last))
+	if (p->set && ms_dirty_bitmap__set_pages(&p->d->src[p->src], p->first, p->last))
 		nomem(p->d);
+	if (p->check)
+		check_mapped(t, p->d, p->src, p->iova, p->len);
 	t->pend_head = (t->pend_head + 1) % NR_PENDING;
 	t->nr_pend--;
 }
@@ -399,30 +417,42 @@ static void drain(struct ms_tracker *t)
 }
 
 /*
- * A write to a word not at hand: prefetch the word and apply the write
+ * A write within the range written last: its pages, and its check against
+ * the mapped set.  What needs a word not at hand is prefetched and done
  * NR_PENDING records later, so the cache misses of random writes overlap (a
  * record's path is too long for the CPU to reach the next one's miss on its
- * own).  Setting bits commutes, so the order does not matter.
+ * own).  Setting bits commutes, and the ring is drained before any map,
+ * unmap or query, so nothing sees the difference.
  */
 static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned int src,
-			      uint64_t first, uint64_t last)
+			      uint64_t first, uint64_t last, const struct ms_ev_dma_write *w)
 {
 	struct ms_dirty_bitmap *bm = &d->src[src];
 	struct pending *p;
+	bool set = true;
 
 	d->seen |= 1u << src;
 	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
 		ms_dirty_bitmap__set_pages(bm, first, last);
-		return;
+		set = false;
 	}
+	if (!set && !t->maps)
+		return;
 	if (t->nr_pend == NR_PENDING)
 		apply_oldest(t);
-	ms_dirty_bitmap__prefetch(bm, first);
+	if (set)
+		ms_dirty_bitmap__prefetch(bm, first);
+	if (t->maps)
+		ms_dirty_bitmap__prefetch(&t->mapped, w->iova / MAPPED_PAGE);
 	p = &t->pend[(t->pend_head + t->nr_pend) % NR_PENDING];
 	p->d = d;
-	p->bm = bm;
+	p->src = src;
+	p->set = set;
+	p->check = t->maps;
 	p->first = first;
 	p->last = last;
+	p->iova = w->iova;
+	p->len = w->len;
 	t->nr_pend++;
 }
 
@@ -503,18 +533,15 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	}
 	if ((w->iova | w->len) & (d->page_size - 1))
 		st->unaligned++;
-	if (t->maps &&
-	    !ms_dirty_bitmap__test_all(&t->mapped, w->iova / MAPPED_PAGE, end / MAPPED_PAGE)) {
-		st->outside_mapped_records++;
-		st->outside_mapped_bytes += w->len;
-		add_example(&d->outside_mapped, w->iova, w->len, src);
-	}
 	first = w->iova >> d->shift;
 	last = end >> d->shift;
-	if (first >= d->hot_first && last <= d->hot_last && src < MS_SRC__MAX)
-		defer_mark(t, d, src, first, last);
-	else
-		clip_and_mark(d, src, w, end);
+	if (first >= d->hot_first && last <= d->hot_last && src < MS_SRC__MAX) {
+		defer_mark(t, d, src, first, last, w);
+		return;
+	}
+	if (t->maps)
+		check_mapped(t, d, src, w->iova, w->len);
+	clip_and_mark(d, src, w, end);
 }
 
 /* --- windows: the cross-source check and the harvest ------------------------------ */
