@@ -13,6 +13,7 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } cmds[] = {
+	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
 	{ "features", do_features, "list the BPF collectors and what this kernel lets them do" },
 	{ "profile", do_profile, "drive devices through a save and resume; downtime per device" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },

@@ -20,6 +20,7 @@
 #include <migscope/progress.h>
 #include <migscope/stats.h>
 #include <migscope/telemetry.h>
+#include <migscope/tracker.h>
 
 struct ms_session {
 	struct ms_bus bus;
@@ -30,6 +31,7 @@ struct ms_session {
 	struct ms_stats stats;
 	struct ms_telemetry telemetry;
 	struct ms_progress progress; /* drawn only when opts->progress was given */
+	struct ms_tracker *tracker;	/* per-device dirty pages */
 	struct ms_capture_writer *rec; /* NULL unless recording */
 
 	uint32_t next_dev_id;

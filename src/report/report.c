@@ -129,6 +129,7 @@ struct json_object *ms_report__json(const struct ms_session *s)
 	ms_json_add(root, "migration", have_tm ? ms_report__migration_json(&tm, s) : NULL);
 	ms_json_add(root, "devices", devices_json(s, have_tm ? &tm : NULL));
 	ms_json_add(root, "events", events_json(s));
+	ms_tracker__report_json(s->tracker, root);
 	ms_tm_report__free(&tm);
 	return root;
 }
@@ -168,4 +169,5 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 		col += fprintf(out, "%s", item);
 	}
 	fputc('\n', out);
+	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE, true);
 }

@@ -79,11 +79,13 @@ static int minor_section(const struct ms_tm_report *r, const struct ms_session *
 	return is_section(s, id) && !x->conv.samples && x->dt.share < SECTION_MIN_SHARE;
 }
 
-static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id, FILE *out)
+static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id, FILE *out,
+		int *widened)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
 	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
-	char name[24], dt[16], share[8], pre[16], moved[16], pend[16];
+	char name[24], dt[16], share[8], pre[16], moved[16], pend[16], dirty[24];
+	struct ms_dirty_summary ds;
 	uint64_t bytes = dev ? dev->data[MS_PHASE_PRECOPY] + dev->data[MS_PHASE_STOPCOPY] : 0;
 	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
 
@@ -110,8 +112,15 @@ static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32
 		ms_report__size(x->conv.pending, pend, sizeof(pend));
 	else
 		snprintf(pend, sizeof(pend), "-");
+	/* the dirty tracker's pages over the session; '+' when it widened the set */
+	snprintf(dirty, sizeof(dirty), "-");
+	if (!ms_tracker__device_summary(s->tracker, id, &ds) && (ds.tracking || ds.pages)) {
+		snprintf(dirty, sizeof(dirty), "%llu%s", (unsigned long long)ds.pages,
+			 ds.widened_pages ? "+" : "");
+		*widened |= !!ds.widened_pages;
+	}
 	fprintf(out, "%-22.22s %10s %6s %10s %10s %10s %-11s %12s\n", name, dt, share, pre, moved,
-		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", "-");
+		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", dirty);
 }
 
 /* The VM: status, downtime and total; the limit it was judged by; its verdict. */
@@ -201,6 +210,7 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 	const struct ms_tm_vm *vm = &r->vm;
 	uint32_t minor = 0, shown = 0;
 	uint64_t minor_busy = 0;
+	int widened = 0;
 
 	fprintf(out, "%-22s %10s %6s %10s %10s %10s %-11s %12s\n", "DEVICE", "DOWNTIME", "SHARE",
 		"PRE-COPY", "MOVED", "PENDING", "VERDICT", "DIRTY PAGES");
@@ -213,7 +223,7 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 			continue;
 		}
 		shown += is_section(s, id);
-		row(r, s, id, out);
+		row(r, s, id, out, &widened);
 	}
 	if (minor) {
 		char label[32], dt[16], share[8] = "-";
@@ -226,6 +236,10 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 		fprintf(out, "%-22s %10s %6s\n", label, ms_report__dur(minor_busy, dt, sizeof(dt)),
 			share);
 	}
+	if (widened)
+		fprintf(out,
+			"DIRTY PAGES +: the tracker widened the dirty set (lost records, unmaps, "
+			"errors): see DIRTY below\n");
 	fputc('\n', out);
 	vm_line(r, out);
 	fputc('\n', out);

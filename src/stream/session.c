@@ -52,6 +52,13 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 	ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_DEV_ADD), track_ids, s);
 	ms_stats__init(&s->stats);
 	ms_stats__subscribe(&s->stats, &s->bus);
+	s->tracker = ms_tracker__new(&s->devices);
+	if (!s->tracker) {
+		snprintf(err, errlen, "failed to allocate dirty tracker: %s", strerror(ENOMEM));
+		ms_session__free(s);
+		return NULL;
+	}
+	ms_tracker__subscribe(s->tracker, &s->bus);
 	ms_telemetry__init(&s->telemetry);
 	ms_telemetry__subscribe(&s->telemetry, &s->bus);
 	ms_progress__init(&s->progress, opts->progress, &s->devices, &s->telemetry);
@@ -138,6 +145,7 @@ void ms_session__free(struct ms_session *s)
 		return;
 	if (s->rec)
 		ms_capture_writer__close(s->rec, err, sizeof(err));
+	ms_tracker__free(s->tracker);
 	ms_devices__free(&s->devices);
 	ms_telemetry__free(&s->telemetry);
 	free(s);

@@ -130,7 +130,8 @@ static void assert_replay_gives_the_same_json(const struct prof *p)
 	assert_int_equal(ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)), 0);
 	ms_capture_reader__close(r);
 	again = ms_report__json(s);
-	assert_string_equal(json_object_to_json_string(again), json_object_to_json_string(p->report));
+	assert_string_equal(json_object_to_json_string(again),
+			    json_object_to_json_string(p->report));
 	json_object_put(again);
 	ms_session__free(s);
 }
@@ -155,8 +156,9 @@ static void fast_workload_is_diverging_and_over_the_limit(void **state)
 	assert_true(fabs(num(d, "convergence.transfer_rate_bps") / MIB - 64) < 0.5);
 	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
 	/* the prediction made at the switchover is what stop-copy then took, within 2% */
-	assert_true(fabs(num(d, "convergence.predicted_downtime_ms") /
-				 num(d, "downtime.stopcopy_ms") - 1) < 0.02);
+	assert_true(
+	    fabs(num(d, "convergence.predicted_downtime_ms") / num(d, "downtime.stopcopy_ms") - 1) <
+	    0.02);
 	assert_downtime_from_parameters(d, bw);
 	assert_string_equal(str(p.report, "migration.convergence.verdict"), "diverging");
 	assert_true(fabs(num(p.report, "migration.downtime_ms") - num(d, "downtime_ms")) < 1e-9);
@@ -169,16 +171,30 @@ static void light_workload_is_converging_within_the_limit(void **state)
 	const uint64_t bw = 128ull << 20;
 	struct prof p;
 	struct json_object *d;
+	char *text = NULL, row[64];
+	size_t len = 0;
+	FILE *f;
 
 	profile(&p, "ref:name=light,state=64M,dirty=4M/s,ws=64M," LAT, bw, 0);
 	d = source(&p);
 	assert_string_equal(str(d, "convergence.verdict"), "converging");
 	assert_false(json_object_get_boolean(get(d, "convergence.over_limit")));
-	assert_true(num(d, "convergence.pending_bytes") <= num(p.report, "migration.threshold_bytes"));
+	assert_true(num(d, "convergence.pending_bytes") <=
+		    num(p.report, "migration.threshold_bytes"));
 	assert_true(num(d, "convergence.samples") >= 3);
 	assert_int_equal((int)num(d, "convergence.reinit.count"), 0);
 	assert_downtime_from_parameters(d, bw);
 	assert_true(num(p.report, "migration.downtime_ms") < 300);
+	/* the dirty tracker's pages, in the JSON and in the table's column */
+	assert_true(num(d, "dirty.pages") > 0);
+	f = open_memstream(&text, &len);
+	ms_report__print_text(p.s, f);
+	fclose(f);
+	snprintf(row, sizeof(row), " %-11s %12lld\n", "converging",
+		 (long long)num(d, "dirty.pages"));
+	if (!strstr(text, row))
+		fail_msg("no '%s' in the table:\n%s", row, text);
+	free(text);
 	assert_string_equal(str(p.report, "migration.convergence.verdict"), "converging");
 	assert_replay_gives_the_same_json(&p);
 	prof_free(&p);

@@ -1,0 +1,1745 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The dirty tracker (see include/migscope/tracker.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migscope/json.h>
+#include <migscope/parse.h>
+#include <migscope/report.h>
+#include <migscope/tracker.h>
+
+#define NR_EX	    4	 /* examples kept per finding */
+#define NR_PENDING  16	 /* writes in flight: prefetched, applied this many records later */
+#define REJECT_MSG  160	 /* the first refusal's message, per kind */
+#define MAPPED_PAGE 4096 /* the IOMMU maps in 4 KiB pages at least */
+
+/*
+ * Views: sources that should each see every write of a device.  The DMA API
+ * reports a buffer at unmap or at sync-for-cpu, never both, so those two are
+ * one view.  IOMMU faults see only first touches of non-present pages.
+ */
+enum view { VIEW_DMA, VIEW_FAULT, VIEW_HW, VIEW_VIRTIO, NR_VIEWS };
+
+static const struct {
+	const char *name;
+	uint32_t sources;
+	bool partial; /* sees only some writes: checked, never blamed for a miss */
+} views[NR_VIEWS] = {
+	[VIEW_DMA] = { "dma", (1u << MS_SRC_DMA_UNMAP) | (1u << MS_SRC_DMA_SYNC), false },
+	[VIEW_FAULT] = { "iommu_fault", 1u << MS_SRC_IOMMU_FAULT, true },
+	[VIEW_HW] = { "hw_dirty", 1u << MS_SRC_HW_DIRTY, false },
+	[VIEW_VIRTIO] = { "virtio_wr", 1u << MS_SRC_VIRTIO_WR, false },
+};
+
+/* Why pages were forced dirty; the first MS_LOSS__MAX are the loss reasons. */
+enum cause {
+	CAUSE_LOSS_UNKNOWN = MS_LOSS__MAX,
+	CAUSE_UNMAP,
+	CAUSE_ZERO_LENGTH,
+	CAUSE_WRAP,
+	CAUSE_UNKNOWN_SOURCE,
+	CAUSE_SHORT_RECORD,
+	CAUSE_NOMEM,
+	NR_CAUSES,
+};
+
+static const struct {
+	const char *name;
+	const char *why;
+} causes[NR_CAUSES] = {
+	[MS_LOSS_RINGBUF_DROP] = { "loss:ringbuf_drop",
+				   "a BPF ring buffer was full and dropped records" },
+	[MS_LOSS_ADMIN_READ] = { "loss:admin_read", "a virtio write-record read failed" },
+	[MS_LOSS_RESTART] = { "loss:restart", "the agent restarted while tracking" },
+	[MS_LOSS_REPORT_ERROR] = { "loss:report_error",
+				   "a dirty report (DMA_LOGGING_REPORT) failed" },
+	[MS_LOSS_SOURCE_ERROR] = { "loss:source_error", "a source failed" },
+	[CAUSE_LOSS_UNKNOWN] = { "loss:unknown", "records were lost for an unknown reason" },
+	[CAUSE_UNMAP] = { "unmap_while_tracking", "IOVA was unmapped while tracking: its dirty "
+						  "state went with the mapping" },
+	[CAUSE_ZERO_LENGTH] = { "zero_length_record",
+				"a write record of length 0: the page at its address is dirty" },
+	[CAUSE_WRAP] = { "wrapping_record",
+			 "a write record wrapping past 2^64: everything tracked is dirty" },
+	[CAUSE_UNKNOWN_SOURCE] = { "unknown_source",
+				   "write records from an unknown source: their pages are dirty" },
+	[CAUSE_SHORT_RECORD] = { "short_record", "a write record shorter than its payload: "
+						 "everything tracked is dirty" },
+	[CAUSE_NOMEM] = { "out_of_memory", "a bitmap ran out of memory: every page reads dirty" },
+};
+
+/* Records refused as caller mistakes, per kind. */
+enum rej_kind { REJ_TRACK_START, REJ_HARVEST, REJ_MAP, REJ_UNMAP, NR_REJECTS };
+
+static const char *const reject_names[NR_REJECTS] = {
+	[REJ_TRACK_START] = "track_start",
+	[REJ_HARVEST] = "harvest",
+	[REJ_MAP] = "iommu_map",
+	[REJ_UNMAP] = "iommu_unmap",
+};
+
+struct reject {
+	uint64_t count;
+	char first[REJECT_MSG];
+};
+
+struct range_ex {
+	uint64_t iova, len;
+	uint32_t source;
+};
+
+struct examples {
+	unsigned int nr;
+	struct range_ex ex[NR_EX];
+};
+
+struct src_stats {
+	uint64_t records, bytes;
+	uint64_t pages; /* pages reported, summed over closed windows */
+	uint64_t unaligned;
+	uint64_t untracked; /* records while the device was not tracking */
+	uint64_t out_of_range_records, out_of_range_bytes;
+	uint64_t outside_mapped_records, outside_mapped_bytes;
+};
+
+struct cause_stats {
+	uint64_t events, pages, lost;
+	bool all; /* some event widened everything tracked */
+	struct examples ex;
+};
+
+struct disc {
+	uint64_t windows; /* windows in which both views reported */
+	uint64_t pages;	  /* pages the first view reported and the second did not */
+	unsigned int nr_ex;
+	uint64_t ex[NR_EX]; /* iova of the first such pages */
+};
+
+struct trk_range {
+	uint64_t iova, last;	/* bytes, inclusive */
+	uint64_t pfirst, plast; /* pages */
+};
+
+struct trk_dev {
+	uint32_t id;
+	bool tracking;
+	uint64_t page_size;
+	unsigned int shift;
+	struct trk_range *ranges; /* sorted, disjoint */
+	uint32_t nr_ranges;
+	uint64_t tracked_bytes;
+	uint64_t hot_first, hot_last; /* pages of the range written last */
+
+	struct ms_dirty_bitmap src[MS_SRC__MAX];	    /* the window, per source */
+	struct ms_dirty_bitmap prev[MS_SRC__MAX];	    /* the previous window, for the check */
+	struct ms_dirty_bitmap suspect[NR_VIEWS][NR_VIEWS]; /* pages x reported, y not yet */
+	struct ms_dirty_bitmap widened;			    /* the window's forced-dirty pages */
+	struct ms_dirty_bitmap session;			    /* every closed window, if kept */
+	uint32_t seen; /* sources with records since tracking started */
+
+	struct src_stats st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
+	struct examples out_of_range, outside_mapped;
+	struct cause_stats cause[NR_CAUSES];
+	struct disc disc[NR_VIEWS][NR_VIEWS];
+	struct reject rej[NR_REJECTS];
+	uint64_t track_starts, track_stops, idle_stops;
+	uint64_t harvests, harvested_pages, unharvested_at_stop;
+	uint64_t loss_untracked; /* losses while not tracking: nothing to widen */
+};
+
+/* A write whose word is being prefetched (see defer_mark). */
+struct pending {
+	struct trk_dev *d;
+	unsigned int src;
+	bool set, check;      /* pages still to set; the mapped set still to check */
+	uint64_t first, last; /* pages */
+	uint64_t iova, len;   /* the record, for the mapped-set check */
+};
+
+struct ms_tracker {
+	const struct ms_devices *devices;
+	struct pending pend[NR_PENDING];
+	unsigned int pend_head, nr_pend;
+	struct trk_dev **dev; /* by id */
+	uint32_t nr_dev;
+	struct ms_dirty_bitmap mapped; /* 4 KiB pages the IOMMU maps hold, as far as seen */
+	uint64_t maps, unmaps;
+	uint64_t unattributed; /* records for ids beyond MS_DEV_ID_MAX or for no device */
+	struct reject rej[NR_REJECTS];
+	bool keep_session; /* fold each window into the device's session pages */
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+const char *ms_write_source_name(unsigned int src)
+{
+	static const char *const names[MS_SRC__MAX] = {
+		[MS_SRC_IOMMU_FAULT] = "iommu_fault", [MS_SRC_DMA_UNMAP] = "dma_unmap",
+		[MS_SRC_DMA_SYNC] = "dma_sync",	      [MS_SRC_HW_DIRTY] = "hw_dirty",
+		[MS_SRC_VIRTIO_WR] = "virtio_wr",
+	};
+
+	return src < MS_SRC__MAX ? names[src] : "unknown";
+}
+
+static void reject(struct reject *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reject(struct reject *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->count++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->first, sizeof(r->first), fmt, ap);
+	va_end(ap);
+}
+
+static void add_example(struct examples *e, uint64_t iova, uint64_t len, uint32_t source)
+{
+	if (e->nr < NR_EX)
+		e->ex[e->nr++] = (struct range_ex){ iova, len, source };
+}
+
+/* --- devices ------------------------------------------------------------------ */
+
+/* The bitmaps of the windows: sources, their previous window, widened pages, suspects. */
+#define NR_WINDOW_BITMAPS (2 * MS_SRC__MAX + 1 + NR_VIEWS * NR_VIEWS)
+
+static struct ms_dirty_bitmap *window_bitmap(struct trk_dev *d, int i)
+{
+	if (i < MS_SRC__MAX)
+		return &d->src[i];
+	i -= MS_SRC__MAX;
+	if (i < MS_SRC__MAX)
+		return &d->prev[i];
+	i -= MS_SRC__MAX;
+	if (!i)
+		return &d->widened;
+	i--;
+	return &d->suspect[i / NR_VIEWS][i % NR_VIEWS];
+}
+
+/* Every window bitmap empty, at page_size. */
+static void windows_reset(struct trk_dev *d, uint64_t page_size)
+{
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++) {
+		ms_dirty_bitmap__free(window_bitmap(d, i));
+		ms_dirty_bitmap__init(window_bitmap(d, i), page_size, NULL, 0);
+	}
+}
+
+static void dev_free(struct trk_dev *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		ms_dirty_bitmap__free(window_bitmap(d, i));
+	ms_dirty_bitmap__free(&d->session);
+	free(d->ranges);
+	free(d);
+}
+
+/* The device's state, created on its first record; NULL for ids no device can have. */
+static struct trk_dev *dev_get(struct ms_tracker *t, uint32_t id)
+{
+	struct trk_dev *d;
+
+	if (id < t->nr_dev && t->dev[id])
+		return t->dev[id];
+	if (id > MS_DEV_ID_MAX)
+		return NULL;
+	if (id >= t->nr_dev) {
+		uint32_t n = t->nr_dev ? t->nr_dev : 8;
+		struct trk_dev **v;
+
+		while (n <= id)
+			n *= 2;
+		v = realloc(t->dev, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + t->nr_dev, 0, (n - t->nr_dev) * sizeof(*v));
+		t->dev = v;
+		t->nr_dev = n;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->id = id;
+	d->page_size = MS_DBM_PAGE_MIN;
+	d->shift = 12;
+	d->hot_first = 1; /* empty: nothing is the hot range */
+	windows_reset(d, d->page_size);
+	ms_dirty_bitmap__init(&d->session, d->page_size, NULL, 0);
+	t->dev[id] = d;
+	return d;
+}
+
+static struct trk_dev *dev_find(const struct ms_tracker *t, uint32_t id)
+{
+	return id < t->nr_dev ? t->dev[id] : NULL;
+}
+
+/* Index of the first tracked range whose last byte is >= iova. */
+static uint32_t range_lower(const struct trk_dev *d, uint64_t iova)
+{
+	uint32_t lo = 0, hi = d->nr_ranges;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d->ranges[mid].last < iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Pages of tracked range i inside [first, last], if any. */
+static bool segment(const struct trk_dev *d, uint32_t i, uint64_t first, uint64_t last, uint64_t *a,
+		    uint64_t *b)
+{
+	*a = max_u64(d->ranges[i].pfirst, first);
+	*b = min_u64(d->ranges[i].plast, last);
+	return *a <= *b;
+}
+
+/* Pages set in bm within the tracked ranges and [first, last]. */
+static uint64_t count_tracked(const struct trk_dev *d, const struct ms_dirty_bitmap *bm,
+			      uint64_t first, uint64_t last)
+{
+	uint64_t n = 0, a, b;
+
+	if (!d->nr_ranges)
+		return 0;
+	/* the windows hold only tracked pages: over all of them, the bitmap's own count */
+	if (first <= d->ranges[0].pfirst && last >= d->ranges[d->nr_ranges - 1].plast && !bm->full)
+		return ms_dirty_bitmap__count(bm);
+	for (uint32_t i = 0; i < d->nr_ranges; i++)
+		if (segment(d, i, first, last, &a, &b))
+			n += ms_dirty_bitmap__count_range(bm, a, b);
+	return n;
+}
+
+/* --- widening -------------------------------------------------------------------- */
+
+static void cause_event(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t len, uint64_t lost)
+{
+	d->cause[c].events++;
+	d->cause[c].lost += lost;
+	add_example(&d->cause[c].ex, iova, len, 0);
+}
+
+static void nomem(struct trk_dev *d)
+{
+	/* the bitmap that failed is now full: report once why everything is dirty */
+	if (!d->cause[CAUSE_NOMEM].events++)
+		d->cause[CAUSE_NOMEM].all = true;
+}
+
+/* Force pages [first, last] (inside one tracked range) dirty for cause c. */
+static void widen_pages(struct trk_dev *d, enum cause c, uint64_t first, uint64_t last)
+{
+	if (ms_dirty_bitmap__set_pages(&d->widened, first, last))
+		nomem(d);
+	d->cause[c].pages += last - first + 1;
+}
+
+/* Force the tracked part of bytes [iova, end] dirty; returns the pages it covered. */
+static uint64_t widen_range(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = range_lower(d, iova); i < d->nr_ranges && d->ranges[i].iova <= end; i++) {
+		uint64_t a = max_u64(iova, d->ranges[i].iova) >> d->shift;
+		uint64_t b = min_u64(end, d->ranges[i].last) >> d->shift;
+
+		widen_pages(d, c, a, b);
+		n += b - a + 1;
+	}
+	return n;
+}
+
+static void widen_all(struct trk_dev *d, enum cause c, uint64_t lost)
+{
+	for (uint32_t i = 0; i < d->nr_ranges; i++)
+		widen_pages(d, c, d->ranges[i].pfirst, d->ranges[i].plast);
+	d->cause[c].events++;
+	d->cause[c].lost += lost;
+	d->cause[c].all = true;
+}
+
+/* --- write records ------------------------------------------------------------------ */
+
+/* A precise record not wholly inside what the IOMMU maps (once maps were seen). */
+static void check_mapped(struct ms_tracker *t, struct trk_dev *d, unsigned int src, uint64_t iova,
+			 uint64_t len)
+{
+	struct src_stats *st = &d->st[src];
+
+	if (ms_dirty_bitmap__test_all(&t->mapped, iova / MAPPED_PAGE,
+				      (iova + (len - 1)) / MAPPED_PAGE))
+		return;
+	st->outside_mapped_records++;
+	st->outside_mapped_bytes += len;
+	add_example(&d->outside_mapped, iova, len, src);
+}
+
+static void apply_oldest(struct ms_tracker *t)
+{
+	struct pending *p = &t->pend[t->pend_head];
+
+	if (p->set && ms_dirty_bitmap__set_pages(&p->d->src[p->src], p->first, p->last))
+		nomem(p->d);
+	if (p->check)
+		check_mapped(t, p->d, p->src, p->iova, p->len);
+	t->pend_head = (t->pend_head + 1) % NR_PENDING;
+	t->nr_pend--;
+}
+
+/* Apply every write in flight: before anything reads or changes the bitmaps. */
+static void drain(struct ms_tracker *t)
+{
+	while (t->nr_pend)
+		apply_oldest(t);
+}
+
+/*
+ * A write within the range written last: its pages, and its check against
+ * the mapped set.  What needs a word not at hand is prefetched and done
+ * NR_PENDING records later, so the cache misses of random writes overlap (a
+ * record's path is too long for the CPU to reach the next one's miss on its
+ * own).  Setting bits commutes, and the ring is drained before any map,
+ * unmap or query, so nothing sees the difference.
+ */
+static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned int src,
+			      uint64_t first, uint64_t last, const struct ms_ev_dma_write *w)
+{
+	struct ms_dirty_bitmap *bm = &d->src[src];
+	struct pending *p;
+	bool set = true;
+
+	d->seen |= 1u << src;
+	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
+		ms_dirty_bitmap__set_pages(bm, first, last);
+		set = false;
+	}
+	if (!set && !t->maps)
+		return;
+	if (t->nr_pend == NR_PENDING)
+		apply_oldest(t);
+	if (set)
+		ms_dirty_bitmap__prefetch(bm, first);
+	if (t->maps)
+		ms_dirty_bitmap__prefetch(&t->mapped, w->iova / MAPPED_PAGE);
+	p = &t->pend[(t->pend_head + t->nr_pend) % NR_PENDING];
+	p->d = d;
+	p->src = src;
+	p->set = set;
+	p->check = t->maps;
+	p->first = first;
+	p->last = last;
+	p->iova = w->iova;
+	p->len = w->len;
+	t->nr_pend++;
+}
+
+static inline void mark(struct trk_dev *d, unsigned int src, uint64_t first, uint64_t last)
+{
+	if (src < MS_SRC__MAX) {
+		if (ms_dirty_bitmap__set_pages(&d->src[src], first, last))
+			nomem(d);
+		d->seen |= 1u << src;
+	} else {
+		widen_pages(d, CAUSE_UNKNOWN_SOURCE, first, last);
+	}
+}
+
+/* A record that is not inside the range written last: clip it to the tracked ranges. */
+static void clip_and_mark(struct trk_dev *d, unsigned int src, const struct ms_ev_dma_write *w,
+			  uint64_t end)
+{
+	struct src_stats *st = &d->st[src];
+	uint64_t inside = 0;
+
+	for (uint32_t i = range_lower(d, w->iova); i < d->nr_ranges && d->ranges[i].iova <= end;
+	     i++) {
+		uint64_t a = max_u64(w->iova, d->ranges[i].iova);
+		uint64_t b = min_u64(end, d->ranges[i].last);
+
+		mark(d, src, a >> d->shift, b >> d->shift);
+		inside += b - a + 1;
+		d->hot_first = d->ranges[i].pfirst;
+		d->hot_last = d->ranges[i].plast;
+	}
+	if (inside < w->len) {
+		st->out_of_range_records++;
+		st->out_of_range_bytes += w->len - inside;
+		add_example(&d->out_of_range, w->iova, w->len, src);
+	}
+}
+
+static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_dma_write *w = (const void *)ev;
+	struct ms_tracker *t = ctx;
+	struct trk_dev *d = dev_get(t, ev->dev);
+	struct src_stats *st;
+	unsigned int src;
+	uint64_t first, last, end;
+
+	if (!d) {
+		t->unattributed++;
+		return;
+	}
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_dma_write)) {
+		/* nothing in it can be trusted but the device */
+		if (d->tracking)
+			widen_all(d, CAUSE_SHORT_RECORD, 0);
+		return;
+	}
+	src = w->source < MS_SRC__MAX ? w->source : MS_SRC__MAX;
+	st = &d->st[src];
+	st->records++;
+	st->bytes += w->len;
+	if (!d->tracking) {
+		st->untracked++;
+		return;
+	}
+	if (src == MS_SRC__MAX)
+		cause_event(d, CAUSE_UNKNOWN_SOURCE, w->iova, w->len, 0);
+	if (!w->len) {
+		cause_event(d, CAUSE_ZERO_LENGTH, w->iova, 0, 0);
+		widen_range(d, CAUSE_ZERO_LENGTH, w->iova, w->iova);
+		return;
+	}
+	end = w->iova + (w->len - 1);
+	if (end < w->iova) {
+		widen_all(d, CAUSE_WRAP, 0);
+		add_example(&d->cause[CAUSE_WRAP].ex, w->iova, w->len, src);
+		return;
+	}
+	if ((w->iova | w->len) & (d->page_size - 1))
+		st->unaligned++;
+	first = w->iova >> d->shift;
+	last = end >> d->shift;
+	if (first >= d->hot_first && last <= d->hot_last && src < MS_SRC__MAX) {
+		defer_mark(t, d, src, first, last, w);
+		return;
+	}
+	if (t->maps)
+		check_mapped(t, d, src, w->iova, w->len);
+	clip_and_mark(d, src, w, end);
+}
+
+/* --- windows: the cross-source check and the harvest ------------------------------ */
+
+/*
+ * The view bitmaps of the window (cur) and of the previous one (prev): a
+ * view's source's own when it has one source seen, else its sources merged
+ * into a temporary.  NULL for views that have not reported since tracking
+ * started.  view_sets__free releases the temporaries.
+ */
+struct view_sets {
+	const struct ms_dirty_bitmap *cur[NR_VIEWS], *prev[NR_VIEWS];
+	struct ms_dirty_bitmap tmp[2][NR_VIEWS];
+};
+
+static const struct ms_dirty_bitmap *merge_view(const struct trk_dev *d, uint32_t seen,
+						const struct ms_dirty_bitmap *set,
+						struct ms_dirty_bitmap *tmp, int *err)
+{
+	if (!seen)
+		return NULL;
+	if (!(seen & (seen - 1)))
+		return &set[__builtin_ctz(seen)];
+	ms_dirty_bitmap__init(tmp, d->page_size, NULL, 0);
+	for (int s = 0; s < MS_SRC__MAX; s++)
+		if ((seen >> s) & 1 && ms_dirty_bitmap__or(tmp, &set[s], 0, UINT64_MAX >> d->shift))
+			*err = -ENOMEM;
+	return tmp;
+}
+
+static int view_sets__init(struct view_sets *vs, const struct trk_dev *d)
+{
+	int err = 0;
+
+	memset(vs, 0, sizeof(*vs));
+	for (int v = 0; v < NR_VIEWS; v++) {
+		uint32_t seen = d->seen & views[v].sources;
+
+		vs->cur[v] = merge_view(d, seen, d->src, &vs->tmp[0][v], &err);
+		vs->prev[v] = merge_view(d, seen, d->prev, &vs->tmp[1][v], &err);
+	}
+	return err;
+}
+
+static void view_sets__free(struct view_sets *vs)
+{
+	for (int v = 0; v < NR_VIEWS; v++) {
+		ms_dirty_bitmap__free(&vs->tmp[0][v]);
+		ms_dirty_bitmap__free(&vs->tmp[1][v]);
+	}
+}
+
+/* Views with records since tracking started. */
+static int views_seen(const struct trk_dev *d)
+{
+	int n = 0;
+
+	for (int v = 0; v < NR_VIEWS; v++)
+		n += !!(d->seen & views[v].sources);
+	return n;
+}
+
+/* The pairs the check compares: both views reported, and the second sees every write. */
+static bool compared(const struct view_sets *vs, int x, int y)
+{
+	return x != y && vs->cur[x] && vs->cur[y] && !views[y].partial;
+}
+
+static void add_examples(struct disc *o, const uint64_t *ex, unsigned int nr, unsigned int shift)
+{
+	for (unsigned int k = 0; k < nr && o->nr_ex < NR_EX; k++)
+		o->ex[o->nr_ex++] = ex[k] << shift;
+}
+
+/* Pages of the suspects of (x, y) in [first, last] that y's window lacks: count and examples. */
+static void count_missed(const struct trk_dev *d, const struct ms_dirty_bitmap *sus,
+			 const struct ms_dirty_bitmap *y, uint64_t first, uint64_t last,
+			 struct disc *o)
+{
+	uint64_t a, b, ex[NR_EX];
+	unsigned int nr;
+
+	for (uint32_t i = 0; i < d->nr_ranges; i++) {
+		if (!segment(d, i, first, last, &a, &b))
+			continue;
+		o->pages += ms_dirty_bitmap__count_andnot(sus, y, a, b, ex, NR_EX, &nr);
+		add_examples(o, ex, nr, d->shift);
+	}
+}
+
+/*
+ * Sources lag each other (a failed report is repeated at the next one; a
+ * driver unmaps a buffer after the device reported the write), so a page view
+ * x reported in window k is a discrepancy for view y only if y reported it in
+ * none of windows k-1, k and k+1.  Until the next window closes it is a
+ * suspect.  Closing the window over [first, last]: confirm the suspects y did
+ * not report in it, and keep this window's as the new suspects.
+ */
+static int cross_check(struct trk_dev *d, uint64_t first, uint64_t last, bool whole)
+{
+	struct view_sets vs;
+	int err = view_sets__init(&vs, d);
+
+	for (int x = 0; !err && x < NR_VIEWS; x++) {
+		for (int y = 0; y < NR_VIEWS; y++) {
+			struct ms_dirty_bitmap *sus = &d->suspect[x][y], cand;
+			uint64_t a, b;
+			int e;
+
+			if (!compared(&vs, x, y))
+				continue;
+			d->disc[x][y].windows++;
+			count_missed(d, sus, vs.cur[y], first, last, &d->disc[x][y]);
+			ms_dirty_bitmap__init(&cand, d->page_size, NULL, 0);
+			for (uint32_t i = 0; i < d->nr_ranges; i++) {
+				if (!segment(d, i, first, last, &a, &b))
+					continue;
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y],
+							     vs.prev[y], a, b, &e);
+				err |= e;
+			}
+			if (whole) {
+				struct ms_dirty_bitmap old = *sus;
+
+				*sus = cand;
+				cand = old;
+			} else {
+				ms_dirty_bitmap__clear_pages(sus, first, last);
+				err |= ms_dirty_bitmap__or(sus, &cand, 0, UINT64_MAX >> d->shift);
+			}
+			ms_dirty_bitmap__free(&cand);
+		}
+	}
+	view_sets__free(&vs);
+	return err;
+}
+
+/* Tracking stopped: no later report can clear the suspects; they are discrepancies. */
+static void confirm_suspects(struct trk_dev *d)
+{
+	struct ms_dirty_bitmap none;
+
+	ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			count_missed(d, &d->suspect[x][y], &none, 0, UINT64_MAX >> d->shift,
+				     &d->disc[x][y]);
+			ms_dirty_bitmap__clear_all(&d->suspect[x][y]);
+		}
+}
+
+/*
+ * What the check would find if the window closed now and no further report
+ * came (read-only, for reports while tracking): per pair, the suspects y has
+ * not reported yet and the window's own candidates.
+ */
+static void unconfirmed(const struct trk_dev *d, struct disc out[NR_VIEWS][NR_VIEWS])
+{
+	struct view_sets vs;
+	uint64_t all = UINT64_MAX >> d->shift;
+
+	memset(out, 0, sizeof(struct disc) * NR_VIEWS * NR_VIEWS);
+	if (!d->tracking || view_sets__init(&vs, d)) {
+		if (d->tracking)
+			view_sets__free(&vs);
+		return;
+	}
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			struct ms_dirty_bitmap cand, none;
+			int e;
+
+			if (!compared(&vs, x, y))
+				continue;
+			out[x][y].windows = 1; /* the open one */
+			count_missed(d, &d->suspect[x][y], vs.cur[y], 0, all, &out[x][y]);
+			ms_dirty_bitmap__init(&cand, d->page_size, NULL, 0);
+			ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
+			for (uint32_t i = 0; i < d->nr_ranges; i++)
+				ms_dirty_bitmap__andnot_into(&cand, vs.cur[x], vs.cur[y],
+							     vs.prev[y], d->ranges[i].pfirst,
+							     d->ranges[i].plast, &e);
+			count_missed(d, &cand, &none, 0, all, &out[x][y]);
+			ms_dirty_bitmap__free(&cand);
+		}
+	view_sets__free(&vs);
+}
+
+/* The window's dirty set (every source and the widened pages) over [first, last], into u. */
+static int window_union(const struct trk_dev *d, uint64_t first, uint64_t last,
+			struct ms_dirty_bitmap *u)
+{
+	int ret = 0;
+
+	for (int s = 0; s < MS_SRC__MAX; s++)
+		ret |= ms_dirty_bitmap__or(u, &d->src[s], first, last);
+	ret |= ms_dirty_bitmap__or(u, &d->widened, first, last);
+	return ret ? -ENOMEM : 0;
+}
+
+/* The window's only non-empty bitmap; NULL when none or several. */
+static const struct ms_dirty_bitmap *only_bitmap(const struct trk_dev *d, int *nonempty)
+{
+	const struct ms_dirty_bitmap *only = NULL;
+
+	*nonempty = 0;
+	for (int s = 0; s <= MS_SRC__MAX; s++) {
+		const struct ms_dirty_bitmap *bm = s < MS_SRC__MAX ? &d->src[s] : &d->widened;
+
+		if (!ms_dirty_bitmap__empty(bm)) {
+			only = bm;
+			++*nonempty;
+		}
+	}
+	return *nonempty == 1 ? only : NULL;
+}
+
+/* Pages of the window's dirty set over [first, last] (and fold it into the session's). */
+static uint64_t window_count(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
+			     uint64_t last, const struct ms_dirty_bitmap **only)
+{
+	struct ms_dirty_bitmap u;
+	int nonempty;
+	uint64_t n;
+
+	/* one source (the usual case) is its own union: count it where it is */
+	*only = only_bitmap(d, &nonempty);
+	if (nonempty <= 1) {
+		n = *only ? count_tracked(d, *only, first, last) : 0;
+		if (*only && t->keep_session &&
+		    ms_dirty_bitmap__or(&d->session, *only, first, last))
+			nomem(d);
+		return n;
+	}
+	if (nonempty == 2 && !t->keep_session) {
+		/* two (a device and its own tracker, say): |x| + |y \ x|, no union built */
+		const struct ms_dirty_bitmap *x = NULL, *y = NULL;
+		uint64_t a, b;
+
+		for (int s = 0; s <= MS_SRC__MAX; s++) {
+			const struct ms_dirty_bitmap *bm =
+			    s < MS_SRC__MAX ? &d->src[s] : &d->widened;
+
+			if (!ms_dirty_bitmap__empty(bm))
+				*(x ? &y : &x) = bm;
+		}
+		n = count_tracked(d, x, first, last);
+		for (uint32_t i = 0; i < d->nr_ranges; i++)
+			if (segment(d, i, first, last, &a, &b))
+				n += ms_dirty_bitmap__count_andnot(y, x, a, b, NULL, 0, NULL);
+		return n;
+	}
+	ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
+	if (window_union(d, first, last, &u) ||
+	    (t->keep_session && ms_dirty_bitmap__or(&d->session, &u, 0, UINT64_MAX >> d->shift)))
+		nomem(d);
+	n = count_tracked(d, &u, first, last);
+	ms_dirty_bitmap__free(&u);
+	return n;
+}
+
+/*
+ * Close the window over pages [first, last]: check the sources against each
+ * other, count the dirty set, keep each source's pages as the previous
+ * window, clear.  whole: the range holds every tracked page.  harvest: a
+ * consumer took these pages (else tracking stopped with them still dirty).
+ */
+static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t first,
+			 uint64_t last, bool whole, bool harvest)
+{
+	const struct ms_dirty_bitmap *only;
+	/* only a check needs last window's pages (a view that starts late lacks that grace) */
+	bool keep_prev = views_seen(d) >= 2;
+	uint64_t n;
+
+	if (cross_check(d, first, last, whole))
+		nomem(d);
+	n = window_count(t, d, first, last, &only);
+	if (harvest)
+		d->harvested_pages += n;
+	else
+		d->unharvested_at_stop += n;
+	for (int s = 0; s < MS_SRC__MAX; s++) {
+		struct ms_dirty_bitmap swap;
+
+		if (!ms_dirty_bitmap__empty(&d->src[s]))
+			d->st[s].pages +=
+			    only == &d->src[s] ? n : count_tracked(d, &d->src[s], first, last);
+		/* the window becomes the previous one, if the check compares views */
+		if (!keep_prev) {
+			if (whole)
+				ms_dirty_bitmap__clear_all(&d->src[s]);
+			else
+				ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
+			continue;
+		}
+		/* (the windows hold only tracked pages: whole, they move as they are) */
+		if (whole) {
+			swap = d->prev[s];
+			d->prev[s] = d->src[s];
+			d->src[s] = swap;
+			ms_dirty_bitmap__clear_all(&d->src[s]);
+		} else {
+			ms_dirty_bitmap__clear_pages(&d->prev[s], first, last);
+			if (ms_dirty_bitmap__or(&d->prev[s], &d->src[s], first, last))
+				nomem(d);
+			ms_dirty_bitmap__clear_pages(&d->src[s], first, last);
+		}
+	}
+	if (whole)
+		ms_dirty_bitmap__clear_all(&d->widened);
+	else
+		ms_dirty_bitmap__clear_pages(&d->widened, first, last);
+}
+
+/* --- tracking start and stop --------------------------------------------------------- */
+
+struct sorted_range {
+	uint64_t iova, len;
+	uint32_t idx;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct sorted_range *x = a, *y = b;
+
+	return x->iova < y->iova ? -1 : x->iova > y->iova;
+}
+
+static int cmp_range_plain(const void *a, const void *b)
+{
+	const struct ms_range *x = a, *y = b;
+
+	return x->iova < y->iova ? -1 : x->iova > y->iova;
+}
+
+int ms_tracker__check_start(uint64_t page_size, const struct ms_range *ranges, uint32_t nr,
+			    char *err, size_t errlen)
+{
+	const char *why = ms_dirty_bitmap__page_size_problem(page_size);
+	struct sorted_range *s;
+
+	if (why) {
+		snprintf(err, errlen, "page size %" PRIu64 " %s", page_size, why);
+		return -EINVAL;
+	}
+	if (!nr) {
+		snprintf(err, errlen, "no ranges to track");
+		return -EINVAL;
+	}
+	if (nr > MS_TRACK_RECORD_MAX_RANGES) {
+		snprintf(err, errlen, "%u ranges: at most %zu can be tracked", nr,
+			 (size_t)MS_TRACK_RECORD_MAX_RANGES);
+		return -E2BIG;
+	}
+	for (uint32_t i = 0; i < nr; i++) {
+		uint64_t iova = ranges[i].iova, len = ranges[i].len;
+
+		if (!len)
+			snprintf(err, errlen, "range %u at 0x%" PRIx64 " is empty", i, iova);
+		else if (iova + (len - 1) < iova)
+			snprintf(err, errlen,
+				 "range %u [0x%" PRIx64 ", +0x%" PRIx64 ") wraps past 2^64", i,
+				 iova, len);
+		else if ((iova | len) & (page_size - 1))
+			snprintf(err, errlen,
+				 "range %u [0x%" PRIx64 ", +0x%" PRIx64
+				 ") is not aligned to the %" PRIu64 "-byte page size",
+				 i, iova, len, page_size);
+		else
+			continue;
+		return -EINVAL;
+	}
+	s = malloc(nr * sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "failed to check ranges: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < nr; i++)
+		s[i] = (struct sorted_range){ ranges[i].iova, ranges[i].len, i };
+	qsort(s, nr, sizeof(*s), cmp_range);
+	for (uint32_t i = 1; i < nr; i++) {
+		const struct sorted_range *x = &s[i - 1], *y = &s[i];
+
+		if (y->iova > x->iova + (x->len - 1))
+			continue;
+		if (x->idx > y->idx) {
+			x = &s[i];
+			y = &s[i - 1];
+		}
+		snprintf(err, errlen,
+			 "ranges %u [0x%" PRIx64 ", +0x%" PRIx64 ") and %u [0x%" PRIx64
+			 ", +0x%" PRIx64 ") overlap",
+			 x->idx, x->iova, x->len, y->idx, y->iova, y->len);
+		free(s);
+		return -EINVAL;
+	}
+	free(s);
+	return 0;
+}
+
+/* Re-base the device's bitmaps on a new page size (the windows are empty here). */
+static int set_page_size(struct trk_dev *d, uint64_t page_size)
+{
+	struct ms_dirty_bitmap session;
+	int ret;
+
+	if (page_size == d->page_size)
+		return 0;
+	ms_dirty_bitmap__init(&session, page_size, NULL, 0);
+	ret = ms_dirty_bitmap__or(&session, &d->session, 0, UINT64_MAX >> d->shift);
+	ms_dirty_bitmap__free(&d->session);
+	d->session = session;
+	windows_reset(d, page_size);
+	d->page_size = page_size;
+	d->shift = (unsigned int)__builtin_ctzll(page_size);
+	return ret;
+}
+
+static void on_track_start(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_track_start *ts = (const void *)ev;
+	struct trk_dev *d = dev_get(t, ev->dev);
+	struct reject *rej;
+	struct ms_range *r;
+	char err[REJECT_MSG];
+	uint32_t tail;
+	const void *tail_buf = ms_event_tail(ev, MS_PAYLOAD_LEN(ms_ev_track_start), &tail);
+
+	if (!d) {
+		t->unattributed++;
+		return;
+	}
+	rej = &d->rej[REJ_TRACK_START];
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_track_start)) {
+		reject(rej, "record of %u payload bytes is shorter than its %u fixed bytes",
+		       ev->len, MS_PAYLOAD_LEN(ms_ev_track_start));
+		return;
+	}
+	if ((uint64_t)ts->nr_ranges * sizeof(*r) > tail) {
+		reject(rej, "%u ranges need %zu bytes, the record carries %u", ts->nr_ranges,
+		       (size_t)ts->nr_ranges * sizeof(*r), tail);
+		return;
+	}
+	if (d->tracking) {
+		reject(rej, "already tracking: a start needs a stop first");
+		return;
+	}
+	/* the tail need not be aligned: copy it out */
+	r = malloc(ts->nr_ranges ? ts->nr_ranges * sizeof(*r) : 1);
+	if (!r) {
+		reject(rej, "failed to copy ranges: %s", strerror(ENOMEM));
+		return;
+	}
+	memcpy(r, tail_buf, ts->nr_ranges * sizeof(*r));
+	if (ms_tracker__check_start(ts->page_size, r, ts->nr_ranges, err, sizeof(err))) {
+		reject(rej, "%s", err);
+		free(r);
+		return;
+	}
+	free(d->ranges);
+	d->ranges = calloc(ts->nr_ranges, sizeof(*d->ranges));
+	if (!d->ranges) {
+		d->nr_ranges = 0;
+		reject(rej, "failed to keep ranges: %s", strerror(ENOMEM));
+		free(r);
+		return;
+	}
+	if (set_page_size(d, ts->page_size))
+		nomem(d);
+	qsort(r, ts->nr_ranges, sizeof(*r), cmp_range_plain);
+	d->tracked_bytes = 0;
+	for (uint32_t i = 0; i < ts->nr_ranges; i++) {
+		d->ranges[i].iova = r[i].iova;
+		d->ranges[i].last = r[i].iova + (r[i].len - 1);
+		d->ranges[i].pfirst = r[i].iova >> d->shift;
+		d->ranges[i].plast = d->ranges[i].last >> d->shift;
+		d->tracked_bytes += r[i].len;
+	}
+	free(r);
+	d->nr_ranges = ts->nr_ranges;
+	/* dense windows may go flat over the tracked span */
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		ms_dirty_bitmap__set_span(window_bitmap(d, i), d->ranges[0].pfirst,
+					  d->ranges[d->nr_ranges - 1].plast);
+	d->hot_first = d->ranges[0].pfirst;
+	d->hot_last = d->ranges[0].plast;
+	d->seen = 0;
+	d->tracking = true;
+	d->track_starts++;
+}
+
+static void on_track_stop(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	struct trk_dev *d = dev_get(t, ev->dev);
+
+	if (!d) {
+		t->unattributed++;
+		return;
+	}
+	if (!d->tracking) {
+		/* virtio: a stop MUST succeed even when recording is not started */
+		d->idle_stops++;
+		return;
+	}
+	/* what was never harvested is still dirty: the report says how much */
+	close_window(t, d, 0, UINT64_MAX >> d->shift, true, false);
+	confirm_suspects(d);
+	for (int s = 0; s < MS_SRC__MAX; s++)
+		ms_dirty_bitmap__clear_all(&d->prev[s]);
+	d->tracking = false;
+	d->hot_first = 1;
+	d->hot_last = 0;
+	d->track_stops++;
+}
+
+static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_harvest *h = (const void *)ev;
+	struct trk_dev *d = dev_get(t, ev->dev);
+	struct reject *rej;
+	const char *why;
+	uint64_t end, first, last;
+
+	if (!d) {
+		t->unattributed++;
+		return;
+	}
+	rej = &d->rej[REJ_HARVEST];
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_harvest)) {
+		reject(rej, "record of %u payload bytes is shorter than its %u fixed bytes",
+		       ev->len, MS_PAYLOAD_LEN(ms_ev_harvest));
+		return;
+	}
+	if (!d->tracking) {
+		reject(rej, "harvest while not tracking");
+		return;
+	}
+	why = ms_dirty_bitmap__page_size_problem(h->page_size);
+	if (why) {
+		reject(rej, "page size %" PRIu64 " %s", (uint64_t)h->page_size, why);
+		return;
+	}
+	d->harvests++;
+	if (!h->len) {
+		close_window(t, d, 0, UINT64_MAX >> d->shift, true, true);
+		return;
+	}
+	end = h->iova + (h->len - 1);
+	if (end < h->iova) {
+		d->harvests--;
+		reject(rej, "range 0x%" PRIx64 " + 0x%" PRIx64 " wraps past 2^64",
+		       (uint64_t)h->iova, (uint64_t)h->len);
+		return;
+	}
+	/* only the tracker pages wholly inside were taken: a page half outside keeps its dirt */
+	first = (h->iova >> d->shift) + !!(h->iova & (d->page_size - 1));
+	if (end == UINT64_MAX)
+		last = UINT64_MAX >> d->shift;
+	else if ((end + 1) >> d->shift)
+		last = ((end + 1) >> d->shift) - 1;
+	else
+		return;
+	if (first > last)
+		return;
+	close_window(t, d, first, last,
+		     first <= d->ranges[0].pfirst && last >= d->ranges[d->nr_ranges - 1].plast,
+		     true);
+}
+
+/* --- losses and the IOMMU ------------------------------------------------------------- */
+
+/* Widen d for a loss of count records over [iova, iova + len) (len 0: everything). */
+static void loss_one(struct trk_dev *d, enum cause c, uint64_t count, uint64_t iova, uint64_t len)
+{
+	if (!d->tracking) {
+		d->loss_untracked++;
+		return;
+	}
+	/* a loss that wraps past 2^64 has no extent we can trust either */
+	if (!len || iova + (len - 1) < iova) {
+		widen_all(d, c, count);
+		return;
+	}
+	cause_event(d, c, iova, len, count);
+	widen_range(d, c, iova, iova + (len - 1));
+}
+
+static void on_loss(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_loss *l = (const void *)ev;
+	struct trk_dev *d = ev->dev == MS_DEV_NONE ? NULL : dev_get(t, ev->dev);
+	enum cause c = CAUSE_LOSS_UNKNOWN;
+	uint64_t count = 0, iova = 0, len = 0;
+
+	/* a short loss record still says something was lost: everything, for an unknown reason */
+	if (ev->len >= MS_PAYLOAD_LEN(ms_ev_loss)) {
+		if (l->reason < MS_LOSS__MAX)
+			c = (enum cause)l->reason;
+		count = l->count;
+		iova = l->iova;
+		len = l->len;
+	}
+	if (d) {
+		loss_one(d, c, count, iova, len);
+		return;
+	}
+	/* no device, or an id no device can have: every device may have lost records */
+	for (uint32_t i = 0; i < t->nr_dev; i++)
+		if (t->dev[i])
+			loss_one(t->dev[i], c, count, iova, len);
+}
+
+static void on_map(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_iommu_map *m = (const void *)ev;
+
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_map)) {
+		reject(&t->rej[REJ_MAP], "record of %u payload bytes is shorter than its %u",
+		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_map));
+		return;
+	}
+	if (!m->size || m->iova + (m->size - 1) < m->iova) {
+		reject(&t->rej[REJ_MAP], "map of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
+		       (uint64_t)m->iova, (uint64_t)m->size,
+		       m->size ? "wraps past 2^64" : "is empty");
+		return;
+	}
+	t->maps++;
+	/* an upper bound of what the device may write: round outward */
+	ms_dirty_bitmap__set_range(&t->mapped, m->iova, m->size, NULL, 0);
+}
+
+/* Pages wholly inside bytes [iova, end] leave the mapped set. */
+static void clear_mapped(struct ms_tracker *t, uint64_t iova, uint64_t end)
+{
+	uint64_t first = iova / MAPPED_PAGE + !!(iova % MAPPED_PAGE), last;
+
+	if (end == UINT64_MAX)
+		last = UINT64_MAX / MAPPED_PAGE;
+	else if ((end + 1) / MAPPED_PAGE)
+		last = (end + 1) / MAPPED_PAGE - 1;
+	else
+		return;
+	if (first <= last)
+		ms_dirty_bitmap__clear_pages(&t->mapped, first, last);
+}
+
+static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
+{
+	const struct ms_ev_iommu_unmap *u = (const void *)ev;
+	uint64_t size, end;
+
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_unmap)) {
+		reject(&t->rej[REJ_UNMAP], "record of %u payload bytes is shorter than its %u",
+		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_unmap));
+		return;
+	}
+	/* the IOMMU may unmap more than asked (a large page): take the larger */
+	size = max_u64(u->size, u->unmapped);
+	if (!size || u->iova + (size - 1) < u->iova) {
+		reject(&t->rej[REJ_UNMAP], "unmap of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
+		       (uint64_t)u->iova, size, size ? "wraps past 2^64" : "is empty");
+		return;
+	}
+	end = u->iova + (size - 1);
+	t->unmaps++;
+	clear_mapped(t, u->iova, end);
+	/* the tracepoint carries no device: it applies to every device tracking */
+	for (uint32_t i = 0; i < t->nr_dev; i++) {
+		struct trk_dev *d = t->dev[i];
+
+		if (!d || !d->tracking || (ev->dev != MS_DEV_NONE && ev->dev != i))
+			continue;
+		if (widen_range(d, CAUSE_UNMAP, u->iova, end))
+			cause_event(d, CAUSE_UNMAP, u->iova, size, 0);
+	}
+}
+
+static void on_event(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct ms_tracker *t = ctx;
+
+	drain(t);
+	switch (ev->type) {
+	case MS_EV_TRACK_START:
+		on_track_start(t, ev);
+		break;
+	case MS_EV_TRACK_STOP:
+		on_track_stop(t, ev);
+		break;
+	case MS_EV_HARVEST:
+		on_harvest(t, ev);
+		break;
+	case MS_EV_LOSS:
+		on_loss(t, ev);
+		break;
+	case MS_EV_IOMMU_MAP:
+		on_map(t, ev);
+		break;
+	case MS_EV_IOMMU_UNMAP:
+		on_unmap(t, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- life cycle -------------------------------------------------------------------- */
+
+struct ms_tracker *ms_tracker__new(const struct ms_devices *devices)
+{
+	struct ms_tracker *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->devices = devices;
+	ms_dirty_bitmap__init(&t->mapped, MAPPED_PAGE, NULL, 0);
+	return t;
+}
+
+int ms_tracker__subscribe(struct ms_tracker *t, struct ms_bus *bus)
+{
+	int ret = ms_bus__subscribe(bus, MS_EV_BIT(MS_EV_DMA_WRITE), on_dma_write, t);
+
+	if (ret)
+		return ret;
+	return ms_bus__subscribe(bus,
+				 MS_EV_BIT(MS_EV_TRACK_START) | MS_EV_BIT(MS_EV_TRACK_STOP) |
+				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS) |
+				     MS_EV_BIT(MS_EV_IOMMU_MAP) | MS_EV_BIT(MS_EV_IOMMU_UNMAP),
+				 on_event, t);
+}
+
+void ms_tracker__free(struct ms_tracker *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->nr_dev; i++)
+		dev_free(t->dev[i]);
+	free(t->dev);
+	ms_dirty_bitmap__free(&t->mapped);
+	free(t);
+}
+
+/* --- export ------------------------------------------------------------------------- */
+
+int ms_tracker__export(struct ms_tracker *t, uint32_t dev, uint64_t iova, uint64_t length,
+		       uint64_t page_size, uint64_t *bitmap, size_t nwords, char *err,
+		       size_t errlen)
+{
+	const struct trk_dev *d = dev_find(t, dev);
+	int ret;
+
+	drain(t);
+	if (!d || !d->tracking) {
+		snprintf(err, errlen, "device %u is not tracking dirty pages", dev);
+		return -ENOENT;
+	}
+	/* the dirty set is the union: every source's bits and the widened ones, ORed in */
+	ret = ms_dirty_bitmap__export(&d->widened, iova, length, page_size, bitmap, nwords, err,
+				      errlen);
+	for (int s = 0; !ret && s < MS_SRC__MAX; s++)
+		ret = ms_dirty_bitmap__export(&d->src[s], iova, length, page_size, bitmap, nwords,
+					      err, errlen);
+	return ret;
+}
+
+int ms_tracker__read_and_clear(struct ms_tracker *t, struct ms_bus *bus, uint64_t ts_ns,
+			       uint32_t dev, uint64_t iova, uint64_t length, uint64_t page_size,
+			       uint64_t *bitmap, size_t nwords, char *err, size_t errlen)
+{
+	struct ms_ev_harvest h = { 0 };
+	int ret = ms_tracker__export(t, dev, iova, length, page_size, bitmap, nwords, err, errlen);
+
+	if (ret)
+		return ret;
+	/* the clear travels as a record, so the capture and every consumer see it */
+	MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, dev, ts_ns);
+	h.iova = iova;
+	h.len = length;
+	h.page_size = page_size;
+	ms_bus__publish(bus, &h.hdr);
+	return 0;
+}
+
+/* --- what the tracker found ------------------------------------------------------------ */
+
+void ms_tracker__keep_session_pages(struct ms_tracker *t)
+{
+	t->keep_session = true;
+}
+
+int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev, struct ms_dirty_bitmap *out)
+{
+	const struct trk_dev *d = dev_find(t, dev);
+	uint64_t all;
+
+	drain(t);
+	if (!d)
+		return -ENOENT;
+	if (!t->keep_session)
+		return -ENODATA;
+	all = UINT64_MAX >> d->shift;
+	if (ms_dirty_bitmap__or(out, &d->session, 0, all) | window_union(d, 0, all, out))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Pages dirty now (not harvested yet). */
+static uint64_t pending_pages(const struct trk_dev *d)
+{
+	const struct ms_dirty_bitmap *only;
+	struct ms_dirty_bitmap u;
+	int nonempty;
+	uint64_t n;
+
+	only = only_bitmap(d, &nonempty);
+	if (nonempty <= 1)
+		return only ? count_tracked(d, only, 0, UINT64_MAX >> d->shift) : 0;
+	ms_dirty_bitmap__init(&u, d->page_size, NULL, 0);
+	window_union(d, 0, UINT64_MAX >> d->shift, &u);
+	n = count_tracked(d, &u, 0, UINT64_MAX >> d->shift);
+	ms_dirty_bitmap__free(&u);
+	return n;
+}
+
+/* Distinct pages over the session, at page_size. */
+static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d, uint64_t page_size)
+{
+	struct ms_dirty_bitmap u;
+	uint64_t n;
+
+	ms_dirty_bitmap__init(&u, page_size, NULL, 0);
+	ms_tracker__session_pages(t, d->id, &u);
+	n = ms_dirty_bitmap__count(&u);
+	ms_dirty_bitmap__free(&u);
+	return n;
+}
+
+int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dirty_summary *s)
+{
+	const struct trk_dev *d = dev_find(t, dev);
+	struct disc open[NR_VIEWS][NR_VIEWS];
+
+	drain(t);
+	memset(s, 0, sizeof(*s));
+	if (!d)
+		return -ENOENT;
+	s->tracking = d->tracking;
+	s->page_size = d->page_size;
+	s->tracked_bytes = d->tracked_bytes;
+	s->pending_pages = pending_pages(d);
+	s->pages = d->harvested_pages + d->unharvested_at_stop + s->pending_pages;
+	if (t->keep_session)
+		s->distinct_pages = session_count(t, d, d->page_size);
+	s->harvests = d->harvests;
+	s->harvested_pages = d->harvested_pages;
+	s->unharvested_at_stop = d->unharvested_at_stop;
+	for (int i = 0; i <= MS_SRC__MAX; i++) {
+		s->records += d->st[i].records;
+		s->out_of_range_records += d->st[i].out_of_range_records;
+		s->outside_mapped_records += d->st[i].outside_mapped_records;
+		if (i < MS_SRC__MAX)
+			s->source_pages[i] = d->st[i].pages + count_tracked(d, &d->src[i], 0,
+									    UINT64_MAX >> d->shift);
+	}
+	for (int c = 0; c < NR_CAUSES; c++) {
+		s->widen_events += d->cause[c].events;
+		s->widened_pages += d->cause[c].pages;
+	}
+	unconfirmed(d, open);
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			s->discrepancy_pages += d->disc[x][y].pages;
+			s->unconfirmed_pages += open[x][y].pages;
+		}
+	for (int r = 0; r < NR_REJECTS; r++)
+		s->rejected += d->rej[r].count;
+	s->mem_bytes = ms_dirty_bitmap__mem_bytes(&d->session) + d->nr_ranges * sizeof(*d->ranges);
+	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
+		s->mem_bytes += ms_dirty_bitmap__mem_bytes(window_bitmap(t->dev[dev], i));
+	return 0;
+}
+
+/* --- JSON ---------------------------------------------------------------------------- */
+
+static struct json_object *hex(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *examples_json(const struct examples *e, bool with_source)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned int i = 0; i < e->nr; i++) {
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "iova", hex(e->ex[i].iova));
+		ms_json_add(o, "length", ms_json_u64(e->ex[i].len));
+		if (with_source)
+			ms_json_add(o, "source",
+				    json_object_new_string(ms_write_source_name(e->ex[i].source)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *rejects_json(const struct reject *rej)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int r = 0; r < NR_REJECTS; r++) {
+		struct json_object *o;
+
+		if (!rej[r].count)
+			continue;
+		o = json_object_new_object();
+		ms_json_add(o, "record", json_object_new_string(reject_names[r]));
+		ms_json_add(o, "count", ms_json_u64(rej[r].count));
+		ms_json_add(o, "first", json_object_new_string(rej[r].first));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *sources_json(const struct trk_dev *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int i = 0; i <= MS_SRC__MAX; i++) {
+		const struct src_stats *st = &d->st[i];
+		struct json_object *s;
+
+		if (!st->records)
+			continue;
+		s = json_object_new_object();
+		ms_json_add(s, "records", ms_json_u64(st->records));
+		ms_json_add(s, "bytes", ms_json_u64(st->bytes));
+		if (i < MS_SRC__MAX)
+			ms_json_add(s, "pages",
+				    ms_json_u64(st->pages + count_tracked(d, &d->src[i], 0,
+									  UINT64_MAX >> d->shift)));
+		ms_json_add(s, "unaligned", ms_json_u64(st->unaligned));
+		ms_json_add(s, "untracked", ms_json_u64(st->untracked));
+		ms_json_add(o, ms_write_source_name((unsigned int)i), s);
+	}
+	return o;
+}
+
+static struct json_object *outside_json(const struct trk_dev *d, bool mapped)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t records = 0, bytes = 0;
+
+	for (int i = 0; i <= MS_SRC__MAX; i++) {
+		records += mapped ? d->st[i].outside_mapped_records : d->st[i].out_of_range_records;
+		bytes += mapped ? d->st[i].outside_mapped_bytes : d->st[i].out_of_range_bytes;
+	}
+	ms_json_add(o, "records", ms_json_u64(records));
+	ms_json_add(o, "bytes", ms_json_u64(bytes));
+	ms_json_add(o, "first",
+		    examples_json(mapped ? &d->outside_mapped : &d->out_of_range, true));
+	return o;
+}
+
+static struct json_object *widened_json(const struct trk_dev *d)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int c = 0; c < NR_CAUSES; c++) {
+		const struct cause_stats *cs = &d->cause[c];
+		struct json_object *o;
+
+		if (!cs->events)
+			continue;
+		o = json_object_new_object();
+		ms_json_add(o, "cause", json_object_new_string(causes[c].name));
+		ms_json_add(o, "why", json_object_new_string(causes[c].why));
+		ms_json_add(o, "events", ms_json_u64(cs->events));
+		ms_json_add(o, "pages", ms_json_u64(cs->pages));
+		ms_json_add(o, "lost_records", ms_json_u64(cs->lost));
+		ms_json_add(o, "all_tracked", json_object_new_boolean(cs->all));
+		ms_json_add(o, "first", examples_json(&cs->ex, false));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *discrepancies_json(const struct trk_dev *d)
+{
+	struct json_object *arr = json_object_new_array();
+	struct disc open[NR_VIEWS][NR_VIEWS];
+
+	unconfirmed(d, open);
+	for (int x = 0; x < NR_VIEWS; x++) {
+		for (int y = 0; y < NR_VIEWS; y++) {
+			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
+			struct json_object *j, *ex;
+
+			if (!c->windows && !o->windows)
+				continue;
+			j = json_object_new_object();
+			ex = json_object_new_array();
+			ms_json_add(j, "reported_by", json_object_new_string(views[x].name));
+			ms_json_add(j, "missed_by", json_object_new_string(views[y].name));
+			ms_json_add(j, "windows", ms_json_u64(c->windows));
+			ms_json_add(j, "pages", ms_json_u64(c->pages));
+			ms_json_add(j, "unconfirmed_pages", ms_json_u64(o->pages));
+			for (unsigned int i = 0; i < c->nr_ex; i++)
+				json_object_array_add(ex, hex(c->ex[i]));
+			for (unsigned int i = 0; i < o->nr_ex && c->nr_ex + i < NR_EX; i++)
+				json_object_array_add(ex, hex(o->ex[i]));
+			ms_json_add(j, "first", ex);
+			json_object_array_add(arr, j);
+		}
+	}
+	return arr;
+}
+
+struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size)
+{
+	const struct trk_dev *d = dev_find(t, dev);
+	struct json_object *o, *ranges;
+	struct ms_dirty_summary s;
+
+	drain(t);
+	if (!d)
+		return NULL;
+	ms_tracker__device_summary(t, dev, &s);
+	o = json_object_new_object();
+	ms_json_add(o, "tracking", json_object_new_boolean(d->tracking));
+	ms_json_add(o, "page_size", ms_json_u64(d->page_size));
+	ms_json_add(o, "tracked_bytes", ms_json_u64(d->tracked_bytes));
+	ranges = json_object_new_array();
+	for (uint32_t i = 0; i < d->nr_ranges; i++) {
+		struct json_object *r = json_object_new_object();
+
+		ms_json_add(r, "iova", hex(d->ranges[i].iova));
+		ms_json_add(r, "length", ms_json_u64(d->ranges[i].last - d->ranges[i].iova + 1));
+		json_object_array_add(ranges, r);
+	}
+	ms_json_add(o, "ranges", ranges);
+	ms_json_add(o, "pages", ms_json_u64(s.pages));
+	ms_json_add(o, "bytes", ms_json_u64(s.pages * d->page_size));
+	if (t->keep_session)
+		ms_json_add(o, "distinct_pages", ms_json_u64(s.distinct_pages));
+	ms_json_add(o, "pending_pages", ms_json_u64(s.pending_pages));
+	ms_json_add(o, "harvests", ms_json_u64(d->harvests));
+	ms_json_add(o, "harvested_pages", ms_json_u64(d->harvested_pages));
+	ms_json_add(o, "unharvested_at_stop", ms_json_u64(d->unharvested_at_stop));
+	ms_json_add(o, "track_starts", ms_json_u64(d->track_starts));
+	ms_json_add(o, "track_stops", ms_json_u64(d->track_stops));
+	ms_json_add(o, "records", ms_json_u64(s.records));
+	ms_json_add(o, "sources", sources_json(d));
+	ms_json_add(o, "out_of_range", outside_json(d, false));
+	ms_json_add(o, "outside_mapped", t->maps ? outside_json(d, true) : NULL);
+	ms_json_add(o, "widened", widened_json(d));
+	ms_json_add(o, "losses_while_not_tracking", ms_json_u64(d->loss_untracked));
+	ms_json_add(o, "discrepancies", discrepancies_json(d));
+	ms_json_add(o, "rejected", rejects_json(d->rej));
+	if (page_size && t->keep_session) {
+		struct json_object *c = json_object_new_object();
+		uint64_t n = session_count(t, d, page_size);
+
+		ms_json_add(c, "page_size", ms_json_u64(page_size));
+		ms_json_add(c, "distinct_pages", ms_json_u64(n));
+		ms_json_add(c, "bytes", ms_json_u64(n * page_size));
+		ms_json_add(o, "converted", c);
+	}
+	return o;
+}
+
+void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report)
+{
+	struct json_object *o = json_object_new_object();
+
+	drain(t);
+	for (uint32_t id = 0; id < t->nr_dev; id++) {
+		struct json_object *entry = t->dev[id] ? ms_report__device(report, id) : NULL;
+
+		if (entry)
+			ms_json_add(entry, "dirty", ms_tracker__device_json(t, id, 0));
+	}
+	ms_json_add(o, "iommu_maps", ms_json_u64(t->maps));
+	ms_json_add(o, "iommu_unmaps", ms_json_u64(t->unmaps));
+	ms_json_add(o, "mapped_bytes",
+		    ms_json_u64(ms_dirty_bitmap__count(&t->mapped) * MAPPED_PAGE));
+	ms_json_add(o, "unattributed_records", ms_json_u64(t->unattributed));
+	ms_json_add(o, "rejected", rejects_json(t->rej));
+	ms_json_add(report, "dirty_tracker", o);
+}
+
+/* --- text ----------------------------------------------------------------------------- */
+
+/* "4K", "64K", "2M", "1G" */
+static const char *page_str(uint64_t ps, char *buf, size_t len)
+{
+	static const char units[] = "KMG";
+	int u = 0;
+
+	ps >>= 10;
+	while (u < 2 && ps >= 1024 && !(ps & 1023)) {
+		ps >>= 10;
+		u++;
+	}
+	snprintf(buf, len, "%" PRIu64 "%c", ps, units[u]);
+	return buf;
+}
+
+static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *out)
+{
+	struct ms_dirty_summary s;
+	struct disc open[NR_VIEWS][NR_VIEWS];
+	char name[32], b1[32], b2[32];
+	const char *n = ms_devices__name(t->devices, d->id, name, sizeof(name));
+
+	ms_tracker__device_summary(t, d->id, &s);
+	fprintf(out,
+		"%-20.20s %8s %10" PRIu64 " %11s %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %8" PRIu64
+		" %8" PRIu64 "\n",
+		n, page_str(d->page_size, b1, sizeof(b1)), s.pages,
+		ms_fmt_bytes(s.pages * d->page_size, b2, sizeof(b2)), s.pending_pages, s.harvests,
+		s.records, s.widen_events, s.discrepancy_pages);
+	for (int i = 0; i <= MS_SRC__MAX; i++)
+		if (d->st[i].records)
+			fprintf(out, "  source %-11s %10" PRIu64 " records %10" PRIu64 " pages%s\n",
+				ms_write_source_name((unsigned int)i), d->st[i].records,
+				i < MS_SRC__MAX ? s.source_pages[i] : 0,
+				d->st[i].untracked ? " (some while not tracking)" : "");
+	for (int c = 0; c < NR_CAUSES; c++)
+		if (d->cause[c].events)
+			fprintf(out, "  widened %s x%" PRIu64 ": %" PRIu64 " pages%s (%s)\n",
+				causes[c].name, d->cause[c].events, d->cause[c].pages,
+				d->cause[c].all ? ", all tracked" : "", causes[c].why);
+	unconfirmed(d, open);
+	for (int x = 0; x < NR_VIEWS; x++)
+		for (int y = 0; y < NR_VIEWS; y++) {
+			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
+
+			if (c->pages)
+				fprintf(out,
+					"  MISSED: %s did not report %" PRIu64
+					" page%s that %s reported (first at 0x%" PRIx64 ")\n",
+					views[y].name, c->pages, c->pages == 1 ? "" : "s",
+					views[x].name, c->ex[0]);
+			if (o->pages)
+				fprintf(out,
+					"  unconfirmed: %s has not reported %" PRIu64
+					" page%s that %s reported, yet (first at 0x%" PRIx64 ")\n",
+					views[y].name, o->pages, o->pages == 1 ? "" : "s",
+					views[x].name, o->ex[0]);
+		}
+	if (s.out_of_range_records)
+		fprintf(out,
+			"  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",
+			s.out_of_range_records, s.out_of_range_records == 1 ? "" : "s");
+	if (s.outside_mapped_records)
+		fprintf(out,
+			"  %" PRIu64 " record%s outside the IOMMU-mapped set (%" PRIu64
+			" maps seen; earlier mappings are unknown)\n",
+			s.outside_mapped_records, s.outside_mapped_records == 1 ? "" : "s",
+			t->maps);
+	if (d->unharvested_at_stop)
+		fprintf(out, "  %" PRIu64 " pages were still dirty when tracking stopped\n",
+			d->unharvested_at_stop);
+	for (int r = 0; r < NR_REJECTS; r++)
+		if (d->rej[r].count)
+			fprintf(out, "  refused %s x%" PRIu64 ": %s\n", reject_names[r],
+				d->rej[r].count, d->rej[r].first);
+}
+
+void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header)
+{
+	bool any = !header;
+
+	drain(t);
+	for (uint32_t id = 0; id < t->nr_dev; id++) {
+		if (!t->dev[id] || (only_dev != MS_DEV_NONE && id != only_dev))
+			continue;
+		if (!any)
+			fprintf(out, "\n%-20s %8s %10s %11s %8s %8s %10s %8s %8s\n", "DIRTY",
+				"PAGE", "PAGES", "BYTES", "PENDING", "HARVESTS", "RECORDS",
+				"WIDENED", "MISSED");
+		any = true;
+		print_device(t, t->dev[id], out);
+	}
+	if (only_dev != MS_DEV_NONE)
+		return;
+	if (t->unattributed)
+		fprintf(out, "%" PRIu64 " dirty-tracking records named no device\n",
+			t->unattributed);
+	for (int r = 0; r < NR_REJECTS; r++)
+		if (t->rej[r].count)
+			fprintf(out, "refused %s x%" PRIu64 ": %s\n", reject_names[r],
+				t->rej[r].count, t->rej[r].first);
+}

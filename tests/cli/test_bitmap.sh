@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# migscope bitmap: text, JSON, device filter, page-size conversion, ranges, errors.
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "synth --record" -- "$MIGSCOPE" synth --events 20000 --devices 2 --seed 3 --record "$T/s.mscap" --quiet
+
+expect_exit 0 "bitmap CAPTURE" -- "$MIGSCOPE" bitmap "$T/s.mscap"
+expect_grep '^DIRTY ' "$T/out" "DIRTY header"
+expect_grep '^synth0 +4K +[0-9]+ ' "$T/out" "a line for synth0 with its page size"
+expect_grep '^synth1 ' "$T/out" "a line for synth1"
+expect_grep '^  source dma_unmap +[0-9]+ records +[0-9]+ pages' "$T/out" "pages per source"
+[ "$(grep -c '^DIRTY ' "$T/out")" = 1 ] && ok "one header" || fail "header printed more than once"
+
+expect_exit 0 "--device --page-size --ranges" -- "$MIGSCOPE" bitmap "$T/s.mscap" --device synth1 --page-size 2M --ranges
+grep -q '^synth0 ' "$T/out" && fail "--device synth1 printed synth0" || ok "--device filters"
+expect_grep 'at page size 2.00 MiB: [0-9]+ distinct pages' "$T/out" "count at the converted page size"
+expect_grep '^    0x[0-9a-f]{16}-0x[0-9a-f]{16} +[0-9]+ pages$' "$T/out" "dirty ranges"
+
+# JSON: consistent numbers; the ranges at 2 MiB add up to the converted count
+expect_exit 0 "--json" -- "$MIGSCOPE" bitmap "$T/s.mscap" --json -p 2M -r -d synth0
+if python3 - "$T/out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = r["devices"]
+assert len(d) == 1 and d[0]["name"] == "synth0", d
+dirty = d[0]["dirty"]
+for k in ("pages", "bytes", "page_size", "sources", "out_of_range", "widened", "discrepancies"):
+    assert k in dirty, k
+assert dirty["bytes"] == dirty["pages"] * dirty["page_size"]
+assert 0 < dirty["converted"]["distinct_pages"] <= dirty["distinct_pages"] <= dirty["pages"]
+assert sum(x["length"] for x in d[0]["ranges"]) == dirty["converted"]["distinct_pages"] * 2 * 1024 * 1024
+PY
+then ok "JSON numbers agree"; else fail "JSON numbers"; fi
+
+expect_exit 2 "--page-size 3K" -- "$MIGSCOPE" bitmap "$T/s.mscap" --page-size 3K
+expect_grep "page-size: '3K' is not a power of two" "$T/err" "bad page size named"
+expect_exit 1 "unknown device" -- "$MIGSCOPE" bitmap "$T/s.mscap" --device nosuch
+expect_grep "no device named 'nosuch'" "$T/err" "unknown device named"
+expect_exit 1 "missing capture" -- "$MIGSCOPE" bitmap "$T/missing.mscap"
+expect_lines 1 "$T/err" "missing capture: one line"
+expect_exit 2 "no capture" -- "$MIGSCOPE" bitmap
+expect_exit 0 "--help" -- "$MIGSCOPE" bitmap --help
+expect_grep '^Usage: migscope bitmap' "$T/out" "usage"
+finish
