@@ -2,16 +2,38 @@
 /*
  * The BPF collectors' costs.
  *
- * bpf_event_ns: what one event costs in the kernel, for the iommu map and the
- * DMA unmap programs (the unmap of a watched device, the full path: name
- * read, filter lookup, live-table delete, reserve, submit).  raw_tp programs
- * take no repeat count in bpf_prog_test_run (EINVAL) and report no duration,
- * so each program is run by the syscall in a loop with the kernel's BPF run
- * time statistics on (BPF_ENABLE_STATS): run_time_ns / run_cnt is the time
- * inside the program, without the syscall.  Batches are interleaved with an
- * empty raw_tp program measured the same way (what the statistics themselves
- * cost); the value is the difference of the medians, the baseline the empty
- * program's time per run.
+ * bpf_event_ns: what one event costs inside the kernel, per collector path,
+ * in ns above an empty raw_tp program measured in the same run.
+ *
+ * How it is measured.  A raw_tp program can only be run once per
+ * bpf_prog_test_run (a repeat count is EINVAL), and nothing runs a raw_tp
+ * program in a loop for us: bpf_loop and tail calls stay inside one program,
+ * a BPF_PROG_TYPE_SYSCALL program may test-run only other syscall programs,
+ * and attaching the collectors to a tracepoint we can fire from userspace
+ * would feed them that tracepoint's arguments instead of a device, a DMA
+ * address and a direction.  So each program is run by the syscall, CALLS
+ * times per batch, with the kernel's BPF run-time statistics on
+ * (BPF_ENABLE_STATS): bpf_prog_run() brackets the program with two
+ * sched_clock() reads and adds the difference to run_time_ns, so
+ * run_time_ns / run_cnt is the time inside the program plus the cost of one
+ * clock read, and the syscall is not in it.  The empty program pays the same
+ * clock read (its figure is the baseline); a batch of it runs before every
+ * batch of the programs, and a figure is the median over BATCHES of the
+ * per-batch difference, with the interquartile range printed beside it.
+ * Each figure is then taken again without the statistics, from the wall
+ * clock of the syscall loop (stats off: nothing but the program differs
+ * between the two loops): the "cross-check" lines, noisier by the
+ * syscall's own jitter, must agree.
+ *
+ * The paths: iommu_map (a record for every call); the DMA collector with one
+ * host device watched: dma_map_hit (a writable buffer of the watched device
+ * enters the live-mapping table), dma_unmap_hit (that buffer unmapped: the
+ * filter, the live-table removal and the write record), dma_unmap_miss
+ * (another device's unmap, filtered out), dma_unmap_to_device (the watched
+ * device, a direction the device cannot write in); dma_unmap_idle, with no
+ * device watched.  The floors: clock (bpf_ktime_get_ns alone) and
+ * record_floor (a timestamp and a 48-byte record reserved and submitted):
+ * no path that makes a record can cost less.
  *
  * ring_to_tracker_mrec_per_s: records per second from a full ring buffer
  * through the agent (ms_collect__poll: frame checks, loss counters, the
@@ -25,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
@@ -32,7 +55,8 @@
 #include "../bpf/kmem.h"
 #include "dma.skel.h"
 
-#define DEV_NAME "0000:3b:00.1"
+#define DEV_NAME   "0000:3b:00.1"
+#define OTHER_NAME "0000:3b:00.2"
 
 static double now_ns(void)
 {
@@ -55,55 +79,96 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+/* v sorted; the q-quantile (0..1) */
+static double quantile(double *v, int n, double q)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-/* ns inside prog per run, over calls test_runs, by the kernel's statistics */
-static double time_runs(int prog, const uint64_t *args, size_t nr_args, int calls)
-{
-	struct bpf_prog_info a = { 0 }, b = { 0 };
-	__u32 len = sizeof(a);
-
-	if (bpf_obj_get_info_by_fd(prog, &a, &len))
-		die("failed to read program statistics");
-	for (int i = 0; i < calls; i++)
-		if (kmem_run(prog, args, nr_args))
-			die("bpf_prog_test_run failed");
-	len = sizeof(b);
-	if (bpf_obj_get_info_by_fd(prog, &b, &len) || b.run_cnt - a.run_cnt != (__u64)calls)
-		die("program statistics are off");
-	return (double)(b.run_time_ns - a.run_time_ns) / calls;
+	return v[(int)(q * (n - 1) + 0.5)];
 }
 
 #define BATCHES 15
 #define CALLS	20000
+
+/* One program to time, with a row of arguments per call or one row for all. */
+struct run {
+	const char *name; /* bpf_event_ns.<name> */
+	int fd;
+	const uint64_t *args;
+	size_t nr_args;
+	size_t stride; /* 0: args for every call; nr_args: row i for call i */
+};
+
+/*
+ * ns per call of r over CALLS calls: inside the program by the kernel's
+ * statistics, or (stats 0) of the whole syscall by the wall clock.
+ */
+static double run_batch(const struct run *r, int stats)
+{
+	struct bpf_prog_info a = { 0 }, b = { 0 };
+	__u32 len = sizeof(a);
+	double t0, t1;
+
+	if (stats && bpf_obj_get_info_by_fd(r->fd, &a, &len))
+		die("failed to read program statistics");
+	t0 = now_ns();
+	for (int i = 0; i < CALLS; i++)
+		if (kmem_run(r->fd, r->args + (size_t)i * r->stride, r->nr_args))
+			die("bpf_prog_test_run failed");
+	t1 = now_ns();
+	if (!stats)
+		return (t1 - t0) / CALLS;
+	len = sizeof(b);
+	if (bpf_obj_get_info_by_fd(r->fd, &b, &len) || b.run_cnt - a.run_cnt != CALLS)
+		die("program statistics are off");
+	return (double)(b.run_time_ns - a.run_time_ns) / CALLS;
+}
 
 static int drop_sample(void *ctx, void *data, size_t len)
 {
 	return 0;
 }
 
-/* prog against kmem's empty program; the rings are drained between batches, not timed */
-static void bench_event(struct ms_collect *c, struct kmem *k, struct ring_buffer *floor_rb,
-			const char *name, int prog, const uint64_t *args, size_t nr_args)
-{
-	int empty = bpf_program__fd(k->skel->progs.empty);
-	double base[BATCHES], cost[BATCHES], b, p;
+struct bench {
+	struct ms_collect *c[2]; /* drained between batches, not timed */
+	struct ring_buffer *floor_rb;
+	struct run empty;
+	int stats_fd; /* BPF_ENABLE_STATS; -1: statistics off (the cross-check) */
+};
 
-	if (prog < 0)
-		die("program not loaded");
+/*
+ * Time runs r[0..n-1], in that order, in every batch after a batch of the
+ * empty program, and print each against it.  The rings are drained between
+ * batches.
+ */
+static void bench_events(struct bench *b, const struct run *r, int n)
+{
+	int stats = b->stats_fd >= 0;
+	double base[BATCHES], diff[4][BATCHES];
+
+	if (n > 4)
+		die("too many runs in one batch");
 	for (int i = 0; i < BATCHES; i++) {
-		base[i] = time_runs(empty, args, nr_args, CALLS);
-		cost[i] = time_runs(prog, args, nr_args, CALLS);
-		ms_collect__poll(c);
-		ring_buffer__consume(floor_rb);
+		base[i] = run_batch(&b->empty, stats);
+		for (int k = 0; k < n; k++)
+			diff[k][i] = run_batch(&r[k], stats) - base[i];
+		for (int k = 0; k < 2; k++)
+			if (b->c[k])
+				ms_collect__poll(b->c[k]);
+		ring_buffer__consume(b->floor_rb);
 	}
-	b = median(base, BATCHES);
-	p = median(cost, BATCHES);
-	printf("BENCH bpf_event_ns.%s %.1f ns baseline=%.1f ratio=%.3f\n", name, p - b, b, p / b);
+	for (int k = 0; k < n; k++) {
+		double d = quantile(diff[k], BATCHES, 0.5), q1 = quantile(diff[k], BATCHES, 0.25),
+		       q3 = quantile(diff[k], BATCHES, 0.75), e = quantile(base, BATCHES, 0.5);
+
+		if (stats)
+			printf("BENCH bpf_event_ns.%s %.1f ns baseline=%.1f ratio=%.3f\n"
+			       "#   %s: interquartile %.1f..%.1f ns over %d batches of %d runs\n",
+			       r[k].name, d, e, (d + e) / e, r[k].name, q1, q3, BATCHES, CALLS);
+		else
+			printf("# cross-check %s: %.1f ns above the empty program "
+			       "(interquartile %.1f..%.1f), syscall %.0f ns\n",
+			       r[k].name, d, q1, q3, e);
+	}
 }
 
 struct counter {
@@ -192,67 +257,141 @@ static void bench_ring(struct ms_session *s, struct ms_collect *c, struct kmem *
 	dma_bpf__destroy(bare);
 }
 
+/* kernel.bpf_stats_enabled: statistics on for anyone (BPF_ENABLE_STATS holders or the sysctl) */
+static int stats_still_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int on = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &on) != 1)
+			on = 0;
+		fclose(f);
+	}
+	return on;
+}
+
+/* A collector set for session s, loaded, not attached. */
+static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups)
+{
+	struct ms_collect_opts o = { .no_attach = 1, .ringbuf_bytes = RING, .groups = groups };
+	char err[MS_ERR_LEN];
+	struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
+
+	if (!c)
+		die(err);
+	return c;
+}
+
+static int prog_fd(struct ms_collect *c, const char *name)
+{
+	int fd = ms_collect__prog_fd(c, name);
+
+	if (fd < 0)
+		die("program not loaded");
+	return fd;
+}
+
 int main(void)
 {
-	struct ms_collect_opts o = { .no_attach = 1, .ringbuf_bytes = RING };
+	static uint64_t map_rows[CALLS][6], unmap_rows[CALLS][5];
 	struct ms_session_opts so = { 0 };
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
-	struct ms_session *s;
-	struct ms_collect *c;
+	struct ms_session *s, *idle;
+	struct ms_collect *c, *c_idle;
+	struct bench b = { 0 };
 	cpu_set_t one;
 	struct kmem k;
-	uint64_t dev;
+	uint64_t dev, other;
 
 	if (why) {
 		printf("# bench_bpf skipped: %s\n", why);
 		return 0;
 	}
-	if (bpf_enable_stats(BPF_STATS_RUN_TIME) < 0) /* on while the fd is open */
+	b.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME); /* on while the fd is open */
+	if (b.stats_fd < 0)
 		die("failed to turn on BPF run time statistics");
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	sched_setaffinity(0, sizeof(one), &one); /* producer and consumer on one core */
 
 	s = ms_session__new(&so, err, sizeof(err));
-	if (!s)
+	idle = ms_session__new(&so, err, sizeof(err));
+	if (!s || !idle)
 		die(err);
 	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
 	ms_bpf__set_notes(NULL);
-	c = ms_collect__open(s, &o, err, sizeof(err));
-	if (!c)
-		die(err);
+	c = open_collect(s, 0);
+	c_idle = open_collect(idle, MS_COLLECT_DMA); /* no host device: an idle host */
 	if (kmem_open(&k))
 		die("failed to load the kmem helper");
 	dev = kmem_device(&k, DEV_NAME, -1);
-	if (!dev)
+	other = kmem_device(&k, OTHER_NAME, -1);
+	if (!dev || !other)
 		die("failed to build a fake device");
+	b.c[0] = c;
+	b.c[1] = c_idle;
+	b.floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
+	if (!b.floor_rb)
+		die("failed to read floor_ring");
 
-	{
-		uint64_t map[] = { 0xfee00000, 0x12345000, 0x1000 };
-		uint64_t unmap[] = { dev, 0x100000, 0x1000, MS_DMA_FROM_DEVICE, 0 };
-		struct ring_buffer *floor_rb =
-		    ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
+	/* distinct buffers: each unmap finds the live entry its map made */
+	for (int i = 0; i < CALLS; i++) {
+		uint64_t addr = 0x100000 + (uint64_t)i * 4096;
 
-		if (!floor_rb)
-			die("failed to read floor_ring");
-		printf("# bpf_event_ns: ns per event above an empty raw_tp program (target < 60);\n"
-		       "# record_floor: bpf_ktime_get_ns + ringbuf reserve/submit only, the least "
-		       "a record costs\n");
-		bench_event(c, &k, floor_rb, "record_floor",
-			    bpf_program__fd(k.skel->progs.record_floor), map, 3);
-		bench_event(c, &k, floor_rb, "iommu_map", ms_collect__prog_fd(c, "iommu_map"), map,
-			    3);
-		bench_event(c, &k, floor_rb, "dma_unmap_phys",
-			    ms_collect__prog_fd(c, "dma_unmap_phys"), unmap, 5);
-		ring_buffer__free(floor_rb);
+		memcpy(map_rows[i], (uint64_t[]){ dev, 0, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
+		       sizeof(map_rows[i]));
+		memcpy(unmap_rows[i], (uint64_t[]){ dev, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
+		       sizeof(unmap_rows[i]));
 	}
+	{
+		const uint64_t imap[] = { 0xfee00000, 0x12345000, 0x1000 };
+		const uint64_t miss[] = { other, 0x100000, 0x1000, MS_DMA_FROM_DEVICE, 0 };
+		const uint64_t to_dev[] = { dev, 0x100000, 0x1000, MS_DMA_TO_DEVICE, 0 };
+		const uint64_t unwatched[] = { dev, 0x100000, 0x1000, MS_DMA_FROM_DEVICE, 0 };
+		const struct run floors[] = {
+			{ "clock", bpf_program__fd(k.skel->progs.clock), imap, 3, 0 },
+			{ "record_floor", bpf_program__fd(k.skel->progs.record_floor), imap, 3, 0 },
+		};
+		const struct run imaps[] = { { "iommu_map", prog_fd(c, "iommu_map"), imap, 3, 0 } };
+		const struct run pair[] = {
+			{ "dma_map_hit", prog_fd(c, "dma_map_phys"), map_rows[0], 6, 6 },
+			{ "dma_unmap_hit", prog_fd(c, "dma_unmap_phys"), unmap_rows[0], 5, 5 },
+		};
+		const struct run quiet[] = {
+			{ "dma_unmap_miss", prog_fd(c, "dma_unmap_phys"), miss, 5, 0 },
+			{ "dma_unmap_to_device", prog_fd(c, "dma_unmap_phys"), to_dev, 5, 0 },
+			{ "dma_unmap_idle", prog_fd(c_idle, "dma_unmap_phys"), unwatched, 5, 0 },
+		};
+
+		b.empty = (struct run){ "empty", bpf_program__fd(k.skel->progs.empty), imap, 3, 0 };
+		printf("# bpf_event_ns: ns per event inside the kernel above an empty raw_tp program\n"
+		       "# (run-time statistics; target < 60).  clock: bpf_ktime_get_ns alone;\n"
+		       "# record_floor: clock + ringbuf reserve/submit, the least a record costs\n");
+		bench_events(&b, floors, 2);
+		bench_events(&b, imaps, 1);
+		bench_events(&b, pair, 2);
+		bench_events(&b, quiet, 3);
+
+		close(b.stats_fd); /* the cross-check: same loops, statistics off */
+		b.stats_fd = -1;
+		if (stats_still_on())
+			printf("# (another process keeps BPF statistics on: the cross-check "
+			       "includes them too)\n");
+		bench_events(&b, imaps, 1);
+		bench_events(&b, pair, 2);
+		bench_events(&b, quiet, 1);
+	}
+	ring_buffer__free(b.floor_rb);
 	printf("# ring_to_tracker_mrec_per_s: ring -> agent -> bus -> DMA_WRITE consumer"
 	       " (tracker not merged yet) vs bare libbpf consumer (target ratio >= 0.8)\n");
 	bench_ring(s, c, &k, dev);
 
+	ms_collect__close(c_idle);
 	ms_collect__close(c);
 	kmem_close(&k);
+	ms_session__free(idle);
 	ms_session__free(s);
 	return 0;
 }
