@@ -54,11 +54,13 @@ LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
 # without BTF would be two builds of which only one is ever tested.
 # Tracepoint arguments are taken as raw_tp arguments (BPF_PROG), not from
 # the kernel's trace event structs, which change between kernels.
+# -mcpu=v3: the live-mapping table claims and frees slots with cmpxchg and
+# xchg (kernel 5.12+; the DMA tracepoints need 6.12).
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclude \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclude \
 	-I/usr/include/$(MULTIARCH) -Wall -Wno-unused-function
 
 LIB_SRCS := $(wildcard src/*/*.c)

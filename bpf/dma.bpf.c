@@ -22,10 +22,11 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MS_BPF_LIVE_MAX);
-	__type(key, struct ms_bpf_live_key);
-	__type(value, struct ms_bpf_live);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MS_BPF_LIVE_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct ms_bpf_live_bucket);
 } ms_live SEC(".maps");
 
 /* scatterlist page_link low bits (include/linux/scatterlist.h) */
@@ -35,20 +36,123 @@ struct {
 /* the dma_addr_t a failed mapping returns */
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)
 
+/*
+ * The live-mapping table (collect_abi.h) without a lock: a BPF hash map
+ * takes a bucket lock and a free-list lock on every insert and delete, over
+ * 100 ns each here, for what is a claim and a release of one slot.
+ *
+ * Slot life: FREE --claim (cmpxchg)--> BUSY --fields, then xchg--> LIVE
+ * --release (cmpxchg)--> FREE of the next generation.  Only the mapping that
+ * claimed a slot writes its fields, and only the unmap of that buffer frees
+ * it: the driver cannot unmap a buffer before its map returned, and the map
+ * tracepoint fires before it returns.  BPF's fetching atomics are full
+ * barriers, so the fields are visible before the slot is LIVE.
+ */
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+
+static __always_inline struct ms_bpf_live_bucket *live_bucket(__u32 b)
+{
+	return bpf_map_lookup_elem(&ms_live, &b);
+}
+
+/*
+ * A slot's seq, with the loads after it kept after it.  x86 does not reorder
+ * loads with loads, and volatile keeps the compiler from doing so; elsewhere
+ * a compare-and-swap that changes nothing is the barrier BPF has.
+ */
+static __always_inline __u64 live_seq_acquire(__u64 *seq)
+{
+#ifdef __TARGET_ARCH_x86
+	return READ_ONCE(*seq);
+#else
+	return __sync_val_compare_and_swap(seq, 0, 0);
+#endif
+}
+
+/* Free slots in bucket bk, counted without a branch per slot (the verifier walks each). */
+static __always_inline __u32 live_free_slots(struct ms_bpf_live_bucket *bk)
+{
+	__u64 n = 0;
+
+	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++)
+		n += ((READ_ONCE(bk->seq[s]) & 3) - 1) >> 63; /* 1 when FREE */
+	return n;
+}
+
+static __always_inline bool live_claim(struct ms_bpf_live_bucket *bk, __u32 id, __u64 addr,
+				       __u64 len, __u32 dir)
+{
+	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++) {
+		__u64 seq = READ_ONCE(bk->seq[s]);
+
+		if (MS_LIVE_STATE(seq) != MS_LIVE_FREE ||
+		    __sync_val_compare_and_swap(&bk->seq[s], seq, seq + MS_LIVE_BUSY) != seq)
+			continue;
+		bk->addr[s] = addr;
+		bk->len[s] = len;
+		bk->dev[s] = id;
+		bk->dir[s] = dir;
+		__sync_lock_test_and_set(&bk->seq[s], seq + MS_LIVE_LIVE);
+		return true;
+	}
+	return false;
+}
+
+/* A buffer the device may write until it is unmapped; no free slot is a loss. */
 static __always_inline void live_add(__u32 id, __u32 slot, __u64 addr, __u64 len, __u32 dir)
 {
-	struct ms_bpf_live_key k = { .dev = id, .addr = addr };
-	struct ms_bpf_live v = { .len = len, .dir = dir };
+	struct ms_bpf_live_bucket *b0, *b1, *t;
+	__u32 b[2], free0;
 
-	if (bpf_map_update_elem(&ms_live, &k, &v, BPF_ANY))
+	ms_bpf_live_buckets(id, addr, b);
+	b0 = live_bucket(b[0]);
+	b1 = live_bucket(b[1]);
+	if (!b0 || !b1) { /* cannot happen: b[] are in range */
+		MS_COUNT(slot, live_full);
+		return;
+	}
+	/* the emptier bucket, but a half-empty first one is good enough: one line less to read */
+	free0 = live_free_slots(b0);
+	if (free0 < MS_BPF_LIVE_BUCKET / 2 && live_free_slots(b1) > free0) {
+		t = b0;
+		b0 = b1;
+		b1 = t;
+	}
+	if (!live_claim(b0, id, addr, len, dir) && !live_claim(b1, id, addr, len, dir))
 		MS_COUNT(slot, live_full);
 }
 
+static __always_inline bool live_release(struct ms_bpf_live_bucket *bk, __u32 id, __u64 addr)
+{
+	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++) {
+		__u64 seq;
+
+		if (READ_ONCE(bk->addr[s]) != addr)
+			continue;
+		seq = live_seq_acquire(&bk->seq[s]);
+		if (MS_LIVE_STATE(seq) != MS_LIVE_LIVE || READ_ONCE(bk->addr[s]) != addr ||
+		    READ_ONCE(bk->dev[s]) != id)
+			continue;
+		/* LIVE + 2: FREE, next generation; fails only if the slot is no longer seq's */
+		if (__sync_val_compare_and_swap(&bk->seq[s], seq, seq + 2) == seq)
+			return true;
+	}
+	return false;
+}
+
+/* The buffer is unmapped: its slot is free again (none if it was mapped before we looked). */
 static __always_inline void live_del(__u32 id, __u64 addr)
 {
-	struct ms_bpf_live_key k = { .dev = id, .addr = addr };
+	struct ms_bpf_live_bucket *bk;
+	__u32 b[2];
 
-	bpf_map_delete_elem(&ms_live, &k);
+	ms_bpf_live_buckets(id, addr, b);
+	bk = live_bucket(b[0]);
+	if (bk && live_release(bk, id, addr))
+		return;
+	bk = live_bucket(b[1]);
+	if (bk)
+		live_release(bk, id, addr);
 }
 
 static __always_inline int on_map(struct device *dev, dma_addr_t addr, size_t size, int dir)

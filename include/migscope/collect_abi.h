@@ -23,23 +23,39 @@
 #define MS_DMA_DEVICE_WRITES(dir) ((dir) == MS_DMA_BIDIRECTIONAL || (dir) == MS_DMA_FROM_DEVICE)
 
 /*
- * The device filter: kernel device name (dev_name(), "0000:3b:00.1") ->
- * the session's device id and a counter slot.  Names are NUL-padded to the
- * key size; longer names cannot be watched (the agent refuses them).
+ * The device filter: the kernel names (dev_name(), "0000:3b:00.1") of the
+ * watched host devices, each with the session's device id and a counter
+ * slot, in an open-addressed table the agent fills before it attaches the
+ * programs and never changes after.  The programs read it without a helper
+ * call or a lock: a name's slot is found from its hash (ms_bpf_dev_home()),
+ * at most MS_BPF_DEV_PROBES slots further on, with no empty slot between.
+ * Names are compared as MS_BPF_NAME_WORDS words, NUL-padded; a name of
+ * MS_BPF_DEV_NAME_LEN characters or more cannot be watched (the agent
+ * refuses it, and the programs never match one).
  */
 #define MS_BPF_DEV_NAME_LEN 48
+#define MS_BPF_NAME_WORDS (MS_BPF_DEV_NAME_LEN / 8)
 #define MS_BPF_MAX_DEVS 64
 #define MS_BPF_SLOT_NONE MS_BPF_MAX_DEVS /* records that belong to no device */
 #define MS_BPF_SLOTS (MS_BPF_MAX_DEVS + 1)
-
-struct ms_bpf_dev_key {
-	char name[MS_BPF_DEV_NAME_LEN];
-};
+#define MS_BPF_DEV_TABLE 256 /* power of 2, 4 x MS_BPF_MAX_DEVS */
+#define MS_BPF_DEV_PROBES 8
 
 struct ms_bpf_dev {
-	__u32 id;   /* hdr.dev of the records */
-	__u32 slot; /* index into the counters */
+	__u64 name[MS_BPF_NAME_WORDS]; /* all zero: an empty slot */
+	__u32 id;		       /* hdr.dev of the records */
+	__u32 slot;		       /* index into the counters */
 };
+
+/* A name's home slot: the agent picks the seed that places every watched name. */
+static inline __u32 ms_bpf_dev_home(const __u64 *name, __u64 seed)
+{
+	__u64 h = seed;
+
+	for (int i = 0; i < MS_BPF_NAME_WORDS; i++)
+		h = (h ^ name[i]) * 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> 40) & (MS_BPF_DEV_TABLE - 1);
+}
 
 /*
  * Per-CPU, per-slot counters of what the kernel side could not deliver.  The
@@ -49,26 +65,55 @@ struct ms_bpf_counters {
 	__u64 ringbuf_drops; /* bpf_ringbuf_reserve() failed: the record is gone */
 	__u64 sg_truncated;  /* scatterlist longer than MS_BPF_SG_MAX: tail not seen */
 	__u64 read_errors;   /* a scatterlist entry could not be read */
-	__u64 live_full;     /* the live-mapping table was full */
+	__u64 live_full;     /* no free slot for a buffer in the live-mapping table */
 };
 
 /* Most scatterlist entries one dma_*_sg event is walked for. */
 #define MS_BPF_SG_MAX 4096
 
-/* DMA buffers mapped for a watched device in a direction it may write. */
-#define MS_BPF_LIVE_MAX 65536
+/*
+ * The live-mapping table: DMA buffers mapped for a watched device in a
+ * direction it may write, until they are unmapped.  An array of slots in
+ * buckets of MS_BPF_LIVE_BUCKET; a buffer may sit in either of two buckets
+ * picked by ms_bpf_live_buckets() (the mapping takes the emptier one), so the
+ * table stays usable well past half full.  Programs claim, fill and free
+ * slots with atomic operations on seq, no lock: generation << 2 | state.
+ * The agent maps the array and reads LIVE slots as a seqlock reader does
+ * (seq, fields, seq again).
+ */
+#define MS_BPF_LIVE_BUCKET_BITS 14
+#define MS_BPF_LIVE_BUCKET 8
+#define MS_BPF_LIVE_BUCKETS (1u << MS_BPF_LIVE_BUCKET_BITS)
+#define MS_BPF_LIVE_SLOTS (MS_BPF_LIVE_BUCKETS * MS_BPF_LIVE_BUCKET)
 
-struct ms_bpf_live_key {
-	__u32 dev;
-	__u32 pad;
-	__u64 addr;
+#define MS_LIVE_FREE 0
+#define MS_LIVE_BUSY 1 /* claimed by a mapping, fields being written */
+#define MS_LIVE_LIVE 2
+#define MS_LIVE_STATE(seq) ((seq) & 3)
+
+/*
+ * The map's value: one bucket, its slots' fields in arrays of their own, so
+ * that counting free slots reads one cache line and finding a buffer by its
+ * address another.
+ */
+struct ms_bpf_live_bucket {
+	__u64 seq[MS_BPF_LIVE_BUCKET]; /* generation << 2 | MS_LIVE_* */
+	__u64 addr[MS_BPF_LIVE_BUCKET];
+	__u64 len[MS_BPF_LIVE_BUCKET];
+	__u32 dev[MS_BPF_LIVE_BUCKET];
+	__u32 dir[MS_BPF_LIVE_BUCKET];
 };
 
-struct ms_bpf_live {
-	__u64 len;
-	__u32 dir;
-	__u32 pad;
-};
+/* The two buckets a buffer of device dev at addr may occupy. */
+static inline void ms_bpf_live_buckets(__u32 dev, __u64 addr, __u32 b[2])
+{
+	__u64 x = addr ^ ((__u64)dev << 52);
+
+	b[0] = (__u32)((x * 0x9e3779b97f4a7c15ull) >> (64 - MS_BPF_LIVE_BUCKET_BITS));
+	b[1] = (__u32)(((x ^ (x >> 17)) * 0xc2b2ae3d27d4eb4full) >> (64 - MS_BPF_LIVE_BUCKET_BITS));
+	if (b[1] == b[0])
+		b[1] ^= 1;
+}
 
 /* --- QEMU USDT ---------------------------------------------------------- */
 

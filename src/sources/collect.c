@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,9 +32,13 @@ struct ms_collect {
 	struct ms_ring ring;
 	uint64_t poll_ns;
 	uint32_t nr_watched;
+	int name_direct; /* the programs read device names with plain loads */
+	/* the device filter, placed before the load (its seed is rodata) */
+	uint64_t dev_seed;
+	struct ms_bpf_dev devtab[MS_BPF_DEV_TABLE];
 	/* the maps every object shares, owned by the first object loaded */
 	int events_fd, devs_fd, counters_fd;
-	int live_fd;
+	const struct ms_bpf_live_bucket *live; /* dma's live-mapping table, mapped */
 };
 
 /*
@@ -174,8 +179,36 @@ static int load_group(struct ms_collect *c, const char *group, struct bpf_object
 	return 0;
 }
 
-/* The session's host devices, checked before anything is loaded. */
-static int count_devices(struct ms_collect *c, char *err, size_t errlen)
+static void name_words(const char *name, __u64 w[MS_BPF_NAME_WORDS])
+{
+	memset(w, 0, MS_BPF_NAME_WORDS * sizeof(*w));
+	memcpy(w, name, strlen(name));
+}
+
+/* Put w in c->devtab at most MS_BPF_DEV_PROBES slots after its home; the slot or -1. */
+static int place_name(struct ms_collect *c, const __u64 *w)
+{
+	uint32_t home = ms_bpf_dev_home(w, c->dev_seed);
+
+	for (uint32_t p = 0; p < MS_BPF_DEV_PROBES; p++) {
+		uint32_t k = (home + p) & (MS_BPF_DEV_TABLE - 1);
+
+		if (!c->devtab[k].name[0]) {
+			memcpy(c->devtab[k].name, w, sizeof(c->devtab[k].name));
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The session's host devices, checked and placed in the filter table before
+ * anything is loaded: the programs look a name up at most
+ * MS_BPF_DEV_PROBES slots from its home, so the seed is the first one with
+ * which every name fits (with 64 names in 256 slots, nearly always the
+ * first tried).
+ */
+static int build_filter(struct ms_collect *c, char *err, size_t errlen)
 {
 	const struct ms_devices *d = &c->s->devices;
 
@@ -184,10 +217,10 @@ static int count_devices(struct ms_collect *c, char *err, size_t errlen)
 
 		if (!di || di->kind != MS_DEV_KIND_HOST)
 			continue;
-		if (strlen(di->name) >= MS_BPF_DEV_NAME_LEN) {
+		if (!di->name[0] || strlen(di->name) >= MS_BPF_DEV_NAME_LEN) {
 			snprintf(err, errlen,
-				 "host device name '%s' is too long for the kernel filter (at most "
-				 "%d characters)",
+				 "host device name '%s' cannot go in the kernel filter (1 to %d "
+				 "characters)",
 				 di->name, MS_BPF_DEV_NAME_LEN - 1);
 			return -ENAMETOOLONG;
 		}
@@ -198,30 +231,47 @@ static int count_devices(struct ms_collect *c, char *err, size_t errlen)
 		}
 		c->nr_watched++;
 	}
-	return 0;
+	for (uint32_t attempt = 0; attempt < 1000; attempt++) {
+		uint32_t slot = 0, id;
+
+		c->dev_seed = attempt * 0x9e3779b97f4a7c15ull;
+		memset(c->devtab, 0, sizeof(c->devtab));
+		for (id = 0; id < d->nr; id++) {
+			const struct ms_device_info *di = ms_devices__get(d, id);
+			__u64 w[MS_BPF_NAME_WORDS];
+			int k;
+
+			if (!di || di->kind != MS_DEV_KIND_HOST)
+				continue;
+			name_words(di->name, w);
+			k = place_name(c, w);
+			if (k < 0)
+				break;
+			c->devtab[k].id = id;
+			c->devtab[k].slot = slot++;
+		}
+		if (id == d->nr)
+			return 0;
+	}
+	snprintf(err, errlen, "failed to place %u device names in the kernel filter",
+		 c->nr_watched);
+	return -ENOSPC;
 }
 
 static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, char *err,
 			size_t errlen)
 {
-	const struct ms_devices *d = &c->s->devices;
-	uint32_t slot = 0;
+	for (uint32_t k = 0; k < MS_BPF_DEV_TABLE; k++) {
+		const struct ms_bpf_dev *e = &c->devtab[k];
 
-	for (uint32_t id = 0; id < d->nr; id++) {
-		const struct ms_device_info *di = ms_devices__get(d, id);
-		struct ms_bpf_dev_key key = { 0 };
-		struct ms_bpf_dev val = { .id = id };
-
-		if (!di || di->kind != MS_DEV_KIND_HOST)
+		if (!e->name[0])
 			continue;
-		memcpy(key.name, di->name, strlen(di->name));
-		val.slot = slot;
-		if (bpf_map_update_elem(c->devs_fd, &key, &val, BPF_ANY)) {
-			snprintf(err, errlen, "failed to watch device '%s': %s", di->name,
-				 strerror(errno));
+		if (bpf_map_update_elem(c->devs_fd, &k, e, BPF_ANY)) {
+			snprintf(err, errlen, "failed to watch device '%.*s': %s",
+				 MS_BPF_DEV_NAME_LEN, (const char *)e->name, strerror(errno));
 			return -errno;
 		}
-		ms_ring__set_slot(&c->ring, slot++, id);
+		ms_ring__set_slot(&c->ring, e->slot, e->id);
 	}
 	if (c->iommu) {
 		int fd = bpf_map__fd(c->iommu->maps.ms_tgids);
@@ -237,6 +287,20 @@ static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, c
 			}
 		}
 	}
+	return 0;
+}
+
+/* The live-mapping table, mapped read-only: the agent reads it while the programs write. */
+static int map_live(struct ms_collect *c, char *err, size_t errlen)
+{
+	void *p = mmap(NULL, sizeof(*c->live) * MS_BPF_LIVE_BUCKETS, PROT_READ, MAP_SHARED,
+		       bpf_map__fd(c->dma->maps.ms_live), 0);
+
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "failed to map the live-mapping table: %s", strerror(errno));
+		return -errno;
+	}
+	c->live = p;
 	return 0;
 }
 
@@ -268,6 +332,8 @@ static void attach_all(struct ms_collect *c)
 			goto fail_open;                                                            \
 		c->field->rodata->wake_mask = wake_mask;                                           \
 		c->field->rodata->nr_watched = c->nr_watched;                                      \
+		c->field->rodata->dev_seed = c->dev_seed;                                          \
+		c->field->rodata->name_direct = c->name_direct;                                    \
 		extra;                                                                             \
 		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
 			T##__destroy(c->field);                                                    \
@@ -298,17 +364,18 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	wake_mask = (wake < ringbuf ? wake : ringbuf) - 1;
 	c->s = s;
 	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
-	c->events_fd = c->devs_fd = c->counters_fd = c->live_fd = -1;
-	if (ms_probe__bpf(err, errlen) || count_devices(c, err, errlen))
+	c->events_fd = c->devs_fd = c->counters_fd = -1;
+	if (ms_probe__bpf(err, errlen) || build_filter(c, err, errlen))
 		goto fail;
+	c->name_direct = !o->helper_name_reads && ms_probe__untyped_loads();
 
 	if (groups & MS_COLLECT_IOMMU)
 		OPEN_GROUP(iommu, iommu_bpf, "iommu",
 			   c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0);
 	if (groups & MS_COLLECT_DMA)
 		OPEN_GROUP(dma, dma_bpf, "dma", (void)0);
-	if (c->dma)
-		c->live_fd = bpf_map__fd(c->dma->maps.ms_live);
+	if (c->dma && map_live(c, err, errlen))
+		goto fail;
 	if (groups & MS_COLLECT_VFIO)
 		OPEN_GROUP(vfio, vfio_bpf, "vfio",
 			   c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE));
@@ -345,29 +412,48 @@ int ms_collect__poll(struct ms_collect *c)
 	return ms_ring__poll(&c->ring);
 }
 
+/*
+ * Slot s of bucket bk as it was at one moment: seq, the fields, seq again
+ * (the programs change a slot's fields only while it is BUSY).  0 when it
+ * holds no live buffer; a slot freed while we read was unmapped, and its
+ * unmap made the record.
+ */
+static int live_read(const struct ms_bpf_live_bucket *bk, int s, struct ms_ev_dma_write *ev,
+		     uint32_t *dev)
+{
+	for (;;) {
+		__u64 seq = __atomic_load_n(&bk->seq[s], __ATOMIC_ACQUIRE);
+
+		if (MS_LIVE_STATE(seq) != MS_LIVE_LIVE)
+			return 0;
+		ev->iova = __atomic_load_n(&bk->addr[s], __ATOMIC_RELAXED);
+		ev->len = __atomic_load_n(&bk->len[s], __ATOMIC_RELAXED);
+		*dev = __atomic_load_n(&bk->dev[s], __ATOMIC_RELAXED);
+		ev->dir = __atomic_load_n(&bk->dir[s], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&bk->seq[s], __ATOMIC_RELAXED) == seq)
+			return 1;
+	}
+}
+
 int ms_collect__publish_live_mappings(struct ms_collect *c)
 {
-	struct ms_bpf_live_key key, next;
-	struct ms_bpf_live val;
-	void *prev = NULL;
 	int n = 0;
 
-	if (c->live_fd < 0)
+	if (!c->live)
 		return 0;
-	while (!bpf_map_get_next_key(c->live_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(c->live_fd, &key, &val))
-			continue; /* unmapped meanwhile: its unmap made the record */
-		struct ms_ev_dma_write ev = { 0 };
+	for (uint32_t b = 0; b < MS_BPF_LIVE_BUCKETS; b++) {
+		for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++) {
+			struct ms_ev_dma_write ev = { 0 };
+			uint32_t dev;
 
-		MS_EVENT_INIT(&ev, MS_EV_DMA_WRITE, ms_ev_dma_write, key.dev, ms_now_ns());
-		ev.iova = key.addr;
-		ev.len = val.len;
-		ev.source = MS_SRC_DMA_UNMAP;
-		ev.dir = val.dir;
-		ms_ring__publish(&c->ring, &ev.hdr);
-		n++;
+			if (!live_read(&c->live[b], s, &ev, &dev))
+				continue;
+			MS_EVENT_INIT(&ev, MS_EV_DMA_WRITE, ms_ev_dma_write, dev, ms_now_ns());
+			ev.source = MS_SRC_DMA_UNMAP;
+			ms_ring__publish(&c->ring, &ev.hdr);
+			n++;
+		}
 	}
 	return n;
 }
@@ -399,6 +485,8 @@ void ms_collect__close(struct ms_collect *c)
 		ms_collect__publish_live_mappings(c);
 		ms_ring__fini(&c->ring);
 	}
+	if (c->live)
+		munmap((void *)c->live, sizeof(*c->live) * MS_BPF_LIVE_BUCKETS);
 	vfio_bpf__destroy(c->vfio);
 	dma_bpf__destroy(c->dma);
 	iommu_bpf__destroy(c->iommu);

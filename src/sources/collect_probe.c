@@ -126,6 +126,46 @@ int ms_probe__fentry(void)
 	return cached;
 }
 
+/*
+ * Does the verifier take loads through bpf_rdonly_cast(p, 0), a pointer to
+ * memory of unknown type (6.17+)?  The device filter then reads device names
+ * with plain fault-handled loads instead of a helper call per event.
+ */
+int ms_probe__untyped_loads(void)
+{
+	static int cached = -1;
+	struct btf *btf = vmlinux_btf();
+	int id, prog;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	id = btf ? btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) : -ENOENT;
+	if (id <= 0)
+		return cached;
+	{
+		struct bpf_insn insns[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+			{ .code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL, .imm = id },
+			{ .code = BPF_LDX | BPF_MEM | BPF_DW,
+			  .dst_reg = BPF_REG_0,
+			  .src_reg = BPF_REG_0,
+			  .off = 8 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+
+		prog = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ms_untyped", "GPL", insns, 6,
+				     NULL);
+	}
+	if (prog >= 0) {
+		cached = 1;
+		close(prog);
+	}
+	return cached;
+}
+
 int ms_probe__uprobes(void)
 {
 	return access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;

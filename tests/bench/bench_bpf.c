@@ -98,29 +98,39 @@ struct run {
 	size_t stride; /* 0: args for every call; nr_args: row i for call i */
 };
 
-/*
- * ns per call of r over CALLS calls: inside the program by the kernel's
- * statistics, or (stats 0) of the whole syscall by the wall clock.
- */
-static double run_batch(const struct run *r, int stats)
+static void prog_stats(int fd, struct bpf_prog_info *info)
 {
-	struct bpf_prog_info a = { 0 }, b = { 0 };
-	__u32 len = sizeof(a);
-	double t0, t1;
+	__u32 len = sizeof(*info);
 
-	if (stats && bpf_obj_get_info_by_fd(r->fd, &a, &len))
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
 		die("failed to read program statistics");
+}
+
+/*
+ * ns per call of each of r[0..n-1] over CALLS calls, taken in turns (call i
+ * of every run, then call i + 1): inside the program by the kernel's
+ * statistics, or (stats 0, n 1) of the whole syscall by the wall clock.
+ */
+static void run_batch(const struct run *r, int n, int stats, double *ns)
+{
+	struct bpf_prog_info a[4], b;
+	double t0;
+
+	for (int k = 0; stats && k < n; k++)
+		prog_stats(r[k].fd, &a[k]);
 	t0 = now_ns();
 	for (int i = 0; i < CALLS; i++)
-		if (kmem_run(r->fd, r->args + (size_t)i * r->stride, r->nr_args))
-			die("bpf_prog_test_run failed");
-	t1 = now_ns();
-	if (!stats)
-		return (t1 - t0) / CALLS;
-	len = sizeof(b);
-	if (bpf_obj_get_info_by_fd(r->fd, &b, &len) || b.run_cnt - a.run_cnt != CALLS)
-		die("program statistics are off");
-	return (double)(b.run_time_ns - a.run_time_ns) / CALLS;
+		for (int k = 0; k < n; k++)
+			if (kmem_run(r[k].fd, r[k].args + (size_t)i * r[k].stride, r[k].nr_args))
+				die("bpf_prog_test_run failed");
+	ns[0] = (now_ns() - t0) / CALLS;
+	for (int k = 0; stats && k < n; k++) {
+		prog_stats(r[k].fd, &b);
+		if (b.run_cnt - a[k].run_cnt != CALLS)
+			die("program statistics are off");
+		ns[k] = (double)(b.run_time_ns - a[k].run_time_ns) / CALLS;
+	}
 }
 
 static int drop_sample(void *ctx, void *data, size_t len)
@@ -136,21 +146,26 @@ struct bench {
 };
 
 /*
- * Time runs r[0..n-1], in that order, in every batch after a batch of the
- * empty program, and print each against it.  The rings are drained between
- * batches.
+ * Time runs r[0..n-1] in every batch after a batch of the empty program, one
+ * run after the other (or, with turns, call by call in turns), and print each
+ * against the empty program.  The rings are drained between batches.
  */
-static void bench_events(struct bench *b, const struct run *r, int n)
+static void bench_events(struct bench *b, const struct run *r, int n, int turns)
 {
 	int stats = b->stats_fd >= 0;
-	double base[BATCHES], diff[4][BATCHES];
+	double base[BATCHES], diff[4][BATCHES], ns[4];
 
-	if (n > 4)
-		die("too many runs in one batch");
+	if (n > 4 || (turns && !stats))
+		die("cannot time these runs");
 	for (int i = 0; i < BATCHES; i++) {
-		base[i] = run_batch(&b->empty, stats);
-		for (int k = 0; k < n; k++)
-			diff[k][i] = run_batch(&r[k], stats) - base[i];
+		run_batch(&b->empty, 1, stats, &base[i]);
+		for (int k = 0; k < n; k++) {
+			if (turns && k)
+				break;
+			run_batch(&r[k], turns ? n : 1, stats, ns);
+			for (int j = 0; j < (turns ? n : 1); j++)
+				diff[k + j][i] = ns[j] - base[i];
+		}
 		for (int k = 0; k < 2; k++)
 			if (b->c[k])
 				ms_collect__poll(b->c[k]);
@@ -211,8 +226,8 @@ static void fill(int prog, uint64_t dev)
 
 static void bench_ring(struct ms_session *s, struct ms_collect *c, struct kmem *k, uint64_t dev)
 {
-	struct ms_bpf_dev_key key = { DEV_NAME };
 	struct ms_bpf_dev val = { .id = 0, .slot = 0 };
+	__u32 home;
 	struct counter cnt = { 0 };
 	struct ring_buffer *rb;
 	struct dma_bpf *bare;
@@ -223,10 +238,12 @@ static void bench_ring(struct ms_session *s, struct ms_collect *c, struct kmem *
 	bare = dma_bpf__open();
 	if (!bare)
 		die("failed to open dma_bpf");
-	bare->rodata->nr_watched = 1;
+	bare->rodata->nr_watched = 1; /* dev_seed 0: one name sits in its home slot */
 	bpf_map__set_max_entries(bare->maps.ms_events, RING);
+	memcpy(val.name, DEV_NAME, strlen(DEV_NAME));
+	home = ms_bpf_dev_home(val.name, 0);
 	if (dma_bpf__load(bare) ||
-	    bpf_map_update_elem(bpf_map__fd(bare->maps.ms_devs), &key, &val, BPF_ANY))
+	    bpf_map_update_elem(bpf_map__fd(bare->maps.ms_devs), &home, &val, BPF_ANY))
 		die("failed to load dma_bpf");
 	rb = ring_buffer__new(bpf_map__fd(bare->maps.ms_events), bare_sample, &seen, NULL);
 	if (!rb)
@@ -288,13 +305,13 @@ static int prog_fd(struct ms_collect *c, const char *name)
 	int fd = ms_collect__prog_fd(c, name);
 
 	if (fd < 0)
-		die("program not loaded");
+		die(name);
 	return fd;
 }
 
 int main(void)
 {
-	static uint64_t map_rows[CALLS][6], unmap_rows[CALLS][5];
+	static uint64_t map_rows[2][CALLS][6], unmap_rows[2][CALLS][5];
 	struct ms_session_opts so = { 0 };
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
@@ -336,14 +353,23 @@ int main(void)
 	if (!b.floor_rb)
 		die("failed to read floor_ring");
 
-	/* distinct buffers: each unmap finds the live entry its map made */
+	/*
+	 * [0]: CALLS distinct buffers, all mapped, then all unmapped: every
+	 * access to the live table goes to memory (and the TLB) as in a real
+	 * run.  [1]: 16 buffers mapped and unmapped in turns: the table's lines
+	 * stay in the cache, what is left is the instructions.
+	 */
 	for (int i = 0; i < CALLS; i++) {
-		uint64_t addr = 0x100000 + (uint64_t)i * 4096;
+		for (int w = 0; w < 2; w++) {
+			uint64_t addr = 0x100000 + (uint64_t)(w ? i % 16 : i) * 4096;
 
-		memcpy(map_rows[i], (uint64_t[]){ dev, 0, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
-		       sizeof(map_rows[i]));
-		memcpy(unmap_rows[i], (uint64_t[]){ dev, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
-		       sizeof(unmap_rows[i]));
+			memcpy(map_rows[w][i],
+			       (uint64_t[]){ dev, 0, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
+			       sizeof(map_rows[w][i]));
+			memcpy(unmap_rows[w][i],
+			       (uint64_t[]){ dev, addr, 4096, MS_DMA_FROM_DEVICE, 0 },
+			       sizeof(unmap_rows[w][i]));
+		}
 	}
 	{
 		const uint64_t imap[] = { 0xfee00000, 0x12345000, 0x1000 };
@@ -356,8 +382,13 @@ int main(void)
 		};
 		const struct run imaps[] = { { "iommu_map", prog_fd(c, "iommu_map"), imap, 3, 0 } };
 		const struct run pair[] = {
-			{ "dma_map_hit", prog_fd(c, "dma_map_phys"), map_rows[0], 6, 6 },
-			{ "dma_unmap_hit", prog_fd(c, "dma_unmap_phys"), unmap_rows[0], 5, 5 },
+			{ "dma_map_hit", prog_fd(c, "dma_map_phys"), map_rows[0][0], 6, 6 },
+			{ "dma_unmap_hit", prog_fd(c, "dma_unmap_phys"), unmap_rows[0][0], 5, 5 },
+		};
+		const struct run cached[] = {
+			{ "dma_map_hit_cached", prog_fd(c, "dma_map_phys"), map_rows[1][0], 6, 6 },
+			{ "dma_unmap_hit_cached", prog_fd(c, "dma_unmap_phys"), unmap_rows[1][0], 5,
+			  5 },
 		};
 		const struct run quiet[] = {
 			{ "dma_unmap_miss", prog_fd(c, "dma_unmap_phys"), miss, 5, 0 },
@@ -369,19 +400,20 @@ int main(void)
 		printf("# bpf_event_ns: ns per event inside the kernel above an empty raw_tp program\n"
 		       "# (run-time statistics; target < 60).  clock: bpf_ktime_get_ns alone;\n"
 		       "# record_floor: clock + ringbuf reserve/submit, the least a record costs\n");
-		bench_events(&b, floors, 2);
-		bench_events(&b, imaps, 1);
-		bench_events(&b, pair, 2);
-		bench_events(&b, quiet, 3);
+		bench_events(&b, floors, 2, 0);
+		bench_events(&b, imaps, 1, 0);
+		bench_events(&b, pair, 2, 0);
+		bench_events(&b, cached, 2, 1);
+		bench_events(&b, quiet, 3, 0);
 
 		close(b.stats_fd); /* the cross-check: same loops, statistics off */
 		b.stats_fd = -1;
 		if (stats_still_on())
 			printf("# (another process keeps BPF statistics on: the cross-check "
 			       "includes them too)\n");
-		bench_events(&b, imaps, 1);
-		bench_events(&b, pair, 2);
-		bench_events(&b, quiet, 1);
+		bench_events(&b, imaps, 1, 0);
+		bench_events(&b, pair, 2, 0);
+		bench_events(&b, quiet, 1, 0);
 	}
 	ring_buffer__free(b.floor_rb);
 	printf("# ring_to_tracker_mrec_per_s: ring -> agent -> bus -> DMA_WRITE consumer"
