@@ -104,6 +104,34 @@ static inline uint64_t kmem_str(struct kmem *k, const char *s)
 	return addr;
 }
 
+/* s at an address misalign bytes past a 16-byte boundary: its kernel address, or 0. */
+static inline uint64_t kmem_str_misaligned(struct kmem *k, const char *s, size_t misalign)
+{
+	char *p;
+	uint64_t addr = kmem_alloc(k, misalign + strlen(s) + 1, (void **)&p);
+
+	if (!addr)
+		return 0;
+	memcpy(p + misalign, s, strlen(s) + 1);
+	return addr + misalign;
+}
+
+/*
+ * s with its NUL in the last byte before a page that is not mapped: the end
+ * of the page that holds the end of kmem's .bss (a BPF map's vmalloc area,
+ * followed by its guard page).  Its kernel address, or 0.
+ */
+static inline uint64_t kmem_str_at_page_end(struct kmem *k, const char *s)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t end = (sizeof(*k->skel->bss) + page - 1) / page * page, len = strlen(s) + 1;
+
+	if (end - sizeof(*k->skel->bss) < len)
+		return 0;
+	memcpy((char *)k->skel->bss + end - len, s, len);
+	return k->base + end - len;
+}
+
 /* The running kernel's BTF, loaded once. */
 static inline struct btf *kmem_btf(void)
 {
@@ -201,6 +229,17 @@ static inline uint64_t kmem_device(struct kmem *k, const char *name, int group)
 		kmem_put64(p, grp_off, grp);
 	}
 	return dev;
+}
+
+/* Point device dev's kobj.name at name (a kernel address): what dev_set_name() does. 0 or -1. */
+static inline int kmem_set_name(struct kmem *k, uint64_t dev, uint64_t name)
+{
+	long name_off = kmem_offsetof("device", "kobj.name");
+
+	if (name_off < 0 || dev < k->base || dev - k->base >= sizeof(k->skel->bss->kmem))
+		return -1;
+	kmem_put64(&k->skel->bss->kmem[dev - k->base], name_off, name);
+	return 0;
 }
 
 struct kmem_seg {

@@ -4,6 +4,9 @@
  * crafted tracepoint arguments (bpf_prog_test_run) and the records that come
  * out of the ring buffer are checked field by field.
  */
+#include <pthread.h>
+#include <time.h>
+
 #include "collect_fx.h"
 
 #define FROM_DEV MS_DMA_FROM_DEVICE
@@ -248,6 +251,193 @@ static void sg_list_too_long_or_unreadable_is_a_loss_of_the_device(void **state)
 	fx_close(&f);
 }
 
+/* Losses and write records as they are published (fx_count scans the whole recorder). */
+struct tally {
+	uint32_t dev;
+	uint64_t writes, lost, losses;
+};
+
+static void tally_event(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct tally *t = ctx;
+	const struct ms_ev_loss *l = (const void *)ev;
+
+	if (ev->type == MS_EV_DMA_WRITE)
+		t->writes++;
+	if (ev->type != MS_EV_LOSS)
+		return;
+	assert_int_equal(ev->dev, t->dev);
+	assert_int_equal(l->reason, MS_LOSS_SOURCE_ERROR);
+	t->losses++;
+	t->lost += l->count;
+}
+
+/* Every mapping is in the live table or counted as lost, however many come; freed slots are reused. */
+static void live_table_overflow_is_counted_exactly_and_freed_slots_are_reused(void **state)
+{
+	const uint64_t n = MS_BPF_LIVE_SLOTS + MS_BPF_LIVE_SLOTS / 8, base = 0x100000000ull;
+	struct tally t = { 0 };
+	uint64_t live;
+	struct fx f;
+
+	if (fx_open(&f, NULL))
+		return;
+	t.dev = f.dev;
+	ms_bus__subscribe(&f.s->bus, MS_EV_ALL, tally_event, &t);
+	for (uint64_t i = 0; i < n; i++)
+		fx_run(&f, "dma_map_phys", f.kdev, 0, base + i * 0x1000, 0x1000, FROM_DEV, 0);
+	assert_int_equal(ms_collect__poll(f.c), 0);
+	live = (uint64_t)ms_collect__publish_live_mappings(f.c);
+	assert_int_equal(live + t.lost, n);
+	assert_true(t.lost > 0);
+	assert_true(live >= MS_BPF_LIVE_SLOTS * 3 / 4); /* two choices keep it usable */
+
+	for (uint64_t i = 0; i < n; i++) {
+		fx_run(&f, "dma_unmap_phys", f.kdev, base + i * 0x1000, 0x1000, FROM_DEV, 0);
+		if (i % 8192 == 8191)
+			ms_collect__poll(f.c); /* keep the ring from filling */
+	}
+	ms_collect__poll(f.c);
+	assert_int_equal(ms_collect__publish_live_mappings(f.c), 0);
+	for (uint64_t i = 0; i < MS_BPF_LIVE_SLOTS / 2; i++)
+		fx_run(&f, "dma_map_phys", f.kdev, 0, 2 * base + i * 0x1000, 0x1000, BIDIR, 0);
+	ms_collect__poll(f.c);
+	assert_int_equal(ms_collect__publish_live_mappings(f.c), MS_BPF_LIVE_SLOTS / 2);
+	assert_int_equal(t.losses, 1); /* no new loss */
+	assert_int_equal(t.writes, live + n + MS_BPF_LIVE_SLOTS / 2);
+	fx_close(&f);
+}
+
+/* A driver may map one buffer twice (no IOMMU: same address); each unmap ends one. */
+static void buffer_mapped_twice_stays_live_until_unmapped_twice(void **state)
+{
+	struct fx f;
+
+	if (fx_open(&f, NULL))
+		return;
+	fx_run(&f, "dma_map_phys", f.kdev, 0, 0x7000, 0x1000, FROM_DEV, 0);
+	fx_run(&f, "dma_map_phys", f.kdev, 0, 0x7000, 0x800, BIDIR, 0);
+	assert_int_equal(ms_collect__publish_live_mappings(f.c), 2);
+	fx_run(&f, "dma_unmap_phys", f.kdev, 0x7000, 0x1000, FROM_DEV, 0);
+	assert_int_equal(ms_collect__publish_live_mappings(f.c), 1);
+	fx_run(&f, "dma_unmap_phys", f.kdev, 0x7000, 0x800, BIDIR, 0);
+	assert_int_equal(ms_collect__publish_live_mappings(f.c), 0);
+	fx_close(&f);
+}
+
+#define CHURN_BUFS 24
+
+struct churn {
+	int map, unmap;
+	uint64_t dev;
+	uint64_t addr[CHURN_BUFS]; /* all in one first bucket: its slots change hands */
+	volatile int stop;
+	uint64_t rounds;
+};
+
+/* What a buffer's live entry must say: its length and direction follow from its address. */
+static uint64_t churn_len(uint64_t addr)
+{
+	return 0x100 + ((addr >> 12) & 0xfff) * 8;
+}
+
+static uint32_t churn_dir(uint64_t addr)
+{
+	return (addr >> 12) & 1 ? MS_DMA_FROM_DEVICE : MS_DMA_BIDIRECTIONAL;
+}
+
+static void *churn_run(void *p)
+{
+	struct churn *ch = p;
+
+	while (!ch->stop) {
+		for (int i = 0; i < CHURN_BUFS; i++) {
+			uint64_t a = ch->addr[(i + ch->rounds) % CHURN_BUFS];
+			uint64_t args[] = { ch->dev, 0, a, churn_len(a), churn_dir(a), 0 };
+
+			kmem_run(ch->map, args, 6);
+		}
+		for (int i = 0; i < CHURN_BUFS; i++) {
+			uint64_t a = ch->addr[(i * 7 + ch->rounds) % CHURN_BUFS];
+			uint64_t args[] = { ch->dev, a, churn_len(a), churn_dir(a), 0 };
+
+			kmem_run(ch->unmap, args, 5);
+		}
+		ch->rounds++;
+	}
+	return NULL;
+}
+
+/* Every live entry published during the churn must be one buffer's, whole. */
+struct churn_check {
+	const struct churn *ch;
+	uint32_t dev;
+	uint64_t checked;
+};
+
+static void churn_check_event(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct churn_check *cc = ctx;
+	const struct ms_ev_dma_write *w = (const void *)ev;
+	int known = 0;
+
+	if (ev->type != MS_EV_DMA_WRITE)
+		return;
+	for (int k = 0; k < CHURN_BUFS; k++)
+		known |= w->iova == cc->ch->addr[k];
+	assert_true(known);
+	fx_assert_write(w, cc->dev, w->iova, churn_len(w->iova), MS_SRC_DMA_UNMAP,
+			churn_dir(w->iova));
+	cc->checked++;
+}
+
+/*
+ * The agent reads the table while the programs claim and free its slots on
+ * the other core: every entry it publishes is one buffer's, whole (a slot
+ * read while it changed hands would pair one buffer's address with
+ * another's length).  The buffers share a first bucket, so its slots keep
+ * changing hands.  A reader that took BUSY slots, or programs that marked a
+ * slot LIVE before filling it, fail here within a few runs; the window the
+ * reader's second look at seq closes is nanoseconds wide, too narrow to hit
+ * from userspace.
+ */
+static void live_mappings_read_while_programs_map_and_unmap_are_never_torn(void **state)
+{
+	struct churn ch = { 0 };
+	struct churn_check cc = { &ch };
+	struct timespec t0, t;
+	pthread_t th;
+	uint32_t home[2];
+	struct fx f;
+	int n = 0;
+
+	if (fx_open(&f, NULL))
+		return;
+	ch.map = ms_collect__prog_fd(f.c, "dma_map_phys");
+	ch.unmap = ms_collect__prog_fd(f.c, "dma_unmap_phys");
+	ch.dev = f.kdev;
+	cc.dev = f.dev;
+	ms_bpf_live_buckets(f.dev, 0x40000000, home);
+	for (uint64_t a = 0x40000000; n < CHURN_BUFS; a += 0x1000) {
+		uint32_t b[2];
+
+		ms_bpf_live_buckets(f.dev, a, b);
+		if (b[0] == home[0])
+			ch.addr[n++] = a;
+	}
+	ms_bus__subscribe(&f.s->bus, MS_EV_BIT(MS_EV_DMA_WRITE), churn_check_event, &cc);
+	assert_int_equal(pthread_create(&th, NULL, churn_run, &ch), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ms_collect__publish_live_mappings(f.c);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 300000000L);
+	ch.stop = 1;
+	pthread_join(th, NULL);
+	assert_true(ch.rounds > 10 && cc.checked > 100); /* both sides really ran */
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +451,9 @@ int main(void)
 		cmocka_unit_test(sync_sg_for_cpu_stops_at_the_end_mark),
 		cmocka_unit_test(map_sg_keeps_mapped_segments_live_until_unmap_sg),
 		cmocka_unit_test(sg_list_too_long_or_unreadable_is_a_loss_of_the_device),
+		cmocka_unit_test(live_table_overflow_is_counted_exactly_and_freed_slots_are_reused),
+		cmocka_unit_test(buffer_mapped_twice_stays_live_until_unmapped_twice),
+		cmocka_unit_test(live_mappings_read_while_programs_map_and_unmap_are_never_torn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
