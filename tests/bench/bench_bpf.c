@@ -139,7 +139,7 @@ static int drop_sample(void *ctx, void *data, size_t len)
 }
 
 struct bench {
-	struct ms_collect *c[2]; /* drained between batches, not timed */
+	struct ms_collect *c[3]; /* drained between batches, not timed */
 	struct ring_buffer *floor_rb;
 	struct run empty;
 	int stats_fd; /* BPF_ENABLE_STATS; -1: statistics off (the cross-check) */
@@ -166,7 +166,7 @@ static void bench_events(struct bench *b, const struct run *r, int n, int turns)
 			for (int j = 0; j < (turns ? n : 1); j++)
 				diff[k + j][i] = ns[j] - base[i];
 		}
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 3; k++)
 			if (b->c[k])
 				ms_collect__poll(b->c[k]);
 		ring_buffer__consume(b->floor_rb);
@@ -289,9 +289,12 @@ static int stats_still_on(void)
 }
 
 /* A collector set for session s, loaded, not attached. */
-static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups)
+static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups, int helper_reads)
 {
-	struct ms_collect_opts o = { .no_attach = 1, .ringbuf_bytes = RING, .groups = groups };
+	struct ms_collect_opts o = { .no_attach = 1,
+				     .ringbuf_bytes = RING,
+				     .groups = groups,
+				     .helper_name_reads = helper_reads };
 	char err[MS_ERR_LEN];
 	struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
 
@@ -316,7 +319,7 @@ int main(void)
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
 	struct ms_session *s, *idle;
-	struct ms_collect *c, *c_idle;
+	struct ms_collect *c, *c_idle, *c_helper;
 	struct bench b = { 0 };
 	cpu_set_t one;
 	struct kmem k;
@@ -339,8 +342,9 @@ int main(void)
 		die(err);
 	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
 	ms_bpf__set_notes(NULL);
-	c = open_collect(s, 0);
-	c_idle = open_collect(idle, MS_COLLECT_DMA); /* no host device: an idle host */
+	c = open_collect(s, 0, 0);
+	c_idle = open_collect(idle, MS_COLLECT_DMA, 0); /* no host device: an idle host */
+	c_helper = open_collect(s, MS_COLLECT_DMA, 1);  /* names read as before 6.17 */
 	if (kmem_open(&k))
 		die("failed to load the kmem helper");
 	dev = kmem_device(&k, DEV_NAME, -1);
@@ -349,6 +353,7 @@ int main(void)
 		die("failed to build a fake device");
 	b.c[0] = c;
 	b.c[1] = c_idle;
+	b.c[2] = c_helper;
 	b.floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
 	if (!b.floor_rb)
 		die("failed to read floor_ring");
@@ -394,6 +399,8 @@ int main(void)
 			{ "dma_unmap_miss", prog_fd(c, "dma_unmap_phys"), miss, 5, 0 },
 			{ "dma_unmap_to_device", prog_fd(c, "dma_unmap_phys"), to_dev, 5, 0 },
 			{ "dma_unmap_idle", prog_fd(c_idle, "dma_unmap_phys"), unwatched, 5, 0 },
+			{ "dma_unmap_miss_helper_reads", prog_fd(c_helper, "dma_unmap_phys"), miss, 5,
+			  0 },
 		};
 
 		b.empty = (struct run){ "empty", bpf_program__fd(k.skel->progs.empty), imap, 3, 0 };
@@ -404,7 +411,7 @@ int main(void)
 		bench_events(&b, imaps, 1, 0);
 		bench_events(&b, pair, 2, 0);
 		bench_events(&b, cached, 2, 1);
-		bench_events(&b, quiet, 3, 0);
+		bench_events(&b, quiet, 4, 0);
 
 		close(b.stats_fd); /* the cross-check: same loops, statistics off */
 		b.stats_fd = -1;
@@ -420,6 +427,7 @@ int main(void)
 	       " (tracker not merged yet) vs bare libbpf consumer (target ratio >= 0.8)\n");
 	bench_ring(s, c, &k, dev);
 
+	ms_collect__close(c_helper);
 	ms_collect__close(c_idle);
 	ms_collect__close(c);
 	kmem_close(&k);
