@@ -75,7 +75,7 @@ static __always_inline __u32 live_free_slots(struct ms_bpf_live_bucket *bk)
 	__u64 n = 0;
 
 	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++)
-		n += ((READ_ONCE(bk->seq[s]) & 3) - 1) >> 63; /* 1 when FREE */
+		n += ((READ_ONCE(bk->slot[s].seq) & 3) - 1) >> 63; /* 1 when FREE */
 	return n;
 }
 
@@ -83,16 +83,16 @@ static __always_inline bool live_claim(struct ms_bpf_live_bucket *bk, __u32 id, 
 				       __u64 len, __u32 dir)
 {
 	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++) {
-		__u64 seq = READ_ONCE(bk->seq[s]);
+		__u64 seq = READ_ONCE(bk->slot[s].seq);
 
 		if (MS_LIVE_STATE(seq) != MS_LIVE_FREE ||
-		    __sync_val_compare_and_swap(&bk->seq[s], seq, seq + MS_LIVE_BUSY) != seq)
+		    __sync_val_compare_and_swap(&bk->slot[s].seq, seq, seq + MS_LIVE_BUSY) != seq)
 			continue;
-		bk->addr[s] = addr;
-		bk->len[s] = len;
-		bk->dev[s] = id;
-		bk->dir[s] = dir;
-		__sync_lock_test_and_set(&bk->seq[s], seq + MS_LIVE_LIVE);
+		bk->slot[s].addr = addr;
+		bk->slot[s].len = len;
+		bk->slot[s].dev = id;
+		bk->slot[s].dir = dir;
+		__sync_lock_test_and_set(&bk->slot[s].seq, seq + MS_LIVE_LIVE);
 		return true;
 	}
 	return false;
@@ -127,14 +127,14 @@ static __always_inline bool live_release(struct ms_bpf_live_bucket *bk, __u32 id
 	for (int s = 0; s < MS_BPF_LIVE_BUCKET; s++) {
 		__u64 seq;
 
-		if (READ_ONCE(bk->addr[s]) != addr)
+		if (READ_ONCE(bk->slot[s].addr) != addr)
 			continue;
-		seq = live_seq_acquire(&bk->seq[s]);
-		if (MS_LIVE_STATE(seq) != MS_LIVE_LIVE || READ_ONCE(bk->addr[s]) != addr ||
-		    READ_ONCE(bk->dev[s]) != id)
+		seq = live_seq_acquire(&bk->slot[s].seq);
+		if (MS_LIVE_STATE(seq) != MS_LIVE_LIVE || READ_ONCE(bk->slot[s].addr) != addr ||
+		    READ_ONCE(bk->slot[s].dev) != id)
 			continue;
 		/* LIVE + 2: FREE, next generation; fails only if the slot is no longer seq's */
-		if (__sync_val_compare_and_swap(&bk->seq[s], seq, seq + 2) == seq)
+		if (__sync_val_compare_and_swap(&bk->slot[s].seq, seq, seq + 2) == seq)
 			return true;
 	}
 	return false;

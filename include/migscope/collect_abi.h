@@ -75,8 +75,10 @@ struct ms_bpf_counters {
  * The live-mapping table: DMA buffers mapped for a watched device in a
  * direction it may write, until they are unmapped.  An array of slots in
  * buckets of MS_BPF_LIVE_BUCKET; a buffer may sit in either of two buckets
- * picked by ms_bpf_live_buckets() (the mapping takes the emptier one), so the
- * table stays usable well past half full.  Programs claim, fill and free
+ * picked by ms_bpf_live_buckets() (the mapping takes the first if it is at
+ * most half full, else the emptier), so the table stays usable well past
+ * half full (capacity: bench and tests/unit/test_collect_dma.c; a buffer
+ * that finds both full is counted as live_full).  Programs claim, fill and free
  * slots with atomic operations on seq, no lock: generation << 2 | state.
  * The agent maps the array and reads LIVE slots as a seqlock reader does
  * (seq, fields, seq again).
@@ -91,17 +93,18 @@ struct ms_bpf_counters {
 #define MS_LIVE_LIVE 2
 #define MS_LIVE_STATE(seq) ((seq) & 3)
 
-/*
- * The map's value: one bucket, its slots' fields in arrays of their own, so
- * that counting free slots reads one cache line and finding a buffer by its
- * address another.
- */
+/* One buffer: a slot is 32 bytes, so everything about it is in one cache line. */
+struct ms_bpf_live {
+	__u64 seq; /* generation << 2 | MS_LIVE_* */
+	__u64 addr;
+	__u64 len;
+	__u32 dev;
+	__u32 dir;
+};
+
+/* The map's value: one bucket, so a program looks up a bucket, not a slot. */
 struct ms_bpf_live_bucket {
-	__u64 seq[MS_BPF_LIVE_BUCKET]; /* generation << 2 | MS_LIVE_* */
-	__u64 addr[MS_BPF_LIVE_BUCKET];
-	__u64 len[MS_BPF_LIVE_BUCKET];
-	__u32 dev[MS_BPF_LIVE_BUCKET];
-	__u32 dir[MS_BPF_LIVE_BUCKET];
+	struct ms_bpf_live slot[MS_BPF_LIVE_BUCKET];
 };
 
 /* The two buckets a buffer of device dev at addr may occupy. */

@@ -422,16 +422,16 @@ static int live_read(const struct ms_bpf_live_bucket *bk, int s, struct ms_ev_dm
 		     uint32_t *dev)
 {
 	for (;;) {
-		__u64 seq = __atomic_load_n(&bk->seq[s], __ATOMIC_ACQUIRE);
+		__u64 seq = __atomic_load_n(&bk->slot[s].seq, __ATOMIC_ACQUIRE);
 
 		if (MS_LIVE_STATE(seq) != MS_LIVE_LIVE)
 			return 0;
-		ev->iova = __atomic_load_n(&bk->addr[s], __ATOMIC_RELAXED);
-		ev->len = __atomic_load_n(&bk->len[s], __ATOMIC_RELAXED);
-		*dev = __atomic_load_n(&bk->dev[s], __ATOMIC_RELAXED);
-		ev->dir = __atomic_load_n(&bk->dir[s], __ATOMIC_RELAXED);
+		ev->iova = __atomic_load_n(&bk->slot[s].addr, __ATOMIC_RELAXED);
+		ev->len = __atomic_load_n(&bk->slot[s].len, __ATOMIC_RELAXED);
+		*dev = __atomic_load_n(&bk->slot[s].dev, __ATOMIC_RELAXED);
+		ev->dir = __atomic_load_n(&bk->slot[s].dir, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&bk->seq[s], __ATOMIC_RELAXED) == seq)
+		if (__atomic_load_n(&bk->slot[s].seq, __ATOMIC_RELAXED) == seq)
 			return 1;
 	}
 }
