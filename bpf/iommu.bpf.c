@@ -18,24 +18,25 @@ char LICENSE[] SEC("license") = "GPL";
 #define IOMMU_FAULT_WRITE 0x1
 #define FAULT_PAGE	  4096ull
 
-/* Record map/unmap only from the processes in ms_tgids. */
-const volatile bool filter_tgid = false;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u32);
-	__type(value, __u8);
-} ms_tgids SEC(".maps");
+/*
+ * Record map/unmap only from these processes (none: from every process).
+ * Constants of the program: the verifier sees the count, the loop is a few
+ * compares, no map lookup.
+ */
+const volatile __u32 nr_tgids = 0;
+const volatile __u32 tgids[MS_BPF_MAX_TGIDS];
 
 static __always_inline bool tgid_wanted(void)
 {
 	__u32 tgid;
 
-	if (!filter_tgid)
+	if (!nr_tgids)
 		return true;
 	tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-	return bpf_map_lookup_elem(&ms_tgids, &tgid) != NULL;
+	for (__u32 i = 0; i < nr_tgids && i < MS_BPF_MAX_TGIDS; i++)
+		if (tgids[i] == tgid)
+			return true;
+	return false;
 }
 
 SEC("raw_tp/map")

@@ -68,6 +68,9 @@ struct ms_bpf_counters {
 	__u64 live_full;     /* no free slot for a buffer in the live-mapping table */
 };
 
+/* Most QEMU processes the iommu map/unmap programs can be restricted to. */
+#define MS_BPF_MAX_TGIDS 64
+
 /* Most scatterlist entries one dma_*_sg event is walked for. */
 #define MS_BPF_SG_MAX 4096
 

@@ -258,8 +258,7 @@ static int build_filter(struct ms_collect *c, char *err, size_t errlen)
 	return -ENOSPC;
 }
 
-static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, char *err,
-			size_t errlen)
+static int fill_devices(struct ms_collect *c, char *err, size_t errlen)
 {
 	for (uint32_t k = 0; k < MS_BPF_DEV_TABLE; k++) {
 		const struct ms_bpf_dev *e = &c->devtab[k];
@@ -273,21 +272,14 @@ static int fill_filters(struct ms_collect *c, const struct ms_collect_opts *o, c
 		}
 		ms_ring__set_slot(&c->ring, e->slot, e->id);
 	}
-	if (c->iommu) {
-		int fd = bpf_map__fd(c->iommu->maps.ms_tgids);
-
-		for (size_t i = 0; i < o->nr_iommu_pids; i++) {
-			__u32 tgid = (__u32)o->iommu_pids[i];
-			__u8 one = 1;
-
-			if (bpf_map_update_elem(fd, &tgid, &one, BPF_ANY)) {
-				snprintf(err, errlen, "failed to watch process %d: %s",
-					 (int)o->iommu_pids[i], strerror(errno));
-				return -errno;
-			}
-		}
-	}
 	return 0;
+}
+
+static void set_tgids(struct iommu_bpf *iommu, const struct ms_collect_opts *o)
+{
+	iommu->rodata->nr_tgids = (__u32)o->nr_iommu_pids;
+	for (size_t i = 0; i < o->nr_iommu_pids; i++)
+		iommu->rodata->tgids[i] = (__u32)o->iommu_pids[i];
 }
 
 /* The live-mapping table, mapped read-only: the agent reads it while the programs write. */
@@ -367,11 +359,14 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	c->events_fd = c->devs_fd = c->counters_fd = -1;
 	if (ms_probe__bpf(err, errlen) || build_filter(c, err, errlen))
 		goto fail;
+	if (o->nr_iommu_pids > MS_BPF_MAX_TGIDS) {
+		snprintf(err, errlen, "more than %d QEMU processes to watch", MS_BPF_MAX_TGIDS);
+		goto fail;
+	}
 	c->name_direct = !o->helper_name_reads && ms_probe__untyped_loads();
 
 	if (groups & MS_COLLECT_IOMMU)
-		OPEN_GROUP(iommu, iommu_bpf, "iommu",
-			   c->iommu->rodata->filter_tgid = o->nr_iommu_pids > 0);
+		OPEN_GROUP(iommu, iommu_bpf, "iommu", set_tgids(c->iommu, o));
 	if (groups & MS_COLLECT_DMA)
 		OPEN_GROUP(dma, dma_bpf, "dma", (void)0);
 	if (c->dma && map_live(c, err, errlen))
@@ -388,7 +383,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		snprintf(err, errlen, "failed to read the BPF ring buffer: %s", strerror(-ret));
 		goto fail;
 	}
-	if (fill_filters(c, o, err, errlen))
+	if (fill_devices(c, err, errlen))
 		goto fail;
 	if (!o->no_attach)
 		attach_all(c);

@@ -25,7 +25,9 @@
  * between the two loops): the "cross-check" lines, noisier by the
  * syscall's own jitter, must agree.
  *
- * The paths: iommu_map (a record for every call); the DMA collector with one
+ * The paths: iommu_map (a record for every call; _qemu: restricted to the
+ * QEMU processes, and from one; _not_qemu: from another process, filtered
+ * out); the DMA collector with one
  * host device watched: dma_map_hit (a writable buffer of the watched device
  * enters the live-mapping table), dma_unmap_hit (that buffer unmapped: the
  * filter, the live-table removal and the write record), dma_unmap_miss
@@ -139,7 +141,7 @@ static int drop_sample(void *ctx, void *data, size_t len)
 }
 
 struct bench {
-	struct ms_collect *c[3]; /* drained between batches, not timed */
+	struct ms_collect *c[5]; /* drained between batches, not timed */
 	struct ring_buffer *floor_rb;
 	struct run empty;
 	int stats_fd; /* BPF_ENABLE_STATS; -1: statistics off (the cross-check) */
@@ -166,7 +168,7 @@ static void bench_events(struct bench *b, const struct run *r, int n, int turns)
 			for (int j = 0; j < (turns ? n : 1); j++)
 				diff[k + j][i] = ns[j] - base[i];
 		}
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 5; k++)
 			if (b->c[k])
 				ms_collect__poll(b->c[k]);
 		ring_buffer__consume(b->floor_rb);
@@ -288,12 +290,15 @@ static int stats_still_on(void)
 	return on;
 }
 
-/* A collector set for session s, loaded, not attached. */
-static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups, int helper_reads)
+/* A collector set for session s, loaded, not attached; iommu map/unmap only from pid, if not 0. */
+static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups, int helper_reads,
+				       pid_t pid)
 {
 	struct ms_collect_opts o = { .no_attach = 1,
 				     .ringbuf_bytes = RING,
 				     .groups = groups,
+				     .iommu_pids = &pid,
+				     .nr_iommu_pids = pid != 0,
 				     .helper_name_reads = helper_reads };
 	char err[MS_ERR_LEN];
 	struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
@@ -319,7 +324,7 @@ int main(void)
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
 	struct ms_session *s, *idle;
-	struct ms_collect *c, *c_idle, *c_helper;
+	struct ms_collect *c, *c_idle, *c_helper, *c_qemu, *c_other;
 	struct bench b = { 0 };
 	cpu_set_t one;
 	struct kmem k;
@@ -342,9 +347,11 @@ int main(void)
 		die(err);
 	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
 	ms_bpf__set_notes(NULL);
-	c = open_collect(s, 0, 0);
-	c_idle = open_collect(idle, MS_COLLECT_DMA, 0); /* no host device: an idle host */
-	c_helper = open_collect(s, MS_COLLECT_DMA, 1);  /* names read as before 6.17 */
+	c = open_collect(s, 0, 0, 0);
+	c_idle = open_collect(idle, MS_COLLECT_DMA, 0, 0); /* no host device: an idle host */
+	c_helper = open_collect(s, MS_COLLECT_DMA, 1, 0);  /* names read as before 6.17 */
+	c_qemu = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid());    /* test_run runs as us */
+	c_other = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid() + 1); /* another process */
 	if (kmem_open(&k))
 		die("failed to load the kmem helper");
 	dev = kmem_device(&k, DEV_NAME, -1);
@@ -354,6 +361,8 @@ int main(void)
 	b.c[0] = c;
 	b.c[1] = c_idle;
 	b.c[2] = c_helper;
+	b.c[3] = c_qemu;
+	b.c[4] = c_other;
 	b.floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
 	if (!b.floor_rb)
 		die("failed to read floor_ring");
@@ -385,7 +394,11 @@ int main(void)
 			{ "clock", bpf_program__fd(k.skel->progs.clock), imap, 3, 0 },
 			{ "record_floor", bpf_program__fd(k.skel->progs.record_floor), imap, 3, 0 },
 		};
-		const struct run imaps[] = { { "iommu_map", prog_fd(c, "iommu_map"), imap, 3, 0 } };
+		const struct run imaps[] = {
+			{ "iommu_map", prog_fd(c, "iommu_map"), imap, 3, 0 },
+			{ "iommu_map_qemu", prog_fd(c_qemu, "iommu_map"), imap, 3, 0 },
+			{ "iommu_map_not_qemu", prog_fd(c_other, "iommu_map"), imap, 3, 0 },
+		};
 		const struct run pair[] = {
 			{ "dma_map_hit", prog_fd(c, "dma_map_phys"), map_rows[0][0], 6, 6 },
 			{ "dma_unmap_hit", prog_fd(c, "dma_unmap_phys"), unmap_rows[0][0], 5, 5 },
@@ -408,7 +421,7 @@ int main(void)
 		       "# (run-time statistics; target < 60).  clock: bpf_ktime_get_ns alone;\n"
 		       "# record_floor: clock + ringbuf reserve/submit, the least a record costs\n");
 		bench_events(&b, floors, 2, 0);
-		bench_events(&b, imaps, 1, 0);
+		bench_events(&b, imaps, 3, 0);
 		bench_events(&b, pair, 2, 0);
 		bench_events(&b, cached, 2, 1);
 		bench_events(&b, quiet, 4, 0);
@@ -427,6 +440,8 @@ int main(void)
 	       " (tracker not merged yet) vs bare libbpf consumer (target ratio >= 0.8)\n");
 	bench_ring(s, c, &k, dev);
 
+	ms_collect__close(c_other);
+	ms_collect__close(c_qemu);
 	ms_collect__close(c_helper);
 	ms_collect__close(c_idle);
 	ms_collect__close(c);

@@ -62,6 +62,30 @@ static void map_records_only_come_from_the_watched_processes(void **state)
 	fx_run(&f, "iommu_unmap", 0x1000, 0x1000, 0x1000);
 	assert_int_equal(ms_collect__poll(f.c), 2);
 	fx_close(&f);
+
+	/* the last of many processes counts too; more than the programs hold is refused */
+	{
+		pid_t many[MS_BPF_MAX_TGIDS + 1];
+		struct ms_session_opts so = { 0 };
+		char err[MS_ERR_LEN];
+		struct ms_session *s;
+
+		for (int i = 0; i < MS_BPF_MAX_TGIDS; i++)
+			many[i] = self + 1 + i;
+		many[MS_BPF_MAX_TGIDS - 1] = self;
+		o.iommu_pids = many;
+		o.nr_iommu_pids = MS_BPF_MAX_TGIDS;
+		if (fx_open(&f, &o))
+			return;
+		fx_run(&f, "iommu_map", 0x1000, 0x2000, 0x1000);
+		assert_int_equal(ms_collect__poll(f.c), 1);
+		fx_close(&f);
+		o.nr_iommu_pids = MS_BPF_MAX_TGIDS + 1;
+		s = ms_session__new(&so, err, sizeof(err));
+		assert_null(ms_collect__open(s, &o, err, sizeof(err)));
+		assert_non_null(strstr(err, "more than 64 QEMU processes"));
+		ms_session__free(s);
+	}
 }
 
 static void io_page_fault_marks_the_faulting_page_of_the_watched_device(void **state)
