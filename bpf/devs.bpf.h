@@ -5,11 +5,12 @@
  * of any other device ends here.
  *
  * The filter costs what reading the name costs, so it reads it without
- * helper calls where the kernel allows: dev->kobj.name through
- * bpf_rdonly_cast() to struct device (6.2+), the name's bytes through
- * bpf_rdonly_cast() to void (6.17+; name_direct, set by the agent after a
- * probe).  Such loads are fault-handled: a bad address reads as zero.  The
- * table lookup is an inlined array access.  A cache keyed by the device
+ * helper calls where the kernel allows (name_reads, MS_BPF_NAME_* in
+ * collect_abi.h): dev->kobj.name through bpf_rdonly_cast() to struct device
+ * (6.2+), the name's bytes through bpf_rdonly_cast() to void (6.17+).  Such
+ * loads are fault-handled: a bad address reads as zero.  bpf_rdonly_cast is
+ * a weak symbol, so kernels without it load the programs too, with the
+ * helper calls.  The table lookup is an inlined array access.  A cache keyed by the device
  * pointer would save nothing: a device can be freed and another allocated
  * at its address (and its name at its name's), so the name must be read
  * for every event anyway.
@@ -23,8 +24,8 @@
 const volatile __u32 nr_watched = 0;
 /* The seed of ms_bpf_dev_home() with which the agent placed every name. */
 const volatile __u64 dev_seed = 0;
-/* Read names with plain fault-handled loads (the verifier takes bpf_rdonly_cast(p, 0)). */
-const volatile bool name_direct = false;
+/* How names are read: MS_BPF_NAME_*, what the agent found this kernel allows. */
+const volatile __u32 name_reads = MS_BPF_NAME_HELPERS;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -33,7 +34,7 @@ struct {
 	__type(value, struct ms_bpf_dev);
 } ms_devs SEC(".maps");
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * Zero w past the first NUL.  -1: no NUL in w (a name too long to watch);
@@ -68,14 +69,19 @@ static __always_inline int name_end(__u64 w[MS_BPF_NAME_WORDS])
  */
 static __always_inline bool ms_dev_name(const struct device *dev, __u64 w[MS_BPF_NAME_WORDS])
 {
-	const struct device *d = bpf_rdonly_cast(dev, bpf_core_type_id_kernel(struct device));
-	const char *name = d->kobj.name;
 	__u64 raw[MS_BPF_NAME_WORDS + 1];
+	const char *name;
 	long n;
 
+	if (name_reads == MS_BPF_NAME_HELPERS)
+		name = BPF_CORE_READ(dev, kobj.name);
+	else
+		name = ((const struct device *)bpf_rdonly_cast(
+			    dev, bpf_core_type_id_kernel(struct device)))
+			   ->kobj.name;
 	if (!name)
 		return false;
-	if (name_direct) {
+	if (name_reads == MS_BPF_NAME_DIRECT) {
 		const __u64 *p = bpf_rdonly_cast(name, 0);
 
 		for (int i = 0; i < MS_BPF_NAME_WORDS; i++)

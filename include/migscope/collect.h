@@ -77,8 +77,9 @@ struct ms_collect_opts {
 	const pid_t *iommu_pids; /* record iommu map/unmap only from these processes (QEMU); */
 	size_t nr_iommu_pids;	 /* none: from every process */
 	int no_attach;		 /* load and verify only (tests drive programs by test_run) */
-	int helper_name_reads;	 /* read device names through helper calls, as kernels */
-				 /* before 6.17 must (tests) */
+	int name_reads;		 /* how the programs read device names: 0, the fastest */
+				 /* this kernel allows; MS_BPF_NAME_* (collect_abi.h) to */
+				 /* force a slower one, as older kernels must (tests) */
 };
 
 struct ms_collect;

@@ -47,6 +47,17 @@ struct ms_bpf_dev {
 	__u32 slot;		       /* index into the counters */
 };
 
+/*
+ * How the programs read a device's name, the fastest the kernel allows (the
+ * agent probes): through bpf_probe_read_kernel(); dev->kobj.name by a plain
+ * load through bpf_rdonly_cast() to struct device (6.2+) and the bytes by
+ * the helper; or both by plain fault-handled loads, the bytes through
+ * bpf_rdonly_cast() to void (6.17+).
+ */
+#define MS_BPF_NAME_HELPERS 1
+#define MS_BPF_NAME_CAST_DEV 2
+#define MS_BPF_NAME_DIRECT 3
+
 /* A name's home slot: the agent picks the seed that places every watched name. */
 static inline __u32 ms_bpf_dev_home(const __u64 *name, __u64 seed)
 {

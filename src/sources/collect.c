@@ -32,7 +32,7 @@ struct ms_collect {
 	struct ms_ring ring;
 	uint64_t poll_ns;
 	uint32_t nr_watched;
-	int name_direct; /* the programs read device names with plain loads */
+	uint32_t name_reads; /* MS_BPF_NAME_*: how the programs read device names */
 	/* the device filter, placed before the load (its seed is rodata) */
 	uint64_t dev_seed;
 	struct ms_bpf_dev devtab[MS_BPF_DEV_TABLE];
@@ -325,7 +325,7 @@ static void attach_all(struct ms_collect *c)
 		c->field->rodata->wake_mask = wake_mask;                                           \
 		c->field->rodata->nr_watched = c->nr_watched;                                      \
 		c->field->rodata->dev_seed = c->dev_seed;                                          \
-		c->field->rodata->name_direct = c->name_direct;                                    \
+		c->field->rodata->name_reads = c->name_reads;                                      \
 		extra;                                                                             \
 		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
 			T##__destroy(c->field);                                                    \
@@ -363,7 +363,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 		snprintf(err, errlen, "more than %d QEMU processes to watch", MS_BPF_MAX_TGIDS);
 		goto fail;
 	}
-	c->name_direct = !o->helper_name_reads && ms_probe__untyped_loads();
+	c->name_reads = o->name_reads ? (uint32_t)o->name_reads : (uint32_t)ms_probe__name_reads();
 
 	if (groups & MS_COLLECT_IOMMU)
 		OPEN_GROUP(iommu, iommu_bpf, "iommu", set_tgids(c->iommu, o));

@@ -71,8 +71,8 @@ int ms_probe__tracepoint(const char *name);
 int ms_probe__kfunc(const char *name);
 /* 0 when fentry programs load and attach here, else -errno (cached). */
 int ms_probe__fentry(void);
-/* 1 when BPF may load through bpf_rdonly_cast(p, 0) (6.17+), else 0 (cached). */
-int ms_probe__untyped_loads(void);
+/* How the programs can read device names here: MS_BPF_NAME_* (cached). */
+int ms_probe__name_reads(void);
 /* Are uprobes (USDT) available? */
 int ms_probe__uprobes(void);
 

@@ -127,42 +127,45 @@ int ms_probe__fentry(void)
 }
 
 /*
- * Does the verifier take loads through bpf_rdonly_cast(p, 0), a pointer to
- * memory of unknown type (6.17+)?  The device filter then reads device names
- * with plain fault-handled loads instead of a helper call per event.
+ * Does a raw_tp program load that reads through bpf_rdonly_cast(NULL,
+ * type_id)?  type_id 0 asks for memory of no type (6.17+), a struct's id
+ * for that struct (6.2+).
  */
-int ms_probe__untyped_loads(void)
+static int probe_cast(int cast_id, int type_id)
 {
-	static int cached = -1;
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = type_id },
+		{ .code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL, .imm = cast_id },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ms_cast", "GPL", insns, 6, NULL);
+
+	if (prog < 0)
+		return 0;
+	close(prog);
+	return 1;
+}
+
+int ms_probe__name_reads(void)
+{
+	static int cached;
 	struct btf *btf = vmlinux_btf();
-	int id, prog;
+	int cast, device;
 
-	if (cached >= 0)
+	if (cached)
 		return cached;
-	cached = 0;
-	id = btf ? btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) : -ENOENT;
-	if (id <= 0)
+	cached = MS_BPF_NAME_HELPERS;
+	cast = btf ? btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) : -ENOENT;
+	device = btf ? btf__find_by_name_kind(btf, "device", BTF_KIND_STRUCT) : -ENOENT;
+	if (cast <= 0 || device <= 0)
 		return cached;
-	{
-		struct bpf_insn insns[] = {
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
-			{ .code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL, .imm = id },
-			{ .code = BPF_LDX | BPF_MEM | BPF_DW,
-			  .dst_reg = BPF_REG_0,
-			  .src_reg = BPF_REG_0,
-			  .off = 8 },
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-			{ .code = BPF_JMP | BPF_EXIT },
-		};
-
-		prog = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ms_untyped", "GPL", insns, 6,
-				     NULL);
-	}
-	if (prog >= 0) {
-		cached = 1;
-		close(prog);
-	}
+	if (probe_cast(cast, 0))
+		cached = MS_BPF_NAME_DIRECT;
+	else if (probe_cast(cast, device))
+		cached = MS_BPF_NAME_CAST_DEV;
 	return cached;
 }
 

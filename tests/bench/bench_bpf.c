@@ -33,7 +33,9 @@
  * filter, the live-table removal and the write record), dma_unmap_miss
  * (another device's unmap, filtered out), dma_unmap_to_device (the watched
  * device, a direction the device cannot write in); dma_unmap_idle, with no
- * device watched.  The floors: clock (bpf_ktime_get_ns alone) and
+ * device watched; the filter as older kernels run it: dma_unmap_miss_cast_dev
+ * (6.2-6.16: the name's bytes by a helper call) and dma_unmap_miss_helpers
+ * (before 6.2: two helper calls).  The floors: clock (bpf_ktime_get_ns alone) and
  * record_floor (a timestamp and a 48-byte record reserved and submitted):
  * no path that makes a record can cost less.
  *
@@ -141,7 +143,7 @@ static int drop_sample(void *ctx, void *data, size_t len)
 }
 
 struct bench {
-	struct ms_collect *c[5]; /* drained between batches, not timed */
+	struct ms_collect *c[6]; /* drained between batches, not timed */
 	struct ring_buffer *floor_rb;
 	struct run empty;
 	int stats_fd; /* BPF_ENABLE_STATS; -1: statistics off (the cross-check) */
@@ -168,7 +170,7 @@ static void bench_events(struct bench *b, const struct run *r, int n, int turns)
 			for (int j = 0; j < (turns ? n : 1); j++)
 				diff[k + j][i] = ns[j] - base[i];
 		}
-		for (int k = 0; k < 5; k++)
+		for (int k = 0; k < 6; k++)
 			if (b->c[k])
 				ms_collect__poll(b->c[k]);
 		ring_buffer__consume(b->floor_rb);
@@ -291,7 +293,7 @@ static int stats_still_on(void)
 }
 
 /* A collector set for session s, loaded, not attached; iommu map/unmap only from pid, if not 0. */
-static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups, int helper_reads,
+static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups, int name_reads,
 				       pid_t pid)
 {
 	struct ms_collect_opts o = { .no_attach = 1,
@@ -299,7 +301,7 @@ static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups
 				     .groups = groups,
 				     .iommu_pids = &pid,
 				     .nr_iommu_pids = pid != 0,
-				     .helper_name_reads = helper_reads };
+				     .name_reads = name_reads };
 	char err[MS_ERR_LEN];
 	struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
 
@@ -324,7 +326,7 @@ int main(void)
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
 	struct ms_session *s, *idle;
-	struct ms_collect *c, *c_idle, *c_helper, *c_qemu, *c_other;
+	struct ms_collect *c, *c_idle, *c_cast, *c_helper, *c_qemu, *c_other;
 	struct bench b = { 0 };
 	cpu_set_t one;
 	struct kmem k;
@@ -349,7 +351,8 @@ int main(void)
 	ms_bpf__set_notes(NULL);
 	c = open_collect(s, 0, 0, 0);
 	c_idle = open_collect(idle, MS_COLLECT_DMA, 0, 0); /* no host device: an idle host */
-	c_helper = open_collect(s, MS_COLLECT_DMA, 1, 0);  /* names read as before 6.17 */
+	c_cast = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_CAST_DEV, 0); /* as 6.2-6.16 */
+	c_helper = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_HELPERS, 0); /* as before */
 	c_qemu = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid());    /* test_run runs as us */
 	c_other = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid() + 1); /* another process */
 	if (kmem_open(&k))
@@ -363,6 +366,7 @@ int main(void)
 	b.c[2] = c_helper;
 	b.c[3] = c_qemu;
 	b.c[4] = c_other;
+	b.c[5] = c_cast;
 	b.floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
 	if (!b.floor_rb)
 		die("failed to read floor_ring");
@@ -412,8 +416,10 @@ int main(void)
 			{ "dma_unmap_miss", prog_fd(c, "dma_unmap_phys"), miss, 5, 0 },
 			{ "dma_unmap_to_device", prog_fd(c, "dma_unmap_phys"), to_dev, 5, 0 },
 			{ "dma_unmap_idle", prog_fd(c_idle, "dma_unmap_phys"), unwatched, 5, 0 },
-			{ "dma_unmap_miss_helper_reads", prog_fd(c_helper, "dma_unmap_phys"), miss, 5,
-			  0 },
+		};
+		const struct run older[] = {
+			{ "dma_unmap_miss_cast_dev", prog_fd(c_cast, "dma_unmap_phys"), miss, 5, 0 },
+			{ "dma_unmap_miss_helpers", prog_fd(c_helper, "dma_unmap_phys"), miss, 5, 0 },
 		};
 
 		b.empty = (struct run){ "empty", bpf_program__fd(k.skel->progs.empty), imap, 3, 0 };
@@ -424,7 +430,8 @@ int main(void)
 		bench_events(&b, imaps, 3, 0);
 		bench_events(&b, pair, 2, 0);
 		bench_events(&b, cached, 2, 1);
-		bench_events(&b, quiet, 4, 0);
+		bench_events(&b, quiet, 3, 0);
+		bench_events(&b, older, 2, 0);
 
 		close(b.stats_fd); /* the cross-check: same loops, statistics off */
 		b.stats_fd = -1;
@@ -443,6 +450,7 @@ int main(void)
 	ms_collect__close(c_other);
 	ms_collect__close(c_qemu);
 	ms_collect__close(c_helper);
+	ms_collect__close(c_cast);
 	ms_collect__close(c_idle);
 	ms_collect__close(c);
 	kmem_close(&k);

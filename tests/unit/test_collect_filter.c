@@ -2,9 +2,9 @@
 /*
  * The in-kernel device filter (bpf/devs.bpf.h) in the real kernel: device
  * names of every length, at odd addresses and against an unmapped page,
- * renamed devices and a full table, each read both ways the programs can
- * read a name (plain fault-handled loads where the kernel allows them, the
- * helper calls otherwise).  The DMA unmap program is the probe: a watched
+ * renamed devices and a full table, each read every way the programs can
+ * read a name (MS_BPF_NAME_*: plain fault-handled loads where the kernel
+ * allows them, helper calls otherwise; 0 is the agent's own choice).  The DMA unmap program is the probe: a watched
  * device's unmap is a write record with the device's id, any other is
  * nothing.
  */
@@ -23,12 +23,10 @@ struct ffx {
 	int unmap;		/* dma_unmap_phys */
 };
 
-/* Watch names[0..n-1]; 0, or 1 after tu_skip. */
-static int ffx_open(struct ffx *f, const char *const *names, int n, int helper_reads)
+/* Watch names[0..n-1], reading names as reads says (0: the fastest); 0, or 1 after tu_skip. */
+static int ffx_open(struct ffx *f, const char *const *names, int n, int reads)
 {
-	struct ms_collect_opts o = { .no_attach = 1,
-				     .groups = MS_COLLECT_DMA,
-				     .helper_name_reads = helper_reads };
+	struct ms_collect_opts o = { .no_attach = 1, .groups = MS_COLLECT_DMA, .name_reads = reads };
 	struct ms_session_opts so = { 0 };
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
@@ -125,12 +123,12 @@ static void names_of_every_length_up_to_47_are_matched_exactly(void **state)
 	snprintf(near, sizeof(near), "%s", names[N - 1]);
 	near[46] = 'Z';
 	snprintf(prefix, sizeof(prefix), "%.7s", names[2]);
-	for (int helper = 0; helper < 2; helper++) {
+	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
 		const char *others[] = { longer, near, prefix, "" };
 		struct ffx f;
 		uint64_t none, bad_name;
 
-		if (ffx_open(&f, watch, N, helper))
+		if (ffx_open(&f, watch, N, reads))
 			return;
 		for (int i = 0; i < N; i++)
 			unmap(&f, kmem_device(&f.k, names[i], -1), 0x10000 * (uint64_t)(i + 1));
@@ -160,12 +158,12 @@ static void names_at_odd_addresses_and_before_an_unmapped_page_are_read_whole(vo
 {
 	const char *watch[] = { FX_DEV_NAME, "platform-dma-engine", "sixteen-chars-xy" };
 
-	for (int helper = 0; helper < 2; helper++) {
+	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
 		struct ffx f;
 		uint64_t dev, iova = 0x100000;
 		int records = 0;
 
-		if (ffx_open(&f, watch, 3, helper))
+		if (ffx_open(&f, watch, 3, reads))
 			return;
 		for (size_t m = 0; m < 8; m++, iova += 0x1000, records++) {
 			dev = kmem_device(&f.k, "placeholder", -1);
@@ -199,12 +197,12 @@ static void renamed_or_reused_device_is_filtered_by_the_name_it_has_now(void **s
 {
 	const char *watch[] = { FX_DEV_NAME, "0000:3b:00.3" };
 
-	for (int helper = 0; helper < 2; helper++) {
+	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
 		struct ffx f;
 		uint64_t dev, other;
 		char *name;
 
-		if (ffx_open(&f, watch, 2, helper))
+		if (ffx_open(&f, watch, 2, reads))
 			return;
 		dev = kmem_device(&f.k, FX_DEV_NAME, -1);
 		other = kmem_str(&f.k, FX_OTHER_NAME);
