@@ -367,12 +367,18 @@ int main(void)
 		die(err);
 	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
 	ms_bpf__set_notes(NULL);
+	/*
+	 * c: one device watched, iommu from every process; c_idle: none watched
+	 * (an idle host); c_cast, c_helper: names read as 6.2-6.16 and older
+	 * kernels do; c_qemu, c_other: iommu only from us (test_run runs the
+	 * programs in our context) or from another process.
+	 */
 	c = open_collect(s, 0, 0, 0);
-	c_idle = open_collect(idle, MS_COLLECT_DMA, 0, 0); /* no host device: an idle host */
-	c_cast = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_CAST_DEV, 0); /* as 6.2-6.16 */
-	c_helper = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_HELPERS, 0); /* as before */
-	c_qemu = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid());    /* test_run runs as us */
-	c_other = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid() + 1); /* another process */
+	c_idle = open_collect(idle, MS_COLLECT_DMA, 0, 0);
+	c_cast = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_CAST_DEV, 0);
+	c_helper = open_collect(s, MS_COLLECT_DMA, MS_BPF_NAME_HELPERS, 0);
+	c_qemu = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid());
+	c_other = open_collect(idle, MS_COLLECT_IOMMU, 0, getpid() + 1);
 	if (kmem_open(&k))
 		die("failed to load the kmem helper");
 	dev = kmem_device(&k, DEV_NAME, -1);
@@ -385,7 +391,8 @@ int main(void)
 	b.c[3] = c_qemu;
 	b.c[4] = c_other;
 	b.c[5] = c_cast;
-	b.floor_rb = ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
+	b.floor_rb =
+	    ring_buffer__new(bpf_map__fd(k.skel->maps.floor_ring), drop_sample, NULL, NULL);
 	if (!b.floor_rb)
 		die("failed to read floor_ring");
 
@@ -436,28 +443,31 @@ int main(void)
 			{ "dma_unmap_idle", prog_fd(c_idle, "dma_unmap_phys"), unwatched, 5, 0 },
 		};
 		const struct run older[] = {
-			{ "dma_unmap_miss_cast_dev", prog_fd(c_cast, "dma_unmap_phys"), miss, 5, 0 },
-			{ "dma_unmap_miss_helpers", prog_fd(c_helper, "dma_unmap_phys"), miss, 5, 0 },
+			{ "dma_unmap_miss_cast_dev", prog_fd(c_cast, "dma_unmap_phys"), miss, 5,
+			  0 },
+			{ "dma_unmap_miss_helpers", prog_fd(c_helper, "dma_unmap_phys"), miss, 5,
+			  0 },
 		};
 
 		b.empty = (struct run){ "empty", bpf_program__fd(k.skel->progs.empty), imap, 3, 0 };
-		printf("# bpf_event_ns: ns per event inside the kernel, above an empty raw_tp program"
-		       " (target < 60).\n"
-		       "# Each program runs %d times per batch by bpf_prog_test_run with BPF run-time"
-		       " statistics on:\n"
-		       "# run_time_ns / run_cnt is the program plus one sched_clock() read, without"
-		       " the syscall;\n"
-		       "# a batch of the empty program before each batch pays the same read (the"
-		       " baseline).\n"
-		       "# Value: median of %d per-batch differences; the cross-check lines repeat it"
-		       " with the\n"
-		       "# statistics off, from the syscall loop's wall clock.  clock: bpf_ktime_get_ns"
-		       " alone;\n"
-		       "# record_floor: clock + ringbuf reserve/submit, the least a record costs."
-		       "  _cached: the\n"
-		       "# live table in the cache (16 buffers in turns); without: %d buffers, the"
-		       " table in memory.\n",
-		       CALLS, BATCHES, CALLS);
+		printf(
+		    "# bpf_event_ns: ns per event inside the kernel, above an empty raw_tp program"
+		    " (target < 60).\n"
+		    "# Each program runs %d times per batch by bpf_prog_test_run with BPF run-time"
+		    " statistics on:\n"
+		    "# run_time_ns / run_cnt is the program plus one sched_clock() read, without"
+		    " the syscall;\n"
+		    "# a batch of the empty program before each batch pays the same read (the"
+		    " baseline).\n"
+		    "# Value: median of %d per-batch differences; the cross-check lines repeat it"
+		    " with the\n"
+		    "# statistics off, from the syscall loop's wall clock.  clock: bpf_ktime_get_ns"
+		    " alone;\n"
+		    "# record_floor: clock + ringbuf reserve/submit, the least a record costs."
+		    "  _cached: the\n"
+		    "# live table in the cache (16 buffers in turns); without: %d buffers, the"
+		    " table in memory.\n",
+		    CALLS, BATCHES, CALLS);
 		bench_events(&b, floors, 2, 0);
 		bench_events(&b, imaps, 3, 0);
 		bench_events(&b, pair, 2, 0);
@@ -473,15 +483,16 @@ int main(void)
 			for (int i = 0; i < 4; i++)
 				if (result(quiet_paths[i]) > worst)
 					worst = result(quiet_paths[i]);
-			printf("# 60 ns target: paths that make no record %s it (the most %.1f ns);"
-			       " a record costs\n"
-			       "# at least %.1f ns here (the clock alone %.1f), so paths that make one"
-			       " %s; the filter\n"
-			       "# and the live table add %.1f ns above that floor"
-			       " (dma_unmap_hit_cached)\n",
-			       worst < 60 ? "meet" : "miss", worst, floor, result("clock"),
-			       floor < 60 ? "can meet it" : "cannot",
-			       result("dma_unmap_hit_cached") - floor);
+			printf(
+			    "# 60 ns target: paths that make no record %s it (the most %.1f ns);"
+			    " a record costs\n"
+			    "# at least %.1f ns here (the clock alone %.1f), so paths that make one"
+			    " %s; the filter\n"
+			    "# and the live table add %.1f ns above that floor"
+			    " (dma_unmap_hit_cached)\n",
+			    worst < 60 ? "meet" : "miss", worst, floor, result("clock"),
+			    floor < 60 ? "can meet it" : "cannot",
+			    result("dma_unmap_hit_cached") - floor);
 		}
 		close(b.stats_fd); /* the cross-check: same loops, statistics off */
 		b.stats_fd = -1;

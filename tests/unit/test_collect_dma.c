@@ -272,7 +272,8 @@ static void tally_event(void *ctx, const struct ms_event_hdr *ev)
 	t->lost += l->count;
 }
 
-/* Every mapping is in the live table or counted as lost, however many come; freed slots are reused. */
+/* Every mapping is in the live table or counted as lost, however many come; freed slots are reused.
+ */
 static void live_table_overflow_is_counted_exactly_and_freed_slots_are_reused(void **state)
 {
 	const uint64_t n = MS_BPF_LIVE_SLOTS + MS_BPF_LIVE_SLOTS / 8, base = 0x100000000ull;

@@ -4,9 +4,8 @@
  * names of every length, at odd addresses and against an unmapped page,
  * renamed devices and a full table, each read every way the programs can
  * read a name (MS_BPF_NAME_*: plain fault-handled loads where the kernel
- * allows them, helper calls otherwise; 0 is the agent's own choice).  The DMA unmap program is the probe: a watched
- * device's unmap is a write record with the device's id, any other is
- * nothing.
+ * allows them, helper calls otherwise; 0 is the agent's own choice).  The DMA unmap program is the
+ * probe: a watched device's unmap is a write record with the device's id, any other is nothing.
  */
 #include <stdio.h>
 
@@ -26,7 +25,9 @@ struct ffx {
 /* Watch names[0..n-1], reading names as reads says (0: the fastest); 0, or 1 after tu_skip. */
 static int ffx_open(struct ffx *f, const char *const *names, int n, int reads)
 {
-	struct ms_collect_opts o = { .no_attach = 1, .groups = MS_COLLECT_DMA, .name_reads = reads };
+	struct ms_collect_opts o = { .no_attach = 1,
+				     .groups = MS_COLLECT_DMA,
+				     .name_reads = reads };
 	struct ms_session_opts so = { 0 };
 	const char *why = kmem_bpf_unavailable();
 	char err[MS_ERR_LEN];
