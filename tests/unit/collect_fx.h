@@ -29,8 +29,13 @@ struct fx {
 	uint64_t kother; /* one named FX_OTHER_NAME, not watched */
 };
 
-/* Returns 0, or 1 after tu_skip (the test must return). */
-static inline int fx_open(struct fx *f, const struct ms_collect_opts *opts)
+/*
+ * A session watching the host devices names[0..n-1] (their ids in ids[]),
+ * the collectors loaded for it with opts.  Returns 0, or 1 after tu_skip (the
+ * test must return).
+ */
+static inline int fx_open_names(struct fx *f, const struct ms_collect_opts *opts,
+				const char *const *names, int n, uint32_t *ids)
 {
 	struct ms_session_opts so = { 0 };
 	struct ms_collect_opts o = opts ? *opts : (struct ms_collect_opts){ 0 };
@@ -46,8 +51,9 @@ static inline int fx_open(struct fx *f, const struct ms_collect_opts *opts)
 	assert_non_null(f->s);
 	assert_int_equal(ms_bus__subscribe(&f->s->bus, MS_EV_ALL, tu_recorder__on_event, &f->rec),
 			 0);
-	f->dev = ms_session__add_device(f->s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-					FX_DEV_NAME);
+	for (int i = 0; i < n; i++)
+		ids[i] = ms_session__add_device(f->s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
+						MS_DEV_NONE, names[i]);
 	/* a device of another kind with the same name must not be watched */
 	ms_session__add_device(f->s, 1, MS_DEV_KIND_QEMU_VFIO, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
 			       FX_OTHER_NAME);
@@ -57,6 +63,16 @@ static inline int fx_open(struct fx *f, const struct ms_collect_opts *opts)
 	if (!f->c)
 		fail_msg("ms_collect__open: %s", err);
 	assert_int_equal(kmem_open(&f->k), 0);
+	return 0;
+}
+
+/* One watched device, FX_DEV_NAME (kdev), and FX_OTHER_NAME (kother). */
+static inline int fx_open(struct fx *f, const struct ms_collect_opts *opts)
+{
+	const char *name = FX_DEV_NAME;
+
+	if (fx_open_names(f, opts, &name, 1, &f->dev))
+		return 1;
 	f->kdev = kmem_device(&f->k, FX_DEV_NAME, 7);
 	f->kother = kmem_device(&f->k, FX_OTHER_NAME, 8);
 	assert_true(f->kdev && f->kother);

@@ -13,64 +13,22 @@
 
 #define MAX_NAMES 70
 
-struct ffx {
-	struct ms_session *s;
-	struct tu_recorder rec;
-	struct ms_collect *c;
-	struct kmem k;
-	uint32_t id[MAX_NAMES]; /* session ids of the watched names */
-	int unmap;		/* dma_unmap_phys */
-};
-
 /* Watch names[0..n-1], reading names as reads says (0: the fastest); 0, or 1 after tu_skip. */
-static int ffx_open(struct ffx *f, const char *const *names, int n, int reads)
+static int ffx_open(struct fx *f, const char *const *names, int n, int reads, uint32_t *ids)
 {
-	struct ms_collect_opts o = { .no_attach = 1,
-				     .groups = MS_COLLECT_DMA,
-				     .name_reads = reads };
-	struct ms_session_opts so = { 0 };
-	const char *why = kmem_bpf_unavailable();
-	char err[MS_ERR_LEN];
+	struct ms_collect_opts o = { .groups = MS_COLLECT_DMA, .name_reads = reads };
 
-	memset(f, 0, sizeof(*f));
-	if (why) {
-		tu_skip(why);
-		return 1;
-	}
-	f->s = ms_session__new(&so, err, sizeof(err));
-	assert_non_null(f->s);
-	ms_bus__subscribe(&f->s->bus, MS_EV_ALL, tu_recorder__on_event, &f->rec);
-	for (int i = 0; i < n; i++)
-		f->id[i] = ms_session__add_device(f->s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
-						  MS_DEV_NONE, names[i]);
-	ms_bpf__set_notes(NULL);
-	f->c = ms_collect__open(f->s, &o, err, sizeof(err));
-	if (!f->c)
-		fail_msg("ms_collect__open: %s", err);
-	assert_int_equal(kmem_open(&f->k), 0);
-	f->unmap = ms_collect__prog_fd(f->c, "dma_unmap_phys");
-	assert_true(f->unmap >= 0);
-	return 0;
-}
-
-static void ffx_close(struct ffx *f)
-{
-	ms_collect__close(f->c);
-	kmem_close(&f->k);
-	ms_session__free(f->s);
-	tu_recorder__free(&f->rec);
+	return fx_open_names(f, &o, names, n, ids);
 }
 
 /* An unmap FROM_DEVICE of kernel device dev at iova. */
-static void unmap(struct ffx *f, uint64_t dev, uint64_t iova)
+static void unmap(struct fx *f, uint64_t dev, uint64_t iova)
 {
-	uint64_t args[] = { dev, iova, 0x1000, MS_DMA_FROM_DEVICE, 0 };
-
-	assert_int_equal(kmem_run(f->unmap, args, 5), 0);
+	fx_run(f, "dma_unmap_phys", dev, iova, 0x1000, MS_DMA_FROM_DEVICE, 0);
 }
 
 /* The device the write record at iova names, or -1 when there is none. */
-static int64_t writer_of(struct ffx *f, uint64_t iova)
+static int64_t writer_of(struct fx *f, uint64_t iova)
 {
 	int64_t dev = -1;
 
@@ -83,15 +41,6 @@ static int64_t writer_of(struct ffx *f, uint64_t iova)
 		dev = w->hdr.dev;
 	}
 	return dev;
-}
-
-static size_t count_type(const struct ffx *f, unsigned int type)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < f->rec.count; i++)
-		n += tu_recorder__get(&f->rec, i)->type == type;
-	return n;
 }
 
 /* "abcd..." of len characters, then c */
@@ -126,10 +75,11 @@ static void names_of_every_length_up_to_47_are_matched_exactly(void **state)
 	snprintf(prefix, sizeof(prefix), "%.7s", names[2]);
 	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
 		const char *others[] = { longer, near, prefix, "" };
-		struct ffx f;
+		struct fx f;
+		uint32_t id[MAX_NAMES];
 		uint64_t none, bad_name;
 
-		if (ffx_open(&f, watch, N, reads))
+		if (ffx_open(&f, watch, N, reads, id))
 			return;
 		for (int i = 0; i < N; i++)
 			unmap(&f, kmem_device(&f.k, names[i], -1), 0x10000 * (uint64_t)(i + 1));
@@ -144,9 +94,9 @@ static void names_of_every_length_up_to_47_are_matched_exactly(void **state)
 		unmap(&f, 0xdead000, 0x7000000); /* the device itself unreadable */
 		assert_int_equal(ms_collect__poll(f.c), N);
 		for (int i = 0; i < N; i++)
-			assert_int_equal(writer_of(&f, 0x10000 * (uint64_t)(i + 1)), f.id[i]);
-		assert_int_equal(count_type(&f, MS_EV_LOSS), 0);
-		ffx_close(&f);
+			assert_int_equal(writer_of(&f, 0x10000 * (uint64_t)(i + 1)), id[i]);
+		assert_int_equal(fx_count(&f, MS_EV_LOSS), 0);
+		fx_close(&f);
 	}
 }
 
@@ -160,11 +110,12 @@ static void names_at_odd_addresses_and_before_an_unmapped_page_are_read_whole(vo
 	const char *watch[] = { FX_DEV_NAME, "platform-dma-engine", "sixteen-chars-xy" };
 
 	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
-		struct ffx f;
+		struct fx f;
+		uint32_t id[MAX_NAMES];
 		uint64_t dev, iova = 0x100000;
 		int records = 0;
 
-		if (ffx_open(&f, watch, 3, reads))
+		if (ffx_open(&f, watch, 3, reads, id))
 			return;
 		for (size_t m = 0; m < 8; m++, iova += 0x1000, records++) {
 			dev = kmem_device(&f.k, "placeholder", -1);
@@ -172,7 +123,7 @@ static void names_at_odd_addresses_and_before_an_unmapped_page_are_read_whole(vo
 			    kmem_set_name(&f.k, dev, kmem_str_misaligned(&f.k, FX_DEV_NAME, m)), 0);
 			unmap(&f, dev, iova);
 			assert_int_equal(ms_collect__poll(f.c), 1);
-			assert_int_equal(writer_of(&f, iova), f.id[0]);
+			assert_int_equal(writer_of(&f, iova), id[0]);
 		}
 		for (int i = 1; i < 3; i++, iova += 0x1000, records++) {
 			uint64_t name = kmem_str_at_page_end(&f.k, watch[i]);
@@ -182,10 +133,10 @@ static void names_at_odd_addresses_and_before_an_unmapped_page_are_read_whole(vo
 			assert_int_equal(kmem_set_name(&f.k, dev, name), 0);
 			unmap(&f, dev, iova);
 			assert_int_equal(ms_collect__poll(f.c), 1);
-			assert_int_equal(writer_of(&f, iova), f.id[i]);
+			assert_int_equal(writer_of(&f, iova), id[i]);
 		}
-		assert_int_equal(count_type(&f, MS_EV_DMA_WRITE), records);
-		ffx_close(&f);
+		assert_int_equal(fx_count(&f, MS_EV_DMA_WRITE), records);
+		fx_close(&f);
 	}
 }
 
@@ -199,11 +150,12 @@ static void renamed_or_reused_device_is_filtered_by_the_name_it_has_now(void **s
 	const char *watch[] = { FX_DEV_NAME, "0000:3b:00.3" };
 
 	for (int reads = 0; reads <= MS_BPF_NAME_DIRECT; reads++) {
-		struct ffx f;
+		struct fx f;
+		uint32_t id[MAX_NAMES];
 		uint64_t dev, other;
 		char *name;
 
-		if (ffx_open(&f, watch, 2, reads))
+		if (ffx_open(&f, watch, 2, reads, id))
 			return;
 		dev = kmem_device(&f.k, FX_DEV_NAME, -1);
 		other = kmem_str(&f.k, FX_OTHER_NAME);
@@ -220,12 +172,12 @@ static void renamed_or_reused_device_is_filtered_by_the_name_it_has_now(void **s
 		memcpy(name, FX_OTHER_NAME, strlen(FX_OTHER_NAME) + 1);
 		unmap(&f, dev, 0x5000);
 		assert_int_equal(ms_collect__poll(f.c), 3);
-		assert_int_equal(writer_of(&f, 0x1000), f.id[0]);
+		assert_int_equal(writer_of(&f, 0x1000), id[0]);
 		assert_int_equal(writer_of(&f, 0x2000), -1);
-		assert_int_equal(writer_of(&f, 0x3000), f.id[1]);
-		assert_int_equal(writer_of(&f, 0x4000), f.id[0]);
+		assert_int_equal(writer_of(&f, 0x3000), id[1]);
+		assert_int_equal(writer_of(&f, 0x4000), id[0]);
 		assert_int_equal(writer_of(&f, 0x5000), -1);
-		ffx_close(&f);
+		fx_close(&f);
 	}
 }
 
@@ -238,21 +190,22 @@ static void sixty_four_watched_devices_are_each_found_and_a_65th_refused(void **
 	struct ms_collect_opts o = { .no_attach = 1, .groups = MS_COLLECT_DMA };
 	char err[MS_ERR_LEN];
 	struct ms_session *s;
-	struct ffx f;
+	struct fx f;
+	uint32_t id[MAX_NAMES];
 
 	for (int i = 0; i < MAX_NAMES; i++) {
 		snprintf(names[i], sizeof(names[i]), "0000:%02x:00.%d", i / 8, i % 8);
 		watch[i] = names[i];
 	}
-	if (ffx_open(&f, watch, MS_BPF_MAX_DEVS, 0))
+	if (ffx_open(&f, watch, MS_BPF_MAX_DEVS, 0, id))
 		return;
 	for (int i = 0; i < MAX_NAMES; i++)
 		unmap(&f, kmem_device(&f.k, names[i], -1), 0x1000 * (uint64_t)(i + 1));
 	assert_int_equal(ms_collect__poll(f.c), MS_BPF_MAX_DEVS);
 	for (int i = 0; i < MAX_NAMES; i++)
 		assert_int_equal(writer_of(&f, 0x1000 * (uint64_t)(i + 1)),
-				 i < MS_BPF_MAX_DEVS ? (int64_t)f.id[i] : -1);
-	ffx_close(&f);
+				 i < MS_BPF_MAX_DEVS ? (int64_t)id[i] : -1);
+	fx_close(&f);
 
 	s = ms_session__new(&so, err, sizeof(err));
 	for (int i = 0; i <= MS_BPF_MAX_DEVS; i++)
