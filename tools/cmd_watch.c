@@ -196,8 +196,8 @@ static int follow_log(struct watch *w, const struct ms_qmp_info *info, int64_t w
  * QMP which of its stand-ins (VFIO_MIGRATION arcs, ram.remaining) are still
  * needed.  0 or 1 (failed, said why).
  */
-static int open_qemu_events(struct watch *w, enum qemu_events mode,
-			    const struct ms_qmp_info *info, int64_t wall_to_mono)
+static int open_qemu_events(struct watch *w, enum qemu_events mode, const struct ms_qmp_info *info,
+			    int64_t wall_to_mono)
 {
 	static const char *const arcs[] = { "vfio_migration_set_state",
 					    "vfio_migration_set_device_state", NULL };
@@ -213,19 +213,21 @@ static int open_qemu_events(struct watch *w, enum qemu_events mode,
 		n = ms_usdt__status(w->usdt, &st);
 		for (size_t i = 0; i < n; i++)
 			attached += st[i].state == MS_COLLECTOR_ATTACHED;
-		fprintf(stderr,
-			"migscope: QEMU events: USDT probes of pid %d (%zu of %zu attached)%s%s%s\n",
-			(int)w->pid, attached, n, w->log_path ? "; not reading " : "",
-			w->log_path ? w->log_path : "",
-			w->log_path ? " (--qemu-events log to read it instead)" : "");
+		fprintf(
+		    stderr,
+		    "migscope: QEMU events: USDT probes of pid %d (%zu of %zu attached)%s%s%s\n",
+		    (int)w->pid, attached, n, w->log_path ? "; not reading " : "",
+		    w->log_path ? w->log_path : "",
+		    w->log_path ? " (--qemu-events log to read it instead)" : "");
 		/* QEMU 11.1+'s pending count has no USDT reading: QMP's then */
 		ms_qmp__set_stand_ins(w->qmp, !usdt_attached(w->usdt, arcs),
 				      !usdt_attached(w->usdt, pending));
 		return 0;
 	}
 	if (!w->log_path) {
-		fprintf(stderr, "migscope: QEMU events: QMP only (%s; --qemu-log FILE reads its trace "
-				"log)\n",
+		fprintf(stderr,
+			"migscope: QEMU events: QMP only (%s; --qemu-log FILE reads its trace "
+			"log)\n",
 			why);
 		/* QMP's VFIO_MIGRATION events and ram.remaining stand in */
 		ms_qmp__set_stand_ins(w->qmp, 1, 1);
@@ -303,10 +305,11 @@ static void open_host_devices(struct watch *w)
 		return;
 	for (unsigned int i = 0; i < w->nr_devices; i++) {
 		if (!host_device_exists(w->devices[i]))
-			fprintf(stderr,
-				"migscope: warning: no device %s on this host (/sys/bus/*/devices/); "
-				"watching for it anyway\n",
-				w->devices[i]);
+			fprintf(
+			    stderr,
+			    "migscope: warning: no device %s on this host (/sys/bus/*/devices/); "
+			    "watching for it anyway\n",
+			    w->devices[i]);
 		w->host[i] = ms_session__add_device(w->s, ts, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
 						    MS_DEV_NONE, w->devices[i]);
 	}
@@ -357,7 +360,9 @@ static void close_host_devices(struct watch *w)
 	ts = ms_now_ns();
 	for (unsigned int i = 0; i < w->nr_devices; i++) {
 		struct ms_ev_harvest h = { 0 };
-		struct ms_event_hdr stop = { .type = MS_EV_TRACK_STOP, .dev = w->host[i], .ts_ns = ts };
+		struct ms_event_hdr stop = { .type = MS_EV_TRACK_STOP,
+					     .dev = w->host[i],
+					     .ts_ns = ts };
 
 		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, w->host[i], ts);
 		h.page_size = HOST_TRACK_PAGE; /* len 0: everything tracked */
@@ -371,8 +376,9 @@ static void close_host_devices(struct watch *w)
 
 static int parse_events(const char *arg, enum qemu_events *mode)
 {
-	static const char *const names[] = { [EVENTS_AUTO] = "auto", [EVENTS_USDT] = "usdt",
-					     [EVENTS_LOG] = "log" };
+	static const char *const names[] = {
+		[EVENTS_AUTO] = "auto", [EVENTS_USDT] = "usdt", [EVENTS_LOG] = "log"
+	};
 
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(arg, names[i])) {

@@ -94,17 +94,17 @@ static void start_fake(struct wt *t, int as_nobody)
 {
 	char *argv[] = { t->fake, "--qmp", t->sock, NULL };
 
-	t->fake_pid = tp_spawn(&t->procs, argv,
-			       &(struct tp_io){ .out = t->fake_out, .in = &t->go,
-						.as_nobody = as_nobody });
+	t->fake_pid =
+	    tp_spawn(&t->procs, argv,
+		     &(struct tp_io){ .out = t->fake_out, .in = &t->go, .as_nobody = as_nobody });
 	tp_wait_for_text(t->fake_out, "ready", 10 * TP_SEC);
 }
 
 /* migscope watch --qmp SOCK --json --timeout 60s EXTRA..., once it watches. */
 static pid_t start_watch(struct wt *t, char *const extra[], int as_nobody)
 {
-	char *argv[24] = { (char *)t->migscope, "watch", "--qmp", t->sock, "--json", "--timeout",
-			   "60s" };
+	char *argv[24] = { (char *)t->migscope, "watch", "--qmp", t->sock, "--json",
+			   "--timeout",		"60s" };
 	int n = 7;
 	pid_t pid;
 
@@ -172,8 +172,7 @@ static const void *nth(const struct tu_recorder *rec, unsigned int type, uint32_
 	return NULL;
 }
 
-static const struct ms_ev_source_stats *source_stats(const struct tu_recorder *rec,
-						     uint32_t source)
+static const struct ms_ev_source_stats *source_stats(const struct tu_recorder *rec, uint32_t source)
 {
 	for (size_t i = 0; i < rec->count; i++) {
 		const struct ms_ev_source_stats *st = (const void *)tu_recorder__get(rec, i);
@@ -228,19 +227,19 @@ static void watch_takes_qemu_events_from_its_usdt_probes_not_its_log(void **stat
 	assert_int_equal(count(&rec, MS_EV_QEMU_PENDING, MS_DEV_NONE), 4);
 	assert_int_equal(count(&rec, MS_EV_QEMU_PENDING, ram), 4);
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&rec, MS_EV_QEMU_PENDING,
-									 ram, i))
-				     ->origin,
-				 MS_PENDING_USDT);
+		assert_int_equal(
+		    ((const struct ms_ev_qemu_pending *)nth(&rec, MS_EV_QEMU_PENDING, ram, i))
+			->origin,
+		    MS_PENDING_USDT);
 	/* the first arc's state names were read from the live QEMU by the agent */
 	arc = nth(&rec, MS_EV_DEV_STATE, vfio, 0);
 	assert_int_equal(arc->from, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(arc->to, VFIO_DEVICE_STATE_PRE_COPY);
-	assert_int_equal(((const struct ms_ev_mig_status *)nth(
-			      &rec, MS_EV_MIG_STATUS, MS_DEV_NONE,
-			      count(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE) - 1))
-			     ->status,
-			 MS_MIG_COMPLETED);
+	assert_int_equal(
+	    ((const struct ms_ev_mig_status *)nth(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE,
+						  count(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE) - 1))
+		->status,
+	    MS_MIG_COMPLETED);
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 	tp_replay_matches(&t->procs, t->migscope, t->capture, t->report, t->err);
@@ -249,8 +248,9 @@ static void watch_takes_qemu_events_from_its_usdt_probes_not_its_log(void **stat
 static void qemu_events_log_reads_the_log_and_leaves_the_probes_alone(void **state)
 {
 	struct wt *t = *state;
-	char *extra[] = { "--qemu-log", t->log, "--qemu-events", "log", "--record", t->capture,
-			  NULL };
+	char *extra[] = {
+		"--qemu-log", t->log, "--qemu-events", "log", "--record", t->capture, NULL
+	};
 	struct tu_recorder rec = { 0 };
 	struct ms_session *s;
 	char line[256];
@@ -416,7 +416,8 @@ static void without_bpf_the_watch_says_so_and_reports_from_qmp(void **state)
 	watch = start_watch(t, extra, 1);
 	complete(t, watch);
 
-	if (!tp_file_contains(t->err, "migscope: QEMU events: QMP only (USDT probes not attached: "))
+	if (!tp_file_contains(t->err,
+			      "migscope: QEMU events: QMP only (USDT probes not attached: "))
 		fail_msg("no QMP-only line in %s", t->err);
 	if (!tp_file_contains(t->err, "migscope: BPF collectors unavailable ("))
 		fail_msg("no BPF line in %s", t->err);

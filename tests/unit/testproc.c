@@ -88,8 +88,7 @@ void tp_expect_exit(struct tp_procs *p, pid_t pid, int want, uint64_t timeout_ns
 		text[fread(text, 1, sizeof(text) - 1, f)] = 0;
 		fclose(f);
 	}
-	fail_msg("%s with %d, not %d:\n%s", st < 0 ? "no exit in time" : "exited", st, want,
-		 text);
+	fail_msg("%s with %d, not %d:\n%s", st < 0 ? "no exit in time" : "exited", st, want, text);
 }
 
 void tp_kill_all(struct tp_procs *p)
