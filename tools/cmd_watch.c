@@ -397,6 +397,9 @@ static int add_device(struct watch *w, const char *name)
 				       "--device: '%s' is not a kernel device name (like "
 				       "0000:65:00.1; at most %d characters, no '/')",
 				       name, MS_BPF_DEV_NAME_LEN - 1);
+	for (unsigned int i = 0; i < w->nr_devices; i++)
+		if (!strcmp(w->devices[i], name))
+			return cli_usage_error("watch", "--device %s given twice", name);
 	w->devices[w->nr_devices++] = name;
 	return 0;
 }
