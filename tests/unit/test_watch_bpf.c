@@ -396,6 +396,43 @@ static void watch_tracks_a_host_devices_dma_writes_and_buffers_still_mapped(void
 	tp_replay_matches(&t->procs, t->migscope, t->capture, t->report, t->err);
 }
 
+static void sigterm_detaches_every_collector_and_still_reports(void **state)
+{
+	struct wt *t = *state;
+	char *extra[] = { "--device", HOST, "--record", t->capture, NULL };
+	struct tu_recorder rec = { 0 };
+	struct ms_session *s;
+	uint32_t host;
+	pid_t watch;
+
+	if (skip_without(t, 1))
+		return;
+	start_fake(t, 0);
+	watch = start_watch(t, extra, 0);
+	tp_wait_for_text(t->fake_out, "fired", 30 * TP_SEC);
+	/* the migration is still active: only the signal ends the watch */
+	assert_int_equal(kill(watch, SIGTERM), 0);
+	tp_expect_exit(&t->procs, watch, 0, 30 * TP_SEC, t->err);
+	tp_expect_exit(&t->procs, t->fake_pid, 0, 10 * TP_SEC, NULL);
+	if (!tp_file_contains(t->err,
+			      "migscope: interrupted (Terminated); report from what was seen"))
+		fail_msg("no interrupted line in %s", t->err);
+
+	/* every source closed as at a normal end: totals, the final harvest, the end */
+	s = replay(t, &rec);
+	host = ms_devices__find(&s->devices, MS_DEV_KIND_HOST, HOST);
+	assert_non_null(source_stats(&rec, MS_SOURCE_BPF));
+	assert_non_null(source_stats(&rec, MS_SOURCE_USDT));
+	assert_int_equal(source_stats(&rec, MS_SOURCE_USDT)->accepted, 28);
+	assert_non_null(source_stats(&rec, MS_SOURCE_QMP));
+	assert_int_equal(count(&rec, MS_EV_HARVEST, host), 1);
+	assert_int_equal(count(&rec, MS_EV_TRACK_STOP, host), 1);
+	assert_int_equal(count(&rec, MS_EV_SESSION_END, MS_DEV_NONE), 1);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+	tp_replay_matches(&t->procs, t->migscope, t->capture, t->report, t->err);
+}
+
 static void without_bpf_the_watch_says_so_and_reports_from_qmp(void **state)
 {
 	struct wt *t = *state;
@@ -455,6 +492,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    watch_tracks_a_host_devices_dma_writes_and_buffers_still_mapped, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(sigterm_detaches_every_collector_and_still_reports,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(without_bpf_the_watch_says_so_and_reports_from_qmp,
 						setup, teardown),
 	};
