@@ -163,8 +163,8 @@ int do_profile(int argc, char **argv)
 		char b[32];
 
 		fprintf(stderr,
-			"migscope profile: %u device pair%s, %s moved, data verified intact\n"
-			"migscope profile: switchover %s\n",
+			"migscope profile: %u device pair%s, %s moved, data verified intact; "
+			"switchover %s\n",
 			res.pairs, res.pairs == 1 ? "" : "s",
 			ms_fmt_bytes(res.bytes_moved, b, sizeof(b)), res.reason);
 	}

@@ -482,10 +482,21 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 	int n = 0, hidden = 0, height;
 	uint64_t last = r->t0_ns;
 
-	if (r->vm.series_nr) {
+	if (r->vm.series_nr && !strcmp(r->vm.conv.basis, "qmp")) {
 		pn[n] = (struct panel){ .name = "VM (query-migrate ram.remaining)",
 					.s = r->vm.series,
 					.n = r->vm.series_nr,
+					.c = &r->vm.conv };
+		n++;
+	} else if (r->vm.series_nr) {
+		/* the sum the switchover rule holds against the threshold */
+		int sc = r->vm.conv.stopcopy != MS_STAT_UNSET;
+
+		pn[n] = (struct panel){ .name = "VM (all devices)",
+					.s = sc ? NULL : r->vm.series,
+					.n = sc ? 0 : r->vm.series_nr,
+					.sc = sc ? r->vm.series : NULL,
+					.sc_n = sc ? r->vm.series_nr : 0,
 					.c = &r->vm.conv };
 		n++;
 	}
