@@ -50,7 +50,7 @@ enum ms_profile_decision {
 	MS_DECIDE_NONE = 0,
 	MS_DECIDE_CONVERGED,  /* every switchover-ack given, the stop-copy sizes fit the limit */
 	MS_DECIDE_FORCED,     /* --duration reached without converging: switched over anyway */
-	MS_DECIDE_NO_PRECOPY, /* no device has pre-copy: nothing to iterate, switched over at once */
+	MS_DECIDE_NO_PRECOPY, /* no device has pre-copy: switched over at once */
 };
 
 struct ms_profile_result {

@@ -30,6 +30,9 @@ struct ms_switchover_check {
 /* Bytes that move within limit_ns at bps (QEMU's threshold_size); MS_STAT_UNSET without bps. */
 uint64_t ms_switchover_threshold(uint64_t bps, uint64_t limit_ns);
 
+/* Count one device's bytes into c->pending (saturating). */
+void ms_switchover__add(struct ms_switchover_check *c, uint64_t bytes);
+
 /* The rule: every ack given, and the pending bytes fit (always, without a bandwidth). */
 int ms_switchover__ok(const struct ms_switchover_check *c);
 

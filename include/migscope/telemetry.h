@@ -259,8 +259,8 @@ struct ms_tm_dev_result {
  * summed, and its switchover-ack state.
  */
 struct ms_tm_switchover {
-	int have;      /* a decision was seen */
-	uint64_t at_ns; /* the first one */
+	int have;	  /* a decision was seen */
+	uint64_t at_ns;	  /* the first one */
 	uint32_t devices; /* source devices with a sample before it */
 	struct ms_switchover_check check;
 	int converged; /* the rule held (meaningful when devices > 0) */

@@ -611,8 +611,8 @@ static void find_reinits(const struct ms_tm_sample *s, uint32_t n, struct ms_tm_
 static uint64_t device_cut(const struct ms_tm_dev_result *x, const struct ms_tm_vm *vm)
 {
 	return ms_tm_downtime__by_arcs(&x->dt) ? x->dt.start_ns
-	       : vm->have_downtime		? vm->downtime_start_ns
-						: UINT64_MAX;
+	       : vm->have_downtime	       ? vm->downtime_start_ns
+					       : UINT64_MAX;
 }
 
 /*
@@ -774,7 +774,7 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 }
 
 /* A device whose series counts towards the VM's: a source with samples. */
-static int vm_part(const struct ms_devices *d, const struct ms_tm_report *r, uint32_t id)
+static int in_vm_sum(const struct ms_devices *d, const struct ms_tm_report *r, uint32_t id)
 {
 	const struct ms_device_info *info = ms_devices__get(d, id);
 
@@ -790,17 +790,24 @@ static void part_names(const struct ms_devices *d, const struct ms_tm_report *r,
 	size_t used = 0;
 
 	for (uint32_t id = 0; id < r->nr; id++)
-		n += vm_part(d, r, id);
+		n += in_vm_sum(d, r, id);
 	if (n > 3) {
 		snprintf(buf, len, "%u devices", n);
 		return;
 	}
 	buf[0] = 0;
 	for (uint32_t id = 0; id < r->nr && used < len; id++)
-		if (vm_part(d, r, id))
+		if (in_vm_sum(d, r, id))
 			used += (size_t)snprintf(buf + used, len - used, "%s%.32s", used ? "+" : "",
 						 ms_devices__get(d, id)->name);
 }
+
+/* One device's series being merged into the VM's sum. */
+struct sum_part {
+	const struct ms_tm_sample *s;
+	uint32_t n, next;      /* samples, and the next one to merge */
+	uint64_t value, moved; /* its latest pending and moved bytes */
+};
 
 /*
  * Without query-migrate, when the devices are all of the VM (a profile): its
@@ -821,17 +828,13 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 		.moves_known = 1,
 		.what = "stop-copy size",
 	};
-	struct part {
-		const struct ms_tm_sample *s;
-		uint32_t n, next;
-		uint64_t value, moved;
-	} *p;
+	struct sum_part *p;
 	uint32_t k = 0, total = 0, seen = 0, out = 0, wid;
 	struct ms_tm_convergence *c = &vm->conv;
 	char names[112], why[MS_TM_REASON_LEN];
 
 	for (uint32_t id = 0; id < r->nr; id++)
-		if (vm_part(d, r, id)) {
+		if (in_vm_sum(d, r, id)) {
 			if (!strcmp(r->dev[id].conv.basis, "qemu_pending"))
 				return 0;
 			k++;
@@ -848,7 +851,7 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 		struct ms_tm_convergence reinit;
 		int sc;
 
-		if (!vm_part(d, r, id))
+		if (!in_vm_sum(d, r, id))
 			continue;
 		p[k].s = judged_series(dev, cut, &p[k].n, &sc);
 		total += p[k].n;
@@ -907,7 +910,7 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	for (uint32_t id = 0; id < r->nr; id++) {
 		const struct ms_tm_convergence *x = &r->dev[id].conv;
 
-		if (!vm_part(d, r, id))
+		if (!in_vm_sum(d, r, id))
 			continue;
 		c->initial += x->initial;
 		c->dirty += x->dirty;
@@ -970,18 +973,15 @@ static void switchover_judgment(const struct ms_telemetry *t, const struct ms_de
 		const struct ms_tm_device *dev = &t->dev[id];
 		const struct ms_tm_sample *sc = at_or_before(&dev->stopcopy, sw->at_ns);
 		const struct ms_tm_sample *pc = at_or_before(&dev->samples, sw->at_ns);
-		uint64_t v;
 		int waiting = 0;
 
 		if (!info || (info->role != MS_ROLE_SOURCE && info->role != MS_ROLE_BOTH) ||
 		    (!sc && !pc))
 			continue;
-		v = sc ? sc->initial : ms_tm_sample__pending(pc);
-		sw->check.pending = v > UINT64_MAX - sw->check.pending ? UINT64_MAX
-								       : sw->check.pending + v;
+		ms_switchover__add(&sw->check, sc ? sc->initial : ms_tm_sample__pending(pc));
 		sw->devices++;
-		for (uint32_t i = 0; i < dev->switchover.nr && dev->switchover.v[i].ts_ns <= sw->at_ns;
-		     i++)
+		for (uint32_t i = 0;
+		     i < dev->switchover.nr && dev->switchover.v[i].ts_ns <= sw->at_ns; i++)
 			if (dev->switchover.v[i].v == MS_SWITCHOVER_ACK_REQUESTED)
 				waiting = 1;
 			else if (dev->switchover.v[i].v == MS_SWITCHOVER_ACKED)

@@ -289,8 +289,7 @@ static int query_all(struct run *r)
 		err = ms_dev__stopcopy_size(p->src, &p->stopcopy);
 		if (err)
 			return fail(r, err, "%s", p->src->err);
-		c->pending = p->stopcopy > UINT64_MAX - c->pending ? UINT64_MAX
-								   : c->pending + p->stopcopy;
+		ms_switchover__add(c, p->stopcopy);
 	}
 	r->res->converged = ms_switchover__ok(c);
 	return 0;

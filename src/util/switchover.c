@@ -16,6 +16,11 @@ uint64_t ms_switchover_threshold(uint64_t bps, uint64_t limit_ns)
 	return b >= MS_STAT_UNSET ? MS_STAT_UNSET - 1 : (uint64_t)b;
 }
 
+void ms_switchover__add(struct ms_switchover_check *c, uint64_t bytes)
+{
+	c->pending = bytes > UINT64_MAX - c->pending ? UINT64_MAX : c->pending + bytes;
+}
+
 static int fits(const struct ms_switchover_check *c)
 {
 	return c->threshold == MS_STAT_UNSET || !c->pending || c->pending < c->threshold;

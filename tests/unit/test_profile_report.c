@@ -259,8 +259,8 @@ static void a_stop_copy_size_that_stays_large_is_not_switched_over_early(void **
 	assert_true(num(p.report, "migration.switchover.decided_at_ms") - precopy_start >= 2000);
 	assert_non_null(strstr(p.res.reason, "without converging"));
 	assert_false(json_object_get_boolean(get(p.report, "migration.switchover.converged")));
-	assert_non_null(strstr(str(p.report, "migration.switchover.reason"),
-			       "did not converge: stop-copy"));
+	assert_non_null(
+	    strstr(str(p.report, "migration.switchover.reason"), "did not converge: stop-copy"));
 	assert_string_equal(str(d, "convergence.verdict"), "stalled");
 	assert_string_equal(str(p.report, "migration.convergence.verdict"), "stalled");
 	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));

@@ -191,6 +191,16 @@ static uint64_t stopcopy(struct ms_device *d)
 	return sc;
 }
 
+/* Read everything pre-copy has for now. */
+static void drain(struct ms_device *d)
+{
+	unsigned char *all;
+	int eof;
+
+	dt_drain(d, &all, &eof);
+	free(all);
+}
+
 /*
  * MIG_DATA_SIZE is everything left to move (what QEMU takes as the exact
  * pending): pre-copy reads shrink it byte for byte, the state that is not
@@ -201,8 +211,7 @@ static void precopy_reads_shrink_the_stop_copy_size_by_exactly_what_they_read(vo
 	struct dt_rig r;
 	struct ms_device *d;
 	struct ms_precopy_info pi;
-	unsigned char buf[5000], *all;
-	int eof;
+	unsigned char buf[5000];
 
 	dt_rig__init(&r);
 	d = dt_rig__ref(&r, "ref:state=1M,init=512K,dirty=0", MS_ROLE_SOURCE);
@@ -211,8 +220,7 @@ static void precopy_reads_shrink_the_stop_copy_size_by_exactly_what_they_read(vo
 	assert_int_equal(stopcopy(d), 256 * REC + 24);
 	assert_int_equal(ms_dev__read(d, buf, sizeof(buf)), sizeof(buf));
 	assert_int_equal(stopcopy(d), 256 * REC + 24 - sizeof(buf));
-	dt_drain(d, &all, &eof);
-	free(all);
+	drain(d);
 	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
 	assert_int_equal(pi.initial_bytes + pi.dirty_bytes, 0);
 	/* pre-copy has nothing more to give; the other 512K only moves in STOP_COPY */
@@ -225,15 +233,12 @@ static void stop_copy_size_is_unsent_state_plus_pages_dirtied_after_they_were_se
 	struct dt_rig r;
 	struct ms_device *d;
 	struct ms_precopy_info pi;
-	unsigned char *all;
-	int eof;
 
 	dt_rig__init(&r);
 	/* ws == state: the writes land on sent (initial) and unsent pages alike */
 	d = dt_rig__ref(&r, "ref:state=1M,init=512K,ws=1M,dirty=8M/s,wsize=4K", MS_ROLE_SOURCE);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
-	dt_drain(d, &all, &eof);
-	free(all);
+	drain(d);
 	ms_clock__advance(&r.clock, 20 * MS); /* ~160 KiB of writes: ~40 pages */
 	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
 	assert_int_equal(pi.initial_bytes, 0);
@@ -248,22 +253,18 @@ static void a_reinit_makes_sent_state_unsent_again_and_the_stop_copy_size_grows(
 	struct dt_rig r;
 	struct ms_device *d;
 	struct ms_precopy_info pi;
-	unsigned char *all;
-	int eof;
 
 	dt_rig__init(&r);
 	d = dt_rig__ref(&r, "ref:state=1M,dirty=0,reinit=1,rsize=256K,rgap=0", MS_ROLE_SOURCE);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
-	dt_drain(d, &all, &eof);
-	free(all);
+	drain(d);
 	assert_int_equal(stopcopy(d), 24); /* everything sent: only the end record is left */
 	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
 	assert_int_equal(pi.flags, MS_PRECOPY_REINIT);
 	assert_int_equal(pi.initial_bytes, 64 * REC);
 	/* the re-initialised 256K must move again, in pre-copy or in STOP_COPY */
 	assert_int_equal(stopcopy(d), 64 * REC + 24);
-	dt_drain(d, &all, &eof);
-	free(all);
+	drain(d);
 	assert_int_equal(stopcopy(d), 24);
 	dt_rig__free(&r);
 }
