@@ -356,8 +356,9 @@ static void say_decision(struct run *r, uint64_t elapsed)
 			 (double)elapsed / 1e9, facts);
 		break;
 	default:
-		snprintf(res->reason, sizeof(res->reason), "no device has pre-copy, %s: %s",
-			 res->converged ? "fits" : "did not converge", facts);
+		snprintf(res->reason, sizeof(res->reason),
+			 "at once, no device has pre-copy (%s): %s",
+			 res->converged ? "converged" : "did not converge", facts);
 		break;
 	}
 }
@@ -378,7 +379,7 @@ static int precopy(struct run *r)
 	for (size_t i = 0; i < r->n; i++)
 		any |= has_precopy(&r->pairs[i]);
 	if (!any) {
-		/* nothing pre-copy could shrink: the sizes as they are decide nothing */
+		/* nothing to iterate: one query, so the decision says what must move */
 		ret = query_all(r);
 		if (ret)
 			return ret;
