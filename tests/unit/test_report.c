@@ -311,22 +311,23 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	tu_read_file(path, &doc);
 	assert_non_null(strstr((char *)doc, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
 	assert_balanced_xml((char *)doc);
-	/* one panel per source device with samples, each with its pending line */
-	assert_int_equal(count((char *)doc, "<g class=\"panel\""), 3);
+	/* the VM's (the devices' stop-copy sizes summed), then one per source device */
+	assert_int_equal(count((char *)doc, "<g class=\"panel\""), 4);
+	assert_non_null(strstr((char *)doc, ">VM (all devices) <tspan fill=\"#c62828\">diverging"));
 	assert_non_null(strstr((char *)doc, ">light <tspan fill=\"#1a7f37\">converging</tspan>"));
 	assert_non_null(strstr((char *)doc, ">fast <tspan fill=\"#c62828\">diverging</tspan>"));
-	assert_int_equal(count((char *)doc, "threshold 30.0 MiB"), 4); /* the header and 3 panels */
-	assert_int_equal(count((char *)doc, ">switchover</text>"), 3);
+	assert_int_equal(count((char *)doc, "threshold 30.0 MiB"), 5); /* the header and 4 panels */
+	assert_int_equal(count((char *)doc, ">switchover</text>"), 4);
 	assert_int_equal(count((char *)doc, ">REINIT</text>"), 2);
-	/* each line labelled in its own colour */
+	/* each line labelled in its own colour (the first one is the VM panel's) */
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#0072B2\" text-anchor=\"start\">pending 1.0 MiB</text>"));
+	    strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 1.0 MiB</text>"));
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 499.0 MiB</text>"));
+	    strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 499.0 MiB</text>"));
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 512.0 KiB</text>"));
-	/* pending lines (3) and stop-copy size lines (3) */
-	assert_int_equal(count((char *)doc, "<polyline"), 6);
+	    strstr((char *)doc, "fill=\"#CC79A7\" text-anchor=\"start\">pending 512.0 KiB</text>"));
+	/* pending lines (3) and stop-copy size lines (3 and the VM's) */
+	assert_int_equal(count((char *)doc, "<polyline"), 7);
 	free(doc);
 	ms_session__free(s);
 	unlink(path);
