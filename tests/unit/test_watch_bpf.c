@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,28 @@ static void complete(struct wt *t, pid_t watch)
 	tp_expect_exit(&t->procs, t->fake_pid, 0, 10 * TP_SEC, NULL);
 }
 
+/* fake_qemu and the watch with extra options, through a migration that completes. */
+static void watch_migration(struct wt *t, char *const extra[], int as_nobody)
+{
+	start_fake(t, as_nobody);
+	complete(t, start_watch(t, extra, as_nobody));
+}
+
+/* The watch said this line (printf format) on stderr. */
+static void expect_said(const struct wt *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void expect_said(const struct wt *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (!tp_file_contains(t->err, line))
+		fail_msg("no '%s' in %s", line, t->err);
+}
+
 /* The capture through a session's consumers, its records kept. */
 static struct ms_session *replay(const struct wt *t, struct tu_recorder *rec)
 {
@@ -191,23 +214,16 @@ static void watch_takes_qemu_events_from_its_usdt_probes_not_its_log(void **stat
 	const struct ms_ev_dev_state *arc;
 	struct tu_recorder rec = { 0 };
 	struct ms_session *s;
-	char line[256];
 	uint32_t vfio, ram;
-	pid_t watch;
 
 	if (skip_without(t, 1))
 		return;
 	/* a log the watch would read, were it to follow it */
 	tu_write_file(t->log, "", 0);
-	start_fake(t, 0);
-	watch = start_watch(t, extra, 0);
-	complete(t, watch);
-
-	snprintf(line, sizeof(line),
-		 "migscope: QEMU events: USDT probes of pid %d (%d of %d attached); not reading %s",
-		 (int)t->fake_pid, MS_QP__MAX, MS_QP__MAX, t->log);
-	if (!tp_file_contains(t->err, line))
-		fail_msg("no '%s' in %s", line, t->err);
+	watch_migration(t, extra, 0);
+	expect_said(
+	    t, "migscope: QEMU events: USDT probes of pid %d (%d of %d attached); not reading %s",
+	    (int)t->fake_pid, MS_QP__MAX, MS_QP__MAX, t->log);
 
 	s = replay(t, &rec);
 	/* the same records the USDT collector test sees, under the watch */
@@ -253,20 +269,12 @@ static void qemu_events_log_reads_the_log_and_leaves_the_probes_alone(void **sta
 	};
 	struct tu_recorder rec = { 0 };
 	struct ms_session *s;
-	char line[256];
-	pid_t watch;
 
 	if (skip_without(t, 1))
 		return;
 	tu_write_file(t->log, "", 0);
-	start_fake(t, 0);
-	watch = start_watch(t, extra, 0);
-	complete(t, watch);
-
-	snprintf(line, sizeof(line), "migscope: QEMU events: trace log %s (--qemu-events log)",
-		 t->log);
-	if (!tp_file_contains(t->err, line))
-		fail_msg("no '%s' in %s", line, t->err);
+	watch_migration(t, extra, 0);
+	expect_said(t, "migscope: QEMU events: trace log %s (--qemu-events log)", t->log);
 	s = replay(t, &rec);
 	assert_non_null(source_stats(&rec, MS_SOURCE_QEMU_LOG));
 	assert_null(source_stats(&rec, MS_SOURCE_USDT));
@@ -414,9 +422,7 @@ static void sigterm_detaches_every_collector_and_still_reports(void **state)
 	assert_int_equal(kill(watch, SIGTERM), 0);
 	tp_expect_exit(&t->procs, watch, 0, 30 * TP_SEC, t->err);
 	tp_expect_exit(&t->procs, t->fake_pid, 0, 10 * TP_SEC, NULL);
-	if (!tp_file_contains(t->err,
-			      "migscope: interrupted (Terminated); report from what was seen"))
-		fail_msg("no interrupted line in %s", t->err);
+	expect_said(t, "migscope: interrupted (Terminated); report from what was seen");
 
 	/* every source closed as at a normal end: totals, the final harvest, the end */
 	s = replay(t, &rec);
@@ -439,7 +445,6 @@ static void without_bpf_the_watch_says_so_and_reports_from_qmp(void **state)
 	char *extra[] = { "--device", HOST, NULL };
 	struct json_object *rep, *ev, *by, *v, *devs;
 	int host_seen = 0;
-	pid_t watch;
 
 	if (skip_without(t, 0))
 		return;
@@ -449,15 +454,9 @@ static void without_bpf_the_watch_says_so_and_reports_from_qmp(void **state)
 	}
 	/* both run as nobody: the watch may read QEMU's binary, not load BPF */
 	assert_int_equal(chmod(t->dir, 0777), 0);
-	start_fake(t, 1);
-	watch = start_watch(t, extra, 1);
-	complete(t, watch);
-
-	if (!tp_file_contains(t->err,
-			      "migscope: QEMU events: QMP only (USDT probes not attached: "))
-		fail_msg("no QMP-only line in %s", t->err);
-	if (!tp_file_contains(t->err, "migscope: BPF collectors unavailable ("))
-		fail_msg("no BPF line in %s", t->err);
+	watch_migration(t, extra, 1);
+	expect_said(t, "migscope: QEMU events: QMP only (USDT probes not attached: ");
+	expect_said(t, "migscope: BPF collectors unavailable (");
 	rep = json_object_from_file(t->report);
 	if (!rep)
 		fail_msg("%s: not JSON", t->report);
