@@ -66,20 +66,9 @@ static void prof_free(struct prof *p)
 	free(p->capture);
 }
 
-static struct json_object *get(struct json_object *o, const char *path)
-{
-	char buf[128], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(o, k, &o))
-			return NULL;
-	return o;
-}
-
 static double num(struct json_object *o, const char *path)
 {
-	struct json_object *v = get(o, path);
+	struct json_object *v = tu_json_get(o, path);
 
 	if (!v)
 		fail_msg("no %s in the report", path);
@@ -88,7 +77,7 @@ static double num(struct json_object *o, const char *path)
 
 static const char *str(struct json_object *o, const char *path)
 {
-	struct json_object *v = get(o, path);
+	struct json_object *v = tu_json_get(o, path);
 
 	if (!v)
 		fail_msg("no %s in the report", path);
@@ -98,7 +87,7 @@ static const char *str(struct json_object *o, const char *path)
 /* The source device's entry (the first one registered). */
 static struct json_object *source(const struct prof *p)
 {
-	return json_object_array_get_idx(get(p->report, "devices"), 0);
+	return json_object_array_get_idx(tu_json_get(p->report, "devices"), 0);
 }
 
 /* The downtime the latencies and the bytes moved in stop-copy imply, in ms. */
@@ -114,7 +103,7 @@ static void assert_downtime_from_parameters(struct json_object *d, uint64_t bw)
 	assert_true(fabs(num(d, "downtime_ms") - (11.0 + stopcopy + 9.0)) < 0.01);
 	assert_true(num(d, "downtime.share_pct") == 100.0);
 	assert_string_equal(str(d, "downtime.method"), "arcs");
-	assert_true(json_object_get_boolean(get(d, "downtime.complete")));
+	assert_true(json_object_get_boolean(tu_json_get(d, "downtime.complete")));
 }
 
 /* The capture replays to the same report, byte for byte. */
@@ -147,7 +136,7 @@ static void assert_report_agrees_with_the_driver(const struct prof *p)
 {
 	const struct ms_profile_result *res = &p->res;
 
-	assert_int_equal(json_object_get_boolean(get(p->report, "migration.switchover.converged")),
+	assert_int_equal(json_object_get_boolean(tu_json_get(p->report, "migration.switchover.converged")),
 			 res->converged);
 	assert_int_equal((uint64_t)num(p->report, "migration.switchover.pending_bytes"),
 			 res->check.pending);
@@ -180,7 +169,7 @@ static void fast_workload_is_diverging_and_over_the_limit(void **state)
 	assert_string_equal(str(d, "convergence.basis"), "stopcopy");
 	assert_true(num(d, "convergence.dirty_rate_bps") > num(d, "convergence.transfer_rate_bps"));
 	assert_true(fabs(num(d, "convergence.transfer_rate_bps") / MIB - 64) < 0.5);
-	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
+	assert_true(json_object_get_boolean(tu_json_get(d, "convergence.over_limit")));
 	/* the prediction made at the switchover is what stop-copy then took, within 2% */
 	assert_true(
 	    fabs(num(d, "convergence.predicted_downtime_ms") / num(d, "downtime.stopcopy_ms") - 1) <
@@ -206,7 +195,7 @@ static void light_workload_is_converging_within_the_limit(void **state)
 	profile(&p, "ref:name=light,state=64M,dirty=4M/s,ws=64M," LAT, bw, 0);
 	d = source(&p);
 	assert_string_equal(str(d, "convergence.verdict"), "converging");
-	assert_false(json_object_get_boolean(get(d, "convergence.over_limit")));
+	assert_false(json_object_get_boolean(tu_json_get(d, "convergence.over_limit")));
 	assert_true(num(d, "convergence.pending_bytes") <=
 		    num(p.report, "migration.threshold_bytes"));
 	assert_true(num(d, "convergence.samples") >= 3);
@@ -228,7 +217,7 @@ static void light_workload_is_converging_within_the_limit(void **state)
 	assert_int_equal(p.res.decision, MS_DECIDE_CONVERGED);
 	assert_true(p.res.converged);
 	assert_true(num(p.report, "migration.convergence.predicted_downtime_ms") < 300);
-	assert_false(json_object_get_boolean(get(p.report, "migration.convergence.over_limit")));
+	assert_false(json_object_get_boolean(tu_json_get(p.report, "migration.convergence.over_limit")));
 	assert_report_agrees_with_the_driver(&p);
 	assert_replay_gives_the_same_json(&p);
 	prof_free(&p);
@@ -255,16 +244,16 @@ static void a_stop_copy_size_that_stays_large_is_not_switched_over_early(void **
 	assert_true(p.res.check.pending > 120 * MIB);
 	/* a round every 50 ms through the whole 2 s: the initial bytes draining changed nothing */
 	assert_int_equal(p.res.rounds, 41);
-	precopy_start = num(json_object_array_get_idx(get(d, "timeline"), 0), "at_ms");
+	precopy_start = num(json_object_array_get_idx(tu_json_get(d, "timeline"), 0), "at_ms");
 	assert_true(num(p.report, "migration.switchover.decided_at_ms") - precopy_start >= 2000);
 	assert_non_null(strstr(p.res.reason, "without converging"));
-	assert_false(json_object_get_boolean(get(p.report, "migration.switchover.converged")));
+	assert_false(json_object_get_boolean(tu_json_get(p.report, "migration.switchover.converged")));
 	assert_non_null(
 	    strstr(str(p.report, "migration.switchover.reason"), "did not converge: stop-copy"));
 	assert_string_equal(str(d, "convergence.verdict"), "stalled");
 	assert_string_equal(str(p.report, "migration.convergence.verdict"), "stalled");
-	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
-	assert_true(json_object_get_boolean(get(p.report, "migration.convergence.over_limit")));
+	assert_true(json_object_get_boolean(tu_json_get(d, "convergence.over_limit")));
+	assert_true(json_object_get_boolean(tu_json_get(p.report, "migration.convergence.over_limit")));
 	assert_true(num(p.report, "migration.convergence.predicted_downtime_ms") > 3000);
 	assert_downtime_from_parameters(d, bw);
 	assert_report_agrees_with_the_driver(&p);
@@ -284,7 +273,7 @@ static void reinit_events_are_in_the_report(void **state)
 	profile(&p, "ref:name=ri,state=128M,dirty=8M/s,ws=64M,reinit=2,rgap=0," LAT, bw, 0);
 	d = source(&p);
 	assert_int_equal((int)num(d, "convergence.reinit.count"), 2);
-	at = get(d, "convergence.reinit.at_ms");
+	at = tu_json_get(d, "convergence.reinit.at_ms");
 	assert_int_equal(json_object_array_length(at), 2);
 	assert_true(json_object_get_double(json_object_array_get_idx(at, 0)) <
 		    json_object_get_double(json_object_array_get_idx(at, 1)));
@@ -322,7 +311,7 @@ static void reinit_re_requests_the_ack_and_delays_the_switchover(void **state)
 	assert_true(ri.res.rounds > plain.res.rounds);
 	assert_true(num(ri.report, "migration.switchover.decided_at_ms") >
 		    num(plain.report, "migration.switchover.decided_at_ms"));
-	at = get(source(&ri), "convergence.reinit.at_ms");
+	at = tu_json_get(source(&ri), "convergence.reinit.at_ms");
 	assert_true(num(ri.report, "migration.switchover.decided_at_ms") >
 		    json_object_get_double(json_object_array_get_idx(at, 1)));
 	assert_int_equal((int)num(ri.report, "migration.switchover.acks_outstanding"), 0);
