@@ -106,7 +106,7 @@ run: deps
 	$(BIN) profile
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory build-all build-tests
+	$(Q)$(MAKE) --no-print-directory build-all build-tests build-fuzz
 	$(Q)BUILD=$(BUILD) scripts/run-tests.sh
 
 bench: deps

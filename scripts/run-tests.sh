@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every test: the cmocka unit tests (sanitized) and the shell tests of the
-# CLI (tests/cli/test_*.sh, run with $MIGSCOPE = the sanitized CLI).  Prints one summary line per test binary and a total; exit 1 on failure.
+# CLI (tests/cli/test_*.sh, run with $MIGSCOPE = the sanitized CLI), and every
+# fuzz target over its committed seed corpus.  One summary line per test and a
+# total; exit 1 on any failure.
 set -uo pipefail
 BUILD=${BUILD:-build}
 export MIGSCOPE=${MIGSCOPE:-$BUILD/san/migscope}
@@ -39,6 +41,16 @@ done
 for t in tests/cli/test_*.sh; do
 	[ -f "$t" ] || continue
 	run "cli/$(basename "$t" .sh)" bash "$t"
+done
+
+# every fuzz target over its committed seeds (and any crash reproducers kept
+# there): a regression check, not fuzzing; 'make fuzz' explores further
+for f in "$BUILD"/fuzz/tests/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	seeds=tests/fuzz/corpus/${name#fuzz_}
+	[ -d "$seeds" ] || continue
+	run "seeds/$name" "$f" -runs=0 "$seeds"
 done
 
 echo "tests: $pass passed, $fail failed"

@@ -68,15 +68,22 @@ void cli_session_opts(const struct cli_output *out, int live, struct ms_session_
 	o->progress = live && ms_progress__wanted(stdout, out->quiet) ? stdout : NULL;
 }
 
-int cli_print_report(struct ms_session *s, const struct cli_output *out)
+int cli_write_files(struct ms_session *s, const struct cli_output *out)
 {
 	char err[MS_ERR_LEN];
 
-	ms_progress__clear(&s->progress);
 	if (out->perfetto && ms_report__perfetto(s, out->perfetto, err, sizeof(err)))
 		return cli_error("%s", err);
 	if (out->svg && ms_report__svg(s, out->svg, err, sizeof(err)))
 		return cli_error("%s", err);
+	return 0;
+}
+
+int cli_print_report(struct ms_session *s, const struct cli_output *out)
+{
+	ms_progress__clear(&s->progress);
+	if (cli_write_files(s, out))
+		return 1;
 	if (out->json) {
 		struct json_object *r = ms_report__json(s);
 		int err = ms_json_print(stdout, r);

@@ -64,6 +64,9 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
  */
 void cli_session_opts(const struct cli_output *out, int live, struct ms_session_opts *o);
 
+/* Write the --perfetto and --svg files asked for.  0 or 1. */
+int cli_write_files(struct ms_session *s, const struct cli_output *out);
+
 /*
  * Clear the progress line, write the --perfetto and --svg files and print the
  * session's report (text or JSON) on stdout.  0 or 1.

@@ -20,7 +20,7 @@ static void usage(FILE *f)
 	    "Usage: migscope profile [--device SPEC]... [--downtime-limit TIME]\n"
 	    "                        [--bandwidth RATE] [--duration TIME] [--seed N] [options]\n\n"
 	    "Drive devices through a whole live migration of their state: the source\n"
-	    "save (RUNNING -> PRE_COPY, iterated while pending bytes shrink, ->\n"
+	    "save (RUNNING -> PRE_COPY, iterated until the switchover rule holds, ->\n"
 	    "PRE_COPY_P2P -> STOP_COPY -> STOP) and the destination resume (RESUMING ->\n"
 	    "STOP -> RUNNING_P2P -> RUNNING), every device quiesced (P2P) before any stops\n"
 	    "or runs.  The saved data of each device is written to its destination and\n"
@@ -35,11 +35,14 @@ static void usage(FILE *f)
 	    "                           PATH: /dev/vfio/devices/vfioN, a PCI address, or\n"
 	    "                           /dev/vfio/GROUP@ADDRESS; without dest= the device\n"
 	    "                           resumes its own saved state\n"
-	    "      --downtime-limit T   switch over when the predicted downtime is below T\n"
-	    "                           (default 300ms; a bare number is milliseconds)\n"
+	    "      --downtime-limit T   switch over once every device's stop-copy data,\n"
+	    "                           summed, moves within T at the bandwidth and every\n"
+	    "                           switchover-ack is given, as QEMU does (default\n"
+	    "                           300ms; a bare number is milliseconds)\n"
 	    "      --bandwidth RATE     migration link, e.g. 1G/s (default 128M/s; unlimited\n"
 	    "                           for real devices)\n"
-	    "      --duration T         longest pre-copy before switching over anyway (30s)\n"
+	    "      --duration T         longest pre-copy: a run that has not converged by\n"
+	    "                           then is forced over, and the report says so (30s)\n"
 	    "      --seed N             workload seed of the reference devices "
 	    "(1)\n" CLI_OUTPUT_HELP "\nReference device options (ref:key=value,...):\n%s"
 	    "\nExamples:\n"
@@ -160,11 +163,10 @@ int do_profile(int argc, char **argv)
 		char b[32];
 
 		fprintf(stderr,
-			"migscope profile: %u device pair%s, %s moved, %u pre-copy round%s, "
-			"switchover: %s; data verified intact\n",
+			"migscope profile: %u device pair%s, %s moved, data verified intact; "
+			"switchover %s\n",
 			res.pairs, res.pairs == 1 ? "" : "s",
-			ms_fmt_bytes(res.bytes_moved, b, sizeof(b)), res.rounds,
-			res.rounds == 1 ? "" : "s", ms_profile_decision_name(res.decision));
+			ms_fmt_bytes(res.bytes_moved, b, sizeof(b)), res.reason);
 	}
 	ms_session__free(s);
 	return ret;

@@ -20,7 +20,8 @@ static void usage(FILE *f)
 		   "run and print the same report.  Replaying a file twice gives identical output.\n\n"
 		   "Options:\n"
 		   "      --check FILE    compare the JSON report with FILE; exit 1 and print the\n"
-		   "                      differences when they differ\n" CLI_OUTPUT_HELP
+		   "                      differences when they differ (--perfetto and --svg\n"
+		   "                      files are written either way)\n" CLI_OUTPUT_HELP
 		   "\nExamples:\n"
 		   "  migscope replay run.mscap\n"
 		   "  migscope replay run.mscap --json > expected.json\n"
@@ -108,7 +109,9 @@ int do_replay(int argc, char **argv)
 		return 1;
 	}
 	if (out.check) {
-		ret = check_report(s, out.check);
+		/* the files also when the reports differ: they help to see why */
+		ret = check_report(s, out.check) | cli_write_files(s, &out);
+		out.perfetto = out.svg = NULL; /* written */
 		if (!ret && out.json)
 			ret = cli_print_report(s, &out);
 	} else {

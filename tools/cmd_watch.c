@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* migscope watch: alongside a migrating QEMU, through QMP and its trace log. */
+/*
+ * migscope watch: alongside a migrating QEMU.  QMP always; QEMU's own trace
+ * events from its USDT probes when its binary has them, else from its trace
+ * log when given; the kernel's DMA activity of host devices from the BPF
+ * collectors when asked for.  Whatever of that cannot be had is said in one
+ * line, and the watch goes on with the rest.
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <migscope/collect.h>
+#include <migscope/collect_abi.h>
 #include <migscope/loop.h>
 #include <migscope/parse.h>
 #include <migscope/qemu.h>
@@ -15,7 +25,34 @@
 #include "cli.h"
 #include "commands.h"
 
-#define MAX_DEVICES 64
+#define MAX_DEVICES MS_BPF_MAX_DEVS
+
+/*
+ * Host devices are tracked over every address a device can be given: IOMMUs
+ * translate at most 57 bits (5-level tables) and the DMA API hands out
+ * physical addresses below that.  A record beyond it is still counted
+ * (out_of_range), and page sums over the session stay far from 2^64 bytes.
+ */
+#define HOST_TRACK_PAGE 4096ull
+#define HOST_TRACK_LEN	(1ull << 57)
+
+/* Where QEMU's trace events come from (--qemu-events). */
+enum qemu_events { EVENTS_AUTO, EVENTS_USDT, EVENTS_LOG };
+
+struct watch {
+	struct ms_session *s;
+	struct ms_loop *loop;
+	struct ms_qmp *qmp;
+	struct ms_qemu_trace *trace; /* the trace log, when followed */
+	struct ms_usdt *usdt;	     /* QEMU's USDT probes, when attached */
+	struct ms_collect *collect;  /* the kernel collectors, for --device */
+	pid_t pid;		     /* QEMU's */
+	const char *log_path;
+	const char *devices[MAX_DEVICES + 1];
+	unsigned int nr_devices;
+	uint32_t host[MAX_DEVICES]; /* the devices' ids */
+	int tracking;		    /* host devices' dirty pages are tracked */
+};
 
 static void usage(FILE *f)
 {
@@ -25,17 +62,31 @@ static void usage(FILE *f)
 	    "NAME]...\n"
 	    "                      [options]\n\n"
 	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
-	    "query-migrate every interval over QMP, and its trace log when given.  Runs until\n"
-	    "the migration completes, fails or is cancelled, or until interrupted, then\n"
-	    "prints the report: per-device downtime and pending-byte convergence.\n\n"
+	    "query-migrate every interval over QMP; QEMU's trace events (pending bytes,\n"
+	    "savevm sections, vfio device states, vmstate downtime) from its USDT probes\n"
+	    "when its binary has them (dtrace trace backend: Fedora, RHEL), else from its\n"
+	    "trace log when given; and, for each --device, the kernel's IOMMU and DMA\n"
+	    "activity of that host device from BPF programs, into its dirty pages.  Runs\n"
+	    "until the migration completes, fails or is cancelled, or until interrupted,\n"
+	    "then prints the report: per-device downtime, pending-byte convergence and\n"
+	    "dirty pages.  What cannot be had (no probes, no BPF) is said in one line and\n"
+	    "the watch goes on with the rest.\n\n"
 	    "QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
 	    "else holds the first) and, for the trace log, the options printed by\n"
 	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n\n"
 	    "Options:\n"
 	    "      --qmp SOCK            QEMU's QMP unix socket (required)\n"
-	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE)\n"
+	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
+	    "                            no USDT probes\n"
 	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
-	    "      --device NAME         only this vfio device (as QEMU names it); repeatable\n"
+	    "      --qemu-events SOURCE  QEMU's trace events from: auto (USDT probes if the\n"
+	    "                            binary has them, else --qemu-log), usdt (fail\n"
+	    "                            without), log (--qemu-log only); default auto\n"
+	    "      --device NAME         a host device passed through to QEMU, by its kernel\n"
+	    "                            name (PCI address 0000:65:00.1, mdev UUID): its DMA\n"
+	    "                            is watched and its dirty pages tracked, and QEMU's\n"
+	    "                            events are kept for the vfio devices named so only;\n"
+	    "                            repeatable (at most %d)\n"
 	    "      --interval DURATION   query-migrate every DURATION (default 100ms)\n"
 	    "      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
 	    "      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
@@ -44,8 +95,10 @@ static void usage(FILE *f)
 	    "\nExamples:\n"
 	    "  migscope watch --qmp /run/vm1.qmp\n"
 	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
+	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
-	    "mig.mscap\n");
+	    "mig.mscap\n",
+	    MAX_DEVICES);
 }
 
 static void print_warning(const char *msg)
@@ -61,12 +114,336 @@ static int parse_duration_opt(const char *opt, const char *arg, uint64_t *ns)
 	return 0;
 }
 
+/* --- QEMU's trace events: USDT probes or the trace log ------------------------------- */
+
+/* Is one of the named probes attached? */
+static int usdt_attached(const struct ms_usdt *u, const char *const *names)
+{
+	const struct ms_collector_status *st;
+	size_t n = u ? ms_usdt__status(u, &st) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (const char *const *p = names; *p; p++)
+			if (st[i].state == MS_COLLECTOR_ATTACHED && !strcmp(st[i].name, *p))
+				return 1;
+	return 0;
+}
+
+/*
+ * Attach QEMU's USDT probes when its binary has them.  0, or -errno with why
+ * filled: why not (no pid, no probes, BPF refused).
+ */
+static int open_usdt(struct watch *w, char *why, size_t len)
+{
+	struct ms_usdt_opts uo = { .vfio_devices = w->nr_devices ? w->devices : NULL };
+	char exe[64], err[MS_ERR_LEN / 2]; /* room for it in why */
+	int n;
+
+	if (!w->pid) {
+		snprintf(why, len, "QEMU's pid is unknown: give --qemu-pid for its USDT probes");
+		return -ESRCH;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)w->pid);
+	n = ms_usdt__binary_probes(exe, err, sizeof(err));
+	if (n < 0) {
+		snprintf(why, len, "%s", err);
+		return n;
+	}
+	if (!n) {
+		char bin[256];
+		ssize_t l = readlink(exe, bin, sizeof(bin) - 1);
+
+		bin[l > 0 ? l : 0] = 0;
+		snprintf(why, len, "%s has no USDT probes", bin[0] ? bin : exe);
+		return -ENOENT;
+	}
+	w->usdt = ms_usdt__open(w->s, w->pid, &uo, err, sizeof(err));
+	if (!w->usdt) {
+		snprintf(why, len, "USDT probes not attached: %s", err);
+		return -EPERM;
+	}
+	n = ms_usdt__add_to_loop(w->usdt, w->loop);
+	if (n) {
+		snprintf(why, len, "USDT probes not polled: %s", strerror(-n));
+		ms_usdt__close(w->usdt);
+		w->usdt = NULL;
+	}
+	return n;
+}
+
+static int follow_log(struct watch *w, const struct ms_qmp_info *info, int64_t wall_to_mono)
+{
+	struct ms_qemu_trace_opts to = {
+		.wall_to_mono_ns = wall_to_mono,
+		.vfio_devices = w->nr_devices ? w->devices : NULL,
+		/* the log may hold earlier migrations: keep only the one running now */
+		.not_before_wall_ns = w->s->stats.session.realtime_ns,
+	};
+	char err[MS_ERR_LEN];
+
+	if (info->total_time_ms)
+		to.not_before_wall_ns -= info->total_time_ms * 1000000ull + 50000000ull;
+	w->trace = ms_qemu_trace__new(w->s, &to);
+	if (!w->trace)
+		return cli_error("failed to start: %s", strerror(ENOMEM));
+	if (ms_qemu_trace__follow(w->trace, w->log_path, w->loop, err, sizeof(err)))
+		return cli_error("%s", err);
+	return 0;
+}
+
+/*
+ * Choose where QEMU's trace events come from and say so in one line; tell
+ * QMP which of its stand-ins (VFIO_MIGRATION arcs, ram.remaining) are still
+ * needed.  0 or 1 (failed, said why).
+ */
+static int open_qemu_events(struct watch *w, enum qemu_events mode, const struct ms_qmp_info *info,
+			    int64_t wall_to_mono)
+{
+	static const char *const arcs[] = { "vfio_migration_set_state",
+					    "vfio_migration_set_device_state", NULL };
+	static const char *const pending[] = { "migrate_pending", "migrate_pending_exact",
+					       "migrate_pending_estimate", NULL };
+	char why[MS_ERR_LEN] = "--qemu-events log";
+	const struct ms_collector_status *st;
+	size_t attached = 0, n;
+
+	if (mode != EVENTS_LOG && open_usdt(w, why, sizeof(why)) && mode == EVENTS_USDT)
+		return cli_error("--qemu-events usdt: %s", why);
+	if (w->usdt) {
+		n = ms_usdt__status(w->usdt, &st);
+		for (size_t i = 0; i < n; i++)
+			attached += st[i].state == MS_COLLECTOR_ATTACHED;
+		fprintf(
+		    stderr,
+		    "migscope: QEMU events: USDT probes of pid %d (%zu of %zu attached)%s%s%s\n",
+		    (int)w->pid, attached, n, w->log_path ? "; not reading " : "",
+		    w->log_path ? w->log_path : "",
+		    w->log_path ? " (--qemu-events log to read it instead)" : "");
+		/* QEMU 11.1+'s pending count has no USDT reading: QMP's then */
+		ms_qmp__set_stand_ins(w->qmp, !usdt_attached(w->usdt, arcs),
+				      !usdt_attached(w->usdt, pending));
+		return 0;
+	}
+	if (!w->log_path) {
+		fprintf(stderr,
+			"migscope: QEMU events: QMP only (%s; --qemu-log FILE reads its trace "
+			"log)\n",
+			why);
+		/* QMP's VFIO_MIGRATION events and ram.remaining stand in */
+		ms_qmp__set_stand_ins(w->qmp, 1, 1);
+		return 0;
+	}
+	fprintf(stderr, "migscope: QEMU events: trace log %s (%s)\n", w->log_path, why);
+	ms_qmp__set_stand_ins(w->qmp, 0, 0);
+	return follow_log(w, info, wall_to_mono);
+}
+
+/* --- host devices: the kernel collectors ---------------------------------------------- */
+
+/* Is there a device of this name on some bus of this host? */
+static int host_device_exists(const char *name)
+{
+	DIR *d = opendir("/sys/bus");
+	struct dirent *e;
+	char path[512];
+	int found = 0;
+
+	if (!d)
+		return 1; /* no sysfs to ask: assume so */
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s", e->d_name, name);
+		found = !access(path, F_OK);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Does a collector that reports device writes (DMA unmap, sync for the CPU) run? */
+static int writes_watched(const struct ms_collect *c)
+{
+	const struct ms_collector_status *st;
+	size_t n = ms_collect__status(c, &st);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(st[i].group, "dma") && st[i].state == MS_COLLECTOR_ATTACHED &&
+		    (strstr(st[i].name, "unmap") || strstr(st[i].name, "sync")))
+			return 1;
+	return 0;
+}
+
+static void track_start(struct watch *w, uint32_t dev, uint64_t ts)
+{
+	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
+	struct ms_ev_track_start *t = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, dev, ts);
+	t->hdr.len += sizeof(struct ms_range);
+	t->page_size = HOST_TRACK_PAGE;
+	t->nr_ranges = 1;
+	t->ranges[0].iova = 0;
+	t->ranges[0].len = HOST_TRACK_LEN;
+	ms_session__publish(w->s, &t->hdr);
+}
+
+/*
+ * Register the --device host devices and open the kernel collectors for
+ * them, iommu map/unmap only from QEMU.  Without BPF the watch goes on
+ * without them: one line says so, and the devices are not tracked (no
+ * records would be an empty dirty set, which is not the truth).
+ */
+static void open_host_devices(struct watch *w)
+{
+	struct ms_collect_opts co = { .iommu_pids = &w->pid, .nr_iommu_pids = w->pid ? 1 : 0 };
+	uint64_t ts = ms_now_ns();
+	char err[MS_ERR_LEN];
+	int ret;
+
+	if (!w->nr_devices)
+		return;
+	for (unsigned int i = 0; i < w->nr_devices; i++) {
+		if (!host_device_exists(w->devices[i]))
+			fprintf(
+			    stderr,
+			    "migscope: warning: no device %s on this host (/sys/bus/*/devices/); "
+			    "watching for it anyway\n",
+			    w->devices[i]);
+		w->host[i] = ms_session__add_device(w->s, ts, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
+						    MS_DEV_NONE, w->devices[i]);
+	}
+	w->collect = ms_collect__open(w->s, &co, err, sizeof(err));
+	if (!w->collect) {
+		fprintf(stderr,
+			"migscope: BPF collectors unavailable (%s): host devices' DMA is not "
+			"watched; going on with QMP and QEMU's events\n",
+			err);
+		return;
+	}
+	ret = ms_collect__add_to_loop(w->collect, w->loop);
+	if (ret) {
+		fprintf(stderr,
+			"migscope: failed to poll the BPF collectors: %s; host devices' DMA is not "
+			"watched\n",
+			strerror(-ret));
+		ms_collect__close(w->collect);
+		w->collect = NULL;
+		return;
+	}
+	if (!writes_watched(w->collect)) {
+		fprintf(stderr, "migscope: no DMA write collector attached (see 'migscope "
+				"features'): host devices' dirty pages are not tracked\n");
+		return;
+	}
+	w->tracking = 1;
+	for (unsigned int i = 0; i < w->nr_devices; i++)
+		track_start(w, w->host[i], ts);
+}
+
+/*
+ * Detach the collectors, read what is left and publish the buffers still
+ * mapped for a device to write as written (ms_collect__close does all three:
+ * nothing changes under us after the detach), then the final harvest: the
+ * watch reads each device's dirty set into its report and stops tracking.
+ */
+static void close_host_devices(struct watch *w)
+{
+	uint64_t ts;
+
+	if (!w->collect)
+		return;
+	ms_collect__close(w->collect);
+	w->collect = NULL;
+	if (!w->tracking)
+		return;
+	ts = ms_now_ns();
+	for (unsigned int i = 0; i < w->nr_devices; i++) {
+		struct ms_ev_harvest h = { 0 };
+		struct ms_event_hdr stop = { .type = MS_EV_TRACK_STOP,
+					     .dev = w->host[i],
+					     .ts_ns = ts };
+
+		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, w->host[i], ts);
+		h.page_size = HOST_TRACK_PAGE; /* len 0: everything tracked */
+		ms_session__publish(w->s, &h.hdr);
+		ms_session__publish(w->s, &stop);
+	}
+	w->tracking = 0;
+}
+
+/* --- the command ---------------------------------------------------------------------- */
+
+static int parse_events(const char *arg, enum qemu_events *mode)
+{
+	static const char *const names[] = {
+		[EVENTS_AUTO] = "auto", [EVENTS_USDT] = "usdt", [EVENTS_LOG] = "log"
+	};
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			*mode = (enum qemu_events)i;
+			return 0;
+		}
+	return cli_usage_error("watch", "--qemu-events: '%s' is not auto, usdt or log", arg);
+}
+
+static int add_device(struct watch *w, const char *name)
+{
+	if (w->nr_devices == MAX_DEVICES)
+		return cli_usage_error("watch", "--device: at most %d devices", MAX_DEVICES);
+	if (!name[0] || strlen(name) >= MS_BPF_DEV_NAME_LEN || strchr(name, '/'))
+		return cli_usage_error("watch",
+				       "--device: '%s' is not a kernel device name (like "
+				       "0000:65:00.1; at most %d characters, no '/')",
+				       name, MS_BPF_DEV_NAME_LEN - 1);
+	for (unsigned int i = 0; i < w->nr_devices; i++)
+		if (!strcmp(w->devices[i], name))
+			return cli_usage_error("watch", "--device %s given twice", name);
+	w->devices[w->nr_devices++] = name;
+	return 0;
+}
+
+/* Everything after the loop: sources detach and publish their totals, then the report. */
+static int close_sources(struct watch *w, int ret)
+{
+	char err[MS_ERR_LEN];
+	int exit_code = ret && ret != -EINTR ? 1 : 0;
+
+	/* detached after the report: a uprobe's detach takes the kernel ~0.1 s */
+	if (w->usdt)
+		ms_usdt__finish(w->usdt);
+	if (w->trace) {
+		const struct ms_qemu_trace_counts *n;
+
+		ms_qemu_trace__close(w->trace, ms_now_ns());
+		n = ms_qemu_trace__counts(w->trace);
+		if (n->malformed || ms_verbose)
+			fprintf(
+			    stderr,
+			    "migscope: qemu log %s: %llu lines, %llu used, %llu of other events, "
+			    "%llu not trace lines, %llu from before, %llu not understood\n",
+			    w->log_path, (unsigned long long)n->lines,
+			    (unsigned long long)n->accepted, (unsigned long long)n->unknown,
+			    (unsigned long long)n->not_trace, (unsigned long long)n->stale,
+			    (unsigned long long)n->malformed);
+	}
+	close_host_devices(w);
+	ms_qmp__close(w->qmp, ms_now_ns());
+	if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
+		cli_error("%s", err);
+		exit_code = 1;
+	}
+	return exit_code;
+}
+
 int do_watch(int argc, char **argv)
 {
 	enum {
 		O_QMP = 0x2000,
 		O_LOG,
 		O_PID,
+		O_EVENTS,
 		O_DEVICE,
 		O_INTERVAL,
 		O_DOWNTIME,
@@ -79,6 +456,7 @@ int do_watch(int argc, char **argv)
 		{ "qmp", required_argument, NULL, O_QMP },
 		{ "qemu-log", required_argument, NULL, O_LOG },
 		{ "qemu-pid", required_argument, NULL, O_PID },
+		{ "qemu-events", required_argument, NULL, O_EVENTS },
 		{ "device", required_argument, NULL, O_DEVICE },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "downtime-limit", required_argument, NULL, O_DOWNTIME },
@@ -90,14 +468,9 @@ int do_watch(int argc, char **argv)
 	struct cli_output out = { 0 };
 	struct ms_session_opts sopts = { .argc = argc, .argv = argv };
 	struct ms_qmp_opts qo = { .set_events = 1, .warn = print_warning };
-	struct ms_qemu_trace_opts to = { 0 };
-	const char *log_path = NULL, *devices[MAX_DEVICES + 1] = { 0 };
-	unsigned int nr_devices = 0;
+	enum qemu_events events = EVENTS_AUTO;
+	struct watch w = { 0 };
 	uint64_t v, downtime_ns = 0, timeout_ns = 0, pid = 0;
-	struct ms_qemu_trace *trace = NULL;
-	struct ms_session *s = NULL;
-	struct ms_loop *loop = NULL;
-	struct ms_qmp *qmp = NULL;
 	const struct ms_qmp_info *info;
 	char err[MS_ERR_LEN];
 	int opt, ret, exit_code = 1;
@@ -114,18 +487,20 @@ int do_watch(int argc, char **argv)
 			qo.path = optarg;
 			break;
 		case O_LOG:
-			log_path = optarg;
+			w.log_path = optarg;
 			break;
 		case O_PID:
 			if (ms_parse_u64(optarg, &pid) || !pid || pid > 0x7fffffff)
 				return cli_usage_error("watch", "--qemu-pid: '%s' is not a pid",
 						       optarg);
 			break;
+		case O_EVENTS:
+			if (parse_events(optarg, &events))
+				return EXIT_USAGE;
+			break;
 		case O_DEVICE:
-			if (nr_devices == MAX_DEVICES)
-				return cli_usage_error("watch", "--device: at most %d devices",
-						       MAX_DEVICES);
-			devices[nr_devices++] = optarg;
+			if (add_device(&w, optarg))
+				return EXIT_USAGE;
 			break;
 		case O_INTERVAL:
 			if (parse_duration_opt("--interval", optarg, &qo.interval_ns))
@@ -163,102 +538,71 @@ int do_watch(int argc, char **argv)
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
 		return cli_usage_error("watch",
 				       "--no-set contradicts --downtime-limit/--bandwidth");
-	if (nr_devices)
-		to.vfio_devices = devices;
-	/* without a trace log, QMP's VFIO_MIGRATION events and ram.remaining stand in */
-	qo.vfio_events = !log_path;
-	qo.ram_pending = !log_path;
+	if (events == EVENTS_LOG && !w.log_path)
+		return cli_usage_error("watch", "--qemu-events log needs --qemu-log FILE");
+	if (events == EVENTS_USDT && w.log_path)
+		return cli_usage_error("watch", "--qemu-events usdt contradicts --qemu-log");
 
 	cli_session_opts(&out, 1, &sopts);
-	s = ms_session__new(&sopts, err, sizeof(err));
-	if (!s)
+	w.s = ms_session__new(&sopts, err, sizeof(err));
+	if (!w.s)
 		return cli_error("%s", err);
 	/* a QEMU that quits under us must not kill us before the report */
 	signal(SIGPIPE, SIG_IGN);
-	qmp = ms_qmp__new(s, &qo);
-	loop = ms_loop__new(1);
-	if (!qmp || !loop) {
+	ms_bpf__set_verbose(ms_verbose);
+	w.qmp = ms_qmp__new(w.s, &qo);
+	/* SIGINT/SIGTERM from here on stop the loop: sources detach, the report is printed */
+	w.loop = ms_loop__new(1);
+	if (!w.qmp || !w.loop) {
 		cli_error("failed to start: %s", strerror(ENOMEM));
 		goto out;
 	}
-	ret = ms_qmp__connect(qmp, err, sizeof(err));
+	ret = ms_qmp__connect(w.qmp, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
 		goto out;
 	}
-	info = ms_qmp__info(qmp);
-	if (!pid)
-		pid = (uint64_t)info->pid;
+	info = ms_qmp__info(w.qmp);
+	w.pid = pid ? (pid_t)pid : info->pid;
 
-	ms_session__begin(s, ms_now_ns(), MS_SESSION_WATCH, info->downtime_limit_ms * 1000000ull,
+	ms_session__begin(w.s, ms_now_ns(), MS_SESSION_WATCH, info->downtime_limit_ms * 1000000ull,
 			  info->max_bandwidth, 0);
 	/* docs/clock-alignment.md: one offset per session, from the clock pair */
-	wall_to_mono = (int64_t)s->stats.session.mono_ns - (int64_t)s->stats.session.realtime_ns;
-	ms_qmp__set_clock(qmp, wall_to_mono);
+	wall_to_mono =
+	    (int64_t)w.s->stats.session.mono_ns - (int64_t)w.s->stats.session.realtime_ns;
+	ms_qmp__set_clock(w.qmp, wall_to_mono);
 
-	if (log_path) {
-		to.wall_to_mono_ns = wall_to_mono;
-		/* the log may hold earlier migrations: keep only the one running now */
-		to.not_before_wall_ns = s->stats.session.realtime_ns;
-		if (info->total_time_ms)
-			to.not_before_wall_ns -= info->total_time_ms * 1000000ull + 50000000ull;
-		trace = ms_qemu_trace__new(s, &to);
-		if (!trace) {
-			cli_error("failed to start: %s", strerror(ENOMEM));
-			goto out;
-		}
-		ret = ms_qemu_trace__follow(trace, log_path, loop, err, sizeof(err));
-		if (ret) {
-			cli_error("%s", err);
-			goto out;
-		}
-	}
-	fprintf(stderr, "migscope: watching QEMU %s (pid %llu) at %s%s%s; status %s\n",
-		info->version, (unsigned long long)pid, qo.path, log_path ? ", log " : "",
-		log_path ? log_path : "", ms_qemu_mig_status_name(info->status));
-	ret = ms_qmp__start(qmp, loop, err, sizeof(err));
+	if (open_qemu_events(&w, events, info, wall_to_mono))
+		goto out;
+	open_host_devices(&w);
+	fprintf(stderr, "migscope: watching QEMU %s (pid %d) at %s; status %s\n", info->version,
+		(int)w.pid, qo.path, ms_qemu_mig_status_name(info->status));
+	ret = ms_qmp__start(w.qmp, w.loop, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
 		goto out;
 	}
 
-	ret = ms_loop__run(loop, timeout_ns);
+	ret = ms_loop__run(w.loop, timeout_ns);
 	if (ret == -EINTR)
 		fprintf(stderr, "migscope: interrupted (%s); report from what was seen\n",
-			strsignal(ms_loop__signal(loop)));
+			strsignal(ms_loop__signal(w.loop)));
 	else if (ret == -ETIMEDOUT)
 		cli_error("--timeout reached with the migration %s; report from what was seen",
-			  ms_qemu_mig_status_name(ms_qmp__status(qmp)));
+			  ms_qemu_mig_status_name(ms_qmp__status(w.qmp)));
 	else if (ret)
 		cli_error("%s; report from what was seen",
-			  ms_qmp__error(qmp)[0] ? ms_qmp__error(qmp) : strerror(-ret));
-	exit_code = ret && ret != -EINTR ? 1 : 0;
-
-	if (trace) {
-		const struct ms_qemu_trace_counts *n;
-
-		ms_qemu_trace__close(trace, ms_now_ns());
-		n = ms_qemu_trace__counts(trace);
-		if (n->malformed || ms_verbose)
-			fprintf(
-			    stderr,
-			    "migscope: qemu log %s: %llu lines, %llu used, %llu of other events, "
-			    "%llu not trace lines, %llu from before, %llu not understood\n",
-			    log_path, (unsigned long long)n->lines, (unsigned long long)n->accepted,
-			    (unsigned long long)n->unknown, (unsigned long long)n->not_trace,
-			    (unsigned long long)n->stale, (unsigned long long)n->malformed);
-	}
-	ms_qmp__close(qmp, ms_now_ns());
-	if (ms_session__end(s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
-		cli_error("%s", err);
-		exit_code = 1;
-	}
-	if (cli_print_report(s, &out))
+			  ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret));
+	exit_code = close_sources(&w, ret);
+	if (cli_print_report(w.s, &out))
 		exit_code = 1;
 out:
-	ms_qemu_trace__free(trace);
-	ms_qmp__free(qmp);
-	ms_loop__free(loop);
-	ms_session__free(s);
+	/* detach before the loop goes */
+	ms_usdt__close(w.usdt);
+	ms_collect__close(w.collect);
+	ms_qemu_trace__free(w.trace);
+	ms_qmp__free(w.qmp);
+	ms_loop__free(w.loop);
+	ms_session__free(w.s);
 	return exit_code;
 }

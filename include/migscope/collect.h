@@ -153,6 +153,14 @@ struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_u
 int ms_usdt__add_to_loop(struct ms_usdt *u, struct ms_loop *l);
 int ms_usdt__poll(struct ms_usdt *u);
 size_t ms_usdt__status(const struct ms_usdt *u, const struct ms_collector_status **st);
+/*
+ * End the source on the stream: read what the probes left in the ring and
+ * publish the totals.  The probes stay attached, unread, until close, whose
+ * detach waits for the kernel once per probe site (~0.1 s each on the
+ * project's VMs, one after the other): the watch finishes, reports, then
+ * closes.  Close finishes (after detaching) if this was not called.
+ */
+void ms_usdt__finish(struct ms_usdt *u);
 void ms_usdt__close(struct ms_usdt *u);
 
 #endif

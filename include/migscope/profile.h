@@ -3,7 +3,7 @@
  * The downtime profile: drive device pairs through a whole live migration
  * of their state and publish everything on the session bus.
  *
- * Source save:      RUNNING -> PRE_COPY (iterate while pending bytes shrink)
+ * Source save:      RUNNING -> PRE_COPY (iterate until the switchover rule holds)
  *                   -> PRE_COPY_P2P (every device) -> STOP_COPY -> STOP
  * Destination:      RUNNING -> RUNNING_P2P -> STOP -> RESUMING before the
  *                   save starts (it loads pre-copy data as it arrives), then
@@ -22,6 +22,7 @@
 
 #include <migscope/devspec.h>
 #include <migscope/session.h>
+#include <migscope/switchover.h>
 #include <migscope/vfio_dev.h>
 
 struct ms_profile_opts {
@@ -29,7 +30,7 @@ struct ms_profile_opts {
 	size_t nr_specs;
 	uint64_t downtime_limit_ns; /* 0: 300 ms */
 	uint64_t bandwidth_bps;	    /* 0: 128 MiB/s on the virtual clock, unlimited on a real one */
-	uint64_t duration_ns;	    /* longest pre-copy; 0: 30 s */
+	uint64_t duration_ns;	    /* longest pre-copy before a forced switchover; 0: 30 s */
 	uint64_t round_ns;	    /* one pre-copy iteration; 0: 50 ms */
 	uint64_t seed;
 	const struct ms_vfio_sys *sys; /* NULL: the real system calls */
@@ -40,25 +41,30 @@ struct ms_profile_opts {
 #define MS_PROFILE_DEFAULT_DURATION_NS 30000000000ull
 #define MS_PROFILE_DEFAULT_ROUND_NS    50000000ull
 
+/*
+ * Why the source switched over (docs/devices.md, "The switchover decision").
+ * Only CONVERGED is a switchover QEMU itself would make; FORCED is what an
+ * operator forces on a migration that does not converge.
+ */
 enum ms_profile_decision {
 	MS_DECIDE_NONE = 0,
-	MS_DECIDE_CONVERGED,  /* initial data sent, predicted downtime within the limit */
-	MS_DECIDE_STALLED,    /* pending bytes stopped shrinking */
-	MS_DECIDE_DURATION,   /* --duration reached */
-	MS_DECIDE_NO_PRECOPY, /* no device has pre-copy */
+	MS_DECIDE_CONVERGED,  /* every switchover-ack given, the stop-copy sizes fit the limit */
+	MS_DECIDE_FORCED,     /* --duration reached without converging: switched over anyway */
+	MS_DECIDE_NO_PRECOPY, /* no device has pre-copy: switched over at once */
 };
 
 struct ms_profile_result {
 	uint32_t pairs;
-	uint32_t rounds;
+	uint32_t rounds; /* pre-copy rounds */
 	enum ms_profile_decision decision;
-	uint64_t bytes_moved; /* source -> destination, every phase */
-	uint64_t end_ns;      /* stream time when the run ended */
-	int verified;	      /* every pair's data arrived intact */
-	char err[512];	      /* why it failed */
+	int converged;			  /* the switchover rule held when it switched over */
+	struct ms_switchover_check check; /* what the rule saw at the switchover */
+	char reason[320];		  /* the decision in one line */
+	uint64_t bytes_moved;		  /* source -> destination, every phase */
+	uint64_t end_ns;		  /* stream time when the run ended */
+	int verified;			  /* every pair's data arrived intact */
+	char err[512];			  /* why it failed */
 };
-
-const char *ms_profile_decision_name(enum ms_profile_decision d);
 
 /*
  * Run the profile into session s (which must be fresh: this publishes

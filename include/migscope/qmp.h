@@ -68,6 +68,13 @@ void ms_qmp__attach(struct ms_qmp *q, int fd);
 
 const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q);
 
+/*
+ * Change opts' vfio_events and ram_pending before ms_qmp__start: the watch
+ * learns whether QEMU's USDT probes report those only once it has connected
+ * (the socket's peer is the QEMU process whose binary it looks at).
+ */
+void ms_qmp__set_stand_ins(struct ms_qmp *q, int vfio_events, int ram_pending);
+
 /* Stream time of a QEMU wall-clock time: ts = wall_ns + wall_to_mono_ns (set after begin). */
 void ms_qmp__set_clock(struct ms_qmp *q, int64_t wall_to_mono_ns);
 

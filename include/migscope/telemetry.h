@@ -19,6 +19,7 @@
 
 #include <migscope/bus.h>
 #include <migscope/devices.h>
+#include <migscope/switchover.h>
 
 /* A growable array; element type T.  Pushed with ms_vec_push(). */
 #define MS_VEC_BODY(T)                                                                             \
@@ -251,6 +252,21 @@ struct ms_tm_dev_result {
 	uint32_t arcs_nr;
 };
 
+/*
+ * The switchover decision (MS_SWITCHOVER_DECIDED), judged by the rule the
+ * profile driver decides by (switchover.h) on what the stream says at that
+ * moment: every source device's last stop-copy size (else pre-copy pending)
+ * summed, and its switchover-ack state.
+ */
+struct ms_tm_switchover {
+	int have;	  /* a decision was seen */
+	uint64_t at_ns;	  /* the first one */
+	uint32_t devices; /* source devices with a sample before it */
+	struct ms_switchover_check check;
+	int converged; /* the rule held (meaningful when devices > 0) */
+	char reason[256];
+};
+
 struct ms_tm_vm {
 	int have_downtime;
 	const char *downtime_source; /* "qemu" (VM stop to completion), "devices", "none" */
@@ -266,8 +282,10 @@ struct ms_tm_vm {
 	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */
 	uint32_t acks_requested, acks;
 	uint64_t ack_wait_ns;
+	struct ms_tm_switchover switchover;
 	struct ms_tm_convergence conv;
-	struct ms_tm_sample *series; /* the VM's series from query-migrate (conv.basis "qmp") */
+	/* the VM's series: query-migrate's (conv.basis "qmp") or the devices' sum ("devices") */
+	struct ms_tm_sample *series;
 	uint32_t series_nr;
 };
 

@@ -530,8 +530,9 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		vm->bandwidth_bps = t->config.bandwidth_bps;
 		vm->bandwidth_source = "config";
 	}
+	/* the profile driver's own arithmetic, so its decision and this judgement agree */
 	if (vm->bandwidth_bps && vm->limit_ns && vm->threshold == MS_STAT_UNSET)
-		vm->threshold = ms_tm_u64((double)vm->bandwidth_bps * (double)vm->limit_ns / 1e9);
+		vm->threshold = ms_switchover_threshold(vm->bandwidth_bps, vm->limit_ns);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {
 		vm->have_status = 1;
@@ -606,12 +607,32 @@ static void find_reinits(const struct ms_tm_sample *s, uint32_t n, struct ms_tm_
 	}
 }
 
+/* Samples of a device that count: those before it stopped (its downtime start, else the VM's). */
+static uint64_t device_cut(const struct ms_tm_dev_result *x, const struct ms_tm_vm *vm)
+{
+	return ms_tm_downtime__by_arcs(&x->dt) ? x->dt.start_ns
+	       : vm->have_downtime	       ? vm->downtime_start_ns
+					       : UINT64_MAX;
+}
+
 /*
- * A device's convergence.  The series judged is what would have to move if
- * it stopped now: its stop-copy size when it reports one (what QEMU calls the
- * exact pending: pre-copy can drain initial and dirty bytes to nothing while
- * most of the state only moves in STOP_COPY), else its pre-copy pending.
+ * The series a device is judged on: what would have to move if it stopped
+ * now.  Its stop-copy size when it reports one (what QEMU calls the exact
+ * pending: pre-copy can drain initial and dirty bytes to nothing while most of
+ * the state only moves in STOP_COPY), else its pre-copy pending.  Sets *n to
+ * the samples before cut; returns the series (stop-copy: *stopcopy = 1).
  */
+static const struct ms_tm_sample *judged_series(const struct ms_tm_device *dev, uint64_t cut,
+						uint32_t *n, int *stopcopy)
+{
+	uint32_t ns = before(dev->stopcopy.v, dev->stopcopy.nr, cut);
+
+	*stopcopy = ns > 0;
+	*n = ns ? ns : before(dev->samples.v, dev->samples.nr, cut);
+	return ns ? dev->stopcopy.v : dev->samples.v;
+}
+
+/* A device's convergence, judged on its judged_series(). */
 static void device_convergence(const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
 			       struct ms_tm_dev_result *r, uint64_t cut)
 {
@@ -621,10 +642,9 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		.moves_known = dev->data[MS_PHASE_PRECOPY] > 0,
 	};
 	struct ms_tm_convergence *c = &r->conv, reinit = { 0 };
-	uint32_t np = before(dev->samples.v, dev->samples.nr, cut);
-	uint32_t ns = before(dev->stopcopy.v, dev->stopcopy.nr, cut);
-	const struct ms_tm_sample *s = ns ? dev->stopcopy.v : dev->samples.v;
-	uint32_t n = ns ? ns : np;
+	uint32_t np = before(dev->samples.v, dev->samples.nr, cut), n;
+	int sc;
+	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
 	uint64_t bw = vm->bandwidth_bps;
 
 	if (dev->basis == MS_EV_PRECOPY)
@@ -633,17 +653,17 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		o.threshold = s[n - 1].threshold;
 		o.threshold_source = "qemu";
 	}
-	o.what = ns ? "stop-copy size" : "pending";
+	o.what = sc ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
-	c->basis = ns				      ? "stopcopy"
+	c->basis = sc				      ? "stopcopy"
 		   : dev->basis == MS_EV_PRECOPY      ? "precopy"
 		   : dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending"
 						      : "none";
 	c->reinits = reinit.reinits;
 	memcpy(c->reinit_idx, reinit.reinit_idx, sizeof(c->reinit_idx));
-	if (ns)
-		c->stopcopy = dev->stopcopy.v[ns - 1].initial;
-	if (ns && np) {
+	if (sc)
+		c->stopcopy = s[n - 1].initial;
+	if (sc && np) {
 		c->initial = dev->samples.v[np - 1].initial;
 		c->dirty = dev->samples.v[np - 1].dirty;
 	}
@@ -703,8 +723,7 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 	return 0;
 }
 
-/* Without query-migrate: the VM converges as its worst device does. */
-static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
+static int verdict_rank(enum ms_verdict v)
 {
 	static const int rank[] = {
 		[MS_VERDICT_UNKNOWN] = 0,
@@ -712,32 +731,273 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 		[MS_VERDICT_STALLED] = 2,
 		[MS_VERDICT_DIVERGING] = 3,
 	};
-	struct ms_tm_convergence *c = &r->vm.conv;
-	const struct ms_tm_convergence *worst = NULL;
-	uint32_t wid = 0, samples = 0;
 
+	return rank[v];
+}
+
+/* The device with the worst verdict (diverging, stalled, converging), MS_DEV_NONE if none. */
+static uint32_t worst_device(const struct ms_tm_report *r, uint32_t *samples)
+{
+	uint32_t wid = MS_DEV_NONE;
+
+	*samples = 0;
 	for (uint32_t id = 0; id < r->nr; id++) {
 		const struct ms_tm_dev_result *x = &r->dev[id];
 
 		if (!x->present || !x->conv.samples)
 			continue;
-		samples += x->conv.samples;
-		if (!worst || rank[x->conv.verdict] > rank[worst->verdict]) {
-			worst = &x->conv;
+		*samples += x->conv.samples;
+		if (wid == MS_DEV_NONE ||
+		    verdict_rank(x->conv.verdict) > verdict_rank(r->dev[wid].conv.verdict))
 			wid = id;
-		}
 	}
-	if (!worst) {
+	return wid;
+}
+
+/* Without query-migrate or a sum of the devices: the VM converges as its worst device does. */
+static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
+{
+	struct ms_tm_convergence *c = &r->vm.conv;
+	uint32_t samples, wid = worst_device(r, &samples);
+
+	if (wid == MS_DEV_NONE) {
 		ms_tm_judge(NULL, 0, &(struct ms_tm_judge_opts){ .threshold = MS_STAT_UNSET }, c);
 		c->basis = "none";
 		return;
 	}
-	*c = *worst;
+	*c = r->dev[wid].conv;
 	c->samples = samples;
 	c->basis = "devices";
 	c->reinits = 0;
 	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
-	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, worst->reason);
+	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
+}
+
+/* A device whose series counts towards the VM's: a source with samples. */
+static int in_vm_sum(const struct ms_devices *d, const struct ms_tm_report *r, uint32_t id)
+{
+	const struct ms_device_info *info = ms_devices__get(d, id);
+
+	return info && r->dev[id].present && r->dev[id].conv.samples &&
+	       (info->role == MS_ROLE_SOURCE || info->role == MS_ROLE_BOTH);
+}
+
+/* "ref0", "ref0+ref1", "5 devices": the devices a VM-level reason speaks for. */
+static void part_names(const struct ms_devices *d, const struct ms_tm_report *r, char *buf,
+		       size_t len)
+{
+	uint32_t n = 0;
+	size_t used = 0;
+
+	for (uint32_t id = 0; id < r->nr; id++)
+		n += in_vm_sum(d, r, id);
+	if (n > 3) {
+		snprintf(buf, len, "%u devices", n);
+		return;
+	}
+	buf[0] = 0;
+	for (uint32_t id = 0; id < r->nr && used < len; id++)
+		if (in_vm_sum(d, r, id))
+			used += (size_t)snprintf(buf + used, len - used, "%s%.32s", used ? "+" : "",
+						 ms_devices__get(d, id)->name);
+}
+
+/* One device's series being merged into the VM's sum. */
+struct sum_part {
+	const struct ms_tm_sample *s;
+	uint32_t n, next;      /* samples, and the next one to merge */
+	uint64_t value, moved; /* its latest pending and moved bytes */
+};
+
+/*
+ * Without query-migrate, when the devices are all of the VM (a profile): its
+ * series is their sum, at each sample of any device the latest judged value
+ * of every one — what must move if the VM stopped then, the quantity the
+ * switchover rule holds against the threshold.  It starts once every device
+ * has a sample.  Its verdict is the worst of the sum's and every device's.
+ * Returns 0 when there is no such sum: a series of QEMU's own pending already
+ * counts every device (the caller takes the worst device).
+ */
+static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
+		    struct ms_tm_report *r)
+{
+	struct ms_tm_vm *vm = &r->vm;
+	struct ms_tm_judge_opts o = {
+		.threshold = vm->threshold,
+		.threshold_source = "limit",
+		.moves_known = 1,
+		.what = "stop-copy size",
+	};
+	struct sum_part *p;
+	uint32_t k = 0, total = 0, seen = 0, out = 0, wid;
+	struct ms_tm_convergence *c = &vm->conv;
+	char names[112], why[MS_TM_REASON_LEN];
+
+	for (uint32_t id = 0; id < r->nr; id++)
+		if (in_vm_sum(d, r, id)) {
+			if (!strcmp(r->dev[id].conv.basis, "qemu_pending"))
+				return 0;
+			k++;
+		}
+	if (!k)
+		return 0;
+	p = calloc(k, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	k = 0;
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
+		uint64_t cut = device_cut(&r->dev[id], vm), last_reinit = 0;
+		struct ms_tm_convergence reinit;
+		int sc;
+
+		if (!in_vm_sum(d, r, id))
+			continue;
+		p[k].s = judged_series(dev, cut, &p[k].n, &sc);
+		total += p[k].n;
+		if (!sc)
+			o.what = "pending";
+		o.moves_known &= dev->data[MS_PHASE_PRECOPY] > 0;
+		if (dev->basis == MS_EV_PRECOPY)
+			find_reinits(dev->samples.v, before(dev->samples.v, dev->samples.nr, cut),
+				     &reinit, &last_reinit);
+		o.since_ns = last_reinit > o.since_ns ? last_reinit : o.since_ns;
+		k++;
+	}
+	vm->series = calloc(total, sizeof(*vm->series));
+	if (!vm->series) {
+		free(p);
+		return -ENOMEM;
+	}
+	/* merge in time order; every sample at one instant before that instant's sum */
+	for (;;) {
+		uint64_t ts = UINT64_MAX, sum = 0, moved = 0;
+		struct ms_tm_sample *x;
+
+		for (uint32_t i = 0; i < k; i++)
+			if (p[i].next < p[i].n && p[i].s[p[i].next].ts_ns < ts)
+				ts = p[i].s[p[i].next].ts_ns;
+		if (ts == UINT64_MAX)
+			break;
+		for (uint32_t i = 0; i < k; i++) {
+			while (p[i].next < p[i].n && p[i].s[p[i].next].ts_ns == ts) {
+				const struct ms_tm_sample *y = &p[i].s[p[i].next++];
+
+				seen += p[i].next == 1;
+				p[i].value = ms_tm_sample__pending(y);
+				p[i].moved = y->moved;
+			}
+			sum = p[i].value > UINT64_MAX - sum ? UINT64_MAX : sum + p[i].value;
+			moved += p[i].moved;
+		}
+		if (seen < k)
+			continue;
+		x = &vm->series[out++];
+		memset(x, 0, sizeof(*x));
+		x->ts_ns = ts;
+		x->initial = sum;
+		x->moved = moved;
+		x->threshold = MS_STAT_UNSET;
+		x->dirty_bps = MS_STAT_UNSET;
+	}
+	free(p);
+	vm->series_nr = out;
+	ms_tm_judge(vm->series, out, &o, c);
+	c->basis = "devices";
+	/* the parts' own last figures, summed */
+	c->initial = c->dirty = 0;
+	c->stopcopy = 0;
+	for (uint32_t id = 0; id < r->nr; id++) {
+		const struct ms_tm_convergence *x = &r->dev[id].conv;
+
+		if (!in_vm_sum(d, r, id))
+			continue;
+		c->initial += x->initial;
+		c->dirty += x->dirty;
+		c->stopcopy = x->stopcopy == MS_STAT_UNSET || c->stopcopy == MS_STAT_UNSET
+				  ? MS_STAT_UNSET
+				  : c->stopcopy + x->stopcopy;
+	}
+	if (vm->bandwidth_bps && out)
+		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)vm->bandwidth_bps);
+	/*
+	 * The sum says whether the VM fits the limit; a device doing worse than
+	 * the sum (diverging while another drains) speaks for where it is going.
+	 */
+	wid = worst_device(r, &k);
+	if (wid != MS_DEV_NONE &&
+	    verdict_rank(r->dev[wid].conv.verdict) > verdict_rank(c->verdict)) {
+		c->verdict = r->dev[wid].conv.verdict;
+		ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
+	} else {
+		part_names(d, r, names, sizeof(names));
+		memcpy(why, c->reason, sizeof(why));
+		ms_tm_say(c, "%s: %s", names, why);
+	}
+	return 1;
+}
+
+/* The last sample at or before ts, or NULL. */
+static const struct ms_tm_sample *at_or_before(const struct ms_tm_samples *v, uint64_t ts)
+{
+	uint32_t n = before(v->v, v->nr, ts);
+
+	return n ? &v->v[n - 1] : NULL;
+}
+
+/*
+ * Judge the switchover decision by the driver's rule (switchover.h), on what
+ * the stream said at that moment: every source device's last stop-copy size
+ * (else its pre-copy pending) summed, and the devices still waiting for their
+ * switchover-ack — one requested and not given, or initial bytes not drained
+ * at the last query (a device resuming itself is asked for no ack).
+ */
+static void switchover_judgment(const struct ms_telemetry *t, const struct ms_devices *d,
+				struct ms_tm_vm *vm)
+{
+	struct ms_tm_switchover *sw = &vm->switchover;
+	char facts[200];
+
+	for (uint32_t i = 0; i < t->switchover.nr && !sw->have; i++)
+		if (t->switchover.v[i].v == MS_SWITCHOVER_DECIDED) {
+			sw->have = 1;
+			sw->at_ns = t->switchover.v[i].ts_ns;
+		}
+	if (!sw->have)
+		return;
+	sw->check.threshold = vm->threshold;
+	sw->check.bps = vm->bandwidth_bps;
+	sw->check.limit_ns = vm->limit_ns;
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_device_info *info = ms_devices__get(d, id);
+		const struct ms_tm_device *dev = &t->dev[id];
+		const struct ms_tm_sample *sc = at_or_before(&dev->stopcopy, sw->at_ns);
+		const struct ms_tm_sample *pc = at_or_before(&dev->samples, sw->at_ns);
+		int waiting = 0;
+
+		if (!info || (info->role != MS_ROLE_SOURCE && info->role != MS_ROLE_BOTH) ||
+		    (!sc && !pc))
+			continue;
+		ms_switchover__add(&sw->check, sc ? sc->initial : ms_tm_sample__pending(pc));
+		sw->devices++;
+		for (uint32_t i = 0;
+		     i < dev->switchover.nr && dev->switchover.v[i].ts_ns <= sw->at_ns; i++)
+			if (dev->switchover.v[i].v == MS_SWITCHOVER_ACK_REQUESTED)
+				waiting = 1;
+			else if (dev->switchover.v[i].v == MS_SWITCHOVER_ACKED)
+				waiting = 0;
+		if (pc && dev->basis == MS_EV_PRECOPY && pc->initial)
+			waiting = 1;
+		sw->check.unacked += waiting;
+	}
+	if (!sw->devices) {
+		snprintf(sw->reason, sizeof(sw->reason), "no pending-byte samples before it");
+		return;
+	}
+	sw->converged = ms_switchover__ok(&sw->check);
+	ms_switchover__describe(&sw->check, facts, sizeof(facts));
+	snprintf(sw->reason, sizeof(sw->reason), "%s: %s",
+		 sw->converged ? "converged" : "did not converge", facts);
 }
 
 static int span_cmp(const void *a, const void *b)
@@ -902,17 +1162,22 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 		if (x->dt.have && vm->have_downtime && vm_dt)
 			x->dt.share = (double)min64(x->dt.busy_ns, vm_dt) / (double)vm_dt;
 
-		cut = ms_tm_downtime__by_arcs(&x->dt) ? x->dt.start_ns
-		      : vm->have_downtime	      ? vm->downtime_start_ns
-						      : UINT64_MAX;
+		cut = device_cut(x, vm);
 		x->have_precopy = precopy_time(dev, cut, &x->precopy_ns);
 		device_convergence(dev, vm, x, cut);
 	}
 
 	if (vm_convergence(t, r))
 		return -ENOMEM;
-	if (!vm->series_nr)
-		vm_worst_device(d, r);
+	if (!vm->series_nr) {
+		int ret = vm_total(t, d, r);
+
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			vm_worst_device(d, r);
+	}
+	switchover_judgment(t, d, vm);
 	return acks(t, vm);
 }
 

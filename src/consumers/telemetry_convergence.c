@@ -3,8 +3,8 @@
  * Pre-copy convergence verdicts (docs/telemetry.md, "Verdicts").
  *
  * The rule is deliberately simple so a reader can check it by hand:
- *   1. nothing pending, or pending under the threshold (the bytes that move
- *      within the downtime limit): converging;
+ *   1. nothing pending, or pending strictly under the threshold (the bytes
+ *      that move within the downtime limit): converging;
  *   2. fewer than three samples: unknown;
  *   3. otherwise fit a straight line to the last half of the samples (at least
  *      three; starting after the last REINIT when three samples follow it) and
@@ -151,7 +151,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		ms_tm_say(c, "nothing pending at the last sample");
 		return;
 	}
-	if (o->threshold != MS_STAT_UNSET && c->pending <= o->threshold) {
+	/* strictly under, as QEMU's switchover and the profile driver have it */
+	if (o->threshold != MS_STAT_UNSET && c->pending < o->threshold) {
 		c->verdict = MS_VERDICT_CONVERGING;
 		ms_tm_say(c, "%s %s is under the threshold %s", what,
 			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),

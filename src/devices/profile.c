@@ -16,9 +16,8 @@
 #include <migscope/ref.h>
 #include <migscope/vfio_fsm.h>
 
-#define CHUNK	     (1u << 20)
-#define STALL_ROUNDS 10
-#define TRACK_PAGE   4096
+#define CHUNK	   (1u << 20)
+#define TRACK_PAGE 4096
 
 struct pair {
 	struct ms_device *src, *dst; /* dst == src: the device resumes its own state */
@@ -44,22 +43,6 @@ struct run {
 	unsigned char *buf;
 	uint64_t bw, limit, duration, round;
 };
-
-const char *ms_profile_decision_name(enum ms_profile_decision d)
-{
-	switch (d) {
-	case MS_DECIDE_CONVERGED:
-		return "converged";
-	case MS_DECIDE_STALLED:
-		return "pending bytes stopped shrinking";
-	case MS_DECIDE_DURATION:
-		return "pre-copy duration reached";
-	case MS_DECIDE_NO_PRECOPY:
-		return "no device has pre-copy";
-	default:
-		return "none";
-	}
-}
 
 static int fail(struct run *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct run *r, int err, const char *fmt, ...)
@@ -258,12 +241,11 @@ static int move(struct run *r, struct pair *p, uint32_t phase, uint64_t budget, 
 	return 0;
 }
 
-static int query(struct run *r, struct pair *p)
+/* A pre-copy source's pre-copy info, and its switchover-ack bookkeeping. */
+static int query_precopy(struct run *r, struct pair *p)
 {
 	int err = ms_dev__precopy_info(p->src, &p->pi);
 
-	if (!err)
-		err = ms_dev__stopcopy_size(p->src, &p->stopcopy);
 	if (err)
 		return fail(r, err, "%s", p->src->err);
 	if (p->pi.flags & MS_PRECOPY_REINIT) {
@@ -282,6 +264,37 @@ static int query(struct run *r, struct pair *p)
 	return 0;
 }
 
+/*
+ * Query every source as QEMU's exact pending does: the pre-copy info of those
+ * in pre-copy, and the stop-copy size of all of them (a device without
+ * pre-copy moves its whole state while stopped too).  Fills res->check and
+ * res->converged: whether the switchover rule holds now.
+ */
+static int query_all(struct run *r)
+{
+	struct ms_switchover_check *c = &r->res->check;
+
+	c->pending = 0;
+	c->unacked = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct pair *p = &r->pairs[i];
+		int err;
+
+		if (has_precopy(p)) {
+			err = query_precopy(r, p);
+			if (err)
+				return err;
+			c->unacked += !p->acked;
+		}
+		err = ms_dev__stopcopy_size(p->src, &p->stopcopy);
+		if (err)
+			return fail(r, err, "%s", p->src->err);
+		ms_switchover__add(c, p->stopcopy);
+	}
+	r->res->converged = ms_switchover__ok(c);
+	return 0;
+}
+
 static int harvest_all(struct run *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -290,45 +303,6 @@ static int harvest_all(struct run *r)
 		/* a failed report is published as loss (the range counts as dirty); go on */
 		if (p->tracking)
 			ms_dev__harvest(p->src);
-	}
-	return 0;
-}
-
-/* Query every pre-copy device; 1 when the switchover can happen now. */
-static int decide(struct run *r, uint64_t start, uint64_t *min_pending, uint32_t *stale)
-{
-	uint64_t pending = 0, stopcopy = 0;
-	int all_acked = 1, err;
-
-	for (size_t i = 0; i < r->n; i++) {
-		struct pair *p = &r->pairs[i];
-
-		if (!has_precopy(p))
-			continue;
-		err = query(r, p);
-		if (err)
-			return err;
-		pending += p->pi.initial_bytes + p->pi.dirty_bytes;
-		stopcopy += p->stopcopy;
-		all_acked &= p->acked;
-	}
-	if (pending < *min_pending) {
-		*min_pending = pending;
-		*stale = 0;
-	} else {
-		(*stale)++;
-	}
-	if (all_acked && ms_transfer_ns(stopcopy, r->bw) <= r->limit) {
-		r->res->decision = MS_DECIDE_CONVERGED;
-		return 1;
-	}
-	if (all_acked && *stale >= STALL_ROUNDS) {
-		r->res->decision = MS_DECIDE_STALLED;
-		return 1;
-	}
-	if (now(r) - start >= r->duration) {
-		r->res->decision = MS_DECIDE_DURATION;
-		return 1;
 	}
 	return 0;
 }
@@ -364,16 +338,53 @@ static int transfer_round(struct run *r)
 	return 0;
 }
 
+/* The decision in one line: why, then the facts the rule saw. */
+static void say_decision(struct run *r, uint64_t elapsed)
+{
+	struct ms_profile_result *res = r->res;
+	char facts[200];
+
+	ms_switchover__describe(&res->check, facts, sizeof(facts));
+	switch (res->decision) {
+	case MS_DECIDE_CONVERGED:
+		snprintf(res->reason, sizeof(res->reason), "converged after %u round%s: %s",
+			 res->rounds, res->rounds == 1 ? "" : "s", facts);
+		break;
+	case MS_DECIDE_FORCED:
+		snprintf(res->reason, sizeof(res->reason),
+			 "forced at --duration %.1f s without converging: %s",
+			 (double)elapsed / 1e9, facts);
+		break;
+	default:
+		snprintf(res->reason, sizeof(res->reason),
+			 "at once, no device has pre-copy (%s): %s",
+			 res->converged ? "converged" : "did not converge", facts);
+		break;
+	}
+}
+
+/*
+ * Pre-copy until the switchover rule holds (switchover.h): every round
+ * harvests the dirty reports, queries every source and, unless the rule holds,
+ * moves one round's worth of bandwidth.  A run that does not converge (a
+ * stop-copy size larger than the limit lets through, however long pre-copy
+ * runs) is forced over at --duration, as an operator would force it, and the
+ * reason says it did not converge.
+ */
 static int precopy(struct run *r)
 {
-	uint64_t start = now(r), min_pending = UINT64_MAX;
-	uint32_t stale = 0;
+	uint64_t start = now(r);
 	int any = 0, ret;
 
 	for (size_t i = 0; i < r->n; i++)
 		any |= has_precopy(&r->pairs[i]);
 	if (!any) {
+		/* nothing to iterate: one query, so the decision says what must move */
+		ret = query_all(r);
+		if (ret)
+			return ret;
 		r->res->decision = MS_DECIDE_NO_PRECOPY;
+		say_decision(r, 0);
 		return 0;
 	}
 	for (;;) {
@@ -381,28 +392,23 @@ static int precopy(struct run *r)
 
 		r->res->rounds++;
 		harvest_all(r);
-		ret = decide(r, start, &min_pending, &stale);
-		if (ret < 0)
+		ret = query_all(r);
+		if (ret)
 			return ret;
-		if (ret == 1) {
-			int again = 0;
-
-			/* the final query at switchover: new initial data cancels it */
-			for (size_t i = 0; i < r->n; i++) {
-				struct pair *p = &r->pairs[i];
-
-				if (!has_precopy(p))
-					continue;
-				ret = query(r, p);
-				if (ret)
-					return ret;
-				if ((p->pi.flags & MS_PRECOPY_REINIT) &&
-				    r->res->decision != MS_DECIDE_DURATION)
-					again = 1;
-			}
-			if (!again)
+		if (r->res->converged) {
+			/* QEMU's final query at switchover: a REINIT since calls it off */
+			ret = query_all(r);
+			if (ret)
+				return ret;
+			if (r->res->converged) {
+				r->res->decision = MS_DECIDE_CONVERGED;
+				say_decision(r, now(r) - start);
 				return 0;
-			r->res->decision = MS_DECIDE_NONE;
+			}
+		} else if (now(r) - start >= r->duration) {
+			r->res->decision = MS_DECIDE_FORCED;
+			say_decision(r, now(r) - start);
+			return 0;
 		}
 		ret = transfer_round(r);
 		if (ret)
@@ -636,6 +642,9 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 		ms_clock__init_monotonic(&r.clock);
 	r.limit = o->downtime_limit_ns ? o->downtime_limit_ns : MS_PROFILE_DEFAULT_LIMIT_NS;
 	r.bw = o->bandwidth_bps ? o->bandwidth_bps : virtual_clock ? MS_PROFILE_DEFAULT_BPS : 0;
+	res->check.bps = r.bw;
+	res->check.limit_ns = r.limit;
+	res->check.threshold = ms_switchover_threshold(r.bw, r.limit);
 	r.duration = o->duration_ns ? o->duration_ns : MS_PROFILE_DEFAULT_DURATION_NS;
 	r.round = o->round_ns ? o->round_ns : MS_PROFILE_DEFAULT_ROUND_NS;
 	r.pairs = calloc(n, sizeof(*r.pairs));

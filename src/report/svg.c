@@ -474,6 +474,23 @@ static void header(struct plot *p, const struct ms_session *s, int panels, int h
 	(void)s;
 }
 
+/* Devices with a panel of their own: those with pending-byte samples. */
+static int has_samples(const struct ms_session *s, uint32_t id)
+{
+	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
+
+	return ms_devices__get(&s->devices, id) && dev && (dev->samples.nr || dev->stopcopy.nr);
+}
+
+static uint32_t plotted_devices(const struct ms_session *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t id = 0; id < s->telemetry.nr; id++)
+		n += has_samples(s, id);
+	return n;
+}
+
 static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_report *r)
 {
 	const struct ms_telemetry *t = &s->telemetry;
@@ -482,10 +499,21 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 	int n = 0, hidden = 0, height;
 	uint64_t last = r->t0_ns;
 
-	if (r->vm.series_nr) {
+	if (r->vm.series_nr && !strcmp(r->vm.conv.basis, "qmp")) {
 		pn[n] = (struct panel){ .name = "VM (query-migrate ram.remaining)",
 					.s = r->vm.series,
 					.n = r->vm.series_nr,
+					.c = &r->vm.conv };
+		n++;
+	} else if (r->vm.series_nr && plotted_devices(s) > 1) {
+		/* the sum the switchover rule holds against the threshold (one device: its own) */
+		int sc = r->vm.conv.stopcopy != MS_STAT_UNSET;
+
+		pn[n] = (struct panel){ .name = "VM (all devices)",
+					.s = sc ? NULL : r->vm.series,
+					.n = sc ? 0 : r->vm.series_nr,
+					.sc = sc ? r->vm.series : NULL,
+					.sc_n = sc ? r->vm.series_nr : 0,
 					.c = &r->vm.conv };
 		n++;
 	}
@@ -493,7 +521,7 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
 		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
 
-		if (!d || !dev || (!dev->samples.nr && !dev->stopcopy.nr))
+		if (!has_samples(s, id))
 			continue;
 		if (n == MAX_PANELS) {
 			hidden++;

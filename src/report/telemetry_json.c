@@ -132,6 +132,21 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	return o;
 }
 
+/* The switchover decision judged by the driver's rule (null keys without a decision). */
+static void switchover_json(const struct ms_tm_report *r, struct json_object *sw)
+{
+	const struct ms_tm_switchover *x = &r->vm.switchover;
+	int judged = x->have && x->devices;
+
+	ms_json_add(sw, "decided_at_ms",
+		    x->have ? ms_json_fixed(ms_report__rel_ms(r, x->at_ns), 3) : NULL);
+	ms_json_add(sw, "converged", judged ? json_object_new_boolean(x->converged) : NULL);
+	ms_json_add(sw, "pending_bytes", judged ? ms_json_u64(x->check.pending) : NULL);
+	ms_json_add(sw, "acks_outstanding",
+		    judged ? json_object_new_int64(x->check.unacked) : NULL);
+	ms_json_add(sw, "reason", x->have ? json_object_new_string(x->reason) : NULL);
+}
+
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 					      const struct ms_session *s)
 {
@@ -162,6 +177,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "acks_requested", json_object_new_int64(vm->acks_requested));
 	ms_json_add(sw, "acks", json_object_new_int64(vm->acks));
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
+	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
 	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));

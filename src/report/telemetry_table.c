@@ -167,6 +167,10 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 			"    switchover acks: %u requested, %u given; at least one outstanding for "
 			"%.3f ms\n",
 			vm->acks_requested, vm->acks, (double)vm->ack_wait_ns / 1e6);
+	if (vm->switchover.have) {
+		snprintf(line, sizeof(line), "switchover %s", vm->switchover.reason);
+		print_wrapped(out, "    ", 8, line);
+	}
 }
 
 /* Where a device's downtime went and why its verdict is what it is, under its name. */

@@ -266,17 +266,23 @@ size_t ms_usdt__status(const struct ms_usdt *u, const struct ms_collector_status
 	return u->status.nr;
 }
 
+void ms_usdt__finish(struct ms_usdt *u)
+{
+	if (!u->ring.consumer_pos)
+		return;
+	ms_ring__poll(&u->ring);
+	ms_ring__fini(&u->ring);
+	ms_qemu_trace__close(u->trace, ms_now_ns());
+}
+
 void ms_usdt__close(struct ms_usdt *u)
 {
 	if (!u)
 		return;
+	/* detached first (unless finished): nothing arrives after the last read */
 	for (unsigned int i = 0; i < MS_QP__MAX; i++)
 		bpf_link__destroy(u->links[i]);
-	if (u->ring.consumer_pos) {
-		ms_ring__poll(&u->ring);
-		ms_ring__fini(&u->ring);
-		ms_qemu_trace__close(u->trace, ms_now_ns());
-	}
+	ms_usdt__finish(u);
 	qemu_bpf__destroy(u->skel);
 	ms_status__free(&u->status);
 	ms_qemu_trace__free(u->trace);

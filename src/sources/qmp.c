@@ -812,6 +812,12 @@ int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
 	return 0;
 }
 
+void ms_qmp__set_stand_ins(struct ms_qmp *q, int vfio_events, int ram_pending)
+{
+	q->o.vfio_events = vfio_events;
+	q->o.ram_pending = ram_pending;
+}
+
 void ms_qmp__attach(struct ms_qmp *q, int fd)
 {
 	q->fd = fd;

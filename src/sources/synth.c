@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The synthetic source.  Each device gets a 4 GiB tracked range and a stream
- * of 4-32 KiB DMA writes clustered around a moving cursor (as a NIC's receive
- * ring would write), iommu maps, and pre-copy samples that shrink; the stream
+ * The synthetic source.  Guest memory (4 GiB) is mapped in the IOMMU up front,
+ * as a VM's is when its devices attach; each device tracks all of it and gets
+ * a stream of 4-32 KiB DMA writes clustered around a moving cursor (as a NIC's
+ * receive ring would write), occasional re-maps of single pages (a vIOMMU
+ * guest remapping a buffer), and pre-copy samples that shrink; the stream
  * ends with every device's save arcs.  Virtual time: 100 ns per record.
  */
 #include <stdio.h>
@@ -29,6 +31,15 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 	ms_rand__seed(&rnd, o->seed);
 	ms_session__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
 	first = s->next_dev_id;
+	{
+		struct ms_ev_iommu_map m;
+
+		MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
+		m.iova = 0;
+		m.paddr = 1ull << 40;
+		m.size = SPAN;
+		ms_session__publish(s, &m.hdr);
+	}
 	for (uint32_t d = 0; d < ndev; d++) {
 		_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) +
 					      sizeof(struct ms_range)];

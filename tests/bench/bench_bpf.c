@@ -41,10 +41,16 @@
  *
  * ring_to_tracker_mrec_per_s: records per second from a full ring buffer
  * through the agent (ms_collect__poll: frame checks, loss counters, the
- * session bus with its consumers) into a consumer of DMA_WRITE records,
- * against a bare libbpf consumer that only counts them, same program, same
- * records, same run, one core.  The dirty tracker is not in main yet; the
- * consumer counts the bytes written per device instead.
+ * session bus with every consumer a watch has) into the dirty tracker, which
+ * sets their pages in the device's bitmap, against a bare libbpf consumer
+ * that only counts them: same program, same records, same run, one core.
+ * The device is tracked as `migscope watch --device` tracks it (every
+ * address below 2^57, 4 KiB pages), and every round writes pages no round
+ * wrote before, so the tracker's set keeps growing (its costly case; a NIC
+ * that recycles its RX buffers writes the same pages again and again).
+ * ring_to_bus_mrec_per_s is the same before the device is tracked: the agent,
+ * the bus and the consumers' bookkeeping without the bitmaps, to show which
+ * part of the cost is whose.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -55,6 +61,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
+#include <migscope/tracker.h>
 
 #include "../bpf/kmem.h"
 #include "dma.skel.h"
@@ -208,19 +215,6 @@ static void bench_events(struct bench *b, const struct run *r, int n, int turns)
 	}
 }
 
-struct counter {
-	uint64_t records, bytes;
-};
-
-static void count_write(void *ctx, const struct ms_event_hdr *ev)
-{
-	struct counter *n = ctx;
-	const struct ms_ev_dma_write *w = (const void *)ev;
-
-	n->records++;
-	n->bytes += w->len;
-}
-
 static int bare_sample(void *ctx, void *data, size_t len)
 {
 	(*(uint64_t *)ctx)++;
@@ -235,26 +229,77 @@ static int bare_sample(void *ctx, void *data, size_t len)
 #define FILL   ((1u << 20) / 56)
 #define ROUNDS 60
 
-static void fill(int prog, uint64_t dev)
+/* One round's records: FILL pages from base on, one record each. */
+static void fill(int prog, uint64_t dev, uint64_t base)
 {
 	for (unsigned int i = 0; i < FILL; i++) {
-		uint64_t args[] = { dev, 0x100000 + (uint64_t)i * 4096, 4096, MS_DMA_FROM_DEVICE,
-				    0 };
+		uint64_t args[] = { dev, base + (uint64_t)i * 4096, 4096, MS_DMA_FROM_DEVICE, 0 };
 
 		if (kmem_run(prog, args, 5))
 			die("bpf_prog_test_run failed");
 	}
 }
 
-static void bench_ring(struct ms_session *s, struct ms_collect *c, struct kmem *k, uint64_t dev)
+/* Track the device as the watch does. */
+static void track(struct ms_session *s, uint32_t id)
+{
+	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
+	struct ms_ev_track_start *t = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, id, 0);
+	t->hdr.len += sizeof(struct ms_range);
+	t->page_size = 4096;
+	t->nr_ranges = 1;
+	t->ranges[0].len = 1ull << 57;
+	ms_session__publish(s, &t->hdr);
+}
+
+/* The agent and the bare consumer, each fed the same records by the same program. */
+struct ring_pair {
+	struct ms_collect *c;
+	struct ring_buffer *rb; /* the bare consumer's */
+	int bare_prog;
+	uint64_t dev;
+	uint64_t seen; /* records the bare consumer counted */
+};
+
+/* ROUNDS rounds of fresh pages from base on, timed; name's BENCH line. */
+static void rounds(struct ring_pair *p, const char *name, uint64_t base)
+{
+	double agent = 0, plain = 0; /* ns spent reading */
+	uint64_t seen = p->seen;
+
+	for (int r = 0; r < ROUNDS; r++, base += (uint64_t)FILL * 4096) {
+		double t0, t1;
+
+		fill(p->bare_prog, p->dev, base);
+		t0 = now_ns();
+		ring_buffer__consume(p->rb);
+		t1 = now_ns();
+		plain += t1 - t0;
+
+		fill(ms_collect__prog_fd(p->c, "dma_unmap_phys"), p->dev, base);
+		t0 = now_ns();
+		ms_collect__poll(p->c);
+		t1 = now_ns();
+		agent += t1 - t0;
+	}
+	if (p->seen - seen != (uint64_t)FILL * ROUNDS)
+		die("records went missing");
+	/* records per ns = 1000 M records per s */
+	printf("BENCH %s %.2f Mrec/s baseline=%.2f ratio=%.3f\n", name, FILL * ROUNDS / agent * 1e3,
+	       FILL * ROUNDS / plain * 1e3, plain / agent);
+}
+
+static void bench_ring(struct ms_session *s, struct ms_collect *c, uint32_t id, uint64_t dev)
 {
 	struct ms_bpf_dev val = { .id = 0, .slot = 0 };
 	__u32 home;
-	struct counter cnt = { 0 };
-	struct ring_buffer *rb;
+	struct ring_pair p = { .c = c, .dev = dev };
+	uint64_t tracked = (uint64_t)FILL * ROUNDS * 4096;
+	struct ms_dirty_summary sum;
 	struct dma_bpf *bare;
-	double agent = 0, plain = 0; /* ns spent reading */
-	uint64_t seen = 0;
 
 	/* the bare consumer: the same program in its own object, read by libbpf alone */
 	bare = dma_bpf__open();
@@ -267,32 +312,19 @@ static void bench_ring(struct ms_session *s, struct ms_collect *c, struct kmem *
 	if (dma_bpf__load(bare) ||
 	    bpf_map_update_elem(bpf_map__fd(bare->maps.ms_devs), &home, &val, BPF_ANY))
 		die("failed to load dma_bpf");
-	rb = ring_buffer__new(bpf_map__fd(bare->maps.ms_events), bare_sample, &seen, NULL);
-	if (!rb)
+	p.bare_prog = bpf_program__fd(bare->progs.dma_unmap_phys);
+	p.rb = ring_buffer__new(bpf_map__fd(bare->maps.ms_events), bare_sample, &p.seen, NULL);
+	if (!p.rb)
 		die("failed to read the ring");
-	ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_DMA_WRITE), count_write, &cnt);
 
-	for (int r = 0; r < ROUNDS; r++) {
-		double t0, t1;
-
-		fill(bpf_program__fd(bare->progs.dma_unmap_phys), dev);
-		t0 = now_ns();
-		ring_buffer__consume(rb);
-		t1 = now_ns();
-		plain += t1 - t0;
-
-		fill(ms_collect__prog_fd(c, "dma_unmap_phys"), dev);
-		t0 = now_ns();
-		ms_collect__poll(c);
-		t1 = now_ns();
-		agent += t1 - t0;
-	}
-	if (seen != (uint64_t)FILL * ROUNDS || cnt.records != (uint64_t)FILL * ROUNDS)
-		die("records went missing");
-	/* records per ns = 1000 M records per s */
-	printf("BENCH ring_to_tracker_mrec_per_s %.2f Mrec/s baseline=%.2f ratio=%.3f\n",
-	       FILL * ROUNDS / agent * 1e3, FILL * ROUNDS / plain * 1e3, plain / agent);
-	ring_buffer__free(rb);
+	/* the device not tracked yet: the agent, the bus and the consumers' bookkeeping */
+	rounds(&p, "ring_to_bus_mrec_per_s", 0);
+	track(s, id);
+	rounds(&p, "ring_to_tracker_mrec_per_s", tracked);
+	if (ms_tracker__device_summary(s->tracker, id, &sum) ||
+	    sum.pending_pages != (uint64_t)FILL * ROUNDS)
+		die("pages went missing");
+	ring_buffer__free(p.rb);
 	dma_bpf__destroy(bare);
 }
 
@@ -349,6 +381,7 @@ int main(void)
 	cpu_set_t one;
 	struct kmem k;
 	uint64_t dev, other;
+	uint32_t id;
 
 	if (why) {
 		printf("# bench_bpf skipped: %s\n", why);
@@ -365,7 +398,8 @@ int main(void)
 	idle = ms_session__new(&so, err, sizeof(err));
 	if (!s || !idle)
 		die(err);
-	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
+	id = ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+				    DEV_NAME);
 	ms_bpf__set_notes(NULL);
 	/*
 	 * c: one device watched, iommu from every process; c_idle: none watched
@@ -504,9 +538,11 @@ int main(void)
 		bench_events(&b, quiet, 1, 0);
 	}
 	ring_buffer__free(b.floor_rb);
-	printf("# ring_to_tracker_mrec_per_s: ring -> agent -> bus -> DMA_WRITE consumer"
-	       " (tracker not merged yet) vs bare libbpf consumer (target ratio >= 0.8)\n");
-	bench_ring(s, c, &k, dev);
+	printf("# ring_to_bus_mrec_per_s: ring -> agent -> session bus, device not tracked;\n"
+	       "# ring_to_tracker_mrec_per_s: ring -> agent -> session bus -> dirty tracker"
+	       " (fresh pages);\n# both vs a bare libbpf consumer that only counts (target ratio"
+	       " >= 0.8)\n");
+	bench_ring(s, c, id, dev);
 
 	ms_collect__close(c_other);
 	ms_collect__close(c_qemu);

@@ -8,6 +8,14 @@ expect_exit 0 "profile with no arguments" -- "$MIGSCOPE" profile
 expect_grep 'ref0\.dst' "$T/out" "the report lists the destination devices"
 expect_grep 'data verified intact' "$T/err" "the run says the data arrived intact"
 expect_lines 1 "$T/err" "one line on stderr"
+expect_grep 'switchover converged after [0-9]* rounds: stop-copy .* under the threshold' "$T/err" \
+	"the default run converges, and says why"
+
+expect_exit 0 "a device whose state mostly moves in stop-copy" -- "$MIGSCOPE" profile \
+	--device ref:state=64M,init=4M --duration 1s
+expect_grep 'switchover forced at --duration 1.0 s without converging: stop-copy .* over the threshold' \
+	"$T/err" "it is forced at --duration, and says it did not converge"
+expect_grep 'switchover did not converge' "$T/out" "the report says so too"
 
 expect_exit 0 "--quiet" -- "$MIGSCOPE" profile --quiet --device ref:state=1M
 expect_lines 0 "$T/err" "--quiet prints nothing on stderr"

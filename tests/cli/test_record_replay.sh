@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # record -> replay: the same report live and replayed, twice, byte for byte;
 # --check passes on the same report and fails with a readable diff on a changed
-# one; captures are mode 0600; damaged captures are one-line errors.
+# one, writing --perfetto/--svg either way; captures are mode 0600; damaged captures are one-line errors.
 . "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "synth --record --json" -- "$MIGSCOPE" synth --events 5000 --devices 3 --json --record "$T/s.mscap"
@@ -22,6 +22,17 @@ expect_grep 'matches' "$T/err" "--check says it matches"
 sed 's/"dma_write": [0-9]*/"dma_write": 1/' "$T/r1.json" >"$T/changed.json"
 expect_exit 1 "--check catches a changed report" -- "$MIGSCOPE" replay "$T/s.mscap" --check "$T/changed.json"
 expect_grep 'events.by_type.dma_write: expected 1, got [0-9]+' "$T/err" "the diff names the path and both values"
+
+# the timeline and the plot are written with --check too, matching or not
+expect_exit 0 "--check --perfetto --svg" -- "$MIGSCOPE" replay "$T/s.mscap" --check "$T/r1.json" \
+	--perfetto "$T/check.trace.json" --svg "$T/check.svg"
+expect_grep 'traceEvents' "$T/check.trace.json" "--check wrote the Perfetto file"
+expect_grep '<svg' "$T/check.svg" "--check wrote the SVG file"
+rm -f "$T/check.trace.json" "$T/check.svg"
+expect_exit 1 "--check --perfetto --svg, reports differ" -- "$MIGSCOPE" replay "$T/s.mscap" \
+	--check "$T/changed.json" --perfetto "$T/check.trace.json" --svg "$T/check.svg"
+[ -s "$T/check.trace.json" ] && [ -s "$T/check.svg" ] && ok "files written when the check fails" ||
+	fail "no files when the check fails"
 
 echo '{"not": "a report"' >"$T/broken.json"
 expect_exit 1 "--check with broken JSON" -- "$MIGSCOPE" replay "$T/s.mscap" --check "$T/broken.json"

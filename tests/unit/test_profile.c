@@ -235,31 +235,61 @@ static void same_seed_gives_the_same_stream_but_the_wall_clock_stamp(void **stat
 	run_free(&c);
 }
 
-static void a_workload_faster_than_the_link_switches_over_when_pending_stops_shrinking(void **state)
+/* The first arc of dev into state, or NULL. */
+static const struct ms_ev_dev_state *arc_to(const struct run *r, uint32_t dev, uint8_t state)
+{
+	const struct ms_event_hdr *h;
+	size_t off = 0;
+
+	while ((h = dt_next(&r->rec, &off))) {
+		const struct ms_ev_dev_state *e = (const void *)h;
+
+		if (h->type == MS_EV_DEV_STATE && h->dev == dev && e->domain == MS_DOMAIN_VFIO &&
+		    e->to == state)
+			return e;
+	}
+	return NULL;
+}
+
+static void a_workload_faster_than_the_link_is_forced_over_at_the_duration_not_before(void **state)
 {
 	struct run r;
-	const struct ms_event_hdr *h;
-	size_t off = 0, samples = 0;
+	const struct ms_ev_switchover *dec;
+	const struct ms_ev_dev_state *pc;
 
 	/* half the state is rewritten at twice the link rate: the stop-copy never fits 300 ms */
-	run(&r, 1, (const char *[]){ "ref:state=128M,ws=256M,dirty=256M/s" }, 1, 128ull << 20, 0);
+	run(&r, 1, (const char *[]){ "ref:state=128M,ws=256M,dirty=256M/s" }, 1, 128ull << 20,
+	    2000 * MS);
 	if (r.ret)
 		fail_msg("%s", r.res.err);
-	assert_int_equal(r.res.decision, MS_DECIDE_STALLED);
+	assert_int_equal(r.res.decision, MS_DECIDE_FORCED);
+	assert_false(r.res.converged);
+	assert_true(r.res.check.pending >= r.res.check.threshold);
+	assert_int_equal(r.res.check.unacked, 0);
+	/* a round every 50 ms from the start of pre-copy through the 2 s: none switched early */
+	assert_int_equal(r.res.rounds, 41);
+	pc = arc_to(&r, 0, VFIO_DEVICE_STATE_PRE_COPY);
+	dec = switchover(&r, MS_SWITCHOVER_DECIDED, MS_DEV_NONE, 0);
+	assert_true(dec->hdr.ts_ns - pc->hdr.ts_ns >= 2000 * MS);
+	assert_non_null(strstr(r.res.reason, "forced at --duration 2.0 s without converging"));
+	assert_non_null(strstr(r.res.reason, "over the threshold 38.40 MiB"));
+	assert_int_equal(dt_count(&r.rec, MS_EV_STOPCOPY_SIZE, 0), 41 + 1);
 	assert_true(r.res.verified);
-	while ((h = dt_next(&r.rec, &off)))
-		samples += h->type == MS_EV_PRECOPY;
-	assert_true(samples > 10);
 	run_free(&r);
 }
 
-static void the_duration_limit_forces_the_switchover(void **state)
+static void initial_bytes_the_link_cannot_drain_leave_the_ack_outstanding_when_forced(void **state)
 {
 	struct run r;
 
+	/* 64 MiB of initial bytes over 16 MiB/s: half a second moves 8 MiB of them */
 	run(&r, 1, (const char *[]){ "ref:state=64M,dirty=8M/s" }, 1, 16ull << 20, 500 * MS);
 	assert_int_equal(r.ret, 0);
-	assert_int_equal(r.res.decision, MS_DECIDE_DURATION);
+	assert_int_equal(r.res.decision, MS_DECIDE_FORCED);
+	assert_int_equal(r.res.check.unacked, 1);
+	assert_non_null(switchover(&r, MS_SWITCHOVER_ACK_REQUESTED, 0, 0));
+	assert_null(switchover(&r, MS_SWITCHOVER_ACKED, 0, 0));
+	assert_non_null(strstr(r.res.reason, "1 switchover-ack outstanding"));
 	assert_true(r.res.verified);
 	run_free(&r);
 }
@@ -275,6 +305,8 @@ static void stop_copy_data_takes_bytes_over_bandwidth_of_virtual_time(void **sta
 	run(&r, 1, (const char *[]){ "ref:state=8M,dirty=0,precopy=off" }, 1, 64ull << 20, 0);
 	assert_int_equal(r.ret, 0);
 	assert_int_equal(r.res.decision, MS_DECIDE_NO_PRECOPY);
+	assert_true(r.res.converged); /* 8 MiB moves in 125 ms at 64 MiB/s */
+	assert_int_equal(r.res.rounds, 0);
 	/* the destination's write of a chunk lands bytes / bandwidth after the previous one */
 	while ((h = dt_next(&r.rec, &off))) {
 		const struct ms_ev_data *d = (const void *)h;
@@ -501,8 +533,9 @@ int main(void)
 		cmocka_unit_test(a_reinit_is_published_with_initial_bytes_growing_again),
 		cmocka_unit_test(same_seed_gives_the_same_stream_but_the_wall_clock_stamp),
 		cmocka_unit_test(
-		    a_workload_faster_than_the_link_switches_over_when_pending_stops_shrinking),
-		cmocka_unit_test(the_duration_limit_forces_the_switchover),
+		    a_workload_faster_than_the_link_is_forced_over_at_the_duration_not_before),
+		cmocka_unit_test(
+		    initial_bytes_the_link_cannot_drain_leave_the_ack_outstanding_when_forced),
 		cmocka_unit_test(stop_copy_data_takes_bytes_over_bandwidth_of_virtual_time),
 		cmocka_unit_test(a_device_failing_to_stop_rolls_every_device_back_to_running),
 		cmocka_unit_test(data_corrupted_on_the_way_is_refused_and_everything_rolls_back),

@@ -6,17 +6,13 @@
  * process started is killed in the teardown, pass or fail.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -25,32 +21,18 @@
 #include <migscope/qemu_trace.h>
 #include <migscope/session.h>
 
-#include "testutil.h"
+#include "testproc.h"
 
-#define MAX_PROCS 8
-#define SEC	  1000000000ull
+#define SEC TP_SEC
 
 struct e2e {
 	char dir[64];
 	char qemu[256];
 	char guest[512];
 	const char *migscope;
-	pid_t procs[MAX_PROCS];
-	int nr_procs;
+	struct tp_procs procs;
 	int src_qmp, dst_qmp;
 };
-
-static uint64_t now_ns(void)
-{
-	return ms_now_ns();
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 static int find_in_path(const char *name, char *out, size_t len)
 {
@@ -79,8 +61,7 @@ static int setup(void **state)
 	snprintf(e->guest, sizeof(e->guest), "%s/guest/guest.elf", build);
 	if (find_in_path("qemu-system-x86_64", e->qemu, sizeof(e->qemu)))
 		e->qemu[0] = 0;
-	strcpy(e->dir, "/tmp/migscope-e2e-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
+	tp_mkdtemp(e->dir, "e2e");
 	*state = e;
 	return 0;
 }
@@ -88,93 +69,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct e2e *e = *state;
-	char cmd[128];
 
 	if (e->src_qmp >= 0)
 		close(e->src_qmp);
 	if (e->dst_qmp >= 0)
 		close(e->dst_qmp);
-	for (int i = 0; i < e->nr_procs; i++) {
-		kill(e->procs[i], SIGKILL);
-		waitpid(e->procs[i], NULL, 0);
-	}
-	/* keep the logs of a failed run: the runner prints where they are */
-	if (!getenv("MIGSCOPE_KEEP")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-		if (system(cmd))
-			fprintf(stderr, "failed to remove %s\n", e->dir);
-	}
+	tp_kill_all(&e->procs);
+	tp_rmdir(e->dir);
 	free(e);
 	return 0;
-}
-
-/* Start argv with stdout/stderr to files (NULL: /dev/null); the teardown kills it. */
-static pid_t spawn(struct e2e *e, char *const argv[], const char *out, const char *err)
-{
-	pid_t pid;
-
-	assert_true(e->nr_procs < MAX_PROCS);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int r = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int n = open("/dev/null", O_RDONLY);
-
-		if (o < 0 || r < 0 || n < 0)
-			_exit(127);
-		dup2(n, 0);
-		dup2(o, 1);
-		dup2(r, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	e->procs[e->nr_procs++] = pid;
-	return pid;
-}
-
-/* Wait for pid to exit; its exit status, or -1 on timeout. */
-static int wait_exit(struct e2e *e, pid_t pid, uint64_t timeout_ns)
-{
-	uint64_t end = now_ns() + timeout_ns;
-	int st;
-
-	while (now_ns() < end) {
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			for (int i = 0; i < e->nr_procs; i++)
-				if (e->procs[i] == pid)
-					e->procs[i] = e->procs[--e->nr_procs];
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		sleep_ms(20);
-	}
-	return -1;
-}
-
-static int file_contains(const char *path, const char *needle)
-{
-	char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strstr(buf, needle) != NULL;
-}
-
-static void wait_for_text(const char *path, const char *needle, uint64_t timeout_ns)
-{
-	uint64_t end = now_ns() + timeout_ns;
-
-	while (!file_contains(path, needle)) {
-		if (now_ns() > end)
-			fail_msg("%s: no '%s' after %.0f s", path, needle,
-				 (double)timeout_ns / SEC);
-		sleep_ms(20);
-	}
 }
 
 static void path_in(const struct e2e *e, const char *name, char *out, size_t len)
@@ -188,7 +91,7 @@ static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 {
 	static char buf[1 << 16];
 	static size_t len;
-	uint64_t end = now_ns() + timeout_ns;
+	uint64_t end = ms_now_ns() + timeout_ns;
 
 	for (;;) {
 		char *nl = memchr(buf, '\n', len);
@@ -204,7 +107,7 @@ static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 				return o;
 			continue;
 		}
-		if (now_ns() > end || len == sizeof(buf))
+		if (ms_now_ns() > end || len == sizeof(buf))
 			fail_msg("QMP: no message in %.0f s", (double)timeout_ns / SEC);
 		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
 
@@ -213,7 +116,7 @@ static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 		else if (n == 0)
 			fail_msg("QMP: QEMU closed the socket");
 		else
-			sleep_ms(5);
+			tp_sleep_ms(5);
 	}
 }
 
@@ -239,7 +142,7 @@ static struct json_object *qmp_cmd(int fd, const char *json)
 static int qmp_connect(const char *path, uint64_t timeout_ns)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t end = now_ns() + timeout_ns;
+	uint64_t end = ms_now_ns() + timeout_ns;
 	int fd;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -249,9 +152,9 @@ static int qmp_connect(const char *path, uint64_t timeout_ns)
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			break;
 		close(fd);
-		if (now_ns() > end)
+		if (ms_now_ns() > end)
 			fail_msg("QMP %s: cannot connect: %s", path, strerror(errno));
-		sleep_ms(20);
+		tp_sleep_ms(20);
 	}
 	json_object_put(qmp_read(fd, 10 * SEC)); /* greeting */
 	json_object_put(qmp_cmd(fd, "{\"execute\": \"qmp_capabilities\"}"));
@@ -336,7 +239,7 @@ static void start_qemu(struct e2e *e, int dest, const char *workload)
 	}
 	argv[n] = NULL;
 	path_in(e, dest ? "dst.err" : "src.err", sock, sizeof(sock));
-	spawn(e, argv, NULL, sock);
+	tp_spawn(&e->procs, argv, &(struct tp_io){ .err = sock });
 }
 
 /* Run one migration under migscope watch; fills the paths of its report and capture. */
@@ -346,12 +249,12 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	char sock[128], log[128], err[128], cmd[256], serial[128];
 	char *argv[24];
 	pid_t watch;
-	int n = 0, st;
+	int n = 0;
 
 	start_qemu(e, 1, r->workload);
 	start_qemu(e, 0, r->workload);
 	path_in(e, "serial.txt", serial, sizeof(serial));
-	wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
+	tp_wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
 	path_in(e, "src.qmp", sock, sizeof(sock));
 	e->src_qmp = qmp_connect(sock, 20 * SEC);
 	path_in(e, "dst.qmp", sock, sizeof(sock));
@@ -378,57 +281,27 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	argv[n++] = "--record";
 	argv[n++] = capture;
 	argv[n] = NULL;
-	watch = spawn(e, argv, report, err);
-	wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
+	watch = tp_spawn(&e->procs, argv, &(struct tp_io){ .out = report, .err = err });
+	tp_wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
 
 	path_in(e, "mig.sock", sock, sizeof(sock));
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:%s\"}}", sock);
 	json_object_put(qmp_cmd(e->src_qmp, cmd));
 	if (r->cancel_after_ms) {
-		sleep_ms(r->cancel_after_ms);
+		tp_sleep_ms(r->cancel_after_ms);
 		assert_string_equal(status_of(e->src_qmp, NULL), "active");
 		json_object_put(qmp_cmd(e->src_qmp, "{\"execute\": \"migrate_cancel\"}"));
 	}
-	st = wait_exit(e, watch, 120 * SEC);
-	if (st != 0) {
-		char text[4096] = "";
-		FILE *f = fopen(err, "r");
-
-		if (f) {
-			text[fread(text, 1, sizeof(text) - 1, f)] = 0;
-			fclose(f);
-		}
-		fail_msg("migscope watch exited with %d:\n%s", st, text);
-	}
-}
-
-/* The records of a capture, in order. */
-static void read_capture(const char *path, struct tu_recorder *rec)
-{
-	struct ms_capture_reader *r;
-	char err[MS_ERR_LEN];
-	struct ms_bus bus;
-
-	ms_bus__init(&bus);
-	assert_int_equal(ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, rec), 0);
-	r = ms_capture_reader__open(path, err, sizeof(err));
-	if (!r)
-		fail_msg("%s", err);
-	assert_int_equal(ms_capture_reader__replay(r, &bus, NULL, err, sizeof(err)), 0);
-	ms_capture_reader__close(r);
+	tp_expect_exit(&e->procs, watch, 0, 120 * SEC, err);
 }
 
 static void replay_gives_the_same_report(struct e2e *e, const char *capture, const char *report)
 {
-	char *argv[] = { (char *)e->migscope, "replay",	      (char *)capture,
-			 "--check",	      (char *)report, NULL };
 	char err[128];
-	pid_t p;
 
 	path_in(e, "replay.err", err, sizeof(err));
-	p = spawn(e, argv, NULL, err);
-	assert_int_equal(wait_exit(e, p, 60 * SEC), 0);
+	tp_replay_matches(&e->procs, e->migscope, capture, report, err);
 }
 
 /*
@@ -509,7 +382,7 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 	assert_true(json_object_get_int64(v) > 0);
 	json_object_put(rep);
 
-	read_capture(capture, &rec);
+	tp_read_capture(capture, &rec);
 	for (size_t i = 0; i < rec.count; i++) {
 		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
 
@@ -562,7 +435,7 @@ static void working_set_beyond_the_bandwidth_never_converges_and_is_cancelled(vo
 	run_migration(e, &r, report, capture, sizeof(report));
 	assert_string_equal(status_of(e->src_qmp, NULL), "cancelled");
 
-	read_capture(capture, &rec);
+	tp_read_capture(capture, &rec);
 	for (size_t i = 0; i < rec.count; i++) {
 		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
 

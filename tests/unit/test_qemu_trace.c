@@ -46,28 +46,6 @@ static void feed_str(struct env *e, const char *text)
 	ms_qemu_trace__feed(e->t, text, strlen(text));
 }
 
-static size_t count_type(const struct env *e, unsigned int type)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < e->rec.count; i++)
-		n += tu_recorder__get(&e->rec, i)->type == type;
-	return n;
-}
-
-/* The i-th record of a type. */
-static const void *nth(const struct env *e, unsigned int type, size_t k)
-{
-	for (size_t i = 0; i < e->rec.count; i++) {
-		const struct ms_event_hdr *ev = tu_recorder__get(&e->rec, i);
-
-		if (ev->type == type && !k--)
-			return ev;
-	}
-	fail_msg("no record %zu of type %u", k, type);
-	return NULL;
-}
-
 static uint32_t dev_id(const struct env *e, uint16_t kind, uint16_t role, const char *name)
 {
 	for (uint32_t i = 0; i < e->s->devices.nr; i++) {
@@ -113,8 +91,8 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	assert_int_equal(n->accepted, 16 + 4 + 45 + 45);
 
 	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
-	assert_int_equal(count_type(&e, MS_EV_QEMU_PENDING), 16);
-	p = nth(&e, MS_EV_QEMU_PENDING, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 16);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 0);
 	assert_int_equal(p->hdr.dev, ram);
 	assert_int_equal(p->precopy, 268967936);
 	assert_int_equal(p->postcopy, 0);
@@ -124,31 +102,31 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	assert_int_equal(p->hdr.ts_ns, 1795391031897616000ull);
 	/* the first count is before any sync: an estimate */
 	assert_int_equal(p->exact, 1); /* the setup's sync: "dirty_pages 0" */
-	p = nth(&e, MS_EV_QEMU_PENDING, 1);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 1);
 	assert_int_equal(p->exact, 0);
 	/* after "migration_bitmap_sync_end dirty_pages 2048": the 8 MiB working set */
-	p = nth(&e, MS_EV_QEMU_PENDING, 14);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 14);
 	assert_int_equal(p->precopy, 8388608);
 	assert_int_equal(p->exact, 1);
-	p = nth(&e, MS_EV_QEMU_PENDING, 15);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 15);
 	assert_int_equal(p->precopy, 4661248);
 	assert_int_equal(p->threshold, 15259936);
 	assert_int_equal(p->exact, 1);
 
-	assert_int_equal(count_type(&e, MS_EV_QEMU_SECTION), 90);
-	sec = nth(&e, MS_EV_QEMU_SECTION, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_SECTION), 90);
+	sec = tu_recorder__nth(&e.rec, MS_EV_QEMU_SECTION, 0);
 	assert_int_equal(sec->hdr.dev, ram);
 	assert_int_equal(sec->section_id, 2);
 	assert_int_equal(sec->phase, MS_SECTION_SAVE_START);
 	/* "ram, section_id 2 -> 1": the iteration that finished RAM's first pass */
-	sec = nth(&e, MS_EV_QEMU_SECTION, 2 * 13 + 1);
+	sec = tu_recorder__nth(&e.rec, MS_EV_QEMU_SECTION, 2 * 13 + 1);
 	assert_int_equal(sec->phase, MS_SECTION_SAVE_END);
 	assert_int_equal(sec->ret, 1);
 	/* the two "dma" sections are one device */
 	dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, "dma");
 	dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, "0000:00:1f.2/ich9_ahci");
 
-	st = nth(&e, MS_EV_SOURCE_STATS, 0);
+	st = tu_recorder__nth(&e.rec, MS_EV_SOURCE_STATS, 0);
 	assert_int_equal(st->source, MS_SOURCE_QEMU_LOG);
 	assert_int_equal(st->accepted, n->accepted);
 	assert_int_equal(st->skipped, n->not_trace + n->unknown);
@@ -171,8 +149,8 @@ static void destination_log_pairs_every_loaded_section(void **state)
 	assert_int_equal(n->accepted + n->not_trace + n->unknown, n->lines);
 	/* 47 section headers + 30 startfull + 16 partend + post_main */
 	assert_int_equal(n->accepted, 47 + 30 + 16 + 1);
-	for (size_t i = 0; i < count_type(&e, MS_EV_QEMU_SECTION); i++) {
-		const struct ms_ev_qemu_section *s = nth(&e, MS_EV_QEMU_SECTION, i);
+	for (size_t i = 0; i < tu_recorder__count(&e.rec, MS_EV_QEMU_SECTION); i++) {
+		const struct ms_ev_qemu_section *s = tu_recorder__nth(&e.rec, MS_EV_QEMU_SECTION, i);
 
 		if (s->phase == MS_SECTION_LOAD_START) {
 			assert_int_equal(starts, ends);
@@ -186,7 +164,7 @@ static void destination_log_pairs_every_loaded_section(void **state)
 	assert_int_equal(ends, starts);
 	/* ram's parts are found by section id alone */
 	assert_int_equal(
-	    ((const struct ms_ev_qemu_section *)nth(&e, MS_EV_QEMU_SECTION, 2))->hdr.dev,
+	    ((const struct ms_ev_qemu_section *)tu_recorder__nth(&e.rec, MS_EV_QEMU_SECTION, 2))->hdr.dev,
 	    dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, "ram"));
 	env_free(&e);
 }
@@ -296,23 +274,23 @@ static void pending_formats_all_give_precopy_postcopy_and_threshold(void **state
 	env_init(&e, NULL);
 	for (size_t i = 0; i < 10; i++)
 		ms_qemu_trace__line(e.t, samples[i], strlen(samples[i]));
-	assert_int_equal(count_type(&e, MS_EV_QEMU_PENDING), 10);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 10);
 	for (size_t i = 0; i < 10; i++) {
-		p = nth(&e, MS_EV_QEMU_PENDING, i);
+		p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, i);
 		assert_int_equal(p->precopy, 8); /* pre + compat */
 		assert_int_equal(p->postcopy, i == 0 ? 2 : 1);
 	}
 	assert_int_equal(
-	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->threshold, 5);
+	    ((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 0))->threshold, 5);
 	assert_int_equal(
-	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->threshold,
+	    ((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 1))->threshold,
 	    MS_STAT_UNSET);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 1))->exact,
+	assert_int_equal(((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 1))->exact,
 			 1);
-	assert_int_equal(((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 5))->exact,
+	assert_int_equal(((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 5))->exact,
 			 0);
 	assert_int_equal(
-	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 9))->threshold, 3);
+	    ((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 9))->threshold, 3);
 	env_free(&e);
 }
 
@@ -332,8 +310,8 @@ static void vfio_request_then_device_state_is_one_arc_with_its_duration(void **s
 		     "state ERROR\n"
 		     /* the device failed and was put in its recover state */
 		     "1@11.002000:vfio_migration_set_device_state  (dev0) state ERROR\n");
-	assert_int_equal(count_type(&e, MS_EV_DEV_STATE), 2);
-	a = nth(&e, MS_EV_DEV_STATE, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_DEV_STATE), 2);
+	a = tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 0);
 	assert_int_equal(a->domain, MS_DOMAIN_VFIO);
 	assert_int_equal(a->from, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(a->to, VFIO_DEVICE_STATE_PRE_COPY);
@@ -341,7 +319,7 @@ static void vfio_request_then_device_state_is_one_arc_with_its_duration(void **s
 	assert_int_equal(a->err, 0);
 	assert_int_equal(a->hdr.ts_ns, 10000250000ull);
 	assert_int_equal(a->hdr.dev, dev_id(&e, MS_DEV_KIND_QEMU_VFIO, MS_ROLE_SOURCE, "dev0"));
-	a = nth(&e, MS_EV_DEV_STATE, 1);
+	a = tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 1);
 	assert_int_equal(a->from, VFIO_DEVICE_STATE_PRE_COPY);
 	assert_int_equal(a->to, VFIO_DEVICE_STATE_ERROR);
 	assert_int_equal(a->dur_ns, 2000000);
@@ -362,19 +340,19 @@ static void vfio_v1_states_and_data_follow_the_device_state(void **state)
 		 "7@5.100000:vfio_migration_set_state  (hostdev0) state 2\n"
 		 "7@5.100010:vfio_update_pending  (hostdev0) pending 0x1000\n"
 		 "7@5.100020:vfio_save_buffer  (hostdev0) Offset 0x0 size 0x1000 pending 0x0\n");
-	assert_int_equal(count_type(&e, MS_EV_DEV_STATE), 2);
-	assert_int_equal(((const struct ms_ev_dev_state *)nth(&e, MS_EV_DEV_STATE, 0))->to,
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_DEV_STATE), 2);
+	assert_int_equal(((const struct ms_ev_dev_state *)tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 0))->to,
 			 VFIO_DEVICE_STATE_PRE_COPY);
-	assert_int_equal(((const struct ms_ev_dev_state *)nth(&e, MS_EV_DEV_STATE, 1))->to,
+	assert_int_equal(((const struct ms_ev_dev_state *)tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 1))->to,
 			 VFIO_DEVICE_STATE_STOP_COPY);
-	assert_int_equal(((const struct ms_ev_precopy *)nth(&e, MS_EV_PRECOPY, 0))->dirty_bytes,
+	assert_int_equal(((const struct ms_ev_precopy *)tu_recorder__nth(&e.rec, MS_EV_PRECOPY, 0))->dirty_bytes,
 			 0x3000);
 	assert_int_equal(
-	    ((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes, 0x1000);
-	d = nth(&e, MS_EV_DATA, 0);
+	    ((const struct ms_ev_stopcopy_size *)tu_recorder__nth(&e.rec, MS_EV_STOPCOPY_SIZE, 0))->bytes, 0x1000);
+	d = tu_recorder__nth(&e.rec, MS_EV_DATA, 0);
 	assert_int_equal(d->bytes, 4096);
 	assert_int_equal(d->phase, MS_PHASE_PRECOPY);
-	d = nth(&e, MS_EV_DATA, 1);
+	d = tu_recorder__nth(&e.rec, MS_EV_DATA, 1);
 	assert_int_equal(d->bytes, 4096);
 	assert_int_equal(d->phase, MS_PHASE_STOPCOPY);
 	env_free(&e);
@@ -388,8 +366,8 @@ static void vfio_exact_pending_gives_stopcopy_size_and_precopy_bytes(void **stat
 	env_init(&e, NULL);
 	ms_qemu_trace__line(e.t, samples[31], strlen(samples[31]));
 	assert_int_equal(
-	    ((const struct ms_ev_stopcopy_size *)nth(&e, MS_EV_STOPCOPY_SIZE, 0))->bytes, 8192);
-	p = nth(&e, MS_EV_PRECOPY, 0);
+	    ((const struct ms_ev_stopcopy_size *)tu_recorder__nth(&e.rec, MS_EV_STOPCOPY_SIZE, 0))->bytes, 8192);
+	p = tu_recorder__nth(&e.rec, MS_EV_PRECOPY, 0);
 	assert_int_equal(p->initial_bytes, 256);
 	assert_int_equal(p->dirty_bytes, 512);
 	env_free(&e);
@@ -404,18 +382,18 @@ static void downtime_events_carry_microseconds_as_nanoseconds_and_checkpoints(vo
 	for (size_t i = 17; i < 20; i++)
 		ms_qemu_trace__line(e.t, samples[i], strlen(samples[i]));
 	feed_str(&e, "1@2.000000:vmstate_downtime_checkpoint some-future-checkpoint\n");
-	d = nth(&e, MS_EV_QEMU_DOWNTIME, 0);
+	d = tu_recorder__nth(&e.rec, MS_EV_QEMU_DOWNTIME, 0);
 	assert_int_equal(d->kind, MS_DOWNTIME_SAVE);
 	assert_int_equal(d->dur_ns, 1500000);
 	assert_int_equal(d->hdr.dev, dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, "ram"));
-	d = nth(&e, MS_EV_QEMU_DOWNTIME, 1);
+	d = tu_recorder__nth(&e.rec, MS_EV_QEMU_DOWNTIME, 1);
 	assert_int_equal(d->kind, MS_DOWNTIME_LOAD);
 	assert_int_equal(d->hdr.dev, dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, "cpu"));
-	d = nth(&e, MS_EV_QEMU_DOWNTIME, 2);
+	d = tu_recorder__nth(&e.rec, MS_EV_QEMU_DOWNTIME, 2);
 	assert_int_equal(d->kind, MS_DOWNTIME_CHECKPOINT);
 	assert_int_equal(d->hdr.dev, MS_DEV_NONE);
 	assert_string_equal(ms_qemu_checkpoint_name(d->checkpoint), "src-downtime-start");
-	d = nth(&e, MS_EV_QEMU_DOWNTIME, 3);
+	d = tu_recorder__nth(&e.rec, MS_EV_QEMU_DOWNTIME, 3);
 	assert_int_equal(d->checkpoint, MS_QEMU_CHECKPOINT_OTHER);
 	env_free(&e);
 }
@@ -436,11 +414,11 @@ static void iso8601_lines_of_qemu_10_1_are_stamped_in_utc(void **state)
 	assert_int_equal(ms_qemu_trace__counts(e.t)->accepted, 3);
 	assert_int_equal(ms_qemu_trace__counts(e.t)->not_trace, 1);
 	/* the 7.2 fixture's own clock: 1795391032.683217 is 2026-11-22T23:43:52.683217Z */
-	p = nth(&e, MS_EV_QEMU_PENDING, 0);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 0);
 	assert_int_equal(p->hdr.ts_ns, 1795391032683217000ull);
-	p = nth(&e, MS_EV_QEMU_PENDING, 1);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 1);
 	assert_int_equal(p->hdr.ts_ns, 1795391032000000000ull);
-	p = nth(&e, MS_EV_QEMU_PENDING, 2);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 2);
 	assert_int_equal(p->hdr.ts_ns, 1795391032500000000ull);
 	env_free(&e);
 }
@@ -483,7 +461,7 @@ static void lines_of_an_earlier_migration_are_skipped_as_stale(void **state)
 	assert_true(ms_qemu_trace__counts(e.t)->stale > 0);
 	/* first pending after the cut: 7859@1795391032.056982, in stream time */
 	assert_int_equal(
-	    ((const struct ms_ev_qemu_pending *)nth(&e, MS_EV_QEMU_PENDING, 0))->hdr.ts_ns,
+	    ((const struct ms_ev_qemu_pending *)tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 0))->hdr.ts_ns,
 	    32056982000ull);
 	env_free(&e);
 }
@@ -497,8 +475,8 @@ static void vfio_device_filter_drops_other_devices(void **state)
 	env_init(&e, &o);
 	feed_str(&e, "1@1.000001:vfio_save_block  (other) data_size 10\n"
 		     "1@1.000002:vfio_save_block  (keep) data_size 20\n");
-	assert_int_equal(count_type(&e, MS_EV_DATA), 1);
-	assert_int_equal(((const struct ms_ev_data *)nth(&e, MS_EV_DATA, 0))->bytes, 20);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_DATA), 1);
+	assert_int_equal(((const struct ms_ev_data *)tu_recorder__nth(&e.rec, MS_EV_DATA, 0))->bytes, 20);
 	env_free(&e);
 }
 
@@ -513,16 +491,16 @@ static void following_a_file_reads_appended_lines_and_a_truncated_file_again(voi
 	tu_write_file(path, "1@1.000001:savevm_section_start ram, section_id 2\n1@1.0000", 58);
 	env_init(&e, NULL);
 	assert_int_equal(ms_qemu_trace__follow(e.t, path, l, err, sizeof(err)), 0);
-	assert_int_equal(count_type(&e, MS_EV_QEMU_SECTION), 1);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_SECTION), 1);
 	f = fopen(path, "a");
 	fputs("02:savevm_section_end ram, section_id 2 -> 0\n", f);
 	fclose(f);
 	assert_int_equal(ms_loop__run(l, 50000000ull), -ETIMEDOUT);
-	assert_int_equal(count_type(&e, MS_EV_QEMU_SECTION), 2);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_SECTION), 2);
 	/* QEMU restarted: the log starts again */
 	tu_write_file(path, "1@2.000001:savevm_section_start ram, section_id 2\n", 50);
 	assert_int_equal(ms_loop__run(l, 50000000ull), -ETIMEDOUT);
-	assert_int_equal(count_type(&e, MS_EV_QEMU_SECTION), 3);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_SECTION), 3);
 	ms_qemu_trace__free(e.t);
 	e.t = NULL;
 	ms_loop__free(l);

@@ -59,27 +59,6 @@ static int feed_str(struct env *e, const char *text, uint64_t now)
 	return ms_qmp__feed(e->q, text, strlen(text), now);
 }
 
-static size_t count_type(const struct env *e, unsigned int type)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < e->rec.count; i++)
-		n += tu_recorder__get(&e->rec, i)->type == type;
-	return n;
-}
-
-static const void *nth(const struct env *e, unsigned int type, size_t k)
-{
-	for (size_t i = 0; i < e->rec.count; i++) {
-		const struct ms_event_hdr *ev = tu_recorder__get(&e->rec, i);
-
-		if (ev->type == type && !k--)
-			return ev;
-	}
-	fail_msg("no record %zu of type %u", k, type);
-	return NULL;
-}
-
 /* What the client sent to QEMU so far. */
 static void read_sent(struct env *e, char *buf, size_t len)
 {
@@ -147,31 +126,31 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	env_init(&e, &o);
 	replay_transcript(&e);
 
-	assert_int_equal(count_type(&e, MS_EV_MIG_STATUS), 7);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_MIG_STATUS), 7);
 	for (size_t i = 0; i < 7; i++) {
-		st = nth(&e, MS_EV_MIG_STATUS, i);
+		st = tu_recorder__nth(&e.rec, MS_EV_MIG_STATUS, i);
 		assert_int_equal(st->status, want[i][0]);
 		assert_int_equal(st->pass, want[i][1]);
 	}
 	/* stamped with QEMU's event time, not when it was read (100 ms later) */
-	st = nth(&e, MS_EV_MIG_STATUS, 6);
+	st = tu_recorder__nth(&e.rec, MS_EV_MIG_STATUS, 6);
 	assert_int_equal(st->hdr.ts_ns, 1795391032686020000ull);
-	assert_int_equal(count_type(&e, MS_EV_RUNSTATE), 1);
-	r = nth(&e, MS_EV_RUNSTATE, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_RUNSTATE), 1);
+	r = tu_recorder__nth(&e.rec, MS_EV_RUNSTATE, 0);
 	assert_int_equal(r->running, 0);
 	assert_int_equal(r->hdr.ts_ns, 1795391032683248000ull);
 
-	assert_int_equal(count_type(&e, MS_EV_MIG_STATS), 9);
-	m = nth(&e, MS_EV_MIG_STATS, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_MIG_STATS), 9);
+	m = tu_recorder__nth(&e.rec, MS_EV_MIG_STATS, 0);
 	assert_int_equal(m->status, MS_MIG_SETUP);
 	assert_int_equal(m->total_time_ms, MS_STAT_UNSET);
 	assert_int_equal(m->ram_remaining, MS_STAT_UNSET);
-	m = nth(&e, MS_EV_MIG_STATS, 1);
+	m = tu_recorder__nth(&e.rec, MS_EV_MIG_STATS, 1);
 	assert_int_equal(m->expected_downtime_ms, 300);
 	assert_int_equal(m->downtime_ms, MS_STAT_UNSET);
 	assert_int_equal(m->ram_remaining, 243798016);
 	assert_int_equal(m->vfio_transferred, MS_STAT_UNSET);
-	m = nth(&e, MS_EV_MIG_STATS, 8);
+	m = tu_recorder__nth(&e.rec, MS_EV_MIG_STATS, 8);
 	assert_int_equal(m->status, MS_MIG_COMPLETED);
 	assert_int_equal(m->downtime_ms, 2);
 	assert_int_equal(m->total_time_ms, 791);
@@ -183,8 +162,8 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	assert_int_equal(m->mbps_milli, 207892);
 
 	/* RAM's pending bytes from every reply that had them */
-	assert_int_equal(count_type(&e, MS_EV_QEMU_PENDING), 8);
-	p = nth(&e, MS_EV_QEMU_PENDING, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 8);
+	p = tu_recorder__nth(&e.rec, MS_EV_QEMU_PENDING, 0);
 	assert_int_equal(p->precopy, 243798016);
 	assert_int_equal(p->origin, MS_PENDING_QMP);
 	assert_int_equal(p->hdr.dev,
@@ -219,12 +198,12 @@ static void a_message_split_over_reads_is_one_message(void **state)
 	env_init(&e, NULL);
 	for (size_t i = 0; msg[i]; i++)
 		assert_int_equal(ms_qmp__feed(e.q, msg + i, 1, 42), 0);
-	assert_int_equal(count_type(&e, MS_EV_RUNSTATE), 2);
-	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 0))->running, 1);
-	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 0))->hdr.ts_ns,
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_RUNSTATE), 2);
+	assert_int_equal(((const struct ms_ev_runstate *)tu_recorder__nth(&e.rec, MS_EV_RUNSTATE, 0))->running, 1);
+	assert_int_equal(((const struct ms_ev_runstate *)tu_recorder__nth(&e.rec, MS_EV_RUNSTATE, 0))->hdr.ts_ns,
 			 5000007000ull);
 	/* no timestamp: the time it was read */
-	assert_int_equal(((const struct ms_ev_runstate *)nth(&e, MS_EV_RUNSTATE, 1))->hdr.ts_ns,
+	assert_int_equal(((const struct ms_ev_runstate *)tu_recorder__nth(&e.rec, MS_EV_RUNSTATE, 1))->hdr.ts_ns,
 			 42);
 	env_free(&e);
 }
@@ -278,13 +257,13 @@ static void vfio_migration_events_are_device_arcs_when_asked_for(void **state)
 				  "\"device-state\": \"stop-copy\"}}\r\n",
 				  7),
 			 0);
-	assert_int_equal(count_type(&e, MS_EV_DEV_STATE), 2);
-	a = nth(&e, MS_EV_DEV_STATE, 0);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_DEV_STATE), 2);
+	a = tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 0);
 	assert_int_equal(a->from, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(a->to, VFIO_DEVICE_STATE_PRE_COPY);
 	assert_int_equal(a->hdr.dev,
 			 ms_devices__find(&e.s->devices, MS_DEV_KIND_QEMU_VFIO, "nic0"));
-	a = nth(&e, MS_EV_DEV_STATE, 1);
+	a = tu_recorder__nth(&e.rec, MS_EV_DEV_STATE, 1);
 	assert_int_equal(a->from, VFIO_DEVICE_STATE_PRE_COPY);
 	assert_int_equal(a->to, VFIO_DEVICE_STATE_STOP_COPY);
 	env_free(&e);

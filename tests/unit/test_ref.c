@@ -183,6 +183,92 @@ static void stop_copy_size_is_what_stop_copy_delivers(void **state)
 	dt_rig__free(&r);
 }
 
+static uint64_t stopcopy(struct ms_device *d)
+{
+	uint64_t sc;
+
+	assert_int_equal(ms_dev__stopcopy_size(d, &sc), 0);
+	return sc;
+}
+
+/* Read everything pre-copy has for now. */
+static void drain(struct ms_device *d)
+{
+	unsigned char *all;
+	int eof;
+
+	dt_drain(d, &all, &eof);
+	free(all);
+}
+
+/*
+ * MIG_DATA_SIZE is everything left to move (what QEMU takes as the exact
+ * pending): pre-copy reads shrink it byte for byte, the state that is not
+ * initial data stays in it until STOP_COPY moves it.
+ */
+static void precopy_reads_shrink_the_stop_copy_size_by_exactly_what_they_read(void **state)
+{
+	struct dt_rig r;
+	struct ms_device *d;
+	struct ms_precopy_info pi;
+	unsigned char buf[5000];
+
+	dt_rig__init(&r);
+	d = dt_rig__ref(&r, "ref:state=1M,init=512K,dirty=0", MS_ROLE_SOURCE);
+	assert_int_equal(stopcopy(d), 256 * REC + 24); /* not saving: the whole state */
+	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
+	assert_int_equal(stopcopy(d), 256 * REC + 24);
+	assert_int_equal(ms_dev__read(d, buf, sizeof(buf)), sizeof(buf));
+	assert_int_equal(stopcopy(d), 256 * REC + 24 - sizeof(buf));
+	drain(d);
+	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
+	assert_int_equal(pi.initial_bytes + pi.dirty_bytes, 0);
+	/* pre-copy has nothing more to give; the other 512K only moves in STOP_COPY */
+	assert_int_equal(stopcopy(d), 128 * REC + 24);
+	dt_rig__free(&r);
+}
+
+static void stop_copy_size_is_unsent_state_plus_pages_dirtied_after_they_were_sent(void **state)
+{
+	struct dt_rig r;
+	struct ms_device *d;
+	struct ms_precopy_info pi;
+
+	dt_rig__init(&r);
+	/* ws == state: the writes land on sent (initial) and unsent pages alike */
+	d = dt_rig__ref(&r, "ref:state=1M,init=512K,ws=1M,dirty=8M/s,wsize=4K", MS_ROLE_SOURCE);
+	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
+	drain(d);
+	ms_clock__advance(&r.clock, 20 * MS); /* ~160 KiB of writes: ~40 pages */
+	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
+	assert_int_equal(pi.initial_bytes, 0);
+	assert_true(pi.dirty_bytes >= 5 * REC);
+	/* a write to a page not yet sent adds nothing: it is in the unsent 512K already */
+	assert_int_equal(stopcopy(d), 128 * REC + pi.dirty_bytes + 24);
+	dt_rig__free(&r);
+}
+
+static void a_reinit_makes_sent_state_unsent_again_and_the_stop_copy_size_grows(void **state)
+{
+	struct dt_rig r;
+	struct ms_device *d;
+	struct ms_precopy_info pi;
+
+	dt_rig__init(&r);
+	d = dt_rig__ref(&r, "ref:state=1M,dirty=0,reinit=1,rsize=256K,rgap=0", MS_ROLE_SOURCE);
+	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
+	drain(d);
+	assert_int_equal(stopcopy(d), 24); /* everything sent: only the end record is left */
+	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
+	assert_int_equal(pi.flags, MS_PRECOPY_REINIT);
+	assert_int_equal(pi.initial_bytes, 64 * REC);
+	/* the re-initialised 256K must move again, in pre-copy or in STOP_COPY */
+	assert_int_equal(stopcopy(d), 64 * REC + 24);
+	drain(d);
+	assert_int_equal(stopcopy(d), 24);
+	dt_rig__free(&r);
+}
+
 /* Save src completely and load it into dst; returns the load's error. */
 static int transfer(struct dt_rig *r, struct ms_device *src, struct ms_device *dst, size_t cut)
 {
@@ -566,6 +652,11 @@ int main(void)
 		cmocka_unit_test(initial_bytes_drain_by_exactly_what_is_read_then_enomsg),
 		cmocka_unit_test(writes_to_sent_pages_become_dirty_bytes),
 		cmocka_unit_test(stop_copy_size_is_what_stop_copy_delivers),
+		cmocka_unit_test(precopy_reads_shrink_the_stop_copy_size_by_exactly_what_they_read),
+		cmocka_unit_test(
+		    stop_copy_size_is_unsent_state_plus_pages_dirtied_after_they_were_sent),
+		cmocka_unit_test(
+		    a_reinit_makes_sent_state_unsent_again_and_the_stop_copy_size_grows),
 		cmocka_unit_test(saved_state_loads_intact_with_equal_digests),
 		cmocka_unit_test(a_truncated_stream_fails_resuming_to_stop_into_error),
 		cmocka_unit_test(a_corrupted_page_is_refused_as_it_arrives),

@@ -51,25 +51,14 @@ static struct ms_session *profile_like(const char *record)
 	return s;
 }
 
-static struct json_object *get(struct json_object *o, const char *path)
-{
-	char buf[128], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(o, k, &o))
-			return NULL;
-	return o;
-}
-
 static struct json_object *device(struct json_object *report, const char *name)
 {
-	struct json_object *arr = get(report, "devices");
+	struct json_object *arr = tu_json_get(report, "devices");
 
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		struct json_object *d = json_object_array_get_idx(arr, i);
 
-		if (!strcmp(json_object_get_string(get(d, "name")), name))
+		if (!strcmp(json_object_get_string(tu_json_get(d, "name")), name))
 			return d;
 	}
 	fail_msg("no device %s in the report", name);
@@ -78,7 +67,7 @@ static struct json_object *device(struct json_object *report, const char *name)
 
 static const char *str(struct json_object *o, const char *path)
 {
-	struct json_object *v = get(o, path);
+	struct json_object *v = tu_json_get(o, path);
 
 	assert_non_null(v);
 	return json_object_get_string(v);
@@ -86,7 +75,7 @@ static const char *str(struct json_object *o, const char *path)
 
 static double num(struct json_object *o, const char *path)
 {
-	struct json_object *v = get(o, path);
+	struct json_object *v = tu_json_get(o, path);
 
 	assert_non_null(v);
 	return json_object_get_double(v);
@@ -115,7 +104,7 @@ static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(voi
 	assert_true(fabs(num(d, "downtime.stopcopy_ms") - 50.5) < 1e-3);
 	assert_true(fabs(num(d, "downtime_ms") - 57.0) < 1e-3);
 	assert_string_equal(str(d, "peer"), "light-dst");
-	arcs = get(d, "arcs");
+	arcs = tu_json_get(d, "arcs");
 	assert_int_equal(json_object_array_length(arcs), 6);
 	assert_string_equal(str(json_object_array_get_idx(arcs, 0), "from"), "PRE_COPY");
 	assert_string_equal(str(json_object_array_get_idx(arcs, 0), "to"), "PRE_COPY_P2P");
@@ -126,19 +115,19 @@ static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(voi
 	d = device(r, "fast");
 	assert_string_equal(str(d, "convergence.verdict"), "diverging");
 	assert_true(fabs(num(d, "convergence.dirty_rate_bps") / TB_MIB - 200) < 1);
-	assert_true(json_object_get_boolean(get(d, "convergence.over_limit")));
+	assert_true(json_object_get_boolean(tu_json_get(d, "convergence.over_limit")));
 
 	d = device(r, "reinit");
 	assert_string_equal(str(d, "convergence.verdict"), "converging");
 	assert_int_equal((int)num(d, "convergence.reinit.count"), 2);
 	assert_true(fabs(json_object_get_double(
-			     json_object_array_get_idx(get(d, "convergence.reinit.at_ms"), 0)) -
+			     json_object_array_get_idx(tu_json_get(d, "convergence.reinit.at_ms"), 0)) -
 			 1010.0) < 1e-9);
 
 	/* destinations are counted in their source's row */
 	d = device(r, "fast-dst");
 	assert_string_equal(str(d, "counted_in"), "fast");
-	assert_null(get(d, "downtime_ms"));
+	assert_null(tu_json_get(d, "downtime_ms"));
 	json_object_put(r);
 	ms_session__free(s);
 }
@@ -227,19 +216,19 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 		assert_true(json_object_object_get_ex(e, "pid", NULL));
 		assert_true(json_object_object_get_ex(e, "tid", NULL));
 		if (strcmp(ph, "M"))
-			assert_true(json_object_is_type(get(e, "ts"), json_type_double) ||
-				    json_object_is_type(get(e, "ts"), json_type_int));
+			assert_true(json_object_is_type(tu_json_get(e, "ts"), json_type_double) ||
+				    json_object_is_type(tu_json_get(e, "ts"), json_type_int));
 		if (!strcmp(ph, "X")) {
 			assert_true(json_object_object_get_ex(e, "dur", &v));
 			assert_true(json_object_get_double(v) >= 0);
 			slices_arc += !strcmp(str(e, "cat"), "arc");
 			slices_state += !strcmp(str(e, "cat"), "state");
 			vm_downtime +=
-			    !strcmp(name, "downtime") && json_object_get_int(get(e, "tid")) == 0;
+			    !strcmp(name, "downtime") && json_object_get_int(tu_json_get(e, "tid")) == 0;
 		} else if (!strcmp(ph, "C")) {
 			if (!strcmp(name, "light pending bytes")) {
-				assert_non_null(get(e, "args.initial"));
-				assert_non_null(get(e, "args.dirty"));
+				assert_non_null(tu_json_get(e, "args.initial"));
+				assert_non_null(tu_json_get(e, "args.dirty"));
 				pending++;
 			}
 			dirty_rate += !strcmp(name, "fast dirty rate");
@@ -311,22 +300,23 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	tu_read_file(path, &doc);
 	assert_non_null(strstr((char *)doc, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
 	assert_balanced_xml((char *)doc);
-	/* one panel per source device with samples, each with its pending line */
-	assert_int_equal(count((char *)doc, "<g class=\"panel\""), 3);
+	/* the VM's (the devices' stop-copy sizes summed), then one per source device */
+	assert_int_equal(count((char *)doc, "<g class=\"panel\""), 4);
+	assert_non_null(strstr((char *)doc, ">VM (all devices) <tspan fill=\"#c62828\">diverging"));
 	assert_non_null(strstr((char *)doc, ">light <tspan fill=\"#1a7f37\">converging</tspan>"));
 	assert_non_null(strstr((char *)doc, ">fast <tspan fill=\"#c62828\">diverging</tspan>"));
-	assert_int_equal(count((char *)doc, "threshold 30.0 MiB"), 4); /* the header and 3 panels */
-	assert_int_equal(count((char *)doc, ">switchover</text>"), 3);
+	assert_int_equal(count((char *)doc, "threshold 30.0 MiB"), 5); /* the header and 4 panels */
+	assert_int_equal(count((char *)doc, ">switchover</text>"), 4);
 	assert_int_equal(count((char *)doc, ">REINIT</text>"), 2);
-	/* each line labelled in its own colour */
+	/* each line labelled in its own colour (the first one is the VM panel's) */
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#0072B2\" text-anchor=\"start\">pending 1.0 MiB</text>"));
+	    strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 1.0 MiB</text>"));
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#D55E00\" text-anchor=\"start\">pending 499.0 MiB</text>"));
+	    strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 499.0 MiB</text>"));
 	assert_non_null(
-	    strstr((char *)doc, "fill=\"#009E73\" text-anchor=\"start\">pending 512.0 KiB</text>"));
-	/* pending lines (3) and stop-copy size lines (3) */
-	assert_int_equal(count((char *)doc, "<polyline"), 6);
+	    strstr((char *)doc, "fill=\"#CC79A7\" text-anchor=\"start\">pending 512.0 KiB</text>"));
+	/* pending lines (3) and stop-copy size lines (3 and the VM's) */
+	assert_int_equal(count((char *)doc, "<polyline"), 7);
 	free(doc);
 	ms_session__free(s);
 	unlink(path);

@@ -644,6 +644,92 @@ static void huge_byte_counts_saturate_instead_of_overflowing(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * 20 MiB of stop-copy each, flat: each device alone is under the 30 MiB
+ * threshold, together they are over it, and the switchover rule (QEMU's) is
+ * on the sum.
+ */
+static void two_devices_each_under_the_threshold_are_over_it_together(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t a = tb_dev(s, "a", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t b = tb_dev(s, "b", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	for (int i = 0; i < 10; i++) {
+		tb_stopcopy(s, a, 100.0 * i, 20 * TB_MIB);
+		tb_stopcopy(s, b, 100.0 * i + 50, 20 * TB_MIB);
+	}
+	analyze(s, &r);
+	assert_int_equal(r.dev[a].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_int_equal(r.dev[b].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_STALLED);
+	assert_string_equal(r.vm.conv.basis, "devices");
+	assert_int_equal(r.vm.conv.pending, 40 * TB_MIB);
+	/* from b's first sample on, one sum per sample of either device */
+	assert_int_equal(r.vm.series_nr, 19);
+	assert_int_equal(r.vm.series[0].ts_ns, tb_ns(50));
+	assert_int_equal(r.vm.conv.predicted_ns, 400000000); /* 40 MiB at 100 MiB/s */
+	assert_non_null(strstr(r.vm.conv.reason, "a+b: stop-copy size holds near 40.00 MiB"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/* A device diverging while another drains: the sum may fall, the VM does not converge. */
+static void a_diverging_device_speaks_for_the_vm_over_a_falling_sum(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t a = tb_dev(s, "drains", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t b = tb_dev(s, "grows", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	for (int i = 0; i < 10; i++) {
+		tb_stopcopy(s, a, 100.0 * i, (uint64_t)(500 - 40 * i) * TB_MIB);
+		tb_stopcopy(s, b, 100.0 * i, (uint64_t)(40 + 10 * i) * TB_MIB);
+	}
+	analyze(s, &r);
+	assert_int_equal(r.dev[b].conv.verdict, MS_VERDICT_DIVERGING);
+	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_DIVERGING);
+	assert_int_equal(r.vm.conv.pending, (140 + 130) * TB_MIB); /* the sum's figures */
+	assert_non_null(strstr(r.vm.conv.reason, "grows: "));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+static void the_switchover_is_judged_by_the_rule_at_the_decision(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t a = tb_dev(s, "a", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t b = tb_dev(s, "b", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_switchover(s, a, 0, MS_SWITCHOVER_ACK_REQUESTED);
+	tb_switchover(s, b, 0, MS_SWITCHOVER_ACK_REQUESTED);
+	tb_precopy(s, a, 100, 0, 1 * TB_MIB, 0);
+	tb_stopcopy(s, a, 100, 10 * TB_MIB);
+	tb_switchover(s, a, 100, MS_SWITCHOVER_ACKED);
+	tb_precopy(s, b, 100, 2 * TB_MIB, 0, 0);
+	tb_stopcopy(s, b, 100, 12 * TB_MIB);
+	/* after the decision: neither counts */
+	tb_switchover(s, MS_DEV_NONE, 150, MS_SWITCHOVER_DECIDED);
+	tb_stopcopy(s, a, 200, 100 * TB_MIB);
+	tb_switchover(s, b, 200, MS_SWITCHOVER_ACKED);
+	analyze(s, &r);
+	assert_true(r.vm.switchover.have);
+	assert_int_equal(r.vm.switchover.at_ns, tb_ns(150));
+	assert_int_equal(r.vm.switchover.devices, 2);
+	assert_int_equal(r.vm.switchover.check.pending, 22 * TB_MIB);
+	assert_int_equal(r.vm.switchover.check.threshold, 30 * TB_MIB);
+	/* 22 MiB fit, but b's initial bytes were not loaded yet */
+	assert_int_equal(r.vm.switchover.check.unacked, 1);
+	assert_false(r.vm.switchover.converged);
+	assert_string_equal(r.vm.switchover.reason,
+			    "did not converge: stop-copy 22.00 MiB under the threshold 30.00 MiB "
+			    "(220 ms at 100.00 MiB/s, limit 300 ms); 1 switchover-ack outstanding");
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +752,9 @@ int main(void)
 		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
 		cmocka_unit_test(qmp_ram_remaining_does_not_mix_into_a_trace_log_series),
 		cmocka_unit_test(huge_byte_counts_saturate_instead_of_overflowing),
+		cmocka_unit_test(two_devices_each_under_the_threshold_are_over_it_together),
+		cmocka_unit_test(a_diverging_device_speaks_for_the_vm_over_a_falling_sum),
+		cmocka_unit_test(the_switchover_is_judged_by_the_rule_at_the_decision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

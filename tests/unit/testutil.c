@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "testutil.h"
 
 char *tu_tmp_path(const char *suffix)
@@ -77,4 +79,38 @@ void tu_recorder__free(struct tu_recorder *r)
 {
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
+}
+
+size_t tu_recorder__count(const struct tu_recorder *r, unsigned int type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->count; i++)
+		n += tu_recorder__get(r, i)->type == type;
+	return n;
+}
+
+const void *tu_recorder__nth(const struct tu_recorder *r, unsigned int type, size_t k)
+{
+	size_t want = k;
+
+	for (size_t i = 0; i < r->count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(r, i);
+
+		if (ev->type == type && !k--)
+			return ev;
+	}
+	fail_msg("no record %zu of type %u", want, type);
+	return NULL;
+}
+
+struct json_object *tu_json_get(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	return o;
 }

@@ -29,6 +29,14 @@ void tu_recorder__on_event(void *ctx, const struct ms_event_hdr *ev);
 /* The i-th record kept (linear scan). */
 const struct ms_event_hdr *tu_recorder__get(const struct tu_recorder *r, size_t i);
 void tu_recorder__free(struct tu_recorder *r);
+/* How many records of a type were kept. */
+size_t tu_recorder__count(const struct tu_recorder *r, unsigned int type);
+/* The k-th record (from 0) of a type; fails the test when there is none. */
+const void *tu_recorder__nth(const struct tu_recorder *r, unsigned int type, size_t k);
+
+struct json_object;
+/* A member of a JSON object by dotted path ("migration.downtime_ms"), or NULL. */
+struct json_object *tu_json_get(struct json_object *o, const char *path);
 
 /*
  * Print "SKIP <test>: <reason>" (the test runner lists these) and skip the
