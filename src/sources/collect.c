@@ -222,7 +222,7 @@ static int build_filter(struct ms_collect *c, char *err, size_t errlen)
 				 "host device name '%s' cannot go in the kernel filter (1 to %d "
 				 "characters)",
 				 di->name, MS_BPF_DEV_NAME_LEN - 1);
-			return -ENAMETOOLONG;
+			return di->name[0] ? -ENAMETOOLONG : -EINVAL;
 		}
 		if (c->nr_watched == MS_BPF_MAX_DEVS) {
 			snprintf(err, errlen, "more than %d host devices to watch",
