@@ -20,6 +20,7 @@
 #define DEFAULT_RINGBUF (4u << 20)
 #define DEFAULT_POLL_NS 20000000ull
 #define MAX_PROGS	64
+_Static_assert(MAX_PROGS <= MS_RING_MAX_PROGS, "every attached program is watched for recursion misses");
 
 struct ms_collect {
 	struct ms_session *s;
@@ -304,8 +305,11 @@ static void attach_all(struct ms_collect *c)
 		if (st->state != MS_COLLECTOR_LOADED)
 			continue;
 		c->links[i] = bpf_program__attach(c->progs[i]);
-		if (c->links[i])
+		if (c->links[i]) {
 			ms_status__set(st, MS_COLLECTOR_ATTACHED, "%s", "");
+			/* cannot fail: MAX_PROGS <= MS_RING_MAX_PROGS (asserted above) */
+			ms_ring__watch_prog(&c->ring, bpf_program__fd(c->progs[i]));
+		}
 		else
 			ms_status__set(st, MS_COLLECTOR_LOADED, "failed to attach: %s",
 				       strerror(errno));

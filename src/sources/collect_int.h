@@ -20,6 +20,8 @@
  * was malformed (counted as skipped).  Slots map the counter array to device
  * ids.
  */
+#define MS_RING_MAX_PROGS 64
+
 typedef int (*ms_ring_sample_fn)(void *ctx, void *data, size_t len);
 
 struct ms_ring {
@@ -43,6 +45,10 @@ struct ms_ring {
 	struct ms_loop *loop;
 	int timer_id;
 	uint64_t accepted, skipped, lost;
+	/* programs whose skipped nested runs (recursion_misses) are losses */
+	int prog_fds[MS_RING_MAX_PROGS];
+	uint32_t nr_progs;
+	uint64_t recursion_seen;
 };
 
 /* The sample handler's source publishes the totals: the ring publishes none. */
@@ -57,6 +63,15 @@ int ms_ring__poll(struct ms_ring *r);
 int ms_ring__add_to_loop(struct ms_ring *r, struct ms_loop *l, uint64_t poll_ns);
 /* Leave the loop, read what is left, publish MS_EV_SOURCE_STATS (unless NO_STATS), unmap. */
 void ms_ring__fini(struct ms_ring *r);
+
+/*
+ * Count prog_fd's recursion misses as losses.  The kernel skips a program that
+ * fires while the same program already runs on that CPU (a DMA unmap in a hard
+ * IRQ over one in process context) and only counts it: a write nobody saw.
+ */
+int ms_ring__watch_prog(struct ms_ring *r, int prog_fd);
+/* Publish the growth of the summed recursion misses (total) as one loss for every device. */
+void ms_ring__note_recursion(struct ms_ring *r, uint64_t total);
 
 /* Publish a record the agent made (not the kernel), counted as accepted. */
 void ms_ring__publish(struct ms_ring *r, const struct ms_event_hdr *ev);

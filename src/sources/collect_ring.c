@@ -188,6 +188,37 @@ static int publish_slot_losses(struct ms_ring *r, uint32_t slot)
 	return 0;
 }
 
+int ms_ring__watch_prog(struct ms_ring *r, int prog_fd)
+{
+	if (r->nr_progs == MS_RING_MAX_PROGS)
+		return -ENOSPC;
+	r->prog_fds[r->nr_progs++] = prog_fd;
+	return 0;
+}
+
+void ms_ring__note_recursion(struct ms_ring *r, uint64_t total)
+{
+	if (total > r->recursion_seen)
+		publish_loss(r, MS_DEV_NONE, MS_LOSS_SOURCE_ERROR, total - r->recursion_seen);
+	r->recursion_seen = total;
+}
+
+static int publish_recursion_losses(struct ms_ring *r)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < r->nr_progs; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(r->prog_fds[i], &info, &len))
+			return -errno;
+		total += info.recursion_misses;
+	}
+	ms_ring__note_recursion(r, total);
+	return 0;
+}
+
 int ms_ring__poll(struct ms_ring *r)
 {
 	uint64_t before = r->accepted;
@@ -201,6 +232,8 @@ int ms_ring__poll(struct ms_ring *r)
 			return err;
 	}
 	err = publish_slot_losses(r, MS_BPF_SLOT_NONE);
+	if (!err)
+		err = publish_recursion_losses(r);
 	if (err)
 		return err;
 	return (int)(r->accepted - before);

@@ -13,6 +13,7 @@
 #include <migscope/loop.h>
 
 #include "collect_fx.h"
+#include "../../src/sources/collect_int.h"
 
 static void map_and_unmap_records_carry_the_tracepoint_fields(void **state)
 {
@@ -175,6 +176,39 @@ static void ring_buffer_overflow_is_counted_exactly_as_loss_events(void **state)
 	assert_int_equal(ms_collect__poll(f.c), 1);
 	assert_int_equal(fx_count(&f, MS_EV_LOSS), 2);
 	fx_close(&f);
+}
+
+/*
+ * A nested run the kernel skipped (recursion_misses) is a write nobody saw: it
+ * becomes a loss for every device, counted once, whatever the poll order.
+ */
+static void recursion_misses_become_one_loss_for_every_device(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct tu_recorder rec = { 0 };
+	char err[MS_ERR_LEN];
+	struct ms_session *s = ms_session__new(&so, err, sizeof(err));
+	struct ms_ring r = { 0 };
+	const struct ms_ev_loss *l;
+
+	assert_non_null(s);
+	ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_LOSS), tu_recorder__on_event, &rec);
+	r.s = s;
+	ms_ring__note_recursion(&r, 0);
+	assert_int_equal(rec.count, 0);
+	ms_ring__note_recursion(&r, 5);
+	ms_ring__note_recursion(&r, 5);
+	ms_ring__note_recursion(&r, 8);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_LOSS), 2);
+	l = tu_recorder__nth(&rec, MS_EV_LOSS, 0);
+	assert_int_equal(l->hdr.dev, MS_DEV_NONE);
+	assert_int_equal(l->len, 0);
+	assert_int_equal(l->count, 5);
+	l = tu_recorder__nth(&rec, MS_EV_LOSS, 1);
+	assert_int_equal(l->count, 3);
+	assert_int_equal(r.lost, 8);
+	tu_recorder__free(&rec);
+	ms_session__free(s);
 }
 
 static void source_stats_at_close_count_records_and_losses(void **state)
@@ -366,6 +400,7 @@ int main(void)
 		cmocka_unit_test(io_page_fault_marks_the_faulting_page_of_the_watched_device),
 		cmocka_unit_test(device_attach_records_name_the_iommu_group),
 		cmocka_unit_test(ring_buffer_overflow_is_counted_exactly_as_loss_events),
+		cmocka_unit_test(recursion_misses_become_one_loss_for_every_device),
 		cmocka_unit_test(source_stats_at_close_count_records_and_losses),
 		cmocka_unit_test(wakeups_come_once_per_wakeup_bytes_and_the_timer_reads_the_rest),
 		cmocka_unit_test(sigterm_stops_the_loop_and_close_detaches_everything),
