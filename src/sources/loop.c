@@ -31,11 +31,6 @@ struct ms_loop {
 	struct watch w[MAX_WATCHES];
 };
 
-static int sig_cb_dummy(void *ctx, uint32_t ev)
-{
-	return 0;
-}
-
 struct ms_loop *ms_loop__new(int with_signals)
 {
 	struct ms_loop *l = calloc(1, sizeof(*l));
@@ -57,7 +52,7 @@ struct ms_loop *ms_loop__new(int with_signals)
 		if (sigprocmask(SIG_BLOCK, &mask, &l->old_mask) < 0)
 			goto fail;
 		l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		if (l->sigfd < 0 || ms_loop__add_fd(l, l->sigfd, EPOLLIN, sig_cb_dummy, NULL))
+		if (l->sigfd < 0 || ms_loop__add_fd(l, l->sigfd, EPOLLIN, NULL, NULL))
 			goto fail;
 	}
 	return l;
@@ -197,7 +192,7 @@ int ms_loop__run(struct ms_loop *l, uint64_t timeout_ns)
 
 			if (w->fd < 0)
 				continue; /* removed by an earlier callback in this batch */
-			if (w->fd == l->sigfd) {
+			if (w->fd == l->sigfd) { /* read here: it has no callback */
 				struct signalfd_siginfo si;
 
 				if (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {

@@ -99,26 +99,13 @@ static inline void fx_close(struct fx *f)
 /* How many records of type the bus has seen. */
 static inline size_t fx_count(const struct fx *f, unsigned int type)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < f->rec.count; i++)
-		n += tu_recorder__get(&f->rec, i)->type == type;
-	return n;
+	return tu_recorder__count(&f->rec, type);
 }
 
 /* The nth record of type (0-based); fails the test when there is none. */
 static inline const void *fx_nth(const struct fx *f, unsigned int type, size_t nth)
 {
-	size_t left = nth;
-
-	for (size_t i = 0; i < f->rec.count; i++) {
-		const struct ms_event_hdr *h = tu_recorder__get(&f->rec, i);
-
-		if (h->type == type && !left--)
-			return h;
-	}
-	fail_msg("no record of type %u number %zu", type, nth);
-	return NULL;
+	return tu_recorder__nth(&f->rec, type, nth);
 }
 
 static inline void fx_assert_write(const struct ms_ev_dma_write *w, uint32_t dev, uint64_t iova,

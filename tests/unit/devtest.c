@@ -65,41 +65,6 @@ void dt_rig__free(struct dt_rig *r)
 	tu_recorder__free(&r->rec);
 }
 
-const struct ms_event_hdr *dt_next(const struct tu_recorder *rec, size_t *off)
-{
-	const struct ms_event_hdr *h;
-
-	if (*off >= rec->len)
-		return NULL;
-	h = (const void *)(rec->buf + *off);
-	/* the recorder keeps records 8-byte aligned */
-	*off += (sizeof(*h) + h->len + 7) & ~(size_t)7;
-	return h;
-}
-
-size_t dt_count(const struct tu_recorder *rec, uint16_t type, uint32_t dev)
-{
-	const struct ms_event_hdr *h;
-	size_t n = 0, off = 0;
-
-	while ((h = dt_next(rec, &off)))
-		if (h->type == type && (dev == MS_DEV_NONE || h->dev == dev))
-			n++;
-	return n;
-}
-
-const struct ms_event_hdr *dt_nth(const struct tu_recorder *rec, uint16_t type, uint32_t dev,
-				  size_t i)
-{
-	const struct ms_event_hdr *h;
-	size_t off = 0;
-
-	while ((h = dt_next(rec, &off)))
-		if (h->type == type && (dev == MS_DEV_NONE || h->dev == dev) && i-- == 0)
-			return h;
-	return NULL;
-}
-
 size_t dt_drain(struct ms_device *d, unsigned char **out, int *eof)
 {
 	size_t len = 0, cap = 1 << 16;

@@ -27,14 +27,6 @@ struct ms_device *dt_rig__ref(struct dt_rig *r, const char *spec, uint16_t role)
 struct ms_device *dt_rig__add(struct dt_rig *r, struct ms_device *d, uint16_t role);
 void dt_rig__free(struct dt_rig *r);
 
-/* Walk the recorder: the record at *off (advanced), NULL at the end. */
-const struct ms_event_hdr *dt_next(const struct tu_recorder *rec, size_t *off);
-/* Records of a type (for device dev, or any with MS_DEV_NONE) kept by the recorder. */
-size_t dt_count(const struct tu_recorder *rec, uint16_t type, uint32_t dev);
-/* The i-th record of a type for dev, or NULL. */
-const struct ms_event_hdr *dt_nth(const struct tu_recorder *rec, uint16_t type, uint32_t dev,
-				  size_t i);
-
 /* Read everything a device's stream has now into a malloc'd buffer; returns its size. */
 size_t dt_drain(struct ms_device *d, unsigned char **out, int *eof);
 

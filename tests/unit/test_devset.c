@@ -22,7 +22,7 @@ static size_t check_ordering(struct dt_rig *r)
 
 	for (size_t i = 0; i < r->n; i++)
 		st[i] = VFIO_DEVICE_STATE_RUNNING;
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_dev_state *e = (const void *)h;
 		enum ms_vfio_class from, to;
 
@@ -93,11 +93,11 @@ static void precopy_devices_all_reach_precopy_p2p_before_stop_copy(void **state)
 	assert_int_equal(check_ordering(&r), 6);
 	/* arcs 3 and 4 are both PRE_COPY -> PRE_COPY_P2P, then the STOP_COPY arcs */
 	for (size_t k = 2; k < 4; k++) {
-		e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k);
+		e = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k);
 		assert_int_equal(e->to, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 	}
 	for (size_t k = 4; k < 6; k++) {
-		e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k);
+		e = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k);
 		assert_int_equal(e->from, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 		assert_int_equal(e->to, VFIO_DEVICE_STATE_STOP_COPY);
 	}
@@ -119,8 +119,8 @@ static void a_device_without_p2p_stops_after_the_others_quiesce_and_before_they_
 	assert_int_equal(ms_devset__goto(r.devs, r.n, NULL, VFIO_DEVICE_STATE_STOP,
 					 VFIO_DEVICE_STATE_RUNNING, err, sizeof(err)),
 			 0);
-	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k));
-	     k++) {
+	for (size_t k = 0;
+	     (e = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE, k)); k++) {
 		if (e->hdr.dev == a->id) {
 			assert_int_equal(e->from, VFIO_DEVICE_STATE_RUNNING); /* straight to STOP */
 			assert_int_equal(e->to, VFIO_DEVICE_STATE_STOP);
@@ -159,12 +159,13 @@ static void a_failure_on_one_device_rolls_every_device_back_to_running(void **st
 	for (size_t i = 0; i < r.n; i++)
 		assert_int_equal(r.devs[i]->state, VFIO_DEVICE_STATE_RUNNING);
 	/* the failed arc is on record with its error, then the reset out of ERROR */
-	for (size_t k = 0; (e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id, k));
-	     k++)
+	for (size_t k = 0;
+	     (e = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id, k)); k++)
 		if (e->err) {
 			assert_int_equal(e->from, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 			assert_int_equal(e->to, VFIO_DEVICE_STATE_ERROR);
-			e = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id, k + 1);
+			e = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, r.devs[1]->id,
+							    k + 1);
 			assert_int_equal(e->from, VFIO_DEVICE_STATE_ERROR);
 			assert_int_equal(e->to, VFIO_DEVICE_STATE_RUNNING);
 			break;

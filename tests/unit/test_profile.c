@@ -53,7 +53,7 @@ static const char *arcs(const struct run *r, uint32_t dev, char *buf, size_t len
 	size_t off = 0, used = 0;
 
 	buf[0] = 0;
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_dev_state *e = (const void *)h;
 		char a[16], b[16];
 
@@ -74,7 +74,7 @@ static uint64_t data_bytes(const struct run *r, uint32_t dev, uint32_t phase)
 	size_t off = 0;
 	uint64_t sum = 0;
 
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_data *d = (const void *)h;
 
 		if (h->type == MS_EV_DATA && h->dev == dev && d->phase == phase)
@@ -89,7 +89,7 @@ static const struct ms_ev_switchover *switchover(const struct run *r, uint32_t p
 	const struct ms_event_hdr *h;
 	size_t off = 0;
 
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_switchover *s = (const void *)h;
 
 		if (h->type == MS_EV_SWITCHOVER && s->phase == phase &&
@@ -105,7 +105,7 @@ static void the_stream_is_in_time_order(const struct run *r)
 	size_t off = 0;
 	uint64_t ts = 0;
 
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		assert_true(h->ts_ns >= ts);
 		ts = h->ts_ns;
 	}
@@ -127,13 +127,13 @@ static void the_default_run_saves_and_resumes_two_devices_intact(void **state)
 	assert_int_equal(r.res.decision, MS_DECIDE_CONVERGED);
 	the_stream_is_in_time_order(&r);
 	/* ids 0/1 and 2/3 are source/destination pairs that name each other */
-	a = (const void *)dt_nth(&r.rec, MS_EV_DEV_ADD, 0, 0);
+	a = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_ADD, 0, 0);
 	assert_int_equal(a->role, MS_ROLE_SOURCE);
 	assert_int_equal(a->peer, 1);
 	assert_int_equal(a->kind, MS_DEV_KIND_REF);
 	assert_int_equal(a->caps,
 			 VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY);
-	a = (const void *)dt_nth(&r.rec, MS_EV_DEV_ADD, 1, 0);
+	a = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_ADD, 1, 0);
 	assert_int_equal(a->role, MS_ROLE_DEST);
 	assert_int_equal(a->peer, 0);
 	for (uint32_t src = 0; src < 4; src += 2) {
@@ -158,19 +158,20 @@ static void the_default_run_saves_and_resumes_two_devices_intact(void **state)
 	done = switchover(&r, MS_SWITCHOVER_DONE, MS_DEV_NONE, 0);
 	assert_non_null(dec);
 	assert_non_null(done);
-	first_p2p = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, 0, 1);
+	first_p2p = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, 0, 1);
 	assert_int_equal(first_p2p->to, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 	assert_true(dec->hdr.ts_ns <= first_p2p->hdr.ts_ns - first_p2p->dur_ns);
-	last = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE,
-				    dt_count(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE) - 1);
+	last = (const void *)tu_recorder__find(
+	    &r.rec, MS_EV_DEV_STATE, MS_DEV_NONE,
+	    tu_recorder__count_dev(&r.rec, MS_EV_DEV_STATE, MS_DEV_NONE) - 1);
 	assert_int_equal(last->to, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(done->hdr.ts_ns, last->hdr.ts_ns);
 	/* ref1 has a REINIT: an ack is asked again after it, and given */
 	assert_non_null(switchover(&r, MS_SWITCHOVER_ACK_REQUESTED, 2, 1));
 	assert_non_null(switchover(&r, MS_SWITCHOVER_ACKED, 2, 1));
-	assert_true(dt_count(&r.rec, MS_EV_DMA_WRITE, 0) > 100);
-	assert_int_equal(dt_count(&r.rec, MS_EV_TRACK_START, MS_DEV_NONE), 2);
-	assert_int_equal(dt_count(&r.rec, MS_EV_TRACK_STOP, MS_DEV_NONE), 2);
+	assert_true(tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, 0) > 100);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_TRACK_START, MS_DEV_NONE), 2);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_TRACK_STOP, MS_DEV_NONE), 2);
 	run_free(&r);
 }
 
@@ -187,7 +188,7 @@ static void a_reinit_is_published_with_initial_bytes_growing_again(void **state)
 			      "ref:state=64M,dirty=0" },
 	    2, 0, 0);
 	assert_int_equal(r.ret, 0);
-	while ((h = dt_next(&r.rec, &off))) {
+	while ((h = tu_recorder__next(&r.rec, &off))) {
 		const struct ms_ev_precopy *p = (const void *)h;
 
 		if (h->type != MS_EV_PRECOPY || h->dev != 0)
@@ -216,7 +217,7 @@ static void same_seed_gives_the_same_stream_but_the_wall_clock_stamp(void **stat
 	run(&b, 5, NULL, 0, 0, 0);
 	run(&c, 6, NULL, 0, 0, 0);
 	assert_int_equal(a.rec.count, b.rec.count);
-	while ((ha = dt_next(&a.rec, &oa)) && (hb = dt_next(&b.rec, &ob))) {
+	while ((ha = tu_recorder__next(&a.rec, &oa)) && (hb = tu_recorder__next(&b.rec, &ob))) {
 		assert_int_equal(ha->type, hb->type);
 		assert_int_equal(ha->len, hb->len);
 		assert_int_equal(ha->ts_ns, hb->ts_ns);
@@ -241,7 +242,7 @@ static const struct ms_ev_dev_state *arc_to(const struct run *r, uint32_t dev, u
 	const struct ms_event_hdr *h;
 	size_t off = 0;
 
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_dev_state *e = (const void *)h;
 
 		if (h->type == MS_EV_DEV_STATE && h->dev == dev && e->domain == MS_DOMAIN_VFIO &&
@@ -273,7 +274,7 @@ static void a_workload_faster_than_the_link_is_forced_over_at_the_duration_not_b
 	assert_true(dec->hdr.ts_ns - pc->hdr.ts_ns >= 2000 * MS);
 	assert_non_null(strstr(r.res.reason, "forced at --duration 2.0 s without converging"));
 	assert_non_null(strstr(r.res.reason, "over the threshold 38.40 MiB"));
-	assert_int_equal(dt_count(&r.rec, MS_EV_STOPCOPY_SIZE, 0), 41 + 1);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_STOPCOPY_SIZE, 0), 41 + 1);
 	assert_true(r.res.verified);
 	run_free(&r);
 }
@@ -308,7 +309,7 @@ static void stop_copy_data_takes_bytes_over_bandwidth_of_virtual_time(void **sta
 	assert_true(r.res.converged); /* 8 MiB moves in 125 ms at 64 MiB/s */
 	assert_int_equal(r.res.rounds, 0);
 	/* the destination's write of a chunk lands bytes / bandwidth after the previous one */
-	while ((h = dt_next(&r.rec, &off))) {
+	while ((h = tu_recorder__next(&r.rec, &off))) {
 		const struct ms_ev_data *d = (const void *)h;
 
 		if (h->type != MS_EV_DATA || d->phase != MS_PHASE_RESUME)
@@ -334,7 +335,7 @@ static void all_back_to_running(const struct run *r, uint32_t ndev)
 		const struct ms_event_hdr *h;
 		const struct ms_ev_dev_state *last = NULL;
 
-		for (; (h = dt_nth(&r->rec, MS_EV_DEV_STATE, dev, n)); n++)
+		for (; (h = tu_recorder__find(&r->rec, MS_EV_DEV_STATE, dev, n)); n++)
 			if (((const struct ms_ev_dev_state *)h)->domain == MS_DOMAIN_VFIO)
 				last = (const void *)h;
 		assert_non_null(last);
@@ -385,7 +386,7 @@ static void virtio_devices_migrate_their_context_through_admin_commands(void **s
 	assert_string_equal(
 	    arcs(&r, 0, buf, sizeof(buf)),
 	    "RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY STOP_COPY>STOP");
-	while ((h = dt_next(&r.rec, &off))) {
+	while ((h = tu_recorder__next(&r.rec, &off))) {
 		const struct ms_ev_dev_state *e = (const void *)h;
 		const struct ms_ev_dma_write *w = (const void *)h;
 
@@ -435,7 +436,7 @@ static void an_unknown_mode_from_the_device_stops_the_run_before_it_starts(void 
 	assert_int_equal(r.ret, -EINVAL);
 	assert_string_equal(r.res.err,
 			    "ref0: DEV_MODE_GET: mode 7 is not Active (0), Stop (1) or Freeze (2)");
-	assert_int_equal(dt_count(&r.rec, MS_EV_DEV_ADD, MS_DEV_NONE), 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_DEV_ADD, MS_DEV_NONE), 0);
 	run_free(&r);
 }
 
@@ -448,8 +449,8 @@ static void a_failed_write_record_read_is_loss_and_the_migration_goes_on(void **
 	if (r.ret)
 		fail_msg("%s", r.res.err);
 	assert_true(r.res.verified);
-	assert_int_equal(dt_count(&r.rec, MS_EV_LOSS, 0), 1);
-	l = (const void *)dt_nth(&r.rec, MS_EV_LOSS, 0, 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_LOSS, 0), 1);
+	l = (const void *)tu_recorder__find(&r.rec, MS_EV_LOSS, 0, 0);
 	assert_int_equal(l->reason, MS_LOSS_ADMIN_READ);
 	assert_int_equal(l->iova, 1ull << 32);
 	assert_int_equal(l->len, 512ull << 20);
@@ -464,8 +465,8 @@ static void a_record_count_beyond_the_buffer_keeps_the_records_and_widens(void *
 	    0);
 	if (r.ret)
 		fail_msg("%s", r.res.err);
-	assert_int_equal(dt_count(&r.rec, MS_EV_LOSS, 0), 1);
-	assert_true(dt_count(&r.rec, MS_EV_DMA_WRITE, 0) > 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_LOSS, 0), 1);
+	assert_true(tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, 0) > 0);
 	run_free(&r);
 }
 
@@ -479,7 +480,7 @@ static void hidden_pages_show_up_as_a_difference_between_sources(void **state)
 
 	run(&r, 1, (const char *[]){ "ref:state=1M,ws=64M,dirty=2M/s,hide=5" }, 1, 0, 0);
 	assert_int_equal(r.ret, 0);
-	while ((h = dt_next(&r.rec, &off))) {
+	while ((h = tu_recorder__next(&r.rec, &off))) {
 		const struct ms_ev_dma_write *w = (const void *)h;
 
 		if (h->type != MS_EV_DMA_WRITE || h->dev != 0)

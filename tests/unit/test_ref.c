@@ -28,7 +28,7 @@ static uint64_t unmap_bytes(struct dt_rig *r, uint32_t dev, uint64_t iova, uint6
 	size_t off = 0;
 	uint64_t sum = 0, ts = 0;
 
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_dma_write *w = (const void *)h;
 
 		if (h->type != MS_EV_DMA_WRITE || h->dev != dev || w->source != MS_SRC_DMA_UNMAP)
@@ -128,7 +128,7 @@ static void initial_bytes_drain_by_exactly_what_is_read_then_enomsg(void **state
 	assert_int_equal(ms_dev__stopcopy_size(d, &sc), 0);
 	assert_int_equal(sc, 24);
 	/* MS_EV_PRECOPY at every query */
-	assert_int_equal(dt_count(&r.rec, MS_EV_PRECOPY, d->id), 3);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_PRECOPY, d->id), 3);
 	dt_rig__free(&r);
 }
 
@@ -324,8 +324,9 @@ static void a_truncated_stream_fails_resuming_to_stop_into_error(void **state)
 	assert_non_null(strstr(d->err, "no end record"));
 	assert_int_equal(d->state, VFIO_DEVICE_STATE_ERROR);
 	/* the failed arc is published with the error and the state the device ended in */
-	st = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, d->id,
-				  dt_count(&r.rec, MS_EV_DEV_STATE, d->id) - 1);
+	st = (const void *)tu_recorder__find(
+	    &r.rec, MS_EV_DEV_STATE, d->id,
+	    tu_recorder__count_dev(&r.rec, MS_EV_DEV_STATE, d->id) - 1);
 	assert_int_equal(st->from, VFIO_DEVICE_STATE_RESUMING);
 	assert_int_equal(st->to, VFIO_DEVICE_STATE_ERROR);
 	assert_int_equal(st->err, -EINVAL);
@@ -452,7 +453,7 @@ static void collect(struct dt_rig *r, uint32_t dev, uint32_t source, uint64_t un
 	size_t off = 0;
 
 	memset(s, 0, sizeof(*s));
-	while ((h = dt_next(&r->rec, &off))) {
+	while ((h = tu_recorder__next(&r->rec, &off))) {
 		const struct ms_ev_dma_write *w = (const void *)h;
 
 		if (h->type == MS_EV_DMA_WRITE && h->dev == dev && w->source == source)
@@ -481,8 +482,8 @@ static void hidden_pages_are_reported_by_the_device_but_not_by_dma_unmap(void **
 	for (size_t i = 0; i < hw.n; i++)
 		only_hw += !has(&unmap, hw.pages[i]);
 	assert_int_equal(only_hw, 6);
-	assert_int_equal(dt_count(&r.rec, MS_EV_HARVEST, d->id), 1);
-	assert_int_equal(dt_count(&r.rec, MS_EV_TRACK_START, d->id), 1);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_HARVEST, d->id), 1);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_TRACK_START, d->id), 1);
 	dt_rig__free(&r);
 }
 
@@ -507,11 +508,11 @@ static void dma_logging_reports_at_a_coarser_page_size_and_clears(void **state)
 	for (size_t i = 0; i < unmap.n; i++)
 		assert_true(has(&hw, unmap.pages[i]));
 	/* read and clear: a report with no writes in between is empty */
-	before = dt_count(&r.rec, MS_EV_DMA_WRITE, d->id);
+	before = tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, d->id);
 	assert_int_equal(ms_dev__harvest(d), 0);
-	assert_int_equal(dt_count(&r.rec, MS_EV_DMA_WRITE, d->id), before);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, d->id), before);
 	assert_int_equal(ms_dev__track_stop(d), 0);
-	assert_int_equal(dt_count(&r.rec, MS_EV_TRACK_STOP, d->id), 1);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_TRACK_STOP, d->id), 1);
 	dt_rig__free(&r);
 }
 
@@ -527,12 +528,12 @@ static void a_failed_report_is_published_as_loss_over_its_range(void **state)
 	assert_int_equal(ms_dev__track_start(d, rg, 2, 4096), 0);
 	assert_int_equal(ms_dev__harvest(d), -EIO);
 	assert_non_null(strstr(d->err, "DMA_LOGGING_REPORT"));
-	assert_int_equal(dt_count(&r.rec, MS_EV_LOSS, d->id), 1);
-	l = (const void *)dt_nth(&r.rec, MS_EV_LOSS, d->id, 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_LOSS, d->id), 1);
+	l = (const void *)tu_recorder__find(&r.rec, MS_EV_LOSS, d->id, 0);
 	assert_int_equal(l->reason, MS_LOSS_REPORT_ERROR);
 	assert_int_equal(l->iova, rg[1].iova);
 	assert_int_equal(l->len, rg[1].len);
-	assert_int_equal(dt_count(&r.rec, MS_EV_HARVEST, d->id), 1);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_HARVEST, d->id), 1);
 	dt_rig__free(&r);
 }
 
@@ -550,7 +551,7 @@ static void tracking_ranges_are_checked_before_the_device_sees_them(void **state
 	assert_non_null(strstr(d->err, "not aligned"));
 	assert_int_equal(ms_dev__track_start(d, &odd, 0, 4096), -EINVAL);
 	assert_int_equal(ms_dev__track_start(d, &overlap[0], 1, 3000), -EINVAL);
-	assert_int_equal(dt_count(&r.rec, MS_EV_TRACK_START, MS_DEV_NONE), 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_TRACK_START, MS_DEV_NONE), 0);
 	dt_rig__free(&r);
 }
 
@@ -599,11 +600,11 @@ static void arcs_take_the_device_latencies_on_the_virtual_clock(void **state)
 	t0 = now(&r);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_STOP), 0);
 	assert_int_equal(now(&r) - t0, 9 * MS);
-	st = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, d->id, 0);
+	st = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, d->id, 0);
 	assert_int_equal(st->to, VFIO_DEVICE_STATE_RUNNING_P2P);
 	assert_int_equal(st->dur_ns, 2 * MS);
 	assert_int_equal(st->hdr.ts_ns, t0 + 2 * MS); /* stamped when the arc completed */
-	st = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, d->id, 1);
+	st = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, d->id, 1);
 	assert_int_equal(st->to, VFIO_DEVICE_STATE_STOP);
 	assert_int_equal(st->dur_ns, 7 * MS);
 	assert_int_equal(st->hdr.ts_ns, t0 + 9 * MS);

@@ -512,7 +512,7 @@ static void each_arc_is_one_set_state_and_sessions_bring_their_data_fd(void **st
 	assert_int_equal(fk.states_set[2], VFIO_DEVICE_STATE_STOP_COPY);
 	assert_int_equal(fk.states_set[3], VFIO_DEVICE_STATE_STOP);
 	assert_int_equal(fk.states_set[4], VFIO_DEVICE_STATE_RESUMING);
-	assert_int_equal(dt_count(&r.rec, MS_EV_DEV_STATE, d->id), 5);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_DEV_STATE, d->id), 5);
 	dt_rig__free(&r);
 	assert_int_equal(fk.closed[FD_DATA0 + 2], 1);
 }
@@ -604,7 +604,7 @@ static void dma_logging_takes_the_device_s_page_size_and_reports_extents(void **
 	fk.dev[0].chosen_page = 8192;
 	assert_int_equal(ms_dev__track_start(d, &rg, 1, 4096), 0);
 	assert_int_equal(fk.dev[0].log_page, 4096);
-	ts = (const void *)dt_nth(&r.rec, MS_EV_TRACK_START, d->id, 0);
+	ts = (const void *)tu_recorder__find(&r.rec, MS_EV_TRACK_START, d->id, 0);
 	assert_int_equal(ts->page_size, 8192);
 	fk.dev[0].dirty_iova[0] = 0x100000;
 	fk.dev[0].dirty_iova[1] = 0x102000;
@@ -612,12 +612,12 @@ static void dma_logging_takes_the_device_s_page_size_and_reports_extents(void **
 	fk.dev[0].nr_dirty = 3;
 	assert_int_equal(ms_dev__harvest(d), 0);
 	assert_true(fk.dev[0].bitmap_was_clear);
-	assert_int_equal(dt_count(&r.rec, MS_EV_DMA_WRITE, d->id), 2);
-	w = (const void *)dt_nth(&r.rec, MS_EV_DMA_WRITE, d->id, 0);
+	assert_int_equal(tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, d->id), 2);
+	w = (const void *)tu_recorder__find(&r.rec, MS_EV_DMA_WRITE, d->id, 0);
 	assert_int_equal(w->iova, 0x100000);
 	assert_int_equal(w->len, 0x4000); /* two adjacent 8 KiB pages: one extent */
 	assert_int_equal(w->source, MS_SRC_HW_DIRTY);
-	w = (const void *)dt_nth(&r.rec, MS_EV_DMA_WRITE, d->id, 1);
+	w = (const void *)tu_recorder__find(&r.rec, MS_EV_DMA_WRITE, d->id, 1);
 	assert_int_equal(w->iova, 0x200000);
 	assert_int_equal(w->len, 0x2000);
 	assert_int_equal(ms_dev__track_stop(d), 0);
@@ -639,7 +639,7 @@ static void a_failed_report_counts_the_whole_range_as_dirty(void **state)
 	assert_int_equal(ms_dev__harvest(d), -EIO);
 	assert_string_equal(d->err,
 			    "vfio0: DMA_LOGGING_REPORT: 0x100000+0x400000: Input/output error");
-	l = (const void *)dt_nth(&r.rec, MS_EV_LOSS, d->id, 0);
+	l = (const void *)tu_recorder__find(&r.rec, MS_EV_LOSS, d->id, 0);
 	assert_non_null(l);
 	assert_int_equal(l->reason, MS_LOSS_REPORT_ERROR);
 	assert_int_equal(l->iova, 0x100000);
@@ -661,7 +661,7 @@ static void a_failed_arc_learns_the_state_and_a_reset_recovers(void **state)
 	assert_string_equal(d->err,
 			    "vfio0: MIG_DEVICE_STATE: STOP -> STOP_COPY: Input/output error");
 	assert_int_equal(d->state, VFIO_DEVICE_STATE_ERROR);
-	st = (const void *)dt_nth(&r.rec, MS_EV_DEV_STATE, d->id, 2);
+	st = (const void *)tu_recorder__find(&r.rec, MS_EV_DEV_STATE, d->id, 2);
 	assert_int_equal(st->from, VFIO_DEVICE_STATE_STOP);
 	assert_int_equal(st->to, VFIO_DEVICE_STATE_ERROR);
 	assert_int_equal(st->err, -EIO);

@@ -348,7 +348,7 @@ static void a_written_field_length_that_differs_from_the_device_is_refused(void 
 
 static uint64_t dma_records(struct dt_rig *r, uint32_t dev)
 {
-	return dt_count(&r->rec, MS_EV_DMA_WRITE, dev);
+	return tu_recorder__count_dev(&r->rec, MS_EV_DMA_WRITE, dev);
 }
 
 static void a_device_not_active_does_no_dma_and_sends_no_notification_or_pme(void **state)
@@ -416,7 +416,7 @@ static void mode_set_completes_only_after_the_outstanding_dma_write(void **state
 	done = ms_clock__now(&r.clock);
 	n = dma_records(&r, d->id);
 	assert_true(n > before); /* the write finished as part of the command */
-	w = (const void *)dt_nth(&r.rec, MS_EV_DMA_WRITE, d->id, n - 1);
+	w = (const void *)tu_recorder__find(&r.rec, MS_EV_DMA_WRITE, d->id, n - 1);
 	assert_true(w->hdr.ts_ns > t0 + MS); /* later than the quiesce latency alone */
 	assert_true(w->hdr.ts_ns <= done);
 	advance(&r, 2000 * MS);
@@ -741,7 +741,7 @@ static void the_driver_stops_the_recording_it_started(void **state)
 	assert_int_equal(st.recording, 1);
 	advance(&r, 20 * MS);
 	assert_int_equal(ms_dev__harvest(d), 0);
-	assert_true(dt_count(&r.rec, MS_EV_DMA_WRITE, d->id) > 0);
+	assert_true(tu_recorder__count_dev(&r.rec, MS_EV_DMA_WRITE, d->id) > 0);
 	assert_int_equal(ms_dev__track_stop(d), 0);
 	assert_int_equal(ms_ref__stats(d, &st), 0);
 	assert_int_equal(st.recording, 0);

@@ -170,31 +170,6 @@ static struct ms_session *replay(const struct wt *t, struct tu_recorder *rec)
 	return s;
 }
 
-static size_t count(const struct tu_recorder *rec, unsigned int type, uint32_t dev)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < rec->count; i++) {
-		const struct ms_event_hdr *h = tu_recorder__get(rec, i);
-
-		n += h->type == type && (dev == MS_DEV_NONE || h->dev == dev);
-	}
-	return n;
-}
-
-/* The k-th record of type (of device dev unless MS_DEV_NONE). */
-static const void *nth(const struct tu_recorder *rec, unsigned int type, uint32_t dev, size_t k)
-{
-	for (size_t i = 0; i < rec->count; i++) {
-		const struct ms_event_hdr *h = tu_recorder__get(rec, i);
-
-		if (h->type == type && (dev == MS_DEV_NONE || h->dev == dev) && !k--)
-			return h;
-	}
-	fail_msg("no %s record %zu", ms_event_type_name(type), k);
-	return NULL;
-}
-
 static const struct ms_ev_source_stats *source_stats(const struct tu_recorder *rec, uint32_t source)
 {
 	for (size_t i = 0; i < rec->count; i++) {
@@ -240,22 +215,22 @@ static void watch_takes_qemu_events_from_its_usdt_probes_not_its_log(void **stat
 	vfio = ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_VFIO, HOST);
 	assert_true(ram != MS_DEV_NONE && vfio != MS_DEV_NONE);
 	/* RAM's pending bytes from the probes only: QMP's ram.remaining is not asked for */
-	assert_int_equal(count(&rec, MS_EV_QEMU_PENDING, MS_DEV_NONE), 4);
-	assert_int_equal(count(&rec, MS_EV_QEMU_PENDING, ram), 4);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_QEMU_PENDING, MS_DEV_NONE), 4);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_QEMU_PENDING, ram), 4);
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(
-		    ((const struct ms_ev_qemu_pending *)nth(&rec, MS_EV_QEMU_PENDING, ram, i))
-			->origin,
-		    MS_PENDING_USDT);
+		assert_int_equal(((const struct ms_ev_qemu_pending *)tu_recorder__nth_dev(
+				      &rec, MS_EV_QEMU_PENDING, ram, i))
+				     ->origin,
+				 MS_PENDING_USDT);
 	/* the first arc's state names were read from the live QEMU by the agent */
-	arc = nth(&rec, MS_EV_DEV_STATE, vfio, 0);
+	arc = tu_recorder__nth_dev(&rec, MS_EV_DEV_STATE, vfio, 0);
 	assert_int_equal(arc->from, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(arc->to, VFIO_DEVICE_STATE_PRE_COPY);
-	assert_int_equal(
-	    ((const struct ms_ev_mig_status *)nth(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE,
-						  count(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE) - 1))
-		->status,
-	    MS_MIG_COMPLETED);
+	assert_int_equal(((const struct ms_ev_mig_status *)tu_recorder__nth_dev(
+			      &rec, MS_EV_MIG_STATUS, MS_DEV_NONE,
+			      tu_recorder__count_dev(&rec, MS_EV_MIG_STATUS, MS_DEV_NONE) - 1))
+			     ->status,
+			 MS_MIG_COMPLETED);
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 	tp_replay_matches(&t->procs, t->migscope, t->capture, t->report, t->err);
@@ -278,7 +253,7 @@ static void qemu_events_log_reads_the_log_and_leaves_the_probes_alone(void **sta
 	s = replay(t, &rec);
 	assert_non_null(source_stats(&rec, MS_SOURCE_QEMU_LOG));
 	assert_null(source_stats(&rec, MS_SOURCE_USDT));
-	assert_int_equal(count(&rec, MS_EV_DEV_STATE, MS_DEV_NONE), 0);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_DEV_STATE, MS_DEV_NONE), 0);
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 }
@@ -376,21 +351,21 @@ static void watch_tracks_a_host_devices_dma_writes_and_buffers_still_mapped(void
 	assert_int_equal(ms_devices__find(&s->devices, MS_DEV_KIND_HOST, OTHER), MS_DEV_NONE);
 	/* QEMU's vfio device of the same name is QEMU's view of it, kept beside */
 	assert_true(ms_devices__find(&s->devices, MS_DEV_KIND_QEMU_VFIO, HOST) != MS_DEV_NONE);
-	assert_int_equal(count(&rec, MS_EV_IOMMU_MAP, MS_DEV_NONE), 0);
-	assert_int_equal(count(&rec, MS_EV_DMA_WRITE, MS_DEV_NONE), 2);
-	w = nth(&rec, MS_EV_DMA_WRITE, host, 0);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_IOMMU_MAP, MS_DEV_NONE), 0);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_DMA_WRITE, MS_DEV_NONE), 2);
+	w = tu_recorder__nth_dev(&rec, MS_EV_DMA_WRITE, host, 0);
 	assert_int_equal(w->iova, 0x100000);
 	assert_int_equal(w->len, 0x3000);
 	assert_int_equal(w->source, MS_SRC_DMA_UNMAP);
 	assert_int_equal(w->dir, MS_DMA_FROM_DEVICE);
-	w = nth(&rec, MS_EV_DMA_WRITE, host, 1);
+	w = tu_recorder__nth_dev(&rec, MS_EV_DMA_WRITE, host, 1);
 	assert_int_equal(w->iova, 0x200000);
 	assert_int_equal(w->len, 0x2000);
 	assert_int_equal(w->dir, MS_DMA_BIDIRECTIONAL);
 	/* tracked from the start, harvested once at the end, after the still-mapped buffer */
-	assert_int_equal(count(&rec, MS_EV_TRACK_START, host), 1);
-	assert_int_equal(count(&rec, MS_EV_HARVEST, host), 1);
-	assert_int_equal(count(&rec, MS_EV_TRACK_STOP, host), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_TRACK_START, host), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_HARVEST, host), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_TRACK_STOP, host), 1);
 	assert_int_equal(source_stats(&rec, MS_SOURCE_BPF)->accepted, 2);
 	assert_int_equal(source_stats(&rec, MS_SOURCE_BPF)->errors, 0);
 	assert_int_equal(ms_tracker__device_summary(s->tracker, host, &sum), 0);
@@ -431,9 +406,9 @@ static void sigterm_detaches_every_collector_and_still_reports(void **state)
 	assert_non_null(source_stats(&rec, MS_SOURCE_USDT));
 	assert_int_equal(source_stats(&rec, MS_SOURCE_USDT)->accepted, 28);
 	assert_non_null(source_stats(&rec, MS_SOURCE_QMP));
-	assert_int_equal(count(&rec, MS_EV_HARVEST, host), 1);
-	assert_int_equal(count(&rec, MS_EV_TRACK_STOP, host), 1);
-	assert_int_equal(count(&rec, MS_EV_SESSION_END, MS_DEV_NONE), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_HARVEST, host), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_TRACK_STOP, host), 1);
+	assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_SESSION_END, MS_DEV_NONE), 1);
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 	tp_replay_matches(&t->procs, t->migscope, t->capture, t->report, t->err);

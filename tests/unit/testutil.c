@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,8 @@ const struct ms_event_hdr *tu_recorder__get(const struct tu_recorder *r, size_t 
 	size_t off = 0;
 
 	for (; i && off < r->len; i--)
-		off += (sizeof(struct ms_event_hdr) + ((const struct ms_event_hdr *)(r->buf + off))->len + 7) &
+		off += (sizeof(struct ms_event_hdr) +
+			((const struct ms_event_hdr *)(r->buf + off))->len + 7) &
 		       ~(size_t)7;
 	assert_true(off < r->len);
 	return (const void *)(r->buf + off);
@@ -81,27 +83,52 @@ void tu_recorder__free(struct tu_recorder *r)
 	memset(r, 0, sizeof(*r));
 }
 
-size_t tu_recorder__count(const struct tu_recorder *r, unsigned int type)
+const struct ms_event_hdr *tu_recorder__next(const struct tu_recorder *r, size_t *off)
 {
-	size_t n = 0;
+	const struct ms_event_hdr *h;
 
-	for (size_t i = 0; i < r->count; i++)
-		n += tu_recorder__get(r, i)->type == type;
+	if (*off >= r->len)
+		return NULL;
+	h = (const void *)(r->buf + *off);
+	*off += (sizeof(*h) + h->len + 7) & ~(size_t)7; /* kept 8-byte aligned */
+	return h;
+}
+
+static bool matches(const struct ms_event_hdr *h, unsigned int type, uint32_t dev)
+{
+	return h->type == type && (dev == MS_DEV_NONE || h->dev == dev);
+}
+
+size_t tu_recorder__count_dev(const struct tu_recorder *r, unsigned int type, uint32_t dev)
+{
+	const struct ms_event_hdr *h;
+	size_t n = 0, off = 0;
+
+	while ((h = tu_recorder__next(r, &off)))
+		n += matches(h, type, dev);
 	return n;
 }
 
-const void *tu_recorder__nth(const struct tu_recorder *r, unsigned int type, size_t k)
+const void *tu_recorder__find(const struct tu_recorder *r, unsigned int type, uint32_t dev,
+			      size_t k)
 {
-	size_t want = k;
+	const struct ms_event_hdr *h;
+	size_t off = 0;
 
-	for (size_t i = 0; i < r->count; i++) {
-		const struct ms_event_hdr *ev = tu_recorder__get(r, i);
-
-		if (ev->type == type && !k--)
-			return ev;
-	}
-	fail_msg("no record %zu of type %u", want, type);
+	while ((h = tu_recorder__next(r, &off)))
+		if (matches(h, type, dev) && !k--)
+			return h;
 	return NULL;
+}
+
+const void *tu_recorder__nth_dev(const struct tu_recorder *r, unsigned int type, uint32_t dev,
+				 size_t k)
+{
+	const void *h = tu_recorder__find(r, type, dev, k);
+
+	if (!h)
+		fail_msg("no %s record %zu", ms_event_type_name(type), k);
+	return h;
 }
 
 struct json_object *tu_json_get(struct json_object *o, const char *path)

@@ -29,10 +29,26 @@ void tu_recorder__on_event(void *ctx, const struct ms_event_hdr *ev);
 /* The i-th record kept (linear scan). */
 const struct ms_event_hdr *tu_recorder__get(const struct tu_recorder *r, size_t i);
 void tu_recorder__free(struct tu_recorder *r);
-/* How many records of a type were kept. */
-size_t tu_recorder__count(const struct tu_recorder *r, unsigned int type);
-/* The k-th record (from 0) of a type; fails the test when there is none. */
-const void *tu_recorder__nth(const struct tu_recorder *r, unsigned int type, size_t k);
+/* Walk the kept records: the one at *off (which advances), NULL at the end. */
+const struct ms_event_hdr *tu_recorder__next(const struct tu_recorder *r, size_t *off);
+/* Records of a type for device dev (any device with MS_DEV_NONE). */
+size_t tu_recorder__count_dev(const struct tu_recorder *r, unsigned int type, uint32_t dev);
+/* The k-th record (from 0) of a type for dev (any with MS_DEV_NONE), or NULL. */
+const void *tu_recorder__find(const struct tu_recorder *r, unsigned int type, uint32_t dev,
+			      size_t k);
+/* The same, failing the test when there is none. */
+const void *tu_recorder__nth_dev(const struct tu_recorder *r, unsigned int type, uint32_t dev,
+				 size_t k);
+
+static inline size_t tu_recorder__count(const struct tu_recorder *r, unsigned int type)
+{
+	return tu_recorder__count_dev(r, type, MS_DEV_NONE);
+}
+
+static inline const void *tu_recorder__nth(const struct tu_recorder *r, unsigned int type, size_t k)
+{
+	return tu_recorder__nth_dev(r, type, MS_DEV_NONE, k);
+}
 
 struct json_object;
 /* A member of a JSON object by dotted path ("migration.downtime_ms"), or NULL. */
