@@ -438,6 +438,23 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	}
 	if (!set && !t->maps)
 		return;
+	/*
+	 * The bitmap's hot word moves only when a deferred write is applied, so
+	 * the writes after one that left the hot word (a device filling the next
+	 * buffers) would all miss it and be deferred, each to its own lookup.
+	 * Join such a write to the newest one in flight instead: same bitmap,
+	 * same word, touching pages, nothing to check against the mapped set.
+	 */
+	if (set && !t->maps && t->nr_pend) {
+		p = &t->pend[(t->pend_head + t->nr_pend - 1) % NR_PENDING];
+		if (p->d == d && p->src == src && p->set && !p->check &&
+		    (first >> 6) == (p->first >> 6) && (last >> 6) == (p->first >> 6) &&
+		    first <= p->last + 1 && last + 1 >= p->first) {
+			p->first = first < p->first ? first : p->first;
+			p->last = last > p->last ? last : p->last;
+			return;
+		}
+	}
 	if (t->nr_pend == NR_PENDING)
 		apply_oldest(t);
 	if (set)

@@ -200,6 +200,7 @@ struct model {
 	struct ms_range r[NR_RANGES];
 	uint64_t harvested; /* pages the harvests took, summed */
 	bool keep;	    /* the tracker keeps the distinct session pages */
+	uint64_t prev_end;  /* last byte of the write before (next_bytes) */
 	uint64_t pages[NR_RANGES];
 	uint8_t *dirty[NR_RANGES];   /* the window's union */
 	uint8_t *session[NR_RANGES]; /* every page ever dirty */
@@ -295,7 +296,30 @@ static void assert_model(struct ms_session *s, uint32_t dev, struct model *m)
 	assert_int_equal(sum.distinct_pages, m->keep ? total : 0);
 }
 
-static void property_run(uint64_t seed, bool keep)
+/*
+ * A write that follows the one before it in the same range (a device filling
+ * buffer after buffer): from just before its end to a page past it, 1 byte
+ * to 2 pages long.  Such runs take the tracker's path that joins a write to
+ * the one in flight before it.
+ */
+static void next_bytes(struct ms_rand *rnd, struct model *m, uint64_t *iova, uint64_t *len)
+{
+	uint64_t prev_end = m->prev_end;
+	int i;
+
+	for (i = 0; i < NR_RANGES; i++)
+		if (prev_end >= m->r[i].iova && prev_end < m->r[i].iova + m->r[i].len - 1)
+			break;
+	if (i == NR_RANGES || !ms_rand__below(rnd, 50)) {
+		i = (int)ms_rand__below(rnd, NR_RANGES);
+		prev_end = m->r[i].iova + ms_rand__below(rnd, m->r[i].len);
+	}
+	*iova = prev_end - ms_rand__below(rnd, 64) + ms_rand__below(rnd, PS + 64);
+	*len = ms_rand__below(rnd, 3) ? PS : 1 + ms_rand__below(rnd, 2 * PS);
+	m->prev_end = *iova + *len - 1;
+}
+
+static void property_run(uint64_t seed, bool keep, bool clustered)
 {
 	struct ms_session *s = new_session();
 	uint32_t dev = add_dev(s, "ref0"), other = add_dev(s, "ref1");
@@ -307,14 +331,27 @@ static void property_run(uint64_t seed, bool keep)
 		ms_tracker__keep_session_pages(s->tracker);
 	model_init(&m);
 	m.harvested = 0;
+	m.prev_end = 0;
 	m.keep = keep;
 	start(s, dev, PS, m.r, NR_RANGES);
 	for (int op = 0; op < 3000; op++) {
 		uint64_t roll = ms_rand__below(&rnd, 100), iova, len;
 
-		rand_bytes(&rnd, &m, &iova, &len);
-		if (roll < 70) {
-			write_rec(s, dev, (uint32_t)ms_rand__below(&rnd, MS_SRC__MAX), iova, len);
+		if (clustered)
+			next_bytes(&rnd, &m, &iova, &len);
+		else
+			rand_bytes(&rnd, &m, &iova, &len);
+		if (clustered && roll >= 82 && roll < 84) {
+			/* no IOMMU maps: writes are joined only while none were seen */
+			write_rec(s, dev, MS_SRC_DMA_UNMAP + (uint32_t)(roll & 1), iova, len);
+			model_set(&m, iova, iova + len - 1);
+		} else if (roll < 70) {
+			/* clustered: mostly one source, as a device's buffers are */
+			uint32_t src = clustered && roll < 60
+					   ? MS_SRC_DMA_UNMAP
+					   : (uint32_t)ms_rand__below(&rnd, MS_SRC__MAX);
+
+			write_rec(s, dev, src, iova, len);
 			model_set(&m, iova, iova + len - 1);
 		} else if (roll < 73) {
 			/* another device's records never land in this one */
@@ -348,7 +385,13 @@ static void union_never_misses_a_page_against_a_reference_set(void **state)
 {
 	/* with and without the session's distinct pages: the harvest takes other paths */
 	for (uint64_t seed = 11; seed < 17; seed++)
-		property_run(seed, seed & 1);
+		property_run(seed, seed & 1, false);
+}
+
+static void clustered_writes_never_miss_a_page_against_a_reference_set(void **state)
+{
+	for (uint64_t seed = 21; seed < 27; seed++)
+		property_run(seed, seed & 1, true);
 }
 
 /* --- export, harvest, totals ---------------------------------------------------------- */
@@ -891,6 +934,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_source_is_merged_into_one_dirty_set),
 		cmocka_unit_test(union_never_misses_a_page_against_a_reference_set),
+		cmocka_unit_test(clustered_writes_never_miss_a_page_against_a_reference_set),
 		cmocka_unit_test(export_is_the_vfio_bitmap_and_read_and_clear_is_a_harvest_record),
 		cmocka_unit_test(stop_with_pages_never_harvested_says_so),
 		cmocka_unit_test(loss_widens_the_whole_tracked_range_and_says_why),
