@@ -270,10 +270,10 @@ static int check_ranges(struct ms_device *d, const struct ms_range *r, uint32_t 
 int ms_dev__track_start(struct ms_device *d, const struct ms_range *r, uint32_t n,
 			uint64_t page_size)
 {
-	struct {
-		struct ms_ev_track_start t;
-		struct ms_range r[MS_TRACK_MAX_RANGES];
-	} ev;
+	/* the record and its ranges, in one buffer (a flexible array ends the struct) */
+	_Alignas(struct ms_ev_track_start) unsigned char
+	    buf[sizeof(struct ms_ev_track_start) + MS_TRACK_MAX_RANGES * sizeof(struct ms_range)];
+	struct ms_ev_track_start *ev = (void *)buf;
 	uint64_t granted = page_size;
 	int err;
 
@@ -303,13 +303,13 @@ int ms_dev__track_start(struct ms_device *d, const struct ms_range *r, uint32_t 
 	d->nr_track = n;
 	d->track_page = granted;
 	if (d->s) {
-		memset(&ev, 0, sizeof(ev));
-		MS_EVENT_INIT(&ev.t, MS_EV_TRACK_START, ms_ev_track_start, d->id, now(d));
-		ev.t.hdr.len = (uint16_t)(ev.t.hdr.len + n * sizeof(struct ms_range));
-		ev.t.page_size = granted;
-		ev.t.nr_ranges = n;
-		memcpy(ev.t.ranges, r, n * sizeof(*r));
-		ms_session__publish(d->s, &ev.t.hdr);
+		memset(buf, 0, sizeof(buf));
+		MS_EVENT_INIT(ev, MS_EV_TRACK_START, ms_ev_track_start, d->id, now(d));
+		ev->hdr.len = (uint16_t)(ev->hdr.len + n * sizeof(struct ms_range));
+		ev->page_size = granted;
+		ev->nr_ranges = n;
+		memcpy(ev->ranges, r, n * sizeof(*r));
+		ms_session__publish(d->s, &ev->hdr);
 	}
 	return 0;
 }
