@@ -192,6 +192,15 @@ static inline bool ms_dirty_bitmap__empty(const struct ms_dirty_bitmap *bm)
 /* Every page of [first, last] set? */
 bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first, uint64_t last);
 
+/*
+ * Is page set?  If so, [*first, *last] gets set pages around it that are
+ * cheap to find: the run holding it, or the set pages next to it in its
+ * word (all pages of a full bitmap).  Not the largest such interval: a
+ * cache of what is known to be set (the tracker's mapped-set check).
+ */
+bool ms_dirty_bitmap__set_extent(const struct ms_dirty_bitmap *bm, uint64_t page, uint64_t *first,
+				 uint64_t *last);
+
 /* Pages set in [first, last]. */
 uint64_t ms_dirty_bitmap__count_range(const struct ms_dirty_bitmap *bm, uint64_t first,
 				      uint64_t last);

@@ -678,6 +678,37 @@ bool ms_dirty_bitmap__test_all(const struct ms_dirty_bitmap *bm, uint64_t first,
 	}
 }
 
+bool ms_dirty_bitmap__set_extent(const struct ms_dirty_bitmap *bm, uint64_t page, uint64_t *first,
+				 uint64_t *last)
+{
+	const struct ms_dbm_run *r;
+	const uint64_t *bits;
+	uint64_t w = page >> 6, have, below, above;
+	unsigned int b = page & 63;
+
+	if (bm->full) {
+		*first = 0;
+		*last = max_page(bm);
+		return true;
+	}
+	r = bm->nr_runs ? run_at(bm, page) : NULL;
+	if (r) {
+		*first = r->first;
+		*last = r->last;
+		return true;
+	}
+	bits = word_at(bm, w);
+	have = (bits ? *bits : 0) | runs_mask(bm, w);
+	if (!(have & (1ull << b)))
+		return false;
+	/* the set bits next to page in its word: the lowest clear one above, the highest below */
+	above = ~have & (~0ull << b);
+	below = ~have & ((1ull << b) - 1);
+	*first = (w << 6) + (below ? 64 - (unsigned int)__builtin_clzll(below) : 0);
+	*last = (w << 6) + (above ? (unsigned int)__builtin_ctzll(above) - 1 : 63);
+	return true;
+}
+
 struct count_ctx {
 	const struct ms_dirty_bitmap *bm;
 	uint64_t n;

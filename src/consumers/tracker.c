@@ -167,6 +167,9 @@ struct ms_tracker {
 	uint32_t nr_dev;
 	struct ms_dirty_bitmap mapped; /* 4 KiB pages the IOMMU maps hold, as far as seen */
 	uint64_t maps, unmaps;
+	/* pages known to be in mapped (the run or word the last check found), until an unmap */
+	bool mapped_hint;
+	uint64_t mapped_first, mapped_last;
 	uint64_t unattributed; /* records for ids beyond MS_DEV_ID_MAX or for no device */
 	struct reject rej[NR_REJECTS];
 	bool keep_session; /* fold each window into the device's session pages */
@@ -383,15 +386,34 @@ static void widen_all(struct trk_dev *d, enum cause c, uint64_t lost)
 
 /* --- write records ------------------------------------------------------------------ */
 
+/*
+ * Inside what the last check found mapped?  A device writes where it wrote
+ * before, and QEMU maps guest memory in large pieces, so one lookup answers
+ * for many records.
+ */
+static inline bool mapped_known(const struct ms_tracker *t, uint64_t iova, uint64_t len)
+{
+	return t->mapped_hint && iova / MAPPED_PAGE >= t->mapped_first &&
+	       (iova + (len - 1)) / MAPPED_PAGE <= t->mapped_last;
+}
+
 /* A precise record not wholly inside what the IOMMU maps (once maps were seen). */
 static void check_mapped(struct ms_tracker *t, struct trk_dev *d, unsigned int src, uint64_t iova,
 			 uint64_t len)
 {
 	struct src_stats *st = &d->st[src];
+	uint64_t first = iova / MAPPED_PAGE, last = (iova + (len - 1)) / MAPPED_PAGE, a, b;
 
-	if (ms_dirty_bitmap__test_all(&t->mapped, iova / MAPPED_PAGE,
-				      (iova + (len - 1)) / MAPPED_PAGE))
+	if (mapped_known(t, iova, len))
 		return;
+	if (ms_dirty_bitmap__test_all(&t->mapped, first, last)) {
+		if (ms_dirty_bitmap__set_extent(&t->mapped, first, &a, &b) && b >= last) {
+			t->mapped_hint = true;
+			t->mapped_first = a;
+			t->mapped_last = b;
+		}
+		return;
+	}
 	st->outside_mapped_records++;
 	st->outside_mapped_bytes += len;
 	add_example(&d->outside_mapped, iova, len, src);
@@ -429,14 +451,14 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 {
 	struct ms_dirty_bitmap *bm = &d->src[src];
 	struct pending *p;
-	bool set = true;
+	bool set = true, check = t->maps && !mapped_known(t, w->iova, w->len);
 
 	d->seen |= 1u << src;
 	if (ms_dirty_bitmap__at_hand(bm, first, last)) {
 		ms_dirty_bitmap__set_pages(bm, first, last);
 		set = false;
 	}
-	if (!set && !t->maps)
+	if (!set && !check)
 		return;
 	/*
 	 * The bitmap's hot word moves only when a deferred write is applied, so
@@ -445,7 +467,7 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	 * Join such a write to the newest one in flight instead: same bitmap,
 	 * same word, touching pages, nothing to check against the mapped set.
 	 */
-	if (set && !t->maps && t->nr_pend) {
+	if (set && !check && t->nr_pend) {
 		p = &t->pend[(t->pend_head + t->nr_pend - 1) % NR_PENDING];
 		if (p->d == d && p->src == src && p->set && !p->check &&
 		    (first >> 6) == (p->first >> 6) && (last >> 6) == (p->first >> 6) &&
@@ -459,13 +481,13 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 		apply_oldest(t);
 	if (set)
 		ms_dirty_bitmap__prefetch(bm, first);
-	if (t->maps)
+	if (check)
 		ms_dirty_bitmap__prefetch(&t->mapped, w->iova / MAPPED_PAGE);
 	p = &t->pend[(t->pend_head + t->nr_pend) % NR_PENDING];
 	p->d = d;
 	p->src = src;
 	p->set = set;
-	p->check = t->maps;
+	p->check = check;
 	p->first = first;
 	p->last = last;
 	p->iova = w->iova;
@@ -1203,6 +1225,7 @@ static void clear_mapped(struct ms_tracker *t, uint64_t iova, uint64_t end)
 		last = (end + 1) / MAPPED_PAGE - 1;
 	else
 		return;
+	t->mapped_hint = false;
 	if (first <= last)
 		ms_dirty_bitmap__clear_pages(&t->mapped, first, last);
 }

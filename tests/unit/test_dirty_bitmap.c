@@ -253,8 +253,17 @@ static void property_run(uint64_t seed, uint64_t page_size, unsigned int ops)
 			assert_int_equal(ms_dirty_bitmap__count_range(&bm, first, last),
 					 ref_count(&r, first, last));
 		} else if (roll < 76) {
+			uint64_t a, b;
+
 			assert_int_equal(ms_dirty_bitmap__test_all(&bm, first, last),
 					 ref_count(&r, first, last) == last - first + 1);
+			/* an extent holds the page and nothing but set pages */
+			assert_int_equal(ms_dirty_bitmap__set_extent(&bm, first, &a, &b),
+					 ref_test(&r, first));
+			if (ref_test(&r, first)) {
+				assert_true(a <= first && first <= b);
+				assert_int_equal(ref_count(&r, a, b), b - a + 1);
+			}
 		} else if (roll < 82) {
 			uint64_t total = 0;
 
