@@ -163,6 +163,9 @@ struct ms_tracker {
 	const struct ms_devices *devices;
 	struct pending pend[NR_PENDING];
 	unsigned int pend_head, nr_pend;
+	/* the newest write in flight, if others may join it: its bitmap and word */
+	const struct ms_dirty_bitmap *join_bm;
+	uint64_t join_w;
 	struct trk_dev **dev; /* by id */
 	uint32_t nr_dev;
 	struct ms_dirty_bitmap mapped; /* 4 KiB pages the IOMMU maps hold, as far as seen */
@@ -428,7 +431,8 @@ static void apply_oldest(struct ms_tracker *t)
 	if (p->check)
 		check_mapped(t, p->d, p->src, p->iova, p->len);
 	t->pend_head = (t->pend_head + 1) % NR_PENDING;
-	t->nr_pend--;
+	if (!--t->nr_pend)
+		t->join_bm = NULL; /* the newest was applied */
 }
 
 /* Apply every write in flight: before anything reads or changes the bitmaps. */
@@ -460,6 +464,11 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	}
 	if (!set && !check)
 		return;
+	/* start the loads first: the rest is done while they come */
+	if (set)
+		ms_dirty_bitmap__prefetch(bm, first);
+	if (check)
+		ms_dirty_bitmap__prefetch(&t->mapped, w->iova / MAPPED_PAGE);
 	/*
 	 * The bitmap's hot word moves only when a deferred write is applied, so
 	 * the writes after one that left the hot word (a device filling the next
@@ -467,11 +476,9 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	 * Join such a write to the newest one in flight instead: same bitmap,
 	 * same word, touching pages, nothing to check against the mapped set.
 	 */
-	if (set && !check && t->nr_pend) {
+	if (bm == t->join_bm && !check && (first >> 6) == t->join_w && (last >> 6) == t->join_w) {
 		p = &t->pend[(t->pend_head + t->nr_pend - 1) % NR_PENDING];
-		if (p->d == d && p->src == src && p->set && !p->check &&
-		    (first >> 6) == (p->first >> 6) && (last >> 6) == (p->first >> 6) &&
-		    first <= p->last + 1 && last + 1 >= p->first) {
+		if (first <= p->last + 1 && last + 1 >= p->first) {
 			p->first = first < p->first ? first : p->first;
 			p->last = last > p->last ? last : p->last;
 			return;
@@ -479,10 +486,8 @@ static inline void defer_mark(struct ms_tracker *t, struct trk_dev *d, unsigned 
 	}
 	if (t->nr_pend == NR_PENDING)
 		apply_oldest(t);
-	if (set)
-		ms_dirty_bitmap__prefetch(bm, first);
-	if (check)
-		ms_dirty_bitmap__prefetch(&t->mapped, w->iova / MAPPED_PAGE);
+	t->join_bm = set && !check ? bm : NULL;
+	t->join_w = first >> 6;
 	p = &t->pend[(t->pend_head + t->nr_pend) % NR_PENDING];
 	p->d = d;
 	p->src = src;
