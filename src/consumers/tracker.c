@@ -857,8 +857,13 @@ static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t
 			 uint64_t last, bool whole, bool harvest)
 {
 	const struct ms_dirty_bitmap *only;
-	/* only a check needs last window's pages (a view that starts late lacks that grace) */
-	bool keep_prev = views_seen(d) >= 2;
+	/*
+	 * Last window's pages are the grace of the check: kept as soon as one view
+	 * has reported, since a second view may first report in the next window
+	 * (a failed first report comes back with the next one) and must not be
+	 * blamed for what the first view reported here.
+	 */
+	bool keep_prev = views_seen(d) >= 1;
 	uint64_t n;
 
 	if (cross_check(d, first, last, whole))
