@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <migscope/json.h>
+#include <migscope/parse.h>
 #include <migscope/report.h>
 
 #include "cli.h"
@@ -54,6 +55,17 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg)
 	case CLI_OPT_SVG:
 		out->svg = arg;
 		return 1;
+	case CLI_OPT_RECORD_SYNC:
+		if (ms_parse_duration(arg, &out->record_sync_ns) || !out->record_sync_ns)
+			snprintf(out->bad, sizeof(out->bad),
+				 "--record-sync: '%s' is not a duration above zero", arg);
+		return 1;
+	case CLI_OPT_RECORD_MAX_SIZE:
+		/* room for the header, one chunk of one largest record and the end */
+		if (ms_parse_size(arg, &out->record_max_size) || out->record_max_size < (1u << 20))
+			snprintf(out->bad, sizeof(out->bad),
+				 "--record-max-size: '%s' is not a size of at least 1M", arg);
+		return 1;
 	case CLI_OPT_VERBOSE:
 		ms_verbose = 1;
 		return 1;
@@ -62,10 +74,18 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg)
 	}
 }
 
-void cli_session_opts(const struct cli_output *out, int live, struct ms_session_opts *o)
+int cli_session_opts(const char *cmd, const struct cli_output *out, int live,
+		     struct ms_session_opts *o)
 {
+	if (out->bad[0])
+		return cli_usage_error(cmd, "%s", out->bad);
+	if (!out->record && (out->record_sync_ns || out->record_max_size))
+		return cli_usage_error(cmd, "--record-sync and --record-max-size need --record FILE");
 	o->record_path = out->record;
+	o->record.sync_ns = out->record_sync_ns;
+	o->record.max_size = out->record_max_size;
 	o->progress = live && ms_progress__wanted(stdout, out->quiet) ? stdout : NULL;
+	return 0;
 }
 
 int cli_write_files(struct ms_session *s, const struct cli_output *out)
@@ -96,6 +116,26 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 	}
 	if (fflush(stdout))
 		return cli_error("failed to write report");
+	return 0;
+}
+
+int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_session *s)
+{
+	struct ms_replay_stats st;
+	char err[MS_ERR_LEN];
+	int ret = ms_capture_reader__replay_parts(r, path, &s->bus, 1, &st, err, sizeof(err));
+
+	if (ret < 0)
+		return cli_error("%s", err);
+	if (ret == MS_CAPTURE_SALVAGED) {
+		fprintf(stderr,
+			"migscope: warning: %s; replayed the valid prefix: %llu records, %.3f s of "
+			"stream time%s (exit status %d)\n",
+			err, (unsigned long long)st.events,
+			st.events ? (double)(st.last_ts - st.first_ts) / 1e9 : 0.0,
+			st.parts > 1 ? " over every part" : "", EXIT_SALVAGED);
+		return EXIT_SALVAGED;
+	}
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <migscope/session.h>
 
 #define EXIT_USAGE 2
+/* A capture cut short: the report covers its valid prefix (docs/capture-format.md). */
+#define EXIT_SALVAGED 3
 
 /* -v given before or after the command: libbpf and debug messages on stderr. */
 extern int ms_verbose;
@@ -27,6 +29,9 @@ struct cli_output {
 	const char *check;   /* --check EXPECTED.json (replay) */
 	const char *perfetto; /* --perfetto FILE: Chrome trace-event JSON */
 	const char *svg;     /* --svg FILE: the convergence plot */
+	uint64_t record_sync_ns;  /* --record-sync DURATION (0: the default, 1 s) */
+	uint64_t record_max_size; /* --record-max-size SIZE (0: no rotation) */
+	char bad[160];	     /* a common option's bad value, reported by cli_session_opts() */
 };
 
 /* getopt_long entries for the options above; option values >= 0x1000 are ours. */
@@ -35,10 +40,14 @@ struct cli_output {
 #define CLI_OPT_QUIET 0x1002
 #define CLI_OPT_PERFETTO 0x1003
 #define CLI_OPT_SVG 0x1004
+#define CLI_OPT_RECORD_SYNC 0x1005
+#define CLI_OPT_RECORD_MAX_SIZE 0x1006
 #define CLI_OPT_VERBOSE 'v'
 #define CLI_OUTPUT_OPTIONS                                                                         \
 	{ "json", no_argument, NULL, CLI_OPT_JSON },                                              \
 		{ "record", required_argument, NULL, CLI_OPT_RECORD },                            \
+		{ "record-sync", required_argument, NULL, CLI_OPT_RECORD_SYNC },                  \
+		{ "record-max-size", required_argument, NULL, CLI_OPT_RECORD_MAX_SIZE },          \
 		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },                                    \
 		{ "perfetto", required_argument, NULL, CLI_OPT_PERFETTO },                        \
 		{ "svg", required_argument, NULL, CLI_OPT_SVG },                                  \
@@ -52,6 +61,10 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
 #define CLI_OUTPUT_HELP                                                                            \
 	"      --json          print the report as JSON (docs/report-schema.md)\n"                 \
 	"      --record FILE   also write the event stream to FILE (mode 0600)\n"                 \
+	"      --record-sync DURATION  put every record on disk within DURATION, so a\n"          \
+	"                      crash loses at most that much (default 1s)\n"                      \
+	"      --record-max-size SIZE  rotate into FILE.1, FILE.2, ... before a file grows\n"     \
+	"                      past SIZE; replay FILE reads them as one\n"                        \
 	"      --perfetto FILE write a Chrome trace-event timeline for Perfetto to FILE\n"          \
 	"      --svg FILE      write the pending-bytes convergence plot to FILE\n"                 \
 	"      --quiet         no progress line\n"                                                 \
@@ -60,9 +73,11 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
 
 /*
  * Session options from the common ones: the capture to record and, for a live
- * command on a terminal without --quiet, the progress line on stdout.
+ * command on a terminal without --quiet, the progress line on stdout.  0, or
+ * EXIT_USAGE after a one-line error when a common option had a bad value.
  */
-void cli_session_opts(const struct cli_output *out, int live, struct ms_session_opts *o);
+int cli_session_opts(const char *cmd, const struct cli_output *out, int live,
+		     struct ms_session_opts *o);
 
 /* Write the --perfetto and --svg files asked for.  0 or 1. */
 int cli_write_files(struct ms_session *s, const struct cli_output *out);
@@ -72,6 +87,13 @@ int cli_write_files(struct ms_session *s, const struct cli_output *out);
  * session's report (text or JSON) on stdout.  0 or 1.
  */
 int cli_print_report(struct ms_session *s, const struct cli_output *out);
+
+/*
+ * Replay the capture r (opened from path, every rotated part after it) into
+ * s.  0; EXIT_SALVAGED after a one-line warning with the offset and the time
+ * covered when it was cut short; 1 after a one-line error on damage.
+ */
+int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_session *s);
 
 /* Reset getopt for a command's own argv. */
 void cli_reset_getopt(void);

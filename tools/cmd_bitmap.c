@@ -126,6 +126,7 @@ int do_bitmap(int argc, char **argv)
 		{ 0 },
 	};
 	struct ms_session_opts sopts = { 0 };
+	int salvaged;
 	struct json_object *root = NULL, *devs = NULL;
 	const char *path, *device = NULL, *why;
 	struct ms_capture_reader *r;
@@ -182,11 +183,11 @@ int do_bitmap(int argc, char **argv)
 	}
 	/* the distinct pages, for --page-size counts and --ranges */
 	ms_tracker__keep_session_pages(s->tracker);
-	ret = ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err));
+	salvaged = cli_replay_capture(r, path, s);
 	ms_capture_reader__close(r);
-	if (ret) {
+	if (salvaged == 1) {
 		ms_session__free(s);
-		return cli_error("%s", err);
+		return 1;
 	}
 
 	if (json) {
@@ -248,5 +249,5 @@ int do_bitmap(int argc, char **argv)
 	ms_session__free(s);
 	if (!ret && fflush(stdout))
 		return cli_error("failed to write output");
-	return ret ? 1 : 0;
+	return ret ? 1 : salvaged;
 }

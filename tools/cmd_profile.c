@@ -142,7 +142,11 @@ int do_profile(int argc, char **argv)
 	po.specs = specs;
 	po.nr_specs = n;
 
-	cli_session_opts(&out, 1, &sopts);
+	ret = cli_session_opts("profile", &out, 1, &sopts);
+	if (ret) {
+		free(specs);
+		return ret;
+	}
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s) {
 		free(specs);

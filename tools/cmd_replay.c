@@ -17,7 +17,11 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n"
 		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n\n"
 		   "Feed a capture (written by --record) through the same consumers as the live\n"
-		   "run and print the same report.  Replaying a file twice gives identical output.\n\n"
+		   "run and print the same report.  Replaying a file twice gives identical output.\n"
+		   "The parts of a rotated capture (FILE.1, FILE.2, ... of --record-max-size)\n"
+		   "replay as one.  A capture cut short (a recorder killed, a full disk) replays\n"
+		   "its valid prefix with a warning naming the offset and the time covered, and\n"
+		   "exits with status 3; damage inside it is an error (status 1).\n\n"
 		   "Options:\n"
 		   "      --check FILE    compare the JSON report with FILE; exit 1 and print the\n"
 		   "                      differences when they differ (--perfetto and --svg\n"
@@ -64,7 +68,7 @@ int do_replay(int argc, char **argv)
 	struct ms_session *s;
 	char err[MS_ERR_LEN];
 	const char *path;
-	int opt, ret;
+	int opt, ret, salvaged;
 
 	while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		if (cli_output_option(&out, opt, optarg))
@@ -89,17 +93,20 @@ int do_replay(int argc, char **argv)
 	r = ms_capture_reader__open(path, err, sizeof(err));
 	if (!r)
 		return cli_error("%s", err);
-	cli_session_opts(&out, 0, &sopts);
+	ret = cli_session_opts("replay", &out, 0, &sopts);
+	if (ret) {
+		ms_capture_reader__close(r);
+		return ret;
+	}
 	sopts.info = ms_capture_reader__info(r);
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s) {
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
 	}
-	ret = ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err));
+	salvaged = cli_replay_capture(r, path, s);
 	ms_capture_reader__close(r);
-	if (ret) {
-		cli_error("%s", err);
+	if (salvaged == 1) {
 		ms_session__free(s);
 		return 1;
 	}
@@ -118,5 +125,5 @@ int do_replay(int argc, char **argv)
 		ret = cli_print_report(s, &out);
 	}
 	ms_session__free(s);
-	return ret;
+	return ret ? ret : salvaged;
 }

@@ -71,7 +71,9 @@ int do_synth(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
 
-	cli_session_opts(&out, 1, &sopts);
+	ret = cli_session_opts("synth", &out, 1, &sopts);
+	if (ret)
+		return ret;
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s)
 		return cli_error("%s", err);

@@ -437,6 +437,13 @@ static int close_sources(struct watch *w, int ret)
 	return exit_code;
 }
 
+/* Records stop coming while QEMU idles: keep the --record-sync window anyway. */
+static int on_record_tick(void *ctx, uint32_t events)
+{
+	ms_capture_writer__tick(ctx);
+	return 0;
+}
+
 int do_watch(int argc, char **argv)
 {
 	enum {
@@ -543,7 +550,9 @@ int do_watch(int argc, char **argv)
 	if (events == EVENTS_USDT && w.log_path)
 		return cli_usage_error("watch", "--qemu-events usdt contradicts --qemu-log");
 
-	cli_session_opts(&out, 1, &sopts);
+	ret = cli_session_opts("watch", &out, 1, &sopts);
+	if (ret)
+		return ret;
 	w.s = ms_session__new(&sopts, err, sizeof(err));
 	if (!w.s)
 		return cli_error("%s", err);
@@ -556,6 +565,15 @@ int do_watch(int argc, char **argv)
 	if (!w.qmp || !w.loop) {
 		cli_error("failed to start: %s", strerror(ENOMEM));
 		goto out;
+	}
+	if (w.s->rec) {
+		uint64_t sync = sopts.record.sync_ns ? sopts.record.sync_ns : MS_CAPTURE_SYNC_NS;
+
+		if (ms_loop__add_timer(w.loop, sync / 4 > 10000000 ? sync / 4 : 10000000,
+				       on_record_tick, w.s->rec) < 0) {
+			cli_error("failed to start: %s", strerror(ENOMEM));
+			goto out;
+		}
 	}
 	ret = ms_qmp__connect(w.qmp, err, sizeof(err));
 	if (ret) {

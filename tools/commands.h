@@ -4,6 +4,7 @@
 #define MIGSCOPE_COMMANDS_H
 
 int do_bitmap(int argc, char **argv);
+int do_capture(int argc, char **argv);
 int do_features(int argc, char **argv);
 int do_profile(int argc, char **argv);
 int do_replay(int argc, char **argv);

@@ -14,6 +14,7 @@ static const struct cmd {
 	const char *summary;
 } cmds[] = {
 	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
+	{ "capture", do_capture, "check a capture file, or repair one that was cut short" },
 	{ "features", do_features, "list the BPF collectors and what this kernel lets them do" },
 	{ "profile", do_profile, "drive devices through a save and resume; downtime per device" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },

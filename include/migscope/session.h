@@ -39,6 +39,7 @@ struct ms_session {
 
 struct ms_session_opts {
 	const char *record_path;	  /* write a capture here, or NULL */
+	struct ms_capture_opts record;	  /* --record-sync, --record-max-size */
 	FILE *progress;			  /* draw the live progress line here, or NULL */
 	const struct ms_host_info *info; /* replay: the capture's; live: NULL = this host */
 	int argc;			  /* live: command line for the info block */

@@ -246,6 +246,9 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 		pos += MS_REC_SIZE(h->len);
 		if (h->type >= MS_EV__MAX)
 			st->unknown++;
+		if (!st->events)
+			st->first_ts = h->ts_ns;
+		st->last_ts = h->ts_ns;
 		if (h->len < fixed) {
 			memset(&pad, 0, sizeof(*h) + fixed);
 			memcpy(&pad, h, sizeof(*h) + h->len);
@@ -256,37 +259,71 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 	}
 }
 
-int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
-			      struct ms_replay_stats *stats, char *err, size_t errlen)
+/*
+ * Does an intact chunk (magic, length within the file, checksum) start
+ * anywhere after off?  Chunks start 8-byte aligned.  If one does, what is
+ * wrong at off is damage inside the stream; if none does, the file was cut
+ * there (or a crash left zeros or a torn write at its end).
+ */
+static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 {
-	struct ms_replay_stats local = { 0 };
-	struct ms_replay_stats *st = stats ? stats : &local;
+	for (size_t pos = off + 8; pos + sizeof(struct ms_chunk_hdr) <= r->size; pos += 8) {
+		struct ms_chunk_hdr ch;
+
+		memcpy(&ch, r->data + pos, sizeof(ch));
+		if (ch.magic != MS_CHUNK_MAGIC && ch.magic != MS_END_MAGIC)
+			continue;
+		if (ch.len % 8 || ch.len > MS_CHUNK_MAX ||
+		    ch.len > r->size - pos - sizeof(ch))
+			continue;
+		if (ch.crc == ms_chunk_crc(&ch, r->data + pos + sizeof(ch)))
+			return 1;
+	}
+	return 0;
+}
+
+static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_replay_stats *st,
+		  int salvage, char *err, size_t errlen)
+{
 	size_t off = r->body;
 
-	memset(st, 0, sizeof(*st));
 	for (;;) {
 		struct ms_chunk_hdr ch;
 		const unsigned char *payload;
 
-		if (off == r->size)
-			return fail(r, err, errlen, off,
-				    "capture ends without its end marker (truncated?)");
-		if (r->size - off < sizeof(ch))
-			return fail(r, err, errlen, off, "truncated chunk header (%zu bytes left)",
-				    r->size - off);
+		st->valid_end = off;
+		/* the problems a cut (or a crash's zeros) can leave at the end of a file */
+		if (off == r->size) {
+			fail(r, err, errlen, off, "capture ends without its end marker (truncated?)");
+			goto cut;
+		}
+		if (r->size - off < sizeof(ch)) {
+			fail(r, err, errlen, off, "truncated chunk header (%zu bytes left)",
+			     r->size - off);
+			goto cut;
+		}
 		memcpy(&ch, r->data + off, sizeof(ch));
-		if (ch.magic != MS_CHUNK_MAGIC && ch.magic != MS_END_MAGIC)
-			return fail(r, err, errlen, off, "bad chunk magic 0x%08x", ch.magic);
-		if (ch.len % 8 || ch.len > MS_CHUNK_MAX)
-			return fail(r, err, errlen, off + 4, "bad chunk length %u", ch.len);
-		if (ch.len > r->size - off - sizeof(ch))
-			return fail(r, err, errlen, off + 4,
-				    "chunk length %u runs past the end of the file (%zu bytes left)",
-				    ch.len, r->size - off - sizeof(ch));
+		if (ch.magic != MS_CHUNK_MAGIC && ch.magic != MS_END_MAGIC) {
+			fail(r, err, errlen, off, "bad chunk magic 0x%08x", ch.magic);
+			goto cut;
+		}
+		if (ch.len % 8 || ch.len > MS_CHUNK_MAX) {
+			fail(r, err, errlen, off + 4, "bad chunk length %u", ch.len);
+			goto cut;
+		}
+		if (ch.len > r->size - off - sizeof(ch)) {
+			fail(r, err, errlen, off + 4,
+			     "chunk length %u runs past the end of the file (%zu bytes left)", ch.len,
+			     r->size - off - sizeof(ch));
+			goto cut;
+		}
 		payload = r->data + off + sizeof(ch);
-		if (ch.crc != ms_chunk_crc(&ch, payload) && !MS_FUZZING)
-			return fail(r, err, errlen, off, "chunk checksum mismatch");
+		if (ch.crc != ms_chunk_crc(&ch, payload) && !MS_FUZZING) {
+			fail(r, err, errlen, off, "chunk checksum mismatch");
+			goto cut;
+		}
 
+		/* an intact chunk that says something wrong is damage, wherever it is */
 		if (ch.magic == MS_END_MAGIC) {
 			struct ms_end_payload end;
 
@@ -302,7 +339,8 @@ int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
 			if (off != r->size)
 				return fail(r, err, errlen, off, "%zu bytes after the end marker",
 					    r->size - off);
-			st->bytes = r->size;
+			st->bytes += r->size;
+			st->valid_end = off;
 			return 0;
 		}
 		if (check_records(r, payload, off + sizeof(ch), &ch, err, errlen))
@@ -311,6 +349,107 @@ int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
 		st->chunks++;
 		off += sizeof(ch) + ch.len;
 	}
+cut:
+	if (!salvage || intact_chunk_after(r, off))
+		return -EINVAL;
+	st->bytes += off;
+	return MS_CAPTURE_SALVAGED;
+}
+
+int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
+			      struct ms_replay_stats *stats, char *err, size_t errlen)
+{
+	struct ms_replay_stats local;
+	struct ms_replay_stats *st = stats ? stats : &local;
+
+	memset(st, 0, sizeof(*st));
+	st->parts = 1;
+	return replay(r, bus, st, 0, err, errlen);
+}
+
+int ms_capture_reader__replay_salvage(struct ms_capture_reader *r, struct ms_bus *bus,
+				      struct ms_replay_stats *stats, char *err, size_t errlen)
+{
+	struct ms_replay_stats local;
+	struct ms_replay_stats *st = stats ? stats : &local;
+
+	memset(st, 0, sizeof(*st));
+	st->parts = 1;
+	return replay(r, bus, st, 1, err, errlen);
+}
+
+/* The info key "part" as a number, or -1 when the capture was not rotated. */
+static long part_of(const struct ms_capture_reader *r)
+{
+	const char *v = ms_host_info__get(&r->info, "part");
+	char *end;
+	long n;
+
+	if (!v || !ms_host_info__get(&r->info, "capture_id"))
+		return -1;
+	n = strtol(v, &end, 10);
+	return *v && !*end && n >= 0 ? n : -1;
+}
+
+int ms_capture_reader__replay_parts(struct ms_capture_reader *r, const char *path,
+				    struct ms_bus *bus, int salvage, struct ms_replay_stats *stats,
+				    char *err, size_t errlen)
+{
+	struct ms_replay_stats local;
+	struct ms_replay_stats *st = stats ? stats : &local;
+	struct ms_capture_reader *cur = r;
+	char base[256], next[280], id[MS_INFO_VAL_MAX];
+	long part = part_of(r);
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	/* part k is base.k; part 0 is base itself */
+	snprintf(base, sizeof(base), "%s", path);
+	if (part > 0) {
+		char *dot = strrchr(base, '.');
+
+		if (dot)
+			*dot = '\0';
+	}
+	if (part >= 0)
+		snprintf(id, sizeof(id), "%s", ms_host_info__get(&r->info, "capture_id"));
+	for (;;) {
+		struct ms_capture_reader *nr;
+		long np;
+
+		st->parts++;
+		ret = replay(cur, bus, st, salvage, err, errlen);
+		if (ret || part < 0)
+			break;
+		snprintf(next, sizeof(next), "%s.%ld", base, part + 1);
+		if (access(next, F_OK) < 0)
+			break; /* the last part */
+		nr = ms_capture_reader__open(next, err, errlen);
+		if (!nr) {
+			ret = -EINVAL;
+			break;
+		}
+		np = part_of(nr);
+		if (strcmp(ms_host_info__get(&nr->info, "capture_id") ?: "", id)) {
+			/* a part of an older recording under the same name: not ours */
+			ms_capture_reader__close(nr);
+			break;
+		}
+		if (np != part + 1) {
+			snprintf(err, errlen, "%s: part %ld of the capture where part %ld belongs",
+				 next, np, part + 1);
+			ms_capture_reader__close(nr);
+			ret = -EINVAL;
+			break;
+		}
+		if (cur != r)
+			ms_capture_reader__close(cur);
+		cur = nr;
+		part = np;
+	}
+	if (cur != r)
+		ms_capture_reader__close(cur);
+	return ret;
 }
 
 void ms_capture_reader__close(struct ms_capture_reader *r)

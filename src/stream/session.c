@@ -66,7 +66,8 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 		ms_progress__subscribe(&s->progress, &s->bus);
 
 	if (opts->record_path) {
-		s->rec = ms_capture_writer__open(opts->record_path, &s->info, err, errlen);
+		s->rec = ms_capture_writer__open(opts->record_path, &s->info, &opts->record, err,
+						 errlen);
 		if (!s->rec) {
 			ms_session__free(s);
 			return NULL;

@@ -86,7 +86,7 @@ static void capture_is_created_mode_0600_even_over_a_readable_file(void **state)
 
 	tu_write_file(path, "x", 1);
 	assert_int_equal(chmod(path, 0644), 0);
-	w = ms_capture_writer__open(path, &info, err, sizeof(err));
+	w = ms_capture_writer__open(path, &info, NULL, err, sizeof(err));
 	assert_non_null(w);
 	assert_int_equal(ms_capture_writer__close(w, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
@@ -106,7 +106,7 @@ static void host_info_survives_the_round_trip(void **state)
 	ms_host_info__set(&info, "host", "h1");
 	ms_host_info__set(&info, "kernel", "6.18.0 #1");
 	ms_host_info__set(&info, "future-key", "kept");
-	w = ms_capture_writer__open(path, &info, err, sizeof(err));
+	w = ms_capture_writer__open(path, &info, NULL, err, sizeof(err));
 	assert_non_null(w);
 	assert_int_equal(ms_capture_writer__close(w, err, sizeof(err)), 0);
 	r = ms_capture_reader__open(path, err, sizeof(err));
@@ -125,7 +125,7 @@ static size_t write_records(const struct ms_event_hdr *const *evs, size_t n, uns
 	char *path = tu_tmp_path(".mscap");
 	struct ms_host_info info = { 0 };
 	char err[MS_ERR_LEN];
-	struct ms_capture_writer *w = ms_capture_writer__open(path, &info, err, sizeof(err));
+	struct ms_capture_writer *w = ms_capture_writer__open(path, &info, NULL, err, sizeof(err));
 	size_t len;
 
 	assert_non_null(w);
