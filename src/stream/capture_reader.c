@@ -285,6 +285,7 @@ static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_replay_stats *st,
 		  int salvage, char *err, size_t errlen)
 {
+	uint64_t before = st->events; /* of the parts before this one */
 	size_t off = r->body;
 
 	for (;;) {
@@ -330,11 +331,11 @@ static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_rep
 			if (ch.len < sizeof(end))
 				return fail(r, err, errlen, off, "end marker too short");
 			memcpy(&end, payload, sizeof(end));
-			if (end.total_events != st->events)
+			if (end.total_events != st->events - before)
 				return fail(r, err, errlen, off,
 					    "end marker counts %llu records, file holds %llu",
 					    (unsigned long long)end.total_events,
-					    (unsigned long long)st->events);
+					    (unsigned long long)(st->events - before));
 			off += sizeof(ch) + ch.len;
 			if (off != r->size)
 				return fail(r, err, errlen, off, "%zu bytes after the end marker",

@@ -486,6 +486,375 @@ static void error_messages_say_what_is_wrong(void **state)
 	free(path);
 }
 
+
+static int salvage_buf(const void *buf, size_t len, struct tu_recorder *out,
+		       struct ms_replay_stats *st, char *err)
+{
+	struct ms_capture_reader *r = ms_capture_reader__open_mem(buf, len, "t.mscap", err,
+								  MS_ERR_LEN);
+	struct ms_bus bus;
+	int ret;
+
+	if (!r)
+		return -EINVAL;
+	ms_bus__init(&bus);
+	if (out)
+		ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, out);
+	ret = ms_capture_reader__replay_salvage(r, &bus, st, err, MS_ERR_LEN);
+	ms_capture_reader__close(r);
+	return ret;
+}
+
+/* Offsets where each chunk ends, from the file's own chunk headers. */
+static size_t chunk_ends(const unsigned char *buf, size_t len, size_t *ends, uint64_t *recs,
+			 size_t max)
+{
+	uint32_t hlen, info_len, clen, n;
+	size_t off, k = 0;
+	uint64_t total = 0;
+
+	memcpy(&hlen, buf + 10, 2);
+	hlen &= 0xffff;
+	memcpy(&info_len, buf + 12, 4);
+	off = hlen + info_len;
+	while (off + 16 <= len && k < max) {
+		memcpy(&clen, buf + off + 4, 4);
+		memcpy(&n, buf + off + 8, 4);
+		off += 16 + clen;
+		total += n;
+		ends[k] = off;
+		recs[k++] = total;
+	}
+	return k;
+}
+
+static void every_cut_salvages_exactly_the_whole_chunks_before_it(void **state)
+{
+	struct tu_recorder live = { 0 };
+	char *path = write_capture(20000, &live);
+	unsigned char *buf;
+	size_t len = tu_read_file(path, &buf), ends[64];
+	uint64_t recs[64];
+	size_t nch = chunk_ends(buf, len, ends, recs, 64);
+	char err[MS_ERR_LEN];
+
+	assert_true(nch >= 4); /* several data chunks and the end marker */
+	/* every cut near the start, around every chunk boundary, and strided */
+	size_t cuts[4096], ncut = 0;
+
+	for (size_t c = 32; c < 1024; c++)
+		cuts[ncut++] = c;
+	for (size_t k = 0; k < nch; k++)
+		for (long d = -17; d <= 17; d++)
+			cuts[ncut++] = (size_t)((long)ends[k] + d);
+	for (size_t c = 1024; c < len && ncut < 4096; c += 4099)
+		cuts[ncut++] = c;
+	for (size_t i = 0; i < ncut; i++) {
+		size_t cut = cuts[i];
+		struct tu_recorder got = { 0 };
+		struct ms_replay_stats st;
+		uint64_t want = 0;
+		size_t want_end = 0;
+
+		memcpy(&want_end, &(size_t){ 0 }, sizeof(want_end));
+		{
+			uint32_t hlen = 0, info_len;
+
+			memcpy(&hlen, buf + 10, 2);
+			memcpy(&info_len, buf + 12, 4);
+			want_end = hlen + info_len;
+		}
+		if (cut < want_end || cut >= len) /* not a capture yet / the whole file */
+			continue;
+		for (size_t k = 0; k < nch && ends[k] <= cut; k++) {
+			want = recs[k];
+			want_end = ends[k];
+		}
+		assert_int_equal(salvage_buf(buf, cut, &got, &st, err), MS_CAPTURE_SALVAGED);
+		assert_non_null(strstr(err, "t.mscap: offset "));
+		assert_int_equal(got.count, want);
+		assert_int_equal(st.events, want);
+		assert_int_equal(st.valid_end, want_end);
+		/* the prefix is the live run's, record for record */
+		assert_memory_equal(got.buf, live.buf, got.len);
+		/* and the strict reader still refuses it */
+		assert_int_equal(replay_buf(buf, cut, NULL, err), -EINVAL);
+		tu_recorder__free(&got);
+	}
+	tu_recorder__free(&live);
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+static void a_tail_of_zeros_from_a_host_crash_is_a_cut(void **state)
+{
+	char *path = write_capture(5000, NULL);
+	unsigned char *buf;
+	size_t len = tu_read_file(path, &buf), ends[64];
+	uint64_t recs[64];
+	size_t nch = chunk_ends(buf, len, ends, recs, 64);
+	char err[MS_ERR_LEN];
+	struct ms_replay_stats st;
+
+	/* the file's size reached its end, the last chunks' blocks never did */
+	memset(buf + ends[0], 0, len - ends[0]);
+	assert_int_equal(salvage_buf(buf, len, NULL, &st, err), MS_CAPTURE_SALVAGED);
+	assert_int_equal(st.events, recs[0]);
+	assert_non_null(strstr(err, "bad chunk magic 0x00000000"));
+	(void)nch;
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+static void damage_inside_the_prefix_is_an_error_not_a_salvage(void **state)
+{
+	char *path = write_capture(300, NULL);
+	unsigned char *buf;
+	size_t len = tu_read_file(path, &buf), ends[64];
+	uint64_t recs[64];
+	size_t nch = chunk_ends(buf, len, ends, recs, 64), last = nch >= 2 ? ends[nch - 2] : 0;
+	char err[MS_ERR_LEN];
+	struct ms_replay_stats st;
+	uint32_t big = 1u << 20;
+
+	/* every flipped byte before the end marker is damage; in the end marker, a cut */
+	for (size_t i = 0; i < len; i++) {
+		int ret;
+
+		buf[i] ^= 0x20;
+		ret = salvage_buf(buf, len, NULL, &st, err);
+		if (i < last && ret != -EINVAL)
+			fail_msg("flipping byte %zu of %zu salvaged (%d)", i, len, ret);
+		if (i >= last && ret != MS_CAPTURE_SALVAGED)
+			fail_msg("flipping end-marker byte %zu gave %d", i, ret);
+		buf[i] ^= 0x20;
+	}
+	/* a chunk length that runs past the end, with intact chunks after it */
+	{
+		uint32_t hlen = 0, info_len, save;
+		size_t first;
+
+		memcpy(&hlen, buf + 10, 2);
+		memcpy(&info_len, buf + 12, 4);
+		first = hlen + info_len; /* the first chunk; the end marker follows */
+		memcpy(&save, buf + first + 4, 4);
+		memcpy(buf + first + 4, &big, 4);
+		assert_int_equal(salvage_buf(buf, len, NULL, &st, err), -EINVAL);
+		memcpy(buf + first + 4, &save, 4);
+	}
+	assert_int_equal(salvage_buf(buf, len, NULL, &st, err), 0);
+	free(buf);
+	unlink(path);
+	free(path);
+}
+
+static void repair_writes_the_prefix_that_replays_as_complete(void **state)
+{
+	struct tu_recorder live = { 0 }, got = { 0 };
+	char *path = write_capture(20000, &live), *cut = tu_tmp_path(".mscap"),
+	     *out = tu_tmp_path(".mscap");
+	unsigned char *buf, *rbuf;
+	size_t len = tu_read_file(path, &buf), rlen;
+	struct ms_replay_stats st;
+	char err[MS_ERR_LEN];
+	int complete;
+
+	tu_write_file(cut, buf, len * 2 / 3);
+	assert_int_equal(ms_capture__repair(cut, out, 0, &st, &complete, err, sizeof(err)), 0);
+	assert_int_equal(complete, 0);
+	rlen = tu_read_file(out, &rbuf);
+	assert_int_equal(replay_buf(rbuf, rlen, &got, err), 0);
+	assert_int_equal(got.count, st.events);
+	assert_true(got.count > 0 && got.count < live.count);
+	assert_memory_equal(got.buf, live.buf, got.len);
+	free(rbuf);
+	tu_recorder__free(&got);
+
+	/* a complete file is copied as it is */
+	assert_int_equal(ms_capture__repair(path, out, 0, &st, &complete, err, sizeof(err)), 0);
+	assert_int_equal(complete, 1);
+	rlen = tu_read_file(out, &rbuf);
+	assert_int_equal(rlen, len);
+	assert_memory_equal(rbuf, buf, len);
+	free(rbuf);
+
+	/* damage is refused, unless forced */
+	buf[len / 2] ^= 1;
+	tu_write_file(cut, buf, len);
+	assert_int_equal(ms_capture__repair(cut, out, 0, &st, &complete, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "offset"));
+	assert_int_equal(ms_capture__repair(cut, out, 1, &st, &complete, err, sizeof(err)), 0);
+	rlen = tu_read_file(out, &rbuf);
+	assert_int_equal(replay_buf(rbuf, rlen, NULL, err), 0);
+	free(rbuf);
+	/* never over its own input */
+	assert_int_equal(ms_capture__repair(cut, cut, 1, &st, &complete, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "another file"));
+
+	tu_recorder__free(&live);
+	free(buf);
+	unlink(path);
+	unlink(cut);
+	unlink(out);
+	free(path);
+	free(cut);
+	free(out);
+}
+
+/* Record events synth records, rotating at max_size; returns the base path. */
+static char *write_rotated(uint64_t events, uint64_t max_size, struct tu_recorder *live)
+{
+	char *path = tu_tmp_path(".mscap");
+	struct ms_session_opts o = { .record_path = path, .record = { .max_size = max_size } };
+	char err[MS_ERR_LEN];
+	struct ms_synth_opts so = { .seed = 7, .devices = 3, .events = events };
+	struct ms_session *s = ms_session__new(&o, err, sizeof(err));
+	uint64_t end;
+
+	assert_non_null(s);
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live), 0);
+	end = ms_synth__run(s, &so);
+	assert_true(ms_capture_writer__parts(s->rec) >= 2);
+	assert_int_equal(ms_session__end(s, end, 0, err, sizeof(err)), 0);
+	ms_session__free(s);
+	return path;
+}
+
+static int replay_path_parts(const char *path, struct tu_recorder *out, struct ms_replay_stats *st,
+			     char *err)
+{
+	struct ms_capture_reader *r = ms_capture_reader__open(path, err, MS_ERR_LEN);
+	struct ms_bus bus;
+	int ret;
+
+	if (!r)
+		return -ENOENT;
+	ms_bus__init(&bus);
+	if (out)
+		ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, out);
+	ret = ms_capture_reader__replay_parts(r, path, &bus, 1, st, err, MS_ERR_LEN);
+	ms_capture_reader__close(r);
+	return ret;
+}
+
+static void rotated_parts_stay_under_the_size_and_replay_as_one(void **state)
+{
+	struct tu_recorder live = { 0 }, got = { 0 };
+	uint64_t max = 1u << 20;
+	char *path = write_rotated(120000, max, &live), part[300], stale[300];
+	struct ms_replay_stats st;
+	char err[MS_ERR_LEN];
+	unsigned int n = 0;
+	struct stat sb;
+
+	for (;; n++) {
+		if (n)
+			snprintf(part, sizeof(part), "%s.%u", path, n);
+		else
+			snprintf(part, sizeof(part), "%s", path);
+		if (stat(part, &sb) < 0)
+			break;
+		assert_true((uint64_t)sb.st_size <= max);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+		/* each part is a complete capture on its own */
+		{
+			unsigned char *b;
+			size_t l = tu_read_file(part, &b);
+
+			assert_int_equal(replay_buf(b, l, NULL, err), 0);
+			free(b);
+		}
+	}
+	assert_true(n >= 3);
+	assert_int_equal(replay_path_parts(path, &got, &st, err), 0);
+	assert_int_equal(st.parts, n);
+	assert_int_equal(got.count, live.count);
+	assert_memory_equal(got.buf, live.buf, live.len);
+	tu_recorder__free(&got);
+
+	/* a part left by an older recording under the same name is not joined */
+	snprintf(stale, sizeof(stale), "%s.%u", path, n);
+	snprintf(part, sizeof(part), "%s.1", path);
+	assert_int_equal(link(part, stale), 0);
+	assert_int_equal(replay_path_parts(path, &got, &st, err), -EINVAL);
+	assert_non_null(strstr(err, "part 1 of the capture where part"));
+	unlink(stale);
+	tu_recorder__free(&got);
+	{
+		/* another recording's part: ignored */
+		char *other = write_rotated(40000, max, &got);
+
+		snprintf(part, sizeof(part), "%s.1", other);
+		assert_int_equal(rename(part, stale), 0);
+		tu_recorder__free(&got);
+		assert_int_equal(replay_path_parts(path, &got, &st, err), 0);
+		assert_int_equal(got.count, live.count);
+		unlink(stale);
+		for (unsigned int i = 0; i < 16; i++) {
+			snprintf(part, sizeof(part), i ? "%s.%u" : "%s", other, i);
+			unlink(part);
+		}
+		free(other);
+	}
+	/* the last part cut short: everything before it, and its valid prefix */
+	snprintf(part, sizeof(part), "%s.%u", path, n - 1);
+	assert_int_equal(stat(part, &sb), 0);
+	assert_int_equal(truncate(part, sb.st_size - 100), 0);
+	tu_recorder__free(&got);
+	assert_int_equal(replay_path_parts(path, &got, &st, err), MS_CAPTURE_SALVAGED);
+	assert_true(got.count < live.count && got.count > 0);
+	assert_memory_equal(got.buf, live.buf, got.len);
+
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(part, sizeof(part), i ? "%s.%u" : "%s", path, i);
+		unlink(part);
+	}
+	tu_recorder__free(&got);
+	tu_recorder__free(&live);
+	free(path);
+}
+
+static void a_record_is_on_disk_within_the_sync_window(void **state)
+{
+	char *path = tu_tmp_path(".mscap");
+	struct ms_capture_opts o = { .sync_ns = 30000000 };
+	struct ms_host_info info = { 0 };
+	struct ms_capture_writer *w;
+	struct ms_event_hdr ev = { .type = MS_EV_SESSION_END, .len = 0, .dev = MS_DEV_NONE };
+	char err[MS_ERR_LEN];
+	struct stat sb;
+	off_t hdr;
+
+	w = ms_capture_writer__open(path, &info, &o, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(stat(path, &sb), 0);
+	hdr = sb.st_size;
+	ms_capture_writer__on_event(w, &ev);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, hdr); /* buffered */
+	usleep(40000);
+	/* the next record finds the first one older than the window */
+	ms_capture_writer__on_event(w, &ev);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, hdr + 16 + 2 * 16);
+	/* an idle writer: the tick writes it */
+	ms_capture_writer__on_event(w, &ev);
+	ms_capture_writer__tick(w);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, hdr + 16 + 2 * 16);
+	usleep(40000);
+	ms_capture_writer__tick(w);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, hdr + 2 * 16 + 3 * 16);
+	assert_int_equal(ms_capture_writer__close(w, err, sizeof(err)), 0);
+	unlink(path);
+	free(path);
+}
+
 static void missing_file_is_a_clear_error(void **state)
 {
 	char err[MS_ERR_LEN];
@@ -510,6 +879,12 @@ int main(void)
 		cmocka_unit_test(every_flipped_byte_is_detected),
 		cmocka_unit_test(error_messages_say_what_is_wrong),
 		cmocka_unit_test(missing_file_is_a_clear_error),
+		cmocka_unit_test(every_cut_salvages_exactly_the_whole_chunks_before_it),
+		cmocka_unit_test(a_tail_of_zeros_from_a_host_crash_is_a_cut),
+		cmocka_unit_test(damage_inside_the_prefix_is_an_error_not_a_salvage),
+		cmocka_unit_test(repair_writes_the_prefix_that_replays_as_complete),
+		cmocka_unit_test(rotated_parts_stay_under_the_size_and_replay_as_one),
+		cmocka_unit_test(a_record_is_on_disk_within_the_sync_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
