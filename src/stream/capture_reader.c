@@ -267,6 +267,13 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
  */
 static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 {
+	/*
+	 * A hostile file full of chunk magics would cost a checksum over the
+	 * rest of the file for each: past a budget of a few passes over the file,
+	 * give up and call it damage (refusing is the safe side).
+	 */
+	uint64_t budget = 4 * (uint64_t)r->size + (1u << 20);
+
 	for (size_t pos = off + 8; pos + sizeof(struct ms_chunk_hdr) <= r->size; pos += 8) {
 		struct ms_chunk_hdr ch;
 
@@ -276,6 +283,9 @@ static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 		if (ch.len % 8 || ch.len > MS_CHUNK_MAX ||
 		    ch.len > r->size - pos - sizeof(ch))
 			continue;
+		if (budget < ch.len)
+			return 1;
+		budget -= ch.len;
 		if (ch.crc == ms_chunk_crc(&ch, r->data + pos + sizeof(ch)))
 			return 1;
 	}
