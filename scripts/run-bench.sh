@@ -11,4 +11,7 @@ for b in "$BUILD"/bench/bench_*; do
 	echo "# $(basename "$b")"
 	"$b" || status=1
 done
+# seed 004 reproduced on reference devices (docs/devices.md, "Seed 004")
+echo "# scripts/seed004.sh"
+MIGSCOPE=$BUILD/migscope scripts/seed004.sh --bench || status=1
 exit $status

@@ -43,6 +43,11 @@ static void usage(FILE *f)
 	    "                           for real devices)\n"
 	    "      --duration T         longest pre-copy: a run that has not converged by\n"
 	    "                           then is forced over, and the report says so (30s)\n"
+	    "      --switchover-ack on|off  wait for every device's switchover-ack (on)\n"
+	    "      --reinit on|off      REINIT-aware switchover: opt in to PRECOPY_INFOv2 and\n"
+	    "                           ask a device's ack again after each REINIT (on); off\n"
+	    "                           is a QEMU without it: one ack per device, new\n"
+	    "                           initial data moves in STOP_COPY\n"
 	    "      --seed N             workload seed of the reference devices "
 	    "(1)\n" CLI_OUTPUT_HELP "\nReference device options (ref:key=value,...):\n%s"
 	    "\nExamples:\n"
@@ -50,6 +55,7 @@ static void usage(FILE *f)
 	    "  migscope profile --device ref:state=256M,dirty=40M/s,ws=1G,reinit=2 --json\n"
 	    "  migscope profile --device ref:iface=virtio,vqs=8 --device ref:hide=16\n"
 	    "  migscope profile --device ref:dirty=300M/s --bandwidth 128M/s --duration 5s\n"
+	    "  migscope profile --device ref:reinit=1,rgap=0 --reinit off   # seed 004's baseline\n"
 	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0 --record run.mscap\n",
 	    ms_ref_params_help);
 }
@@ -63,6 +69,8 @@ int do_profile(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, 'b' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "switchover-ack", required_argument, NULL, 'a' },
+		{ "reinit", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	struct ms_devspec *specs = calloc(MAX_DEVICES, sizeof(*specs));
@@ -122,6 +130,22 @@ int do_profile(int argc, char **argv)
 						       optarg);
 			}
 			break;
+		case 'a':
+		case 'r': {
+			int on = !strcmp(optarg, "on");
+
+			if (!on && strcmp(optarg, "off")) {
+				free(specs);
+				return cli_usage_error("profile", "--%s: '%s' is not on or off",
+						       opt == 'a' ? "switchover-ack" : "reinit",
+						       optarg);
+			}
+			if (opt == 'a')
+				po.no_ack = !on;
+			else
+				po.no_reinit = !on;
+			break;
+		}
 		case 's':
 			if (ms_parse_u64(optarg, &po.seed)) {
 				free(specs);

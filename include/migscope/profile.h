@@ -34,6 +34,18 @@ struct ms_profile_opts {
 	uint64_t round_ns;	    /* one pre-copy iteration; 0: 50 ms */
 	uint64_t seed;
 	const struct ms_vfio_sys *sys; /* NULL: the real system calls */
+	/*
+	 * --switchover-ack off: switch over without waiting for any device's
+	 * switchover-ack (a QEMU without the capability).
+	 */
+	int no_ack;
+	/*
+	 * --reinit off: a driver without REINIT support (QEMU before seed 004):
+	 * no PRECOPY_INFOv2 opt-in for reference devices, the REINIT flag
+	 * ignored for VFIO devices, so a device's ack is given once and never
+	 * asked again.
+	 */
+	int no_reinit;
 };
 
 #define MS_PROFILE_DEFAULT_LIMIT_NS    300000000ull

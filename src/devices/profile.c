@@ -42,6 +42,7 @@ struct run {
 	size_t nall, ndst;
 	unsigned char *buf;
 	uint64_t bw, limit, duration, round;
+	int no_ack;
 };
 
 static int fail(struct run *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -121,6 +122,8 @@ static int open_pair(struct run *r, const struct ms_profile_opts *o, const struc
 		/* injected failures belong to the device they were asked for: the source */
 		sp_dst.fault = MS_REF_FAULT_NONE;
 		sp_dst.fail_to = MS_REF_NO_STATE;
+		if (o->no_reinit)
+			sp_src.v2 = sp_dst.v2 = 0;
 		p->src = open_ref(r, &sp_src, err, sizeof(err));
 		if (!p->src)
 			return fail(r, -EINVAL, "%s", err);
@@ -145,6 +148,8 @@ static int open_pair(struct run *r, const struct ms_profile_opts *o, const struc
 		p->src = ms_vfio__open(sp->path, name, sys, &r->clock, err, sizeof(err));
 		if (!p->src)
 			return fail(r, -ENODEV, "%s", err);
+		if (o->no_reinit) /* the opt-in is the kernel's; the REINIT flag is ignored */
+			p->src->flags &= ~MS_DEVF_PRECOPY_V2;
 		if (sp->dest[0]) {
 			snprintf(dname, sizeof(dname), "%.*s.dst", MS_DEV_NAME_LEN - 5, name);
 			p->dst = ms_vfio__open(sp->dest, dname, sys, &r->clock, err, sizeof(err));
@@ -284,7 +289,7 @@ static int query_all(struct run *r)
 			err = query_precopy(r, p);
 			if (err)
 				return err;
-			c->unacked += !p->acked;
+			c->unacked += !p->acked && !r->no_ack;
 		}
 		err = ms_dev__stopcopy_size(p->src, &p->stopcopy);
 		if (err)
@@ -647,6 +652,7 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 	res->check.threshold = ms_switchover_threshold(r.bw, r.limit);
 	r.duration = o->duration_ns ? o->duration_ns : MS_PROFILE_DEFAULT_DURATION_NS;
 	r.round = o->round_ns ? o->round_ns : MS_PROFILE_DEFAULT_ROUND_NS;
+	r.no_ack = o->no_ack;
 	r.pairs = calloc(n, sizeof(*r.pairs));
 	r.all = calloc(5 * n, sizeof(*r.all));
 	r.buf = malloc(CHUNK);

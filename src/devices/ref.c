@@ -261,7 +261,8 @@ static void save_begin(struct ref_dev *r)
 	r->scan = 0;
 	r->rec_len = r->rec_off = 0;
 	r->rec_kind = KIND_NONE;
-	r->reinit_left = (r->dev.flags & MS_DEVF_PRECOPY_V2) ? r->p.reinit : 0;
+	/* the workload makes new state either way; only the v2 opt-in can report it */
+	r->reinit_left = r->p.reinit;
 	r->zero_since = UINT64_MAX;
 	r->reinit_pending = 0;
 }
@@ -416,6 +417,30 @@ static void do_reinit(struct ref_dev *r)
 	r->stats.reinits++;
 }
 
+/*
+ * The same new state on a device that cannot report REINIT (no v2 opt-in):
+ * initial bytes may not grow, so the new chunk is state that only STOP_COPY
+ * delivers; the stop-copy size grows by it (seed 004's "without
+ * VFIO_PRECOPY_INFO_REINIT").  What was dirty stays dirty pre-copy data.
+ */
+static void grow_unreported(struct ref_dev *r)
+{
+	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
+							  : r->p.reinit_bytes / MS_REF_PAGE,
+		 start;
+
+	if (rpages > r->pages)
+		rpages = r->pages;
+	start = r->pages > rpages ? ms_rand__below(&r->work.rng, r->pages - rpages + 1) : 0;
+	for (uint64_t i = start; i < start + rpages; i++) {
+		bm_set(r->unsent, i);
+		bm_clear(r->initial, i);
+		bm_clear(r->dirty, i);
+	}
+	r->reinit_left--;
+	r->zero_since = UINT64_MAX;
+}
+
 static int ref_precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 {
 	struct ref_dev *r = to_ref(d);
@@ -428,9 +453,13 @@ static int ref_precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 	    bm_count(r->unsent, r->initial, r->pages) * REC_SIZE + rec_left(r, KIND_INITIAL);
 	if (!pi->initial_bytes && r->reinit_left && r->zero_since != UINT64_MAX &&
 	    now(r) - r->zero_since >= r->p.reinit_gap_ns) {
-		do_reinit(r);
-		pi->flags |= MS_PRECOPY_REINIT;
-		pi->initial_bytes = bm_count(r->unsent, r->initial, r->pages) * REC_SIZE;
+		if (d->flags & MS_DEVF_PRECOPY_V2) {
+			do_reinit(r);
+			pi->flags |= MS_PRECOPY_REINIT;
+			pi->initial_bytes = bm_count(r->unsent, r->initial, r->pages) * REC_SIZE;
+		} else {
+			grow_unreported(r);
+		}
 	}
 	pi->dirty_bytes = bm_count(r->dirty, NULL, r->pages) * REC_SIZE + rec_left(r, KIND_DIRTY);
 	return 0;

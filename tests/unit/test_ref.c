@@ -14,6 +14,7 @@
 #define MB  (1ull << 20)
 #define MS  1000000ull
 #define REC 4120ull /* one page record: 24-byte header + 4 KiB */
+#define REC_END 24ull /* the end record */
 
 static uint64_t now(struct dt_rig *r)
 {
@@ -408,14 +409,32 @@ static void without_the_v2_opt_in_initial_bytes_never_grow(void **state)
 	struct dt_rig r;
 	struct ms_device *d;
 	struct ms_precopy_info pi;
+	uint64_t before, after;
 
 	dt_rig__init(&r);
-	d = dt_rig__ref(&r, "ref:state=512K,dirty=1M/s,reinit=1,v2=off", MS_ROLE_SOURCE);
+	d = dt_rig__ref(&r, "ref:state=512K,ws=512K,dirty=0,reinit=1,rsize=128K,v2=off",
+			MS_ROLE_SOURCE);
 	assert_false(d->flags & MS_DEVF_PRECOPY_V2);
 	assert_int_equal(ms_dev__goto(d, VFIO_DEVICE_STATE_PRE_COPY), 0);
-	drain_and_wait(&r, d, &pi);
+	{
+		unsigned char *buf;
+		int eof;
+
+		dt_drain(d, &buf, &eof);
+		free(buf);
+	}
+	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
+	assert_int_equal(ms_dev__stopcopy_size(d, &before), 0);
+	assert_int_equal(before, REC_END);
+	ms_clock__advance(&r.clock, 150 * MS);
+	/* the query that finds the gap over: the device made new state it cannot report */
+	assert_int_equal(ms_dev__precopy_info(d, &pi), 0);
 	assert_int_equal(pi.flags, 0);
 	assert_int_equal(pi.initial_bytes, 0);
+	assert_int_equal(pi.dirty_bytes, 0);
+	/* so it moves in STOP_COPY: the stop-copy size grows by the 128K chunk */
+	assert_int_equal(ms_dev__stopcopy_size(d, &after), 0);
+	assert_int_equal(after - before, 32 * REC);
 	dt_rig__free(&r);
 }
 
