@@ -7,7 +7,9 @@
 #include <migscope/capture.h>
 #include <migscope/json.h>
 #include <migscope/report.h>
+#include <migscope/parse.h>
 #include <migscope/session.h>
+#include <migscope/whatif.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -15,21 +17,36 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n"
-		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n\n"
+		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n"
+		   "       migscope replay FILE [--bandwidth RATE] [--downtime-limit TIME]\n"
+		   "                       [--switchover-ack on|off] [--reinit on|off] [--json]\n\n"
 		   "Feed a capture (written by --record) through the same consumers as the live\n"
 		   "run and print the same report.  Replaying a file twice gives identical output.\n"
 		   "The parts of a rotated capture (FILE.1, FILE.2, ... of --record-max-size)\n"
 		   "replay as one.  A capture cut short (a recorder killed, a full disk) replays\n"
 		   "its valid prefix with a warning naming the offset and the time covered, and\n"
 		   "exits with status 3; damage inside it is an error (status 1).\n\n"
+		   "What if: with any of --bandwidth, --downtime-limit, --switchover-ack or\n"
+		   "--reinit, re-run the switchover decision of a recorded profile under those\n"
+		   "settings (the rest as recorded) with the profile's own switchover rule, and\n"
+		   "print for each device the predicted switchover time, downtime and its split\n"
+		   "beside the recorded ones.  Where the recording cannot answer (the rule would\n"
+		   "hold only after the recorded decision, whose later rounds were never taken)\n"
+		   "it says so.  docs/telemetry.md, \"What if\".\n\n"
 		   "Options:\n"
 		   "      --check FILE    compare the JSON report with FILE; exit 1 and print the\n"
 		   "                      differences when they differ (--perfetto and --svg\n"
-		   "                      files are written either way)\n" CLI_OUTPUT_HELP
+		   "                      files are written either way)\n"
+		   "      --bandwidth RATE          what if the link had RATE (e.g. 1G/s)\n"
+		   "      --downtime-limit TIME     what if the limit were TIME (e.g. 500ms)\n"
+		   "      --switchover-ack on|off   what if acks were (not) waited for\n"
+		   "      --reinit on|off           what if switchover were (not) REINIT-aware\n" CLI_OUTPUT_HELP
 		   "\nExamples:\n"
 		   "  migscope replay run.mscap\n"
 		   "  migscope replay run.mscap --json > expected.json\n"
-		   "  migscope replay run.mscap --check expected.json   # in CI\n");
+		   "  migscope replay run.mscap --check expected.json   # in CI\n"
+		   "  migscope replay run.mscap --downtime-limit 1s --bandwidth 256M/s\n"
+		   "  migscope replay run.mscap --reinit off --json | jq .predicted\n");
 }
 
 static int check_report(struct ms_session *s, const char *expected_path)
@@ -55,13 +72,40 @@ static int check_report(struct ms_session *s, const char *expected_path)
 	return 0;
 }
 
+static int print_whatif(struct ms_session *s, const struct ms_whatif *wi,
+			const struct ms_whatif_opts *wo, const struct cli_output *out)
+{
+	struct ms_whatif_result res;
+	struct json_object *o;
+	int err = 0;
+
+	if (ms_whatif__predict(wi, wo, &res))
+		return cli_error("what-if: %s", res.reason);
+	o = ms_report__whatif(s, &res);
+	if (out->json)
+		err = ms_json_print(stdout, o);
+	else
+		ms_report__print_whatif(o, stdout);
+	json_object_put(o);
+	if (err || fflush(stdout))
+		return cli_error("failed to write the what-if report");
+	return 0;
+}
+
 int do_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
 		{ "check", required_argument, NULL, 'c' },
+		{ "bandwidth", required_argument, NULL, 'b' },
+		{ "downtime-limit", required_argument, NULL, 'l' },
+		{ "switchover-ack", required_argument, NULL, 'a' },
+		{ "reinit", required_argument, NULL, 'r' },
 		{ 0 },
 	};
+	struct ms_whatif_opts wo = { .ack = -1, .reinit = 1 };
+	struct ms_whatif wi;
+	int whatif = 0;
 	struct cli_output out = { 0 };
 	struct ms_session_opts sopts = { 0 };
 	struct ms_capture_reader *r;
@@ -80,6 +124,35 @@ int do_replay(int argc, char **argv)
 		case 'c':
 			out.check = optarg;
 			break;
+		case 'b':
+			if (ms_parse_rate(optarg, &wo.bps) || !wo.bps)
+				return cli_usage_error("replay",
+						       "--bandwidth: '%s' is not a rate such as 1G/s",
+						       optarg);
+			whatif = 1;
+			break;
+		case 'l':
+			if (ms_parse_duration(optarg, &wo.limit_ns) || !wo.limit_ns)
+				return cli_usage_error(
+				    "replay", "--downtime-limit: '%s' is not a time such as 300ms",
+				    optarg);
+			whatif = 1;
+			break;
+		case 'a':
+		case 'r': {
+			int on = !strcmp(optarg, "on");
+
+			if (!on && strcmp(optarg, "off"))
+				return cli_usage_error("replay", "--%s: '%s' is not on or off",
+						       opt == 'a' ? "switchover-ack" : "reinit",
+						       optarg);
+			if (opt == 'a')
+				wo.ack = on;
+			else
+				wo.reinit = on;
+			whatif = 1;
+			break;
+		}
 		default:
 			return cli_usage_error("replay", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -89,6 +162,9 @@ int do_replay(int argc, char **argv)
 		return cli_usage_error("replay", optind == argc ? "missing capture FILE" :
 								  "expected one capture FILE");
 	path = argv[optind];
+	if (whatif && (out.check || out.perfetto || out.svg))
+		return cli_usage_error("replay", "the what-if options print their own report: no "
+						 "--check, --perfetto or --svg with them");
 
 	r = ms_capture_reader__open(path, err, sizeof(err));
 	if (!r)
@@ -104,9 +180,16 @@ int do_replay(int argc, char **argv)
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
 	}
+	ms_whatif__init(&wi);
+	if (whatif && ms_whatif__subscribe(&wi, &s->bus)) {
+		ms_capture_reader__close(r);
+		ms_session__free(s);
+		return cli_error("failed to start the what-if: %s", strerror(ENOMEM));
+	}
 	salvaged = cli_replay_capture(r, path, s);
 	ms_capture_reader__close(r);
 	if (salvaged == 1) {
+		ms_whatif__free(&wi);
 		ms_session__free(s);
 		return 1;
 	}
@@ -114,6 +197,12 @@ int do_replay(int argc, char **argv)
 		cli_error("%s", err);
 		ms_session__free(s);
 		return 1;
+	}
+	if (whatif) {
+		ret = print_whatif(s, &wi, &wo, &out);
+		ms_whatif__free(&wi);
+		ms_session__free(s);
+		return ret ? ret : salvaged;
 	}
 	if (out.check) {
 		/* the files also when the reports differ: they help to see why */

@@ -34,6 +34,16 @@ int ms_report__perfetto(const struct ms_session *s, const char *path, char *err,
  */
 int ms_report__svg(const struct ms_session *s, const char *path, char *err, size_t errlen);
 
+struct ms_whatif_result;
+/*
+ * The what-if report (docs/telemetry.md, "What if"): the predicted switchover
+ * beside the recorded one, per device the downtime and its split.
+ */
+struct json_object *ms_report__whatif(const struct ms_session *s,
+				      const struct ms_whatif_result *r);
+/* The same as text. */
+void ms_report__print_whatif(struct json_object *whatif, FILE *out);
+
 /* The report's devices[] entry for a device id, or NULL. */
 struct json_object *ms_report__device(struct json_object *report, uint32_t id);
 
