@@ -71,10 +71,9 @@ static struct json_object *wg_profile(const char *const *devs, size_t n,
 /* The what-if report of a capture at a setting (NULL when it fails). */
 static struct json_object *wg_whatif(const char *capture, const struct wg_setting *st)
 {
-	struct ms_whatif_opts o = { .bps = st->bps,
-				    .limit_ns = st->limit_ns,
-				    .ack = st->ack,
-				    .reinit = st->reinit };
+	struct ms_whatif_opts o = {
+		.bps = st->bps, .limit_ns = st->limit_ns, .ack = st->ack, .reinit = st->reinit
+	};
 	struct ms_session_opts so = { 0 };
 	struct ms_whatif_result res;
 	struct json_object *out = NULL;

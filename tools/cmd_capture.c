@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		   "Examples:\n"
 		   "  migscope capture check k.mscap\n"
 		   "  migscope capture check k.mscap --json | jq .verdict\n"
-		   "  migscope capture repair k.mscap -o k-fixed.mscap && migscope replay k-fixed.mscap\n");
+		   "  migscope capture repair k.mscap -o k-fixed.mscap && migscope replay "
+		   "k-fixed.mscap\n");
 }
 
 struct counts {
@@ -100,7 +101,8 @@ static int do_check(const char *path, int json)
 			       (double)(st.last_ts - st.first_ts) / 1e9);
 		for (unsigned int i = 0; i <= MS_EV__MAX; i++)
 			if (c.by_type[i])
-				printf("  %-16s %llu\n", i < MS_EV__MAX ? ms_event_type_name(i) : "unknown",
+				printf("  %-16s %llu\n",
+				       i < MS_EV__MAX ? ms_event_type_name(i) : "unknown",
 				       (unsigned long long)c.by_type[i]);
 		if (ret)
 			printf("  damage    %s\n", err);

@@ -58,13 +58,13 @@ struct ms_whatif_opts {
 	uint64_t bps;	   /* 0: as recorded */
 	uint64_t limit_ns; /* 0: as recorded */
 	int ack;	   /* wait for switchover-acks: 1, 0; -1 as recorded */
-	int reinit;	   /* REINIT-aware: 1, 0 (one ack per device, new initial data for STOP_COPY) */
+	int reinit; /* REINIT-aware: 1, 0 (one ack per device, new initial data for STOP_COPY) */
 };
 
 struct ms_whatif_result {
 	int answerable;
-	char reason[320];   /* why not, or the predicted decision in one line */
-	char limits[320];   /* what the prediction assumes beyond the recording */
+	char reason[320]; /* why not, or the predicted decision in one line */
+	char limits[320]; /* what the prediction assumes beyond the recording */
 	uint64_t bps, limit_ns;
 	int ack, reinit;
 	uint64_t recorded_ts, predicted_ts; /* decision, stream time */

@@ -183,7 +183,8 @@ int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o
 	if (w->too_many || w->oom) {
 		snprintf(res->reason, sizeof(res->reason),
 			 w->oom ? "out of memory for the recorded rounds"
-				: "more than %d source devices", MS_WHATIF_MAX_DEV);
+				: "more than %d source devices",
+			 MS_WHATIF_MAX_DEV);
 		return -EINVAL;
 	}
 	if (!w->decided || !w->nr || !w->nsrc) {
@@ -212,7 +213,8 @@ int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o
 			 "pre-copy replayed at the new bandwidth from what each recorded round "
 			 "added; REINIT events kept at their recorded times");
 	if (!res->reinit)
-		snprintf(res->limits + strlen(res->limits), sizeof(res->limits) - strlen(res->limits),
+		snprintf(res->limits + strlen(res->limits),
+			 sizeof(res->limits) - strlen(res->limits),
 			 "%swithout REINIT, new initial data is taken as stop-copy data and each "
 			 "device's first ack stands",
 			 res->limits[0] ? "; " : "");
@@ -251,7 +253,8 @@ int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o
 			res->predicted_ts = r->ts;
 			res->predicted_round = k;
 			for (unsigned int i = 0; i < w->nsrc; i++)
-				/* what moved while stopped beyond the size queried (DMA while quiescing) */
+				/* what moved while stopped beyond the size queried (DMA while
+				 * quiescing) */
 				res->stopcopy_bytes[i] =
 				    sim[i].stopcopy +
 				    sub0(w->moved[i], w->rounds[last].d[i].stopcopy);
@@ -283,12 +286,13 @@ int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o
 			}
 			/* what the workload (and REINITs) added between the two queries */
 			grow_s = (int64_t)(b->stopcopy - a->stopcopy) + (int64_t)b->sent;
-			grow_p = (int64_t)(b->initial + b->dirty) - (int64_t)(a->initial + a->dirty) +
-				 (int64_t)b->sent;
+			grow_p = (int64_t)(b->initial + b->dirty) -
+				 (int64_t)(a->initial + a->dirty) + (int64_t)b->sent;
 			rec_initial_left = sub0(a->initial, b->sent);
 			igrow = sub0(b->initial, rec_initial_left);
 			if (b->reinit && !res->reinit) {
-				/* from here the recording sent what a run without REINIT would not */
+				/* from here the recording sent what a run without REINIT would not
+				 */
 				diverge = 1;
 				/* unreported: the new data stays for STOP_COPY, not pre-copy */
 				grow_p -= (int64_t)sub0(igrow, a->dirty);

@@ -62,7 +62,8 @@ struct json_object *ms_report__whatif(const struct ms_session *s, const struct m
 	ms_json_add(o, "recorded", rec);
 
 	for (unsigned int i = 0; i < r->ndev; i++) {
-		struct json_object *d = ms_report__device(rep, r->dev[i]), *dt = jget(d, "downtime");
+		struct json_object *d = ms_report__device(rep, r->dev[i]),
+				   *dt = jget(d, "downtime");
 		double rec_bps = jnum(mig, "bandwidth_bps");
 
 		dj[i] = dt;
@@ -77,8 +78,7 @@ struct json_object *ms_report__whatif(const struct ms_session *s, const struct m
 		delta += sc_rec[i] - sc_pred[i];
 	}
 	if (r->answerable) {
-		ms_json_add(pred, "decided_at_ms",
-			    jms(((double)r->predicted_ts - start) / 1e6));
+		ms_json_add(pred, "decided_at_ms", jms(((double)r->predicted_ts - start) / 1e6));
 		ms_json_add(pred, "downtime_ms", jms(jnum(mig, "downtime_ms") - delta));
 		ms_json_add(pred, "stopcopy_bytes", ms_json_u64(r->check.pending));
 		ms_json_add(pred, "threshold_bytes", ms_json_u64(r->check.threshold));
@@ -87,7 +87,8 @@ struct json_object *ms_report__whatif(const struct ms_session *s, const struct m
 
 	for (unsigned int i = 0; i < r->ndev; i++) {
 		struct json_object *d = json_object_new_object(), *x = json_object_new_object(),
-				   *y = json_object_new_object(), *dev = ms_report__device(rep, r->dev[i]);
+				   *y = json_object_new_object(),
+				   *dev = ms_report__device(rep, r->dev[i]);
 		struct json_object *dt = dj[i];
 		double down = jnum(dev, "downtime_ms");
 
@@ -101,8 +102,8 @@ struct json_object *ms_report__whatif(const struct ms_session *s, const struct m
 		ms_json_add(x, "resume_ms", jms(jnum(dt, "resume_ms")));
 		ms_json_add(d, "recorded", x);
 		if (r->answerable) {
-			double pd = down - delta, wait = pd - jnum(dt, "stop_ms") - sc_pred[i] -
-							  jnum(dt, "resume_ms");
+			double pd = down - delta,
+			       wait = pd - jnum(dt, "stop_ms") - sc_pred[i] - jnum(dt, "resume_ms");
 
 			ms_json_add(y, "downtime_ms", jms(pd));
 			ms_json_add(y, "stop_ms", jms(jnum(dt, "stop_ms")));

@@ -50,17 +50,19 @@ int main(void)
 					answered++;
 					e = fabs(p - lv) / lv * 100.0;
 					worst = e > worst ? e : worst;
-					printf("# %3llu MiB/s %4llu ms reinit %-3s: predicted %7.1f ms, "
+					printf("# %3llu MiB/s %4llu ms reinit %-3s: predicted "
+					       "%7.1f ms, "
 					       "live %7.1f ms, %4.1f %%\n",
 					       (unsigned long long)(bws[b] >> 20),
-					       (unsigned long long)(limits[l] / MS), re ? "on" : "off",
-					       p, lv, e);
+					       (unsigned long long)(limits[l] / MS),
+					       re ? "on" : "off", p, lv, e);
 				} else {
-					printf("# %3llu MiB/s %4llu ms reinit %-3s: cannot answer (live "
+					printf("# %3llu MiB/s %4llu ms reinit %-3s: cannot answer "
+					       "(live "
 					       "%7.1f ms)\n",
 					       (unsigned long long)(bws[b] >> 20),
-					       (unsigned long long)(limits[l] / MS), re ? "on" : "off",
-					       lv);
+					       (unsigned long long)(limits[l] / MS),
+					       re ? "on" : "off", lv);
 				}
 				json_object_put(pred);
 				json_object_put(live);

@@ -26,11 +26,11 @@
 
 #include "testutil.h"
 
-#define KILLS	  100
-#define EVENTS	  4000
-#define SYNC_NS	  20000000ull /* a short window, so most kills cut inside it */
-#define CP_EVERY  16
-#define CP_MAX	  (EVENTS / CP_EVERY + 64)
+#define KILLS	 100
+#define EVENTS	 4000
+#define SYNC_NS	 20000000ull /* a short window, so most kills cut inside it */
+#define CP_EVERY 16
+#define CP_MAX	 (EVENTS / CP_EVERY + 64)
 
 /* What the recorder had published, and when: written by the child, read after the kill. */
 struct progress {
@@ -127,19 +127,20 @@ static struct json_object *report_of(const char *path, uint64_t limit, int *ret,
 }
 
 /* Same records, but MS_EV_SESSION's real clocks differ between two runs. */
-static void assert_same_records(const struct tu_recorder *a, const struct tu_recorder *b,
-				size_t n)
+static void assert_same_records(const struct tu_recorder *a, const struct tu_recorder *b, size_t n)
 {
 	size_t oa = 0, ob = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct ms_event_hdr *x = tu_recorder__next(a, &oa), *y = tu_recorder__next(b, &ob);
+		const struct ms_event_hdr *x = tu_recorder__next(a, &oa),
+					  *y = tu_recorder__next(b, &ob);
 
 		assert_non_null(x);
 		assert_non_null(y);
 		assert_memory_equal(x, y, sizeof(*x));
 		if (x->type != MS_EV_SESSION && memcmp(x + 1, y + 1, x->len))
-			fail_msg("record %zu (type %u) differs from the complete run's", i, x->type);
+			fail_msg("record %zu (type %u) differs from the complete run's", i,
+				 x->type);
 	}
 }
 
@@ -242,7 +243,8 @@ static void a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_windo
 		/* the loss in stream time: how much of the run the window cost */
 		for (uint64_t i = 1; i < prog->n; i++)
 			if (prog->cp[i].count > got.count) {
-				uint64_t lost = prog->cp[prog->n - 1].mono_ns - prog->cp[i - 1].mono_ns;
+				uint64_t lost =
+				    prog->cp[prog->n - 1].mono_ns - prog->cp[i - 1].mono_ns;
 
 				if (lost > worst_loss_ns)
 					worst_loss_ns = lost;
@@ -252,10 +254,13 @@ static void a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_windo
 		json_object_put(b);
 		tu_recorder__free(&got);
 	}
-	printf("%u kills cut a recording (%u before its header was written, %llu left a torn tail); the records lost were "
-	       "published within %.1f ms of the recorder's last (checkpoint spacing included) (window %llu ms); %u recorders were stalled "
+	printf("%u kills cut a recording (%u before its header was written, %llu left a torn "
+	       "tail); the records lost were "
+	       "published within %.1f ms of the recorder's last (checkpoint spacing included) "
+	       "(window %llu ms); %u recorders were stalled "
 	       "longer than the window before their kill\n",
-	       done, early, (unsigned long long)salvaged_runs, worst_loss_ns / 1e6, SYNC_NS / 1000000, stalled);
+	       done, early, (unsigned long long)salvaged_runs, worst_loss_ns / 1e6,
+	       SYNC_NS / 1000000, stalled);
 	assert_int_equal(done, KILLS);
 	tu_recorder__free(&live);
 	munmap(prog, sizeof(*prog));
@@ -268,7 +273,8 @@ static void a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_windo
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_window),
+		cmocka_unit_test(
+		    a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

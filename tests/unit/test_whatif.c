@@ -67,15 +67,16 @@ static void predicted_downtime_is_within_10_percent_of_the_live_run(void **state
 		pd = json_object_object_get(pred, "devices");
 		for (size_t i = 0; i < json_object_array_length(pd); i++) {
 			struct json_object *d = json_object_array_get_idx(pd, i);
-			uint32_t id = (uint32_t)json_object_get_int64(json_object_object_get(d, "id"));
+			uint32_t id =
+			    (uint32_t)json_object_get_int64(json_object_object_get(d, "id"));
 
 			ld = ms_report__device(live, id);
 			assert_non_null(ld);
 			p = wg_num(d, "predicted", "downtime_ms");
 			l = json_object_get_double(json_object_object_get(ld, "downtime_ms"));
 			if (rel_err(p, l) > 10.0)
-				fail_msg("setting %zu device %u: predicted %.1f ms, live %.1f ms", g,
-					 id, p, l);
+				fail_msg("setting %zu device %u: predicted %.1f ms, live %.1f ms",
+					 g, id, p, l);
 		}
 		json_object_put(pred);
 		json_object_put(live);
