@@ -102,8 +102,12 @@ static struct json_object *devices_json(const struct ms_session *s, const struct
 			ms_report__device_telemetry(tm, s, id, o);
 		json_object_array_add(arr, o);
 	}
-	/* records for an id no DEV_ADD registered are listed, never dropped */
-	for (uint32_t id = 0; id < ms_tracker__nr_ids(s->tracker); id++) {
+	/*
+	 * records for an id no DEV_ADD registered are listed, never dropped (the
+	 * count once: it scans back over empty slots, and a hostile capture's
+	 * ids can be large)
+	 */
+	for (uint32_t id = 0, nr = ms_tracker__nr_ids(s->tracker); id < nr; id++) {
 		struct ms_dirty_summary sum;
 		struct json_object *o;
 		char name[32];
