@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -270,9 +272,63 @@ static void a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_windo
 	free(path);
 }
 
+/*
+ * A full disk: RLIMIT_FSIZE makes the kernel cut a write short at the limit
+ * and fail the next one (EFBIG), as ENOSPC does.  The recorder reports the
+ * write error; the file holds a torn chunk at its end and replays its prefix.
+ */
+static void a_recording_that_ran_out_of_space_replays_its_prefix(void **state)
+{
+	char *full = tu_tmp_path(".mscap"), *path = tu_tmp_path(".mscap");
+	struct tu_recorder live = { 0 }, got = { 0 };
+	int status, ret;
+	struct json_object *rep;
+	pid_t pid;
+
+	record(full, 0, &live);
+	for (rlim_t limit = 70000; limit < 160000; limit += 23011) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct rlimit rl = { limit, limit };
+			struct ms_session_opts o = { .record_path = path };
+			struct ms_synth_opts so = { .seed = 11, .devices = 3, .events = EVENTS };
+			char err[MS_ERR_LEN];
+			struct ms_session *s;
+			uint64_t end;
+
+			signal(SIGXFSZ, SIG_IGN);
+			setrlimit(RLIMIT_FSIZE, &rl);
+			s = ms_session__new(&o, err, sizeof(err));
+			if (!s)
+				_exit(2);
+			end = ms_synth__run(s, &so);
+			/* the writer says so: exit 7 when it reported the write error */
+			ret = ms_session__end(s, end, 0, err, sizeof(err));
+			ms_session__free(s);
+			_exit(ret && strstr(err, "failed to write capture") ? 7 : 3);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 7);
+		rep = report_of(path, UINT64_MAX, &ret, &got);
+		assert_int_equal(ret, MS_CAPTURE_SALVAGED);
+		assert_true(got.count > 0 && got.count < live.count);
+		assert_same_records(&got, &live, got.count);
+		json_object_put(rep);
+		tu_recorder__free(&got);
+	}
+	tu_recorder__free(&live);
+	unlink(full);
+	unlink(path);
+	free(full);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_recording_that_ran_out_of_space_replays_its_prefix),
 		cmocka_unit_test(
 		    a_recorder_killed_at_100_random_moments_loses_at_most_the_sync_window),
 	};
