@@ -141,6 +141,21 @@ int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus);
 /* The consumer's device record, or NULL when nothing was seen for id. */
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id);
 
+/*
+ * The limits in force at ts (MS_EV_CONFIG: downtime limit, configured
+ * bandwidth, page size).  Every judgement of a sample asks here, so a stream
+ * that changes its limits mid-run is judged against the one that held.
+ */
+const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts);
+
+/*
+ * The bytes that fit the downtime limit in force at ts: bps (a measured
+ * bandwidth; 0: the configured one in force at ts) times that limit, with
+ * the profile driver's arithmetic (ms_switchover_threshold()).  MS_STAT_UNSET
+ * without a limit or a bandwidth.
+ */
+uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps);
+
 /* Reserve one more element; returns 0 or -ENOMEM.  Used through ms_vec_push(). */
 int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem);
 #define ms_vec_push(vec)                                                                           \

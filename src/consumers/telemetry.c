@@ -62,6 +62,24 @@ const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, ui
 	return id < t->nr ? &t->dev[id] : NULL;
 }
 
+const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	/* one config for the whole session until limits are followed live */
+	(void)ts;
+	return &t->config;
+}
+
+uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps)
+{
+	const struct ms_ev_config *c = ms_telemetry__config_at(t, ts);
+
+	if (!bps)
+		bps = c->bandwidth_bps;
+	if (!bps || !c->downtime_limit_ns)
+		return MS_STAT_UNSET;
+	return ms_switchover_threshold(bps, c->downtime_limit_ns);
+}
+
 /* The record of device id, grown on first sight; NULL for ids the registry refuses too. */
 static struct ms_tm_device *device(struct ms_telemetry *t, uint32_t id)
 {

@@ -482,7 +482,8 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	vm->threshold = MS_STAT_UNSET;
 	vm->downtime_source = "none";
 	vm->bandwidth_source = "none";
-	vm->limit_ns = t->config.downtime_limit_ns;
+	/* the VM's figures are the ones in force at the end of the run */
+	vm->limit_ns = ms_telemetry__config_at(t, UINT64_MAX)->downtime_limit_ns;
 
 	for (uint32_t i = 0; i < t->stats.nr; i++) {
 		const struct ms_tm_stats *s = &t->stats.v[i];
@@ -526,13 +527,13 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	if (!vm->bandwidth_bps && qmp_bps) {
 		vm->bandwidth_bps = qmp_bps;
 		vm->bandwidth_source = "qmp";
-	} else if (!vm->bandwidth_bps && t->config.bandwidth_bps) {
-		vm->bandwidth_bps = t->config.bandwidth_bps;
+	} else if (!vm->bandwidth_bps && ms_telemetry__config_at(t, UINT64_MAX)->bandwidth_bps) {
+		vm->bandwidth_bps = ms_telemetry__config_at(t, UINT64_MAX)->bandwidth_bps;
 		vm->bandwidth_source = "config";
 	}
 	/* the profile driver's own arithmetic, so its decision and this judgement agree */
-	if (vm->bandwidth_bps && vm->limit_ns && vm->threshold == MS_STAT_UNSET)
-		vm->threshold = ms_switchover_threshold(vm->bandwidth_bps, vm->limit_ns);
+	if (vm->threshold == MS_STAT_UNSET)
+		vm->threshold = ms_telemetry__threshold_at(t, UINT64_MAX, vm->bandwidth_bps);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {
 		vm->have_status = 1;
@@ -681,7 +682,7 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 {
 	struct ms_tm_vm *vm = &r->vm;
 	uint64_t cut = vm->have_downtime ? vm->downtime_start_ns : UINT64_MAX;
-	uint64_t page = t->config.page_size ? t->config.page_size : 4096;
+	uint64_t page = ms_telemetry__config_at(t, UINT64_MAX)->page_size ?: 4096;
 	struct ms_tm_judge_opts o = {
 		.threshold = vm->threshold,
 		.threshold_source = "limit",
