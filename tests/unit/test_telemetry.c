@@ -75,12 +75,9 @@ static void light_workload_still_above_threshold_converges_by_trend(void **state
 	c = &r.dev[d].conv;
 	assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
 	assert_true(c->pending > 30 * TB_MIB);
-	assert_true(c->have_trend);
-	assert_true(fabs(c->net_bps + 90.0 * TB_MIB) < 0.01 * 90 * TB_MIB);
 	assert_true(c->have_rates);
 	assert_true(fabs(c->transfer_bps - 100.0 * TB_MIB) < 0.01 * 100 * TB_MIB);
 	assert_true(fabs(c->dirty_bps - 10.0 * TB_MIB) < 0.05 * 10 * TB_MIB);
-	assert_int_equal(c->window, 8); /* the last half of 16 samples */
 	assert_non_null(strstr(c->reason, "pending falls"));
 	ms_tm_report__free(&r);
 	ms_session__free(s);
@@ -101,7 +98,6 @@ static void fast_workload_dirtying_faster_than_moving_is_diverging(void **state)
 	analyze(s, &r);
 	c = &r.dev[d].conv;
 	assert_int_equal(c->verdict, MS_VERDICT_DIVERGING);
-	assert_true(fabs(c->net_bps - 150.0 * TB_MIB) < 0.01 * 150 * TB_MIB);
 	assert_true(fabs(c->dirty_bps - 200.0 * TB_MIB) < 0.01 * 200 * TB_MIB);
 	assert_true(fabs(c->transfer_bps - 50.0 * TB_MIB) < 0.01 * 50 * TB_MIB);
 	assert_non_null(strstr(c->reason, "outpaces"));
@@ -233,7 +229,6 @@ static void trend_after_a_late_reinit_uses_samples_since_it(void **state)
 		tb_precopy(s, d, 100.0 * i, initial[i] * TB_MIB, 0, i == 9 ? MS_PRECOPY_REINIT : 0);
 	analyze(s, &r);
 	assert_int_equal(r.dev[d].conv.reinits, 1);
-	assert_int_equal(r.dev[d].conv.window, 4);
 	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
 	assert_non_null(strstr(r.dev[d].conv.reason, "since the last REINIT"));
 	ms_tm_report__free(&r);
