@@ -361,6 +361,7 @@ struct ms_tm_judge_opts {
 	uint32_t np;
 	int sync;	/* QEMU's RAM: only what a sync leaves is what would move */
 	int no_precopy; /* a stop-copy size with no pre-copy to shrink it */
+	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
 	const char *what; /* what the series counts, for the reason; NULL: "pending" */
 };
 

@@ -813,6 +813,7 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	o.sync = dev->basis == MS_EV_QEMU_PENDING;
 	/* a device that says it has no pre-copy (known capabilities without PRE_COPY) */
 	o.no_precopy = sc && !np && info && info->caps && !(info->caps & VFIO_MIGRATION_PRE_COPY);
+	o.precopy_drained = sc && np && !ms_tm_sample__pending(&dev->samples.v[np - 1]);
 	o.what = sc ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
 	c->basis = sc				      ? "stopcopy"
