@@ -12,6 +12,8 @@
  *   2. a stop-copy size with no pre-copy to shrink it, over the threshold:
  *      stalled;
  *   3. a stop-copy size over the threshold with pre-copy drained: stalled;
+ *      a device's pending risen 5% over its low since the last boundary while
+ *      it moved data (inside a pass pending only falls): diverging;
  *      no complete pass yet (since the last REINIT, which starts the passes
  *      again): unknown, saying how far the first one got;
  *   4. the last pass left more than the one before (5% or more, or at all
@@ -217,6 +219,39 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			break;
 		}
 	c->passes = np ? np - 1 : 0;
+	/*
+	 * Inside a pass pending only falls: that is sending.  A device whose
+	 * pending rose again since its lowest point in this pass while it moved
+	 * data is dirtying faster than it moves, whatever the pass's end shows.
+	 */
+	if (np && o->moves_known) {
+		uint32_t lo = from[np - 1].idx;
+		double dt, moved, rise;
+
+		for (uint32_t i = lo + 1; i < n; i++)
+			if (ms_tm_sample__pending(&s[i]) <= ms_tm_sample__pending(&s[lo]))
+				lo = i;
+		dt = (double)(int64_t)(s[n - 1].ts_ns - s[lo].ts_ns) / 1e9;
+		moved = s[n - 1].moved > s[lo].moved ? (double)(s[n - 1].moved - s[lo].moved) : 0;
+		rise = (double)ms_tm_sample__pending(&s[n - 1]) -
+		       (double)ms_tm_sample__pending(&s[lo]);
+		if (dt > 0 && moved > 0 &&
+		    rise >= (GROW_MIN - 1) * (double)ms_tm_sample__pending(&s[lo])) {
+			c->verdict = MS_VERDICT_DIVERGING;
+			c->have_rates = 1;
+			c->transfer_bps = moved / dt;
+			c->dirty_bps = (rise + moved) / dt;
+			c->ratio = c->dirty_bps / c->transfer_bps;
+			ms_tm_say(c,
+				  "pass %u: %s rose from %s to %s while moving: dirtying %s "
+				  "outpaces moving %s",
+				  np, what, ms_fmt_bytes(ms_tm_sample__pending(&s[lo]), b1, sizeof(b1)),
+				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b2, sizeof(b2)),
+				  fmt_rate(c->dirty_bps, b3, sizeof(b3)),
+				  fmt_rate(c->transfer_bps, why, 40));
+			return;
+		}
+	}
 	if (np < 2) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		if (!np)
@@ -236,11 +271,12 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	c->transfer_bps = last->transfer_bps;
 	c->dirty_bps = last->dirty_bps;
 	pace = c->have_rates ? c->dirty_bps / c->transfer_bps : 1;
-	if (prev->left)
+	/* a pass that moved less than the one before left says nothing by shrinking */
+	if (prev->left && (!o->moves_known || last->moved >= prev->left))
 		shrink = (double)last->left / (double)prev->left;
 
 	/* left grew clearly, or at all while dirtying clearly outpaces moving */
-	if (prev->left && (shrink >= GROW_MIN || (shrink > 1 && pace >= OUTPACE_MIN))) {
+	if (shrink >= GROW_MIN || (shrink > 1 && pace >= OUTPACE_MIN)) {
 		c->verdict = MS_VERDICT_DIVERGING;
 		c->ratio = shrink;
 		ms_tm_say(c, "pass %u left %s, more than the %s before it (dirtying %s, moving %s)",
@@ -268,7 +304,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, why, 40) : "");
 		return;
 	}
-	if (prev->left && shrink >= SHRINK_MAX) {
+	if (shrink >= SHRINK_MAX) {
 		c->verdict = MS_VERDICT_STALLED;
 		c->ratio = shrink;
 		ms_tm_say(c, "what each pass leaves does not shrink: %s, then %s after pass %u",
