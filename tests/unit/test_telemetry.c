@@ -83,8 +83,11 @@ static void light_workload_in_its_first_pass_is_unknown(void **state)
 	ms_session__free(s);
 }
 
-/* Past its first pass, each pass leaves a tenth: converging, with the time to switchover. */
-static void light_workload_after_its_first_pass_converges_by_projection(void **state)
+/*
+ * Past its first pass, but a first pass under-counts dirtying (writes to pages
+ * it has not sent yet add nothing): still unknown, with the pass's rates.
+ */
+static void light_workload_after_its_first_pass_is_still_unknown(void **state)
 {
 	struct ms_session *s = limited_session();
 	uint32_t d = tb_dev(s, "light", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
@@ -98,17 +101,14 @@ static void light_workload_after_its_first_pass_converges_by_projection(void **s
 				       .ws = 64 * TB_MIB });
 	analyze(s, &r);
 	c = &r.dev[d].conv;
-	assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
+	assert_int_equal(c->verdict, MS_VERDICT_UNKNOWN);
 	assert_true(c->pending > 30 * TB_MIB);
-	assert_true(c->passes >= 1);
+	assert_int_equal(c->passes, 1);
 	assert_true(c->have_rates);
 	assert_true(fabs(c->transfer_bps - 100.0 * TB_MIB) < 0.01 * 100 * TB_MIB);
 	assert_true(fabs(c->dirty_bps - 20.0 * TB_MIB) < 0.05 * 20 * TB_MIB);
-	assert_true(c->ratio < 0.3);
-	/* under the threshold within the next pass: at most what is pending at 100 MiB/s */
-	assert_true(c->switchover_ns != MS_STAT_UNSET);
-	assert_true(c->switchover_ns <= (uint64_t)((double)c->pending / (100.0 * TB_MIB) * 1e9) + 1);
-	assert_non_null(strstr(c->reason, "under the threshold 30.00 MiB in ~1 pass"));
+	assert_int_equal(c->switchover_ns, MS_STAT_UNSET);
+	assert_non_null(strstr(c->reason, "a first pass under-counts dirtying"));
 	ms_tm_report__free(&r);
 	ms_session__free(s);
 }
@@ -852,7 +852,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(light_workload_falling_under_threshold_is_converging),
 		cmocka_unit_test(light_workload_in_its_first_pass_is_unknown),
-		cmocka_unit_test(light_workload_after_its_first_pass_converges_by_projection),
+		cmocka_unit_test(light_workload_after_its_first_pass_is_still_unknown),
 		cmocka_unit_test(fast_workload_dirtying_faster_than_moving_is_diverging),
 		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
 		cmocka_unit_test(sawtooth_of_syncs_is_stalled_at_every_point),
