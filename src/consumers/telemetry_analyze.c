@@ -796,8 +796,11 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	uint32_t np = before(dev->samples.v, dev->samples.nr, cut), n;
 	int sc;
 	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
+	/* QMP's ram.remaining for a section: the VM's passes (MIGRATION_PASS) are its */
+	int qmp_ram = dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP &&
+		      !dev->bounds.nr;
 	struct pass_src src = {
-		.bounds = &dev->bounds,
+		.bounds = qmp_ram ? &t->bounds : &dev->bounds,
 		.pre = dev->basis == MS_EV_PRECOPY ? dev->samples.v : NULL,
 		.npre = dev->basis == MS_EV_PRECOPY ? np : 0,
 		.moves_pending = dev->data[MS_PHASE_PRECOPY] > 0,
