@@ -644,8 +644,8 @@ static int bound_cmp(const void *a, const void *b)
 
 /* Where a series' boundaries come from, and what its moved counts mean. */
 struct pass_src {
-	const struct ms_tm_bounds *bounds;    /* MS_EV_PASS records */
-	const struct ms_tm_sample *pre;	      /* pre-copy samples (devices), else NULL */
+	const struct ms_tm_bounds *bounds; /* MS_EV_PASS records */
+	const struct ms_tm_sample *pre;	   /* pre-copy samples (devices), else NULL */
 	uint32_t npre;
 	int moves_pending; /* moved counts bytes of the judged series (a device's data) */
 };
@@ -737,32 +737,34 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 		p[k].flags = flags;
 		if (k) {
 			const struct ms_tm_pass *q = &p[k - 1];
-			uint64_t moved = s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved
-								       : 0;
+			uint64_t moved =
+			    s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved : 0;
 			double dur = (double)(p[k].ts_ns - q->ts_ns) / 1e9, link = 0;
 
 			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
 			p[k].moved = src->moves_pending ? moved : 0;
-			/* what became pending: the change plus what moved; QEMU: what the sync left */
-			p[k].dirty = src->moves_pending
-					 ? (p[k].left + moved > q->left ? p[k].left + moved - q->left
-									: 0)
-					 : p[k].left;
+			/* what became pending: the change plus what moved; QEMU: what the sync left
+			 */
+			p[k].dirty =
+			    src->moves_pending
+				? (p[k].left + moved > q->left ? p[k].left + moved - q->left : 0)
+				: p[k].left;
 			for (uint32_t x = q->idx + 1; x <= j; x++) {
 				double l = link_rate(t, &s[x]);
 
 				link = l > link ? l : link;
 			}
 			if (dur > 0) {
-				uint64_t cap = ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
+				uint64_t cap =
+				    ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
 
 				p[k].dirty_bps = (double)p[k].dirty / dur;
 				if (s[j].dirty_bps != MS_STAT_UNSET &&
 				    (double)s[j].dirty_bps > p[k].dirty_bps)
 					p[k].dirty_bps = (double)s[j].dirty_bps;
-				p[k].transfer_bps = link > 0		  ? link
+				p[k].transfer_bps = link > 0		 ? link
 						    : src->moves_pending ? (double)moved / dur
-									  : (double)q->left / dur;
+									 : (double)q->left / dur;
 				/*
 				 * What a QEMU pass drained counts zero pages, which cost
 				 * nearly nothing to send: what dirty pages compete for is
@@ -789,8 +791,8 @@ static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 		o->threshold = x->threshold;
 		o->threshold_source = "qemu";
 	} else {
-		o->threshold = ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX,
-							  vm->bandwidth_bps);
+		o->threshold =
+		    ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX, vm->bandwidth_bps);
 		o->threshold_source = "limit";
 	}
 }
@@ -806,8 +808,8 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	int sc;
 	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
 	/* QMP's ram.remaining for a section: the VM's passes (MIGRATION_PASS) are its */
-	int qmp_ram = dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP &&
-		      !dev->bounds.nr;
+	int qmp_ram =
+	    dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP && !dev->bounds.nr;
 	struct pass_src src = {
 		.bounds = qmp_ram ? &t->bounds : &dev->bounds,
 		.pre = dev->basis == MS_EV_PRECOPY ? dev->samples.v : NULL,
@@ -1124,13 +1126,14 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	 */
 	wid = worst_device(r, &k);
 	if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE &&
-	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING && !latest_switchover(r, MS_VERDICT_CONVERGING)) {
+	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+	    !latest_switchover(r, MS_VERDICT_CONVERGING)) {
 		/* each fits now, together they do not, and nothing says they will shrink */
 		c->verdict = MS_VERDICT_STALLED;
 		c->switchover_ns = MS_STAT_UNSET;
 		part_names(d, r, names, sizeof(names));
-		ms_tm_say(c, "%s: each fits the threshold, together %s do not",
-			  names, ms_fmt_bytes(c->pending, why, 40));
+		ms_tm_say(c, "%s: each fits the threshold, together %s do not", names,
+			  ms_fmt_bytes(c->pending, why, 40));
 	} else if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE) {
 		c->verdict = r->dev[wid].conv.verdict;
 		c->have_rates = 0;
