@@ -959,6 +959,16 @@ static uint64_t latest_switchover(const struct ms_tm_report *r, enum ms_verdict 
 	return at;
 }
 
+/* A device judged on QEMU's own pending from its trace log (or USDT probes). */
+static int qemu_own_pending(const struct ms_telemetry *t, const struct ms_tm_report *r)
+{
+	for (uint32_t id = 0; id < r->nr && id < t->nr; id++)
+		if (r->dev[id].present && r->dev[id].conv.samples &&
+		    t->dev[id].basis == MS_EV_QEMU_PENDING && t->dev[id].origin != MS_PENDING_QMP)
+			return 1;
+	return 0;
+}
+
 /* Without query-migrate or a sum of the devices: the VM converges as its worst device does. */
 static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 {
@@ -974,7 +984,10 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 	c->samples = samples;
 	c->basis = "devices";
 	c->reinits = 0;
-	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
+	c->stopcopy = MS_STAT_UNSET;
+	/* QEMU's own pending counts every iterative section: its prediction is the VM's */
+	if (strcmp(r->dev[wid].conv.basis, "qemu_pending"))
+		c->predicted_ns = MS_STAT_UNSET;
 	c->switchover_ns = latest_switchover(r, c->verdict);
 	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
 }
@@ -1382,8 +1395,15 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 
 	if (vm_convergence(t, r))
 		return -ENOMEM;
-	if (!vm->series_nr) {
-		int ret = vm_total(t, d, r);
+	/*
+	 * QEMU's own pending from its trace log is exact at every sync and counts
+	 * every iterative section; query-migrate's ram.remaining is polled (what a
+	 * sync left shows up to a poll later, and a sync just before the stop not
+	 * at all).  With both, the VM is judged on QEMU's own; query-migrate's
+	 * series stays for the plots.
+	 */
+	if (!vm->series_nr || qemu_own_pending(t, r)) {
+		int ret = vm->series_nr ? 0 : vm_total(t, d, r);
 
 		if (ret < 0)
 			return ret;
