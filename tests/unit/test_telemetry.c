@@ -877,6 +877,14 @@ static void device_passes_begin_where_dirty_bytes_rise_again(void **state)
 		prev_ts = ev.hdr.ts_ns;
 	}
 	assert_int_equal(pass, 4);
+
+	/* initial bytes back after reaching zero: a REINIT, flagged or not */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(0), 50, 0, 0, &ev), 1);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(100), 0, 0, 0, &ev), 0);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(200), 30, 0, 0, &ev), 1);
+	assert_int_equal(ev.flags, MS_PASS_REINIT);
+	assert_int_equal(ev.pass, 2);
 }
 
 /* A small deterministic generator, so a failing case can be replayed by its number. */
