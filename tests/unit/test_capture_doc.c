@@ -37,22 +37,32 @@ struct field {
 	bool tail; /* a variable tail after the fixed part (size in the doc is a formula) */
 };
 
-#define F(s, f, t) { #f, t, offsetof(struct s, f) - HDR, sizeof(((struct s *)0)->f), false }
-#define TAIL(s, f, t) { #f "[]", t, offsetof(struct s, f) - HDR, 0, true }
-#define PLAIN(s, f, t) { #f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false }
+#define F(s, f, t)                                                                                 \
+	{                                                                                          \
+#f, t, offsetof(struct s, f) - HDR, sizeof(((struct s *)0)->f), false              \
+	}
+#define TAIL(s, f, t)                                                                              \
+	{                                                                                          \
+#f "[]", t, offsetof(struct s, f) - HDR, 0, true                                   \
+	}
+#define PLAIN(s, f, t)                                                                             \
+	{                                                                                          \
+#f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false                    \
+	}
 
-static const struct field f_session[] = {
-	F(ms_ev_session, mono_ns, "u64"), F(ms_ev_session, realtime_ns, "u64"),
-	F(ms_ev_session, source, "u32"), F(ms_ev_session, flags, "u32"), { NULL }
-};
-static const struct field f_config[] = {
-	F(ms_ev_config, downtime_limit_ns, "u64"), F(ms_ev_config, bandwidth_bps, "u64"),
-	F(ms_ev_config, page_size, "u64"), { NULL }
-};
+static const struct field f_session[] = { F(ms_ev_session, mono_ns, "u64"),
+					  F(ms_ev_session, realtime_ns, "u64"),
+					  F(ms_ev_session, source, "u32"),
+					  F(ms_ev_session, flags, "u32"),
+					  { NULL } };
+static const struct field f_config[] = { F(ms_ev_config, downtime_limit_ns, "u64"),
+					 F(ms_ev_config, bandwidth_bps, "u64"),
+					 F(ms_ev_config, page_size, "u64"),
+					 { NULL } };
 static const struct field f_dev_add[] = {
-	F(ms_ev_dev_add, kind, "u16"),	   F(ms_ev_dev_add, role, "u16"),
-	F(ms_ev_dev_add, caps, "u32"),	   F(ms_ev_dev_add, peer, "u32"),
-	F(ms_ev_dev_add, name_len, "u16"), F(ms_ev_dev_add, reserved, "u16"),
+	F(ms_ev_dev_add, kind, "u16"),	    F(ms_ev_dev_add, role, "u16"),
+	F(ms_ev_dev_add, caps, "u32"),	    F(ms_ev_dev_add, peer, "u32"),
+	F(ms_ev_dev_add, name_len, "u16"),  F(ms_ev_dev_add, reserved, "u16"),
 	TAIL(ms_ev_dev_add, name, "bytes"), { NULL }
 };
 static const struct field f_dev_state[] = {
@@ -60,89 +70,91 @@ static const struct field f_dev_state[] = {
 	F(ms_ev_dev_state, to, "u8"),	   F(ms_ev_dev_state, err, "s32"),
 	F(ms_ev_dev_state, dur_ns, "u64"), { NULL }
 };
-static const struct field f_precopy[] = {
-	F(ms_ev_precopy, initial_bytes, "u64"), F(ms_ev_precopy, dirty_bytes, "u64"),
-	F(ms_ev_precopy, flags, "u32"), F(ms_ev_precopy, reserved, "u32"), { NULL }
-};
+static const struct field f_precopy[] = { F(ms_ev_precopy, initial_bytes, "u64"),
+					  F(ms_ev_precopy, dirty_bytes, "u64"),
+					  F(ms_ev_precopy, flags, "u32"),
+					  F(ms_ev_precopy, reserved, "u32"),
+					  { NULL } };
 static const struct field f_stopcopy_size[] = { F(ms_ev_stopcopy_size, bytes, "u64"), { NULL } };
-static const struct field f_data[] = {
-	F(ms_ev_data, bytes, "u64"), F(ms_ev_data, phase, "u32"), F(ms_ev_data, reserved, "u32"), { NULL }
-};
-static const struct field f_track_start[] = {
-	F(ms_ev_track_start, page_size, "u64"), F(ms_ev_track_start, nr_ranges, "u32"),
-	F(ms_ev_track_start, reserved, "u32"), TAIL(ms_ev_track_start, ranges, "range"), { NULL }
-};
+static const struct field f_data[] = { F(ms_ev_data, bytes, "u64"),
+				       F(ms_ev_data, phase, "u32"),
+				       F(ms_ev_data, reserved, "u32"),
+				       { NULL } };
+static const struct field f_track_start[] = { F(ms_ev_track_start, page_size, "u64"),
+					      F(ms_ev_track_start, nr_ranges, "u32"),
+					      F(ms_ev_track_start, reserved, "u32"),
+					      TAIL(ms_ev_track_start, ranges, "range"),
+					      { NULL } };
 static const struct field f_track_stop[] = { { NULL } };
-static const struct field f_iommu_map[] = {
-	F(ms_ev_iommu_map, iova, "u64"), F(ms_ev_iommu_map, paddr, "u64"),
-	F(ms_ev_iommu_map, size, "u64"), { NULL }
-};
-static const struct field f_iommu_unmap[] = {
-	F(ms_ev_iommu_unmap, iova, "u64"), F(ms_ev_iommu_unmap, size, "u64"),
-	F(ms_ev_iommu_unmap, unmapped, "u64"), { NULL }
-};
-static const struct field f_dma_write[] = {
-	F(ms_ev_dma_write, iova, "u64"), F(ms_ev_dma_write, len, "u64"),
-	F(ms_ev_dma_write, source, "u32"), F(ms_ev_dma_write, dir, "u32"), { NULL }
-};
-static const struct field f_loss[] = {
-	F(ms_ev_loss, reason, "u32"), F(ms_ev_loss, reserved, "u32"), F(ms_ev_loss, count, "u64"),
-	F(ms_ev_loss, iova, "u64"),   F(ms_ev_loss, len, "u64"),      { NULL }
-};
-static const struct field f_harvest[] = {
-	F(ms_ev_harvest, iova, "u64"), F(ms_ev_harvest, len, "u64"),
-	F(ms_ev_harvest, page_size, "u64"), { NULL }
-};
-static const struct field f_mig_status[] = {
-	F(ms_ev_mig_status, status, "u32"), F(ms_ev_mig_status, pass, "u32"), { NULL }
-};
-static const struct field f_mig_stats[] = {
-	F(ms_ev_mig_stats, status, "u32"),
-	F(ms_ev_mig_stats, reserved, "u32"),
-	F(ms_ev_mig_stats, total_time_ms, "u64"),
-	F(ms_ev_mig_stats, downtime_ms, "u64"),
-	F(ms_ev_mig_stats, expected_downtime_ms, "u64"),
-	F(ms_ev_mig_stats, setup_time_ms, "u64"),
-	F(ms_ev_mig_stats, ram_total, "u64"),
-	F(ms_ev_mig_stats, ram_remaining, "u64"),
-	F(ms_ev_mig_stats, ram_transferred, "u64"),
-	F(ms_ev_mig_stats, dirty_pages_rate, "u64"),
-	F(ms_ev_mig_stats, dirty_sync_count, "u64"),
-	F(ms_ev_mig_stats, vfio_transferred, "u64"),
-	F(ms_ev_mig_stats, mbps_milli, "u64"),
-	{ NULL }
-};
-static const struct field f_runstate[] = {
-	F(ms_ev_runstate, running, "u32"), F(ms_ev_runstate, reserved, "u32"), { NULL }
-};
+static const struct field f_iommu_map[] = { F(ms_ev_iommu_map, iova, "u64"),
+					    F(ms_ev_iommu_map, paddr, "u64"),
+					    F(ms_ev_iommu_map, size, "u64"),
+					    { NULL } };
+static const struct field f_iommu_unmap[] = { F(ms_ev_iommu_unmap, iova, "u64"),
+					      F(ms_ev_iommu_unmap, size, "u64"),
+					      F(ms_ev_iommu_unmap, unmapped, "u64"),
+					      { NULL } };
+static const struct field f_dma_write[] = { F(ms_ev_dma_write, iova, "u64"),
+					    F(ms_ev_dma_write, len, "u64"),
+					    F(ms_ev_dma_write, source, "u32"),
+					    F(ms_ev_dma_write, dir, "u32"),
+					    { NULL } };
+static const struct field f_loss[] = { F(ms_ev_loss, reason, "u32"), F(ms_ev_loss, reserved, "u32"),
+				       F(ms_ev_loss, count, "u64"),  F(ms_ev_loss, iova, "u64"),
+				       F(ms_ev_loss, len, "u64"),    { NULL } };
+static const struct field f_harvest[] = { F(ms_ev_harvest, iova, "u64"),
+					  F(ms_ev_harvest, len, "u64"),
+					  F(ms_ev_harvest, page_size, "u64"),
+					  { NULL } };
+static const struct field f_mig_status[] = { F(ms_ev_mig_status, status, "u32"),
+					     F(ms_ev_mig_status, pass, "u32"),
+					     { NULL } };
+static const struct field f_mig_stats[] = { F(ms_ev_mig_stats, status, "u32"),
+					    F(ms_ev_mig_stats, reserved, "u32"),
+					    F(ms_ev_mig_stats, total_time_ms, "u64"),
+					    F(ms_ev_mig_stats, downtime_ms, "u64"),
+					    F(ms_ev_mig_stats, expected_downtime_ms, "u64"),
+					    F(ms_ev_mig_stats, setup_time_ms, "u64"),
+					    F(ms_ev_mig_stats, ram_total, "u64"),
+					    F(ms_ev_mig_stats, ram_remaining, "u64"),
+					    F(ms_ev_mig_stats, ram_transferred, "u64"),
+					    F(ms_ev_mig_stats, dirty_pages_rate, "u64"),
+					    F(ms_ev_mig_stats, dirty_sync_count, "u64"),
+					    F(ms_ev_mig_stats, vfio_transferred, "u64"),
+					    F(ms_ev_mig_stats, mbps_milli, "u64"),
+					    { NULL } };
+static const struct field f_runstate[] = { F(ms_ev_runstate, running, "u32"),
+					   F(ms_ev_runstate, reserved, "u32"),
+					   { NULL } };
 static const struct field f_qemu_pending[] = {
 	F(ms_ev_qemu_pending, precopy, "u64"),	 F(ms_ev_qemu_pending, postcopy, "u64"),
 	F(ms_ev_qemu_pending, threshold, "u64"), F(ms_ev_qemu_pending, exact, "u32"),
 	F(ms_ev_qemu_pending, reserved, "u32"),	 F(ms_ev_qemu_pending, origin, "u32"),
 	F(ms_ev_qemu_pending, reserved2, "u32"), { NULL }
 };
-static const struct field f_qemu_section[] = {
-	F(ms_ev_qemu_section, section_id, "u32"), F(ms_ev_qemu_section, phase, "u32"),
-	F(ms_ev_qemu_section, ret, "s32"), F(ms_ev_qemu_section, reserved, "u32"), { NULL }
-};
-static const struct field f_qemu_downtime[] = {
-	F(ms_ev_qemu_downtime, kind, "u32"), F(ms_ev_qemu_downtime, checkpoint, "u32"),
-	F(ms_ev_qemu_downtime, dur_ns, "u64"), { NULL }
-};
-static const struct field f_switchover[] = {
-	F(ms_ev_switchover, phase, "u32"), F(ms_ev_switchover, reserved, "u32"), { NULL }
-};
-static const struct field f_dev_attach[] = {
-	F(ms_ev_dev_attach, group, "u32"), F(ms_ev_dev_attach, reserved, "u32"), { NULL }
-};
+static const struct field f_qemu_section[] = { F(ms_ev_qemu_section, section_id, "u32"),
+					       F(ms_ev_qemu_section, phase, "u32"),
+					       F(ms_ev_qemu_section, ret, "s32"),
+					       F(ms_ev_qemu_section, reserved, "u32"),
+					       { NULL } };
+static const struct field f_qemu_downtime[] = { F(ms_ev_qemu_downtime, kind, "u32"),
+						F(ms_ev_qemu_downtime, checkpoint, "u32"),
+						F(ms_ev_qemu_downtime, dur_ns, "u64"),
+						{ NULL } };
+static const struct field f_switchover[] = { F(ms_ev_switchover, phase, "u32"),
+					     F(ms_ev_switchover, reserved, "u32"),
+					     { NULL } };
+static const struct field f_dev_attach[] = { F(ms_ev_dev_attach, group, "u32"),
+					     F(ms_ev_dev_attach, reserved, "u32"),
+					     { NULL } };
 static const struct field f_source_stats[] = {
-	F(ms_ev_source_stats, source, "u32"), F(ms_ev_source_stats, reserved, "u32"),
+	F(ms_ev_source_stats, source, "u32"),	F(ms_ev_source_stats, reserved, "u32"),
 	F(ms_ev_source_stats, accepted, "u64"), F(ms_ev_source_stats, skipped, "u64"),
-	F(ms_ev_source_stats, errors, "u64"), { NULL }
+	F(ms_ev_source_stats, errors, "u64"),	{ NULL }
 };
-static const struct field f_session_end[] = {
-	F(ms_ev_session_end, status, "s32"), F(ms_ev_session_end, reserved, "u32"), { NULL }
-};
+static const struct field f_session_end[] = { F(ms_ev_session_end, status, "s32"),
+					      F(ms_ev_session_end, reserved, "u32"),
+					      { NULL } };
 
 /* Every record type's payload; a type added to event.h needs its fields here. */
 static const struct field *const layouts[MS_EV__MAX] = {
@@ -173,34 +185,35 @@ static const struct field *const layouts[MS_EV__MAX] = {
 };
 
 /* The fixed structures around the records; offsets from their own start. */
-static const struct field f_file_hdr[] = {
-	{ "magic", "bytes", offsetof(struct ms_file_hdr, magic), 8, false },
-	PLAIN(ms_file_hdr, version, "u16"),
-	PLAIN(ms_file_hdr, hdr_len, "u16"),
-	PLAIN(ms_file_hdr, info_len, "u32"),
-	PLAIN(ms_file_hdr, info_crc, "u32"),
-	PLAIN(ms_file_hdr, flags, "u32"),
-	PLAIN(ms_file_hdr, hdr_crc, "u32"),
-	PLAIN(ms_file_hdr, reserved, "u32"),
-	{ NULL }
-};
-static const struct field f_chunk_hdr[] = {
-	PLAIN(ms_chunk_hdr, magic, "u32"), PLAIN(ms_chunk_hdr, len, "u32"),
-	PLAIN(ms_chunk_hdr, nr_events, "u32"), PLAIN(ms_chunk_hdr, crc, "u32"), { NULL }
-};
-static const struct field f_record_hdr[] = {
-	PLAIN(ms_event_hdr, type, "u16"), PLAIN(ms_event_hdr, len, "u16"),
-	PLAIN(ms_event_hdr, dev, "u32"), PLAIN(ms_event_hdr, ts_ns, "u64"), { NULL }
-};
-static const struct field f_range[] = {
-	PLAIN(ms_range, iova, "u64"), PLAIN(ms_range, len, "u64"), { NULL }
-};
+static const struct field f_file_hdr[] = { { "magic", "bytes", offsetof(struct ms_file_hdr, magic),
+					     8, false },
+					   PLAIN(ms_file_hdr, version, "u16"),
+					   PLAIN(ms_file_hdr, hdr_len, "u16"),
+					   PLAIN(ms_file_hdr, info_len, "u32"),
+					   PLAIN(ms_file_hdr, info_crc, "u32"),
+					   PLAIN(ms_file_hdr, flags, "u32"),
+					   PLAIN(ms_file_hdr, hdr_crc, "u32"),
+					   PLAIN(ms_file_hdr, reserved, "u32"),
+					   { NULL } };
+static const struct field f_chunk_hdr[] = { PLAIN(ms_chunk_hdr, magic, "u32"),
+					    PLAIN(ms_chunk_hdr, len, "u32"),
+					    PLAIN(ms_chunk_hdr, nr_events, "u32"),
+					    PLAIN(ms_chunk_hdr, crc, "u32"),
+					    { NULL } };
+static const struct field f_record_hdr[] = { PLAIN(ms_event_hdr, type, "u16"),
+					     PLAIN(ms_event_hdr, len, "u16"),
+					     PLAIN(ms_event_hdr, dev, "u32"),
+					     PLAIN(ms_event_hdr, ts_ns, "u64"),
+					     { NULL } };
+static const struct field f_range[] = { PLAIN(ms_range, iova, "u64"),
+					PLAIN(ms_range, len, "u64"),
+					{ NULL } };
 static const struct field f_end[] = { PLAIN(ms_end_payload, total_events, "u64"), { NULL } };
 
 /* --- the document -------------------------------------------------------------------- */
 
 #define MAX_CELLS 8
-#define CELL_LEN 96
+#define CELL_LEN  96
 
 struct row {
 	unsigned int line;
@@ -224,7 +237,7 @@ struct doc {
 };
 
 static void problem(struct doc *d, unsigned int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(struct doc *d, unsigned int line, const char *fmt, ...)
 {
@@ -377,23 +390,27 @@ static void check_layout(struct doc *d, const struct table *t, const struct fiel
 		if (!number(row->cell[0], &off))
 			continue; /* the table's header row */
 		if (row->nr < 4) {
-			problem(d, row->line, "%s: a layout row has offset, size, field and type", what);
+			problem(d, row->line, "%s: a layout row has offset, size, field and type",
+				what);
 			continue;
 		}
 		fixed = number(row->cell[1], &size);
 		if (!f->name) {
-			problem(d, row->line, "%s: field %s is not in event.h (or not in this test's list)",
-				what, row->cell[2]);
+			problem(d, row->line,
+				"%s: field %s is not in event.h (or not in this test's list)", what,
+				row->cell[2]);
 			continue;
 		}
 		if (strcmp(row->cell[2], f->name))
-			problem(d, row->line, "%s: field at offset %llu is %s in the document, %s in the code",
+			problem(d, row->line,
+				"%s: field at offset %llu is %s in the document, %s in the code",
 				what, off, row->cell[2], f->name);
 		if (off != f->off)
-			problem(d, row->line, "%s: %s is at offset %zu, the document says %llu", what,
-				f->name, f->off, off);
+			problem(d, row->line, "%s: %s is at offset %zu, the document says %llu",
+				what, f->name, f->off, off);
 		if (f->tail ? fixed : (!fixed || size != f->size))
-			problem(d, row->line, "%s: %s is %s, the document says size %s", what, f->name,
+			problem(d, row->line, "%s: %s is %s, the document says size %s", what,
+				f->name,
 				f->tail ? "a variable tail (a formula, not a number)" : "fixed",
 				row->cell[1]);
 		else if (!f->tail && size != f->size)
@@ -403,11 +420,11 @@ static void check_layout(struct doc *d, const struct table *t, const struct fiel
 			problem(d, row->line, "%s: %s is %s, the document says %s", what, f->name,
 				f->type, row->cell[3]);
 		if (fixed && type_size(row->cell[3]) && type_size(row->cell[3]) != size)
-			problem(d, row->line, "%s: %s: type %s does not have %llu bytes", what, f->name,
-				row->cell[3], size);
+			problem(d, row->line, "%s: %s: type %s does not have %llu bytes", what,
+				f->name, row->cell[3], size);
 		if (off != next)
-			problem(d, row->line, "%s: %s starts at %llu, the field before ends at %zu", what,
-				f->name, off, next);
+			problem(d, row->line, "%s: %s starts at %llu, the field before ends at %zu",
+				what, f->name, off, next);
 		next = f->tail ? next : off + size;
 		i++;
 	}
@@ -415,11 +432,12 @@ static void check_layout(struct doc *d, const struct table *t, const struct fiel
 		problem(d, t->line, "%s: no row for field %s (offset %zu, %zu bytes, %s)", what,
 			fields[i].name, fields[i].off, fields[i].size, fields[i].type);
 	if (next != end)
-		problem(d, t->line, "%s: the rows cover %zu bytes, the fixed part has %zu", what, next,
-			end);
+		problem(d, t->line, "%s: the rows cover %zu bytes, the fixed part has %zu", what,
+			next, end);
 }
 
-static void check_struct(struct doc *d, const char *heading, const struct field *fields, size_t size)
+static void check_struct(struct doc *d, const char *heading, const struct field *fields,
+			 size_t size)
 {
 	const struct table *t = doc_table(d, heading);
 
@@ -449,21 +467,29 @@ static void record_types_match_event_h(void **state)
 		if (!number(row->cell[0], &type))
 			continue;
 		if (type == 0 || type >= MS_EV__MAX) {
-			problem(&d, row->line, "record type %llu (%s) is not in event.h (MS_EV__MAX is %d)",
-				type, row->cell[1], MS_EV__MAX);
+			problem(&d, row->line,
+				"record type %llu (%s) is not in event.h (MS_EV__MAX is %d)", type,
+				row->cell[1], MS_EV__MAX);
 			continue;
 		}
 		seen[type] = true;
 		if (strcmp(row->cell[1], ms_event_type_name((unsigned int)type)))
-			problem(&d, row->line, "record type %llu is %s in the document, %s in the code",
-				type, row->cell[1], ms_event_type_name((unsigned int)type));
-		if (!number(row->cell[2], &fixed) || fixed != ms_event_fixed_len((unsigned int)type))
-			problem(&d, row->line, "record type %llu (%s) has %u fixed payload bytes, the document says %s",
-				type, row->cell[1], ms_event_fixed_len((unsigned int)type), row->cell[2]);
+			problem(&d, row->line,
+				"record type %llu is %s in the document, %s in the code", type,
+				row->cell[1], ms_event_type_name((unsigned int)type));
+		if (!number(row->cell[2], &fixed) ||
+		    fixed != ms_event_fixed_len((unsigned int)type))
+			problem(&d, row->line,
+				"record type %llu (%s) has %u fixed payload bytes, the document "
+				"says %s",
+				type, row->cell[1], ms_event_fixed_len((unsigned int)type),
+				row->cell[2]);
 	}
 	for (unsigned int type = 1; type < MS_EV__MAX; type++)
 		if (!seen[type])
-			problem(&d, t->line, "no row for record type %u (%s, %u fixed payload bytes) in the table of record types",
+			problem(&d, t->line,
+				"no row for record type %u (%s, %u fixed payload bytes) in the "
+				"table of record types",
 				type, ms_event_type_name(type), ms_event_fixed_len(type));
 	printf("%u problem(s)\n", d.problems);
 	assert_int_equal(d.problems, 0);
@@ -483,14 +509,16 @@ static void payload_layouts_match_event_h(void **state)
 		snprintf(heading, sizeof(heading), "Type %u: %s", type, ms_event_type_name(type));
 		snprintf(what, sizeof(what), "record type %u (%s)", type, ms_event_type_name(type));
 		if (!layouts[type]) {
-			printf("%s: no field list in tests/unit/test_capture_doc.c: add one (layouts[])\n",
+			printf("%s: no field list in tests/unit/test_capture_doc.c: add one "
+			       "(layouts[])\n",
 			       what);
 			d.problems++;
 			continue;
 		}
 		t = doc_table(&d, heading);
 		if (!t) {
-			problem(&d, 1, "no section \"### %s\" with the layout of %s", heading, what);
+			problem(&d, 1, "no section \"### %s\" with the layout of %s", heading,
+				what);
 			continue;
 		}
 		check_layout(&d, t, layouts[type], ms_event_fixed_len(type), what);
@@ -542,14 +570,15 @@ static void check_names(struct doc *d, const char *heading, const char *(*name)(
 		if (!number(t->rows[r].cell[0], &v))
 			continue;
 		if (v >= max) {
-			problem(d, t->rows[r].line, "%s: value %llu (%s) is not in the code", heading,
-				v, t->rows[r].cell[1]);
+			problem(d, t->rows[r].line, "%s: value %llu (%s) is not in the code",
+				heading, v, t->rows[r].cell[1]);
 			continue;
 		}
 		seen |= 1u << v;
 		if (strcmp(t->rows[r].cell[1], name((unsigned int)v)))
-			problem(d, t->rows[r].line, "%s: %llu is %s in the document, %s in the code",
-				heading, v, t->rows[r].cell[1], name((unsigned int)v));
+			problem(d, t->rows[r].line,
+				"%s: %llu is %s in the document, %s in the code", heading, v,
+				t->rows[r].cell[1], name((unsigned int)v));
 	}
 	for (unsigned int v = 0; v < max; v++)
 		if (!(seen & (1u << v)))
