@@ -583,8 +583,8 @@ static void every_must_be_zero_field_has_the_documented_rule(void **state)
 	bad[15] = 1; /* past the 0, 0 entry head that ends the entries */
 	h.info = bad;
 	assert_int_equal(replay_hand(&h, err), -EINVAL);
-	assert_string_equal(err,
-			    "t.mscap: offset 42: bad info padding (6 bytes, want 0 to 7 zero bytes)");
+	assert_string_equal(
+	    err, "t.mscap: offset 42: bad info padding (6 bytes, want 0 to 7 zero bytes)");
 	{
 		unsigned char padded[24] = { 4, 0, 2, 0, 'h', 'o', 's', 't', 'h', '1' };
 
@@ -606,7 +606,8 @@ static void every_must_be_zero_field_has_the_documented_rule(void **state)
 	memcpy(bad, info, sizeof(bad));
 	bad[0] = 0;
 	assert_int_equal(replay_hand(&h, err), -EINVAL);
-	assert_string_equal(err, "t.mscap: offset 32: info entry has a bad key or value length (0, 2)");
+	assert_string_equal(err,
+			    "t.mscap: offset 32: info entry has a bad key or value length (0, 2)");
 	h.info = info;
 
 	/* the end marker: exactly 8 bytes and no records */

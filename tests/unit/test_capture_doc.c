@@ -37,18 +37,12 @@ struct field {
 	bool tail; /* a variable tail after the fixed part (size in the doc is a formula) */
 };
 
-#define F(s, f, t)                                                                                 \
-	{                                                                                          \
-#f, t, offsetof(struct s, f) - HDR, sizeof(((struct s *)0)->f), false              \
-	}
-#define TAIL(s, f, t)                                                                              \
-	{                                                                                          \
-#f "[]", t, offsetof(struct s, f) - HDR, 0, true                                   \
-	}
-#define PLAIN(s, f, t)                                                                             \
-	{                                                                                          \
-#f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false                    \
-	}
+/* clang-format cannot lay out a braced initializer that starts with # in a macro */
+// clang-format off
+#define F(s, f, t) { #f, t, offsetof(struct s, f) - HDR, sizeof(((struct s *)0)->f), false }
+#define TAIL(s, f, t) { #f "[]", t, offsetof(struct s, f) - HDR, 0, true }
+#define PLAIN(s, f, t) { #f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false }
+// clang-format on
 
 static const struct field f_session[] = { F(ms_ev_session, mono_ns, "u64"),
 					  F(ms_ev_session, realtime_ns, "u64"),
