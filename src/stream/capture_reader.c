@@ -87,7 +87,8 @@ static int parse_info(struct ms_capture_reader *r, const unsigned char *p, size_
 	for (size_t i = off; i < len; i++)
 		if (p[i] || len - off >= 8)
 			return fail(r, err, errlen, base + off,
-				    "bad info padding (%zu bytes, want 0 to 7 zero bytes)", len - off);
+				    "bad info padding (%zu bytes, want 0 to 7 zero bytes)",
+				    len - off);
 	return 0;
 }
 
