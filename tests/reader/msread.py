@@ -22,10 +22,12 @@ count); dirty_tracker (iommu_maps, iommu_unmaps, mapped_bytes,
 unattributed_records, rejected); with --bitmap also distinct_pages and
 converted.
 
+Also the cross-source check: discrepancies (reported_by, missed_by, windows,
+pages, unconfirmed_pages).
+
 Not covered, on purpose: the telemetry (downtime, convergence: fitted trends,
-judged against thresholds, an analysis rather than arithmetic on records), the
-cross-source discrepancies (lagged windows over views), example addresses
-(`first`) and the text of rejection reasons.
+judged against thresholds, an analysis rather than arithmetic on records),
+example addresses (`first`) and the text of rejection reasons.
 
 Standard library only.
 """
@@ -54,6 +56,9 @@ CAUSES = (["loss:" + r for r in LOSS_REASONS] +
           ["loss:unknown", "unmap_while_tracking", "zero_length_record", "wrapping_record",
            "unknown_source", "short_record", "out_of_memory"])
 REJECTS = ["track_start", "harvest", "iommu_map", "iommu_unmap"]
+# the cross-source check's views, in report order: name, sources, partial (never blamed)
+VIEWS = [("dma", (1, 2), False), ("iommu_fault", (0,), True), ("hw_dirty", (3,), False),
+         ("virtio_wr", (4,), False)]
 
 
 class CaptureError(Exception):
@@ -256,6 +261,11 @@ class Device:
         self.ranges = []  # [(iova, last byte)] sorted
         self.tracked_bytes = 0
         self.src = [Pages() for _ in WRITE_SOURCES]
+        self.prev = [Pages() for _ in WRITE_SOURCES]
+        self.seen = set()  # sources that marked a tracked page since the last start
+        nv = range(len(VIEWS))
+        self.suspect = {(x, y): Pages() for x in nv for y in nv}
+        self.disc = {(x, y): [0, 0] for x in nv for y in nv}  # windows, pages
         self.widened = Pages()
         self.session = Pages()
         self.st = [dict(records=0, bytes=0, pages=0, unaligned=0, untracked=0)
@@ -292,7 +302,39 @@ class Device:
         c["lost"] += lost
         c["all"] = True
 
+    def view(self, v, sets):
+        """A view's union over its sources that reported, or None before any did."""
+        srcs = [i for i in VIEWS[v][1] if i in self.seen]
+        if not srcs:
+            return None
+        u = Pages()
+        for i in srcs:
+            u.union(sets[i])
+        return u
+
+    def compared(self):
+        nv = range(len(VIEWS))
+        cur = [self.view(v, self.src) for v in nv]
+        prev = [self.view(v, self.prev) for v in nv]
+        pairs = [(x, y) for x in nv for y in nv
+                 if x != y and cur[x] is not None and cur[y] is not None and not VIEWS[y][2]]
+        return cur, prev, pairs
+
     def close(self, first, last, harvest):
+        cur, prev, pairs = self.compared()
+        for x, y in pairs:
+            self.disc[x, y][0] += 1
+            sus = _clip(self.suspect[x, y], first, last)
+            self.disc[x, y][1] += sus.count() - _and(sus, cur[y]).count()
+            cand = _clip(cur[x], first, last)
+            for other in (cur[y], prev[y]):
+                for a, b in other.iv:
+                    cand.remove(a, b)
+            self.suspect[x, y].remove(first, last)
+            self.suspect[x, y].union(cand)
+        for i, s in enumerate(self.src):
+            self.prev[i].remove(first, last)
+            self.prev[i].union(_clip(s, first, last))
         taken = _clip(self.window(), first, last)
         if harvest:
             self.harvested += taken.count()
@@ -303,6 +345,13 @@ class Device:
             self.st[i]["pages"] += s.count(first, last)
             s.remove(first, last)
         self.widened.remove(first, last)
+
+
+def _and(p, q):
+    out = Pages()
+    for a, b in q.iv:
+        out.union(_clip(p, a, b))
+    return out
 
 
 def _clip(p, first, last):
@@ -343,6 +392,10 @@ class Tracker:
                 self.unattributed += 1
             elif d.tracking:
                 d.close(0, U64 >> d.shift, False)
+                for k, sus in d.suspect.items():
+                    d.disc[k][1] += sus.count()
+                    d.suspect[k] = Pages()
+                d.prev = [Pages() for _ in WRITE_SOURCES]
                 d.tracking = False
                 d.stops += 1
         elif name == "harvest":
@@ -395,6 +448,7 @@ class Tracker:
                 continue
             if src < len(WRITE_SOURCES):
                 d.src[src].add(a >> d.shift, b >> d.shift)
+                d.seen.add(src)
             else:
                 d.widen_range("unknown_source", a, b)
             inside += b - a + 1
@@ -435,6 +489,7 @@ class Tracker:
         d.ranges = [(iova, iova + length - 1) for iova, length in ranges]
         d.tracked_bytes = sum(length for _, length in ranges)
         d.tracking = True
+        d.seen = set()
         d.starts += 1
 
     def harvest(self, rlen, dev_id, p):
@@ -546,6 +601,7 @@ def dirty_json(d, maps, bitmap, conv_ps):
                            lost_records=sat(v["lost"]), all_tracked=v["all"])
                       for c, v in d.cause.items() if v["events"]],
              losses_while_not_tracking=d.loss_untracked,
+             discrepancies=discrepancies_json(d),
              rejected=[dict(record=r, count=n) for r, n in d.rej.items() if n])
     o["outside_mapped"] = (dict(records=d.outside[0], bytes=sat(d.outside[1]))
                            if maps else None)
@@ -559,6 +615,25 @@ def dirty_json(d, maps, bitmap, conv_ps):
             o["converted"] = dict(page_size=conv_ps, distinct_pages=coarse.count(),
                                   bytes=sat(coarse.count() * conv_ps))
     return o
+
+
+def discrepancies_json(d):
+    open_ = {}
+    if d.tracking:
+        cur, prev, pairs = d.compared()
+        for x, y in pairs:
+            sus = d.suspect[x, y]
+            cand = cur[x].copy()
+            for other in (cur[y], prev[y]):
+                for a, b in other.iv:
+                    cand.remove(a, b)
+            open_[x, y] = sus.count() - _and(sus, cur[y]).count() + cand.count()
+    out = []
+    for (x, y), (windows, pages) in d.disc.items():
+        if windows or (x, y) in open_:
+            out.append(dict(reported_by=VIEWS[x][0], missed_by=VIEWS[y][0], windows=windows,
+                            pages=sat(pages), unconfirmed_pages=sat(open_.get((x, y), 0))))
+    return out
 
 
 TRACKER = Tracker()
