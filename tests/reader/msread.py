@@ -46,15 +46,16 @@ DEV_ID_MAX = 65535
 MAPPED_PAGE = 4096
 MAX_RANGES = 4094
 
+# the name tables are read from the document (load_doc); these are what it says today
 WRITE_SOURCES = ["iommu_fault", "dma_unmap", "dma_sync", "hw_dirty", "virtio_wr"]
 LOSS_REASONS = ["ringbuf_drop", "admin_read", "restart", "report_error", "source_error"]
 DEV_KINDS = ["ref", "vfio", "virtio", "qemu-vfio", "qemu-section", "host"]
-ROLES = ["source", "destination", "both"]
 SESSION_SOURCES = ["synth", "profile", "watch"]
-# the order of widened[] (dirty-tracking.md)
-CAUSES = (["loss:" + r for r in LOSS_REASONS] +
-          ["loss:unknown", "unmap_while_tracking", "zero_length_record", "wrapping_record",
-           "unknown_source", "short_record", "out_of_memory"])
+ROLES = ["source", "destination", "both"]
+# the order of widened[] (dirty-tracking.md): the loss reasons, then these
+OTHER_CAUSES = ["loss:unknown", "unmap_while_tracking", "zero_length_record", "wrapping_record",
+                "unknown_source", "short_record", "out_of_memory"]
+CAUSES = ["loss:" + r for r in LOSS_REASONS] + OTHER_CAUSES
 REJECTS = ["track_start", "harvest", "iommu_map", "iommu_unmap"]
 # the cross-source check's views, in report order: name, sources, partial (never blamed)
 VIEWS = [("dma", (1, 2), False), ("iommu_fault", (0,), True), ("hw_dirty", (3,), False),
@@ -89,22 +90,38 @@ def crc32c(data, crc=0):
 
 # --- the record type table, from the document ----------------------------------------
 
-def record_types(doc_path):
-    """{type: (name, fixed)} from the table under '## Record types'."""
-    types, inside = {}, False
+def doc_rows(doc_path, heading):
+    """The rows (cells without backticks) of the table under a heading, numbered rows only."""
+    rows, inside = [], False
     with open(doc_path, encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
-                inside = line.strip() == "## Record types"
+                inside = line.strip().lstrip("#").strip() == heading
                 continue
-            if not inside or not line.startswith("|"):
-                continue
-            cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-            if cells[0].isdigit():
-                types[int(cells[0])] = (cells[1], int(cells[2]))
-    if not types:
-        raise SystemExit(f"{doc_path}: no table of record types")
-    return types
+            if inside and line.startswith("|"):
+                cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+                if cells[0].isdigit():
+                    rows.append(cells)
+    if not rows:
+        raise SystemExit(f"{doc_path}: no table under '{heading}'")
+    return rows
+
+
+def names(doc_path, heading):
+    """A value -> name table (Write sources, Device kinds, ...) as a list by value."""
+    table = {int(r[0]): r[1] for r in doc_rows(doc_path, heading)}
+    return [table[v] for v in range(len(table))]
+
+
+def load_doc(doc_path):
+    """{type: (name, fixed)} from 'Record types'; the name tables into the globals."""
+    global WRITE_SOURCES, LOSS_REASONS, DEV_KINDS, SESSION_SOURCES, CAUSES
+    WRITE_SOURCES = names(doc_path, "Write sources")
+    LOSS_REASONS = names(doc_path, "Loss reasons")
+    DEV_KINDS = names(doc_path, "Device kinds")
+    SESSION_SOURCES = names(doc_path, "Session sources")
+    CAUSES = ["loss:" + r for r in LOSS_REASONS] + OTHER_CAUSES
+    return {int(r[0]): (r[1], int(r[2])) for r in doc_rows(doc_path, "Record types")}
 
 
 # --- the file ------------------------------------------------------------------------
@@ -640,7 +657,7 @@ TRACKER = Tracker()
 
 
 def report(path, doc, bitmap=False, conv_ps=0):
-    types = record_types(doc)
+    types = load_doc(doc)
     TYPE_NAMES.update({t: name for t, (name, _) in types.items()})
     info, records = read_capture(path, types)
     by_type, unknown, rejected_dev_add = {}, 0, 0
@@ -673,7 +690,8 @@ def report(path, doc, bitmap=False, conv_ps=0):
         sec, ns = divmod(session[1], 10**9)
         started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + \
             ".%03dZ" % (ns // 10**6)
-    sess = dict(source=SESSION_SOURCES[session[2]] if session and session[2] < 3 else "unknown",
+    sess = dict(source=SESSION_SOURCES[session[2]]
+                if session and session[2] < len(SESSION_SOURCES) else "unknown",
                 host=info.get("host", ""), kernel=info.get("kernel", ""),
                 machine=info.get("machine", ""),
                 duration_ms=float("%.3f" % ((max(stamps) - min(stamps)) / 1e6 if stamps else 0)),
