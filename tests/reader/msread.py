@@ -57,9 +57,8 @@ OTHER_CAUSES = ["loss:unknown", "unmap_while_tracking", "zero_length_record", "w
                 "unknown_source", "short_record", "out_of_memory"]
 CAUSES = ["loss:" + r for r in LOSS_REASONS] + OTHER_CAUSES
 REJECTS = ["track_start", "harvest", "iommu_map", "iommu_unmap"]
-# the cross-source check's views, in report order: name, sources, partial (never blamed)
-VIEWS = [("dma", (1, 2), False), ("iommu_fault", (0,), True), ("hw_dirty", (3,), False),
-         ("virtio_wr", (4,), False)]
+# the cross-source check's views (read from dirty-tracking.md): name, sources, never blamed
+VIEWS = []
 
 
 class CaptureError(Exception):
@@ -90,7 +89,7 @@ def crc32c(data, crc=0):
 
 # --- the record type table, from the document ----------------------------------------
 
-def doc_rows(doc_path, heading):
+def doc_rows(doc_path, heading, indented=False):
     """The rows (cells without backticks) of the table under a heading, numbered rows only."""
     rows, inside = [], False
     with open(doc_path, encoding="utf-8") as f:
@@ -98,6 +97,8 @@ def doc_rows(doc_path, heading):
             if line.startswith("#"):
                 inside = line.strip().lstrip("#").strip() == heading
                 continue
+            if indented:  # a table inside a list item
+                line = line.strip()
             if inside and line.startswith("|"):
                 cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
                 if cells[0].isdigit():
@@ -114,9 +115,13 @@ def names(doc_path, heading):
 
 
 def load_doc(doc_path):
-    """{type: (name, fixed)} from 'Record types'; the name tables into the globals."""
-    global WRITE_SOURCES, LOSS_REASONS, DEV_KINDS, SESSION_SOURCES, CAUSES
+    """{type: (name, fixed)} from 'Record types'; the name tables and views into the globals."""
+    global WRITE_SOURCES, LOSS_REASONS, DEV_KINDS, SESSION_SOURCES, CAUSES, VIEWS
     WRITE_SOURCES = names(doc_path, "Write sources")
+    tracking = os.path.join(os.path.dirname(doc_path), "dirty-tracking.md")
+    VIEWS = [(r[1], tuple(WRITE_SOURCES.index(x.strip(" `")) for x in r[2].split(",")),
+              not r[3].startswith("yes"))
+             for r in doc_rows(tracking, "The cross-source check", indented=True)]
     LOSS_REASONS = names(doc_path, "Loss reasons")
     DEV_KINDS = names(doc_path, "Device kinds")
     SESSION_SOURCES = names(doc_path, "Session sources")

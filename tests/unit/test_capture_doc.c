@@ -9,8 +9,11 @@
  * and the code.  Every mismatch is one line naming the document row, or the
  * row that is missing.
  *
- * Run it with --print to get the layout tables as the code sees them, for a
- * new record type's section.
+ * A record type added to event.h needs three things, each named by a failure
+ * here: its row in the document's "Record types" table, a section "### Type N:
+ * `name`" with its layout (run this test with --print for the tables as the
+ * code lays them out), and its field list in layouts[] below (TAIL for a
+ * variable tail the struct declares, TAIL_AT for one it does not).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -42,6 +45,8 @@ struct field {
 #define F(s, f, t) { #f, t, offsetof(struct s, f) - HDR, sizeof(((struct s *)0)->f), false }
 #define TAIL(s, f, t) { #f "[]", t, offsetof(struct s, f) - HDR, 0, true }
 #define PLAIN(s, f, t) { #f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false }
+/* a tail the struct has no member for: its name and where it starts (the fixed length) */
+#define TAIL_AT(s, f, t) { #f "[]", t, sizeof(struct s) - HDR, 0, true }
 // clang-format on
 
 static const struct field f_session[] = { F(ms_ev_session, mono_ns, "u64"),
@@ -579,6 +584,7 @@ static void check_names(struct doc *d, const char *heading, const char *(*name)(
 			problem(d, t->line, "%s: no row for value %u (%s)", heading, v, name(v));
 }
 
+/* The report's names (src/report/report.c); a source added there needs its row here too. */
 static const char *session_source_name(unsigned int v)
 {
 	static const char *const names[] = { [MS_SESSION_SYNTH] = "synth",
