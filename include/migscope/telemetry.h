@@ -107,13 +107,30 @@ struct ms_tm_stats {
 	uint64_t ram_remaining, ram_transferred, dirty_pages_rate, mbps_milli;
 };
 
+/* QEMU's checkpoints kept by index; the two that bound its downtime clock (>= 8.2). */
+#define MS_TM_CHECKPOINTS	  16
+#define MS_TM_CKPT_DOWNTIME_START 0 /* src-downtime-start */
+#define MS_TM_CKPT_DOWNTIME_END	  4 /* src-downtime-end */
+
+/* The limits in force from ts_ns on (MS_EV_CONFIG): the first, then each change seen. */
+struct ms_tm_limits {
+	uint64_t ts_ns;
+	uint64_t changed_after_ns; /* a change: QEMU applied it after this (0: the first) */
+	uint64_t limit_ns;	   /* downtime limit, 0 = not set */
+	uint64_t bandwidth_bps;	   /* configured bandwidth, 0 = not set */
+};
+
 struct ms_telemetry {
 	struct ms_tm_device *dev; /* indexed by device id */
 	uint32_t nr, cap;
 
 	int have_t0;
 	uint64_t t0_ns; /* the earliest record's time: the session start */
-	struct ms_ev_config config;
+	struct ms_ev_config config; /* the first MS_EV_CONFIG (page size: the latest set) */
+	MS_VEC(struct ms_tm_limits) limits; /* every MS_EV_CONFIG, in stream order */
+	uint64_t marks[MS_MARK__MAX];	    /* MS_EV_QEMU_MARK: the last of each, 0 = none */
+	uint64_t checkpoints[MS_TM_CHECKPOINTS]; /* vmstate_downtime_checkpoint: the last of
+						  * each (ms_qemu_checkpoint_name), 0 = none */
 
 	/* the VM, from QEMU */
 	struct ms_tm_points runstate;	/* v = 1 running, 0 stopped */
@@ -137,6 +154,12 @@ static inline const struct ms_tm_arcs *ms_tm_timeline(const struct ms_tm_device 
 void ms_telemetry__init(struct ms_telemetry *t);
 void ms_telemetry__free(struct ms_telemetry *t);
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus);
+
+/*
+ * The limits in force at ts: the last MS_EV_CONFIG at or before it, else the
+ * first (what held when the session began).  NULL when the stream had none.
+ */
+const struct ms_tm_limits *ms_telemetry__limits_at(const struct ms_telemetry *t, uint64_t ts);
 
 /* The consumer's device record, or NULL when nothing was seen for id. */
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id);
@@ -267,16 +290,31 @@ struct ms_tm_switchover {
 	char reason[256];
 };
 
+/* One end of QEMU's downtime: the event it is read from and the two it lies between. */
+struct ms_tm_bound {
+	uint64_t at_ns, after_ns, before_ns;
+	const char *at, *after, *before; /* the events' names */
+};
+
 struct ms_tm_vm {
 	int have_downtime;
 	const char *downtime_source; /* "qemu" (VM stop to completion), "devices", "none" */
 	uint64_t downtime_start_ns, downtime_end_ns;
+	/*
+	 * "qemu": where QEMU's own downtime clock started and stopped.  QEMU
+	 * gives no event at either before 8.2, so each end lies between two
+	 * events (docs/telemetry.md, "The VM").
+	 */
+	int have_bounds;
+	struct ms_tm_bound start, end;
+	uint64_t bound_lo_ns, bound_hi_ns; /* whole milliseconds, rounded outwards */
 	int have_total;
 	uint64_t total_start_ns, total_end_ns;
 	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
 	int have_status;
 	uint32_t status;   /* the last enum ms_mig_status seen */
-	uint64_t limit_ns; /* 0 = not set */
+	uint64_t limits_at_ns; /* the moment judged: the VM stop, else the switchover, else the end */
+	uint64_t limit_ns;     /* in force then; 0 = not set */
 	uint64_t bandwidth_bps;
 	const char *bandwidth_source; /* "qmp", "config", "none" */
 	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */
@@ -295,6 +333,14 @@ struct ms_tm_report {
 	struct ms_tm_dev_result *dev; /* indexed by device id, nr entries */
 	uint32_t nr;
 };
+
+/*
+ * The threshold in force at ts (bytes that fit the downtime limit in force
+ * then at the VM's bandwidth, as ms_switchover_threshold has it), or
+ * MS_STAT_UNSET without a limit or bandwidth.  A sample that carries QEMU's
+ * own threshold is judged against that instead.
+ */
+uint64_t ms_tm_threshold_at(const struct ms_telemetry *t, const struct ms_tm_vm *vm, uint64_t ts);
 
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,

@@ -54,7 +54,45 @@ void ms_telemetry__free(struct ms_telemetry *t)
 	free(t->status.v);
 	free(t->switchover.v);
 	free(t->stats.v);
+	free(t->limits.v);
 	memset(t, 0, sizeof(*t));
+}
+
+const struct ms_tm_limits *ms_telemetry__limits_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	const struct ms_tm_limits *l = t->limits.nr ? &t->limits.v[0] : NULL;
+
+	for (uint32_t i = 1; i < t->limits.nr && t->limits.v[i].ts_ns <= ts; i++)
+		l = &t->limits.v[i];
+	return l;
+}
+
+/*
+ * A MS_EV_CONFIG: the first is kept whole; every one starts a new entry of
+ * the limits in force.  A record out of time order (a fuzzed stream) ends
+ * up where its time puts it, so the lookup stays a walk in time order.
+ */
+static void on_config(struct ms_telemetry *t, const struct ms_ev_config *c)
+{
+	struct ms_tm_limits *l;
+	uint32_t i;
+
+	if (!t->limits.nr)
+		memcpy(&t->config, c, sizeof(t->config));
+	else if (c->page_size)
+		t->config.page_size = c->page_size;
+	l = ms_vec_push(&t->limits);
+	if (!l) {
+		t->dropped++;
+		return;
+	}
+	for (i = t->limits.nr - 1; i > 0 && t->limits.v[i - 1].ts_ns > c->hdr.ts_ns; i--)
+		t->limits.v[i] = t->limits.v[i - 1];
+	l = &t->limits.v[i];
+	l->ts_ns = c->hdr.ts_ns;
+	l->changed_after_ns = c->changed_after_ns;
+	l->limit_ns = c->downtime_limit_ns;
+	l->bandwidth_bps = c->bandwidth_bps;
 }
 
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id)
@@ -222,8 +260,15 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 	switch (ev->type) {
 	case MS_EV_CONFIG:
-		memcpy(&t->config, ev, sizeof(t->config));
+		on_config(t, (const void *)ev);
 		break;
+	case MS_EV_QEMU_MARK: {
+		const struct ms_ev_qemu_mark *m = (const void *)ev;
+
+		if (m->mark < MS_MARK__MAX)
+			t->marks[m->mark] = ev->ts_ns ? ev->ts_ns : 1;
+		break;
+	}
 	case MS_EV_DEV_STATE: {
 		const struct ms_ev_dev_state *e = (const void *)ev;
 		struct ms_tm_arc *a;
@@ -289,6 +334,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		if (d && e->kind == MS_DOWNTIME_SAVE)
 			push_point(t, &d->qdowntime, ev->ts_ns, e->dur_ns);
+		if (e->kind == MS_DOWNTIME_CHECKPOINT && e->checkpoint < MS_TM_CHECKPOINTS)
+			t->checkpoints[e->checkpoint] = ev->ts_ns ? ev->ts_ns : 1;
 		break;
 	}
 	case MS_EV_SWITCHOVER:
@@ -319,6 +366,6 @@ int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
 				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
 				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-				     MS_EV_BIT(MS_EV_MIG_STATS),
+				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_QEMU_MARK),
 				 on_event, t);
 }

@@ -147,9 +147,42 @@ static void switchover_json(const struct ms_tm_report *r, struct json_object *sw
 	ms_json_add(sw, "reason", x->have ? json_object_new_string(x->reason) : NULL);
 }
 
+static struct json_object *bound_json(const struct ms_tm_bound *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	ms_json_add(o, "at", json_object_new_string(b->at));
+	ms_json_add(o, "after", json_object_new_string(b->after));
+	ms_json_add(o, "before", json_object_new_string(b->before));
+	return o;
+}
+
+/* Every set of limits the session saw, in force from at_ms on. */
+static struct json_object *limits_json(const struct ms_tm_report *r, const struct ms_telemetry *t)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < t->limits.nr; i++) {
+		const struct ms_tm_limits *l = &t->limits.v[i];
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "at_ms", ms_json_fixed(ms_report__rel_ms(r, l->ts_ns), 3));
+		ms_json_add(o, "changed_after_ms",
+			    i && l->changed_after_ns
+				? ms_json_fixed(ms_report__rel_ms(r, l->changed_after_ns), 3)
+				: NULL);
+		ms_json_add(o, "downtime_limit_ms", l->limit_ns ? ms_json_ms(l->limit_ns) : NULL);
+		ms_json_add(o, "bandwidth_bps",
+			    l->bandwidth_bps ? ms_json_u64(l->bandwidth_bps) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 					      const struct ms_session *s)
 {
+	struct json_object *bounds = NULL, *by = NULL;
 	const struct ms_tm_vm *vm = &r->vm;
 	struct json_object *o = json_object_new_object(), *sw = json_object_new_object();
 	const struct ms_tm_samples series = { vm->series, vm->series_nr, vm->series_nr };
@@ -161,6 +194,16 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 		    vm->have_downtime ? ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns)
 				      : NULL);
 	ms_json_add(o, "downtime_source", json_object_new_string(vm->downtime_source));
+	if (vm->have_downtime && vm->have_bounds) {
+		bounds = json_object_new_array();
+		json_object_array_add(bounds, ms_json_ms(vm->bound_lo_ns));
+		json_object_array_add(bounds, ms_json_ms(vm->bound_hi_ns));
+		by = json_object_new_object();
+		ms_json_add(by, "start", bound_json(&vm->start));
+		ms_json_add(by, "end", bound_json(&vm->end));
+	}
+	ms_json_add(o, "downtime_bounds_ms", bounds);
+	ms_json_add(o, "downtime_bounded_by", by);
 	ms_json_add(o, "downtime_start_ms",
 		    vm->have_downtime
 			? ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3)
@@ -171,6 +214,11 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(o, "qmp_total_ms", bytes_or_null(vm->qmp_total_ms));
 	ms_json_add(o, "qmp_expected_downtime_ms", bytes_or_null(vm->qmp_expected_downtime_ms));
 	ms_json_add(o, "downtime_limit_ms", vm->limit_ns ? ms_json_ms(vm->limit_ns) : NULL);
+	ms_json_add(o, "limits_judged_at_ms",
+		    vm->limits_at_ns != UINT64_MAX
+			? ms_json_fixed(ms_report__rel_ms(r, vm->limits_at_ns), 3)
+			: NULL);
+	ms_json_add(o, "limits", limits_json(r, &s->telemetry));
 	ms_json_add(o, "bandwidth_bps", vm->bandwidth_bps ? ms_json_u64(vm->bandwidth_bps) : NULL);
 	ms_json_add(o, "bandwidth_source", json_object_new_string(vm->bandwidth_source));
 	ms_json_add(o, "threshold_bytes", bytes_or_null(vm->threshold));
