@@ -139,16 +139,17 @@ static void limits_lines(const struct ms_tm_report *r, const struct ms_telemetry
 		return;
 	for (uint32_t i = 0; i < t->limits.nr; i++) {
 		const struct ms_tm_limits *l = &t->limits.v[i];
-		int n = snprintf(line, sizeof(line), "%s %s: limit %s, bandwidth %s%s",
-				 i ? "changed" : "limits at", at(r, l->ts_ns, b3, sizeof(b3)),
+		int n = snprintf(line, sizeof(line), "%s %s", i ? "changed by" : "limits at",
+				 at(r, l->ts_ns, b3, sizeof(b3)));
+
+		if (i && l->changed_after_ns)
+			n += snprintf(line + n, sizeof(line) - n, " (after %s)",
+				      at(r, l->changed_after_ns, b4, sizeof(b4)));
+		snprintf(line + n, sizeof(line) - n, ": limit %s, bandwidth %s%s",
 				 l->limit_ns ? ms_report__dur(l->limit_ns, b1, sizeof(b1)) : "not set",
 				 l->bandwidth_bps ? ms_report__size(l->bandwidth_bps, b2, sizeof(b2))
 						  : "not set",
 				 l->bandwidth_bps ? "/s" : "");
-
-		if (i && l->changed_after_ns)
-			snprintf(line + n, sizeof(line) - n, " (QEMU took it after %s)",
-				 at(r, l->changed_after_ns, b4, sizeof(b4)));
 		print_wrapped(out, "    ", 8, line);
 	}
 }
@@ -183,8 +184,9 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 	print_wrapped(out, "", 4, line);
 	if (vm->have_downtime && vm->have_bounds) {
 		snprintf(line, sizeof(line),
-			 "downtime from %s (after %s, before %s) to %s (after %s, before %s)",
-			 vm->start.at, vm->start.after, vm->start.before, vm->end.at, vm->end.after,
+			 "downtime read from %s to %s; it started after %s and by %s, ended after "
+			 "%s and by %s",
+			 vm->start.at, vm->end.at, vm->start.after, vm->start.before, vm->end.after,
 			 vm->end.before);
 		print_wrapped(out, "    ", 8, line);
 	}

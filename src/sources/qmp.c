@@ -348,9 +348,14 @@ static int on_final(void *ctx, uint32_t ev)
 {
 	struct ms_qmp *q = ctx;
 
+	uint64_t now = mono_now();
+	int ret;
+
 	ms_loop__del_timer(q->loop, q->final_timer);
 	q->final_timer = -1;
-	return ms_qmp__poll(q, mono_now());
+	ret = ms_qmp__poll(q, now);
+	/* a change made since the last poll (it may be what let QEMU switch over) is still told */
+	return ret ? ret : reread_parameters(q, now);
 }
 
 static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts, uint64_t now)
