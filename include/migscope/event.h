@@ -56,7 +56,7 @@ enum ms_event_type {
 	MS_EV_DEV_ATTACH = 22,	  /* a device joined an IOMMU group or domain */
 	MS_EV_SOURCE_STATS = 23,  /* a source's accepted/skipped counters */
 	MS_EV_SESSION_END = 24,	  /* the session ended */
-	/* 25: the conv branch */
+	MS_EV_PASS = 25,	  /* a pre-copy pass boundary: what a dirty sync left */
 	MS_EV_QEMU_MARK = 26,	  /* a QEMU trace point that bounds the VM's downtime */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
 };
@@ -102,12 +102,12 @@ struct ms_ev_config {
 };
 
 enum ms_dev_kind {
-	MS_DEV_KIND_REF = 0,	     /* built-in reference device */
-	MS_DEV_KIND_VFIO = 1,	     /* a real VFIO device */
-	MS_DEV_KIND_VIRTIO = 2,	     /* a virtio member device (admin commands) */
-	MS_DEV_KIND_QEMU_VFIO = 3,   /* a vfio device seen through QEMU's events */
+	MS_DEV_KIND_REF = 0,	      /* built-in reference device */
+	MS_DEV_KIND_VFIO = 1,	      /* a real VFIO device */
+	MS_DEV_KIND_VIRTIO = 2,	      /* a virtio member device (admin commands) */
+	MS_DEV_KIND_QEMU_VFIO = 3,    /* a vfio device seen through QEMU's events */
 	MS_DEV_KIND_QEMU_SECTION = 4, /* a QEMU savevm section (ram, a device's vmstate) */
-	MS_DEV_KIND_HOST = 5,	     /* a host device seen by the BPF collectors */
+	MS_DEV_KIND_HOST = 5,	      /* a host device seen by the BPF collectors */
 };
 
 enum ms_dev_role {
@@ -119,10 +119,10 @@ enum ms_dev_role {
 /* MS_EV_DEV_ADD: hdr.dev is the new id; name follows, name_len bytes, no NUL. */
 struct ms_ev_dev_add {
 	struct ms_event_hdr hdr;
-	__u16 kind;	 /* enum ms_dev_kind */
-	__u16 role;	 /* enum ms_dev_role */
-	__u32 caps;	 /* VFIO_MIGRATION_* capability flags, or 0 */
-	__u32 peer;	 /* id of the matching device on the other side, or MS_DEV_NONE */
+	__u16 kind; /* enum ms_dev_kind */
+	__u16 role; /* enum ms_dev_role */
+	__u32 caps; /* VFIO_MIGRATION_* capability flags, or 0 */
+	__u32 peer; /* id of the matching device on the other side, or MS_DEV_NONE */
 	__u16 name_len;
 	__u16 reserved;
 	char name[];
@@ -320,9 +320,9 @@ struct ms_ev_qemu_pending {
 	__u64 precopy;	 /* must be sent before switchover */
 	__u64 postcopy;	 /* can be sent after */
 	__u64 threshold; /* QEMU's max/threshold size, MS_STAT_UNSET if not given */
-	__u32 exact;	 /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
+	__u32 exact; /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
 	__u32 reserved;
-	__u32 origin;	 /* enum ms_pending_origin (appended; 0 in older captures) */
+	__u32 origin; /* enum ms_pending_origin (appended; 0 in older captures) */
 	__u32 reserved2;
 };
 
@@ -400,6 +400,34 @@ struct ms_ev_session_end {
 	struct ms_event_hdr hdr;
 	__s32 status; /* 0 ok, else negative errno of what ended it */
 	__u32 reserved;
+};
+
+/* What found a pass boundary. */
+enum ms_pass_origin {
+	MS_PASS_QEMU_SYNC = 0, /* QEMU's dirty bitmap sync (trace log or USDT) */
+	MS_PASS_QMP = 1,       /* QMP: MIGRATION_PASS, or query-migrate's dirty-sync-count */
+	MS_PASS_DEVICE = 2,    /* a device's pre-copy dirty bytes rose again, or REINIT */
+};
+
+#define MS_PASS_REINIT (1u << 0) /* the boundary is a REINIT: new initial bytes */
+
+/*
+ * MS_EV_PASS: hdr.dev (a device, a QEMU section such as ram, or MS_DEV_NONE
+ * for the VM's RAM seen through QMP) ended one pre-copy pass and begins the
+ * next: a dirty sync (or a query that found new dirty data) refilled what
+ * must move.  The first boundary of a device starts its first pass.  A pass's
+ * figures describe the pass that just ended; unknowns are MS_STAT_UNSET and
+ * the telemetry takes them from the other records.
+ */
+struct ms_ev_pass {
+	struct ms_event_hdr hdr;
+	__u32 pass;   /* boundaries of hdr.dev so far, from 1 (QMP: QEMU's pass number) */
+	__u32 origin; /* enum ms_pass_origin */
+	__u32 flags;  /* MS_PASS_* */
+	__u32 reserved;
+	__u64 left;   /* bytes pending right after the boundary: the next pass's work */
+	__u64 dirty;  /* bytes that became dirty during the pass that ended */
+	__u64 dur_ns; /* the pass that ended, since the previous boundary (0: the first) */
 };
 
 /* What a MS_EV_QEMU_MARK marks: QEMU trace points around the source's downtime clock. */

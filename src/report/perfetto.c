@@ -216,10 +216,11 @@ static void write_trace(struct pf *p)
 	if (r->vm.series_nr)
 		series_counters(p, "VM", r->vm.series, r->vm.series_nr, 0, 1);
 	/* the threshold and the limit as steps: each change of the limits in force moves them */
-	for (uint32_t i = 0; i <= t->limits.nr; i++) {
-		uint64_t ts = i ? (i < t->limits.nr ? t->limits.v[i].ts_ns : p->end_ns) : r->t0_ns;
-		uint64_t thr = ms_tm_threshold_at(t, &r->vm, ts);
-		const struct ms_tm_limits *l = ms_telemetry__limits_at(t, ts);
+	for (uint32_t i = 0; i <= t->configs.nr; i++) {
+		uint64_t ts =
+		    i ? (i < t->configs.nr ? t->configs.v[i].hdr.ts_ns : p->end_ns) : r->t0_ns;
+		uint64_t thr = ms_telemetry__threshold_at(t, ts, r->vm.bandwidth_bps);
+		const struct ms_ev_config *l = ms_telemetry__config_at(t, ts);
 		double v;
 
 		if (ts < r->t0_ns)
@@ -228,13 +229,13 @@ static void write_trace(struct pf *p)
 			v = (double)thr;
 			counter(p, "VM", "threshold bytes", ts, one_key, &v, 1);
 		}
-		if (l && l->limit_ns) {
+		if (l->downtime_limit_ns) {
 			static const char *const ms_key[] = { "ms" };
 
-			v = (double)l->limit_ns / 1e6;
+			v = (double)l->downtime_limit_ns / 1e6;
 			counter(p, "VM", "downtime limit", ts, ms_key, &v, 1);
 		}
-		if (i && i < t->limits.nr)
+		if (i && i < t->configs.nr)
 			instant(p, 0, "limits changed", ts, 1);
 	}
 

@@ -299,9 +299,9 @@ static void threshold_steps(struct plot *p)
 
 	fprintf(p->f, "<path fill=\"none\" stroke=\"#c62828\" stroke-dasharray=\"6 4\" "
 		      "stroke-width=\"1.5\" d=\"");
-	for (uint32_t i = 0; i < t->limits.nr; i++) {
-		uint64_t ts = i ? t->limits.v[i].ts_ns : p->r->t0_ns;
-		uint64_t thr = ms_tm_threshold_at(t, &p->r->vm, ts);
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		uint64_t ts = i ? t->configs.v[i].hdr.ts_ns : p->r->t0_ns;
+		uint64_t thr = ms_telemetry__threshold_at(t, ts, p->r->vm.bandwidth_bps);
 		double y = thr == MS_STAT_UNSET ? p->top + PLOT_H : px_y(p, (double)thr);
 
 		if (!p->log && thr != MS_STAT_UNSET && (double)thr > p->ymax)
@@ -312,7 +312,8 @@ static void threshold_steps(struct plot *p)
 		else
 			fprintf(p->f, "M%d %.1f", ML, y);
 		fprintf(p->f, " H%.1f",
-			i + 1 < t->limits.nr ? px_x(p, t->limits.v[i + 1].ts_ns) : (double)(W - MR));
+			i + 1 < t->configs.nr ? px_x(p, t->configs.v[i + 1].hdr.ts_ns)
+					      : (double)(W - MR));
 	}
 	fputs("\"/>\n", p->f);
 }
@@ -398,7 +399,7 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		snprintf(l[nl++].text, sizeof(l[0].text), "downtime %s",
 			 ms_report__dur(pn->down_end - pn->down_start, b, sizeof(b)));
 	}
-	if (thr_shown && p->t->limits.nr > 1) {
+	if (thr_shown && p->t->configs.nr > 1) {
 		threshold_steps(p);
 	} else if (thr_shown) {
 		double y = px_y(p, thr);

@@ -135,21 +135,22 @@ static void limits_lines(const struct ms_tm_report *r, const struct ms_telemetry
 {
 	char line[256], b1[16], b2[16], b3[24], b4[24];
 
-	if (t->limits.nr < 2)
+	if (t->configs.nr < 2)
 		return;
-	for (uint32_t i = 0; i < t->limits.nr; i++) {
-		const struct ms_tm_limits *l = &t->limits.v[i];
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		const struct ms_ev_config *l = &t->configs.v[i];
 		int n = snprintf(line, sizeof(line), "%s %s", i ? "changed by" : "limits at",
-				 at(r, l->ts_ns, b3, sizeof(b3)));
+				 at(r, l->hdr.ts_ns, b3, sizeof(b3)));
 
 		if (i && l->changed_after_ns)
 			n += snprintf(line + n, sizeof(line) - n, " (after %s)",
 				      at(r, l->changed_after_ns, b4, sizeof(b4)));
 		snprintf(line + n, sizeof(line) - n, ": limit %s, bandwidth %s%s",
-				 l->limit_ns ? ms_report__dur(l->limit_ns, b1, sizeof(b1)) : "not set",
-				 l->bandwidth_bps ? ms_report__size(l->bandwidth_bps, b2, sizeof(b2))
-						  : "not set",
-				 l->bandwidth_bps ? "/s" : "");
+			 l->downtime_limit_ns ? ms_report__dur(l->downtime_limit_ns, b1, sizeof(b1))
+					      : "not set",
+			 l->bandwidth_bps ? ms_report__size(l->bandwidth_bps, b2, sizeof(b2))
+					  : "not set",
+			 l->bandwidth_bps ? "/s" : "");
 		print_wrapped(out, "    ", 8, line);
 	}
 }
@@ -165,7 +166,8 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 		n += snprintf(line + n, sizeof(line) - n, " %s,",
 			      ms_qemu_mig_status_name(vm->status));
 	if (vm->have_downtime && vm->have_bounds)
-		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s, between %.0f and %.0f)",
+		n += snprintf(line + n, sizeof(line) - n,
+			      " downtime %.3f ms (%s, between %.0f and %.0f)",
 			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
 			      vm->downtime_source, (double)vm->bound_lo_ns / 1e6,
 			      (double)vm->bound_hi_ns / 1e6);
@@ -250,8 +252,8 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 	if (x->conv.predicted_ns != MS_STAT_UNSET)
 		fprintf(
 		    out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
-		    r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ? " (over the limit)"
-									    : "");
+		    r->vm.limit_ns && x->conv.predicted_ns >= r->vm.limit_ns ? " (over the limit)"
+									     : "");
 }
 
 void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)

@@ -69,6 +69,7 @@ static void feed_file(struct env *e, const char *path)
 
 static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 {
+	const struct ms_ev_qemu_mark *mark;
 	struct env e;
 	const struct ms_qemu_trace_counts *n;
 	const struct ms_ev_qemu_pending *p;
@@ -93,12 +94,11 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	 */
 	assert_int_equal(n->accepted, 16 + 4 + 45 + 45 + 2);
 	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_MARK), 2);
-	assert_int_equal(((const struct ms_ev_qemu_mark *)tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 0))->mark,
-			 MS_MARK_LOW_PENDING);
-	assert_int_equal(((const struct ms_ev_qemu_mark *)tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 0))->hdr.ts_ns,
-			 1795391032683221000ull);
-	assert_int_equal(((const struct ms_ev_qemu_mark *)tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 1))->mark,
-			 MS_MARK_VM_STOPPED);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 0);
+	assert_int_equal(mark->mark, MS_MARK_LOW_PENDING);
+	assert_int_equal(mark->hdr.ts_ns, 1795391032683221000ull);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 1);
+	assert_int_equal(mark->mark, MS_MARK_VM_STOPPED);
 
 	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
 	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 16);
