@@ -102,12 +102,12 @@ struct ms_ev_config {
 };
 
 enum ms_dev_kind {
-	MS_DEV_KIND_REF = 0,	      /* built-in reference device */
-	MS_DEV_KIND_VFIO = 1,	      /* a real VFIO device */
-	MS_DEV_KIND_VIRTIO = 2,	      /* a virtio member device (admin commands) */
-	MS_DEV_KIND_QEMU_VFIO = 3,    /* a vfio device seen through QEMU's events */
+	MS_DEV_KIND_REF = 0,	     /* built-in reference device */
+	MS_DEV_KIND_VFIO = 1,	     /* a real VFIO device */
+	MS_DEV_KIND_VIRTIO = 2,	     /* a virtio member device (admin commands) */
+	MS_DEV_KIND_QEMU_VFIO = 3,   /* a vfio device seen through QEMU's events */
 	MS_DEV_KIND_QEMU_SECTION = 4, /* a QEMU savevm section (ram, a device's vmstate) */
-	MS_DEV_KIND_HOST = 5,	      /* a host device seen by the BPF collectors */
+	MS_DEV_KIND_HOST = 5,	     /* a host device seen by the BPF collectors */
 };
 
 enum ms_dev_role {
@@ -119,10 +119,10 @@ enum ms_dev_role {
 /* MS_EV_DEV_ADD: hdr.dev is the new id; name follows, name_len bytes, no NUL. */
 struct ms_ev_dev_add {
 	struct ms_event_hdr hdr;
-	__u16 kind; /* enum ms_dev_kind */
-	__u16 role; /* enum ms_dev_role */
-	__u32 caps; /* VFIO_MIGRATION_* capability flags, or 0 */
-	__u32 peer; /* id of the matching device on the other side, or MS_DEV_NONE */
+	__u16 kind;	 /* enum ms_dev_kind */
+	__u16 role;	 /* enum ms_dev_role */
+	__u32 caps;	 /* VFIO_MIGRATION_* capability flags, or 0 */
+	__u32 peer;	 /* id of the matching device on the other side, or MS_DEV_NONE */
 	__u16 name_len;
 	__u16 reserved;
 	char name[];
@@ -320,9 +320,9 @@ struct ms_ev_qemu_pending {
 	__u64 precopy;	 /* must be sent before switchover */
 	__u64 postcopy;	 /* can be sent after */
 	__u64 threshold; /* QEMU's max/threshold size, MS_STAT_UNSET if not given */
-	__u32 exact; /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
+	__u32 exact;	 /* 1: counted right after a dirty bitmap sync (the dirty set), 0: estimate */
 	__u32 reserved;
-	__u32 origin; /* enum ms_pending_origin (appended; 0 in older captures) */
+	__u32 origin;	 /* enum ms_pending_origin (appended; 0 in older captures) */
 	__u32 reserved2;
 };
 

@@ -2,9 +2,11 @@
 /*
  * Pre-copy pass boundaries as a source sees them (MS_EV_PASS,
  * docs/telemetry.md "Passes").  QEMU marks its own (a dirty bitmap sync); a
- * VFIO device has none, so a query that finds its dirty bytes risen since
- * the last one (new dirty data appeared: the device's sync) or REINIT starts
- * a new pass, and the first query starts the first.
+ * VFIO device has none, so a query that finds its dirty bytes rising again
+ * after they fell (pre-copy caught up, and new dirty data appeared: the
+ * device's sync) or REINIT starts a new pass, and the first query starts the
+ * first.  (A device whose dirty bytes only grow ends a pass where everything
+ * the last boundary left has moved: the telemetry sees that from the data.)
  */
 #ifndef MIGSCOPE_PASS_H
 #define MIGSCOPE_PASS_H
@@ -18,6 +20,7 @@ struct ms_pass_seen {
 	uint64_t last_ts; /* the last boundary */
 	uint64_t dirty;	  /* dirty bytes at the last query */
 	uint32_t pass;	  /* boundaries so far */
+	int fell;	  /* the dirty bytes fell since the last boundary */
 };
 
 /* A boundary the source knows of (a QEMU sync): fills *ev for hdr.dev = dev. */

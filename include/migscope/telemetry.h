@@ -54,7 +54,7 @@ struct ms_tm_sample {
 	uint64_t dirty_bps; /* the source's own dirty rate, MS_STAT_UNSET if none */
 	uint32_t flags;	    /* MS_PRECOPY_REINIT, MS_TM_EXACT */
 	uint32_t pad;
-	uint64_t link_bps; /* the transfer rate the source measured then (QMP mbps), 0 if none */
+	uint64_t link_bps;  /* the transfer rate the source measured then (QMP mbps), 0 if none */
 };
 
 /* A QEMU pending sample counted right after a dirty sync (a boundary in old captures). */
@@ -98,20 +98,20 @@ struct ms_tm_device {
 	struct ms_tm_arcs arcs;	 /* MS_DOMAIN_VFIO arcs */
 	struct ms_tm_arcs modes; /* MS_DOMAIN_VIRTIO mode changes */
 	struct ms_tm_samples samples;
-	struct ms_tm_samples stopcopy;		       /* MS_EV_STOPCOPY_SIZE: initial = the size */
-	struct ms_tm_points switchover;		       /* v = enum ms_switchover_phase */
-	struct ms_tm_spans saves;		       /* QEMU section saves */
-	struct ms_tm_spans loads;		       /* QEMU section loads */
-	struct ms_tm_points qdowntime;		       /* vmstate_downtime_save: v = dur_ns */
-	struct ms_tm_bounds bounds;		       /* MS_EV_PASS: its pass boundaries */
-	uint64_t data[MS_PHASE_RESUME + 1];	       /* MS_EV_DATA bytes per phase */
-	uint64_t data_first_ns[MS_PHASE_RESUME + 1];   /* time of the first one */
-	uint64_t data_last_ns[MS_PHASE_RESUME + 1];    /* time of the last one */
+	struct ms_tm_samples stopcopy; /* MS_EV_STOPCOPY_SIZE: initial = the size */
+	struct ms_tm_points switchover;		    /* v = enum ms_switchover_phase */
+	struct ms_tm_spans saves;		    /* QEMU section saves */
+	struct ms_tm_spans loads;		    /* QEMU section loads */
+	struct ms_tm_points qdowntime;		    /* vmstate_downtime_save: v = dur_ns */
+	struct ms_tm_bounds bounds;		    /* MS_EV_PASS: its pass boundaries */
+	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
+	uint64_t data_first_ns[MS_PHASE_RESUME + 1]; /* time of the first one */
+	uint64_t data_last_ns[MS_PHASE_RESUME + 1];  /* time of the last one */
 	uint64_t data_last_bytes[MS_PHASE_RESUME + 1]; /* and its size */
-	uint16_t basis;			     /* record type of the samples, 0 = none yet */
-	uint32_t origin;		     /* QEMU_PENDING: enum ms_pending_origin */
-	uint64_t save_open_ns, load_open_ns; /* a section start without its end yet */
-	uint64_t mixed;			     /* samples of a second kind, not kept */
+	uint16_t basis;				    /* record type of the samples, 0 = none yet */
+	uint32_t origin;			    /* QEMU_PENDING: enum ms_pending_origin */
+	uint64_t save_open_ns, load_open_ns;	    /* a section start without its end yet */
+	uint64_t mixed;				    /* samples of a second kind, not kept */
 };
 
 /* One query-migrate sample, as much as the analysis uses. */
@@ -135,12 +135,12 @@ struct ms_telemetry {
 	uint32_t nr, cap;
 
 	int have_t0;
-	uint64_t t0_ns;				 /* the earliest record's time: the session start */
-	struct ms_ev_config config;		 /* the first MS_EV_CONFIG */
-	struct ms_tm_configs configs;		 /* every MS_EV_CONFIG (ms_telemetry__config_at) */
-	uint64_t marks[MS_MARK__MAX];		 /* MS_EV_QEMU_MARK: the last of each, 0 = none */
-	uint64_t checkpoints[MS_TM_CHECKPOINTS]; /* vmstate_downtime_checkpoint: the last of
-						  * each (ms_qemu_checkpoint_name), 0 = none */
+	uint64_t t0_ns; /* the earliest record's time: the session start */
+	struct ms_ev_config config;   /* the first MS_EV_CONFIG */
+	struct ms_tm_configs configs; /* every MS_EV_CONFIG (ms_telemetry__config_at) */
+	uint64_t marks[MS_MARK__MAX]; /* MS_EV_QEMU_MARK: the last of each, 0 = none */
+	/* vmstate_downtime_checkpoint: the last of each (ms_qemu_checkpoint_name), 0 = none */
+	uint64_t checkpoints[MS_TM_CHECKPOINTS];
 
 	/* the VM, from QEMU */
 	struct ms_tm_points runstate;	/* v = 1 running, 0 stopped */
@@ -256,8 +256,8 @@ struct ms_tm_convergence {
 	uint64_t switchover_ns;	      /* converging: expected time to switchover, else unset */
 	uint64_t stopcopy;	      /* last stop-copy size before switchover, MS_STAT_UNSET */
 	uint64_t predicted_ns;	      /* pending bytes at the bandwidth, MS_STAT_UNSET */
-	uint32_t reinits;	/* REINIT events: flagged, or initial bytes growing from zero */
-	uint32_t reinit_idx[8]; /* sample indexes of the first few */
+	uint32_t reinits;	      /* REINIT events: flagged, or initial bytes growing from zero */
+	uint32_t reinit_idx[8];	      /* sample indexes of the first few */
 };
 
 /* How a device's downtime was measured. */
@@ -278,7 +278,7 @@ struct ms_tm_downtime {
 	uint64_t start_ns, end_ns;
 	/* arcs: the marks that cut [start, end] (quiesced, saved, resuming) */
 	uint64_t quiesced_ns, saved_ns, resuming_ns;
-	uint64_t exit_ns; /* arcs: the arc out of STOP_COPY took this long */
+	uint64_t exit_ns;     /* arcs: the arc out of STOP_COPY took this long */
 	/* the breakdown; time the device sat idle while another one worked is wait */
 	uint64_t stop_ns;     /* leaving RUNNING/PRE_COPY until STOP_COPY (Freeze) */
 	uint64_t stopcopy_ns; /* in STOP_COPY moving its data, and the arc out of it */
@@ -353,10 +353,9 @@ struct ms_tm_vm {
 	uint64_t total_start_ns, total_end_ns;
 	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
 	int have_status;
-	uint32_t status; /* the last enum ms_mig_status seen */
-	uint64_t
-	    limits_at_ns;  /* the moment judged: the VM stop, else the switchover, else the end */
-	uint64_t limit_ns; /* in force then; 0 = not set */
+	uint32_t status;       /* the last enum ms_mig_status seen */
+	uint64_t limits_at_ns; /* the moment judged: the VM stop, else the switchover, else the end */
+	uint64_t limit_ns;     /* in force then; 0 = not set */
 	uint64_t bandwidth_bps;
 	const char *bandwidth_source; /* "qmp", "config", "none" */
 	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */
@@ -385,13 +384,14 @@ void ms_tm_report__free(struct ms_tm_report *r);
 
 /* How to judge one series. */
 struct ms_tm_judge_opts {
-	uint64_t threshold; /* bytes that fit the limit at the last sample, MS_STAT_UNSET */
-	const char *threshold_source;	 /* "qemu", "limit", "none" */
-	uint64_t limit_ns;		 /* the downtime limit then, 0: none */
+	uint64_t threshold;	      /* bytes that fit the limit at the last sample, MS_STAT_UNSET */
+	const char *threshold_source; /* "qemu", "limit", "none" */
+	uint64_t limit_ns;	      /* the downtime limit then, 0: none */
 	const struct ms_tm_pass *passes; /* the series' boundaries, in time order */
 	uint32_t np;
-	int sync;	  /* QEMU's RAM: only what a sync leaves is what would move */
-	int no_precopy;	  /* a stop-copy size with no pre-copy to shrink it */
+	int sync;	/* QEMU's RAM: only what a sync leaves is what would move */
+	int no_precopy; /* a stop-copy size with no pre-copy to shrink it */
+	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
 	const char *what; /* what the series counts, for the reason; NULL: "pending" */
 };
 

@@ -281,8 +281,8 @@ static int transfer_span(const struct ms_tm_device *d, uint64_t bw, uint64_t own
 	out->start = d->data_first_ns[MS_PHASE_STOPCOPY];
 	out->end = d->data_last_ns[MS_PHASE_STOPCOPY];
 	if (bw)
-		out->end +=
-		    ms_tm_u64((double)d->data_last_bytes[MS_PHASE_STOPCOPY] * 1e9 / (double)bw);
+		out->end += ms_tm_u64((double)d->data_last_bytes[MS_PHASE_STOPCOPY] * 1e9 /
+				      (double)bw);
 	else
 		out->end = max64(out->end, own_until);
 	return out->end > out->start;
@@ -796,8 +796,8 @@ static int bound_cmp(const void *a, const void *b)
 
 /* Where a series' boundaries come from, and what its moved counts mean. */
 struct pass_src {
-	const struct ms_tm_bounds *bounds; /* MS_EV_PASS records */
-	const struct ms_tm_sample *pre;	   /* pre-copy samples (devices), else NULL */
+	const struct ms_tm_bounds *bounds;    /* MS_EV_PASS records */
+	const struct ms_tm_sample *pre;	      /* pre-copy samples (devices), else NULL */
 	uint32_t npre;
 	int moves_pending; /* moved counts bytes of the judged series (a device's data) */
 };
@@ -889,17 +889,16 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 		p[k].flags = flags;
 		if (k) {
 			const struct ms_tm_pass *q = &p[k - 1];
-			uint64_t moved =
-			    s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved : 0;
+			uint64_t moved = s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved
+								       : 0;
 			double dur = (double)(p[k].ts_ns - q->ts_ns) / 1e9, link = 0;
 
 			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
-			/* what became pending: the change plus what moved; QEMU: what the sync left
-			 */
-			p[k].dirty =
-			    src->moves_pending
-				? (p[k].left + moved > q->left ? p[k].left + moved - q->left : 0)
-				: p[k].left;
+			/* what became pending: the change plus what moved; QEMU: what the sync left */
+			p[k].dirty = src->moves_pending
+					 ? (p[k].left + moved > q->left ? p[k].left + moved - q->left
+									: 0)
+					 : p[k].left;
 			for (uint32_t x = q->idx + 1; x <= j; x++) {
 				double l = link_rate(t, &s[x]);
 
@@ -910,9 +909,9 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 				if (s[j].dirty_bps != MS_STAT_UNSET &&
 				    (double)s[j].dirty_bps > p[k].dirty_bps)
 					p[k].dirty_bps = (double)s[j].dirty_bps;
-				p[k].transfer_bps = link > 0		 ? link
+				p[k].transfer_bps = link > 0		  ? link
 						    : src->moves_pending ? (double)moved / dur
-									 : (double)q->left / dur;
+									  : (double)q->left / dur;
 			}
 		}
 		k++;
@@ -932,8 +931,8 @@ static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 		o->threshold = x->threshold;
 		o->threshold_source = "qemu";
 	} else {
-		o->threshold =
-		    ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX, vm->bandwidth_bps);
+		o->threshold = ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX,
+							  vm->bandwidth_bps);
 		o->threshold_source = "limit";
 	}
 }
@@ -966,6 +965,7 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	o.sync = dev->basis == MS_EV_QEMU_PENDING;
 	/* a device that says it has no pre-copy (known capabilities without PRE_COPY) */
 	o.no_precopy = sc && !np && info && info->caps && !(info->caps & VFIO_MIGRATION_PRE_COPY);
+	o.precopy_drained = sc && np && !ms_tm_sample__pending(&dev->samples.v[np - 1]);
 	o.what = sc ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
 	c->basis = sc				      ? "stopcopy"
@@ -1258,14 +1258,13 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	 */
 	wid = worst_device(r, &k);
 	if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE &&
-	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
-	    !latest_switchover(r, MS_VERDICT_CONVERGING)) {
+	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING && !latest_switchover(r, MS_VERDICT_CONVERGING)) {
 		/* each fits now, together they do not, and nothing says they will shrink */
 		c->verdict = MS_VERDICT_STALLED;
 		c->switchover_ns = MS_STAT_UNSET;
 		part_names(d, r, names, sizeof(names));
-		ms_tm_say(c, "%s: each fits the threshold, together %s do not", names,
-			  ms_fmt_bytes(c->pending, why, 40));
+		ms_tm_say(c, "%s: each fits the threshold, together %s do not",
+			  names, ms_fmt_bytes(c->pending, why, 40));
 	} else if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE) {
 		c->verdict = r->dev[wid].conv.verdict;
 		c->have_rates = 0;
@@ -1441,8 +1440,7 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 	for (uint32_t id = 0; id < r->nr; id++) {
 		uint32_t peer = r->dev[id].dt.peer;
 
-		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE &&
-		    peer != id)
+		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE && peer != id)
 			r->dev[peer].counted_in = id;
 	}
 	if (split_waits(t, r, vm->bandwidth_bps))

@@ -11,7 +11,9 @@
  *      converging, it can switch over now;
  *   2. a stop-copy size with no pre-copy to shrink it, over the threshold:
  *      stalled;
- *   3. no complete pass yet: unknown, saying how far the first one got;
+ *   3. a stop-copy size over the threshold with pre-copy drained: stalled;
+ *      no complete pass yet (since the last REINIT, which starts the passes
+ *      again): unknown, saying how far the first one got;
  *   4. the last pass left more than the one before (5% or more, or at all
  *      while its dirty rate is 10% over its transfer rate): diverging;
  *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
@@ -114,9 +116,9 @@ static uint64_t judged_pending(const struct ms_tm_sample *s, uint32_t n,
  * then each later pass moves what the one before it left.
  */
 static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
-		    struct ms_tm_convergence *c, double q, const char *why)
+		    struct ms_tm_convergence *c, const struct ms_tm_pass *last, double q,
+		    const char *why)
 {
-	const struct ms_tm_pass *last = &o->passes[o->np - 1];
 	double left = (double)last->left, thr = (double)o->threshold, now, secs;
 	char b1[40], b2[40], b3[40];
 	uint32_t k = 0;
@@ -148,7 +150,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		 struct ms_tm_convergence *c)
 {
 	const char *what = o->what ? o->what : "pending";
-	const struct ms_tm_pass *last, *prev;
+	const struct ms_tm_pass *last, *prev, *from = o->passes;
+	uint32_t np = o->np;
 	char b1[40], b2[40], b3[40], why[MS_TM_REASON_LEN];
 	double shrink = 0, pace;
 
@@ -199,21 +202,36 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			      : "");
 		return;
 	}
-	if (o->np < 2) {
+	if (o->precopy_drained) {
+		c->verdict = MS_VERDICT_STALLED;
+		ms_tm_say(c, "pre-copy has nothing left to move; %s %s stays over the threshold %s",
+			  what, ms_fmt_bytes(c->pending, b1, sizeof(b1)),
+			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
+		return;
+	}
+	/* a REINIT brings new initial bytes: the passes start again there */
+	for (uint32_t i = np; i-- > 1;)
+		if (o->passes[i].flags & MS_PASS_REINIT) {
+			from = &o->passes[i];
+			np -= i;
+			break;
+		}
+	c->passes = np ? np - 1 : 0;
+	if (np < 2) {
 		c->verdict = MS_VERDICT_UNKNOWN;
-		if (!o->np)
+		if (!np)
 			ms_tm_say(c, "no pass boundary in %u sample%s yet", n, n == 1 ? "" : "s");
 		else
-			ms_tm_say(c,
-				  "no complete pass yet: the first has run %s from %s, %s %s now",
-				  fmt_secs((double)(s[n - 1].ts_ns - o->passes[0].ts_ns) / 1e9, b1,
+			ms_tm_say(c, "no complete pass yet%s: the first has run %s from %s, %s %s now",
+				  from != o->passes ? " since the last REINIT" : "",
+				  fmt_secs((double)(s[n - 1].ts_ns - from->ts_ns) / 1e9, b1,
 					   sizeof(b1)),
-				  ms_fmt_bytes(o->passes[0].left, b2, sizeof(b2)), what,
+				  ms_fmt_bytes(from->left, b2, sizeof(b2)), what,
 				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b3, sizeof(b3)));
 		return;
 	}
-	last = &o->passes[o->np - 1];
-	prev = &o->passes[o->np - 2];
+	last = &from[np - 1];
+	prev = &from[np - 2];
 	c->have_rates = last->transfer_bps > 0;
 	c->transfer_bps = last->transfer_bps;
 	c->dirty_bps = last->dirty_bps;
@@ -226,7 +244,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		c->verdict = MS_VERDICT_DIVERGING;
 		c->ratio = shrink;
 		ms_tm_say(c, "pass %u left %s, more than the %s before it (dirtying %s, moving %s)",
-			  o->np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)),
+			  np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)),
 			  ms_fmt_bytes(prev->left, b2, sizeof(b2)),
 			  fmt_rate(c->dirty_bps, why, 40),
 			  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
@@ -234,7 +252,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	}
 	if (!c->have_rates) {
 		c->verdict = MS_VERDICT_STALLED;
-		ms_tm_say(c, "pass %u moved nothing in %s; %s %s", o->np - 1,
+		ms_tm_say(c, "pass %u moved nothing in %s; %s %s", np - 1,
 			  fmt_secs((double)last->dur_ns / 1e9, b1, sizeof(b1)), what,
 			  ms_fmt_bytes(c->pending, b2, sizeof(b2)));
 		return;
@@ -243,7 +261,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		c->verdict = MS_VERDICT_STALLED;
 		c->ratio = pace;
 		ms_tm_say(c, "pass %u: dirtying %s reaches moving %s; it left %s, above the threshold%s%s",
-			  o->np - 1, fmt_rate(c->dirty_bps, b1, sizeof(b1)),
+			  np - 1, fmt_rate(c->dirty_bps, b1, sizeof(b1)),
 			  fmt_rate(c->transfer_bps, b2, sizeof(b2)),
 			  ms_fmt_bytes(last->left, b3, sizeof(b3)),
 			  o->threshold != MS_STAT_UNSET ? " " : "",
@@ -255,11 +273,11 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		c->ratio = shrink;
 		ms_tm_say(c, "what each pass leaves does not shrink: %s, then %s after pass %u",
 			  ms_fmt_bytes(prev->left, b1, sizeof(b1)),
-			  ms_fmt_bytes(last->left, b2, sizeof(b2)), o->np - 1);
+			  ms_fmt_bytes(last->left, b2, sizeof(b2)), np - 1);
 		return;
 	}
 	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)",
-		 o->np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)), pace > shrink ? pace : shrink,
+		 np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)), pace > shrink ? pace : shrink,
 		 fmt_rate(c->dirty_bps, b2, sizeof(b2)), fmt_rate(c->transfer_bps, b3, sizeof(b3)));
-	project(s, n, o, c, pace > shrink ? pace : shrink, why);
+	project(s, n, o, c, last, pace > shrink ? pace : shrink, why);
 }

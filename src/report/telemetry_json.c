@@ -252,8 +252,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence",
-		    convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr));
+	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }

@@ -25,12 +25,14 @@ int ms_pass__precopy(struct ms_pass_seen *p, uint32_t dev, uint64_t ts, uint64_t
 		     uint64_t dirty, uint32_t flags, struct ms_ev_pass *ev)
 {
 	int reinit = !!(flags & MS_PRECOPY_REINIT);
-	int first = !p->pass, rose = dirty > p->dirty;
-	uint64_t risen = rose ? dirty - p->dirty : 0;
+	int first = !p->pass, again = p->fell && dirty > p->dirty;
+	uint64_t risen = dirty > p->dirty ? dirty - p->dirty : 0;
 
+	p->fell |= dirty < p->dirty;
 	p->dirty = dirty;
-	if (!first && !rose && !reinit)
+	if (!first && !again && !reinit)
 		return 0;
+	p->fell = 0;
 	/*
 	 * What rose is the least that became dirty: bytes moved meanwhile are not
 	 * seen here (the telemetry adds them back from the data records).
