@@ -262,7 +262,7 @@ static const char *const samples[] = {
 	"1@1.000049:migration_thread_low_pending 4661248",
 	"1@1.000050:migration_completion_vm_stop ret 0",
 	"1@1.000051:runstate_set current_run_state 9 (running) new_state 7 (finish-migrate)",
-	"1@1.000052:runstate_set current_run_state 7 (finish-migrate) new_state 13 (postmigrate)",
+	"1@1.000052:runstate_set current_run_state 7 (finish-migrate) new_state 5 (postmigrate)",
 	"1@1.000053:runstate_set current_run_state 6 (prelaunch) new_state 9 (running)",
 };
 
