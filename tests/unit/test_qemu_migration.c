@@ -176,6 +176,23 @@ static const char *status_of(int qmp, uint64_t *downtime_ms)
 	return status;
 }
 
+/* QEMU's version, "7.2.22", as its monitor says. */
+static const char *qemu_version(int qmp)
+{
+	static char v[32];
+	struct json_object *r = qmp_cmd(qmp, "{\"execute\": \"query-version\"}"), *q, *x;
+	int64_t n[3] = { 0 };
+	static const char *const k[] = { "major", "minor", "micro" };
+
+	if (json_object_object_get_ex(r, "qemu", &q))
+		for (int i = 0; i < 3; i++)
+			if (json_object_object_get_ex(q, k[i], &x))
+				n[i] = json_object_get_int64(x);
+	json_object_put(r);
+	snprintf(v, sizeof(v), "%lld.%lld.%lld", (long long)n[0], (long long)n[1], (long long)n[2]);
+	return v;
+}
+
 /* --- the run ------------------------------------------------------------------ */
 
 struct run {
@@ -457,9 +474,10 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 		if (qmp_dt < lo || qmp_dt > hi)
 			fail_msg("QMP's downtime %.0f ms outside the bounds [%.0f, %.0f]", qmp_dt,
 				 lo, hi);
-		print_message("QEMU 7.2: downtime %.3f ms, bounds [%.0f, %.0f], QMP %.0f ms; STOP "
+		print_message("QEMU %s: downtime %.3f ms, bounds [%.0f, %.0f], QMP %.0f ms; STOP "
 			      "to MIGRATION completed %.3f ms\n",
-			      dt, lo, hi, qmp_dt, stop_to_completed_ms(capture));
+			      qemu_version(e->src_qmp), dt, lo, hi, qmp_dt,
+			      stop_to_completed_ms(capture));
 	}
 	replay_gives_the_same_report(e, capture, report);
 }
@@ -678,9 +696,10 @@ static void downtime_bounds_hold_qmp_with_the_other_core_busy(void **state)
 	assert_string_equal(status_of(e->src_qmp, NULL), "completed");
 	assert_true(report_telemetry(report, &dt, &qmp_dt, verdict, sizeof(verdict)));
 	report_bounds(report, &lo, &hi);
-	print_message("QEMU 7.2, CPU %ld busy: downtime %.3f ms, bounds [%.0f, %.0f], QMP %.0f ms "
+	print_message("QEMU %s, CPU %ld busy: downtime %.3f ms, bounds [%.0f, %.0f], QMP %.0f ms "
 		      "(%+.3f ms); STOP to MIGRATION completed %.3f ms\n",
-		      cpus - 1, dt, lo, hi, qmp_dt, dt - qmp_dt, stop_to_completed_ms(capture));
+		      qemu_version(e->src_qmp), cpus - 1, dt, lo, hi, qmp_dt, dt - qmp_dt,
+		      stop_to_completed_ms(capture));
 	if (qmp_dt < lo || qmp_dt > hi)
 		fail_msg("QMP's downtime %.0f ms outside the bounds [%.0f, %.0f]", qmp_dt, lo, hi);
 	assert_true(lo <= dt && dt <= hi);
