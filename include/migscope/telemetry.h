@@ -233,6 +233,7 @@ struct ms_tm_pass {
 	uint32_t flags;	 /* MS_PASS_REINIT */
 	uint64_t dur_ns; /* the pass that ended here, from the previous boundary; 0 on the first */
 	uint64_t dirty;	 /* bytes that became pending in it */
+	uint64_t moved;	 /* bytes it moved, where the series' source says (0 otherwise) */
 	double dirty_bps, transfer_bps; /* its rates, 0 on the first */
 };
 
@@ -377,6 +378,20 @@ struct ms_tm_report {
 	uint32_t nr;
 };
 
+/*
+ * A device is expected to have a convergence verdict when it has pending-byte
+ * samples, or is a migrating source device (not a QEMU section or a host
+ * device, whose pre-copy shows in its samples if it has any, and not a
+ * destination, which its source speaks for).  The reports show "-" (table) or
+ * null (JSON) where none is expected, "unknown" only where one is.
+ */
+static inline int ms_tm_verdict_expected(const struct ms_device_info *info,
+					 const struct ms_tm_convergence *c)
+{
+	return c->samples || (info && info->role != MS_ROLE_DEST &&
+			      info->kind != MS_DEV_KIND_QEMU_SECTION && info->kind != MS_DEV_KIND_HOST);
+}
+
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
 			  struct ms_tm_report *r);
@@ -390,6 +405,7 @@ struct ms_tm_judge_opts {
 	const struct ms_tm_pass *passes; /* the series' boundaries, in time order */
 	uint32_t np;
 	int sync;	/* QEMU's RAM: only what a sync leaves is what would move */
+	int moves_known; /* the samples' moved counts are bytes of this series moved */
 	int no_precopy; /* a stop-copy size with no pre-copy to shrink it */
 	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
 	const char *what; /* what the series counts, for the reason; NULL: "pending" */
