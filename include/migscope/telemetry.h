@@ -250,6 +250,7 @@ struct ms_tm_convergence {
 				       * left, which the samples after it only drain) */
 	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
+	uint64_t limit_ns;	      /* the downtime limit in force at the last sample, 0: none */
 	int have_rates;		      /* of the last complete pass: */
 	double transfer_bps;	      /* bytes it moved per second */
 	double dirty_bps;	      /* bytes that became pending per second */

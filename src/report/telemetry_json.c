@@ -117,7 +117,8 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 					    const struct ms_tm_pass *passes, uint32_t np, int expected)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
-	uint64_t limit = r->vm.limit_ns;
+	/* the limit in force when the series was judged (its last sample) */
+	uint64_t limit = c->limit_ns ? c->limit_ns : r->vm.limit_ns;
 
 	ms_json_add(o, "verdict",
 		    expected ? json_object_new_string(ms_verdict_name(c->verdict)) : NULL);
@@ -132,6 +133,7 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "threshold_bytes", bytes_or_null(c->threshold));
 	ms_json_add(o, "threshold_source",
 		    json_object_new_string(c->threshold_source ? c->threshold_source : "none"));
+	ms_json_add(o, "downtime_limit_ms", limit ? ms_json_ms(limit) : NULL);
 	ms_json_add(o, "pass_ratio", c->ratio > 0 ? ms_json_fixed(c->ratio, 3) : NULL);
 	ms_json_add(o, "transfer_rate_bps", c->have_rates ? rate(c->transfer_bps) : NULL);
 	ms_json_add(o, "dirty_rate_bps", c->have_rates ? rate(c->dirty_bps) : NULL);

@@ -222,6 +222,12 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 }
 
 /* Where a device's downtime went and why its verdict is what it is, under its name. */
+/* The limit a series was judged against: the one in force at its last sample. */
+static uint64_t conv_limit(const struct ms_tm_report *r, const struct ms_tm_convergence *c)
+{
+	return c->limit_ns ? c->limit_ns : r->vm.limit_ns;
+}
+
 static void details(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id,
 		    FILE *out)
 {
@@ -253,8 +259,9 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 	if (x->conv.predicted_ns != MS_STAT_UNSET)
 		fprintf(
 		    out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
-		    r->vm.limit_ns && x->conv.predicted_ns >= r->vm.limit_ns ? " (over the limit)"
-									    : "");
+		    conv_limit(r, &x->conv) && x->conv.predicted_ns >= conv_limit(r, &x->conv)
+			? " (over the limit)"
+			: "");
 }
 
 void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)
