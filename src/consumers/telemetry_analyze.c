@@ -608,15 +608,27 @@ static void qemu_total(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 }
 
 /*
- * The moment the limits are judged at: the VM's last stop (the switchover
- * QEMU made), else the switchover a driver decided, else the end of the
- * stream (UINT64_MAX: the latest limits).
+ * The moment the limits are judged at: where the VM's downtime began (QEMU's
+ * downtime clock when a trace point marks it, else its last stop), else the
+ * switchover a driver decided, else the end of the stream (UINT64_MAX: the
+ * latest limits).
  */
 static uint64_t judged_at(const struct ms_telemetry *t)
 {
-	for (uint32_t i = t->runstate.nr; i-- > 0;)
+	uint64_t stop = 0, prev_run = 0, at;
+
+	for (uint32_t i = t->runstate.nr; i-- > 0 && !stop;)
 		if (!t->runstate.v[i].v)
-			return t->runstate.v[i].ts_ns;
+			stop = t->runstate.v[i].ts_ns;
+	if (stop) {
+		for (uint32_t i = 0; i < t->runstate.nr; i++)
+			if (t->runstate.v[i].v && t->runstate.v[i].ts_ns < stop)
+				prev_run = max64(prev_run, t->runstate.v[i].ts_ns);
+		at = t->checkpoints[MS_TM_CKPT_DOWNTIME_START];
+		if (!at || at > stop || at < prev_run)
+			at = t->marks[MS_MARK_FINISH_MIGRATE];
+		return at && at <= stop && at >= prev_run ? at : stop;
+	}
 	for (uint32_t i = 0; i < t->switchover.nr; i++)
 		if (t->switchover.v[i].v == MS_SWITCHOVER_DECIDED)
 			return t->switchover.v[i].ts_ns;
