@@ -700,7 +700,8 @@ static void working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point(void
 					 ms_devices__get(&s->devices, id)
 					     ? ms_devices__get(&s->devices, id)->name
 					     : "?",
-					 (double)(ev->ts_ns - rep.t0_ns) / 1e9, rep.dev[id].conv.reason);
+					 (double)(ev->ts_ns - rep.t0_ns) / 1e9,
+					 rep.dev[id].conv.reason);
 		if (rep.vm.conv.verdict == MS_VERDICT_CONVERGING)
 			fail_msg("the VM converging at %.3f s: %s",
 				 (double)(ev->ts_ns - rep.t0_ns) / 1e9, rep.vm.conv.reason);
