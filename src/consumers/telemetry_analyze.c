@@ -907,8 +907,7 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 
 			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
 			p[k].moved = src->moves_pending ? moved : 0;
-			/* what became pending: the change plus what moved; QEMU: what the sync left
-			 */
+			/* the change plus what moved; QEMU's RAM: what the sync left */
 			p[k].dirty =
 			    src->moves_pending
 				? (p[k].left + moved > q->left ? p[k].left + moved - q->left : 0)

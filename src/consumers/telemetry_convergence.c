@@ -151,7 +151,7 @@ static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm
 		    const char *why)
 {
 	double left = (double)last->left, thr = (double)o->threshold, now, secs;
-	char b1[40], b2[40], b3[40];
+	char b1[40], b2[40];
 	uint32_t k = 0;
 
 	if (o->threshold == MS_STAT_UNSET) {
@@ -174,7 +174,6 @@ static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm
 	ms_tm_say(c, "%s; under the threshold %s in ~%u pass%s, ~%s", why,
 		  ms_fmt_bytes(o->threshold, b1, sizeof(b1)), k ? k : 1, k > 1 ? "es" : "",
 		  fmt_secs(secs, b2, sizeof(b2)));
-	(void)b3;
 }
 
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,

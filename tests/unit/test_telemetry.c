@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <migscope/pass.h>
 #include <migscope/session.h>
 #include <migscope/telemetry.h>
 #include <migscope/vfio_compat.h>
@@ -575,7 +576,7 @@ static void virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone(void **sta
 	assert_int_equal(r.dev[a].arcs_nr, 6);
 	assert_true(r.dev[v].dt.complete);
 	assert_int_equal(r.dev[v].dt.end_ns - r.dev[v].dt.start_ns, 20000000);
-	assert_int_equal(r.dev[v].dt.stop_ns, 3000000);     /* to Freeze */
+	assert_int_equal(r.dev[v].dt.stop_ns, 3000000);	    /* to Freeze */
 	assert_int_equal(r.dev[v].dt.stopcopy_ns, 7000000); /* its last stop-copy data */
 	assert_int_equal(r.dev[v].dt.wait_ns, 4000000);
 	assert_int_equal(r.dev[v].dt.resume_ns, 6000000);
@@ -946,6 +947,65 @@ static void the_switchover_is_judged_by_the_rule_at_the_decision(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * A device's pass boundaries as its source finds them (ms_pass__precopy): the
+ * first query; dirty bytes rising again after they fell (pre-copy caught up,
+ * the device found new dirty data); REINIT.  Rising without a fall first is
+ * the same pass still collecting.
+ */
+static void device_passes_begin_where_dirty_bytes_rise_again(void **state)
+{
+	static const struct {
+		uint64_t dirty;
+		uint32_t flags;
+		int boundary;
+		uint64_t risen;
+	} q[] = {
+		{ 0, 0, 1, MS_STAT_UNSET }, /* the first query begins pass 1 */
+		{ 5, 0, 0, 0 },		    /* rising, no fall yet: pass 1 collecting */
+		{ 9, 0, 0, 0 },
+		{ 4, 0, 0, 0 }, /* falling: moved faster than dirtied */
+		{ 1, 0, 0, 0 },
+		{ 6, 0, 1, 5 }, /* rising again: pass 2 */
+		{ 8, 0, 0, 0 },
+		{ 8, MS_PRECOPY_REINIT, 1, 0 }, /* REINIT: pass 3 */
+		{ 3, 0, 0, 0 },
+		{ 7, 0, 1, 4 }, /* fell, rose: pass 4 */
+	};
+	struct ms_pass_seen seen = { 0 };
+	struct ms_ev_pass ev;
+	uint64_t prev_ts = 0;
+	uint32_t pass = 0;
+
+	for (unsigned int i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		int b =
+		    ms_pass__precopy(&seen, 7, tb_ns(100.0 * i), 100, q[i].dirty, q[i].flags, &ev);
+
+		assert_int_equal(b, q[i].boundary);
+		if (!b)
+			continue;
+		assert_int_equal(ev.hdr.type, MS_EV_PASS);
+		assert_int_equal(ev.hdr.dev, 7);
+		assert_int_equal(ev.pass, ++pass);
+		assert_int_equal(ev.origin, MS_PASS_DEVICE);
+		assert_int_equal(ev.left, 100 + q[i].dirty);
+		assert_int_equal(ev.dirty, q[i].risen);
+		assert_int_equal(ev.flags, q[i].flags & MS_PRECOPY_REINIT ? MS_PASS_REINIT : 0);
+		/* the pass that ended here: from the previous boundary */
+		assert_int_equal(ev.dur_ns, pass == 1 ? 0 : ev.hdr.ts_ns - prev_ts);
+		prev_ts = ev.hdr.ts_ns;
+	}
+	assert_int_equal(pass, 4);
+
+	/* initial bytes back after reaching zero: a REINIT, flagged or not */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(0), 50, 0, 0, &ev), 1);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(100), 0, 0, 0, &ev), 0);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(200), 30, 0, 0, &ev), 1);
+	assert_int_equal(ev.flags, MS_PASS_REINIT);
+	assert_int_equal(ev.pass, 2);
+}
+
 /* A small deterministic generator, so a failing case can be replayed by its number. */
 static uint64_t rnd(uint64_t *x)
 {
@@ -1025,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
 		cmocka_unit_test(passes_restart_at_a_late_reinit),
+		cmocka_unit_test(device_passes_begin_where_dirty_bytes_rise_again),
 		cmocka_unit_test(verdicts_never_contradict_themselves_over_generated_series),
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
 		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),
