@@ -90,7 +90,7 @@ static struct json_object *wg_whatif(const char *capture, const struct wg_settin
 	ms_whatif__init(&w);
 	if (s && !ms_whatif__subscribe(&w, &s->bus) &&
 	    !ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)) &&
-	    !ms_whatif__predict(&w, &o, &res))
+	    !ms_whatif__predict(&w, ms_telemetry__config_at(&s->telemetry, w.decided_ts), &o, &res))
 		out = ms_report__whatif(s, &res);
 	ms_whatif__free(&w);
 	ms_session__free(s);

@@ -79,7 +79,9 @@ static int print_whatif(struct ms_session *s, const struct ms_whatif *wi,
 	struct json_object *o;
 	int err = 0;
 
-	if (ms_whatif__predict(wi, wo, &res))
+	/* the limits the recorded decision was judged by */
+	if (ms_whatif__predict(wi, ms_telemetry__config_at(&s->telemetry, wi->decided_ts), wo,
+			       &res))
 		return cli_error("what-if: %s", res.reason);
 	o = ms_report__whatif(s, &res);
 	if (out->json)

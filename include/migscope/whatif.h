@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <migscope/bus.h>
+#include <migscope/event.h>
 #include <migscope/switchover.h>
 
 #define MS_WHATIF_MAX_DEV 16
@@ -37,8 +38,8 @@ struct ms_whatif_round {
 };
 
 struct ms_whatif {
-	uint64_t start_ts, limit_ns, bps;
-	int have_config, decided, too_many;
+	uint64_t start_ts;
+	int decided, too_many;
 	uint64_t decided_ts;
 	uint32_t src[MS_WHATIF_MAX_DEV]; /* source device ids, registration order */
 	unsigned int nsrc;
@@ -63,9 +64,10 @@ struct ms_whatif_opts {
 
 struct ms_whatif_result {
 	int answerable;
-	char reason[320]; /* why not, or the predicted decision in one line */
-	char limits[320]; /* what the prediction assumes beyond the recording */
-	uint64_t bps, limit_ns;
+	char reason[320];		/* why not, or the predicted decision in one line */
+	char limits[320];		/* what the prediction assumes beyond the recording */
+	uint64_t bps, limit_ns;		/* the settings predicted for */
+	uint64_t rec_bps, rec_limit_ns; /* the ones in force at the recorded decision */
 	int ack, reinit;
 	uint64_t recorded_ts, predicted_ts; /* decision, stream time */
 	unsigned int recorded_round, predicted_round;
@@ -76,8 +78,12 @@ struct ms_whatif_result {
 	uint64_t rec_stopcopy_bytes[MS_WHATIF_MAX_DEV]; /* recorded */
 };
 
-/* 0, or -EINVAL when the stream has nothing to re-decide (res->reason says why). */
-int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o,
-		       struct ms_whatif_result *res);
+/*
+ * recorded: the limits in force at the recorded decision (the telemetry's
+ * ms_telemetry__config_at(decided_ts)), NULL when the stream had none.  0, or
+ * -EINVAL when the stream has nothing to re-decide (res->reason says why).
+ */
+int ms_whatif__predict(const struct ms_whatif *w, const struct ms_ev_config *recorded,
+		       const struct ms_whatif_opts *o, struct ms_whatif_result *res);
 
 #endif

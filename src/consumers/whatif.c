@@ -61,17 +61,6 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		if (!w->start_ts)
 			w->start_ts = ev->ts_ns;
 		break;
-	case MS_EV_CONFIG: {
-		const struct ms_ev_config *c = (const void *)ev;
-
-		/* the limits the run started with: the ones the recorded rounds were judged by */
-		if (!w->have_config) {
-			w->limit_ns = c->downtime_limit_ns;
-			w->bps = c->bandwidth_bps;
-			w->have_config = 1;
-		}
-		break;
-	}
 	case MS_EV_DEV_ADD: {
 		const struct ms_ev_dev_add *a = (const void *)ev;
 
@@ -139,10 +128,9 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 int ms_whatif__subscribe(struct ms_whatif *w, struct ms_bus *bus)
 {
 	return ms_bus__subscribe(bus,
-				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
-				     MS_EV_BIT(MS_EV_DEV_ADD) | MS_EV_BIT(MS_EV_PRECOPY) |
-				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-				     MS_EV_BIT(MS_EV_SWITCHOVER),
+				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_DEV_ADD) |
+				     MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) |
+				     MS_EV_BIT(MS_EV_DATA) | MS_EV_BIT(MS_EV_SWITCHOVER),
 				 on_event, w);
 }
 
@@ -165,16 +153,20 @@ struct sim {
 	int acked;
 };
 
-int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o,
-		       struct ms_whatif_result *res)
+int ms_whatif__predict(const struct ms_whatif *w, const struct ms_ev_config *recorded,
+		       const struct ms_whatif_opts *o, struct ms_whatif_result *res)
 {
+	uint64_t rec_bps = recorded ? recorded->bandwidth_bps : 0;
+	uint64_t rec_limit = recorded ? recorded->downtime_limit_ns : 0;
 	struct sim sim[MS_WHATIF_MAX_DEV];
 	unsigned int last;
 	int recorded_ack = !w->unacked_at_decision, same, diverged = 0;
 
 	memset(res, 0, sizeof(*res));
-	res->bps = o->bps ? o->bps : w->bps;
-	res->limit_ns = o->limit_ns ? o->limit_ns : w->limit_ns;
+	res->rec_bps = rec_bps;
+	res->rec_limit_ns = rec_limit;
+	res->bps = o->bps ? o->bps : rec_bps;
+	res->limit_ns = o->limit_ns ? o->limit_ns : rec_limit;
 	res->ack = o->ack < 0 ? recorded_ack : o->ack;
 	res->reinit = o->reinit;
 	res->ndev = w->nsrc;
@@ -198,17 +190,17 @@ int ms_whatif__predict(const struct ms_whatif *w, const struct ms_whatif_opts *o
 			 "no bandwidth: the recording had none and none was given (--bandwidth)");
 		return -EINVAL;
 	}
-	if (!w->bps && o->bps && o->bps != w->bps) {
+	if (!rec_bps && o->bps && o->bps != rec_bps) {
 		snprintf(res->reason, sizeof(res->reason),
 			 "the recording ran without a bandwidth limit: its rounds say nothing "
 			 "about another link");
 		return -EINVAL;
 	}
 	last = w->nr - 1;
-	same = res->bps == w->bps;
+	same = res->bps == rec_bps;
 	res->recorded_ts = w->decided_ts;
 	res->recorded_round = last;
-	if (res->bps != w->bps)
+	if (res->bps != rec_bps)
 		snprintf(res->limits, sizeof(res->limits),
 			 "pre-copy replayed at the new bandwidth from what each recorded round "
 			 "added; REINIT events kept at their recorded times");

@@ -57,14 +57,14 @@ struct json_object *ms_report__whatif(const struct ms_session *s, const struct m
 
 	ms_json_add(rec, "decided_at_ms", jms(((double)r->recorded_ts - start) / 1e6));
 	ms_json_add(rec, "downtime_ms", jms(jnum(mig, "downtime_ms")));
-	ms_json_add(rec, "bandwidth_bps", ms_json_u64((uint64_t)jnum(mig, "bandwidth_bps")));
-	ms_json_add(rec, "downtime_limit_ms", jms(jnum(mig, "downtime_limit_ms")));
+	ms_json_add(rec, "bandwidth_bps", ms_json_u64(r->rec_bps));
+	ms_json_add(rec, "downtime_limit_ms", jms((double)r->rec_limit_ns / 1e6));
 	ms_json_add(o, "recorded", rec);
 
 	for (unsigned int i = 0; i < r->ndev; i++) {
 		struct json_object *d = ms_report__device(rep, r->dev[i]),
 				   *dt = jget(d, "downtime");
-		double rec_bps = jnum(mig, "bandwidth_bps");
+		double rec_bps = (double)r->rec_bps;
 
 		dj[i] = dt;
 		sc_rec[i] = jnum(dt, "stopcopy_ms");

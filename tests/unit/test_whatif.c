@@ -113,7 +113,7 @@ static void a_capture_without_a_decision_is_a_clear_error(void **state)
 	struct ms_whatif_result res;
 
 	ms_whatif__init(&w);
-	assert_int_equal(ms_whatif__predict(&w, &o, &res), -EINVAL);
+	assert_int_equal(ms_whatif__predict(&w, NULL, &o, &res), -EINVAL);
 	assert_non_null(strstr(res.reason, "no switchover decision"));
 	ms_whatif__free(&w);
 }
