@@ -54,7 +54,7 @@ struct ms_collector_status {
 	char name[48];	   /* program name, e.g. "dma_unmap_phys" */
 	char hook[96];	   /* "raw_tp/dma_unmap_phys", "usdt/qemu:savevm_section_start" */
 	int state;	   /* enum ms_collector_state */
-	char reason[160];  /* why skipped or not attached; empty when attached */
+	char reason[256];  /* why skipped or not attached; empty when attached */
 	int quiet;	   /* skipped for a hook this kernel has instead: no note on stderr */
 };
 

@@ -40,6 +40,7 @@ struct ms_collect {
 	/* the maps every object shares, owned by the first object loaded */
 	int events_fd, devs_fd, counters_fd;
 	const struct ms_bpf_live_bucket *live; /* dma's live-mapping table, mapped */
+	struct ms_rejects rejects;		/* of the group being loaded */
 };
 
 /*
@@ -143,24 +144,39 @@ static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t rin
 	return err;
 }
 
+static int load_skeleton(void *skel)
+{
+	return bpf_object__load_skeleton(skel);
+}
+
 /*
- * Load one object.  A failure skips its programs with the reason and leaves
- * the others running.
+ * Load one object without the programs rej names.  A program the verifier
+ * refuses is added to rej and -EAGAIN returned: the caller reopens the object
+ * and tries again without it.  A failure of the whole object skips its
+ * programs with the reason and leaves the other objects running.
  */
 static int load_group(struct ms_collect *c, const char *group, struct bpf_object_skeleton *skel,
 		      struct bpf_object *obj, const struct ms_collect_opts *o,
-		      uint32_t ringbuf_bytes)
+		      uint32_t ringbuf_bytes, struct ms_rejects *rej)
 {
 	size_t first = c->status.nr;
 	int err;
 
 	probe_programs(c, group, obj, o->no_attach);
+	ms_load__apply(obj, rej);
 	err = share_maps(c, obj, ringbuf_bytes);
 	if (!err)
-		err = bpf_object__load_skeleton(skel);
+		err = ms_load__try(obj, load_skeleton, skel, rej);
+	if (err == -EAGAIN) {
+		c->status.nr = first; /* the rows are made again with the new object */
+		return err;
+	}
 	for (size_t i = first; i < c->status.nr; i++) {
 		struct ms_collector_status *st = &c->status.st[i];
+		const char *why = ms_load__reason(rej, st->name);
 
+		if (why)
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "%s", why);
 		if (!bpf_program__autoload(c->progs[i]))
 			continue;
 		if (err)
@@ -318,23 +334,31 @@ static void attach_all(struct ms_collect *c)
 
 /*
  * Open skeleton T into c->field, set the rodata every collector shares, then
- * extra; load it as group name.  A group the kernel refuses is destroyed, its
- * programs say why, and the others go on.
+ * extra; load it as group name.  A program the verifier refuses is left out
+ * and the object opened again without it (its row says why); a group the
+ * kernel refuses as a whole is destroyed, its programs say why, and the
+ * others go on.
  */
 #define OPEN_GROUP(field, T, name, extra)                                                          \
 	do {                                                                                       \
-		c->field = T##__open();                                                            \
-		if (!c->field)                                                                     \
-			goto fail_open;                                                            \
-		c->field->rodata->wake_mask = wake_mask;                                           \
-		c->field->rodata->nr_watched = c->nr_watched;                                      \
-		c->field->rodata->dev_seed = c->dev_seed;                                          \
-		c->field->rodata->name_reads = c->name_reads;                                      \
-		extra;                                                                             \
-		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
-			T##__destroy(c->field);                                                    \
-			c->field = NULL;                                                           \
-		}                                                                                  \
+		int __err;                                                                         \
+		memset(&c->rejects, 0, sizeof(c->rejects));                                        \
+		do {                                                                               \
+			c->field = T##__open();                                                    \
+			if (!c->field)                                                             \
+				goto fail_open;                                                    \
+			c->field->rodata->wake_mask = wake_mask;                                   \
+			c->field->rodata->nr_watched = c->nr_watched;                              \
+			c->field->rodata->dev_seed = c->dev_seed;                                  \
+			c->field->rodata->name_reads = c->name_reads;                              \
+			extra;                                                                     \
+			__err = load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf, \
+					   &c->rejects);                                           \
+			if (__err) {                                                               \
+				T##__destroy(c->field);                                            \
+				c->field = NULL;                                                   \
+			}                                                                          \
+		} while (__err == -EAGAIN);                                                        \
 	} while (0)
 
 struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
