@@ -27,6 +27,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* The kernel's PAGE_SIZE, for pinned page counts. */
 const volatile __u64 page_size = 4096;
+/*
+ * What an arc is: the device's own state record (watch: the kernel is the
+ * only one who sees the arcs), or MS_EV_KERNEL_ARC (profile drives the device
+ * and publishes the arcs itself; the kernel's are the witness).
+ */
+const volatile __u32 arc_type = MS_EV_DEV_STATE;
 
 struct vfio_device___ms {
 	struct device *dev;
@@ -67,7 +73,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
 {
 	struct ms_ev_dev_state *e =
-	    MS_RESERVE(struct ms_ev_dev_state, MS_EV_DEV_STATE, c->id, c->slot);
+	    MS_RESERVE(struct ms_ev_dev_state, arc_type, c->id, c->slot);
 
 	if (!e)
 		return;

@@ -98,9 +98,17 @@ static int tracing_missing(const char *fn, struct ms_collector_status *st)
  * run.  With no_attach (tests), raw_tp programs load whatever the kernel's
  * tracepoints: bpf_prog_test_run drives them.
  */
-static void probe_programs(struct ms_collect *c, const char *group, struct bpf_object *obj,
-			   int no_attach)
+static int arc_program(const char *name)
 {
+	return !strcmp(name, "vfio_ioctl_enter") || !strcmp(name, "vfio_ioctl_exit") ||
+	       !strcmp(name, "vfio_mig_get_next_state");
+}
+
+static void probe_programs(struct ms_collect *c, const char *group, struct bpf_object *obj,
+			   const struct ms_collect_opts *o)
+{
+	int no_attach = o->no_attach;
+
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, obj)
@@ -116,7 +124,11 @@ static void probe_programs(struct ms_collect *c, const char *group, struct bpf_o
 			st = ms_status__add(&c->status, group, bpf_program__name(p), sec);
 		if (!st)
 			off = 1;
-		else if (!strncmp(sec, "raw_tp/", 7))
+		else if (o->arc_witness && !arc_program(bpf_program__name(p))) {
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "not a witness of migration arcs");
+			st->quiet = 1;
+			off = 1;
+		} else if (!strncmp(sec, "raw_tp/", 7))
 			off = !no_attach && raw_tp_missing(target, st);
 		else
 			off = tracing_missing(target, st);
@@ -162,7 +174,7 @@ static int load_group(struct ms_collect *c, const char *group, struct bpf_object
 	size_t first = c->status.nr;
 	int err;
 
-	probe_programs(c, group, obj, o->no_attach);
+	probe_programs(c, group, obj, o);
 	ms_load__apply(obj, rej);
 	err = share_maps(c, obj, ringbuf_bytes);
 	if (!err)
@@ -225,21 +237,46 @@ static int place_name(struct ms_collect *c, const __u64 *w)
  * which every name fits (with 64 names in 256 slots, nearly always the
  * first tried).
  */
-static int build_filter(struct ms_collect *c, char *err, size_t errlen)
+/* The i-th device to watch: from opts->watch, or the session's host devices. */
+static int watched(struct ms_collect *c, const struct ms_collect_opts *o, uint32_t i,
+		   const char **name, uint32_t *id)
 {
 	const struct ms_devices *d = &c->s->devices;
+	const struct ms_device_info *di;
 
-	for (uint32_t id = 0; id < d->nr; id++) {
-		const struct ms_device_info *di = ms_devices__get(d, id);
+	if (o->watch) {
+		if (i >= o->nr_watch)
+			return -1;
+		*name = o->watch[i].name;
+		*id = o->watch[i].id;
+		return 1;
+	}
+	if (i >= d->nr)
+		return -1;
+	di = ms_devices__get(d, i);
+	if (!di || di->kind != MS_DEV_KIND_HOST)
+		return 0;
+	*name = di->name;
+	*id = i;
+	return 1;
+}
 
-		if (!di || di->kind != MS_DEV_KIND_HOST)
+static int build_filter(struct ms_collect *c, const struct ms_collect_opts *o, char *err,
+			size_t errlen)
+{
+	const char *name;
+	uint32_t id;
+	int w;
+
+	for (uint32_t i = 0; (w = watched(c, o, i, &name, &id)) >= 0; i++) {
+		if (!w)
 			continue;
-		if (!di->name[0] || strlen(di->name) >= MS_BPF_DEV_NAME_LEN) {
+		if (!name[0] || strlen(name) >= MS_BPF_DEV_NAME_LEN) {
 			snprintf(err, errlen,
 				 "host device name '%s' cannot go in the kernel filter (1 to %d "
 				 "characters)",
-				 di->name, MS_BPF_DEV_NAME_LEN - 1);
-			return di->name[0] ? -ENAMETOOLONG : -EINVAL;
+				 name, MS_BPF_DEV_NAME_LEN - 1);
+			return name[0] ? -ENAMETOOLONG : -EINVAL;
 		}
 		if (c->nr_watched == MS_BPF_MAX_DEVS) {
 			snprintf(err, errlen, "more than %d host devices to watch",
@@ -249,25 +286,27 @@ static int build_filter(struct ms_collect *c, char *err, size_t errlen)
 		c->nr_watched++;
 	}
 	for (uint32_t attempt = 0; attempt < 1000; attempt++) {
-		uint32_t slot = 0, id;
+		uint32_t slot = 0, i;
+		int placed = 1;
 
 		c->dev_seed = attempt * 0x9e3779b97f4a7c15ull;
 		memset(c->devtab, 0, sizeof(c->devtab));
-		for (id = 0; id < d->nr; id++) {
-			const struct ms_device_info *di = ms_devices__get(d, id);
-			__u64 w[MS_BPF_NAME_WORDS];
+		for (i = 0; placed && (w = watched(c, o, i, &name, &id)) >= 0; i++) {
+			__u64 words[MS_BPF_NAME_WORDS];
 			int k;
 
-			if (!di || di->kind != MS_DEV_KIND_HOST)
+			if (!w)
 				continue;
-			name_words(di->name, w);
-			k = place_name(c, w);
-			if (k < 0)
+			name_words(name, words);
+			k = place_name(c, words);
+			if (k < 0) {
+				placed = 0;
 				break;
+			}
 			c->devtab[k].id = id;
 			c->devtab[k].slot = slot++;
 		}
-		if (id == d->nr)
+		if (placed)
 			return 0;
 	}
 	snprintf(err, errlen, "failed to place %u device names in the kernel filter",
@@ -366,7 +405,9 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 {
 	static const struct ms_collect_opts defaults;
 	const struct ms_collect_opts *o = opts ? opts : &defaults;
-	unsigned int groups = o->groups ? o->groups : MS_COLLECT_ALL;
+	unsigned int groups = o->arc_witness ? MS_COLLECT_VFIO
+			      : o->groups   ? o->groups
+					    : MS_COLLECT_ALL;
 	uint32_t ringbuf = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 	uint64_t wake = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4, wake_mask;
 	struct ms_collect *c;
@@ -385,7 +426,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	c->s = s;
 	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
 	c->events_fd = c->devs_fd = c->counters_fd = -1;
-	if (ms_probe__bpf(err, errlen) || build_filter(c, err, errlen))
+	if (ms_probe__bpf(err, errlen) || build_filter(c, o, err, errlen))
 		goto fail;
 	if (o->nr_iommu_pids > MS_BPF_MAX_TGIDS) {
 		snprintf(err, errlen, "more than %d QEMU processes to watch", MS_BPF_MAX_TGIDS);
@@ -400,8 +441,11 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	if (c->dma && map_live(c, err, errlen))
 		goto fail;
 	if (groups & MS_COLLECT_VFIO)
-		OPEN_GROUP(vfio, vfio_bpf, "vfio",
-			   c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE));
+		OPEN_GROUP(vfio, vfio_bpf, "vfio", {
+			c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+			c->vfio->rodata->arc_type = o->arc_witness ? MS_EV_KERNEL_ARC
+								   : MS_EV_DEV_STATE;
+		});
 	if (c->events_fd < 0) {
 		snprintf(err, errlen, "no BPF collector could be loaded (see 'migscope features')");
 		goto fail;
