@@ -44,7 +44,7 @@ for b in "${bins[@]}"; do
 done
 # busybox-static's binary; the busybox package's is dynamic and would need its libc here too
 busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+[ -x "$busybox" ] && ! readelf -l "$busybox" | grep -q 'Requesting program interpreter' ||
 	{ log "$busybox is not the static one (install busybox-static)"; exit 1; }
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/migscope-initramfs.XXXXXX")

@@ -16,12 +16,22 @@
 #   --no-iommu        boot without the emulated VT-d (check 4 then skips)
 #   --append ARGS     more kernel command-line arguments
 #
+# Example (what make vmtest runs, then only checks 2 and 5, without VT-d):
+#   scripts/vm/run.sh --kernel "$(scripts/vm/build-kernel.sh)" --initrd build/vm/initramfs.cpio.gz
+#   scripts/vm/run.sh --kernel ... --initrd ... --checks 2,5 --no-iommu
+#
+# QEMU=PATH runs another qemu-system-x86_64 (default: the one in PATH).
+#
 # Exit status: 0 every check passed or skipped, 1 a check failed, 2 no result
 # (QEMU failed, the guest crashed or the timeout hit: the log says which).
 set -uo pipefail
 BUILD=${BUILD:-build}
 kernel= initrd= log=$BUILD/vm/console.log timeout=1800 checks= iommu=1 append=
-usage() { sed -n '/^#   scripts/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+# usage STATUS: the header's usage part, on stdout for --help, else on stderr
+usage() {
+	sed -n '/^#   scripts/,/^# (QEMU failed/p' "$0" | sed 's/^# \{0,1\}//' >&"$(($1 ? 2 : 1))"
+	exit "$1"
+}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -31,16 +41,17 @@ while [ $# -gt 0 ]; do
 	--checks) checks=$2; shift 2 ;;
 	--no-iommu) iommu=0; shift ;;
 	--append) append=$2; shift 2 ;;
-	-h | --help) usage ;;
-	*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	-h | --help) usage 0 ;;
+	*) echo "run.sh: unknown option '$1'" >&2; usage 2 ;;
 	esac
 done
-[ -n "$kernel" ] && [ -n "$initrd" ] || usage
+[ -n "$kernel" ] && [ -n "$initrd" ] || { echo "run.sh: --kernel and --initrd are required" >&2; usage 2; }
 for f in "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "run.sh: cannot read $f" >&2; exit 2; }
 done
 case "$timeout" in '' | *[!0-9]*) echo "run.sh: --timeout '$timeout' is not a number of seconds" >&2; exit 2 ;; esac
-command -v qemu-system-x86_64 >/dev/null || { echo "run.sh: no qemu-system-x86_64" >&2; exit 2; }
+QEMU=${QEMU:-qemu-system-x86_64}
+command -v "$QEMU" >/dev/null || { echo "run.sh: no $QEMU" >&2; exit 2; }
 
 cmdline="console=ttyS0 panic=-1 quiet loglevel=4"
 machine=q35
@@ -58,7 +69,7 @@ fi
 mkdir -p "$(dirname "$log")"
 start=$(date +%s.%N)
 # -no-reboot: a guest panic (panic=-1 reboots at once) ends QEMU instead of looping
-timeout -k 10 "$timeout" qemu-system-x86_64 -machine "$machine" -accel tcg -cpu max -smp 1 -m 1G \
+timeout -k 10 "$timeout" "$QEMU" -machine "$machine" -accel tcg -cpu max -smp 1 -m 1G \
 	-nodefaults -display none -serial stdio -no-reboot "${dev[@]}" \
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" </dev/null 2>&1 |
 	tr -d '\r' | tee "$log" | grep --line-buffered -E '^(PASS|FAIL|SKIP|vmtest:) '

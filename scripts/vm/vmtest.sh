@@ -11,6 +11,7 @@
 #                        kernel) is a failure, not a note (CI sets it)
 #   VMTEST_CHECKS=2,5    only these checks
 #   VMTEST_TIMEOUT=SECS  the whole boot's timeout (run.sh's default otherwise)
+#   QEMU=PATH            another qemu-system-x86_64
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -23,8 +24,8 @@ phase() { echo "vmtest: $1 ($(($(date +%s) - t0)) s)"; }
 # The lane cannot run without QEMU, nor without a kernel: a cached one needs
 # the source package's version for its key, a cold one root to install it.
 why=
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	why="no qemu-system-x86_64 (apt-get install qemu-system-x86)"
+if ! command -v "${QEMU:-qemu-system-x86_64}" >/dev/null; then
+	why="no ${QEMU:-qemu-system-x86_64} (apt-get install qemu-system-x86)"
 elif [ "$(id -u)" -ne 0 ] && ! dpkg-query -W linux-source-6.12 >/dev/null 2>&1; then
 	why="linux-source-6.12 is not installed and installing it needs root"
 fi
