@@ -70,8 +70,8 @@ static void arc(struct ms_session *s, unsigned int type, uint32_t dev, int from,
 
 /* The arcs profile drives on a source that saves and then resumes its own state. */
 static const int save_resume[][2] = {
-	{ RUNNING, PC }, { PC, PCP }, { PCP, STOP_COPY }, { STOP_COPY, STOP }, { STOP, RESUMING },
-	{ RESUMING, STOP }, { STOP, RP }, { RP, RUNNING },
+	{ RUNNING, PC },    { PC, PCP },	{ PCP, STOP_COPY }, { STOP_COPY, STOP },
+	{ STOP, RESUMING }, { RESUMING, STOP }, { STOP, RP },	    { RP, RUNNING },
 };
 #define NR_ARCS (sizeof(save_resume) / sizeof(save_resume[0]))
 
@@ -307,7 +307,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_driven_arc_seen_by_the_kernel_is_a_match),
 		cmocka_unit_test(a_missing_and_an_extra_arc_make_a_visible_mismatch),
-		cmocka_unit_test(a_failed_arc_matches_the_kernel_s_failed_arc_and_a_reset_is_not_driven),
+		cmocka_unit_test(
+		    a_failed_arc_matches_the_kernel_s_failed_arc_and_a_reset_is_not_driven),
 		cmocka_unit_test(devices_the_kernel_cannot_see_say_why_instead_of_a_mismatch),
 		cmocka_unit_test(without_an_arc_watch_the_report_has_no_kernel_arcs),
 		cmocka_unit_test(the_check_replays_from_a_capture),
