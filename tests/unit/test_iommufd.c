@@ -27,18 +27,18 @@
 
 /* The fake: one HWPT whose IOPTEs are iopte bytes, a few of them dirty. */
 static struct fake {
-	uint64_t iopte;	    /* IOPTE size: the mock's is 2 KiB */
-	uint64_t align;	    /* the IOAS's iova alignment */
-	int tracking;	    /* the HWPT's dirty tracking */
+	uint64_t iopte;		   /* IOPTE size: the mock's is 2 KiB */
+	uint64_t align;		   /* the IOAS's iova alignment */
+	int tracking;		   /* the HWPT's dirty tracking */
 	uint64_t dirty[MAX_DIRTY]; /* IOVAs of dirty IOPTEs */
 	int nr_dirty;
 	int set_calls, get_calls;
 	uint32_t last_get_flags;
-	int fail_set_errno;  /* SET_DIRTY_TRACKING fails */
-	int fail_get_call;   /* the n-th GET_DIRTY_BITMAP (from 1) fails ... */
-	int fail_get_errno;  /* ... with this */
-	uint64_t fail_iova;  /* any GET that covers this IOVA fails (0: none) */
-	int overrun;	     /* set a bit past the pages asked for */
+	int fail_set_errno; /* SET_DIRTY_TRACKING fails */
+	int fail_get_call;  /* the n-th GET_DIRTY_BITMAP (from 1) fails ... */
+	int fail_get_errno; /* ... with this */
+	uint64_t fail_iova; /* any GET that covers this IOVA fails (0: none) */
+	int overrun;	    /* set a bit past the pages asked for */
 } fk;
 
 static void fake_reset(void)
@@ -242,7 +242,7 @@ static void test_iommufd_harvest_exact(void **state)
 	dirty(BASE + 0x2800);
 	dirty(BASE + 0x3000);
 	dirty(BASE + 0x3800);
-	dirty(BASE + 0xf800);	 /* the last IOPTE of range 0 */
+	dirty(BASE + 0xf800);	/* the last IOPTE of range 0 */
 	dirty(BASE + 0x100000); /* the first of range 1 */
 	dirty(BASE + 0x200000); /* outside every range: never read */
 	assert_int_equal(ms_iommufd__harvest(r.src), 4);
@@ -453,7 +453,11 @@ static void test_iommufd_bad_opts(void **state)
 	} cases[] = {
 		{ 3000, { { BASE, 0x4000 } }, 1, FD, "page size 3000 is not a power of two" },
 		{ 256, { { BASE, 0x4000 } }, 1, FD, "page size 256 is not a power of two" },
-		{ 2048, { { BASE + 0x800, 0x4000 } }, 1, FD, "range 0 (0x1000800+0x4000) is empty" },
+		{ 2048,
+		  { { BASE + 0x800, 0x4000 } },
+		  1,
+		  FD,
+		  "range 0 (0x1000800+0x4000) is empty" },
 		{ 2048, { { BASE, 0x3800 } }, 1, FD, "not aligned to the 4096-byte tracker page" },
 		{ 0x10000, { { BASE, 0x8000 } }, 1, FD, "not aligned to the 65536-byte tracker" },
 		{ 4096, { { BASE, 0 } }, 1, FD, "range 0 (0x1000000+0x0) is empty" },
@@ -535,7 +539,8 @@ static void test_iommufd_never_short(void **state)
 			dirty(iova);
 			truth[k * 2048 / 4096] = 1;
 		}
-		fk.fail_get_call = rand_r(&seed) % 4 == 0 ? fk.get_calls + 1 + rand_r(&seed) % 2 : 0;
+		fk.fail_get_call =
+		    rand_r(&seed) % 4 == 0 ? fk.get_calls + 1 + rand_r(&seed) % 2 : 0;
 		fk.fail_get_errno = EIO;
 		ms_iommufd__harvest(r.src);
 		session_pages(&r, &bm);

@@ -182,21 +182,37 @@ int main(int argc, char **argv)
 	struct ms_range range = { MOCK_APERTURE_START, BUF_LEN };
 	uint8_t truth[BUF_LEN / TRACK_PAGE] = { 0 };
 	uint32_t rounds[3][256], nr[3] = { 0 }, nrounds;
-	char name[64], err[512];
+	char name[300], err[512];
 	uint32_t dev;
 	void *buf;
 	FILE *f;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'r': record = optarg; break;
-		case 'e': expect = optarg; break;
-		case 'p': page = strtoull(optarg, NULL, 0); break;
-		case 'b': bpf = 1; break;
-		case 'R': ring = strtoull(optarg, NULL, 0); break;
-		case 'P': pattern = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'r':
+			record = optarg;
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		case 'p':
+			page = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			bpf = 1;
+			break;
+		case 'R':
+			ring = strtoull(optarg, NULL, 0);
+			break;
+		case 'P':
+			pattern = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	if (!record || !expect || optind != argc) {
@@ -355,7 +371,8 @@ int main(int argc, char **argv)
 		}
 		while (q < BUF_LEN / TRACK_PAGE && truth[q])
 			q++;
-		fprintf(f, "0x%llx %llu\n", (unsigned long long)(MOCK_APERTURE_START + p * TRACK_PAGE),
+		fprintf(f, "0x%llx %llu\n",
+			(unsigned long long)(MOCK_APERTURE_START + p * TRACK_PAGE),
 			(unsigned long long)((q - p) * TRACK_PAGE));
 		p = q;
 	}
