@@ -28,6 +28,7 @@
 #ifndef MIGSCOPE_IOMMUFD_H
 #define MIGSCOPE_IOMMUFD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,17 @@ struct ms_iommufd_opts {
 	uint64_t page_size; /* bitmap page asked of the kernel: a power of two, 512 B to 1 GiB */
 	uint32_t flags;	    /* enum ms_iommufd_flags */
 	const struct ms_iommufd_sys *sys; /* NULL: the real ioctl */
+	/*
+	 * Called around every harvest's reads, on the reading thread: with
+	 * end false before the first ioctl, with end true after the last and
+	 * before MS_EV_HARVEST.  Another source that sees the same reads
+	 * (the iova_bitmap_set() fentry) claims the thread at the start
+	 * (ms_collect__claim_thread) and, at the end, publishes what its
+	 * ring holds (ms_collect__poll), so the kernel's records of a read
+	 * fall in the read's own window.  NULL: none.
+	 */
+	void (*reads_hook)(void *ctx, uint32_t dev, bool end);
+	void *hook_ctx;
 };
 
 struct ms_iommufd;

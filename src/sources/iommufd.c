@@ -43,6 +43,8 @@ struct ms_iommufd {
 	/* CHUNK_WORDS words and one guard word the kernel must not touch */
 	uint64_t *bm;
 	uint64_t runs, errors;
+	void (*hook)(void *ctx, uint32_t dev, bool end);
+	void *hook_ctx;
 	char err[ERR_LEN];
 };
 
@@ -138,6 +140,8 @@ struct ms_iommufd *ms_iommufd__open(struct ms_session *s, uint32_t dev,
 	src->fd = o->fd;
 	src->hwpt = o->hwpt_id;
 	src->flags = o->flags;
+	src->hook = o->reads_hook;
+	src->hook_ctx = o->hook_ctx;
 	src->page = o->page_size;
 	src->track_page = o->page_size > TRACK_PAGE_MIN ? o->page_size : TRACK_PAGE_MIN;
 	src->r = calloc(o->nr_ranges ? o->nr_ranges : 1, sizeof(*src->r));
@@ -290,6 +294,8 @@ int ms_iommufd__harvest(struct ms_iommufd *src)
 
 	if (!src->tracking)
 		return fail(src, -EINVAL, "harvest: tracking was not started");
+	if (src->hook)
+		src->hook(src->hook_ctx, src->dev, false);
 	for (uint32_t i = 0; i < src->nr; i++) {
 		uint64_t pages = src->r[i].len / src->page;
 
@@ -311,6 +317,8 @@ int ms_iommufd__harvest(struct ms_iommufd *src)
 			}
 		}
 	}
+	if (src->hook)
+		src->hook(src->hook_ctx, src->dev, true);
 	{
 		struct ms_ev_harvest h;
 

@@ -11,8 +11,10 @@
  * then records a session in which migscope's iommufd source tracks the
  * mapping while the test dirties known IOPTEs (IOMMU_TEST_OP_DIRTY, the
  * mock's 2 KiB pages) and the source harvests, round after round.  With
- * --bpf the kernel collectors run too, the thread claimed for the device
- * around every harvest, so the iova_bitmap_set() fentry sees the same reads.
+ * --bpf the kernel collectors run too: the source's reads hook claims the
+ * thread for the device and drains the ring before each harvest closes its
+ * window, so the iova_bitmap_set() fentry's records of the same reads are
+ * the device's, in the same window.
  * The pages dirtied, at 4 KiB, go to --expect as "0xIOVA LENGTH" lines, in
  * the form `migscope bitmap --ranges --json` lists them; check_03_iommufd.sh
  * compares the two.
@@ -146,6 +148,25 @@ static void mock_name(char *name, size_t len)
 		if (e->d_name[0] != '.')
 			snprintf(name, len, "%s", e->d_name);
 	closedir(d);
+}
+
+/*
+ * Around each harvest's reads: the thread is the device's while it reads,
+ * and the fentry's records of the reads are published before the harvest
+ * closes their window.
+ */
+static int hook_failed;
+
+static void reads_hook(void *ctx, uint32_t dev, bool end)
+{
+	struct ms_collect *col = ctx;
+
+	if (!end) {
+		hook_failed |= ms_collect__claim_thread(col, dev) != 0;
+		return;
+	}
+	hook_failed |= ms_collect__claim_thread(col, MS_DEV_NONE) != 0;
+	hook_failed |= ms_collect__poll(col) < 0;
 }
 
 static void usage(void)
@@ -317,6 +338,8 @@ int main(int argc, char **argv)
 			.ranges = &range,
 			.nr_ranges = 1,
 			.page_size = page,
+			.reads_hook = col ? reads_hook : NULL,
+			.hook_ctx = col,
 		};
 
 		src = ms_iommufd__open(s, dev, &o, err, sizeof(err));
@@ -334,27 +357,17 @@ int main(int argc, char **argv)
 				   (unsigned long long)got, nr[r]);
 		for (uint32_t i = 0; i < nr[r]; i++)
 			truth[rounds[r][i] * mock_page / TRACK_PAGE] = 1;
-		if (col && ms_collect__claim_thread(col, dev))
-			return die(1, "failed to claim the thread for the iova_bitmap_set records");
 		runs = ms_iommufd__harvest(src);
-		if (col)
-			ms_collect__claim_thread(col, MS_DEV_NONE);
 		if (runs < 0)
 			return die(1, "%s", ms_iommufd__err(src));
-		/* the fentry's records of this read, before the stop closes the last window */
-		if (col && ms_collect__poll(col) < 0)
-			return die(1, "failed to read the BPF ring buffer");
+		if (hook_failed)
+			return die(1, "failed to claim the thread or read the BPF ring buffer");
 		printf("  round %u: %u IOPTEs dirtied, %d dirty runs read\n", r, nr[r], runs);
 	}
-	if (col)
-		ms_collect__claim_thread(col, dev);
 	if (ms_iommufd__stop(src))
 		return die(1, "%s", ms_iommufd__err(src));
-	if (col) {
-		ms_collect__claim_thread(col, MS_DEV_NONE);
-		ms_collect__close(col);
-	}
 	ms_iommufd__close(src);
+	ms_collect__close(col);
 	if (ms_session__end(s, ms_now_ns(), 0, err, sizeof(err)))
 		return die(1, "%s", err);
 	ms_session__free(s);
