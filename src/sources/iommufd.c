@@ -323,7 +323,8 @@ int ms_iommufd__harvest(struct ms_iommufd *src)
 		struct ms_ev_harvest h;
 
 		memset(&h, 0, sizeof(h));
-		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, src->dev, ts);
+		/* the window closes now, after whatever the hook published */
+		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, src->dev, ms_now_ns());
 		h.page_size = src->track_page;
 		ms_session__publish(src->s, &h.hdr);
 	}
