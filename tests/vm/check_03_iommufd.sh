@@ -10,11 +10,20 @@
 #   c. with the BPF collectors running, the iova_bitmap_set fentry sees the
 #      same pages and the cross-source check (iommufd against hw_dirty) shows
 #      0 discrepancies;
-#   d. with a 4 KiB ring and 256 separate pages, records are lost: the dirty
-#      set is widened (loss:ringbuf_drop), never short.
+#   d. with a 4 KiB ring and 256 IOPTEs apart (one record each), records are
+#      lost: the dirty set is widened (loss:ringbuf_drop), never short.
+# Runs without VT-d: see below.
 . /checks/lib.sh
 
 [ -c /dev/iommu ] || skip "no /dev/iommu: the kernel has no IOMMUFD"
+# 6.12 probes a device without a firmware node with the first such IOMMU
+# registered (__iommu_probe_device: "only one of Intel, AMD, ... can be
+# present"): beside VT-d the mock device gets VT-d's ops, has no IOMMU, and
+# IOMMU_TEST_OP_MOCK_DOMAIN fails with EINVAL.  vmtest boots a second time
+# without VT-d for this check.
+if ls /sys/class/iommu 2>/dev/null | grep -q '^dmar'; then
+	skip "VT-d is on, and 6.12 cannot probe IOMMUFD_TEST's mock device beside it (vmtest runs this check in a boot without VT-d)"
+fi
 
 # probe OPTS...: run vm_iommufd into $T/$1.mscap and $T/$1.expect, and the
 # capture's bitmap report into $T/$1.json
@@ -79,6 +88,6 @@ while read -r ei el; do
 		p=$((p + 4096))
 	done
 done <"$T/d.expect"
-say "d: $(wc -l <"$T/d.expect") pages dirtied, $(jq '.devices[0].dirty.distinct_pages' "$T/d.json") reported ($(jq -r '[.devices[0].dirty.widened[] | "\(.cause) \(.pages)"] | join(", ")' "$T/d.json") pages widened)"
+say "d: $(awk '{ n += $2 / 4096 } END { print n }' "$T/d.expect") pages dirtied, $(jq '.devices[0].dirty.distinct_pages' "$T/d.json") reported ($(jq -r '[.devices[0].dirty.widened[] | "\(.cause) \(.pages)"] | join(", ")' "$T/d.json") pages widened)"
 
 pass "the iommufd source reports exactly the mock's dirty pages at 2 KiB and 4 KiB bitmap pages; iova_bitmap_set agrees (0 discrepancies); ring loss widens"
