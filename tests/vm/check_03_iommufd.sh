@@ -88,6 +88,6 @@ while read -r ei el; do
 		p=$((p + 4096))
 	done
 done <"$T/d.expect"
-say "d: $(awk '{ n += $2 / 4096 } END { print n }' "$T/d.expect") pages dirtied, $(jq '.devices[0].dirty.distinct_pages' "$T/d.json") reported ($(jq -r '[.devices[0].dirty.widened[] | "\(.cause) \(.pages)"] | join(", ")' "$T/d.json") pages widened)"
+say "d: $(awk '{ n += $2 / 4096 } END { print n }' "$T/d.expect") pages dirtied, $(jq '.devices[0].dirty.distinct_pages' "$T/d.json") reported ($(jq -r '[.devices[0].dirty.widened[] | "\(.cause) \(.pages)"] | join(", ")' "$T/d.json") pages widened; iova_bitmap_set records kept: $(jq '.devices[0].dirty.sources.hw_dirty.records // 0' "$T/d.json"), pages they missed: $(jq '[.devices[0].dirty.discrepancies[] | select(.missed_by == "hw_dirty") | .pages] | add // 0' "$T/d.json"))"
 
 pass "the iommufd source reports exactly the mock's dirty pages at 2 KiB and 4 KiB bitmap pages; iova_bitmap_set agrees (0 discrepancies); ring loss widens"

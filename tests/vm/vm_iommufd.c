@@ -162,6 +162,8 @@ static void reads_hook(void *ctx, uint32_t dev, bool end)
 	struct ms_collect *col = ctx;
 
 	if (!end) {
+		/* what the ring holds from before (the IOAS_MAP's iommu:map records) goes first */
+		hook_failed |= ms_collect__poll(col) < 0;
 		hook_failed |= ms_collect__claim_thread(col, dev) != 0;
 		return;
 	}
