@@ -65,8 +65,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 
 static __always_inline void emit_arc(struct ms_bpf_call *c, __s32 err, __u64 now)
 {
-	struct ms_ev_dev_state *e =
-	    MS_RESERVE(struct ms_ev_dev_state, arc_type, c->id, c->slot);
+	struct ms_ev_dev_state *e = MS_RESERVE(struct ms_ev_dev_state, arc_type, c->id, c->slot);
 
 	if (!e)
 		return;

@@ -23,8 +23,8 @@ struct ms_arc {
 };
 
 struct ms_arc_dev {
-	int have_watch;	 /* an MS_EV_ARC_WATCH arrived */
-	uint32_t state;	 /* enum ms_arc_watch_state */
+	int have_watch; /* an MS_EV_ARC_WATCH arrived */
+	uint32_t state; /* enum ms_arc_watch_state */
 	struct ms_arc *driven, *seen;
 	uint32_t nr_driven, nr_seen, cap_driven, cap_seen;
 	uint64_t dropped; /* arcs not kept (out of memory or over the cap): no verdict */
@@ -39,8 +39,8 @@ struct ms_arccheck {
 /* The outcome for one device. */
 struct ms_arc_result {
 	uint32_t driven, seen, matched, missing, extra;
-	int first_bad;			/* index into driven of the first missing arc, or -1 */
-	int first_extra;		/* index into seen of the first extra arc, or -1 */
+	int first_bad;	 /* index into driven of the first missing arc, or -1 */
+	int first_extra; /* index into seen of the first extra arc, or -1 */
 };
 
 void ms_arccheck__init(struct ms_arccheck *a, const struct ms_devices *devices);

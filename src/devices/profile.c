@@ -223,8 +223,8 @@ static int watch_arcs(struct run *r, const struct ms_profile_opts *o)
 		if (r->all[i]->kind == MS_DEV_KIND_VFIO) {
 			nvfio++;
 			if (r->all[i]->kname[0])
-				w[nw++] = (struct ms_collect_watch){ r->all[i]->kname,
-								     r->all[i]->id };
+				w[nw++] =
+				    (struct ms_collect_watch){ r->all[i]->kname, r->all[i]->id };
 		}
 	if (!nvfio || o->collectors == MS_PROFILE_COLLECT_OFF) {
 		free(w);
@@ -241,8 +241,8 @@ static int watch_arcs(struct run *r, const struct ms_profile_opts *o)
 	}
 	free(w);
 	if (o->collectors == MS_PROFILE_COLLECT_ON && !attached)
-		return fail(r, -EOPNOTSUPP, "--collectors on: the kernel's arcs cannot be watched: %s",
-			    err);
+		return fail(r, -EOPNOTSUPP,
+			    "--collectors on: the kernel's arcs cannot be watched: %s", err);
 	for (size_t i = 0; i < r->nall; i++) {
 		struct ms_device *d = r->all[i];
 		struct ms_ev_arc_watch ev;

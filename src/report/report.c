@@ -128,9 +128,9 @@ static void print_kernel_arcs(const struct ms_session *s, FILE *out)
 
 	for (uint32_t id = 0; id < s->devices.nr; id++) {
 		const struct ms_arc_dev *d = ms_arccheck__dev(&s->arcs, id);
-		const char *why;
+		const char *why, *name;
 		struct ms_arc_result r;
-		char name[40], b[48];
+		char buf[40], b[48];
 
 		if (!d)
 			continue;
@@ -138,7 +138,7 @@ static void print_kernel_arcs(const struct ms_session *s, FILE *out)
 			fprintf(out, "\nkernel arcs (vfio_mig_get_next_state against the arcs driven):\n"
 				     "%-20s %7s %6s %8s %8s %6s  %s\n",
 				"DEVICE", "DRIVEN", "SEEN", "MATCHED", "MISSING", "EXTRA", "VERDICT");
-		ms_devices__name(&s->devices, id, name, sizeof(name));
+		name = ms_devices__name(&s->devices, id, buf, sizeof(buf));
 		why = ms_arccheck__why_not(d);
 		if (why) {
 			fprintf(out, "%-20.20s %7s %6s %8s %8s %6s  %s\n", name, "-", "-", "-", "-",

@@ -19,8 +19,9 @@
 /* Lines of a verifier log that say nothing about why it refused. */
 static int log_noise(const char *l, size_t n)
 {
-	static const char *const prefixes[] = { "processed ", "verification time", "stack depth",
-						"-- BEGIN", "-- END", "Validating " };
+	static const char *const prefixes[] = { "processed ",  "verification time",
+						"stack depth", "-- BEGIN",
+						"-- END",      "Validating " };
 
 	while (n && (*l == ' ' || *l == '\t')) {
 		l++;
@@ -62,8 +63,8 @@ void ms_load__verifier_reason(const char *log, char *out, size_t len)
 		p = b;
 	}
 	for (int i = 2 - found; i < 2; i++) {
-		int w = snprintf(out + off, len - off, "%s%.*s", off ? " / " : "", (int)n[i],
-				 line[i]);
+		int w =
+		    snprintf(out + off, len - off, "%s%.*s", off ? " / " : "", (int)n[i], line[i]);
 
 		if (w < 0 || (size_t)w >= len - off)
 			break;
@@ -83,9 +84,8 @@ void ms_load__apply(struct bpf_object *obj, const struct ms_rejects *rej)
 {
 	struct bpf_program *p;
 
-	bpf_object__for_each_program(p, obj)
-		if (rejected(rej, bpf_program__name(p)))
-			bpf_program__set_autoload(p, false);
+	bpf_object__for_each_program(p, obj) if (rejected(rej, bpf_program__name(p)))
+	    bpf_program__set_autoload(p, false);
 }
 
 const char *ms_load__reason(const struct ms_rejects *rej, const char *name)
@@ -108,17 +108,16 @@ static struct bpf_program *warned_prog(struct bpf_object *obj, const char *warn,
 	e = strchr(q, '\'');
 	if (!e)
 		return NULL;
-	bpf_object__for_each_program(p, obj)
-		if (strlen(bpf_program__name(p)) == (size_t)(e - q) &&
-		    !strncmp(bpf_program__name(p), q, (size_t)(e - q))) {
-			*why = e[1] == ':' ? e + 2 + (e[2] == ' ') : e + 1;
-			return p;
-		}
+	bpf_object__for_each_program(p, obj) if (strlen(bpf_program__name(p)) == (size_t)(e - q) &&
+						 !strncmp(bpf_program__name(p), q, (size_t)(e - q)))
+	{
+		*why = e[1] == ':' ? e + 2 + (e[2] == ' ') : e + 1;
+		return p;
+	}
 	return NULL;
 }
 
-int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg,
-		 struct ms_rejects *rej)
+int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg, struct ms_rejects *rej)
 {
 	struct bpf_program *p, *bad = NULL;
 	char *logs[MS_MAX_REJECTS] = { NULL }, warn[256] = "";
@@ -165,7 +164,8 @@ int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg,
 				char reason[sizeof(r->reason) - 32];
 
 				ms_load__verifier_reason(why, reason, sizeof(reason));
-				snprintf(r->reason, sizeof(r->reason), "refused by the verifier: %s",
+				snprintf(r->reason, sizeof(r->reason),
+					 "refused by the verifier: %s",
 					 reason[0] ? reason : strerror(-err));
 			} else {
 				snprintf(r->reason, sizeof(r->reason), "failed to load: %s",
@@ -176,8 +176,7 @@ int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg,
 			err = -EAGAIN;
 		}
 	}
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_log_buf(p, NULL, 0);
+	bpf_object__for_each_program(p, obj) bpf_program__set_log_buf(p, NULL, 0);
 	for (i = 0; i < MS_MAX_REJECTS; i++)
 		free(logs[i]);
 	return err;

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include <migscope/capture.h>
 #include <migscope/report.h>
 #include <migscope/session.h>
 #include <migscope/vfio_compat.h>
@@ -20,15 +22,20 @@ enum { STOP = 1, RUNNING = 2, STOP_COPY = 3, RESUMING = 4, RP = 5, PC = 6, PCP =
 
 static uint64_t ts = 1000;
 
-static struct ms_session *new_session(void)
+static struct ms_session *new_session_rec(const char *record)
 {
-	struct ms_session_opts so = { 0 };
+	struct ms_session_opts so = { .record_path = record };
 	char err[MS_ERR_LEN];
 	struct ms_session *s = ms_session__new(&so, err, sizeof(err));
 
 	assert_non_null(s);
 	ms_session__begin(s, ts, MS_SESSION_PROFILE, 300000000, 0, 4096);
 	return s;
+}
+
+static struct ms_session *new_session(void)
+{
+	return new_session_rec(NULL);
 }
 
 static uint32_t add(struct ms_session *s, uint16_t kind, const char *name)
@@ -63,8 +70,8 @@ static void arc(struct ms_session *s, unsigned int type, uint32_t dev, int from,
 
 /* The arcs profile drives on a source that saves and then resumes its own state. */
 static const int save_resume[][2] = {
-	{ RUNNING, PC }, { PC, PCP }, { PCP, STOP_COPY }, { STOP_COPY, STOP }, { STOP, RESUMING },
-	{ RESUMING, STOP }, { STOP, RP }, { RP, RUNNING },
+	{ RUNNING, PC },    { PC, PCP },	{ PCP, STOP_COPY }, { STOP_COPY, STOP },
+	{ STOP, RESUMING }, { RESUMING, STOP }, { STOP, RP },	    { RP, RUNNING },
 };
 #define NR_ARCS (sizeof(save_resume) / sizeof(save_resume[0]))
 
@@ -156,6 +163,7 @@ static void a_missing_and_an_extra_arc_make_a_visible_mismatch(void **state)
 	fclose(f);
 	assert_non_null(strstr(text, "kernel arcs (vfio_mig_get_next_state against the arcs "
 				     "driven):"));
+	assert_non_null(strstr(text, "\nvfio0  "));
 	assert_non_null(strstr(text, "mismatch: first missing STOP_COPY->STOP; first extra "
 				     "RUNNING->RUNNING_P2P"));
 	free(text);
@@ -220,6 +228,7 @@ static void devices_the_kernel_cannot_see_say_why_instead_of_a_mismatch(void **s
 	f = open_memstream(&text, &len);
 	ms_report__print_text(s, f);
 	fclose(f);
+	assert_non_null(strstr(text, "\nref0  "));
 	assert_non_null(strstr(text, "reference device: no kernel arcs"));
 	assert_null(strstr(text, "mismatch"));
 	free(text);
@@ -244,14 +253,65 @@ static void without_an_arc_watch_the_report_has_no_kernel_arcs(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * Recorded and replayed, the check comes out the same: the watch and both
+ * lists are in the stream.  MIGSCOPE_SEED_OUT=FILE keeps the capture (the
+ * fuzz seed tests/fuzz/corpus/capture/kernel-arcs.mscap was made so).
+ */
+static void the_check_replays_from_a_capture(void **state)
+{
+	const char *keep = getenv("MIGSCOPE_SEED_OUT");
+	char path[] = "/tmp/ms-arccheck-XXXXXX", err[MS_ERR_LEN];
+	struct ms_session *s, *r;
+	struct ms_capture_reader *rd;
+	struct json_object *a, *b;
+	uint32_t d, ref;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	s = new_session_rec(keep ? keep : path);
+	d = add(s, MS_DEV_KIND_VFIO, "vfio0");
+	ref = add(s, MS_DEV_KIND_REF, "ref1");
+	watch(s, d, MS_ARC_WATCHED);
+	watch(s, ref, MS_ARC_REFERENCE);
+	for (size_t i = 0; i < NR_ARCS; i++)
+		arc(s, MS_EV_DEV_STATE, d, save_resume[i][0], save_resume[i][1], 0);
+	for (size_t i = 1; i < NR_ARCS; i++)
+		arc(s, MS_EV_KERNEL_ARC, d, save_resume[i][0], save_resume[i][1], 0);
+	assert_int_equal(ms_session__end(s, ts += 1000, 0, err, sizeof(err)), 0);
+	a = kernel_arcs(s, d);
+	assert_string_equal(gets(a, "first_missing"), "RUNNING->PRE_COPY");
+	assert_int_equal(ms_session__close_capture(s, err, sizeof(err)), 0);
+
+	r = ms_session__new(&(struct ms_session_opts){ 0 }, err, sizeof(err));
+	assert_non_null(r);
+	rd = ms_capture_reader__open(keep ? keep : path, err, sizeof(err));
+	assert_non_null(rd);
+	assert_int_equal(ms_capture_reader__replay(rd, &r->bus, NULL, err, sizeof(err)), 0);
+	ms_capture_reader__close(rd);
+	b = kernel_arcs(r, d);
+	assert_true(json_object_equal(a, b));
+	json_object_put(b);
+	b = kernel_arcs(r, ref);
+	assert_string_equal(gets(b, "why_not"), "reference device: no kernel arcs");
+	json_object_put(a);
+	json_object_put(b);
+	ms_session__free(s);
+	ms_session__free(r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_driven_arc_seen_by_the_kernel_is_a_match),
 		cmocka_unit_test(a_missing_and_an_extra_arc_make_a_visible_mismatch),
-		cmocka_unit_test(a_failed_arc_matches_the_kernel_s_failed_arc_and_a_reset_is_not_driven),
+		cmocka_unit_test(
+		    a_failed_arc_matches_the_kernel_s_failed_arc_and_a_reset_is_not_driven),
 		cmocka_unit_test(devices_the_kernel_cannot_see_say_why_instead_of_a_mismatch),
 		cmocka_unit_test(without_an_arc_watch_the_report_has_no_kernel_arcs),
+		cmocka_unit_test(the_check_replays_from_a_capture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

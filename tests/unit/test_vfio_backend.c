@@ -45,6 +45,9 @@ struct fdev {
 	int bitmap_was_clear;
 	ssize_t read_extra;
 	int enomsg_in_stop_copy;
+	/* what mtty in 6.12 does instead (fake_mtty) */
+	int precopy_eof;     /* the end of the pre-copy data reads 0, not ENOMSG */
+	int whole_stopcopy;  /* MIG_DATA_SIZE is the whole state, whatever was read */
 };
 
 static struct fake {
@@ -72,6 +75,23 @@ static void fake_reset(void)
 		fk.dev[i].data_fd = -1;
 		fk.dev[i].chosen_page = 4096;
 	}
+}
+
+/*
+ * Device i as the 6.12 kernel's mtty sample answers (read in its source and
+ * seen in the VM lane): STOP_COPY, P2P and PRE_COPY; no MIG_PRECOPY_INFOv2
+ * (ENOTTY: 6.12 has no feature 12), so the flags of PRECOPY_INFO are what the
+ * caller passed; no DMA logging (ENOTTY); the pre-copy data ends with a 0
+ * read, not ENOMSG; MIG_DATA_SIZE is the whole state, however much of it was
+ * read in pre-copy.
+ */
+static void fake_mtty(int i)
+{
+	fk.dev[i].v2_supported = 0; /* 6.12 has no feature 12: ENOTTY */
+	fk.dev[i].echo = 0;
+	fk.dev[i].logging_supported = 0;
+	fk.dev[i].precopy_eof = 1;
+	fk.dev[i].whole_stopcopy = 1;
 }
 
 static int set_errno(int e)
@@ -191,7 +211,7 @@ static int feature(struct fdev *d, struct vfio_device_feature *f)
 		struct vfio_device_feature_mig_data_size *m = (void *)f->data;
 
 		assert_true(get && data >= sizeof(*m));
-		m->stop_copy_length = STREAM - d->save_off;
+		m->stop_copy_length = d->whole_stopcopy ? STREAM : STREAM - d->save_off;
 		return 0;
 	}
 	case VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2:
@@ -336,7 +356,7 @@ static ssize_t f_read(int fd, void *buf, size_t len)
 	    d->save_off >= STREAM / 2)
 		return set_errno(ENOMSG);
 	if (d->save_off >= end) {
-		if (d->state == VFIO_DEVICE_STATE_STOP_COPY)
+		if (d->state == VFIO_DEVICE_STATE_STOP_COPY || d->precopy_eof)
 			return 0;
 		return set_errno(ENOMSG);
 	}
@@ -775,6 +795,45 @@ static void profile_moves_a_real_device_s_stream_to_its_destination(void **state
 	ms_session__free(s);
 }
 
+static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_session *s;
+	struct ms_devspec sp;
+	struct ms_profile_opts o = { .specs = &sp, .nr_specs = 1, .round_ns = 1000000,
+				     .collectors = MS_PROFILE_COLLECT_OFF };
+	struct ms_profile_result res;
+	struct tu_recorder rec = { 0 };
+	const struct ms_ev_stopcopy_size *sz;
+	uint32_t id;
+	char err[320];
+
+	fake_mtty(0);
+	fake_mtty(1);
+	o.sys = &fake_sys;
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1", &sp, err,
+			      sizeof(err)),
+	    0);
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	if (ms_profile__run(s, &o, &res))
+		fail_msg("%s", res.err);
+	assert_true(res.verified);
+	assert_int_equal(res.bytes_moved, STREAM);
+	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_STOP);
+	assert_int_equal(fk.dev[1].state, VFIO_DEVICE_STATE_RUNNING);
+	assert_false(fk.dev[0].v2_on);
+	assert_false(fk.dev[0].logging);
+	id = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0");
+	assert_true(tu_recorder__count_dev(&rec, MS_EV_PRECOPY, id) > 0);
+	/* the whole state, every time it is asked */
+	for (size_t k = 0; (sz = tu_recorder__find(&rec, MS_EV_STOPCOPY_SIZE, id, k)); k++)
+		assert_int_equal(sz->bytes, STREAM);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
 static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 {
 	struct ms_session_opts so = { 0 };
@@ -950,6 +1009,8 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(a_pci_address_uses_its_cdev_or_else_its_group, setup),
 		cmocka_unit_test_setup(a_device_knows_its_kernel_name, setup),
+		cmocka_unit_test_setup(profile_drives_an_mtty_like_device_as_against_the_real_one,
+				       setup),
 		cmocka_unit_test_setup(profile_says_per_device_whether_the_kernel_s_arcs_are_watched,
 				       setup),
 		cmocka_unit_test_setup(opening_fails_with_one_line_naming_the_device_and_the_reason,
