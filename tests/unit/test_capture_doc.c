@@ -155,10 +155,6 @@ static const struct field f_source_stats[] = {
 static const struct field f_session_end[] = { F(ms_ev_session_end, status, "s32"),
 					      F(ms_ev_session_end, reserved, "u32"),
 					      { NULL } };
-static const struct field f_arc_watch[] = { F(ms_ev_arc_watch, state, "u32"),
-					    F(ms_ev_arc_watch, reserved, "u32"),
-					    { NULL } };
-
 static const struct field f_pass[] = {
 	F(ms_ev_pass, pass, "u32"),  F(ms_ev_pass, origin, "u32"), F(ms_ev_pass, flags, "u32"),
 	F(ms_ev_pass, reserved, "u32"), F(ms_ev_pass, left, "u64"), F(ms_ev_pass, dirty, "u64"),
@@ -166,6 +162,9 @@ static const struct field f_pass[] = {
 };
 static const struct field f_qemu_mark[] = { F(ms_ev_qemu_mark, mark, "u32"),
 					    F(ms_ev_qemu_mark, arg, "s32"),
+					    { NULL } };
+static const struct field f_arc_watch[] = { F(ms_ev_arc_watch, state, "u32"),
+					    F(ms_ev_arc_watch, reserved, "u32"),
 					    { NULL } };
 
 /*
