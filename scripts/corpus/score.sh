@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Score migscope's convergence verdict on the corpus of real QEMU migrations
+# (tests/fixtures/corpus/*, recorded by scripts/corpus/record.py).
+#
+#   scripts/corpus/score.sh [--bench] [CORPUS_DIR]
+#
+# Each run is imported (migscope import) and replayed cut at 25, 50 and 75 %
+# of its time from `migrate` to the switchover or the cancel (replay --until),
+# and the VM's verdict then is compared with what happened:
+#   - a run that completed should be "converging", except at a mark before a
+#     limit change that made it complete (outcome.json limit_change.before
+#     "never"): there it should be "stalled" or "diverging";
+#   - a run that never completed (cancelled) should be "stalled" or
+#     "diverging" (or "converging" at a mark before a limit change whose
+#     before is "completes");
+#   - "unknown" is never right, and never a false "converging".
+# One line per run and mark, then the totals; with --bench the two BENCH
+# lines.  Exit 1 when a run cannot be imported or replayed (the score itself
+# is judged by the caller: tests/cli/test_corpus.sh).
+#
+# MIGSCOPE is the CLI (default build/migscope).
+set -uo pipefail
+MIGSCOPE=${MIGSCOPE:-build/migscope}
+bench=0
+if [ "${1:-}" = "--bench" ]; then
+	bench=1
+	shift
+fi
+corpus=${1:-tests/fixtures/corpus}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+runs=0 marks=0 right50=0 total50=0 false_conv=0 errors=0
+printf '%-22s %-6s %5s %8s  %-10s %-9s %s\n' RUN QEMU MARK AT_S VERDICT EXPECTED OK
+for d in "$corpus"/*/; do
+	d=${d%/}
+	name=$(basename "$d")
+	o=$d/outcome.json
+	[ -f "$o" ] || continue
+	args=(--qmp-transcript "$d/qmp.jsonl" --record "$tmp/$name.mscap")
+	[ -f "$d/src.log" ] && args+=(--qemu-log "$d/src.log")
+	[ -f "$d/dst.log" ] && args+=(--dst-qemu-log "$d/dst.log")
+	if ! "$MIGSCOPE" import "${args[@]}" >"$tmp/import.out" 2>"$tmp/import.err"; then
+		echo "score: $name: import failed: $(head -n1 "$tmp/import.err")" >&2
+		errors=$((errors + 1))
+		continue
+	fi
+	runs=$((runs + 1))
+	outcome=$(jq -r .outcome "$o")
+	end=$(jq -r .end_s "$o")
+	qemu=$(jq -r .qemu "$o")
+	change=$(jq -r '.limit_change.done_s // empty' "$o")
+	before=$(jq -r '.limit_change.before // empty' "$o")
+	for pct in 25 50 75; do
+		at=$(awk -v e="$end" -v p="$pct" 'BEGIN { printf "%.3f", e * p / 100 }')
+		if ! "$MIGSCOPE" replay "$tmp/$name.mscap" --until "${at}s" --json >"$tmp/r.json" \
+			2>"$tmp/r.err"; then
+			echo "score: $name: replay --until ${at}s failed: $(head -n1 "$tmp/r.err")" >&2
+			errors=$((errors + 1))
+			continue
+		fi
+		# the VM's verdict; the source's ram where a report has none
+		verdict=$(jq -r '(.migration.convergence.verdict // empty),
+			([.devices[] | select(.name == "ram" and .role == "source")
+			  | .convergence.verdict][0] // empty)' "$tmp/r.json" | head -n1)
+		verdict=${verdict:-none}
+		completes=$([ "$outcome" = completed ] && echo 1 || echo 0)
+		if [ -n "$change" ] && awk -v a="$at" -v c="$change" 'BEGIN { exit !(a < c) }'; then
+			completes=$([ "$before" = completes ] && echo 1 || echo 0)
+		fi
+		if [ "$completes" = 1 ]; then
+			expected=converging
+			ok=$([ "$verdict" = converging ] && echo yes || echo no)
+		else
+			expected=stalled
+			ok=$([ "$verdict" = stalled ] || [ "$verdict" = diverging ] && echo yes || echo no)
+		fi
+		# the requirement: never "converging" on a run that never completes
+		if [ "$outcome" != completed ] && [ "$verdict" = converging ]; then
+			false_conv=$((false_conv + 1))
+			ok="no (false converging)"
+		fi
+		marks=$((marks + 1))
+		if [ "$pct" = 50 ]; then
+			total50=$((total50 + 1))
+			[ "${ok%% *}" = yes ] && right50=$((right50 + 1))
+		fi
+		printf '%-22s %-6s %4s%% %8s  %-10s %-9s %s\n' "$name" "$qemu" "$pct" "$at" "$verdict" \
+			"$expected" "$ok"
+	done
+done
+pct50=$(awk -v r="$right50" -v t="$total50" 'BEGIN { printf "%.1f", t ? 100 * r / t : 0 }')
+echo "score: $runs runs, $marks marks; at 50 %: $right50 of $total50 right ($pct50 %);" \
+	"false converging on runs that never completed: $false_conv"
+if [ $bench = 1 ]; then
+	echo "BENCH verdict_accuracy_50pct $pct50 percent (required >= 90; $right50 of $total50 runs)"
+	echo "BENCH verdict_false_converging $false_conv count (required 0; $marks marks)"
+fi
+[ $errors -eq 0 ]
