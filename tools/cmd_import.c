@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,89 +189,33 @@ static void bad_line(struct input *in, uint64_t lineno, const char *why)
 	}
 }
 
-static int is_command(struct json_object *msg)
-{
-	return json_object_object_get_ex(msg, "execute", NULL) ||
-	       json_object_object_get_ex(msg, "exec-oob", NULL);
-}
-
 /* One transcript line: 0 when it became an item, 1 when counted as bad, -1 out of memory. */
 static int transcript_line(struct import *im, struct input *in, const char *line, size_t len,
 			   uint64_t lineno, uint32_t seq)
 {
-	struct json_tokener *tok;
-	struct json_object *o, *v, *msg;
-	const char *dir;
+	struct ms_qmp_line l;
 	struct item *it;
-	double t;
-	int sent;
+	int ret = ms_qmp_transcript_line(line, len, &l);
 
-	tok = json_tokener_new();
-	if (!tok)
+	if (ret == -ENOMEM)
 		return -1;
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	/* one object and nothing after it but blanks */
-	if (o && json_tokener_get_parse_end(tok) < len &&
-	    strspn(line + json_tokener_get_parse_end(tok), " \t\r") !=
-		len - json_tokener_get_parse_end(tok)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		bad_line(in, lineno, "not a JSON object");
+	if (ret) {
+		bad_line(in, lineno, l.why);
 		return 1;
-	}
-	if (!json_object_object_get_ex(o, "dir", &v) || !json_object_is_type(v, json_type_string)) {
-		bad_line(in, lineno, "no \"dir\" string");
-		goto bad;
-	}
-	dir = json_object_get_string(v);
-	if (!json_object_object_get_ex(o, "t", &v) ||
-	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))) {
-		bad_line(in, lineno, "no \"t\" number");
-		goto bad;
-	}
-	t = json_object_get_double(v);
-	/* a wall-clock time in seconds that fits the stream's nanoseconds */
-	if (!isfinite(t) || t <= 0 || t >= 1.8e10) {
-		bad_line(in, lineno, "\"t\" is not seconds since the epoch");
-		goto bad;
-	}
-	if (!json_object_object_get_ex(o, "msg", &msg) ||
-	    !json_object_is_type(msg, json_type_object)) {
-		bad_line(in, lineno, "no \"msg\" object");
-		goto bad;
-	}
-	sent = is_command(msg);
-	if (!strcmp(dir, "send") || !strcmp(dir, "recv")) {
-		if (sent != (dir[0] == 's')) {
-			bad_line(in, lineno,
-				 sent ? "a command marked \"recv\"" : "a reply or event marked \"send\"");
-			goto bad;
-		}
-	} else if (strcmp(dir, "in") && strcmp(dir, "out")) {
-		bad_line(in, lineno, "\"dir\" is not send, recv, in or out");
-		goto bad;
 	}
 	it = add_item(im);
 	if (!it) {
-		json_object_put(o);
+		json_object_put(l.msg);
 		return -1;
 	}
-	it->wall_ns = (uint64_t)llround(t * 1e9);
+	it->wall_ns = l.wall_ns;
 	it->input = IN_QMP;
 	it->seq = seq;
 	it->line = line;
 	it->len = len;
-	it->msg = json_object_get(msg);
-	it->sent = sent;
-	json_object_put(o);
+	it->msg = l.msg;
+	it->sent = l.sent;
 	return 0;
-bad:
-	json_object_put(o);
-	return 1;
 }
 
 static int split_transcript(struct import *im)
@@ -292,10 +235,6 @@ static int split_transcript(struct import *im)
 		if (strspn(line, " \t\r") >= len)
 			continue; /* blank */
 		in->lines++;
-		if (len > INT32_MAX) {
-			bad_line(in, lineno, "a line longer than 2 GiB");
-			continue;
-		}
 		if (transcript_line(im, in, line, len, lineno, seq++) < 0)
 			return cli_error("failed to read %s: %s", in->path, strerror(ENOMEM));
 	}

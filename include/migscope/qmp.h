@@ -86,6 +86,22 @@ int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns);
 int ms_qmp__received(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns);
 void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns);
 
+/* One line of a transcript, read. */
+struct ms_qmp_line {
+	struct json_object *msg; /* the QMP message; a reference the caller puts */
+	int sent;		 /* a command, sent to QEMU; else a reply or event */
+	uint64_t wall_ns;	 /* "t" */
+	const char *why;	 /* what is wrong with a bad line (a static string) */
+};
+
+/*
+ * A transcript line {"dir": D, "t": EPOCH_SECONDS, "msg": {...}}, D "send"
+ * or "recv" (which must agree with the message), or "in" or "out" (of either
+ * perspective: the message says which way it went, a command has
+ * "execute").  0, or -EINVAL (-ENOMEM) with out->why.
+ */
+int ms_qmp_transcript_line(const char *line, size_t len, struct ms_qmp_line *out);
+
 const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q);
 
 /*
