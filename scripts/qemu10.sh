@@ -45,14 +45,20 @@ works() {
 	[ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q 'version 10\.0'
 }
 
+# written once the unpacked binary has run: --check (every make) need not run it
+STAMP=$ROOT/.migscope-works
+unpacked() {
+	[ -x "$BIN" ] && [ -f "$STAMP" ]
+}
+
 case "${1:-}" in
 --args)
-	works || die "QEMU 10.0 is not unpacked in $CACHE (run scripts/qemu10.sh)"
+	unpacked || die "QEMU 10.0 is not unpacked in $CACHE (run scripts/qemu10.sh)"
 	firmware_args
 	exit 0
 	;;
 --check)
-	works || exit 1
+	unpacked || exit 1
 	echo "$BIN"
 	exit 0
 	;;
@@ -64,7 +70,7 @@ case "${1:-}" in
 *) die "unknown option '$1' (see --help)" ;;
 esac
 
-if works; then
+if unpacked; then
 	echo "$BIN"
 	exit 0
 fi
@@ -131,4 +137,5 @@ done
 rm -rf "$ROOT"
 mv "$ROOT.new" "$ROOT"
 works || die "$BIN does not run: $("$BIN" --version 2>&1 | head -n1)"
+touch "$STAMP"
 echo "$BIN"
