@@ -56,6 +56,7 @@ enum ms_event_type {
 	MS_EV_DEV_ATTACH = 22,	  /* a device joined an IOMMU group or domain */
 	MS_EV_SOURCE_STATS = 23,  /* a source's accepted/skipped counters */
 	MS_EV_SESSION_END = 24,	  /* the session ended */
+	MS_EV_PASS = 25,	  /* a pre-copy pass boundary: what a dirty sync left */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
 };
 
@@ -392,6 +393,34 @@ struct ms_ev_session_end {
 	struct ms_event_hdr hdr;
 	__s32 status; /* 0 ok, else negative errno of what ended it */
 	__u32 reserved;
+};
+
+/* What found a pass boundary. */
+enum ms_pass_origin {
+	MS_PASS_QEMU_SYNC = 0, /* QEMU's dirty bitmap sync (trace log or USDT) */
+	MS_PASS_QMP = 1,       /* QMP: MIGRATION_PASS, or query-migrate's dirty-sync-count */
+	MS_PASS_DEVICE = 2,    /* a device's pre-copy dirty bytes rose again, or REINIT */
+};
+
+#define MS_PASS_REINIT (1u << 0) /* the boundary is a REINIT: new initial bytes */
+
+/*
+ * MS_EV_PASS: hdr.dev (a device, a QEMU section such as ram, or MS_DEV_NONE
+ * for the VM's RAM seen through QMP) ended one pre-copy pass and begins the
+ * next: a dirty sync (or a query that found new dirty data) refilled what
+ * must move.  The first boundary of a device starts its first pass.  A pass's
+ * figures describe the pass that just ended; unknowns are MS_STAT_UNSET and
+ * the telemetry takes them from the other records.
+ */
+struct ms_ev_pass {
+	struct ms_event_hdr hdr;
+	__u32 pass;   /* boundaries of hdr.dev so far, from 1 (QMP: QEMU's pass number) */
+	__u32 origin; /* enum ms_pass_origin */
+	__u32 flags;  /* MS_PASS_* */
+	__u32 reserved;
+	__u64 left;   /* bytes pending right after the boundary: the next pass's work */
+	__u64 dirty;  /* bytes that became dirty during the pass that ended */
+	__u64 dur_ns; /* the pass that ended, since the previous boundary (0: the first) */
 };
 
 /* Size of the fixed part of each payload, for readers. */

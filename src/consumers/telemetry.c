@@ -43,6 +43,7 @@ static void device_free(struct ms_tm_device *d)
 	free(d->saves.v);
 	free(d->loads.v);
 	free(d->qdowntime.v);
+	free(d->bounds.v);
 }
 
 void ms_telemetry__free(struct ms_telemetry *t)
@@ -54,12 +55,31 @@ void ms_telemetry__free(struct ms_telemetry *t)
 	free(t->status.v);
 	free(t->switchover.v);
 	free(t->stats.v);
+	free(t->bounds.v);
 	memset(t, 0, sizeof(*t));
 }
 
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id)
 {
 	return id < t->nr ? &t->dev[id] : NULL;
+}
+
+const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	/* one config for the whole session until limits are followed live */
+	(void)ts;
+	return &t->config;
+}
+
+uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps)
+{
+	const struct ms_ev_config *c = ms_telemetry__config_at(t, ts);
+
+	if (!bps)
+		bps = c->bandwidth_bps;
+	if (!bps || !c->downtime_limit_ns)
+		return MS_STAT_UNSET;
+	return ms_switchover_threshold(bps, c->downtime_limit_ns);
 }
 
 /* The record of device id, grown on first sight; NULL for ids the registry refuses too. */
@@ -116,6 +136,7 @@ static int push_sample(struct ms_telemetry *t, struct ms_tm_samples *v, uint64_t
 	s->dirty_bps = MS_STAT_UNSET;
 	s->flags = flags;
 	s->pad = 0;
+	s->link_bps = 0;
 	return 0;
 }
 
@@ -259,7 +280,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		/* QEMU's threshold is 0 until it has measured a bandwidth */
 		if (d)
 			add_sample(t, d, ev, e->origin, e->precopy, 0,
-				   e->threshold ? e->threshold : MS_STAT_UNSET, 0);
+				   e->threshold ? e->threshold : MS_STAT_UNSET,
+				   e->exact ? MS_TM_EXACT : 0);
 		break;
 	}
 	case MS_EV_STOPCOPY_SIZE:
@@ -305,6 +327,21 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	case MS_EV_MIG_STATS:
 		on_stats(t, (const void *)ev);
 		break;
+	case MS_EV_PASS: {
+		const struct ms_ev_pass *e = (const void *)ev;
+		struct ms_tm_bound *b = ms_vec_push(d ? &d->bounds : &t->bounds);
+
+		if (!b) {
+			t->dropped++;
+			break;
+		}
+		b->ts_ns = ev->ts_ns;
+		b->left = e->left;
+		b->dirty = e->dirty;
+		b->pass = e->pass;
+		b->flags = e->flags;
+		break;
+	}
 	default:
 		break;
 	}
@@ -319,6 +356,6 @@ int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
 				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
 				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-				     MS_EV_BIT(MS_EV_MIG_STATS),
+				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS),
 				 on_event, t);
 }

@@ -88,11 +88,33 @@ static struct json_object *series_json(const struct ms_tm_report *r, const struc
 	return arr;
 }
 
+/* The judged series' pass boundaries and the pass that ended at each. */
+static struct json_object *passes_json(const struct ms_tm_report *r, const struct ms_tm_pass *p,
+				       uint32_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "t_ms", ms_json_fixed(ms_report__rel_ms(r, p[i].ts_ns), 3));
+		ms_json_add(o, "left_bytes", ms_json_u64(p[i].left));
+		ms_json_add(o, "reinit", json_object_new_boolean(p[i].flags & MS_PASS_REINIT));
+		ms_json_add(o, "duration_ms", i ? ms_json_ms(p[i].dur_ns) : NULL);
+		ms_json_add(o, "dirty_bytes", i ? ms_json_u64(p[i].dirty) : NULL);
+		ms_json_add(o, "dirty_rate_bps", i ? rate(p[i].dirty_bps) : NULL);
+		ms_json_add(o, "transfer_rate_bps", i ? rate(p[i].transfer_bps) : NULL);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 /* judged: the series the verdict was made on; pre: the pre-copy samples (REINITs are theirs) */
 static struct json_object *convergence_json(const struct ms_tm_report *r,
 					    const struct ms_tm_convergence *c,
 					    const struct ms_tm_samples *judged,
-					    const struct ms_tm_samples *pre)
+					    const struct ms_tm_samples *pre,
+					    const struct ms_tm_pass *passes, uint32_t np)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
 	uint64_t limit = r->vm.limit_ns;
@@ -101,7 +123,7 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "reason", json_object_new_string(c->reason));
 	ms_json_add(o, "basis", json_object_new_string(c->basis ? c->basis : "none"));
 	ms_json_add(o, "samples", json_object_new_int64(c->samples));
-	ms_json_add(o, "window", json_object_new_int64(c->window));
+	ms_json_add(o, "passes", json_object_new_int64(c->passes));
 	ms_json_add(o, "initial_bytes", c->samples ? ms_json_u64(c->initial) : NULL);
 	ms_json_add(o, "dirty_bytes", c->samples ? ms_json_u64(c->dirty) : NULL);
 	ms_json_add(o, "pending_bytes", c->samples ? ms_json_u64(c->pending) : NULL);
@@ -109,13 +131,14 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "threshold_bytes", bytes_or_null(c->threshold));
 	ms_json_add(o, "threshold_source",
 		    json_object_new_string(c->threshold_source ? c->threshold_source : "none"));
-	ms_json_add(o, "net_rate_bps", c->have_trend ? rate(c->net_bps) : NULL);
+	ms_json_add(o, "pass_ratio", c->ratio > 0 ? ms_json_fixed(c->ratio, 3) : NULL);
 	ms_json_add(o, "transfer_rate_bps", c->have_rates ? rate(c->transfer_bps) : NULL);
 	ms_json_add(o, "dirty_rate_bps", c->have_rates ? rate(c->dirty_bps) : NULL);
+	ms_json_add(o, "switchover_in_ms", ms_or_null(c->switchover_ns));
 	ms_json_add(o, "predicted_downtime_ms", ms_or_null(c->predicted_ns));
 	ms_json_add(o, "over_limit",
 		    c->predicted_ns != MS_STAT_UNSET && limit
-			? json_object_new_boolean(c->predicted_ns > limit)
+			? json_object_new_boolean(c->predicted_ns >= limit)
 			: NULL);
 	re = json_object_new_object();
 	at = json_object_new_array();
@@ -126,6 +149,7 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(re, "count", json_object_new_int64(c->reinits));
 	ms_json_add(re, "at_ms", at);
 	ms_json_add(o, "reinit", re);
+	ms_json_add(o, "pass_list", passes_json(r, passes, np));
 	ms_json_add(o, "series",
 		    series_json(r, judged ? judged->v : NULL, judged ? judged->nr : 0, 0));
 	ms_json_add(o, "precopy", series_json(r, pre ? pre->v : NULL, pre ? pre->nr : 0, 1));
@@ -179,7 +203,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL));
+	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }
@@ -261,7 +285,7 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	    convergence_json(
 		r, &x->conv,
 		dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples) : NULL,
-		dev ? &dev->samples : NULL));
+		dev ? &dev->samples : NULL, x->passes, x->passes_nr));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

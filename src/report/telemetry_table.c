@@ -205,7 +205,7 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 	if (x->conv.predicted_ns != MS_STAT_UNSET)
 		fprintf(
 		    out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
-		    r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ? " (over the limit)"
+		    r->vm.limit_ns && x->conv.predicted_ns >= r->vm.limit_ns ? " (over the limit)"
 									    : "");
 }
 

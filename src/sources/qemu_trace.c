@@ -28,6 +28,7 @@
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_fsm.h>
 #include <migscope/qemu.h>
+#include <migscope/pass.h>
 #include <migscope/qemu_trace.h>
 
 /* --- slots: where a captured value goes ----------------------------------- */
@@ -527,6 +528,7 @@ struct vfio_dev {
 	int state;     /* enum vfio_device_mig_state, -1 unknown */
 	int req_state; /* requested state, -1 none */
 	uint64_t req_ts;
+	struct ms_pass_seen pass; /* its pre-copy passes: dirty bytes rising again */
 	char name[MS_NAME_MAX + 1];
 };
 
@@ -537,6 +539,8 @@ struct ms_qemu_trace {
 
 	/* a dirty bitmap sync was traced since the last pending sample */
 	int synced;
+	/* RAM's passes: each sync's pending sample is a boundary */
+	struct ms_pass_seen ram_pass;
 
 	/* the destination's section being loaded (qemu_loadvm_state_section*) */
 	int load_open;
@@ -709,15 +713,18 @@ static uint32_t vfio_phase(const struct vfio_dev *d)
 	return MS_PHASE_PRECOPY;
 }
 
-static void publish_precopy(struct ms_qemu_trace *t, const struct vfio_dev *d, uint64_t init,
+static void publish_precopy(struct ms_qemu_trace *t, struct vfio_dev *d, uint64_t init,
 			    uint64_t dirty, uint64_t ts)
 {
 	struct ms_ev_precopy ev = { 0 };
+	struct ms_ev_pass pass;
 
 	MS_EVENT_INIT(&ev, MS_EV_PRECOPY, ms_ev_precopy, d->id, ts);
 	ev.initial_bytes = init;
 	ev.dirty_bytes = dirty;
 	publish(t, &ev.hdr);
+	if (ms_pass__precopy(&d->pass, d->id, ts, init, dirty, 0, &pass))
+		publish(t, &pass.hdr);
 }
 
 static void publish_stopcopy(struct ms_qemu_trace *t, const struct vfio_dev *d, uint64_t bytes,
@@ -832,9 +839,21 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		ev.threshold = c[S_MAX].set ? c[S_MAX].u : MS_STAT_UNSET;
 		/* right after a sync the count is the dirty set itself, whatever the event */
 		ev.exact = f->exact || t->synced;
-		t->synced = 0;
 		ev.origin = t->o.usdt ? MS_PENDING_USDT : MS_PENDING_TRACE;
 		publish(t, &ev.hdr);
+		if (t->synced) {
+			struct ms_ev_pass pass;
+
+			/*
+			 * What the sync left ends one pass and is the next one's work.
+			 * QEMU's dirty_pages count is per second, not per pass: the
+			 * telemetry derives the pass's dirty bytes instead.
+			 */
+			ms_pass__boundary(&t->ram_pass, ev.hdr.dev, MS_PASS_QEMU_SYNC, ts, pre,
+					  MS_STAT_UNSET, 0, &pass);
+			publish(t, &pass.hdr);
+		}
+		t->synced = 0;
 		return 0;
 	}
 	case K_SYNC:

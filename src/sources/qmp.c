@@ -76,6 +76,8 @@ struct ms_qmp {
 	int transcript; /* fed from a recorded conversation (ms_qmp__sent) */
 
 	uint32_t status;
+	uint32_t pass;	  /* QEMU's last pass number published as MS_EV_PASS */
+	uint64_t pass_ts; /* and when that pass began */
 	int active_seen; /* a migration ran during this session */
 	int final_asked; /* the migration ended; the last query-migrate is out */
 	int ended;
@@ -327,6 +329,29 @@ static int on_final(void *ctx, uint32_t ev)
 	return ms_qmp__poll(q, mono_now());
 }
 
+/*
+ * A pre-copy pass boundary of the VM's RAM: QEMU's MIGRATION_PASS (a dirty
+ * sync), or a query-migrate whose dirty-sync-count went past the last one
+ * seen (without the events capability).  What the sync left is the next
+ * query's ram.remaining (left MS_STAT_UNSET) unless this is that query.
+ */
+static void publish_pass(struct ms_qmp *q, uint64_t pass, uint64_t left, uint64_t ts)
+{
+	struct ms_ev_pass ev = { 0 };
+
+	if (pass <= q->pass || pass > UINT32_MAX)
+		return;
+	MS_EVENT_INIT(&ev, MS_EV_PASS, ms_ev_pass, MS_DEV_NONE, ts);
+	ev.pass = (uint32_t)pass;
+	ev.origin = MS_PASS_QMP;
+	ev.left = left;
+	ev.dirty = MS_STAT_UNSET;
+	ev.dur_ns = q->pass && ts > q->pass_ts ? ts - q->pass_ts : 0;
+	ms_session__publish(q->s, &ev.hdr);
+	q->pass = (uint32_t)pass;
+	q->pass_ts = ts;
+}
+
 static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts, uint64_t now)
 {
 	struct ms_ev_mig_status ev = { 0 };
@@ -403,6 +428,8 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 			ev.mbps_milli = (uint64_t)llround(v * 1000.0);
 	}
 	ms_session__publish(q->s, &ev.hdr);
+	if (ev.dirty_sync_count != MS_STAT_UNSET && !terminal(st))
+		publish_pass(q, ev.dirty_sync_count, ev.ram_remaining, now);
 
 	if (q->o.ram_pending && ev.ram_remaining != MS_STAT_UNSET) {
 		struct ms_ev_qemu_pending p = { 0 };
@@ -518,6 +545,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		if (!get_u64(data, "pass", &pass) || pass > UINT32_MAX)
 			return -1;
 		set_status(q, q->status, (uint32_t)pass, ts, now);
+		publish_pass(q, pass, MS_STAT_UNSET, ts);
 	} else if (!strcmp(name, "STOP") || !strcmp(name, "RESUME")) {
 		struct ms_ev_runstate ev = { 0 };
 

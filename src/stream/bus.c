@@ -63,6 +63,7 @@ static const struct {
 	TYPE(MS_EV_DEV_ATTACH, "dev_attach", ms_ev_dev_attach),
 	TYPE(MS_EV_SOURCE_STATS, "source_stats", ms_ev_source_stats),
 	TYPE(MS_EV_SESSION_END, "session_end", ms_ev_session_end),
+	TYPE(MS_EV_PASS, "pass", ms_ev_pass),
 };
 
 const char *ms_event_type_name(unsigned int type)

@@ -124,6 +124,29 @@ void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precop
 	ms_session__publish(s, &e.hdr);
 }
 
+void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
+			uint64_t threshold)
+{
+	struct ms_ev_qemu_pending e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_PENDING, ms_ev_qemu_pending, dev, tb_ns(t_ms));
+	e.precopy = precopy;
+	e.threshold = threshold;
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uint64_t left)
+{
+	struct ms_ev_pass e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_PASS, ms_ev_pass, dev, tb_ns(t_ms));
+	e.pass = pass;
+	e.origin = MS_PASS_QEMU_SYNC;
+	e.left = left;
+	e.dirty = MS_STAT_UNSET;
+	ms_session__publish(s, &e.hdr);
+}
+
 void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, uint32_t phase)
 {
 	struct ms_ev_qemu_section e = { 0 };

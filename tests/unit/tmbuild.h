@@ -33,6 +33,11 @@ void tb_runstate(struct ms_session *s, double t_ms, int running);
 void tb_status(struct ms_session *s, double t_ms, uint32_t status);
 void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
 		uint64_t threshold);
+/* A pending sample between two syncs (not exact). */
+void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
+			uint64_t threshold);
+/* A pass boundary (MS_EV_PASS, a QEMU sync) that left left bytes. */
+void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uint64_t left);
 void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, uint32_t phase);
 /* A query-migrate sample; fields not given are MS_STAT_UNSET. */
 void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remaining,
