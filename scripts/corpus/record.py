@@ -46,6 +46,10 @@ GRID = [
     # completes after several passes: the guest dirties slower than the link sends
     dict(name="converge-8m", ws="8M", rate=500, bw=8 * MiB, limit=100),
     dict(name="converge-16m", ws="16M", rate=1000, bw=8 * MiB, limit=50),
+    # ... slowly: each pass leaves 0.6-0.75 of the one before, so the first
+    # pass is a quarter to a third of the run and most of it is judged by pass
+    dict(name="converge-many", ws="8M", rate=1500, bw=8 * MiB, limit=50),
+    dict(name="converge-24m", ws="24M", rate=2500, bw=16 * MiB, limit=100),
     # a large working set, few passes, completes
     dict(name="large-96m", ws="96M", rate=300, bw=32 * MiB, limit=300),
     # never completes: the guest dirties faster than the link sends
