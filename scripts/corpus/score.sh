@@ -33,6 +33,7 @@ corpus=${1:-tests/fixtures/corpus}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+dt_lines=() dt_out=0 dt_runs=0
 runs=0 marks=0 right50=0 total50=0 false_conv=0 errors=0 right50p=0 total50p=0
 printf '%-22s %-6s %5s %8s %-5s %-10s %-10s %s\n' RUN QEMU MARK AT_S PASS VERDICT EXPECTED OK
 for d in "$corpus"/*/; do
@@ -50,6 +51,18 @@ for d in "$corpus"/*/; do
 	fi
 	runs=$((runs + 1))
 	outcome=$(jq -r .outcome "$o")
+	# the downtime of a completed run against QMP's (issue 20: within 2 ms)
+	if [ "$outcome" = completed ] && "$MIGSCOPE" replay "$tmp/$name.mscap" --json >"$tmp/r.json" \
+		2>/dev/null; then
+		read -r dt qdt < <(jq -r '[.migration.downtime_ms // "null",
+			.migration.qmp_downtime_ms // "null"] | @tsv' "$tmp/r.json")
+		far=$(awk -v a="$dt" -v b="$qdt" 'BEGIN { d = a - b; if (d < 0) d = -d
+			print (a == "null" || b == "null" || d > 2) ? 1 : 0 }')
+		dt_runs=$((dt_runs + 1))
+		dt_out=$((dt_out + far))
+		dt_lines+=("$(printf 'downtime %-22s %8s ms, QMP %s ms%s' "$name" "$dt" "$qdt" \
+			"$([ "$far" = 1 ] && echo ' (more than 2 ms apart)')")")
+	fi
 	end=$(jq -r .end_s "$o")
 	qemu=$(jq -r .qemu "$o")
 	change=$(jq -r '.limit_change.done_s // empty' "$o")
@@ -102,6 +115,7 @@ for d in "$corpus"/*/; do
 			"$verdict" "$expected" "$ok"
 	done
 done
+printf '%s\n' "${dt_lines[@]}"
 pct50=$(awk -v r="$right50" -v t="$total50" 'BEGIN { printf "%.1f", t ? 100 * r / t : 0 }')
 pct50p=$(awk -v r="$right50p" -v t="$total50p" 'BEGIN { printf "%.1f", t ? 100 * r / t : 0 }')
 echo "score: $runs runs, $marks marks; at 50 %: $right50 of $total50 right ($pct50 %)," \
@@ -110,6 +124,7 @@ echo "score: $runs runs, $marks marks; at 50 %: $right50 of $total50 right ($pct
 if [ $bench = 1 ]; then
 	echo "BENCH verdict_accuracy_50pct $pct50 percent (required >= 90; $right50 of $total50 runs)"
 	echo "BENCH verdict_false_converging $false_conv count (required 0; $marks marks)"
+	echo "BENCH downtime_off_by_more_than_2ms $dt_out count (of $dt_runs completed runs)"
 	echo "BENCH verdict_accuracy_50pct_after_pass1 $pct50p percent ($right50p of the $total50p" \
 		"runs whose first pass had ended at 50 %)"
 fi
