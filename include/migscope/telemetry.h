@@ -218,6 +218,7 @@ struct ms_tm_pass {
 	uint32_t flags;	 /* MS_PASS_REINIT */
 	uint64_t dur_ns; /* the pass that ended here, from the previous boundary; 0 on the first */
 	uint64_t dirty;	 /* bytes that became pending in it */
+	uint64_t moved;	 /* bytes it moved, where the series' source says (0 otherwise) */
 	double dirty_bps, transfer_bps; /* its rates, 0 on the first */
 };
 
@@ -360,6 +361,7 @@ struct ms_tm_judge_opts {
 	const struct ms_tm_pass *passes; /* the series' boundaries, in time order */
 	uint32_t np;
 	int sync;	/* QEMU's RAM: only what a sync leaves is what would move */
+	int moves_known; /* the samples' moved counts are bytes of this series moved */
 	int no_precopy; /* a stop-copy size with no pre-copy to shrink it */
 	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
 	const char *what; /* what the series counts, for the reason; NULL: "pending" */

@@ -742,6 +742,7 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 			double dur = (double)(p[k].ts_ns - q->ts_ns) / 1e9, link = 0;
 
 			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
+			p[k].moved = src->moves_pending ? moved : 0;
 			/* what became pending: the change plus what moved; QEMU: what the sync left */
 			p[k].dirty = src->moves_pending
 					 ? (p[k].left + moved > q->left ? p[k].left + moved - q->left
@@ -795,8 +796,11 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	uint32_t np = before(dev->samples.v, dev->samples.nr, cut), n;
 	int sc;
 	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
+	/* QMP's ram.remaining for a section: the VM's passes (MIGRATION_PASS) are its */
+	int qmp_ram = dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP &&
+		      !dev->bounds.nr;
 	struct pass_src src = {
-		.bounds = &dev->bounds,
+		.bounds = qmp_ram ? &t->bounds : &dev->bounds,
 		.pre = dev->basis == MS_EV_PRECOPY ? dev->samples.v : NULL,
 		.npre = dev->basis == MS_EV_PRECOPY ? np : 0,
 		.moves_pending = dev->data[MS_PHASE_PRECOPY] > 0,
@@ -814,6 +818,7 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	/* a device that says it has no pre-copy (known capabilities without PRE_COPY) */
 	o.no_precopy = sc && !np && info && info->caps && !(info->caps & VFIO_MIGRATION_PRE_COPY);
 	o.precopy_drained = sc && np && !ms_tm_sample__pending(&dev->samples.v[np - 1]);
+	o.moves_known = src.moves_pending;
 	o.what = sc ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
 	c->basis = sc				      ? "stopcopy"
@@ -918,8 +923,12 @@ static uint32_t worst_device(const struct ms_tm_report *r, uint32_t *samples)
 		if (!x->present || !x->conv.samples)
 			continue;
 		*samples += x->conv.samples;
+		/* among devices converging, the last to switch over speaks for the VM */
 		if (wid == MS_DEV_NONE ||
-		    verdict_rank(x->conv.verdict) > verdict_rank(r->dev[wid].conv.verdict))
+		    verdict_rank(x->conv.verdict) > verdict_rank(r->dev[wid].conv.verdict) ||
+		    (x->conv.verdict == MS_VERDICT_CONVERGING &&
+		     r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+		     x->conv.switchover_ns > r->dev[wid].conv.switchover_ns))
 			wid = id;
 	}
 	return wid;

@@ -12,15 +12,23 @@
  *   2. a stop-copy size with no pre-copy to shrink it, over the threshold:
  *      stalled;
  *   3. a stop-copy size over the threshold with pre-copy drained: stalled;
+ *      a device's pending risen 5% over its low since the last boundary while
+ *      it moved data (inside a pass pending only falls): diverging;
  *      no complete pass yet (since the last REINIT, which starts the passes
  *      again): unknown, saying how far the first one got;
  *   4. the last pass left more than the one before (5% or more, or at all
  *      while its dirty rate is 10% over its transfer rate): diverging;
  *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
  *      not shrink below 95% of what the one before left: stalled;
- *   6. otherwise converging, when the projection (each pass leaves the larger
- *      of the two ratios of what the last one left) reaches the threshold,
- *      with the expected time to switchover; without a threshold: unknown.
+ *   6. after the first pass only: unknown (a first pass under-counts
+ *      dirtying: a write to a page not sent yet adds nothing to send); after
+ *      the second only, or when the last pass's share (the larger of what it
+ *      left of the one before, and its dirty over its transfer rate) is 10%
+ *      over the share of the pass before: unknown (a shorter pass dirties
+ *      more per second, so the share may keep growing);
+ *   7. otherwise converging, when the projection (each pass leaves the last
+ *      share of the one before) reaches the threshold, with the expected
+ *      time to switchover; without a threshold: unknown.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +42,8 @@
 #define GROW_MIN 1.05
 /* Dirty rate this far over the transfer rate, and left grew: diverging. */
 #define OUTPACE_MIN 1.10
+/* A pass's share this much over the share of the one before: no projection. */
+#define SHARE_RISE_MAX 1.10
 /* Left shrinks by less than this: stalled. */
 #define SHRINK_MAX 0.95
 /* Dirty rate at this share of the transfer rate: stalled (rates measured over one pass scatter). */
@@ -100,6 +110,27 @@ static const char *fmt_secs(double s, char *buf, size_t len)
 	return buf;
 }
 
+/* A pass moved everything the boundary before it left (QEMU's passes always do). */
+static int complete(const struct ms_tm_judge_opts *o, const struct ms_tm_pass *p,
+		    const struct ms_tm_pass *before)
+{
+	return !o->moves_known || p->moved >= before->left;
+}
+
+/*
+ * The share of a complete pass: the larger of what it left of what the pass
+ * before left, and its dirty rate over its transfer rate.
+ */
+static double pass_share(const struct ms_tm_judge_opts *o, const struct ms_tm_pass *p,
+			 const struct ms_tm_pass *before)
+{
+	double pace = p->transfer_bps > 0 ? p->dirty_bps / p->transfer_bps : 1, shrink = 0;
+
+	if (before->left)
+		shrink = (double)p->left / (double)before->left;
+	return pace > shrink ? pace : shrink;
+}
+
 /* The pending bytes at the last sample, or for QEMU's RAM what the last sync left. */
 static uint64_t judged_pending(const struct ms_tm_sample *s, uint32_t n,
 			       const struct ms_tm_judge_opts *o)
@@ -153,7 +184,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	const struct ms_tm_pass *last, *prev, *from = o->passes;
 	uint32_t np = o->np;
 	char b1[40], b2[40], b3[40], why[MS_TM_REASON_LEN];
-	double shrink = 0, pace;
+	double shrink = 0, pace, q, q_prev;
+	uint32_t k;
 
 	memset(c, 0, sizeof(*c));
 	c->samples = n;
@@ -217,6 +249,39 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			break;
 		}
 	c->passes = np ? np - 1 : 0;
+	/*
+	 * Inside a pass pending only falls: that is sending.  A device whose
+	 * pending rose again since its lowest point in this pass while it moved
+	 * data is dirtying faster than it moves, whatever the pass's end shows.
+	 */
+	if (np && o->moves_known) {
+		uint32_t lo = from[np - 1].idx;
+		double dt, moved, rise;
+
+		for (uint32_t i = lo + 1; i < n; i++)
+			if (ms_tm_sample__pending(&s[i]) <= ms_tm_sample__pending(&s[lo]))
+				lo = i;
+		dt = (double)(int64_t)(s[n - 1].ts_ns - s[lo].ts_ns) / 1e9;
+		moved = s[n - 1].moved > s[lo].moved ? (double)(s[n - 1].moved - s[lo].moved) : 0;
+		rise = (double)ms_tm_sample__pending(&s[n - 1]) -
+		       (double)ms_tm_sample__pending(&s[lo]);
+		if (dt > 0 && moved > 0 &&
+		    rise >= (GROW_MIN - 1) * (double)ms_tm_sample__pending(&s[lo])) {
+			c->verdict = MS_VERDICT_DIVERGING;
+			c->have_rates = 1;
+			c->transfer_bps = moved / dt;
+			c->dirty_bps = (rise + moved) / dt;
+			c->ratio = c->dirty_bps / c->transfer_bps;
+			ms_tm_say(c,
+				  "pass %u: %s rose from %s to %s while moving: dirtying %s "
+				  "outpaces moving %s",
+				  np, what, ms_fmt_bytes(ms_tm_sample__pending(&s[lo]), b1, sizeof(b1)),
+				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b2, sizeof(b2)),
+				  fmt_rate(c->dirty_bps, b3, sizeof(b3)),
+				  fmt_rate(c->transfer_bps, why, 40));
+			return;
+		}
+	}
 	if (np < 2) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		if (!np)
@@ -230,26 +295,11 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b3, sizeof(b3)));
 		return;
 	}
+	/* the last pass, complete or not, says stalled when its dirtying keeps pace */
 	last = &from[np - 1];
-	prev = &from[np - 2];
 	c->have_rates = last->transfer_bps > 0;
 	c->transfer_bps = last->transfer_bps;
 	c->dirty_bps = last->dirty_bps;
-	pace = c->have_rates ? c->dirty_bps / c->transfer_bps : 1;
-	if (prev->left)
-		shrink = (double)last->left / (double)prev->left;
-
-	/* left grew clearly, or at all while dirtying clearly outpaces moving */
-	if (prev->left && (shrink >= GROW_MIN || (shrink > 1 && pace >= OUTPACE_MIN))) {
-		c->verdict = MS_VERDICT_DIVERGING;
-		c->ratio = shrink;
-		ms_tm_say(c, "pass %u left %s, more than the %s before it (dirtying %s, moving %s)",
-			  np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)),
-			  ms_fmt_bytes(prev->left, b2, sizeof(b2)),
-			  fmt_rate(c->dirty_bps, why, 40),
-			  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
-		return;
-	}
 	if (!c->have_rates) {
 		c->verdict = MS_VERDICT_STALLED;
 		ms_tm_say(c, "pass %u moved nothing in %s; %s %s", np - 1,
@@ -257,27 +307,102 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			  ms_fmt_bytes(c->pending, b2, sizeof(b2)));
 		return;
 	}
+	pace = c->dirty_bps / c->transfer_bps;
+	/*
+	 * What a pass leaves compares with what the one before left only when it
+	 * moved all that (QEMU's passes always do; a device's dirty bytes can rise
+	 * again before): the comparisons below are over complete passes.
+	 */
+	for (k = np - 1; k >= 1 && !complete(o, &from[k], &from[k - 1]); k--)
+		;
+	if (k >= 1) {
+		last = &from[k];
+		prev = &from[k - 1];
+		if (prev->left)
+			shrink = (double)last->left / (double)prev->left;
+		/* left grew clearly, or at all while dirtying clearly outpaces moving */
+		if (shrink >= GROW_MIN || (shrink > 1 && pace >= OUTPACE_MIN)) {
+			c->verdict = MS_VERDICT_DIVERGING;
+			c->ratio = shrink;
+			ms_tm_say(c,
+				  "pass %u left %s, more than the %s before it (dirtying %s, "
+				  "moving %s)",
+				  k, ms_fmt_bytes(last->left, b1, sizeof(b1)),
+				  ms_fmt_bytes(prev->left, b2, sizeof(b2)),
+				  fmt_rate(c->dirty_bps, why, 40),
+				  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
+			return;
+		}
+	}
 	if (pace >= PACE_MAX) {
 		c->verdict = MS_VERDICT_STALLED;
 		c->ratio = pace;
-		ms_tm_say(c, "pass %u: dirtying %s reaches moving %s; it left %s, above the threshold%s%s",
+		ms_tm_say(c,
+			  "pass %u: dirtying %s reaches moving %s; it left %s, above the "
+			  "threshold%s%s",
 			  np - 1, fmt_rate(c->dirty_bps, b1, sizeof(b1)),
 			  fmt_rate(c->transfer_bps, b2, sizeof(b2)),
-			  ms_fmt_bytes(last->left, b3, sizeof(b3)),
+			  ms_fmt_bytes(from[np - 1].left, b3, sizeof(b3)),
 			  o->threshold != MS_STAT_UNSET ? " " : "",
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, why, 40) : "");
 		return;
 	}
-	if (prev->left && shrink >= SHRINK_MAX) {
+	if (k >= 1 && shrink >= SHRINK_MAX) {
 		c->verdict = MS_VERDICT_STALLED;
 		c->ratio = shrink;
 		ms_tm_say(c, "what each pass leaves does not shrink: %s, then %s after pass %u",
 			  ms_fmt_bytes(prev->left, b1, sizeof(b1)),
-			  ms_fmt_bytes(last->left, b2, sizeof(b2)), np - 1);
+			  ms_fmt_bytes(last->left, b2, sizeof(b2)), k);
 		return;
 	}
-	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)",
-		 np - 1, ms_fmt_bytes(last->left, b1, sizeof(b1)), pace > shrink ? pace : shrink,
-		 fmt_rate(c->dirty_bps, b2, sizeof(b2)), fmt_rate(c->transfer_bps, b3, sizeof(b3)));
-	project(s, n, o, c, last, pace > shrink ? pace : shrink, why);
+	/*
+	 * A first pass under-counts dirtying: a write to a page it has not sent
+	 * yet makes nothing new to send.  Its dirty rate is a lower bound, which
+	 * can say stalled but not converging.  And a shorter pass dirties more
+	 * per second (fewer of its writes land on pages already dirty), so the
+	 * share each pass leaves of the one before may grow as passes shorten:
+	 * project only over the last two complete passes after the first, the
+	 * later one's share no larger than the earlier one's.
+	 */
+	if (k < 2 || !complete(o, &from[k - 1], &from[k - 2])) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		ms_tm_say(c,
+			  "pass %u left %s (dirtying %s, moving %s); %s", np - 1,
+			  ms_fmt_bytes(from[np - 1].left, b1, sizeof(b1)),
+			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
+			  fmt_rate(c->transfer_bps, b3, sizeof(b3)),
+			  k < 1	   ? "no pass yet moved all the one before it left"
+			  : k == 1 ? "a first pass under-counts dirtying: judged after two more"
+				   : "the pass before it moved less than it was left");
+		return;
+	}
+	q = pass_share(o, last, prev);
+	if (k < 3 || !complete(o, &from[k - 2], &from[k - 3])) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		c->ratio = q;
+		ms_tm_say(c,
+			  "pass %u left %s (x%.2f: dirtying %s, moving %s); whether shorter passes "
+			  "leave less shows after the next",
+			  k, ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
+			  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
+		return;
+	}
+	q_prev = pass_share(o, &from[k - 1], &from[k - 2]);
+	if (q > q_prev * SHARE_RISE_MAX) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		c->ratio = q;
+		ms_tm_say(c,
+			  "each pass leaves a larger share as passes shorten (x%.2f, then x%.2f after "
+			  "pass %u): no projection",
+			  q_prev, q, k);
+		return;
+	}
+	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)", k,
+		 ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+		 fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+		 fmt_rate(last->transfer_bps, b3, sizeof(b3)));
+	c->dirty_bps = last->dirty_bps;
+	c->transfer_bps = last->transfer_bps;
+	project(s, n, o, c, &from[np - 1], q, why);
 }

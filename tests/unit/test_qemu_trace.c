@@ -11,6 +11,7 @@
 #include <migscope/vfio_compat.h>
 
 #include "testutil.h"
+#include "tmbuild.h"
 
 #define FIXTURES "tests/fixtures/qemu-7.2-tcg-converging/"
 
@@ -131,6 +132,78 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	assert_int_equal(st->accepted, n->accepted);
 	assert_int_equal(st->skipped, n->not_trace + n->unknown);
 	assert_int_equal(st->errors, 0);
+	env_free(&e);
+}
+
+/*
+ * The real QEMU 7.2 migration (tests/fixtures/qemu-7.2-tcg-converging): each
+ * sync's pending sample is a pass boundary (the setup's, after RAM's first
+ * pass, and the last before the stop; the sync after the stop has none).  RAM
+ * judged on them at every record of the log: unknown until its first pass
+ * ends, never converging before a sync left less than QEMU's threshold, then
+ * converging; no verdict contradicts itself.
+ */
+static void passes_of_the_real_migration_are_its_syncs(void **state)
+{
+	static const uint64_t left[] = { 268967936, 8388608, 4661248 };
+	const struct ms_event_hdr *ev;
+	uint64_t fits_at = 0;
+	size_t off = 0;
+	struct env e;
+	uint32_t ram;
+
+	env_init(&e, NULL);
+	feed_file(&e, FIXTURES "qemu-src.log");
+	ms_qemu_trace__close(e.t, 1);
+	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct ms_ev_pass *p = tu_recorder__nth(&e.rec, MS_EV_PASS, i);
+
+		assert_int_equal(p->hdr.dev, ram);
+		assert_int_equal(p->pass, i + 1);
+		assert_int_equal(p->origin, MS_PASS_QEMU_SYNC);
+		assert_int_equal(p->left, left[i]);
+		assert_int_equal(p->dirty, MS_STAT_UNSET);
+		if (i == 2)
+			fits_at = p->hdr.ts_ns;
+	}
+	/* 7859@1795391031.897616 to 7859@1795391032.647767: RAM's first pass */
+	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
+			 1795391032647767000ull - 1795391031897616000ull);
+
+	while ((ev = tu_recorder__next(&e.rec, &off))) {
+		struct ms_tm_report r;
+		struct ms_session *s = tb_judge_at(&e.rec, ev->ts_ns, &r);
+		const struct ms_tm_convergence *c = ram < r.nr ? &r.dev[ram].conv : NULL;
+
+		tb_assert_report_consistent(&r);
+		if (c && c->samples) {
+			if (ev->ts_ns < fits_at && c->verdict == MS_VERDICT_CONVERGING)
+				fail_msg("converging before the last sync: %s", c->reason);
+			if (ev->ts_ns >= fits_at)
+				assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
+			if (ev->ts_ns < ((const struct ms_ev_pass *)tu_recorder__nth(
+					     &e.rec, MS_EV_PASS, 1))->hdr.ts_ns)
+				assert_int_equal(c->verdict, MS_VERDICT_UNKNOWN);
+		}
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
+	{
+		struct ms_tm_report r;
+		struct ms_session *s = tb_judge_at(&e.rec, UINT64_MAX, &r);
+
+		assert_int_equal(r.dev[ram].conv.passes, 2);
+		assert_int_equal(r.dev[ram].conv.pending, 4661248);
+		assert_int_equal(r.dev[ram].conv.threshold, 15259936);
+		assert_int_equal(r.dev[ram].conv.switchover_ns, 0);
+		assert_non_null(strstr(r.dev[ram].conv.reason,
+				       "pending 4.45 MiB left by the last sync is under the threshold "
+				       "14.55 MiB: it can switch over now"));
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
 	env_free(&e);
 }
 
@@ -518,6 +591,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(source_log_of_a_real_migration_is_used_line_by_line),
+		cmocka_unit_test(passes_of_the_real_migration_are_its_syncs),
 		cmocka_unit_test(destination_log_pairs_every_loaded_section),
 		cmocka_unit_test(feeding_in_pieces_gives_the_same_records_as_whole),
 		cmocka_unit_test(every_format_of_every_release_is_understood),

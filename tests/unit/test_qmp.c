@@ -168,9 +168,60 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	assert_int_equal(p->origin, MS_PENDING_QMP);
 	assert_int_equal(p->hdr.dev,
 			 ms_devices__find(&e.s->devices, MS_DEV_KIND_QEMU_SECTION, MS_QEMU_RAM));
+	/* every MIGRATION_PASS is a pass boundary of the VM's RAM, at QEMU's time */
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct ms_ev_pass *ps = tu_recorder__nth(&e.rec, MS_EV_PASS, i);
+
+		assert_int_equal(ps->hdr.dev, MS_DEV_NONE);
+		assert_int_equal(ps->pass, i + 1);
+		assert_int_equal(ps->origin, MS_PASS_QMP);
+		/* what the sync left is the next reply's ram.remaining */
+		assert_int_equal(ps->left, MS_STAT_UNSET);
+	}
+	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
+			     ->hdr.ts_ns,
+			 1795391032647710000ull);
+	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
+			     ->dur_ns,
+			 1795391032647710000ull - 1795391031897374000ull);
 	assert_true(ms_qmp__ended(e.q));
 	assert_int_equal(ms_qmp__status(e.q), MS_MIG_COMPLETED);
 	assert_string_equal(ms_qmp__error(e.q), "");
+	env_free(&e);
+}
+
+/*
+ * Without the events capability the passes come from query-migrate's
+ * dirty-sync-count, with what the reply says remains.
+ */
+static void dirty_sync_count_moving_is_a_pass_boundary(void **state)
+{
+	static const char *const replies[] = {
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 1000, "
+		"\"dirty-sync-count\": 1}}}\r\n",
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 600, "
+		"\"dirty-sync-count\": 1}}}\r\n",
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 900, "
+		"\"dirty-sync-count\": 3}}}\r\n",
+	};
+	const struct ms_ev_pass *ps;
+	struct env e;
+
+	env_init(&e, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ms_qmp__poll(e.q, 2000 + i * 100000000ull), 0);
+		assert_int_equal(feed_str(&e, replies[i], 3000 + i * 100000000ull), 0);
+	}
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 2);
+	ps = tu_recorder__nth(&e.rec, MS_EV_PASS, 0);
+	assert_int_equal(ps->pass, 1);
+	assert_int_equal(ps->left, 1000);
+	assert_int_equal(ps->dur_ns, 0);
+	ps = tu_recorder__nth(&e.rec, MS_EV_PASS, 1);
+	assert_int_equal(ps->pass, 3);
+	assert_int_equal(ps->left, 900);
+	assert_int_equal(ps->dur_ns, 200000000ull);
 	env_free(&e);
 }
 
@@ -379,6 +430,7 @@ int main(void)
 		cmocka_unit_test(recorded_migration_gives_statuses_stop_stats_and_the_end),
 		cmocka_unit_test(not_json_ends_the_session_with_the_byte_named),
 		cmocka_unit_test(a_message_split_over_reads_is_one_message),
+		cmocka_unit_test(dirty_sync_count_moving_is_a_pass_boundary),
 		cmocka_unit_test(a_slow_qemu_is_warned_about_then_given_up_on),
 		cmocka_unit_test(vfio_migration_events_are_device_arcs_when_asked_for),
 		cmocka_unit_test(connect_reads_limits_and_a_vanishing_qemu_is_reported),

@@ -83,8 +83,11 @@ static void light_workload_in_its_first_pass_is_unknown(void **state)
 	ms_session__free(s);
 }
 
-/* Past its first pass, each pass leaves a tenth: converging, with the time to switchover. */
-static void light_workload_after_its_first_pass_converges_by_projection(void **state)
+/*
+ * Past its first pass, but a first pass under-counts dirtying (writes to pages
+ * it has not sent yet add nothing): still unknown, with the pass's rates.
+ */
+static void light_workload_after_its_first_pass_is_still_unknown(void **state)
 {
 	struct ms_session *s = limited_session();
 	uint32_t d = tb_dev(s, "light", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
@@ -98,17 +101,14 @@ static void light_workload_after_its_first_pass_converges_by_projection(void **s
 				       .ws = 64 * TB_MIB });
 	analyze(s, &r);
 	c = &r.dev[d].conv;
-	assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
+	assert_int_equal(c->verdict, MS_VERDICT_UNKNOWN);
 	assert_true(c->pending > 30 * TB_MIB);
-	assert_true(c->passes >= 1);
+	assert_int_equal(c->passes, 1);
 	assert_true(c->have_rates);
 	assert_true(fabs(c->transfer_bps - 100.0 * TB_MIB) < 0.01 * 100 * TB_MIB);
 	assert_true(fabs(c->dirty_bps - 20.0 * TB_MIB) < 0.05 * 20 * TB_MIB);
-	assert_true(c->ratio < 0.3);
-	/* under the threshold within the next pass: at most what is pending at 100 MiB/s */
-	assert_true(c->switchover_ns != MS_STAT_UNSET);
-	assert_true(c->switchover_ns <= (uint64_t)((double)c->pending / (100.0 * TB_MIB) * 1e9) + 1);
-	assert_non_null(strstr(c->reason, "under the threshold 30.00 MiB in ~1 pass"));
+	assert_int_equal(c->switchover_ns, MS_STAT_UNSET);
+	assert_non_null(strstr(c->reason, "a first pass under-counts dirtying"));
 	ms_tm_report__free(&r);
 	ms_session__free(s);
 }
@@ -130,7 +130,7 @@ static void fast_workload_dirtying_faster_than_moving_is_diverging(void **state)
 	assert_int_equal(c->verdict, MS_VERDICT_DIVERGING);
 	assert_true(fabs(c->dirty_bps - 200.0 * TB_MIB) < 0.01 * 200 * TB_MIB);
 	assert_true(fabs(c->transfer_bps - 50.0 * TB_MIB) < 0.01 * 50 * TB_MIB);
-	assert_non_null(strstr(c->reason, "more than the"));
+	assert_non_null(strstr(c->reason, "outpaces moving 50.00 MiB/s"));
 	/* the VM converges as its worst device does */
 	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_DIVERGING);
 	assert_string_equal(r.vm.conv.basis, "devices");
@@ -784,12 +784,75 @@ static void the_switchover_is_judged_by_the_rule_at_the_decision(void **state)
 	ms_session__free(s);
 }
 
+/* A small deterministic generator, so a failing case can be replayed by its number. */
+static uint64_t rnd(uint64_t *x)
+{
+	*x = *x * 6364136223846793005ull + 1442695040888963407ull;
+	return *x >> 33;
+}
+
+/*
+ * Verdict, reason, predicted downtime and time to switchover never contradict
+ * each other, over many generated series: device workloads (any mix of
+ * initial bytes, transfer and dirty rates, working sets, REINITs, stop-copy
+ * sizes) and QEMU-style sawtooths of syncs, judged at every sample.
+ */
+static void verdicts_never_contradict_themselves_over_generated_series(void **state)
+{
+	uint64_t x = 20;
+
+	for (int k = 0; k < 300; k++) {
+		uint64_t limit = 1 + rnd(&x) % 500, bw = (1 + rnd(&x) % 256) * TB_MIB;
+		struct ms_session *s = tb_session(NULL, rnd(&x) % 8 ? limit : 0,
+						  rnd(&x) % 8 ? bw : 0);
+		uint32_t d = tb_dev(s, "gen", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+		uint32_t q = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+		struct ms_tm_report r;
+		char who[48];
+
+		tb_workload(s, d, 0, 100.0 * (1 + rnd(&x) % 40),
+			    &(struct tb_load){ .initial = (rnd(&x) % 512) * TB_MIB,
+					       .move_bps = (1 + rnd(&x) % 256) * TB_MIB,
+					       .dirty_bps = (rnd(&x) % 300) * TB_MIB,
+					       .ws = (1 + rnd(&x) % 512) * TB_MIB,
+					       .reinit_bytes = (rnd(&x) % 64) * TB_MIB,
+					       .reinit_every_ms = rnd(&x) % 2 ? 700 : 0,
+					       .sizes = (int)(rnd(&x) % 2) });
+		/* a sawtooth: each sync leaves ws * f^pass + noise, then it drains */
+		{
+			double left = (double)(1 + rnd(&x) % 256) * TB_MIB, f = 0.3 + (rnd(&x) % 90) / 100.0;
+			uint64_t thr = (1 + rnd(&x) % 4096) * 1024;
+			double t = 0;
+
+			for (uint32_t pass = 1; pass <= 1 + rnd(&x) % 8; pass++) {
+				double dur = 50 + rnd(&x) % 2000;
+
+				tb_pass(s, q, t, pass, (uint64_t)left);
+				tb_pending(s, q, t, (uint64_t)left, thr);
+				for (int i = 1; i < 4; i++)
+					tb_pending_between(s, q, t + dur * i / 4,
+							   (uint64_t)(left * (4 - i) / 4), thr);
+				t += dur;
+				left = left * f + (double)(rnd(&x) % 1024) * 1024;
+				snprintf(who, sizeof(who), "case %d pass %u", k, pass);
+				analyze(s, &r);
+				tb_assert_report_consistent(&r);
+				ms_tm_report__free(&r);
+			}
+		}
+		analyze(s, &r);
+		tb_assert_report_consistent(&r);
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(light_workload_falling_under_threshold_is_converging),
 		cmocka_unit_test(light_workload_in_its_first_pass_is_unknown),
-		cmocka_unit_test(light_workload_after_its_first_pass_converges_by_projection),
+		cmocka_unit_test(light_workload_after_its_first_pass_is_still_unknown),
 		cmocka_unit_test(fast_workload_dirtying_faster_than_moving_is_diverging),
 		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
 		cmocka_unit_test(sawtooth_of_syncs_is_stalled_at_every_point),
@@ -797,6 +860,7 @@ int main(void)
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
 		cmocka_unit_test(passes_restart_at_a_late_reinit),
+		cmocka_unit_test(verdicts_never_contradict_themselves_over_generated_series),
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
 		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),
 		cmocka_unit_test(a_device_idle_while_another_works_is_waiting),

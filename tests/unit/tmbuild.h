@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <migscope/session.h>
+#include <migscope/telemetry.h>
 
 #define TB_T0  1000000000ull /* the session starts at 1 s of stream time */
 #define TB_MIB (1024ull * 1024)
@@ -75,4 +76,24 @@ uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1
 uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
 			 const struct tb_load *l);
 
+struct tu_recorder;
+
+/*
+ * A verdict never contradicts itself: converging has a time to switchover
+ * (0 only when what would move fits the threshold now) and a predicted
+ * downtime within the limit when it can switch over now; stalled, diverging
+ * and unknown have none, and what would move is over the threshold.  Fails
+ * the test naming who otherwise.
+ */
+void tb_assert_consistent(const struct ms_tm_convergence *c, uint64_t limit_ns, const char *who);
+
+/* Every verdict of a report (each device's and the VM's) passes tb_assert_consistent. */
+void tb_assert_report_consistent(const struct ms_tm_report *r);
+
+/*
+ * The report as it would have been at cut: the recorded stream's records up to
+ * cut published into a fresh session and analysed.  Free both after.
+ */
+struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut,
+			       struct ms_tm_report *r);
 #endif
