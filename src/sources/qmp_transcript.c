@@ -78,7 +78,12 @@ int ms_qmp_transcript_line(const char *line, size_t len, struct ms_qmp_line *out
 	}
 	out->msg = json_object_get(msg);
 	out->sent = sent;
-	out->wall_ns = (uint64_t)llround(t * 1e9);
+	/*
+	 * To the microsecond, as QEMU's own stamps: a double holds epoch seconds
+	 * to about 0.25 us, so nanoseconds from it would be noise (and a
+	 * .894822 could come out as .894821999).
+	 */
+	out->wall_ns = (uint64_t)llround(t * 1e6) * 1000;
 	json_object_put(o);
 	return 0;
 bad:
