@@ -92,7 +92,8 @@ static void usage(FILE *f)
 		"  migscope import --qemu-log src.log --dst-qemu-log dst.log \\\n"
 		"      --qmp-transcript qmp.jsonl --record run.mscap\n"
 		"  migscope replay run.mscap --svg plot.svg\n"
-		"  migscope import --qmp-transcript qmp.jsonl --record run.mscap --json | jq .records\n");
+		"  migscope import --qmp-transcript qmp.jsonl --record run.mscap --json | jq "
+		".records\n");
 }
 
 static int read_input(struct input *in)
@@ -309,7 +310,8 @@ static void print_summary(const struct import *im, const struct ms_qmp *q, const
 		ms_json_add(o, "capture", json_object_new_string(out));
 		ms_json_add(o, "records", json_object_new_uint64(im->records));
 		ms_json_add(o, "qemu_version",
-			    info && info->version[0] ? json_object_new_string(info->version) : NULL);
+			    info && info->version[0] ? json_object_new_string(info->version)
+						     : NULL);
 		for (int i = 0; i < IN__MAX; i++) {
 			const struct input *in = &im->in[i];
 			struct json_object *s;
@@ -320,14 +322,16 @@ static void print_summary(const struct import *im, const struct ms_qmp *q, const
 			ms_json_add(s, "input", json_object_new_string(input_names[i]));
 			ms_json_add(s, "path", json_object_new_string(in->path));
 			if (in->trace) {
-				const struct ms_qemu_trace_counts *n = ms_qemu_trace__counts(in->trace);
+				const struct ms_qemu_trace_counts *n =
+				    ms_qemu_trace__counts(in->trace);
 
 				ms_json_add(s, "lines", json_object_new_uint64(n->lines));
 				ms_json_add(s, "used", json_object_new_uint64(n->accepted));
 				ms_json_add(s, "other_events", json_object_new_uint64(n->unknown));
 				ms_json_add(s, "not_trace", json_object_new_uint64(n->not_trace));
 				ms_json_add(s, "before_session", json_object_new_uint64(n->stale));
-				ms_json_add(s, "not_understood", json_object_new_uint64(n->malformed));
+				ms_json_add(s, "not_understood",
+					    json_object_new_uint64(n->malformed));
 			} else {
 				ms_json_add(s, "lines", json_object_new_uint64(in->lines));
 				ms_json_add(s, "messages", json_object_new_uint64(in->messages));
@@ -361,8 +365,8 @@ static void print_summary(const struct import *im, const struct ms_qmp *q, const
 			       in->path, input_names[i], n->lines, n->accepted, n->unknown,
 			       n->not_trace, n->stale, n->malformed);
 		} else {
-			printf("  qmp transcript %s: %" PRIu64 " lines, %" PRIu64 " messages, %" PRIu64
-			       " bad lines\n",
+			printf("  qmp transcript %s: %" PRIu64 " lines, %" PRIu64
+			       " messages, %" PRIu64 " bad lines\n",
 			       in->path, in->lines, in->messages, in->bad);
 		}
 	}
@@ -404,8 +408,8 @@ static int feed(struct import *im, struct ms_session *s, struct ms_qmp *q, uint6
 			continue;
 		}
 		im->in[IN_QMP].messages++;
-		ret = it->sent ? ms_qmp__sent(q, it->msg, it->wall_ns) :
-				 ms_qmp__received(q, it->msg, it->wall_ns);
+		ret = it->sent ? ms_qmp__sent(q, it->msg, it->wall_ns)
+			       : ms_qmp__received(q, it->msg, it->wall_ns);
 		if (ret)
 			return cli_error("%s", ms_qmp__error(q));
 	}
@@ -480,8 +484,8 @@ int do_import(int argc, char **argv)
 		goto out;
 	if (im.in[IN_QMP].bad)
 		fprintf(stderr,
-			"migscope: qmp transcript %s: %" PRIu64 " bad line%s skipped (first: line %" PRIu64
-			": %s)\n",
+			"migscope: qmp transcript %s: %" PRIu64
+			" bad line%s skipped (first: line %" PRIu64 ": %s)\n",
 			im.in[IN_QMP].path, im.in[IN_QMP].bad, im.in[IN_QMP].bad == 1 ? "" : "s",
 			im.in[IN_QMP].first_bad, im.in[IN_QMP].bad_why);
 	qsort(im.items, im.nr, sizeof(im.items[0]), by_time);

@@ -973,10 +973,11 @@ static enum cmd transcript_cmd(struct json_object *msg)
 		    !json_object_is_type(caps, json_type_array))
 			return CMD_OTHER;
 		for (size_t i = 0; i < json_object_array_length(caps); i++) {
-			const char *cap = get_str(c = json_object_array_get_idx(caps, i),
-						  "capability");
 			struct json_object *st;
+			const char *cap;
 
+			c = json_object_array_get_idx(caps, i);
+			cap = get_str(c, "capability");
 			if (cap && !strcmp(cap, "events") &&
 			    json_object_object_get_ex(c, "state", &st) &&
 			    json_object_get_boolean(st))

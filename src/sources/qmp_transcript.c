@@ -64,7 +64,8 @@ int ms_qmp_transcript_line(const char *line, size_t len, struct ms_qmp_line *out
 	if (!isfinite(t) || t <= 0 || t >= 1.8e10)
 		goto bad;
 	why = "no \"msg\" object";
-	if (!json_object_object_get_ex(o, "msg", &msg) || !json_object_is_type(msg, json_type_object))
+	if (!json_object_object_get_ex(o, "msg", &msg) ||
+	    !json_object_is_type(msg, json_type_object))
 		goto bad;
 	sent = is_command(msg);
 	if (!strcmp(dir, "send") || !strcmp(dir, "recv")) {

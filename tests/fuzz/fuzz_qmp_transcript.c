@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			connected = 1;
 		}
 		if (!ms_qmp_transcript_line(p, len, &l)) {
-			int ret = l.sent ? ms_qmp__sent(q, l.msg, l.wall_ns) :
-					   ms_qmp__received(q, l.msg, l.wall_ns);
+			int ret = l.sent ? ms_qmp__sent(q, l.msg, l.wall_ns)
+					 : ms_qmp__received(q, l.msg, l.wall_ns);
 
 			json_object_put(l.msg);
 			if (ret < 0 && !l.sent)
