@@ -226,7 +226,12 @@ static int check_records(const struct ms_capture_reader *r, const unsigned char 
 static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus *bus,
 			    struct ms_replay_stats *st)
 {
-	/* room to zero-extend a short payload from an older writer */
+	/*
+	 * Room to zero-extend a short payload, so no consumer reads past it.  The
+	 * record keeps the length it was written with: a consumer that needs a
+	 * field the record does not carry sees that (the tracker widens on a short
+	 * record, it never reads the zeros as an address or a source).
+	 */
 	union {
 		struct ms_event_hdr hdr;
 		unsigned char bytes[256];
@@ -244,7 +249,6 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 		if (h->len < fixed) {
 			memset(&pad, 0, sizeof(*h) + fixed);
 			memcpy(&pad, h, sizeof(*h) + h->len);
-			pad.hdr.len = fixed;
 			h = &pad.hdr;
 		}
 		ms_bus__publish(bus, h);
