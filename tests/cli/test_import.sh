@@ -56,6 +56,15 @@ for map in 's/"dir": "send"/"dir": "in"/; s/"dir": "recv"/"dir": "out"/' \
 		{ fail "in/out changed the report"; diff "$T/a.json" "$T/b.json" | head -5; }
 done
 
+# the transcript alone: QMP's ram.remaining stands in for the log's pending bytes, as in watch
+expect_exit 0 "import the transcript alone" -- "$MIGSCOPE" import --qmp-transcript $F/qmp-src.jsonl \
+	--record "$T/qmp-only.mscap"
+expect_exit 0 "replay it" -- "$MIGSCOPE" replay "$T/qmp-only.mscap" --json
+jq -e '.migration.status == "completed" and .migration.qmp_downtime_ms == 2 and
+	.events.by_type.qemu_pending > 0 and .events.by_type.qemu_section == null' "$T/out" >/dev/null &&
+	ok "transcript alone: completed, pending bytes from query-migrate" ||
+	fail "transcript alone: $(jq -c '[.migration.status, .events.by_type]' "$T/out")"
+
 # bad lines: counted, skipped, the first one named; the rest still imported
 {
 	head -n 3 $F/qmp-src.jsonl
