@@ -55,6 +55,8 @@ GRID = [
     # never completes: the guest dirties faster than the link sends
     dict(name="stall-2m", ws="2M", rate=0, bw=4 * MiB, limit=20, cancel=4.0),
     dict(name="stall-24m", ws="24M", rate=0, bw=16 * MiB, limit=20, cancel=6.0),
+    # issue 20's own case: 64 MiB rewritten with no pause, 8 MiB/s, 20 ms, cancelled at 15 s
+    dict(name="sawtooth-64m", ws="64M", rate=0, bw=8 * MiB, limit=20, cancel=15.0),
     dict(name="stall-rate", ws="12M", rate=3000, bw=8 * MiB, limit=50, cancel=5.0),
     # a limit changed mid-run: stalled at 20 ms (what the marks before the
     # change should say), completes once 2 s is allowed
