@@ -348,6 +348,20 @@ struct ms_tm_report {
 	uint32_t nr;
 };
 
+/*
+ * A device is expected to have a convergence verdict when it has pending-byte
+ * samples, or is a migrating source device (not a QEMU section or a host
+ * device, whose pre-copy shows in its samples if it has any, and not a
+ * destination, which its source speaks for).  The reports show "-" (table) or
+ * null (JSON) where none is expected, "unknown" only where one is.
+ */
+static inline int ms_tm_verdict_expected(const struct ms_device_info *info,
+					 const struct ms_tm_convergence *c)
+{
+	return c->samples || (info && info->role != MS_ROLE_DEST &&
+			      info->kind != MS_DEV_KIND_QEMU_SECTION && info->kind != MS_DEV_KIND_HOST);
+}
+
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
 			  struct ms_tm_report *r);

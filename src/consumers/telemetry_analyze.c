@@ -754,6 +754,8 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 				link = l > link ? l : link;
 			}
 			if (dur > 0) {
+				uint64_t cap = ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
+
 				p[k].dirty_bps = (double)p[k].dirty / dur;
 				if (s[j].dirty_bps != MS_STAT_UNSET &&
 				    (double)s[j].dirty_bps > p[k].dirty_bps)
@@ -761,6 +763,13 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 				p[k].transfer_bps = link > 0		  ? link
 						    : src->moves_pending ? (double)moved / dur
 									  : (double)q->left / dur;
+				/*
+				 * What a QEMU pass drained counts zero pages, which cost
+				 * nearly nothing to send: what dirty pages compete for is
+				 * the link, at most max-bandwidth.
+				 */
+				if (!src->moves_pending && cap && p[k].transfer_bps > (double)cap)
+					p[k].transfer_bps = (double)cap;
 			}
 		}
 		k++;

@@ -114,12 +114,13 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 					    const struct ms_tm_convergence *c,
 					    const struct ms_tm_samples *judged,
 					    const struct ms_tm_samples *pre,
-					    const struct ms_tm_pass *passes, uint32_t np)
+					    const struct ms_tm_pass *passes, uint32_t np, int expected)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
 	uint64_t limit = r->vm.limit_ns;
 
-	ms_json_add(o, "verdict", json_object_new_string(ms_verdict_name(c->verdict)));
+	ms_json_add(o, "verdict",
+		    expected ? json_object_new_string(ms_verdict_name(c->verdict)) : NULL);
 	ms_json_add(o, "reason", json_object_new_string(c->reason));
 	ms_json_add(o, "basis", json_object_new_string(c->basis ? c->basis : "none"));
 	ms_json_add(o, "samples", json_object_new_int64(c->samples));
@@ -203,7 +204,8 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr));
+	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL, vm->passes,
+							     vm->passes_nr, 1));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }
@@ -285,7 +287,8 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	    convergence_json(
 		r, &x->conv,
 		dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples) : NULL,
-		dev ? &dev->samples : NULL, x->passes, x->passes_nr));
+		dev ? &dev->samples : NULL, x->passes, x->passes_nr,
+		ms_tm_verdict_expected(info, &x->conv)));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

@@ -120,7 +120,8 @@ static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32
 		*widened |= !!ds.widened_pages;
 	}
 	fprintf(out, "%-22.22s %10s %6s %10s %10s %10s %-11s %12s\n", name, dt, share, pre, moved,
-		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", dirty);
+		pend, ms_tm_verdict_expected(d, &x->conv) ? ms_verdict_name(x->conv.verdict) : "-",
+		dirty);
 }
 
 /* The VM: status, downtime and total; the limit it was judged by; its verdict. */

@@ -364,6 +364,55 @@ static void text_table_fits_100_columns_with_one_row_per_source(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * A verdict only where one is expected: a destination (its source speaks for
+ * it) and a QEMU section with no pre-copy show "-" in the table and null in
+ * JSON; a source device with no samples yet is "unknown", a section with
+ * pending samples has its verdict.
+ */
+static void no_verdict_where_none_is_expected(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
+	uint32_t src = tb_dev(s, "src", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t dst = tb_dev(s, "dst", MS_DEV_KIND_REF, MS_ROLE_DEST, MS_DEV_NONE);
+	uint32_t apic = tb_dev(s, "apic", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct json_object *r;
+	char *text, *save = NULL;
+	int seen = 0;
+
+	(void)src;
+	(void)dst;
+	(void)apic;
+	tb_section(s, apic, 10, 3, MS_SECTION_SAVE_START);
+	tb_section(s, apic, 11, 3, MS_SECTION_SAVE_END);
+	tb_pending(s, ram, 10, 64 * TB_MIB, MS_STAT_UNSET);
+	r = ms_report__json(s);
+	assert_string_equal(str(device(r, "src"), "convergence.verdict"), "unknown");
+	assert_null(tu_json_get(device(r, "dst"), "convergence.verdict"));
+	assert_null(tu_json_get(device(r, "apic"), "convergence.verdict"));
+	assert_string_equal(str(device(r, "ram"), "convergence.verdict"), "unknown");
+	json_object_put(r);
+	text = text_report(s);
+	/* the verdict column: after name 22, downtime 10, share 6, pre-copy, moved, pending 10 */
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[24], verdict[16];
+
+		if (strlen(line) < 75 || sscanf(line, "%23s", name) != 1 ||
+		    sscanf(line + 74, "%15s", verdict) != 1)
+			continue;
+		if (!strcmp(name, "src") || !strcmp(name, "ram"))
+			seen += !strcmp(verdict, "unknown");
+		if (!strcmp(name, "dst"))
+			seen += !strcmp(verdict, "-");
+		/* a section below 1% of the downtime is in the summary row, without a verdict */
+		assert_true(strcmp(name, "apic"));
+	}
+	assert_int_equal(seen, 3);
+	free(text);
+	ms_session__free(s);
+}
+
 static void progress_line_shows_state_pending_and_rate_and_stays_off_a_file(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
@@ -397,6 +446,7 @@ int main(void)
 		    svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
 		cmocka_unit_test(output_file_errors_name_the_file),
 		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
+		cmocka_unit_test(no_verdict_where_none_is_expected),
 		cmocka_unit_test(progress_line_shows_state_pending_and_rate_and_stays_off_a_file),
 	};
 
