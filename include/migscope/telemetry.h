@@ -122,13 +122,25 @@ struct ms_tm_stats {
 	uint64_t ram_remaining, ram_transferred, dirty_pages_rate, mbps_milli;
 };
 
+/* QEMU's checkpoints kept by index; the two that bound its downtime clock (>= 8.2). */
+#define MS_TM_CHECKPOINTS	  16
+#define MS_TM_CKPT_DOWNTIME_START 0 /* src-downtime-start */
+#define MS_TM_CKPT_DOWNTIME_END	  4 /* src-downtime-end */
+
+/* Every MS_EV_CONFIG, in time order: the limits in force from each one's hdr.ts_ns on. */
+struct ms_tm_configs MS_VEC_BODY(struct ms_ev_config);
+
 struct ms_telemetry {
 	struct ms_tm_device *dev; /* indexed by device id */
 	uint32_t nr, cap;
 
 	int have_t0;
 	uint64_t t0_ns; /* the earliest record's time: the session start */
-	struct ms_ev_config config;
+	struct ms_ev_config config;   /* the first MS_EV_CONFIG */
+	struct ms_tm_configs configs; /* every MS_EV_CONFIG (ms_telemetry__config_at) */
+	uint64_t marks[MS_MARK__MAX]; /* MS_EV_QEMU_MARK: the last of each, 0 = none */
+	/* vmstate_downtime_checkpoint: the last of each (ms_qemu_checkpoint_name), 0 = none */
+	uint64_t checkpoints[MS_TM_CHECKPOINTS];
 
 	/* the VM, from QEMU */
 	struct ms_tm_points runstate;	/* v = 1 running, 0 stopped */
@@ -159,8 +171,11 @@ const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, ui
 
 /*
  * The limits in force at ts (MS_EV_CONFIG: downtime limit, configured
- * bandwidth, page size).  Every judgement of a sample asks here, so a stream
- * that changes its limits mid-run is judged against the one that held.
+ * bandwidth, page size): the last MS_EV_CONFIG at or before ts, the first one
+ * before that (what held when the session began), all zero without any.
+ * Every judgement of a sample asks here, so a stream that changes its limits
+ * mid-run (a watch re-reads QEMU's parameters) is judged against the one that
+ * held.
  */
 const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts);
 
@@ -235,6 +250,7 @@ struct ms_tm_convergence {
 				       * left, which the samples after it only drain) */
 	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
+	uint64_t limit_ns;	      /* the downtime limit in force at the last sample, 0: none */
 	int have_rates;		      /* of the last complete pass: */
 	double transfer_bps;	      /* bytes it moved per second */
 	double dirty_bps;	      /* bytes that became pending per second */
@@ -317,16 +333,31 @@ struct ms_tm_switchover {
 	char reason[256];
 };
 
+/* One end of QEMU's downtime: the event it is read from and the two it lies between. */
+struct ms_tm_dt_edge {
+	uint64_t at_ns, after_ns, before_ns;
+	const char *at, *after, *before; /* the events' names */
+};
+
 struct ms_tm_vm {
 	int have_downtime;
 	const char *downtime_source; /* "qemu" (VM stop to completion), "devices", "none" */
 	uint64_t downtime_start_ns, downtime_end_ns;
+	/*
+	 * "qemu": where QEMU's own downtime clock started and stopped.  QEMU
+	 * gives no event at either before 8.2, so each end lies between two
+	 * events (docs/telemetry.md, "The VM").
+	 */
+	int have_bounds;
+	struct ms_tm_dt_edge start, end;
+	uint64_t bound_lo_ns, bound_hi_ns; /* whole milliseconds, rounded outwards */
 	int have_total;
 	uint64_t total_start_ns, total_end_ns;
 	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
 	int have_status;
-	uint32_t status;   /* the last enum ms_mig_status seen */
-	uint64_t limit_ns; /* 0 = not set */
+	uint32_t status;       /* the last enum ms_mig_status seen */
+	uint64_t limits_at_ns; /* the moment judged: the VM stop, else the switchover, else the end */
+	uint64_t limit_ns;     /* in force then; 0 = not set */
 	uint64_t bandwidth_bps;
 	const char *bandwidth_source; /* "qmp", "config", "none" */
 	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */

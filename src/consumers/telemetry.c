@@ -55,8 +55,34 @@ void ms_telemetry__free(struct ms_telemetry *t)
 	free(t->status.v);
 	free(t->switchover.v);
 	free(t->stats.v);
+	free(t->configs.v);
 	free(t->bounds.v);
 	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * A MS_EV_CONFIG: the first is also kept as t->config; each holds from
+ * its time on, its page size from the one before when it leaves it 0 (a
+ * change of limits only).  A record out of time order (a fuzzed stream)
+ * goes where its time puts it, so the lookup stays a walk in time order.
+ */
+static void on_config(struct ms_telemetry *t, const struct ms_ev_config *c)
+{
+	struct ms_ev_config *x;
+	uint32_t i;
+
+	if (!t->configs.nr)
+		memcpy(&t->config, c, sizeof(t->config));
+	x = ms_vec_push(&t->configs);
+	if (!x) {
+		t->dropped++;
+		return;
+	}
+	for (i = t->configs.nr - 1; i > 0 && t->configs.v[i - 1].hdr.ts_ns > c->hdr.ts_ns; i--)
+		t->configs.v[i] = t->configs.v[i - 1];
+	memcpy(&t->configs.v[i], c, sizeof(*c));
+	if (!c->page_size && i)
+		t->configs.v[i].page_size = t->configs.v[i - 1].page_size;
 }
 
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id)
@@ -66,9 +92,13 @@ const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, ui
 
 const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts)
 {
-	/* one config for the whole session until limits are followed live */
-	(void)ts;
-	return &t->config;
+	const struct ms_ev_config *c = &t->config; /* all zero without any */
+
+	/* the last at or before ts; before the first, the first: what held when the session began
+	 */
+	for (uint32_t i = 0; i < t->configs.nr && (!i || t->configs.v[i].hdr.ts_ns <= ts); i++)
+		c = &t->configs.v[i];
+	return c;
 }
 
 uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps)
@@ -243,8 +273,15 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 	switch (ev->type) {
 	case MS_EV_CONFIG:
-		memcpy(&t->config, ev, sizeof(t->config));
+		on_config(t, (const void *)ev);
 		break;
+	case MS_EV_QEMU_MARK: {
+		const struct ms_ev_qemu_mark *m = (const void *)ev;
+
+		if (m->mark < MS_MARK__MAX)
+			t->marks[m->mark] = ev->ts_ns ? ev->ts_ns : 1;
+		break;
+	}
 	case MS_EV_DEV_STATE: {
 		const struct ms_ev_dev_state *e = (const void *)ev;
 		struct ms_tm_arc *a;
@@ -311,6 +348,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		if (d && e->kind == MS_DOWNTIME_SAVE)
 			push_point(t, &d->qdowntime, ev->ts_ns, e->dur_ns);
+		if (e->kind == MS_DOWNTIME_CHECKPOINT && e->checkpoint < MS_TM_CHECKPOINTS)
+			t->checkpoints[e->checkpoint] = ev->ts_ns ? ev->ts_ns : 1;
 		break;
 	}
 	case MS_EV_SWITCHOVER:
@@ -349,13 +388,13 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
-	return ms_bus__subscribe(bus,
-				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
-				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
-				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
-				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
-				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS),
-				 on_event, t);
+	return ms_bus__subscribe(
+	    bus,
+	    MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) | MS_EV_BIT(MS_EV_DEV_STATE) |
+		MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+		MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+		MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+		MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+		MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) | MS_EV_BIT(MS_EV_QEMU_MARK),
+	    on_event, t);
 }

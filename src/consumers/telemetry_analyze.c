@@ -414,11 +414,121 @@ static int is_terminal(uint64_t status)
 	return status == MS_MIG_COMPLETED || status == MS_MIG_FAILED || status == MS_MIG_CANCELLED;
 }
 
+/* The last time at or before ts that a device's samples of QEMU's pending carry, or 0. */
+static uint64_t last_pending_before(const struct ms_telemetry *t, uint64_t ts)
+{
+	uint64_t last = 0;
+
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_tm_device *d = &t->dev[id];
+
+		if (d->basis != MS_EV_QEMU_PENDING || d->origin == MS_PENDING_QMP)
+			continue;
+		for (uint32_t i = 0; i < d->samples.nr && d->samples.v[i].ts_ns <= ts; i++)
+			last = max64(last, d->samples.v[i].ts_ns);
+	}
+	return last;
+}
+
+static void set_edge(struct ms_tm_dt_edge *b, uint64_t at, const char *at_name, uint64_t after,
+		     const char *after_name, uint64_t before, const char *before_name)
+{
+	b->at_ns = at;
+	b->at = at_name;
+	b->after_ns = min64(after, at);
+	b->after = after_name;
+	b->before_ns = max64(before, at);
+	b->before = before_name;
+}
+
+/*
+ * Where QEMU's downtime clock started, stop being the VM's last stop (QMP's
+ * STOP) and prev_run the resume before it.  QEMU >= 8.2 traces
+ * src-downtime-start just before it reads its clock.  Before 8.2 nothing
+ * marks it: the migration thread decides to stop (migration_thread_low_pending),
+ * waits for the BQL, reads the clock, sets the run state to finish-migrate
+ * (traced) and only then pauses the vCPUs, which under TCG and load takes
+ * milliseconds before STOP.  The start is after the decision and before the
+ * run state; without the trace, before STOP and after the last word from the
+ * migration before it.
+ */
+static void downtime_start(const struct ms_telemetry *t, uint64_t stop, uint64_t prev_run,
+			   struct ms_tm_vm *vm)
+{
+	uint64_t ck = t->checkpoints[MS_TM_CKPT_DOWNTIME_START];
+	uint64_t fm = t->marks[MS_MARK_FINISH_MIGRATE], lp = t->marks[MS_MARK_LOW_PENDING];
+	uint64_t at = stop, lo;
+	const char *at_name = "STOP", *lo_name;
+
+	if (ck && ck <= stop && ck >= prev_run) {
+		set_edge(&vm->start, ck, "src-downtime-start", ck, "src-downtime-start", ck,
+			 "src-downtime-start");
+		return;
+	}
+	if (fm && fm <= stop && fm >= prev_run) {
+		at = fm;
+		at_name = "runstate finish-migrate";
+	}
+	if (lp && lp <= at && lp >= prev_run) {
+		lo = lp;
+		lo_name = "migration_thread_low_pending";
+	} else if ((lo = last_pending_before(t, at)) && lo >= prev_run) {
+		lo_name = "migrate_pending";
+	} else {
+		lo = prev_run;
+		lo_name = prev_run ? "RESUME" : "session start";
+		for (uint32_t i = 0; i < t->stats.nr && t->stats.v[i].ts_ns <= at; i++)
+			if (t->stats.v[i].ts_ns >= lo) {
+				lo = t->stats.v[i].ts_ns;
+				lo_name = "query-migrate reply";
+			}
+		if (!lo)
+			lo = t->t0_ns;
+	}
+	set_edge(&vm->start, at, at_name, lo, lo_name, at, at_name);
+}
+
+/*
+ * Where QEMU's downtime clock stopped, end being the first end status (or
+ * resume) after the stop.  QEMU >= 8.2 traces src-downtime-end just after it
+ * reads its clock.  Before 8.2 it reads the clock once the migration thread
+ * has the BQL back after MIGRATION completed, and sets the run state to
+ * postmigrate (traced) right after; without the trace, before the first
+ * query-migrate reply that carries the downtime.
+ */
+static void downtime_end(const struct ms_telemetry *t, uint64_t end, const char *end_name,
+			 int completed, struct ms_tm_vm *vm)
+{
+	uint64_t ck = t->checkpoints[MS_TM_CKPT_DOWNTIME_END];
+	uint64_t pm = t->marks[MS_MARK_POSTMIGRATE], hi = end;
+	const char *hi_name = end_name;
+
+	if (!strcmp(vm->start.at, "src-downtime-start") && ck >= vm->start.at_ns) {
+		set_edge(&vm->end, ck, "src-downtime-end", ck, "src-downtime-end", ck,
+			 "src-downtime-end");
+		return;
+	}
+	if (completed && pm >= end) {
+		set_edge(&vm->end, pm, "runstate postmigrate", end, end_name, pm,
+			 "runstate postmigrate");
+		return;
+	}
+	for (uint32_t i = 0; completed && i < t->stats.nr; i++)
+		if (t->stats.v[i].status == MS_MIG_COMPLETED && t->stats.v[i].ts_ns >= end &&
+		    t->stats.v[i].downtime_ms != MS_STAT_UNSET) {
+			hi = t->stats.v[i].ts_ns;
+			hi_name = "query-migrate reply";
+			break;
+		}
+	set_edge(&vm->end, end, end_name, end, end_name, hi, hi_name);
+}
+
 /* VM downtime from QEMU: the last VM stop until completion (or failure, or resume). */
 static int qemu_downtime(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
-	uint64_t stop = 0, end = UINT64_MAX;
-	int stopped = 0;
+	uint64_t stop = 0, end = UINT64_MAX, prev_run = 0, lo, hi;
+	const char *end_name = NULL;
+	int stopped = 0, completed = 0;
 
 	for (uint32_t i = 0; i < t->runstate.nr; i++)
 		if (!t->runstate.v[i].v) {
@@ -427,27 +537,48 @@ static int qemu_downtime(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		}
 	if (!stopped)
 		return 0;
+	for (uint32_t i = 0; i < t->runstate.nr; i++)
+		if (t->runstate.v[i].v && t->runstate.v[i].ts_ns < stop)
+			prev_run = max64(prev_run, t->runstate.v[i].ts_ns);
 	vm->downtime_source = "qemu";
 	for (uint32_t i = 0; i < t->status.nr; i++)
 		if (is_terminal(t->status.v[i].v) && t->status.v[i].ts_ns >= stop) {
-			end = min64(end, t->status.v[i].ts_ns);
+			end = t->status.v[i].ts_ns;
+			completed = t->status.v[i].v == MS_MIG_COMPLETED;
+			end_name = completed ? "MIGRATION completed" : "MIGRATION end";
 			break;
 		}
 	for (uint32_t i = 0; i < t->runstate.nr; i++)
 		if (t->runstate.v[i].v && t->runstate.v[i].ts_ns >= stop) {
-			end = min64(end, t->runstate.v[i].ts_ns);
+			if (t->runstate.v[i].ts_ns < end) {
+				end = t->runstate.v[i].ts_ns;
+				end_name = "RESUME";
+				completed = 0;
+			}
 			break;
 		}
 	for (uint32_t i = 0; i < t->stats.nr; i++)
 		if (is_terminal(t->stats.v[i].status) && t->stats.v[i].ts_ns >= stop) {
-			end = min64(end, t->stats.v[i].ts_ns);
+			if (t->stats.v[i].ts_ns < end) {
+				end = t->stats.v[i].ts_ns;
+				end_name = "query-migrate reply";
+				completed = t->stats.v[i].status == MS_MIG_COMPLETED;
+			}
 			break;
 		}
 	if (end == UINT64_MAX)
 		return 1;
+	downtime_start(t, stop, prev_run, vm);
+	downtime_end(t, end, end_name, completed, vm);
 	vm->have_downtime = 1;
-	vm->downtime_start_ns = stop;
-	vm->downtime_end_ns = end;
+	vm->downtime_start_ns = vm->start.at_ns;
+	vm->downtime_end_ns = max64(vm->end.at_ns, vm->start.at_ns);
+	/* QEMU's clock counts whole milliseconds: so do the bounds of what it can say */
+	lo = vm->end.after_ns > vm->start.before_ns ? vm->end.after_ns - vm->start.before_ns : 0;
+	hi = vm->end.before_ns > vm->start.after_ns ? vm->end.before_ns - vm->start.after_ns : 0;
+	vm->have_bounds = 1;
+	vm->bound_lo_ns = lo / 1000000 * 1000000;
+	vm->bound_hi_ns = hi > UINT64_MAX - 999999 ? hi : (hi + 999999) / 1000000 * 1000000;
 	return 1;
 }
 
@@ -476,16 +607,51 @@ static void qemu_total(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	vm->total_end_ns = end;
 }
 
+/*
+ * The moment the limits are judged at: where the VM's downtime began (QEMU's
+ * downtime clock when a trace point marks it, else its last stop), else the
+ * switchover a driver decided, else the end of the stream (UINT64_MAX: the
+ * latest limits).
+ */
+static uint64_t judged_at(const struct ms_telemetry *t)
+{
+	uint64_t stop = 0, prev_run = 0, at;
+
+	for (uint32_t i = t->runstate.nr; i-- > 0 && !stop;)
+		if (!t->runstate.v[i].v)
+			stop = t->runstate.v[i].ts_ns;
+	if (stop) {
+		for (uint32_t i = 0; i < t->runstate.nr; i++)
+			if (t->runstate.v[i].v && t->runstate.v[i].ts_ns < stop)
+				prev_run = max64(prev_run, t->runstate.v[i].ts_ns);
+		at = t->checkpoints[MS_TM_CKPT_DOWNTIME_START];
+		if (!at || at > stop || at < prev_run)
+			at = t->marks[MS_MARK_FINISH_MIGRATE];
+		return at && at <= stop && at >= prev_run ? at : stop;
+	}
+	for (uint32_t i = 0; i < t->switchover.nr; i++)
+		if (t->switchover.v[i].v == MS_SWITCHOVER_DECIDED)
+			return t->switchover.v[i].ts_ns;
+	return UINT64_MAX;
+}
+
+static uint64_t limit_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	return ms_telemetry__config_at(t, ts)->downtime_limit_ns;
+}
+
 static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
-	uint64_t qmp_bps = 0;
+	const struct ms_ev_config *l;
+	uint64_t qmp_bps = 0, ts = 0, thr_limit = 0;
 
 	vm->qmp_downtime_ms = vm->qmp_total_ms = vm->qmp_expected_downtime_ms = MS_STAT_UNSET;
 	vm->threshold = MS_STAT_UNSET;
 	vm->downtime_source = "none";
 	vm->bandwidth_source = "none";
-	/* the VM's figures are the ones in force at the end of the run */
-	vm->limit_ns = ms_telemetry__config_at(t, UINT64_MAX)->downtime_limit_ns;
+	vm->limits_at_ns = judged_at(t);
+	l = ms_telemetry__config_at(t, vm->limits_at_ns);
+	vm->limit_ns = l->downtime_limit_ns;
 
 	for (uint32_t i = 0; i < t->stats.nr; i++) {
 		const struct ms_tm_stats *s = &t->stats.v[i];
@@ -503,39 +669,37 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	/*
 	 * The bandwidth switchover is judged at, measured first: QEMU's own
 	 * estimate (its migrate_pending threshold is that estimate times the
-	 * limit), then QMP's ram.mbps, then the configured rate.
+	 * limit in force when QEMU computed it), then QMP's ram.mbps, then the
+	 * configured rate in force.
 	 */
-	if (vm->limit_ns) {
-		uint64_t ts = 0;
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_tm_device *d = &t->dev[id];
 
-		for (uint32_t id = 0; id < t->nr; id++) {
-			const struct ms_tm_device *d = &t->dev[id];
-
-			for (uint32_t i = d->samples.nr; i-- > 0;)
-				if (d->samples.v[i].threshold != MS_STAT_UNSET) {
-					if (d->samples.v[i].ts_ns >= ts) {
-						ts = d->samples.v[i].ts_ns;
-						vm->threshold = d->samples.v[i].threshold;
-					}
-					break;
+		for (uint32_t i = d->samples.nr; i-- > 0;)
+			if (d->samples.v[i].threshold != MS_STAT_UNSET) {
+				if (d->samples.v[i].ts_ns >= ts &&
+				    limit_at(t, d->samples.v[i].ts_ns)) {
+					ts = d->samples.v[i].ts_ns;
+					vm->threshold = d->samples.v[i].threshold;
+					thr_limit = limit_at(t, ts);
 				}
-		}
-		if (vm->threshold != MS_STAT_UNSET) {
-			vm->bandwidth_bps =
-			    ms_tm_u64((double)vm->threshold * 1e9 / (double)vm->limit_ns);
-			vm->bandwidth_source = "qemu";
-		}
+				break;
+			}
+	}
+	if (vm->threshold != MS_STAT_UNSET) {
+		vm->bandwidth_bps = ms_tm_u64((double)vm->threshold * 1e9 / (double)thr_limit);
+		vm->bandwidth_source = "qemu";
 	}
 	if (!vm->bandwidth_bps && qmp_bps) {
 		vm->bandwidth_bps = qmp_bps;
 		vm->bandwidth_source = "qmp";
-	} else if (!vm->bandwidth_bps && ms_telemetry__config_at(t, UINT64_MAX)->bandwidth_bps) {
-		vm->bandwidth_bps = ms_telemetry__config_at(t, UINT64_MAX)->bandwidth_bps;
+	} else if (!vm->bandwidth_bps && l->bandwidth_bps) {
+		vm->bandwidth_bps = l->bandwidth_bps;
 		vm->bandwidth_source = "config";
 	}
 	/* the profile driver's own arithmetic, so its decision and this judgement agree */
 	if (vm->threshold == MS_STAT_UNSET)
-		vm->threshold = ms_telemetry__threshold_at(t, UINT64_MAX, vm->bandwidth_bps);
+		vm->threshold = ms_telemetry__threshold_at(t, vm->limits_at_ns, vm->bandwidth_bps);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {
 		vm->have_status = 1;

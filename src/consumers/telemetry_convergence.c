@@ -191,6 +191,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	c->samples = n;
 	c->threshold = o->threshold;
 	c->threshold_source = o->threshold == MS_STAT_UNSET ? "none" : o->threshold_source;
+	c->limit_ns = o->limit_ns;
 	c->stopcopy = MS_STAT_UNSET;
 	c->predicted_ns = MS_STAT_UNSET;
 	c->switchover_ns = MS_STAT_UNSET;

@@ -216,11 +216,28 @@ static void write_trace(struct pf *p)
 		instant(p, 0, switchover_name(t->switchover.v[i].v), t->switchover.v[i].ts_ns, 1);
 	if (r->vm.series_nr)
 		series_counters(p, "VM", r->vm.series, r->vm.series_nr, 0, 1);
-	if (r->vm.threshold != MS_STAT_UNSET) {
-		double v = (double)r->vm.threshold;
+	/* the threshold and the limit as steps: each change of the limits in force moves them */
+	for (uint32_t i = 0; i <= t->configs.nr; i++) {
+		uint64_t ts =
+		    i ? (i < t->configs.nr ? t->configs.v[i].hdr.ts_ns : p->end_ns) : r->t0_ns;
+		uint64_t thr = ms_telemetry__threshold_at(t, ts, r->vm.bandwidth_bps);
+		const struct ms_ev_config *l = ms_telemetry__config_at(t, ts);
+		double v;
 
-		counter(p, "VM", "threshold bytes", r->t0_ns, one_key, &v, 1);
-		counter(p, "VM", "threshold bytes", p->end_ns, one_key, &v, 1);
+		if (ts < r->t0_ns)
+			continue;
+		if (thr != MS_STAT_UNSET) {
+			v = (double)thr;
+			counter(p, "VM", "threshold bytes", ts, one_key, &v, 1);
+		}
+		if (l->downtime_limit_ns) {
+			static const char *const ms_key[] = { "ms" };
+
+			v = (double)l->downtime_limit_ns / 1e6;
+			counter(p, "VM", "downtime limit", ts, ms_key, &v, 1);
+		}
+		if (i && i < t->configs.nr)
+			instant(p, 0, "limits changed", ts, 1);
 	}
 
 	for (uint32_t id = 0; id < r->nr; id++) {

@@ -50,8 +50,9 @@ static struct json_object *session_json(const struct ms_session *s)
 	const char *keys[] = { "host", "kernel", "machine" };
 	char buf[64];
 
-	ms_json_add(o, "source", json_object_new_string(st->have_session ?
-				session_source_name(st->session.source) : "unknown"));
+	ms_json_add(o, "source",
+		    json_object_new_string(
+			st->have_session ? session_source_name(st->session.source) : "unknown"));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = ms_host_info__get(&s->info, keys[i]);
 

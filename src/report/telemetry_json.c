@@ -117,7 +117,8 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 					    const struct ms_tm_pass *passes, uint32_t np, int expected)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
-	uint64_t limit = r->vm.limit_ns;
+	/* the limit in force when the series was judged (its last sample) */
+	uint64_t limit = c->limit_ns ? c->limit_ns : r->vm.limit_ns;
 
 	ms_json_add(o, "verdict",
 		    expected ? json_object_new_string(ms_verdict_name(c->verdict)) : NULL);
@@ -132,6 +133,7 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "threshold_bytes", bytes_or_null(c->threshold));
 	ms_json_add(o, "threshold_source",
 		    json_object_new_string(c->threshold_source ? c->threshold_source : "none"));
+	ms_json_add(o, "downtime_limit_ms", limit ? ms_json_ms(limit) : NULL);
 	ms_json_add(o, "pass_ratio", c->ratio > 0 ? ms_json_fixed(c->ratio, 3) : NULL);
 	ms_json_add(o, "transfer_rate_bps", c->have_rates ? rate(c->transfer_bps) : NULL);
 	ms_json_add(o, "dirty_rate_bps", c->have_rates ? rate(c->dirty_bps) : NULL);
@@ -172,9 +174,43 @@ static void switchover_json(const struct ms_tm_report *r, struct json_object *sw
 	ms_json_add(sw, "reason", x->have ? json_object_new_string(x->reason) : NULL);
 }
 
+static struct json_object *edge_json(const struct ms_tm_dt_edge *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	ms_json_add(o, "at", json_object_new_string(b->at));
+	ms_json_add(o, "after", json_object_new_string(b->after));
+	ms_json_add(o, "before", json_object_new_string(b->before));
+	return o;
+}
+
+/* Every set of limits the session saw, in force from at_ms on. */
+static struct json_object *limits_json(const struct ms_tm_report *r, const struct ms_telemetry *t)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		const struct ms_ev_config *l = &t->configs.v[i];
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "at_ms", ms_json_fixed(ms_report__rel_ms(r, l->hdr.ts_ns), 3));
+		ms_json_add(o, "changed_after_ms",
+			    i && l->changed_after_ns
+				? ms_json_fixed(ms_report__rel_ms(r, l->changed_after_ns), 3)
+				: NULL);
+		ms_json_add(o, "downtime_limit_ms",
+			    l->downtime_limit_ns ? ms_json_ms(l->downtime_limit_ns) : NULL);
+		ms_json_add(o, "bandwidth_bps",
+			    l->bandwidth_bps ? ms_json_u64(l->bandwidth_bps) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 					      const struct ms_session *s)
 {
+	struct json_object *bounds = NULL, *by = NULL;
 	const struct ms_tm_vm *vm = &r->vm;
 	struct json_object *o = json_object_new_object(), *sw = json_object_new_object();
 	const struct ms_tm_samples series = { vm->series, vm->series_nr, vm->series_nr };
@@ -186,6 +222,16 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 		    vm->have_downtime ? ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns)
 				      : NULL);
 	ms_json_add(o, "downtime_source", json_object_new_string(vm->downtime_source));
+	if (vm->have_downtime && vm->have_bounds) {
+		bounds = json_object_new_array();
+		json_object_array_add(bounds, ms_json_ms(vm->bound_lo_ns));
+		json_object_array_add(bounds, ms_json_ms(vm->bound_hi_ns));
+		by = json_object_new_object();
+		ms_json_add(by, "start", edge_json(&vm->start));
+		ms_json_add(by, "end", edge_json(&vm->end));
+	}
+	ms_json_add(o, "downtime_bounds_ms", bounds);
+	ms_json_add(o, "downtime_bounded_by", by);
 	ms_json_add(o, "downtime_start_ms",
 		    vm->have_downtime
 			? ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3)
@@ -196,6 +242,11 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(o, "qmp_total_ms", bytes_or_null(vm->qmp_total_ms));
 	ms_json_add(o, "qmp_expected_downtime_ms", bytes_or_null(vm->qmp_expected_downtime_ms));
 	ms_json_add(o, "downtime_limit_ms", vm->limit_ns ? ms_json_ms(vm->limit_ns) : NULL);
+	ms_json_add(o, "limits_judged_at_ms",
+		    vm->limits_at_ns != UINT64_MAX
+			? ms_json_fixed(ms_report__rel_ms(r, vm->limits_at_ns), 3)
+			: NULL);
+	ms_json_add(o, "limits", limits_json(r, &s->telemetry));
 	ms_json_add(o, "bandwidth_bps", vm->bandwidth_bps ? ms_json_u64(vm->bandwidth_bps) : NULL);
 	ms_json_add(o, "bandwidth_source", json_object_new_string(vm->bandwidth_source));
 	ms_json_add(o, "threshold_bytes", bytes_or_null(vm->threshold));

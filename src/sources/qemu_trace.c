@@ -56,6 +56,9 @@ enum slot {
 	S_CKPT,
 	S_OFF,
 	S_PENDING,
+	S_FROM,
+	S_FROMNAME,
+	S_TO,
 	S__MAX,
 };
 
@@ -67,7 +70,8 @@ static const char *const slot_names[S__MAX] = {
 	[S_SIZE] = "size",	 [S_STATE] = "state",	[S_RECOVER] = "recover",
 	[S_TYPE] = "type",	 [S_INST] = "inst",	[S_VER] = "ver",
 	[S_DUR] = "dur",	 [S_CKPT] = "ckpt",	[S_OFF] = "off",
-	[S_PENDING] = "pending",
+	[S_PENDING] = "pending", [S_FROM] = "from",	[S_FROMNAME] = "fromname",
+	[S_TO] = "to",
 };
 
 struct cap {
@@ -103,6 +107,9 @@ enum kind {
 	K_VFIO_DATA_PRECOPY, /* v1 save_iterate: bytes read in pre-copy */
 	K_VFIO_LOAD_DATA,    /* bytes written to the destination device */
 	K_VFIO_SEEN,	     /* understood; carries nothing the stream records */
+	K_LOW_PENDING,	     /* migration_thread_low_pending: the source goes to stop the VM */
+	K_VM_STOPPED,	     /* migration_completion_vm_stop: the vCPUs stopped */
+	K_RUNSTATE,	     /* runstate_set: finish-migrate and postmigrate bound the downtime */
 };
 
 struct format {
@@ -152,6 +159,11 @@ static const struct format formats[] = {
 	  "8.0 development" },
 	{ "qemu_savevm_query_pending", NULL, K_PENDING, 0, "11.1+ (by labels)" },
 	{ "migration_bitmap_sync_end", "dirty_pages %u{dirty}", K_SYNC, 0, "all" },
+	/* the marks around QEMU's downtime clock (QEMU < 8.2 has no checkpoint there) */
+	{ "migration_thread_low_pending", "%u{pending}", K_LOW_PENDING, 0, "all" },
+	{ "migration_completion_vm_stop", "ret %d{ret}", K_VM_STOPPED, 0, "all" },
+	{ "runstate_set", "current_run_state %d{from} (%s{fromname}) new_state %d{to} (%s{state})",
+	  K_RUNSTATE, 0, "all" },
 
 	/* savevm / loadvm sections */
 	{ "savevm_section_start", "%s{idstr}, section_id %u{section}", K_SAVE_START, 0, "all" },
@@ -253,6 +265,9 @@ const char *const ms_qemu_trace_enable[] = {
 	"migrate_pending*",
 	"qemu_savevm_query_pending*",
 	"migration_bitmap_sync_end",
+	"migration_thread_low_pending",
+	"migration_completion_vm_stop",
+	"runstate_set",
 	"savevm_section_start",
 	"savevm_section_end",
 	"qemu_loadvm_state_section*",
@@ -760,6 +775,16 @@ static void publish_section(struct ms_qemu_trace *t, uint32_t dev, uint32_t sect
 	publish(t, &ev.hdr);
 }
 
+static void publish_mark(struct ms_qemu_trace *t, uint32_t mark, int32_t arg, uint64_t ts)
+{
+	struct ms_ev_qemu_mark ev = { 0 };
+
+	MS_EVENT_INIT(&ev, MS_EV_QEMU_MARK, ms_ev_qemu_mark, MS_DEV_NONE, ts);
+	ev.mark = mark;
+	ev.arg = arg;
+	publish(t, &ev.hdr);
+}
+
 /* The destination finished the section it was loading (a new one begins, or all are done). */
 static void load_close(struct ms_qemu_trace *t, int32_t ret, uint64_t ts)
 {
@@ -858,6 +883,19 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 	}
 	case K_SYNC:
 		t->synced = 1;
+		return 0;
+	case K_LOW_PENDING:
+		publish_mark(t, MS_MARK_LOW_PENDING, 0, ts);
+		return 0;
+	case K_VM_STOPPED:
+		publish_mark(t, MS_MARK_VM_STOPPED, s32_of(&c[S_RET]), ts);
+		return 0;
+	case K_RUNSTATE:
+		/* only the source's two transitions around its downtime clock are marks */
+		if (c[S_STATE].len == 14 && !memcmp(c[S_STATE].s, "finish-migrate", 14))
+			publish_mark(t, MS_MARK_FINISH_MIGRATE, 0, ts);
+		else if (c[S_STATE].len == 11 && !memcmp(c[S_STATE].s, "postmigrate", 11))
+			publish_mark(t, MS_MARK_POSTMIGRATE, 0, ts);
 		return 0;
 	case K_SAVE_START:
 	case K_SAVE_END:

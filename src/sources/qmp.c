@@ -88,6 +88,10 @@ struct ms_qmp {
 	} vfio[MAX_VFIO];
 	unsigned int nr_vfio;
 
+	/* the migration parameters last read, and when (stream time; 0: while connecting) */
+	uint64_t params_read_ns;
+	int params_out; /* a query-migrate-parameters is unanswered */
+
 	uint64_t used, ignored, errors;
 	char err[256];
 };
@@ -232,7 +236,34 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 	return 0;
 }
 
+/*
+ * Re-read the migration parameters.  QEMU sends no event when
+ * migrate-set-parameters changes them (from another monitor, or libvirt), and
+ * nothing in query-migrate follows the downtime limit, so they are asked for
+ * again: at migration setup, and next to every query-migrate while one runs
+ * (both sent at once: one wake-up of QEMU's monitor per interval).
+ */
+static int reread_parameters(struct ms_qmp *q, uint64_t now_ns)
+{
+	if (q->params_out)
+		return 0;
+	q->params_out = 1;
+	return send_cmd(q, CMD_QUERY_PARAMETERS, NULL, now_ns);
+}
+
+static int poll_migrate(struct ms_qmp *q, uint64_t now_ns);
+
 int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
+{
+	int ret = poll_migrate(q, now_ns);
+
+	if (!ret && (q->status == MS_MIG_SETUP || q->status == MS_MIG_ACTIVE ||
+		     q->status == MS_MIG_PRE_SWITCHOVER || q->status == MS_MIG_DEVICE))
+		ret = reread_parameters(q, now_ns);
+	return ret;
+}
+
+static int poll_migrate(struct ms_qmp *q, uint64_t now_ns)
 {
 	for (unsigned int i = 0; i < q->nr_out; i++) {
 		uint64_t waited;
@@ -324,9 +355,14 @@ static int on_final(void *ctx, uint32_t ev)
 {
 	struct ms_qmp *q = ctx;
 
+	uint64_t now = mono_now();
+	int ret;
+
 	ms_loop__del_timer(q->loop, q->final_timer);
 	q->final_timer = -1;
-	return ms_qmp__poll(q, mono_now());
+	ret = ms_qmp__poll(q, now);
+	/* a change made since the last poll (it may be what let QEMU switch over) is still told */
+	return ret ? ret : reread_parameters(q, now);
 }
 
 /*
@@ -363,6 +399,9 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	q->status = st;
 	if (!terminal(st) && st != MS_MIG_NONE)
 		q->active_seen = 1;
+	/* what was set between the attach and `migrate` holds from here */
+	if (st == MS_MIG_SETUP && q->fd >= 0 && reread_parameters(q, now))
+		return;
 	/*
 	 * The downtime QEMU measured is only in a reply after the end.  Not at
 	 * once: QEMU stops its downtime clock only after the migration thread
@@ -447,25 +486,34 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 		finish(q);
 }
 
+/*
+ * The parameters QEMU holds now.  While connecting they are what the session
+ * begins with; after, a change is published as the limits in force from now
+ * (QEMU applied it somewhere since the read before).
+ */
 static void on_query_parameters(struct ms_qmp *q, struct json_object *r, uint64_t now)
 {
 	uint64_t limit = q->info.downtime_limit_ms, bw = q->info.max_bandwidth;
+	struct ms_ev_config ev = { 0 };
 
-	get_u64(r, "downtime-limit", &q->info.downtime_limit_ms);
-	get_u64(r, "max-bandwidth", &q->info.max_bandwidth);
-	/*
-	 * A change once the session has begun (a transcript that changes a limit
-	 * mid-run): the limits from here on, as a record.
-	 */
-	if (!q->connecting && q->transcript &&
-	    (limit != q->info.downtime_limit_ms || bw != q->info.max_bandwidth)) {
-		struct ms_ev_config ev = { 0 };
-
-		MS_EVENT_INIT(&ev, MS_EV_CONFIG, ms_ev_config, MS_DEV_NONE, now);
-		ev.downtime_limit_ns = q->info.downtime_limit_ms * 1000000ull;
-		ev.bandwidth_bps = q->info.max_bandwidth;
-		ms_session__publish(q->s, &ev.hdr);
+	get_u64(r, "downtime-limit", &limit);
+	get_u64(r, "max-bandwidth", &bw);
+	if (q->connecting) {
+		q->info.downtime_limit_ms = limit;
+		q->info.max_bandwidth = bw;
+		q->params_read_ns = now;
+		return;
 	}
+	if (limit != q->info.downtime_limit_ms || bw != q->info.max_bandwidth) {
+		MS_EVENT_INIT(&ev, MS_EV_CONFIG, ms_ev_config, MS_DEV_NONE, now);
+		ev.downtime_limit_ns = limit > UINT64_MAX / 1000000 ? UINT64_MAX : limit * 1000000;
+		ev.bandwidth_bps = bw;
+		ev.changed_after_ns = q->params_read_ns;
+		ms_session__publish(q->s, &ev.hdr);
+		q->info.downtime_limit_ms = limit;
+		q->info.max_bandwidth = bw;
+	}
+	q->params_read_ns = now;
 }
 
 static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
@@ -600,6 +648,8 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 	}
 	*cmd = q->out[i].cmd;
 	*args = q->out[i].args;
+	if (*cmd == CMD_QUERY_PARAMETERS)
+		q->params_out = 0;
 	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
 	q->nr_out--;
 	if (*cmd == CMD_QUERY_MIGRATE)
@@ -905,10 +955,12 @@ static int on_tick(void *ctx, uint32_t events)
 {
 	struct ms_qmp *q = ctx;
 
+	uint64_t now = mono_now();
+
 	/* after the end, only the final reply is awaited */
 	if (q->ended)
 		return 0;
-	return ms_qmp__poll(q, mono_now());
+	return ms_qmp__poll(q, now);
 }
 
 /* The events that arrived while connecting, now that the session has begun. */

@@ -64,6 +64,7 @@ static const struct {
 	TYPE(MS_EV_SOURCE_STATS, "source_stats", ms_ev_source_stats),
 	TYPE(MS_EV_SESSION_END, "session_end", ms_ev_session_end),
 	TYPE(MS_EV_PASS, "pass", ms_ev_pass),
+	TYPE(MS_EV_QEMU_MARK, "qemu_mark", ms_ev_qemu_mark),
 };
 
 const char *ms_event_type_name(unsigned int type)

@@ -70,6 +70,7 @@ static void feed_file(struct env *e, const char *path)
 
 static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 {
+	const struct ms_ev_qemu_mark *mark;
 	struct env e;
 	const struct ms_qemu_trace_counts *n;
 	const struct ms_ev_qemu_pending *p;
@@ -88,8 +89,17 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 			 n->lines);
 	assert_int_equal(n->malformed, 0);
 	assert_int_equal(n->not_trace, 1); /* QEMU's "terminating on signal 15" message */
-	/* 16 migrate_pending + 4 bitmap syncs + 45 section starts + 45 section ends */
-	assert_int_equal(n->accepted, 16 + 4 + 45 + 45);
+	/*
+	 * 16 migrate_pending + 4 bitmap syncs + 45 section starts + 45 section ends
+	 * + the two marks before the downtime clock (low pending, the VM stopped)
+	 */
+	assert_int_equal(n->accepted, 16 + 4 + 45 + 45 + 2);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_MARK), 2);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 0);
+	assert_int_equal(mark->mark, MS_MARK_LOW_PENDING);
+	assert_int_equal(mark->hdr.ts_ns, 1795391032683221000ull);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 1);
+	assert_int_equal(mark->mark, MS_MARK_VM_STOPPED);
 
 	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
 	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 16);
@@ -322,7 +332,36 @@ static const char *const samples[] = {
 	"1@1.000046:vfio_load_state_device_data  (0000:01:00.0) Offset 0x0 size 0x1000",
 	"1@1.000047:vfio_load_state_device_data  (0000:01:00.0) size 0x1000 ret 0",
 	"1@1.000048:vfio_load_state_device_data  (0000:01:00.0) size 4096 ret 0",
+	"1@1.000049:migration_thread_low_pending 4661248",
+	"1@1.000050:migration_completion_vm_stop ret 0",
+	"1@1.000051:runstate_set current_run_state 9 (running) new_state 7 (finish-migrate)",
+	"1@1.000052:runstate_set current_run_state 7 (finish-migrate) new_state 5 (postmigrate)",
+	"1@1.000053:runstate_set current_run_state 6 (prelaunch) new_state 9 (running)",
 };
+
+/* The marks around QEMU < 8.2's downtime clock, from the four lines that make them. */
+static void runstate_and_completion_lines_are_downtime_marks(void **state)
+{
+	static const uint32_t want[] = { MS_MARK_LOW_PENDING, MS_MARK_VM_STOPPED,
+					 MS_MARK_FINISH_MIGRATE, MS_MARK_POSTMIGRATE };
+	const size_t first = sizeof(samples) / sizeof(samples[0]) - 5;
+	const struct ms_ev_qemu_mark *m;
+	struct env e;
+
+	env_init(&e, NULL);
+	for (size_t i = first; i < first + 5; i++)
+		ms_qemu_trace__line(e.t, samples[i], strlen(samples[i]));
+	/* the last run state change is no mark: only the source's two around its clock are */
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_MARK), 4);
+	for (size_t i = 0; i < 4; i++) {
+		m = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, i);
+		assert_int_equal(m->mark, want[i]);
+		assert_int_equal(m->hdr.dev, MS_DEV_NONE);
+		assert_int_equal(m->hdr.ts_ns, 1000049000ull + i * 1000);
+	}
+	assert_int_equal(ms_qemu_trace__counts(e.t)->accepted, 5);
+	env_free(&e);
+}
 
 static void every_format_of_every_release_is_understood(void **state)
 {
@@ -595,6 +634,7 @@ int main(void)
 		cmocka_unit_test(destination_log_pairs_every_loaded_section),
 		cmocka_unit_test(feeding_in_pieces_gives_the_same_records_as_whole),
 		cmocka_unit_test(every_format_of_every_release_is_understood),
+		cmocka_unit_test(runstate_and_completion_lines_are_downtime_marks),
 		cmocka_unit_test(pending_formats_all_give_precopy_postcopy_and_threshold),
 		cmocka_unit_test(vfio_request_then_device_state_is_one_arc_with_its_duration),
 		cmocka_unit_test(vfio_v1_states_and_data_follow_the_device_state),

@@ -323,6 +323,91 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	free(path);
 }
 
+/*
+ * A watch whose limits changed mid-run (another monitor) and whose downtime
+ * QEMU 7.2's trace points bound: every report shows both.  JSON lists the
+ * limits and the one judged against, with the bounds and the events they come
+ * from; the table has a line per change and where the downtime was read; the
+ * SVG draws the threshold as a step; Perfetto steps the limit counter.
+ */
+static struct ms_session *limits_changed_and_bounded(void)
+{
+	struct ms_session *s = tb_session(NULL, 300, 64 * TB_MIB);
+	uint32_t ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_status(s, 1, MS_MIG_ACTIVE);
+	for (int i = 0; i < 8; i++) {
+		tb_pending(s, ram, 50 + 100 * i, (64 - 7 * i) * TB_MIB, MS_STAT_UNSET);
+		tb_stats(s, 60 + 100 * i, MS_MIG_ACTIVE, (64 - 7 * i) * TB_MIB,
+			 (uint64_t)i * 7 * TB_MIB, MS_STAT_UNSET, 60 + 100 * i, 536871);
+	}
+	tb_config(s, 200, 20, 8 * TB_MIB, 150);
+	tb_mark(s, 800.000, MS_MARK_LOW_PENDING);
+	tb_mark(s, 800.500, MS_MARK_FINISH_MIGRATE);
+	tb_runstate(s, 803.000, 0);
+	tb_mark(s, 803.100, MS_MARK_VM_STOPPED);
+	tb_status(s, 810.000, MS_MIG_COMPLETED);
+	tb_mark(s, 810.200, MS_MARK_POSTMIGRATE);
+	tb_stats(s, 870, MS_MIG_COMPLETED, 0, 64 * TB_MIB, 10, 810, 536871);
+	tb_end(s, 900);
+	return s;
+}
+
+static void limit_changes_and_downtime_bounds_are_in_every_report(void **state)
+{
+	struct ms_session *s = limits_changed_and_bounded();
+	struct json_object *r = ms_report__json(s), *m = tu_json_get(r, "migration"), *l, *b;
+	char *text = text_report(s), *path = tu_tmp_path(".svg"), err[MS_ERR_LEN];
+	unsigned char *doc;
+
+	l = tu_json_get(m, "limits");
+	assert_int_equal(json_object_array_length(l), 2);
+	assert_true(num(json_object_array_get_idx(l, 0), "downtime_limit_ms") == 300);
+	assert_null(tu_json_get(json_object_array_get_idx(l, 0), "changed_after_ms"));
+	assert_true(num(json_object_array_get_idx(l, 1), "downtime_limit_ms") == 20);
+	assert_true(num(json_object_array_get_idx(l, 1), "at_ms") == 200);
+	assert_true(num(json_object_array_get_idx(l, 1), "changed_after_ms") == 150);
+	assert_true(num(json_object_array_get_idx(l, 1), "bandwidth_bps") == 8 * TB_MIB);
+	/* judged at the VM stop: the limit then */
+	assert_true(num(m, "downtime_limit_ms") == 20);
+	assert_true(num(m, "limits_judged_at_ms") == 800.5);
+	assert_true(num(m, "convergence.downtime_limit_ms") == 20);
+	/* read from finish-migrate to postmigrate; 810.0 - 800.5 .. 810.2 - 800.0, whole ms */
+	assert_true(num(m, "downtime_ms") == 9.7);
+	b = tu_json_get(m, "downtime_bounds_ms");
+	assert_true(json_object_get_double(json_object_array_get_idx(b, 0)) == 9);
+	assert_true(json_object_get_double(json_object_array_get_idx(b, 1)) == 11);
+	assert_string_equal(str(m, "downtime_bounded_by.start.after"), "migration_thread_low_pending");
+	assert_string_equal(str(m, "downtime_bounded_by.start.at"), "runstate finish-migrate");
+	assert_string_equal(str(m, "downtime_bounded_by.end.after"), "MIGRATION completed");
+	assert_string_equal(str(m, "downtime_bounded_by.end.before"), "runstate postmigrate");
+
+	assert_non_null(strstr(text, "downtime 9.700 ms (qemu, between 9 and 11)"));
+	assert_non_null(strstr(text, "limits at +0.000 s: limit 300.0 ms, bandwidth 64.0 MiB/s"));
+	assert_non_null(
+	    strstr(text, "changed by +0.200 s (after +0.150 s): limit 20.0 ms, bandwidth 8.0 MiB/s"));
+	assert_non_null(strstr(text, "downtime read from runstate finish-migrate to runstate"));
+
+	assert_int_equal(ms_report__svg(s, path, err, sizeof(err)), 0);
+	tu_read_file(path, &doc);
+	assert_balanced_xml((char *)doc);
+	/* the threshold steps where the limit changed: one path per panel */
+	assert_true(count((char *)doc, "<path fill=\"none\" stroke=\"#c62828\"") >= 1);
+	free(doc);
+	/* the limit as a counter from the start, at the change and to the end */
+	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
+	tu_read_file(path, &doc);
+	assert_int_equal(count((char *)doc, "\"VM downtime limit\""), 3);
+	assert_int_equal(count((char *)doc, "\"limits changed\""), 1);
+	free(doc);
+	unlink(path);
+	free(path);
+	free(text);
+	json_object_put(r);
+	ms_session__free(s);
+}
+
 static void output_file_errors_name_the_file(void **state)
 {
 	struct ms_session *s = profile_like(NULL);
@@ -444,6 +529,7 @@ int main(void)
 		cmocka_unit_test(perfetto_trace_is_trace_event_json_with_slices_and_counters),
 		cmocka_unit_test(
 		    svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
+		cmocka_unit_test(limit_changes_and_downtime_bounds_are_in_every_report),
 		cmocka_unit_test(output_file_errors_name_the_file),
 		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
 		cmocka_unit_test(no_verdict_where_none_is_expected),

@@ -637,6 +637,125 @@ static void qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp(void **st
 	ms_session__free(s);
 }
 
+/*
+ * QEMU 7.2 (the recorded run): its downtime clock starts after the migration
+ * thread's decision (low pending) and before the run state goes to
+ * finish-migrate, and stops after MIGRATION completed and before the run
+ * state goes to postmigrate.  The fixture's log has no runstate_set lines:
+ * those two are placed where QEMU puts them.  The point is read from the two
+ * run state changes; the bounds, in whole milliseconds, hold QMP's 2 ms.
+ */
+static void qemu_7_2_downtime_is_read_between_the_marks_around_its_clock(void **state)
+{
+	uint32_t ram, apic;
+	struct ms_session *s = qemu_session(&ram, &apic);
+	struct ms_tm_report r;
+
+	tb_mark(s, 788.865, MS_MARK_LOW_PENDING);
+	tb_mark(s, 788.870, MS_MARK_FINISH_MIGRATE);
+	tb_mark(s, 788.905, MS_MARK_VM_STOPPED);
+	tb_mark(s, 791.700, MS_MARK_POSTMIGRATE);
+	analyze(s, &r);
+	assert_true(r.vm.have_bounds);
+	assert_true(fabs(MS(r.vm.downtime_end_ns - r.vm.downtime_start_ns) - 2.830) < 1e-6);
+	assert_string_equal(r.vm.start.at, "runstate finish-migrate");
+	assert_string_equal(r.vm.start.after, "migration_thread_low_pending");
+	assert_string_equal(r.vm.start.before, "runstate finish-migrate");
+	assert_string_equal(r.vm.end.at, "runstate postmigrate");
+	assert_string_equal(r.vm.end.after, "MIGRATION completed");
+	assert_string_equal(r.vm.end.before, "runstate postmigrate");
+	/* 791.664 - 788.870 = 2.794 .. 791.700 - 788.865 = 2.835, outwards to whole ms */
+	assert_int_equal(r.vm.bound_lo_ns, 2000000);
+	assert_int_equal(r.vm.bound_hi_ns, 3000000);
+	assert_true(r.vm.qmp_downtime_ms * 1000000 >= r.vm.bound_lo_ns &&
+		    r.vm.qmp_downtime_ms * 1000000 <= r.vm.bound_hi_ns);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * Without the trace's marks (QMP and the pending lines only) the bounds are
+ * what those say: after the last migrate_pending, before STOP; after
+ * MIGRATION completed, before the first query-migrate reply with the downtime.
+ */
+static void qemu_downtime_without_marks_is_bounded_loosely_and_honestly(void **state)
+{
+	uint32_t ram, apic;
+	struct ms_session *s = qemu_session(&ram, &apic);
+	struct ms_tm_report r;
+
+	analyze(s, &r);
+	assert_true(r.vm.have_bounds);
+	assert_string_equal(r.vm.start.at, "STOP");
+	assert_string_equal(r.vm.start.after, "migrate_pending");
+	assert_string_equal(r.vm.end.at, "MIGRATION completed");
+	assert_string_equal(r.vm.end.before, "query-migrate reply");
+	/* 791.664 - 788.892 = 2.772 .. 847.1 - 788.861 = 58.239 */
+	assert_int_equal(r.vm.bound_lo_ns, 2000000);
+	assert_int_equal(r.vm.bound_hi_ns, 59000000);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/* QEMU >= 8.2 traces its downtime clock's start and end: the point and the bounds are those. */
+static void qemu_8_2_checkpoints_are_the_downtime(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 64 * TB_MIB);
+	struct ms_tm_report r;
+
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_status(s, 1, MS_MIG_ACTIVE);
+	tb_mark(s, 99.0, MS_MARK_LOW_PENDING);
+	tb_checkpoint(s, 100.0, MS_TM_CKPT_DOWNTIME_START);
+	tb_runstate(s, 103.0, 0);
+	tb_checkpoint(s, 105.4, MS_TM_CKPT_DOWNTIME_END);
+	tb_status(s, 105.5, MS_MIG_COMPLETED);
+	tb_stats(s, 160, MS_MIG_COMPLETED, 0, 1000, 5, 105, 1000);
+	analyze(s, &r);
+	assert_true(fabs(MS(r.vm.downtime_end_ns - r.vm.downtime_start_ns) - 5.4) < 1e-6);
+	assert_string_equal(r.vm.start.at, "src-downtime-start");
+	assert_string_equal(r.vm.end.at, "src-downtime-end");
+	assert_int_equal(r.vm.bound_lo_ns, 5000000);
+	assert_int_equal(r.vm.bound_hi_ns, 6000000);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * The limits set through another monitor after the watch attached: the report
+ * judges against the ones in force at the VM stop, each sample's threshold is
+ * the one in force then, and the limits it saw are all kept.
+ */
+static void the_limit_in_force_at_the_stop_is_the_one_judged(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 64 * TB_MIB);
+	struct ms_tm_report r;
+
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_config(s, 5, 20, 8 * TB_MIB, 0);
+	tb_status(s, 6, MS_MIG_ACTIVE);
+	/* 10 MiB left, holding: under 300 ms at 64 MiB/s (19.2 MiB), over 20 ms at 64 MiB/s */
+	for (int i = 0; i < 10; i++)
+		tb_stats(s, 100 + 100 * i, MS_MIG_ACTIVE, 10 * TB_MIB + (i % 2) * TB_MIB,
+			 (uint64_t)i * 6 * TB_MIB, MS_STAT_UNSET, 100 + 100 * i, 536871);
+	tb_runstate(s, 1050, 0);
+	tb_status(s, 1060, MS_MIG_COMPLETED);
+	analyze(s, &r);
+	assert_int_equal(r.vm.limit_ns, 20000000);
+	assert_int_equal(s->telemetry.configs.nr, 2);
+	assert_string_equal(r.vm.bandwidth_source, "qmp");
+	assert_int_equal(r.vm.threshold, ms_switchover_threshold(r.vm.bandwidth_bps, 20000000));
+	assert_int_equal(ms_telemetry__threshold_at(&s->telemetry, tb_ns(2), r.vm.bandwidth_bps),
+			 ms_switchover_threshold(r.vm.bandwidth_bps, 300000000));
+	assert_int_equal(ms_telemetry__threshold_at(&s->telemetry, tb_ns(500), r.vm.bandwidth_bps),
+			 r.vm.threshold);
+	assert_int_equal(r.vm.conv.threshold, r.vm.threshold);
+	assert_int_not_equal(r.vm.conv.verdict, MS_VERDICT_CONVERGING);
+	assert_true(r.vm.conv.predicted_ns > r.vm.limit_ns);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
 static void vm_stopped_without_completion_has_no_downtime(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 0, 0);
@@ -868,6 +987,10 @@ int main(void)
 		cmocka_unit_test(device_resuming_itself_is_its_own_destination),
 		cmocka_unit_test(virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone),
 		cmocka_unit_test(qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp),
+		cmocka_unit_test(qemu_7_2_downtime_is_read_between_the_marks_around_its_clock),
+		cmocka_unit_test(qemu_downtime_without_marks_is_bounded_loosely_and_honestly),
+		cmocka_unit_test(qemu_8_2_checkpoints_are_the_downtime),
+		cmocka_unit_test(the_limit_in_force_at_the_stop_is_the_one_judged),
 		cmocka_unit_test(vm_stopped_without_completion_has_no_downtime),
 		cmocka_unit_test(qmp_ram_remaining_does_not_mix_into_a_trace_log_series),
 		cmocka_unit_test(huge_byte_counts_saturate_instead_of_overflowing),

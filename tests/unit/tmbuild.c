@@ -104,6 +104,37 @@ void tb_runstate(struct ms_session *s, double t_ms, int running)
 	ms_session__publish(s, &e.hdr);
 }
 
+void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t bandwidth_bps,
+	       double after_ms)
+{
+	struct ms_ev_config e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_CONFIG, ms_ev_config, MS_DEV_NONE, tb_ns(t_ms));
+	e.downtime_limit_ns = limit_ms * 1000000ull;
+	e.bandwidth_bps = bandwidth_bps;
+	e.changed_after_ns = tb_ns(after_ms);
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_mark(struct ms_session *s, double t_ms, uint32_t mark)
+{
+	struct ms_ev_qemu_mark e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_MARK, ms_ev_qemu_mark, MS_DEV_NONE, tb_ns(t_ms));
+	e.mark = mark;
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint)
+{
+	struct ms_ev_qemu_downtime e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_DOWNTIME, ms_ev_qemu_downtime, MS_DEV_NONE, tb_ns(t_ms));
+	e.kind = MS_DOWNTIME_CHECKPOINT;
+	e.checkpoint = checkpoint;
+	ms_session__publish(s, &e.hdr);
+}
+
 void tb_status(struct ms_session *s, double t_ms, uint32_t status)
 {
 	struct ms_ev_mig_status e = { 0 };

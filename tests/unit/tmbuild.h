@@ -32,6 +32,11 @@ void tb_data(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes, ui
 void tb_switchover(struct ms_session *s, uint32_t dev, double t_ms, uint32_t phase);
 void tb_runstate(struct ms_session *s, double t_ms, int running);
 void tb_status(struct ms_session *s, double t_ms, uint32_t status);
+/* A change of the limits seen at t_ms, which QEMU took after after_ms. */
+void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t bandwidth_bps,
+	       double after_ms);
+void tb_mark(struct ms_session *s, double t_ms, uint32_t mark); /* enum ms_qemu_mark */
+void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint);
 void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
 		uint64_t threshold);
 /* A pending sample between two syncs (not exact). */
