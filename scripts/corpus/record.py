@@ -172,24 +172,24 @@ def wait_text(path, text, timeout=20):
     raise TimeoutError("%s: no '%s' in %d s" % (path, text, timeout))
 
 
-# events migscope's table reads, and the extra ones above; the rest is cut
-KEEP = re.compile(
-    r"^\d+@\d+\.\d{6}:(migrate_pending\w*|qemu_savevm_query_pending\w*|"
-    r"migration_bitmap_sync_\w+|savevm_section_(start|end)|qemu_loadvm_state_\w+|"
-    r"vmstate_downtime\w*|vfio_\w+|migrate_set_state|migration_completion\w*|"
-    r"vm_state_notify|savevm_state_setup|savevm_state_complete_precopy|"
-    r"loadvm_state_\w+)( |$)")
+def keep_pattern(log):
+    """A regex of the events enabled (migscope's table and the extras): the rest is cut."""
+    args = trace_args(log)
+    globs = [a[len("enable="):] for a in args if a.startswith("enable=")]
+    alts = "|".join(re.escape(g).replace("\\*", r"\w*") for g in globs)
+    return re.compile(r"^\d+@\d+\.\d{6}:(%s)( |$)" % alts)
 
 
 def trim(src, dst, t0, t1):
     """Keep the migration's events from t0 to t1 (wall seconds) and QEMU's own messages."""
+    keep = keep_pattern(dst)
     kept = 0
     with open(src, errors="replace") as f, open(dst, "w") as o:
         for line in f:
             m = re.match(r"^\d+@(\d+\.\d{6}):", line)
             if m:
                 t = float(m.group(1))
-                if t < t0 or t > t1 or not KEEP.match(line):
+                if t < t0 or t > t1 or not keep.match(line):
                     continue
             o.write(line)
             kept += 1
