@@ -7,7 +7,8 @@
 # (scripts/corpus/score.sh).
 #
 # Asserted: no "converging" at any mark on a run that never completes (holds with the
-# pass-by-pass verdict of the conv branch, merged here).  Issue 20's ">= 90 % right at the
+# pass-by-pass verdict of the conv branch, merged here), and every completed run's downtime
+# within 2 ms of QMP's (with the live branch's downtime bounds, merged here).  Issue 20's ">= 90 % right at the
 # 50 % mark" is printed (BENCH verdict_accuracy_50pct, and over the runs past their first pass
 # verdict_accuracy_50pct_after_pass1) but not asserted: the verdict says "unknown" until it has
 # seen enough passes, and most completing runs here are at 50 % inside their first pass or
@@ -84,6 +85,10 @@ fc=$(awk '$2 == "verdict_false_converging" { print $3 }' "$T/score")
 	fail "no BENCH lines from the scorer"
 [ "$fc" = 0 ] && ok "no converging on a run that never completes, at any mark" ||
 	fail "$fc false converging verdicts"
+# issue 20: the downtime within 2 ms of QMP's, on every completed run of both QEMUs
+dto=$(awk '$2 == "downtime_off_by_more_than_2ms" { print $3 }' "$T/score")
+[ "$dto" = 0 ] && ok "every completed run's downtime within 2 ms of QMP's" ||
+	{ fail "$dto completed runs' downtime more than 2 ms from QMP's"; grep '^downtime' "$T/score"; }
 if [ "$CORPUS_STRICT" = 1 ]; then
 	awk -v a="$acc" 'BEGIN { exit !(a >= 90) }' && ok "at least 90 % right at 50 %" ||
 		fail "$acc % right at 50 %, want >= 90"
