@@ -486,6 +486,163 @@ static void error_messages_say_what_is_wrong(void **state)
 	free(path);
 }
 
+/*
+ * A capture built byte by byte from docs/capture-format.md: header, info
+ * block, one chunk with one session_end record, the end marker.  The knobs
+ * are the fields with a reader rule.
+ */
+struct hand {
+	uint32_t flags, reserved;
+	uint16_t hdr_len;
+	const void *info; /* info block bytes (a multiple of 8 unless testing that) */
+	uint32_t info_len;
+	uint32_t end_len, end_nr;
+};
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static size_t hand_capture(const struct hand *h, unsigned char *buf)
+{
+	uint16_t version = 1, hdr_len = h->hdr_len ? h->hdr_len : 32;
+	struct ms_ev_session_end e = { .hdr = { .type = MS_EV_SESSION_END, .len = 8, .ts_ns = 5 } };
+	uint64_t total = 1;
+	size_t off;
+
+	memset(buf, 0, 4096);
+	memcpy(buf, "MSCAPTUR", 8);
+	memcpy(buf + 8, &version, 2);
+	memcpy(buf + 10, &hdr_len, 2);
+	put32(buf + 12, h->info_len);
+	memcpy(buf + hdr_len, h->info, h->info_len);
+	put32(buf + 16, ms_crc32c(0, buf + hdr_len, h->info_len));
+	put32(buf + 20, h->flags);
+	put32(buf + 24, ms_crc32c(0, buf, 24));
+	put32(buf + 28, h->reserved);
+	off = hdr_len + h->info_len;
+
+	put32(buf + off, 0x4b43534d); /* MSCK */
+	put32(buf + off + 4, sizeof(e));
+	put32(buf + off + 8, 1);
+	memcpy(buf + off + 16, &e, sizeof(e));
+	put32(buf + off + 12, ms_crc32c(ms_crc32c(0, buf + off + 4, 8), buf + off + 16, sizeof(e)));
+	off += 16 + sizeof(e);
+
+	put32(buf + off, 0x4e45534d); /* MSEN */
+	put32(buf + off + 4, h->end_len ? h->end_len : 8);
+	put32(buf + off + 8, h->end_nr);
+	memcpy(buf + off + 16, &total, 8);
+	put32(buf + off + 12, ms_crc32c(ms_crc32c(0, buf + off + 4, 8), buf + off + 16,
+					h->end_len ? h->end_len : 8));
+	return off + 16 + (h->end_len ? h->end_len : 8);
+}
+
+static int replay_hand(const struct hand *h, char *err)
+{
+	static unsigned char buf[4096];
+	int ret;
+
+	err[0] = '\0';
+	ret = replay_buf(buf, hand_capture(h, buf), NULL, err);
+	printf("hand-built capture: %s\n", ret ? err : "read");
+	return ret;
+}
+
+/* Every "must be 0" or "no NUL" field of the format has the reader rule the document states. */
+static void every_must_be_zero_field_has_the_documented_rule(void **state)
+{
+	/* "host"="h1", then 6 bytes of padding to 16 */
+	unsigned char info[16] = { 4, 0, 2, 0, 'h', 'o', 's', 't', 'h', '1' };
+	unsigned char bad[16];
+	char err[MS_ERR_LEN];
+	struct hand h = { .info = info, .info_len = sizeof(info) };
+
+	assert_int_equal(replay_hand(&h, err), 0);
+
+	h.flags = 1;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err, "t.mscap: offset 20: unknown header flags 0x1");
+	h.flags = 0;
+	h.reserved = 2;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err, "t.mscap: offset 28: reserved header field is not zero");
+	h.reserved = 0;
+
+	/* a longer header: the bytes past 32 are skipped */
+	h.hdr_len = 40;
+	assert_int_equal(replay_hand(&h, err), 0);
+	h.hdr_len = 36;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err, "t.mscap: offset 10: bad header length 36");
+	h.hdr_len = 0;
+
+	/* info padding: zeros, once, fewer than 8 */
+	memcpy(bad, info, sizeof(bad));
+	bad[15] = 1; /* past the 0, 0 entry head that ends the entries */
+	h.info = bad;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(
+	    err, "t.mscap: offset 42: bad info padding (6 bytes, want 0 to 7 zero bytes)");
+	{
+		unsigned char padded[24] = { 4, 0, 2, 0, 'h', 'o', 's', 't', 'h', '1' };
+
+		h.info = padded;
+		h.info_len = sizeof(padded);
+		assert_int_equal(replay_hand(&h, err), -EINVAL);
+		assert_string_equal(err, "t.mscap: offset 42: bad info padding (14 bytes, want 0 "
+					 "to 7 zero bytes)");
+		h.info_len = sizeof(info);
+	}
+	/* no NUL in a key or a value */
+	memcpy(bad, info, sizeof(bad));
+	bad[9] = 0;
+	h.info = bad;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err,
+			    "t.mscap: offset 32: info entry has a NUL byte in its key or value");
+	/* an empty key */
+	memcpy(bad, info, sizeof(bad));
+	bad[0] = 0;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err,
+			    "t.mscap: offset 32: info entry has a bad key or value length (0, 2)");
+	h.info = info;
+
+	/* the end marker: exactly 8 bytes and no records */
+	h.end_len = 16;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err, "t.mscap: offset 88: end marker of 16 bytes and 0 records (want "
+				 "8 and 0)");
+	h.end_len = 0;
+	h.end_nr = 1;
+	assert_int_equal(replay_hand(&h, err), -EINVAL);
+	assert_string_equal(err, "t.mscap: offset 88: end marker of 8 bytes and 1 records (want "
+				 "8 and 0)");
+}
+
+/* The padding after a record is not checked: the chunk's CRC covers it. */
+static void record_padding_is_not_checked(void **state)
+{
+	struct ms_ev_session_end e = { .hdr = { .type = MS_EV_SESSION_END, .len = 4, .ts_ns = 5 } };
+	const struct ms_event_hdr *evs[] = { &e.hdr };
+	unsigned char *buf;
+	size_t len = write_records(evs, 1, &buf), chunk;
+	char err[MS_ERR_LEN];
+	uint32_t info_len, crc;
+
+	memcpy(&info_len, buf + 12, 4);
+	chunk = 32 + info_len;
+	buf[chunk + 16 + 16 + 4] = 0xaa; /* the 4 padding bytes after the 4-byte payload */
+	crc = ms_crc32c(ms_crc32c(0, buf + chunk + 4, 8), buf + chunk + 16, 24);
+	memcpy(buf + chunk + 12, &crc, 4);
+	err[0] = '\0';
+	if (replay_buf(buf, len, NULL, err))
+		fail_msg("%s", err);
+	free(buf);
+}
+
 static void missing_file_is_a_clear_error(void **state)
 {
 	char err[MS_ERR_LEN];
@@ -510,6 +667,8 @@ int main(void)
 		cmocka_unit_test(every_flipped_byte_is_detected),
 		cmocka_unit_test(error_messages_say_what_is_wrong),
 		cmocka_unit_test(missing_file_is_a_clear_error),
+		cmocka_unit_test(every_must_be_zero_field_has_the_documented_rule),
+		cmocka_unit_test(record_padding_is_not_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
