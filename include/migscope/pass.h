@@ -4,7 +4,8 @@
  * docs/telemetry.md "Passes").  QEMU marks its own (a dirty bitmap sync); a
  * VFIO device has none, so a query that finds its dirty bytes rising again
  * after they fell (pre-copy caught up, and new dirty data appeared: the
- * device's sync) or REINIT starts a new pass, and the first query starts the
+ * device's sync) or REINIT (flagged, or initial bytes growing again after
+ * they reached zero) starts a new pass, and the first query starts the
  * first.  (A device whose dirty bytes only grow ends a pass where everything
  * the last boundary left has moved: the telemetry sees that from the data.)
  */
@@ -19,8 +20,10 @@
 struct ms_pass_seen {
 	uint64_t last_ts; /* the last boundary */
 	uint64_t dirty;	  /* dirty bytes at the last query */
+	uint64_t initial; /* initial bytes at the last query */
 	uint32_t pass;	  /* boundaries so far */
 	int fell;	  /* the dirty bytes fell since the last boundary */
+	int had_initial;  /* initial bytes were seen */
 };
 
 /* A boundary the source knows of (a QEMU sync): fills *ev for hdr.dev = dev. */

@@ -54,7 +54,7 @@ struct ms_tm_sample {
 	uint64_t dirty_bps; /* the source's own dirty rate, MS_STAT_UNSET if none */
 	uint32_t flags;	    /* MS_PRECOPY_REINIT, MS_TM_EXACT */
 	uint32_t pad;
-	uint64_t link_bps;  /* the transfer rate the source measured then (QMP mbps), 0 if none */
+	uint64_t link_bps; /* the transfer rate the source measured then (QMP mbps), 0 if none */
 };
 
 /* A QEMU pending sample counted right after a dirty sync (a boundary in old captures). */
@@ -258,8 +258,8 @@ struct ms_tm_convergence {
 	uint64_t switchover_ns;	      /* converging: expected time to switchover, else unset */
 	uint64_t stopcopy;	      /* last stop-copy size before switchover, MS_STAT_UNSET */
 	uint64_t predicted_ns;	      /* pending bytes at the bandwidth, MS_STAT_UNSET */
-	uint32_t reinits;	      /* REINIT events: flagged, or initial bytes growing from zero */
-	uint32_t reinit_idx[8];	      /* sample indexes of the first few */
+	uint32_t reinits;	/* REINIT events: flagged, or initial bytes growing from zero */
+	uint32_t reinit_idx[8]; /* sample indexes of the first few */
 };
 
 /* How a device's downtime was measured. */
@@ -389,8 +389,9 @@ struct ms_tm_report {
 static inline int ms_tm_verdict_expected(const struct ms_device_info *info,
 					 const struct ms_tm_convergence *c)
 {
-	return c->samples || (info && info->role != MS_ROLE_DEST &&
-			      info->kind != MS_DEV_KIND_QEMU_SECTION && info->kind != MS_DEV_KIND_HOST);
+	return c->samples ||
+	       (info && info->role != MS_ROLE_DEST && info->kind != MS_DEV_KIND_QEMU_SECTION &&
+		info->kind != MS_DEV_KIND_HOST);
 }
 
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
@@ -400,16 +401,16 @@ void ms_tm_report__free(struct ms_tm_report *r);
 
 /* How to judge one series. */
 struct ms_tm_judge_opts {
-	uint64_t threshold;	      /* bytes that fit the limit at the last sample, MS_STAT_UNSET */
-	const char *threshold_source; /* "qemu", "limit", "none" */
-	uint64_t limit_ns;	      /* the downtime limit then, 0: none */
+	uint64_t threshold;		 /* bytes that fit the limit at the last sample, or unset */
+	const char *threshold_source;	 /* "qemu", "limit", "none" */
+	uint64_t limit_ns;		 /* the downtime limit then, 0: none */
 	const struct ms_tm_pass *passes; /* the series' boundaries, in time order */
 	uint32_t np;
-	int sync;	/* QEMU's RAM: only what a sync leaves is what would move */
-	int moves_known; /* the samples' moved counts are bytes of this series moved */
-	int no_precopy; /* a stop-copy size with no pre-copy to shrink it */
+	int sync;	     /* QEMU's RAM: only what a sync leaves is what would move */
+	int moves_known;     /* the samples' moved counts are bytes of this series moved */
+	int no_precopy;	     /* a stop-copy size with no pre-copy to shrink it */
 	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
-	const char *what; /* what the series counts, for the reason; NULL: "pending" */
+	const char *what;    /* what the series counts, for the reason; NULL: "pending" */
 };
 
 /*

@@ -808,8 +808,8 @@ static int bound_cmp(const void *a, const void *b)
 
 /* Where a series' boundaries come from, and what its moved counts mean. */
 struct pass_src {
-	const struct ms_tm_bounds *bounds;    /* MS_EV_PASS records */
-	const struct ms_tm_sample *pre;	      /* pre-copy samples (devices), else NULL */
+	const struct ms_tm_bounds *bounds; /* MS_EV_PASS records */
+	const struct ms_tm_sample *pre;	   /* pre-copy samples (devices), else NULL */
 	uint32_t npre;
 	int moves_pending; /* moved counts bytes of the judged series (a device's data) */
 };
@@ -901,32 +901,33 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 		p[k].flags = flags;
 		if (k) {
 			const struct ms_tm_pass *q = &p[k - 1];
-			uint64_t moved = s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved
-								       : 0;
+			uint64_t moved =
+			    s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved : 0;
 			double dur = (double)(p[k].ts_ns - q->ts_ns) / 1e9, link = 0;
 
 			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
 			p[k].moved = src->moves_pending ? moved : 0;
-			/* what became pending: the change plus what moved; QEMU: what the sync left */
-			p[k].dirty = src->moves_pending
-					 ? (p[k].left + moved > q->left ? p[k].left + moved - q->left
-									: 0)
-					 : p[k].left;
+			/* the change plus what moved; QEMU's RAM: what the sync left */
+			p[k].dirty =
+			    src->moves_pending
+				? (p[k].left + moved > q->left ? p[k].left + moved - q->left : 0)
+				: p[k].left;
 			for (uint32_t x = q->idx + 1; x <= j; x++) {
 				double l = link_rate(t, &s[x]);
 
 				link = l > link ? l : link;
 			}
 			if (dur > 0) {
-				uint64_t cap = ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
+				uint64_t cap =
+				    ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
 
 				p[k].dirty_bps = (double)p[k].dirty / dur;
 				if (s[j].dirty_bps != MS_STAT_UNSET &&
 				    (double)s[j].dirty_bps > p[k].dirty_bps)
 					p[k].dirty_bps = (double)s[j].dirty_bps;
-				p[k].transfer_bps = link > 0		  ? link
+				p[k].transfer_bps = link > 0		 ? link
 						    : src->moves_pending ? (double)moved / dur
-									  : (double)q->left / dur;
+									 : (double)q->left / dur;
 				/*
 				 * What a QEMU pass drained counts zero pages, which cost
 				 * nearly nothing to send: what dirty pages compete for is
@@ -953,8 +954,8 @@ static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 		o->threshold = x->threshold;
 		o->threshold_source = "qemu";
 	} else {
-		o->threshold = ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX,
-							  vm->bandwidth_bps);
+		o->threshold =
+		    ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX, vm->bandwidth_bps);
 		o->threshold_source = "limit";
 	}
 }
@@ -970,8 +971,8 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	int sc;
 	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
 	/* QMP's ram.remaining for a section: the VM's passes (MIGRATION_PASS) are its */
-	int qmp_ram = dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP &&
-		      !dev->bounds.nr;
+	int qmp_ram =
+	    dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP && !dev->bounds.nr;
 	struct pass_src src = {
 		.bounds = qmp_ram ? &t->bounds : &dev->bounds,
 		.pre = dev->basis == MS_EV_PRECOPY ? dev->samples.v : NULL,
@@ -1121,6 +1122,16 @@ static uint64_t latest_switchover(const struct ms_tm_report *r, enum ms_verdict 
 	return at;
 }
 
+/* A device judged on QEMU's own pending from its trace log (or USDT probes). */
+static int qemu_own_pending(const struct ms_telemetry *t, const struct ms_tm_report *r)
+{
+	for (uint32_t id = 0; id < r->nr && id < t->nr; id++)
+		if (r->dev[id].present && r->dev[id].conv.samples &&
+		    t->dev[id].basis == MS_EV_QEMU_PENDING && t->dev[id].origin != MS_PENDING_QMP)
+			return 1;
+	return 0;
+}
+
 /* Without query-migrate or a sum of the devices: the VM converges as its worst device does. */
 static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 {
@@ -1136,7 +1147,10 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 	c->samples = samples;
 	c->basis = "devices";
 	c->reinits = 0;
-	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
+	c->stopcopy = MS_STAT_UNSET;
+	/* QEMU's own pending counts every iterative section: its prediction is the VM's */
+	if (strcmp(r->dev[wid].conv.basis, "qemu_pending"))
+		c->predicted_ns = MS_STAT_UNSET;
 	c->switchover_ns = latest_switchover(r, c->verdict);
 	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
 }
@@ -1288,13 +1302,14 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	 */
 	wid = worst_device(r, &k);
 	if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE &&
-	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING && !latest_switchover(r, MS_VERDICT_CONVERGING)) {
+	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+	    !latest_switchover(r, MS_VERDICT_CONVERGING)) {
 		/* each fits now, together they do not, and nothing says they will shrink */
 		c->verdict = MS_VERDICT_STALLED;
 		c->switchover_ns = MS_STAT_UNSET;
 		part_names(d, r, names, sizeof(names));
-		ms_tm_say(c, "%s: each fits the threshold, together %s do not",
-			  names, ms_fmt_bytes(c->pending, why, 40));
+		ms_tm_say(c, "%s: each fits the threshold, together %s do not", names,
+			  ms_fmt_bytes(c->pending, why, 40));
 	} else if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE) {
 		c->verdict = r->dev[wid].conv.verdict;
 		c->have_rates = 0;
@@ -1543,8 +1558,15 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 
 	if (vm_convergence(t, r))
 		return -ENOMEM;
-	if (!vm->series_nr) {
-		int ret = vm_total(t, d, r);
+	/*
+	 * QEMU's own pending from its trace log is exact at every sync and counts
+	 * every iterative section; query-migrate's ram.remaining is polled (what a
+	 * sync left shows up to a poll later, and a sync just before the stop not
+	 * at all).  With both, the VM is judged on QEMU's own; query-migrate's
+	 * series stays for the plots.
+	 */
+	if (!vm->series_nr || qemu_own_pending(t, r)) {
+		int ret = vm->series_nr ? 0 : vm_total(t, d, r);
 
 		if (ret < 0)
 			return ret;

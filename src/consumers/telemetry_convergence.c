@@ -151,7 +151,7 @@ static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm
 		    const char *why)
 {
 	double left = (double)last->left, thr = (double)o->threshold, now, secs;
-	char b1[40], b2[40], b3[40];
+	char b1[40], b2[40];
 	uint32_t k = 0;
 
 	if (o->threshold == MS_STAT_UNSET) {
@@ -174,7 +174,6 @@ static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm
 	ms_tm_say(c, "%s; under the threshold %s in ~%u pass%s, ~%s", why,
 		  ms_fmt_bytes(o->threshold, b1, sizeof(b1)), k ? k : 1, k > 1 ? "es" : "",
 		  fmt_secs(secs, b2, sizeof(b2)));
-	(void)b3;
 }
 
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
@@ -205,8 +204,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	c->dirty = s[n - 1].dirty;
 	c->pending = judged_pending(s, n, o);
 	if (o->threshold != MS_STAT_UNSET && o->threshold && o->limit_ns)
-		c->predicted_ns = ms_tm_u64((double)c->pending / (double)o->threshold *
-					    (double)o->limit_ns);
+		c->predicted_ns =
+		    ms_tm_u64((double)c->pending / (double)o->threshold * (double)o->limit_ns);
 
 	if (!c->pending) {
 		c->verdict = MS_VERDICT_CONVERGING;
@@ -230,9 +229,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		ms_tm_say(c, "no pre-copy: %s %s all moves after the stop%s%s", what,
 			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),
 			  o->threshold != MS_STAT_UNSET ? ", over the threshold " : "",
-			  o->threshold != MS_STAT_UNSET
-			      ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))
-			      : "");
+			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))
+							: "");
 		return;
 	}
 	if (o->precopy_drained) {
@@ -276,7 +274,8 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			ms_tm_say(c,
 				  "pass %u: %s rose from %s to %s while moving: dirtying %s "
 				  "outpaces moving %s",
-				  np, what, ms_fmt_bytes(ms_tm_sample__pending(&s[lo]), b1, sizeof(b1)),
+				  np, what,
+				  ms_fmt_bytes(ms_tm_sample__pending(&s[lo]), b1, sizeof(b1)),
 				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b2, sizeof(b2)),
 				  fmt_rate(c->dirty_bps, b3, sizeof(b3)),
 				  fmt_rate(c->transfer_bps, why, 40));
@@ -288,12 +287,12 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		if (!np)
 			ms_tm_say(c, "no pass boundary in %u sample%s yet", n, n == 1 ? "" : "s");
 		else
-			ms_tm_say(c, "no complete pass yet%s: the first has run %s from %s, %s %s now",
-				  from != o->passes ? " since the last REINIT" : "",
-				  fmt_secs((double)(s[n - 1].ts_ns - from->ts_ns) / 1e9, b1,
-					   sizeof(b1)),
-				  ms_fmt_bytes(from->left, b2, sizeof(b2)), what,
-				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b3, sizeof(b3)));
+			ms_tm_say(
+			    c, "no complete pass yet%s: the first has run %s from %s, %s %s now",
+			    from != o->passes ? " since the last REINIT" : "",
+			    fmt_secs((double)(s[n - 1].ts_ns - from->ts_ns) / 1e9, b1, sizeof(b1)),
+			    ms_fmt_bytes(from->left, b2, sizeof(b2)), what,
+			    ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b3, sizeof(b3)));
 		return;
 	}
 	/* the last pass, complete or not, says stalled when its dirtying keeps pace */
@@ -367,8 +366,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	 */
 	if (k < 2 || !complete(o, &from[k - 1], &from[k - 2])) {
 		c->verdict = MS_VERDICT_UNKNOWN;
-		ms_tm_say(c,
-			  "pass %u left %s (dirtying %s, moving %s); %s", np - 1,
+		ms_tm_say(c, "pass %u left %s (dirtying %s, moving %s); %s", np - 1,
 			  ms_fmt_bytes(from[np - 1].left, b1, sizeof(b1)),
 			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
 			  fmt_rate(c->transfer_bps, b3, sizeof(b3)),
@@ -393,10 +391,11 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	if (q > q_prev * SHARE_RISE_MAX) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		c->ratio = q;
-		ms_tm_say(c,
-			  "each pass leaves a larger share as passes shorten (x%.2f, then x%.2f after "
-			  "pass %u): no projection",
-			  q_prev, q, k);
+		ms_tm_say(
+		    c,
+		    "each pass leaves a larger share as passes shorten (x%.2f, then x%.2f after "
+		    "pass %u): no projection",
+		    q_prev, q, k);
 		return;
 	}
 	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)", k,

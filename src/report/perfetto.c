@@ -4,8 +4,8 @@
  * (ui.perfetto.dev) and chrome://tracing open.  One process, one track
  * (thread) per device: its states and the arcs between them as slices; the
  * VM's pre-copy and downtime on track 0; pending bytes, stop-copy size and
- * dirty rate as counter tracks; REINIT, switchover and VM stop/resume as
- * instant events.  Times are microseconds from the session start.
+ * dirty rate as counter tracks; REINIT, pass boundaries, switchover and VM
+ * stop/resume as instant events.  Times are microseconds from the session start.
  *
  * Streamed with stdio rather than built as a json-c tree: a long capture has
  * hundreds of thousands of samples.
@@ -73,6 +73,15 @@ static void instant(struct pf *p, uint32_t tid, const char *name, uint64_t ts, i
 {
 	ev(p, 'i', tid, name, ts);
 	fprintf(p->f, ",\"s\":\"%c\"}", global ? 'g' : 't');
+}
+
+/* A pass boundary of a judged series: "pass 1" begins at the first. */
+static void pass_instant(struct pf *p, uint32_t tid, uint32_t i, uint64_t ts)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "pass %u", i + 1);
+	instant(p, tid, name, ts, 0);
 }
 
 /* A counter sample: args are key/value pairs, nkeys of them. */
@@ -214,6 +223,9 @@ static void write_trace(struct pf *p)
 	}
 	for (uint32_t i = 0; i < t->switchover.nr; i++)
 		instant(p, 0, switchover_name(t->switchover.v[i].v), t->switchover.v[i].ts_ns, 1);
+	/* where each pass ended: what the verdict is judged on */
+	for (uint32_t i = 0; i < r->vm.passes_nr; i++)
+		pass_instant(p, 0, i, r->vm.passes[i].ts_ns);
 	if (r->vm.series_nr)
 		series_counters(p, "VM", r->vm.series, r->vm.series_nr, 0, 1);
 	/* the threshold and the limit as steps: each change of the limits in force moves them */
@@ -260,6 +272,8 @@ static void write_trace(struct pf *p)
 		for (uint32_t i = 0; i < dev->switchover.nr; i++)
 			instant(p, id + 1, switchover_name(dev->switchover.v[i].v),
 				dev->switchover.v[i].ts_ns, 0);
+		for (uint32_t i = 0; i < r->dev[id].passes_nr; i++)
+			pass_instant(p, id + 1, i, r->dev[id].passes[i].ts_ns);
 		series_counters(p, d->name, dev->samples.v, dev->samples.nr,
 				dev->basis == MS_EV_PRECOPY, dev->data[MS_PHASE_PRECOPY] > 0);
 		for (uint32_t i = 0; i < dev->stopcopy.nr; i++) {

@@ -110,11 +110,10 @@ static struct json_object *passes_json(const struct ms_tm_report *r, const struc
 }
 
 /* judged: the series the verdict was made on; pre: the pre-copy samples (REINITs are theirs) */
-static struct json_object *convergence_json(const struct ms_tm_report *r,
-					    const struct ms_tm_convergence *c,
-					    const struct ms_tm_samples *judged,
-					    const struct ms_tm_samples *pre,
-					    const struct ms_tm_pass *passes, uint32_t np, int expected)
+static struct json_object *
+convergence_json(const struct ms_tm_report *r, const struct ms_tm_convergence *c,
+		 const struct ms_tm_samples *judged, const struct ms_tm_samples *pre,
+		 const struct ms_tm_pass *passes, uint32_t np, int expected)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
 	/* the limit in force when the series was judged (its last sample) */
@@ -255,8 +254,8 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL, vm->passes,
-							     vm->passes_nr, 1));
+	ms_json_add(o, "convergence",
+		    convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr, 1));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }

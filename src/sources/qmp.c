@@ -78,8 +78,8 @@ struct ms_qmp {
 	uint32_t status;
 	uint32_t pass;	  /* QEMU's last pass number published as MS_EV_PASS */
 	uint64_t pass_ts; /* and when that pass began */
-	int active_seen; /* a migration ran during this session */
-	int final_asked; /* the migration ended; the last query-migrate is out */
+	int active_seen;  /* a migration ran during this session */
+	int final_asked;  /* the migration ended; the last query-migrate is out */
 	int ended;
 
 	struct {

@@ -24,12 +24,15 @@ void ms_pass__boundary(struct ms_pass_seen *p, uint32_t dev, uint32_t origin, ui
 int ms_pass__precopy(struct ms_pass_seen *p, uint32_t dev, uint64_t ts, uint64_t initial,
 		     uint64_t dirty, uint32_t flags, struct ms_ev_pass *ev)
 {
-	int reinit = !!(flags & MS_PRECOPY_REINIT);
+	/* REINIT: flagged, or initial bytes back after reaching zero (as telemetry counts it) */
+	int reinit = (flags & MS_PRECOPY_REINIT) || (p->had_initial && !p->initial && initial);
 	int first = !p->pass, again = p->fell && dirty > p->dirty;
 	uint64_t risen = dirty > p->dirty ? dirty - p->dirty : 0;
 
 	p->fell |= dirty < p->dirty;
 	p->dirty = dirty;
+	p->initial = initial;
+	p->had_initial |= initial > 0;
 	if (!first && !again && !reinit)
 		return 0;
 	p->fell = 0;

@@ -57,6 +57,7 @@ static const struct field f_session[] = { F(ms_ev_session, mono_ns, "u64"),
 static const struct field f_config[] = { F(ms_ev_config, downtime_limit_ns, "u64"),
 					 F(ms_ev_config, bandwidth_bps, "u64"),
 					 F(ms_ev_config, page_size, "u64"),
+					 F(ms_ev_config, changed_after_ns, "u64"),
 					 { NULL } };
 static const struct field f_dev_add[] = {
 	F(ms_ev_dev_add, kind, "u16"),	    F(ms_ev_dev_add, role, "u16"),
@@ -154,6 +155,14 @@ static const struct field f_source_stats[] = {
 static const struct field f_session_end[] = { F(ms_ev_session_end, status, "s32"),
 					      F(ms_ev_session_end, reserved, "u32"),
 					      { NULL } };
+static const struct field f_pass[] = {
+	F(ms_ev_pass, pass, "u32"),  F(ms_ev_pass, origin, "u32"), F(ms_ev_pass, flags, "u32"),
+	F(ms_ev_pass, reserved, "u32"), F(ms_ev_pass, left, "u64"), F(ms_ev_pass, dirty, "u64"),
+	F(ms_ev_pass, dur_ns, "u64"), { NULL }
+};
+static const struct field f_qemu_mark[] = { F(ms_ev_qemu_mark, mark, "u32"),
+					    F(ms_ev_qemu_mark, arg, "s32"),
+					    { NULL } };
 
 /* Every record type's payload; a type added to event.h needs its fields here. */
 static const struct field *const layouts[MS_EV__MAX] = {
@@ -181,6 +190,8 @@ static const struct field *const layouts[MS_EV__MAX] = {
 	[MS_EV_DEV_ATTACH] = f_dev_attach,
 	[MS_EV_SOURCE_STATS] = f_source_stats,
 	[MS_EV_SESSION_END] = f_session_end,
+	[MS_EV_PASS] = f_pass,
+	[MS_EV_QEMU_MARK] = f_qemu_mark,
 };
 
 /* The fixed structures around the records; offsets from their own start. */

@@ -740,7 +740,8 @@ static void limits_set_through_another_monitor_are_followed_live(void **state)
 	double limit[4], in_force, dt, qmp_dt;
 	uint64_t bw[4], setup_ts = 0;
 	char verdict[32];
-	size_t n;
+	size_t n, judged = 0;
+	int saw_20 = 0, saw_50 = 0;
 
 	skip_without_qemu(e);
 	run_migration(e, &r, report, capture, sizeof(report));
@@ -773,6 +774,41 @@ static void limits_set_through_another_monitor_are_followed_live(void **state)
 	assert_true(c->hdr.ts_ns > setup_ts + 3 * TP_SEC);
 	/* seen within a poll or two of QEMU taking it */
 	assert_true(c->hdr.ts_ns - c->changed_after_ns < TP_SEC);
+
+	/*
+	 * Judged at each of RAM's pending samples: against the limit in force
+	 * then (the last config before it), never converging, never contradicting
+	 * itself.
+	 */
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+		uint64_t limit = 0;
+		struct ms_tm_report rep;
+		struct ms_session *s;
+
+		if (ev->type != MS_EV_QEMU_PENDING)
+			continue;
+		for (size_t j = 0; j < 3; j++) {
+			c = tu_recorder__nth(&rec, MS_EV_CONFIG, j);
+			if (!j || c->hdr.ts_ns <= ev->ts_ns)
+				limit = c->downtime_limit_ns;
+		}
+		s = tb_judge_at(&rec, ev->ts_ns, &rep);
+		assert_true(ev->dev < rep.nr);
+		if (rep.dev[ev->dev].conv.limit_ns != limit)
+			fail_msg("judged at %.3f s against %.0f ms, in force %.0f ms",
+				 (double)(ev->ts_ns - rep.t0_ns) / 1e9,
+				 (double)rep.dev[ev->dev].conv.limit_ns / 1e6, (double)limit / 1e6);
+		assert_int_not_equal(rep.dev[ev->dev].conv.verdict, MS_VERDICT_CONVERGING);
+		tb_assert_report_consistent(&rep);
+		ms_tm_report__free(&rep);
+		ms_session__free(s);
+		judged++;
+		saw_20 |= limit == 20000000;
+		saw_50 |= limit == 50000000;
+	}
+	/* both limits set through the other monitor were judged against */
+	assert_true(judged >= 20 && saw_20 && saw_50);
 	tu_recorder__free(&rec);
 	replay_gives_the_same_report(e, capture, report);
 }
@@ -823,7 +859,8 @@ static void working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point(void
 					 ms_devices__get(&s->devices, id)
 					     ? ms_devices__get(&s->devices, id)->name
 					     : "?",
-					 (double)(ev->ts_ns - rep.t0_ns) / 1e9, rep.dev[id].conv.reason);
+					 (double)(ev->ts_ns - rep.t0_ns) / 1e9,
+					 rep.dev[id].conv.reason);
 		if (rep.vm.conv.verdict == MS_VERDICT_CONVERGING)
 			fail_msg("the VM converging at %.3f s: %s",
 				 (double)(ev->ts_ns - rep.t0_ns) / 1e9, rep.vm.conv.reason);

@@ -179,8 +179,9 @@ static void passes_of_the_real_migration_are_its_syncs(void **state)
 			fits_at = p->hdr.ts_ns;
 	}
 	/* 7859@1795391031.897616 to 7859@1795391032.647767: RAM's first pass */
-	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
-			 1795391032647767000ull - 1795391031897616000ull);
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
+	    1795391032647767000ull - 1795391031897616000ull);
 
 	while ((ev = tu_recorder__next(&e.rec, &off))) {
 		struct ms_tm_report r;
@@ -193,8 +194,9 @@ static void passes_of_the_real_migration_are_its_syncs(void **state)
 				fail_msg("converging before the last sync: %s", c->reason);
 			if (ev->ts_ns >= fits_at)
 				assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
-			if (ev->ts_ns < ((const struct ms_ev_pass *)tu_recorder__nth(
-					     &e.rec, MS_EV_PASS, 1))->hdr.ts_ns)
+			if (ev->ts_ns <
+			    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
+				->hdr.ts_ns)
 				assert_int_equal(c->verdict, MS_VERDICT_UNKNOWN);
 		}
 		ms_tm_report__free(&r);
@@ -208,9 +210,10 @@ static void passes_of_the_real_migration_are_its_syncs(void **state)
 		assert_int_equal(r.dev[ram].conv.pending, 4661248);
 		assert_int_equal(r.dev[ram].conv.threshold, 15259936);
 		assert_int_equal(r.dev[ram].conv.switchover_ns, 0);
-		assert_non_null(strstr(r.dev[ram].conv.reason,
-				       "pending 4.45 MiB left by the last sync is under the threshold "
-				       "14.55 MiB: it can switch over now"));
+		assert_non_null(
+		    strstr(r.dev[ram].conv.reason,
+			   "pending 4.45 MiB left by the last sync is under the threshold "
+			   "14.55 MiB: it can switch over now"));
 		ms_tm_report__free(&r);
 		ms_session__free(s);
 	}

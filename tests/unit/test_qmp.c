@@ -206,12 +206,12 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 		/* what the sync left is the next reply's ram.remaining */
 		assert_int_equal(ps->left, MS_STAT_UNSET);
 	}
-	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
-			     ->hdr.ts_ns,
-			 1795391032647710000ull);
-	assert_int_equal(((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
-			     ->dur_ns,
-			 1795391032647710000ull - 1795391031897374000ull);
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->hdr.ts_ns,
+	    1795391032647710000ull);
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
+	    1795391032647710000ull - 1795391031897374000ull);
 	assert_true(ms_qmp__ended(e.q));
 	assert_int_equal(ms_qmp__status(e.q), MS_MIG_COMPLETED);
 	assert_string_equal(ms_qmp__error(e.q), "");

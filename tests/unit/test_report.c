@@ -201,7 +201,7 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 	char *path = tu_tmp_path(".json"), err[MS_ERR_LEN];
 	struct json_object *root, *evs;
 	int slices_arc = 0, slices_state = 0, pending = 0, dirty_rate = 0, names = 0, reinit = 0;
-	int vm_downtime = 0;
+	int vm_downtime = 0, pass1 = 0;
 
 	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
 	root = json_object_from_file(path);
@@ -236,6 +236,7 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 			names += !strcmp(name, "thread_name");
 		} else if (!strcmp(ph, "i")) {
 			reinit += !strcmp(name, "REINIT");
+			pass1 += !strcmp(name, "pass 1");
 		}
 	}
 	/* 4 source arcs + 6 destination arcs per pair */
@@ -245,6 +246,8 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 	assert_int_equal(dirty_rate, 29);
 	assert_int_equal(names, 7); /* the VM and six devices */
 	assert_int_equal(reinit, 2);
+	/* each source's first pass boundary; the devices' sum has none of its own */
+	assert_int_equal(pass1, 3);
 	assert_int_equal(vm_downtime, 1);
 	json_object_put(root);
 	ms_session__free(s);

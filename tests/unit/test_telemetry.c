@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <migscope/pass.h>
 #include <migscope/session.h>
 #include <migscope/telemetry.h>
 #include <migscope/vfio_compat.h>
@@ -252,6 +253,41 @@ static void precopy_drained_but_stop_copy_size_stuck_is_stalled(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * A device whose whole state fits the threshold can switch over now: mtty's
+ * 96 B stop-copy size, constant, with its pre-copy drained (QEMU's "exact
+ * pending" under the threshold), is converging at every query, never stalled.
+ * One without pre-copy (capabilities STOP_COPY only) likewise; with 500 MiB it
+ * is stalled, its whole state moving after the stop.
+ */
+static void a_device_whose_whole_state_fits_is_converging_never_stalled(void **state)
+{
+	struct ms_session *s = limited_session();
+	uint32_t mtty = tb_dev(s, "mtty", MS_DEV_KIND_VFIO, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t small = ms_session__add_device(s, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
+						VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "small");
+	uint32_t big = ms_session__add_device(s, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
+					      VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "big");
+	struct ms_tm_report r;
+
+	for (int i = 0; i < 20; i++) {
+		tb_precopy(s, mtty, 100.0 * i, i ? 0 : 96, 0, 0);
+		tb_stopcopy(s, mtty, 100.0 * i, 96);
+		tb_stopcopy(s, small, 100.0 * i, 96);
+		tb_stopcopy(s, big, 100.0 * i, 500 * TB_MIB);
+		analyze(s, &r);
+		assert_int_equal(r.dev[mtty].conv.verdict, MS_VERDICT_CONVERGING);
+		assert_int_equal(r.dev[mtty].conv.switchover_ns, 0);
+		assert_non_null(strstr(r.dev[mtty].conv.reason, "it can switch over now"));
+		assert_int_equal(r.dev[small].conv.verdict, MS_VERDICT_CONVERGING);
+		assert_int_equal(r.dev[big].conv.verdict, MS_VERDICT_STALLED);
+		assert_non_null(strstr(r.dev[big].conv.reason, "no pre-copy"));
+		tb_assert_report_consistent(&r);
+		ms_tm_report__free(&r);
+	}
+	ms_session__free(s);
+}
+
 static void reinit_flagged_and_inferred_are_counted(void **state)
 {
 	struct ms_session *s = limited_session();
@@ -277,7 +313,8 @@ static void passes_restart_at_a_late_reinit(void **state)
 	struct ms_session *s = tb_session(NULL, 0, 0); /* no threshold */
 	uint32_t d = tb_dev(s, "reinit", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
 	struct ms_tm_report r;
-	/* a long flat stretch, then a REINIT jump that drains: new initial bytes are not divergence */
+	/* a long flat stretch, then a REINIT jump that drains: new initial bytes are not divergence
+	 */
 	static const uint64_t initial[] = { 8, 8, 8, 8, 8, 8, 8, 8, 0, 200, 150, 100, 60 };
 
 	for (unsigned int i = 0; i < sizeof(initial) / sizeof(initial[0]); i++)
@@ -539,7 +576,7 @@ static void virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone(void **sta
 	assert_int_equal(r.dev[a].arcs_nr, 6);
 	assert_true(r.dev[v].dt.complete);
 	assert_int_equal(r.dev[v].dt.end_ns - r.dev[v].dt.start_ns, 20000000);
-	assert_int_equal(r.dev[v].dt.stop_ns, 3000000);     /* to Freeze */
+	assert_int_equal(r.dev[v].dt.stop_ns, 3000000);	    /* to Freeze */
 	assert_int_equal(r.dev[v].dt.stopcopy_ns, 7000000); /* its last stop-copy data */
 	assert_int_equal(r.dev[v].dt.wait_ns, 4000000);
 	assert_int_equal(r.dev[v].dt.resume_ns, 6000000);
@@ -629,10 +666,16 @@ static void qemu_downtime_is_vm_stop_to_completion_and_agrees_with_qmp(void **st
 	assert_string_equal(r.dev[ram].conv.threshold_source, "qemu");
 	assert_int_equal(r.dev[ram].conv.samples, 16);
 	assert_true(r.dev[ram].have_precopy);
-	/* the VM from query-migrate's ram.remaining */
-	assert_string_equal(r.vm.conv.basis, "qmp");
-	assert_int_equal(r.vm.conv.samples, 7);
+	/*
+	 * The VM judged on QEMU's own pending (exact at each sync, every
+	 * section), not on query-migrate's polled ram.remaining, whose series
+	 * stays for the plots
+	 */
+	assert_string_equal(r.vm.conv.basis, "devices");
 	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_CONVERGING);
+	assert_non_null(strstr(r.vm.conv.reason, "ram: "));
+	assert_int_equal(r.vm.conv.predicted_ns, r.dev[ram].conv.predicted_ns);
+	assert_int_equal(r.vm.series_nr, 7);
 	ms_tm_report__free(&r);
 	ms_session__free(s);
 }
@@ -840,7 +883,8 @@ static void two_devices_each_under_the_threshold_are_over_it_together(void **sta
 	assert_int_equal(r.vm.series_nr, 19);
 	assert_int_equal(r.vm.series[0].ts_ns, tb_ns(50));
 	assert_int_equal(r.vm.conv.predicted_ns, 400000000); /* 40 MiB at 100 MiB/s */
-	assert_non_null(strstr(r.vm.conv.reason, "a+b: each fits the threshold, together 40.00 MiB"));
+	assert_non_null(
+	    strstr(r.vm.conv.reason, "a+b: each fits the threshold, together 40.00 MiB"));
 	ms_tm_report__free(&r);
 	ms_session__free(s);
 }
@@ -903,6 +947,65 @@ static void the_switchover_is_judged_by_the_rule_at_the_decision(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * A device's pass boundaries as its source finds them (ms_pass__precopy): the
+ * first query; dirty bytes rising again after they fell (pre-copy caught up,
+ * the device found new dirty data); REINIT.  Rising without a fall first is
+ * the same pass still collecting.
+ */
+static void device_passes_begin_where_dirty_bytes_rise_again(void **state)
+{
+	static const struct {
+		uint64_t dirty;
+		uint32_t flags;
+		int boundary;
+		uint64_t risen;
+	} q[] = {
+		{ 0, 0, 1, MS_STAT_UNSET }, /* the first query begins pass 1 */
+		{ 5, 0, 0, 0 },		    /* rising, no fall yet: pass 1 collecting */
+		{ 9, 0, 0, 0 },
+		{ 4, 0, 0, 0 }, /* falling: moved faster than dirtied */
+		{ 1, 0, 0, 0 },
+		{ 6, 0, 1, 5 }, /* rising again: pass 2 */
+		{ 8, 0, 0, 0 },
+		{ 8, MS_PRECOPY_REINIT, 1, 0 }, /* REINIT: pass 3 */
+		{ 3, 0, 0, 0 },
+		{ 7, 0, 1, 4 }, /* fell, rose: pass 4 */
+	};
+	struct ms_pass_seen seen = { 0 };
+	struct ms_ev_pass ev;
+	uint64_t prev_ts = 0;
+	uint32_t pass = 0;
+
+	for (unsigned int i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		int b =
+		    ms_pass__precopy(&seen, 7, tb_ns(100.0 * i), 100, q[i].dirty, q[i].flags, &ev);
+
+		assert_int_equal(b, q[i].boundary);
+		if (!b)
+			continue;
+		assert_int_equal(ev.hdr.type, MS_EV_PASS);
+		assert_int_equal(ev.hdr.dev, 7);
+		assert_int_equal(ev.pass, ++pass);
+		assert_int_equal(ev.origin, MS_PASS_DEVICE);
+		assert_int_equal(ev.left, 100 + q[i].dirty);
+		assert_int_equal(ev.dirty, q[i].risen);
+		assert_int_equal(ev.flags, q[i].flags & MS_PRECOPY_REINIT ? MS_PASS_REINIT : 0);
+		/* the pass that ended here: from the previous boundary */
+		assert_int_equal(ev.dur_ns, pass == 1 ? 0 : ev.hdr.ts_ns - prev_ts);
+		prev_ts = ev.hdr.ts_ns;
+	}
+	assert_int_equal(pass, 4);
+
+	/* initial bytes back after reaching zero: a REINIT, flagged or not */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(0), 50, 0, 0, &ev), 1);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(100), 0, 0, 0, &ev), 0);
+	assert_int_equal(ms_pass__precopy(&seen, 7, tb_ns(200), 30, 0, 0, &ev), 1);
+	assert_int_equal(ev.flags, MS_PASS_REINIT);
+	assert_int_equal(ev.pass, 2);
+}
+
 /* A small deterministic generator, so a failing case can be replayed by its number. */
 static uint64_t rnd(uint64_t *x)
 {
@@ -922,10 +1025,11 @@ static void verdicts_never_contradict_themselves_over_generated_series(void **st
 
 	for (int k = 0; k < 300; k++) {
 		uint64_t limit = 1 + rnd(&x) % 500, bw = (1 + rnd(&x) % 256) * TB_MIB;
-		struct ms_session *s = tb_session(NULL, rnd(&x) % 8 ? limit : 0,
-						  rnd(&x) % 8 ? bw : 0);
+		struct ms_session *s =
+		    tb_session(NULL, rnd(&x) % 8 ? limit : 0, rnd(&x) % 8 ? bw : 0);
 		uint32_t d = tb_dev(s, "gen", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
-		uint32_t q = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+		uint32_t q =
+		    tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
 		struct ms_tm_report r;
 		char who[48];
 
@@ -939,7 +1043,8 @@ static void verdicts_never_contradict_themselves_over_generated_series(void **st
 					       .sizes = (int)(rnd(&x) % 2) });
 		/* a sawtooth: each sync leaves ws * f^pass + noise, then it drains */
 		{
-			double left = (double)(1 + rnd(&x) % 256) * TB_MIB, f = 0.3 + (rnd(&x) % 90) / 100.0;
+			double left = (double)(1 + rnd(&x) % 256) * TB_MIB,
+			       f = 0.3 + (rnd(&x) % 90) / 100.0;
 			uint64_t thr = (1 + rnd(&x) % 4096) * 1024;
 			double t = 0;
 
@@ -977,8 +1082,10 @@ int main(void)
 		cmocka_unit_test(sawtooth_of_syncs_is_stalled_at_every_point),
 		cmocka_unit_test(sawtooth_whose_syncs_leave_less_each_pass_is_converging),
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
+		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
 		cmocka_unit_test(passes_restart_at_a_late_reinit),
+		cmocka_unit_test(device_passes_begin_where_dirty_bytes_rise_again),
 		cmocka_unit_test(verdicts_never_contradict_themselves_over_generated_series),
 		cmocka_unit_test(two_samples_above_threshold_are_unknown),
 		cmocka_unit_test(downtime_arcs_and_share_from_a_constructed_timeline),

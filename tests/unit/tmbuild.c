@@ -290,12 +290,14 @@ void tb_assert_consistent(const struct ms_tm_convergence *c, uint64_t limit_ns, 
 			fail_msg("%s: converging for a reason that says otherwise: %s", who,
 				 c->reason);
 		if (!c->switchover_ns && thr && c->pending >= c->threshold)
-			fail_msg("%s: switches over now with %" PRIu64 " over the threshold %" PRIu64,
+			fail_msg("%s: switches over now with %" PRIu64
+				 " over the threshold %" PRIu64,
 				 who, c->pending, c->threshold);
 		if (!c->switchover_ns && c->predicted_ns != MS_STAT_UNSET && limit_ns &&
 		    c->predicted_ns > limit_ns)
-			fail_msg("%s: switches over now with a predicted downtime over the limit: %s",
-				 who, c->reason);
+			fail_msg(
+			    "%s: switches over now with a predicted downtime over the limit: %s",
+			    who, c->reason);
 		if (c->switchover_ns && (!thr || c->pending < c->threshold ||
 					 !strstr(c->reason, "under the threshold")))
 			fail_msg("%s: converging in %" PRIu64 " ns without a projection: %s", who,
@@ -328,8 +330,7 @@ void tb_assert_report_consistent(const struct ms_tm_report *r)
 	tb_assert_consistent(&r->vm.conv, r->vm.limit_ns, "the VM");
 }
 
-struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut,
-			       struct ms_tm_report *r)
+struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut, struct ms_tm_report *r)
 {
 	struct ms_session_opts o = { 0 };
 	char err[MS_ERR_LEN];

@@ -99,6 +99,5 @@ void tb_assert_report_consistent(const struct ms_tm_report *r);
  * The report as it would have been at cut: the recorded stream's records up to
  * cut published into a fresh session and analysed.  Free both after.
  */
-struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut,
-			       struct ms_tm_report *r);
+struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut, struct ms_tm_report *r);
 #endif
