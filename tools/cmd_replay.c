@@ -119,8 +119,8 @@ int do_replay(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("replay", optind == argc ? "missing capture FILE" :
-								  "expected one capture FILE");
+		return cli_usage_error("replay", optind == argc ? "missing capture FILE"
+								: "expected one capture FILE");
 	path = argv[optind];
 
 	r = ms_capture_reader__open(path, err, sizeof(err));
@@ -140,8 +140,7 @@ int do_replay(int argc, char **argv)
 		until.after_ns = until_ns;
 		ms_bus__subscribe(&until.bus, MS_EV_ALL, until_forward, &until);
 	}
-	ret = ms_capture_reader__replay(r, until_ns ? &until.bus : &s->bus, NULL, err,
-					sizeof(err));
+	ret = ms_capture_reader__replay(r, until_ns ? &until.bus : &s->bus, NULL, err, sizeof(err));
 	ms_capture_reader__close(r);
 	if (ret) {
 		cli_error("%s", err);

@@ -40,8 +40,8 @@
 struct e2e {
 	char dir[64];
 	char qemu[256];
-	const char *version;	  /* which QEMU: "7.2" or "10.0" */
-	char fw[MAX_FW][256];	  /* its -L folders */
+	const char *version;  /* which QEMU: "7.2" or "10.0" */
+	char fw[MAX_FW][256]; /* its -L folders */
 	unsigned int nr_fw;
 	char guest[512];
 	const char *migscope;
@@ -163,7 +163,6 @@ static void path_in(const struct e2e *e, const char *name, char *out, size_t len
 }
 
 /* --- a small QMP driver: the test's own monitor, next to migscope's ---------- */
-
 
 static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 {

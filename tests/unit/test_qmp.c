@@ -573,16 +573,18 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	ms_qmp__transcript(q);
 
 	/* the recorder's ids are not ours: matched in order all the same */
-	sent(q, "{\"execute\": \"migrate-set-parameters\", \"id\": \"rec-1\", \"arguments\": "
-		"{\"downtime-limit\": 300, \"max-bandwidth\": 67108864}}", 10);
+	sent(q,
+	     "{\"execute\": \"migrate-set-parameters\", \"id\": \"rec-1\", \"arguments\": "
+	     "{\"downtime-limit\": 300, \"max-bandwidth\": 67108864}}",
+	     10);
 	assert_int_equal(received(q, "{\"return\": {}, \"id\": \"rec-1\"}", 11), 0);
 	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 300);
 	assert_int_equal(ms_qmp__info(q)->max_bandwidth, 67108864);
 	/* refused: the limit stays, and the transcript goes on */
 	sent(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 5}}",
 	     12);
-	assert_int_equal(received(q, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}", 13),
-			 0);
+	assert_int_equal(
+	    received(q, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}", 13), 0);
 	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 300);
 	assert_string_equal(ms_qmp__error(q), "");
 
@@ -593,8 +595,10 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	sent(q, "{\"execute\": \"query-migrate\"}", 22);
 	assert_int_equal(received(q, "{\"return\": {}}", 23), 0);
 	assert_int_equal(tu_recorder__count(&rec, MS_EV_MIG_STATS), 0);
-	assert_int_equal(received(q, "{\"return\": {\"status\": \"active\", \"total-time\": 5, "
-				"\"ram\": {\"remaining\": 4096, \"dirty-sync-count\": 1}}}", 24),
+	assert_int_equal(received(q,
+				  "{\"return\": {\"status\": \"active\", \"total-time\": 5, "
+				  "\"ram\": {\"remaining\": 4096, \"dirty-sync-count\": 1}}}",
+				  24),
 			 0);
 	assert_int_equal(tu_recorder__count(&rec, MS_EV_MIG_STATS), 1);
 	m = tu_recorder__nth(&rec, MS_EV_MIG_STATS, 0);
@@ -602,7 +606,8 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	assert_int_equal(m->ram_remaining, 4096);
 
 	/* a limit changed mid-run is a record at the time QEMU accepted it */
-	sent(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 2000}}",
+	sent(q,
+	     "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 2000}}",
 	     30);
 	assert_int_equal(tu_recorder__count(&rec, MS_EV_CONFIG), 1); /* the session's */
 	assert_int_equal(received(q, "{\"return\": {}}", 31), 0);
@@ -613,8 +618,10 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	assert_int_equal(c->bandwidth_bps, 67108864);
 	/* read back unchanged: no second record */
 	sent(q, "{\"execute\": \"query-migrate-parameters\"}", 32);
-	assert_int_equal(received(q, "{\"return\": {\"downtime-limit\": 2000, "
-				"\"max-bandwidth\": 67108864}}", 33),
+	assert_int_equal(received(q,
+				  "{\"return\": {\"downtime-limit\": 2000, "
+				  "\"max-bandwidth\": 67108864}}",
+				  33),
 			 0);
 	assert_int_equal(tu_recorder__count(&rec, MS_EV_CONFIG), 2);
 	/* a reply to nothing (the transcript began late) is ignored */
@@ -639,9 +646,11 @@ static void transcript_lines_read_both_spellings_and_say_what_is_wrong(void **st
 		int ok, sent;
 		const char *why;
 	} cases[] = {
-		{ "{\"dir\": \"send\", \"t\": 1795391031.5, \"msg\": {\"execute\": \"query-migrate\"}}", 1,
-		  1, NULL },
-		{ "{\"dir\": \"recv\", \"t\": 1795391031, \"msg\": {\"return\": {}}}  ", 1, 0, NULL },
+		{ "{\"dir\": \"send\", \"t\": 1795391031.5, \"msg\": {\"execute\": "
+		  "\"query-migrate\"}}",
+		  1, 1, NULL },
+		{ "{\"dir\": \"recv\", \"t\": 1795391031, \"msg\": {\"return\": {}}}  ", 1, 0,
+		  NULL },
 		/* in/out of either perspective: the message says which way */
 		{ "{\"dir\": \"in\", \"t\": 2, \"msg\": {\"execute\": \"migrate\"}}", 1, 1, NULL },
 		{ "{\"dir\": \"out\", \"t\": 2, \"msg\": {\"execute\": \"migrate\"}}", 1, 1, NULL },
