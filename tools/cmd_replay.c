@@ -119,8 +119,8 @@ int do_replay(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("replay", optind == argc ? "missing capture FILE"
-								: "expected one capture FILE");
+		return cli_usage_error("replay", optind == argc ? "missing capture FILE" :
+								  "expected one capture FILE");
 	path = argv[optind];
 
 	r = ms_capture_reader__open(path, err, sizeof(err));
