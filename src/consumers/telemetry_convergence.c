@@ -52,7 +52,7 @@
 #define SHRINK_CLEAR 0.85
 /* Dirty rate at most this share of the transfer rate: clearly under it. */
 #define PACE_CLEAR 0.85
-/* A shorter pass dirtying this much faster per second than the one before: capped by a working set. */
+/* A shorter pass dirtying this much faster per second: a working set capped the longer one. */
 #define RATE_RISE_MAX 1.10
 
 const char *ms_verdict_name(unsigned int v)
@@ -410,12 +410,13 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		if (last->dirty_bps > prev->dirty_bps * RATE_RISE_MAX) {
 			c->verdict = MS_VERDICT_UNKNOWN;
 			c->ratio = q;
-			ms_tm_say(c,
-				  "pass 2 left %s (x%.2f) but dirtied %s against the first pass's "
-				  "%s: shorter passes may leave a larger share, judged after the next",
-				  ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
-				  fmt_rate(last->dirty_bps, b2, sizeof(b2)),
-				  fmt_rate(prev->dirty_bps, b3, sizeof(b3)));
+			ms_tm_say(
+			    c,
+			    "pass 2 left %s (x%.2f) but dirtied %s against the first pass's "
+			    "%s: shorter passes may leave a larger share, judged after the next",
+			    ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			    fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+			    fmt_rate(prev->dirty_bps, b3, sizeof(b3)));
 			return;
 		}
 	} else if (k < 3 || !complete(o, &from[k - 2], &from[k - 3])) {
