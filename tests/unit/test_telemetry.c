@@ -248,7 +248,7 @@ static void qemu_sync_pass(struct ms_session *s, uint32_t d, double t_ms, uint32
  * whatever a pass's length): converging, projected at x0.78 a pass.  The run
  * completed 2.1 s later, after 12 syncs.
  */
-static void syncs_leaving_less_at_a_flat_dirty_rate_converge_after_the_second_pass(void **state)
+static void syncs_leaving_less_at_a_flat_rate_converge_after_pass_2(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
 	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
@@ -1150,7 +1150,7 @@ int main(void)
 		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
 		cmocka_unit_test(sawtooth_of_syncs_is_stalled_at_every_point),
 		cmocka_unit_test(sawtooth_whose_syncs_leave_less_each_pass_is_converging),
-		cmocka_unit_test(syncs_leaving_less_at_a_flat_dirty_rate_converge_after_the_second_pass),
+		cmocka_unit_test(syncs_leaving_less_at_a_flat_rate_converge_after_pass_2),
 		cmocka_unit_test(a_second_pass_dirtying_faster_per_second_is_not_projected),
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
 		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
