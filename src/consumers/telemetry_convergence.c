@@ -20,12 +20,16 @@
  *      while its dirty rate is 10% over its transfer rate): diverging;
  *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
  *      not shrink below 95% of what the one before left: stalled;
- *   6. after the first pass only: unknown (a first pass under-counts
- *      dirtying: a write to a page not sent yet adds nothing to send); after
- *      the second only, or when the last pass's share (the larger of what it
- *      left of the one before, and its dirty over its transfer rate) is 10%
- *      over the share of the pass before: unknown (a shorter pass dirties
- *      more per second, so the share may keep growing);
+ *   6. unknown after the first complete pass only (its dirty rate is a lower
+ *      bound); unknown unless the last complete pass left at most 85% of
+ *      the one before and dirtied at most 85% of its transfer rate; for
+ *      QEMU's RAM after pass 2, unknown when pass 2 dirtied 10% faster per
+ *      second than pass 1; otherwise (a device, or later passes) unknown
+ *      until there are two shares after the first pass, and when the last
+ *      pass's share (the larger of what it left of the one before, and its
+ *      dirty over its transfer rate) is 10% over the share of the pass
+ *      before (a shorter pass dirties more per second, so the share may
+ *      keep growing);
  *   7. otherwise converging, when the projection (each pass leaves the last
  *      share of the one before) reaches the threshold, with the expected
  *      time to switchover; without a threshold: unknown.

@@ -12,9 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 CORPUS=tests/fixtures/corpus
 
-# verdict RUN CAPTURE SECONDS: the VM's verdict and reason, one line
+# verdict CAPTURE SECONDS: the VM's verdict and reason, one line
 verdict() {
-	"$MIGSCOPE" replay "$2" --until "${3}s" --json 2>"$T/err" |
+	"$MIGSCOPE" replay "$1" --until "${2}s" --json 2>"$T/err" |
 		jq -r '.migration.convergence | "\(.verdict) \(.reason)"'
 }
 
@@ -37,7 +37,7 @@ for d in "$CORPUS"/*/; do
 	[ "${#bounds[@]}" -ge 2 ] || { fail "$name: ${#bounds[@]} pass boundaries"; continue; }
 	# inside the first pass: halfway between the setup sync and the next
 	mid=$(awk -v a="${bounds[0]}" -v b="${bounds[1]}" 'BEGIN { printf "%.3f", (a + b) / 2000 }')
-	v=$(verdict "$name" "$T/$name.mscap" "$mid")
+	v=$(verdict "$T/$name.mscap" "$mid")
 	case "$v" in
 	"unknown ram: no complete pass yet"*) ;;
 	*) fail "$name at ${mid} s, inside the first pass: $v" ;;
@@ -45,7 +45,7 @@ for d in "$CORPUS"/*/; do
 	conv_after=
 	for i in "${!bounds[@]}"; do
 		at=$(awk -v t="${bounds[$i]}" 'BEGIN { printf "%.3f", (t + 5) / 1000 }')
-		v=$(verdict "$name" "$T/$name.mscap" "$at")
+		v=$(verdict "$T/$name.mscap" "$at")
 		if [ "$outcome" != completed ] && [ "${v%% *}" = converging ]; then
 			fail "$name ($outcome) converging after sync $((i + 1)), at $at s: $v"
 		fi
