@@ -21,15 +21,14 @@
  *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
  *      not shrink below 95% of what the one before left: stalled;
  *   6. unknown after the first complete pass only (its dirty rate is a lower
- *      bound); unknown unless the last complete pass left at most 85% of
- *      the one before and dirtied at most 85% of its transfer rate; for
- *      QEMU's RAM after pass 2, unknown when pass 2 dirtied 10% faster per
- *      second than pass 1; otherwise (a device, or later passes) unknown
- *      until there are two shares after the first pass, and when the last
- *      pass's share (the larger of what it left of the one before, and its
- *      dirty over its transfer rate) is 10% over the share of the pass
- *      before (a shorter pass dirties more per second, so the share may
- *      keep growing);
+ *      bound); for QEMU's RAM after pass 2, unknown unless pass 2 left at
+ *      most 85% of what pass 1 left, dirtied at most 85% of its transfer
+ *      rate and no more than 10% faster per second than pass 1; otherwise
+ *      (a device, or later passes) unknown until there are two shares after
+ *      the first pass, and when the last pass's share (the larger of what
+ *      it left of the one before, and its dirty over its transfer rate) is
+ *      10% over the share of the pass before (a shorter pass dirties more
+ *      per second, so the share may keep growing);
  *   7. otherwise converging, when the projection (each pass leaves the last
  *      share of the one before) reaches the threshold, with the expected
  *      time to switchover; without a threshold: unknown.
@@ -384,20 +383,7 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 				    : "a first pass under-counts dirtying: judged after two more");
 		return;
 	}
-	/* converging needs a pass that left clearly less, dirtying clearly slower than moving */
 	q = pass_share(o, last, prev);
-	if (shrink > SHRINK_CLEAR || last->transfer_bps <= 0 ||
-	    last->dirty_bps > PACE_CLEAR * last->transfer_bps) {
-		c->verdict = MS_VERDICT_UNKNOWN;
-		c->ratio = q;
-		ms_tm_say(c,
-			  "pass %u left %s (x%.2f: dirtying %s, moving %s); neither clearly less "
-			  "nor stalled: judged after the next",
-			  k, ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
-			  fmt_rate(last->dirty_bps, b2, sizeof(b2)),
-			  fmt_rate(last->transfer_bps, b3, sizeof(b3)));
-		return;
-	}
 	/*
 	 * A shorter pass dirties more per second where the working set caps a
 	 * longer one, so the share can grow as passes shorten.  QEMU's sync
@@ -405,12 +391,27 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 	 * grow with its length at a rate that only falls, so a second pass,
 	 * shorter, that dirtied no faster per second than the first shows that
 	 * rate flat up to the first's length: the guest's own, and every later
-	 * (shorter) pass leaves the same share.  A device's pass misses writes
-	 * to pages it had not sent yet, by an amount that depends on what it
-	 * had left: there two shares after the first pass must show it, the
-	 * later no larger.
+	 * (shorter) pass leaves the same share.  With one share to go on, the
+	 * pass must also have left clearly less than the first (the working set
+	 * did not cap it) and dirtied clearly slower than it moved.  A device's
+	 * pass misses writes to pages it had not sent yet, by an amount that
+	 * depends on what it had left: there two shares after the first pass
+	 * must show it, the later no larger.
 	 */
 	if (k == 2 && o->sync) {
+		if (shrink > SHRINK_CLEAR || last->transfer_bps <= 0 ||
+		    last->dirty_bps > PACE_CLEAR * last->transfer_bps) {
+			c->verdict = MS_VERDICT_UNKNOWN;
+			c->ratio = q;
+			ms_tm_say(
+			    c,
+			    "pass 2 left %s (x%.2f: dirtying %s, moving %s); not clearly less "
+			    "than pass 1, nor stalled: judged after the next",
+			    ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			    fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+			    fmt_rate(last->transfer_bps, b3, sizeof(b3)));
+			return;
+		}
 		if (last->dirty_bps > prev->dirty_bps * RATE_RISE_MAX) {
 			c->verdict = MS_VERDICT_UNKNOWN;
 			c->ratio = q;
