@@ -296,6 +296,27 @@ static void a_second_pass_dirtying_faster_per_second_is_not_projected(void **sta
 }
 
 /*
+ * Pass 2 left 88% of pass 1 (dirtying 7.04 MiB/s of 8): under the 95% and 90%
+ * that say stalled, over the 85% that says the working set did not cap it.
+ */
+static void a_second_pass_leaving_not_clearly_less_is_unknown(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 1000);
+	qemu_sync_pass(s, d, 1000, 2, 8 * TB_MIB, 2000);
+	qemu_sync_pass(s, d, 2000, 3, 7.04 * TB_MIB, 2880);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "not clearly less than pass 1"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
  * Pre-copy drains initial and dirty bytes to nothing, but most of the state
  * only moves in STOP_COPY: the stop-copy size stays at 500 MiB.  That cannot
  * make a 300 ms limit at 100 MiB/s: stalled, judged on the stop-copy size.
@@ -1152,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(sawtooth_whose_syncs_leave_less_each_pass_is_converging),
 		cmocka_unit_test(syncs_leaving_less_at_a_flat_rate_converge_after_pass_2),
 		cmocka_unit_test(a_second_pass_dirtying_faster_per_second_is_not_projected),
+		cmocka_unit_test(a_second_pass_leaving_not_clearly_less_is_unknown),
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
 		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
