@@ -9,7 +9,9 @@
 #   build/fuzz/  libFuzzer + ASan + UBSan, for tests/fuzz
 #   build/bench/ optimized, for tests/bench
 #
-# Targets: all (default), run, test, bench, fuzz, install, clean, deps.
+# Targets: all (default), run, test, bench, fuzz, vmtest, install, clean, deps.
+# vmtest boots a kernel of our own under QEMU and runs tests/vm/ in it
+# (scripts/vm/, docs/vm-lane.md); it is not part of test.
 # Every target that builds first runs scripts/setup.sh, which installs the
 # Debian packages migscope needs when they are missing (a fresh machine can
 # type 'make run' or 'make test' first).  V=1 shows the commands.
@@ -91,7 +93,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 TEST_PROGS :=
 -include tests/*.mk
 
-.PHONY: all run test bench fuzz install clean deps build-all build-tests build-bench build-fuzz
+.PHONY: all run test bench fuzz vmtest install clean deps build-all build-tests build-bench build-fuzz \
+	build-vm
 .DEFAULT_GOAL := all
 # keep intermediate objects: relinking a test must not recompile it
 .SECONDARY:
@@ -117,6 +120,10 @@ fuzz: deps
 	$(Q)$(MAKE) --no-print-directory build-fuzz
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh
 
+# VMTEST_REQUIRE=1 (CI), VMTEST_CHECKS=2,5, VMTEST_TIMEOUT=SECS: see scripts/vm/vmtest.sh
+vmtest: deps
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" scripts/vm/vmtest.sh
+
 deps:
 	$(Q)scripts/setup.sh
 
@@ -124,6 +131,7 @@ build-all: $(BIN)
 build-tests: $(UNIT_BINS) $(SAN_BIN) $(TEST_PROGS)
 build-bench: $(BENCH_BINS)
 build-fuzz: $(FUZZ_BINS)
+build-vm: $(BIN) $(VM_PROGS)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/migscope

@@ -23,6 +23,16 @@ KEY_VERSION=1
 
 log() { echo "build-kernel: $*" >&2; }
 
+# One build at a time per cache: a second run (another worktree's make vmtest)
+# must not install packages beside the first, nor reconfigure the build
+# directory under a running build; it waits, then finds the image cached.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+	log "another build holds $CACHE/.lock; waiting for it"
+	flock 9
+fi
+
 # What the build needs (the kernel source is a Debian package).
 need=(linux-source-6.12 bison flex libssl-dev libelf-dev dwarves bc cpio xz-utils make gcc)
 missing=()
@@ -46,7 +56,6 @@ if [ -s "$image" ]; then
 	exit 0
 fi
 
-mkdir -p "$CACHE"
 src="$CACHE/src-$version"
 if [ ! -f "$src/Makefile" ]; then
 	log "unpacking linux-source-6.12 $version"
