@@ -14,4 +14,8 @@ done
 # seed 004 reproduced on reference devices (docs/devices.md, "Seed 004")
 echo "# scripts/seed004.sh"
 MIGSCOPE=$BUILD/migscope scripts/seed004.sh --bench || status=1
+# the verdict scored on the corpus of real QEMU migrations (tests/fixtures/corpus)
+echo "# corpus verdict score (scripts/corpus/score.sh)"
+MIGSCOPE=$BUILD/migscope scripts/corpus/score.sh --bench >"$BUILD/corpus-score.txt" || status=1
+grep -E '^(score:|BENCH)' "$BUILD/corpus-score.txt"
 exit $status

@@ -119,11 +119,11 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 	return 0;
 }
 
-int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_session *s)
+int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_bus *bus)
 {
 	struct ms_replay_stats st;
 	char err[MS_ERR_LEN];
-	int ret = ms_capture_reader__replay_parts(r, path, &s->bus, 1, &st, err, sizeof(err));
+	int ret = ms_capture_reader__replay_parts(r, path, bus, 1, &st, err, sizeof(err));
 
 	if (ret < 0)
 		return cli_error("%s", err);

@@ -89,11 +89,11 @@ int cli_write_files(struct ms_session *s, const struct cli_output *out);
 int cli_print_report(struct ms_session *s, const struct cli_output *out);
 
 /*
- * Replay the capture r (opened from path, every rotated part after it) into
- * s.  0; EXIT_SALVAGED after a one-line warning with the offset and the time
+ * Replay the capture r (opened from path, every rotated part after it) onto
+ * bus (a session's, or one in front of it).  0; EXIT_SALVAGED after a one-line warning with the offset and the time
  * covered when it was cut short; 1 after a one-line error on damage.
  */
-int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_session *s);
+int cli_replay_capture(struct ms_capture_reader *r, const char *path, struct ms_bus *bus);
 
 /* Reset getopt for a command's own argv. */
 void cli_reset_getopt(void);

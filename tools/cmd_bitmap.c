@@ -183,7 +183,7 @@ int do_bitmap(int argc, char **argv)
 	}
 	/* the distinct pages, for --page-size counts and --ranges */
 	ms_tracker__keep_session_pages(s->tracker);
-	salvaged = cli_replay_capture(r, path, s);
+	salvaged = cli_replay_capture(r, path, &s->bus);
 	ms_capture_reader__close(r);
 	if (salvaged == 1) {
 		ms_session__free(s);

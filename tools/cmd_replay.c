@@ -6,6 +6,7 @@
 
 #include <migscope/capture.h>
 #include <migscope/json.h>
+#include <migscope/parse.h>
 #include <migscope/report.h>
 #include <migscope/parse.h>
 #include <migscope/session.h>
@@ -17,7 +18,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n"
-		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n"
+		   "                       [--until DURATION] [--perfetto TRACE.json] [--svg PLOT.svg]\n"
 		   "       migscope replay FILE [--bandwidth RATE] [--downtime-limit TIME]\n"
 		   "                       [--switchover-ack on|off] [--reinit on|off] [--json]\n\n"
 		   "Feed a capture (written by --record) through the same consumers as the live\n"
@@ -34,6 +35,9 @@ static void usage(FILE *f)
 		   "hold only after the recorded decision, whose later rounds were never taken)\n"
 		   "it says so.  docs/telemetry.md, \"What if\".\n\n"
 		   "Options:\n"
+		   "      --until DURATION  only the records of the first DURATION after the\n"
+		   "                      first one: the report as it stood then, mid-run (the\n"
+		   "                      verdicts a live watch would have shown)\n"
 		   "      --check FILE    compare the JSON report with FILE; exit 1 and print the\n"
 		   "                      differences when they differ (--perfetto and --svg\n"
 		   "                      files are written either way)\n"
@@ -46,7 +50,31 @@ static void usage(FILE *f)
 		   "  migscope replay run.mscap --json > expected.json\n"
 		   "  migscope replay run.mscap --check expected.json   # in CI\n"
 		   "  migscope replay run.mscap --downtime-limit 1s --bandwidth 256M/s\n"
-		   "  migscope replay run.mscap --reinit off --json | jq .predicted\n");
+		   "  migscope replay run.mscap --reinit off --json | jq .predicted\n"
+		   "  migscope replay run.mscap --until 2.5s --json | jq '.devices[].convergence'\n");
+}
+
+/* --until: records up to a time pass on to the session's bus, the rest are left out. */
+struct until {
+	struct ms_bus bus; /* the reader publishes here */
+	struct ms_bus *to;
+	uint64_t after_ns, t0_ns, cut;
+	int have_t0;
+};
+
+static void until_forward(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct until *u = ctx;
+
+	if (!u->have_t0) {
+		u->t0_ns = ev->ts_ns;
+		u->have_t0 = 1;
+	}
+	if (ev->ts_ns > u->t0_ns && ev->ts_ns - u->t0_ns > u->after_ns) {
+		u->cut++;
+		return;
+	}
+	ms_bus__publish(u->to, ev);
 }
 
 static int check_report(struct ms_session *s, const char *expected_path)
@@ -103,8 +131,11 @@ int do_replay(int argc, char **argv)
 		{ "downtime-limit", required_argument, NULL, 'l' },
 		{ "switchover-ack", required_argument, NULL, 'a' },
 		{ "reinit", required_argument, NULL, 'r' },
+		{ "until", required_argument, NULL, 'u' },
 		{ 0 },
 	};
+	static struct until until; /* a bus is large for a stack */
+	uint64_t until_ns = 0;
 	struct ms_whatif_opts wo = { .ack = -1, .reinit = 1 };
 	struct ms_whatif wi;
 	int whatif = 0;
@@ -155,6 +186,12 @@ int do_replay(int argc, char **argv)
 			whatif = 1;
 			break;
 		}
+		case 'u':
+			if (ms_parse_duration(optarg, &until_ns) || !until_ns)
+				return cli_usage_error(
+				    "replay", "--until: '%s' is not a duration (e.g. 2.5s, 800ms)",
+				    optarg);
+			break;
 		default:
 			return cli_usage_error("replay", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -182,13 +219,20 @@ int do_replay(int argc, char **argv)
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
 	}
+	if (until_ns) {
+		memset(&until, 0, sizeof(until));
+		ms_bus__init(&until.bus);
+		until.to = &s->bus;
+		until.after_ns = until_ns;
+		ms_bus__subscribe(&until.bus, MS_EV_ALL, until_forward, &until);
+	}
 	ms_whatif__init(&wi);
 	if (whatif && ms_whatif__subscribe(&wi, &s->bus)) {
 		ms_capture_reader__close(r);
 		ms_session__free(s);
 		return cli_error("failed to start the what-if: %s", strerror(ENOMEM));
 	}
-	salvaged = cli_replay_capture(r, path, s);
+	salvaged = cli_replay_capture(r, path, until_ns ? &until.bus : &s->bus);
 	ms_capture_reader__close(r);
 	if (salvaged == 1) {
 		ms_whatif__free(&wi);
