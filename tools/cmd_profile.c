@@ -150,7 +150,8 @@ int do_profile(int argc, char **argv)
 	}
 	ret = ms_profile__run(s, &po, &res);
 	free(specs);
-	if (ms_session__end(s, res.end_ns, ret, err, sizeof(err))) {
+	/* a failed run's capture says why, as its report will */
+	if (ms_session__fail(s, res.end_ns, ret, ret ? res.err : NULL, err, sizeof(err))) {
 		ms_session__free(s);
 		return cli_error("%s", err);
 	}
