@@ -53,6 +53,12 @@ expect_lines 1 "$T/err" "the failure is one line"
 expect_grep "ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY .*rolled back to RUNNING" \
 	"$T/err" "it names the device, the command and the rollback"
 
+# a failure that is not an arc's (the destination refused the data) says the rollback too
+expect_exit 1 "a destination refusing the data" -- "$MIGSCOPE" profile --device ref:state=1M,fault=corrupt
+expect_lines 1 "$T/err" "the failure is one line"
+expect_grep "ref0.dst: data write: .*checksum.*; every device rolled back to RUNNING$" "$T/err" \
+	"it names the destination, the refusal and the rollback"
+
 # the failed run's capture says why, in the report's session.error and the table
 expect_exit 1 "a failed run, recorded" -- "$MIGSCOPE" profile --device ref:state=1M,fail=stop_copy \
 	--record "$T/fail.mscap"
