@@ -22,7 +22,7 @@ src=$(mtty_create mtty-2 $SRC_UUID) || skip "no mtty-2 mdev type (CONFIG_SAMPLE_
 dst=$(mtty_create mtty-2 $DST_UUID) || fail "failed to create a second mtty-2 device"
 say "source $src ($SRC_UUID), destination $dst ($DST_UUID)"
 
-"$MIGSCOPE" profile --device "vfio:$src,dest=$dst" --record "$T/run.mscap" --json --quiet \
+"$MIGSCOPE" profile --device "vfio:$src,dest=$dst" --record "$T/run.mscap" --json \
 	>"$T/r.json" 2>"$T/err"
 rc=$?
 show "$T/err"
