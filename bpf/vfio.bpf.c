@@ -27,6 +27,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* The kernel's PAGE_SIZE, for pinned page counts. */
 const volatile __u64 page_size = 4096;
+/*
+ * What an arc is: the device's own state record (watch: the kernel is the
+ * only one who sees the arcs), or MS_EV_KERNEL_ARC (profile drives the device
+ * and publishes the arcs itself; the kernel's are the witness).
+ */
+const volatile __u32 arc_type = MS_EV_DEV_STATE;
 
 struct vfio_device___ms {
 	struct device *dev;
@@ -66,8 +72,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 
 static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
 {
-	struct ms_ev_dev_state *e =
-	    MS_RESERVE(struct ms_ev_dev_state, MS_EV_DEV_STATE, c->id, c->slot);
+	struct ms_ev_dev_state *e = MS_RESERVE(struct ms_ev_dev_state, arc_type, c->id, c->slot);
 
 	if (!e)
 		return;
@@ -113,13 +118,21 @@ int BPF_PROG(vfio_ioctl_exit, struct file *f, unsigned int cmd, unsigned long ar
 	return 0;
 }
 
+/*
+ * int vfio_mig_get_next_state(struct vfio_device *, enum vfio_device_mig_state cur,
+ *                             enum vfio_device_mig_state new, enum vfio_device_mig_state *next)
+ *
+ * The verifier lets a tracing program dereference a context argument only when it points to a
+ * struct (or an int on some kernels): 6.12 rejects a direct load of the enum pointer 'next'
+ * ("arg3 type ENUM is not a struct").  bpf_get_func_arg()/bpf_get_func_ret() read any argument
+ * as a plain u64 on every kernel with fexit (5.17+), and the pointer is then read as memory.
+ */
 SEC("fexit/vfio_mig_get_next_state")
-int BPF_PROG(vfio_mig_get_next_state, struct vfio_device___ms *vdev, __u32 cur, __u32 new_state,
-	     __u32 *next, int ret)
+int vfio_mig_get_next_state(unsigned long long *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vfio_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), cur = 0, next = 0, ret = 0;
 	__u32 nxt = 0;
 
 	if (!c || c->id == MS_DEV_NONE)
@@ -127,9 +140,12 @@ int BPF_PROG(vfio_mig_get_next_state, struct vfio_device___ms *vdev, __u32 cur, 
 	/* the driver asks for the next arc once the previous one is done */
 	if (c->start_ns)
 		emit_arc(c, 0, now);
-	if (ret || bpf_probe_read_kernel(&nxt, sizeof(nxt), next))
+	if (bpf_get_func_ret(ctx, &ret) || (int)ret)
 		return 0; /* an invalid request: the ioctl fails, no arc runs */
-	c->from = cur;
+	if (bpf_get_func_arg(ctx, 1, &cur) || bpf_get_func_arg(ctx, 3, &next) ||
+	    bpf_probe_read_kernel(&nxt, sizeof(nxt), (const void *)next))
+		return 0;
+	c->from = (__u32)cur;
 	c->to = nxt;
 	c->start_ns = now;
 	return 0;

@@ -32,9 +32,10 @@ static void usage(FILE *f)
 	    "      --device SPEC        a device pair, repeatable:\n"
 	    "                             ref[:key=value,...]  reference device (options below)\n"
 	    "                             vfio:PATH[,dest=PATH][,name=NAME][,track=IOVA+LEN]\n"
-	    "                           PATH: /dev/vfio/devices/vfioN, a PCI address, or\n"
-	    "                           /dev/vfio/GROUP@ADDRESS; without dest= the device\n"
-	    "                           resumes its own saved state\n"
+	    "                           PATH: /dev/vfio/devices/vfioN, a PCI address,\n"
+	    "                           /dev/vfio/N@ADDRESS, or /dev/vfio/N@UUID for an\n"
+	    "                           mdev in group N; without dest= the device resumes\n"
+	    "                           its own saved state\n"
 	    "      --downtime-limit T   switch over once every device's stop-copy data,\n"
 	    "                           summed, moves within T at the bandwidth and every\n"
 	    "                           switchover-ack is given, as QEMU does (default\n"
@@ -43,6 +44,11 @@ static void usage(FILE *f)
 	    "                           for real devices)\n"
 	    "      --duration T         longest pre-copy: a run that has not converged by\n"
 	    "                           then is forced over, and the report says so (30s)\n"
+	    "      --collectors MODE    auto, on or off: with vfio: devices, watch the\n"
+	    "                           kernel's own arcs (vfio_mig_get_next_state fexit)\n"
+	    "                           and check them, arc for arc, against the arcs\n"
+	    "                           driven; auto when BPF and the hook are there, on\n"
+	    "                           fails without them (default auto)\n"
 	    "      --seed N             workload seed of the reference devices "
 	    "(1)\n" CLI_OUTPUT_HELP "\nReference device options (ref:key=value,...):\n%s"
 	    "\nExamples:\n"
@@ -50,7 +56,10 @@ static void usage(FILE *f)
 	    "  migscope profile --device ref:state=256M,dirty=40M/s,ws=1G,reinit=2 --json\n"
 	    "  migscope profile --device ref:iface=virtio,vqs=8 --device ref:hide=16\n"
 	    "  migscope profile --device ref:dirty=300M/s --bandwidth 128M/s --duration 5s\n"
-	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0 --record run.mscap\n",
+	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0 --record run.mscap\n"
+	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1 \\\n"
+	    "      --collectors on --json | jq '.devices[].kernel_arcs'\n"
+	    "  migscope profile --device vfio:/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa1001\n",
 	    ms_ref_params_help);
 }
 
@@ -63,6 +72,7 @@ int do_profile(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, 'b' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "collectors", required_argument, NULL, 'c' },
 		{ 0 },
 	};
 	struct ms_devspec *specs = calloc(MAX_DEVICES, sizeof(*specs));
@@ -119,6 +129,20 @@ int do_profile(int argc, char **argv)
 				free(specs);
 				return cli_usage_error("profile",
 						       "--duration: '%s' is not a time such as 30s",
+						       optarg);
+			}
+			break;
+		case 'c':
+			if (!strcmp(optarg, "auto")) {
+				po.collectors = MS_PROFILE_COLLECT_AUTO;
+			} else if (!strcmp(optarg, "on")) {
+				po.collectors = MS_PROFILE_COLLECT_ON;
+			} else if (!strcmp(optarg, "off")) {
+				po.collectors = MS_PROFILE_COLLECT_OFF;
+			} else {
+				free(specs);
+				return cli_usage_error("profile",
+						       "--collectors: '%s' is not auto, on or off",
 						       optarg);
 			}
 			break;

@@ -54,7 +54,7 @@ struct ms_collector_status {
 	char name[48];	   /* program name, e.g. "dma_unmap_phys" */
 	char hook[96];	   /* "raw_tp/dma_unmap_phys", "usdt/qemu:savevm_section_start" */
 	int state;	   /* enum ms_collector_state */
-	char reason[160];  /* why skipped or not attached; empty when attached */
+	char reason[256];  /* why skipped or not attached; empty when attached */
 	int quiet;	   /* skipped for a hook this kernel has instead: no note on stderr */
 };
 
@@ -80,14 +80,33 @@ struct ms_collect_opts {
 	int name_reads;		 /* how the programs read device names: 0, the fastest */
 				 /* this kernel allows; MS_BPF_NAME_* (collect_abi.h) to */
 				 /* force a slower one, as older kernels must (tests) */
+	/*
+	 * The devices to watch, by kernel name, with the ids their records carry:
+	 * NULL for the session's MS_DEV_KIND_HOST devices.  profile names the VFIO
+	 * devices it drives here.
+	 */
+	const struct ms_collect_watch *watch;
+	size_t nr_watch;
+	/*
+	 * A witness for a driver of its own (profile): only the vfio programs that
+	 * see migration arcs (vfio_device_fops_unl_ioctl, vfio_mig_get_next_state)
+	 * load, and their arcs are MS_EV_KERNEL_ARC, not the device's MS_EV_DEV_STATE.
+	 */
+	int arc_witness;
+};
+
+struct ms_collect_watch {
+	const char *name; /* kernel device name: "0000:3b:00.1", an mdev UUID */
+	uint32_t id;	  /* session device id its records carry */
 };
 
 struct ms_collect;
 
 /*
  * Open the kernel collectors for session s.  The in-kernel device filter is
- * filled from the devices s has registered with kind MS_DEV_KIND_HOST (their
- * names are kernel device names, "0000:3b:00.1"); records carry their ids.
+ * filled from opts->watch, or else the devices s has registered with kind
+ * MS_DEV_KIND_HOST (their names are kernel device names, "0000:3b:00.1");
+ * records carry their ids.
  * Returns NULL with err filled only when nothing at all could be set up
  * (no BPF); collectors the kernel lacks are skipped, not errors.
  */

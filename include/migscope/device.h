@@ -106,6 +106,8 @@ struct ms_device {
 	uint32_t flags;	      /* MS_DEVF_* */
 	uint8_t state;	      /* VFIO state, as last set or read */
 	char name[MS_DEV_NAME_LEN];
+	/* the kernel's name of a real device (PCI address, mdev UUID): "" if unknown */
+	char kname[MS_DEV_NAME_LEN];
 	char err[MS_DEV_ERR_LEN];
 
 	/* what track_start() was given, for harvest and the records */

@@ -6,7 +6,8 @@
  *   vfio:PATH[,dest=PATH][,name=NAME][,track=IOVA+LEN]...
  *
  * PATH is a VFIO device cdev (/dev/vfio/devices/vfioN), a PCI address
- * (0000:3b:00.1, found through sysfs) or GROUP@ADDRESS (/dev/vfio/12@0000:3b:00.1).
+ * (0000:3b:00.1, found through sysfs) or a group with the device's name in it:
+ * /dev/vfio/12@0000:3b:00.1, or /dev/vfio/3@UUID for an mdev.
  * Without dest= the device resumes its own saved state (loopback).
  */
 #ifndef MIGSCOPE_DEVSPEC_H

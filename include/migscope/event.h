@@ -56,6 +56,8 @@ enum ms_event_type {
 	MS_EV_DEV_ATTACH = 22,	  /* a device joined an IOMMU group or domain */
 	MS_EV_SOURCE_STATS = 23,  /* a source's accepted/skipped counters */
 	MS_EV_SESSION_END = 24,	  /* the session ended */
+	MS_EV_KERNEL_ARC = 28,	  /* an arc the kernel's VFIO core walked (profile's witness) */
+	MS_EV_ARC_WATCH = 29,	  /* whether the kernel's arcs of a device are watched */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
 };
 
@@ -396,6 +398,27 @@ struct ms_ev_session_end {
 	__u32 reserved;
 };
 #define MS_SESSION_WHY_LEN 255
+
+/*
+ * MS_EV_KERNEL_ARC: the payload of MS_EV_DEV_STATE, seen by the
+ * vfio_mig_get_next_state fexit program for a device migscope itself drives
+ * (profile): the kernel's account of the arcs, checked against the device's
+ * own MS_EV_DEV_STATE records, not a second timeline of the device.
+ */
+
+enum ms_arc_watch_state {
+	MS_ARC_WATCHED = 0,	/* the fexit program is attached and filters on the device */
+	MS_ARC_UNWATCHED = 1,	/* BPF or the program is unavailable (see the collector notes) */
+	MS_ARC_NO_NAME = 2,	/* the device's kernel name (PCI address, mdev UUID) is unknown */
+	MS_ARC_REFERENCE = 3,	/* a reference device: the kernel never sees its arcs */
+};
+
+/* MS_EV_ARC_WATCH: published once per VFIO device before its first arc. */
+struct ms_ev_arc_watch {
+	struct ms_event_hdr hdr;
+	__u32 state; /* enum ms_arc_watch_state */
+	__u32 reserved;
+};
 
 /* Size of the fixed part of each payload, for readers. */
 #define MS_PAYLOAD_LEN(s) ((__u16)(sizeof(struct s) - sizeof(struct ms_event_hdr)))

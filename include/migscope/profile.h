@@ -34,6 +34,17 @@ struct ms_profile_opts {
 	uint64_t round_ns;	    /* one pre-copy iteration; 0: 50 ms */
 	uint64_t seed;
 	const struct ms_vfio_sys *sys; /* NULL: the real system calls */
+	int collectors;		       /* enum ms_profile_collectors */
+};
+
+/*
+ * The vfio collector as a witness of the arcs profile drives on real VFIO
+ * devices (MS_EV_KERNEL_ARC, checked by the session's arccheck consumer).
+ */
+enum ms_profile_collectors {
+	MS_PROFILE_COLLECT_AUTO = 0, /* with a vfio: device, when BPF and the hook are there */
+	MS_PROFILE_COLLECT_ON,	     /* required: fail when the hook cannot be attached */
+	MS_PROFILE_COLLECT_OFF,
 };
 
 #define MS_PROFILE_DEFAULT_LIMIT_NS    300000000ull

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <migscope/arccheck.h>
 #include <migscope/bus.h>
 #include <migscope/capture.h>
 #include <migscope/devices.h>
@@ -30,6 +31,7 @@ struct ms_session {
 	struct ms_devices devices;
 	struct ms_stats stats;
 	struct ms_telemetry telemetry;
+	struct ms_arccheck arcs;	/* the kernel's arcs against the driven ones */
 	struct ms_progress progress; /* drawn only when opts->progress was given */
 	struct ms_tracker *tracker;	/* per-device dirty pages */
 	struct ms_capture_writer *rec; /* NULL unless recording */

@@ -9,6 +9,9 @@
  *   0000:3b:00.1                 PCI address: its cdev if the kernel has one,
  *                                else its group (through sysfs)
  *   /dev/vfio/12@0000:3b:00.1    group: container, type1v2 IOMMU, device fd
+ *   /dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa1001
+ *                                an mdev in its group, named by its UUID (an mdev has
+ *                                no PCI address; the same container steps)
  *
  * then VFIO_DEVICE_FEATURE_MIGRATION (STOP_COPY required), the device's
  * state, PRECOPY_INFOv2 opt-in where the kernel has it, DMA logging probe.

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <migscope/capture.h> /* ms_crc32c */
+#include <migscope/collect.h>
 #include <migscope/devset.h>
 #include <migscope/profile.h>
 #include <migscope/ref.h>
@@ -42,6 +43,7 @@ struct run {
 	size_t nall, ndst;
 	unsigned char *buf;
 	uint64_t bw, limit, duration, round;
+	struct ms_collect *collect; /* the kernel's arcs of the vfio devices, or NULL */
 };
 
 static int fail(struct run *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -177,6 +179,92 @@ static void register_pairs(struct run *r)
 		ms_dev__register(p->src, r->s, MS_ROLE_SOURCE, next + 1);
 		ms_dev__register(p->dst, r->s, MS_ROLE_DEST, p->src->id);
 	}
+}
+
+static int arc_hooks_attached(const struct ms_collect *c, char *why, size_t len)
+{
+	const struct ms_collector_status *st;
+	size_t n = ms_collect__status(c, &st);
+	int need = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(st[i].name, "vfio_mig_get_next_state") &&
+		    strcmp(st[i].name, "vfio_ioctl_enter") && strcmp(st[i].name, "vfio_ioctl_exit"))
+			continue;
+		if (st[i].state == MS_COLLECTOR_ATTACHED) {
+			need++;
+			continue;
+		}
+		snprintf(why, len, "%s %s: %s", st[i].name, ms_collector_state_name(st[i].state),
+			 st[i].reason);
+		return 0;
+	}
+	if (need != 3)
+		snprintf(why, len, "the vfio arc programs are missing");
+	return need == 3;
+}
+
+/*
+ * Watch the kernel's arcs of every real VFIO device (vfio_mig_get_next_state
+ * fexit) and say, per device, whether they are watched (MS_EV_ARC_WATCH)
+ * before its first arc.  Only with a vfio: device; auto goes on without.
+ */
+static int watch_arcs(struct run *r, const struct ms_profile_opts *o)
+{
+	struct ms_collect_watch *w = calloc(r->nall ? r->nall : 1, sizeof(*w));
+	struct ms_collect_opts co = { .arc_witness = 1 };
+	char err[512] = "";
+	size_t nw = 0, nvfio = 0;
+	int attached = 0;
+
+	if (!w)
+		return fail(r, -ENOMEM, "failed to allocate: %s", strerror(ENOMEM));
+	for (size_t i = 0; i < r->nall; i++)
+		if (r->all[i]->kind == MS_DEV_KIND_VFIO) {
+			nvfio++;
+			if (r->all[i]->kname[0])
+				w[nw++] =
+				    (struct ms_collect_watch){ r->all[i]->kname, r->all[i]->id };
+		}
+	if (!nvfio || o->collectors == MS_PROFILE_COLLECT_OFF) {
+		free(w);
+		return 0;
+	}
+	if (nw) {
+		co.watch = w;
+		co.nr_watch = nw;
+		r->collect = ms_collect__open(r->s, &co, err, sizeof(err));
+		if (r->collect)
+			attached = arc_hooks_attached(r->collect, err, sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "no VFIO device's kernel name is known");
+	}
+	free(w);
+	if (o->collectors == MS_PROFILE_COLLECT_ON && !attached)
+		return fail(r, -EOPNOTSUPP,
+			    "--collectors on: the kernel's arcs cannot be watched: %s", err);
+	for (size_t i = 0; i < r->nall; i++) {
+		struct ms_device *d = r->all[i];
+		struct ms_ev_arc_watch ev;
+
+		memset(&ev, 0, sizeof(ev));
+		MS_EVENT_INIT(&ev, MS_EV_ARC_WATCH, ms_ev_arc_watch, d->id, now(r));
+		if (d->kind != MS_DEV_KIND_VFIO)
+			ev.state = MS_ARC_REFERENCE;
+		else if (!d->kname[0])
+			ev.state = MS_ARC_NO_NAME;
+		else
+			ev.state = attached ? MS_ARC_WATCHED : MS_ARC_UNWATCHED;
+		ms_session__publish(r->s, &ev.hdr);
+	}
+	return 0;
+}
+
+/* Detach the witness and publish what it saw (and its totals) into the session. */
+static void unwatch_arcs(struct run *r)
+{
+	ms_collect__close(r->collect);
+	r->collect = NULL;
 }
 
 static int has_precopy(const struct pair *p)
@@ -699,11 +787,19 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 	}
 	res->pairs = (uint32_t)n;
 	register_pairs(&r);
+	err = watch_arcs(&r, o);
+	if (err) {
+		unwatch_arcs(&r);
+		res->end_ns = now(&r);
+		close_all(&r);
+		return err;
+	}
 	r.clock.pump = pump;
 	r.clock.pump_ctx = &r;
 	err = migrate(&r);
 	if (err)
 		recover(&r);
+	unwatch_arcs(&r);
 	res->end_ns = now(&r);
 	r.clock.pump = NULL;
 	close_all(&r);

@@ -5,6 +5,7 @@
  * VFIO_MIG_GET_PRECOPY_INFO, read and write.  Every call goes through the
  * struct ms_vfio_sys seam.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -410,6 +411,27 @@ static int open_failed(struct vfio_dev *v, const char *path)
 	return ms_dev__fail(&v->dev, -e, "failed to open %s: %s", path, strerror(e));
 }
 
+/*
+ * The kernel's name of the device behind cdev path (its vfio-dev's parent:
+ * the PCI device or the mdev), for the kernel collectors' filter.  Unknown is
+ * not an error: the device is then driven but not watched.
+ */
+static void cdev_kname(struct vfio_dev *v, const char *path)
+{
+	char sys[128], link[256];
+	const char *base = strrchr(path, '/'), *slash;
+	ssize_t n;
+
+	snprintf(sys, sizeof(sys), "/sys/class/vfio-dev/%.64s/device", base ? base + 1 : path);
+	n = v->sys->readlink(sys, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = 0;
+	slash = strrchr(link, '/');
+	snprintf(v->dev.kname, sizeof(v->dev.kname), "%.*s", (int)sizeof(v->dev.kname) - 1,
+		 slash ? slash + 1 : link);
+}
+
 static int open_cdev(struct vfio_dev *v, const char *path)
 {
 	struct ms_device *d = &v->dev;
@@ -420,6 +442,8 @@ static int open_cdev(struct vfio_dev *v, const char *path)
 	v->fd = v->sys->open(path, O_RDWR | O_CLOEXEC);
 	if (v->fd < 0)
 		return open_failed(v, path);
+	if (!v->dev.kname[0])
+		cdev_kname(v, path);
 	v->iommufd = v->sys->open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (v->iommufd < 0)
 		return open_failed(v, "/dev/iommu");
@@ -478,6 +502,38 @@ static int pci_address(const char *s)
 	return strlen(s) == 12 && sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &end) == 4;
 }
 
+/* An mdev's name: its UUID, 8-4-4-4-12 hex digits (what VFIO_GROUP_GET_DEVICE_FD matches). */
+static int mdev_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* /dev/vfio/N: a group's character device (N decimal, or noiommu-N). */
+static int group_path(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n <= 10 || strncmp(s, "/dev/vfio/", 10))
+		return 0;
+	i = 10;
+	if (n - i > 8 && !strncmp(s + i, "noiommu-", 8))
+		i += 8;
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 static int open_path(struct vfio_dev *v, const char *path)
 {
 	struct ms_device *d = &v->dev;
@@ -487,17 +543,29 @@ static int open_path(struct vfio_dev *v, const char *path)
 	if (!strncmp(path, "/dev/vfio/devices/", 18))
 		return open_cdev(v, path);
 	if (at) {
-		if ((size_t)(at - path) >= sizeof(buf) || !pci_address(at + 1))
-			return ms_dev__fail(d, -EINVAL, "'%s' is not GROUP@DDDD:BB:DD.F", path);
-		memcpy(buf, path, (size_t)(at - path));
-		buf[at - path] = 0;
+		size_t n = (size_t)(at - path);
+
+		if (n >= sizeof(buf) || !group_path(path, n))
+			return ms_dev__fail(d, -EINVAL,
+					    "'%s': '%.*s' is not a VFIO group (/dev/vfio/N)", path,
+					    (int)(n < 64 ? n : 64), path);
+		if (!pci_address(at + 1) && !mdev_uuid(at + 1))
+			return ms_dev__fail(d, -EINVAL,
+					    "'%s': '%.64s' is neither a PCI address (DDDD:BB:DD.F) "
+					    "nor an mdev UUID",
+					    path, at + 1);
+		memcpy(buf, path, n);
+		buf[n] = 0;
+		snprintf(d->kname, sizeof(d->kname), "%s", at + 1);
 		return open_group(v, buf, at + 1);
 	}
 	if (!pci_address(path))
-		return ms_dev__fail(
-		    d, -EINVAL,
-		    "'%s' is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS", path);
+		return ms_dev__fail(d, -EINVAL,
+				    "'%s' is not /dev/vfio/devices/vfioN, a PCI address, "
+				    "/dev/vfio/N@DDDD:BB:DD.F or /dev/vfio/N@MDEV-UUID",
+				    path);
 	/* a PCI address: its cdev when the kernel made one, else its IOMMU group */
+	snprintf(d->kname, sizeof(d->kname), "%s", path);
 	if (!v->sys->cdev_of(path, link, sizeof(link))) {
 		snprintf(buf, sizeof(buf), "/dev/vfio/devices/%s", link);
 		return open_cdev(v, buf);

@@ -10,6 +10,7 @@
 
 #include <migscope/json.h>
 #include <migscope/report.h>
+#include <migscope/vfio_fsm.h>
 
 #include "report_telemetry.h"
 
@@ -83,6 +84,82 @@ static struct json_object *events_json(const struct ms_session *s)
 	return o;
 }
 
+static void arc_name(const struct ms_arc *a, char *buf, size_t len)
+{
+	char f[16], t[16];
+
+	snprintf(buf, len, "%s->%s%s", ms_vfio_state_name(a->from, f, sizeof(f)),
+		 ms_vfio_state_name(a->to, t, sizeof(t)), a->err ? " (failed)" : "");
+}
+
+/* The kernel's arcs against the driven ones, for a device profile put under watch. */
+static struct json_object *kernel_arcs_json(const struct ms_arc_dev *d)
+{
+	struct json_object *o = json_object_new_object();
+	const char *why = ms_arccheck__why_not(d);
+	struct ms_arc_result r;
+	char b[48];
+
+	ms_json_add(o, "watched", json_object_new_boolean(d->state == MS_ARC_WATCHED));
+	ms_json_add(o, "why_not", why ? json_object_new_string(why) : NULL);
+	if (why) {
+		ms_json_add(o, "verdict", NULL);
+		return o;
+	}
+	ms_arccheck__match(d, &r);
+	ms_json_add(o, "driven", json_object_new_int64(r.driven));
+	ms_json_add(o, "seen", json_object_new_int64(r.seen));
+	ms_json_add(o, "matched", json_object_new_int64(r.matched));
+	ms_json_add(o, "missing", json_object_new_int64(r.missing));
+	ms_json_add(o, "extra", json_object_new_int64(r.extra));
+	ms_json_add(o, "verdict", json_object_new_string(r.missing || r.extra ? "mismatch" : "match"));
+	if (r.first_bad >= 0)
+		arc_name(&d->driven[r.first_bad], b, sizeof(b));
+	ms_json_add(o, "first_missing", r.first_bad >= 0 ? json_object_new_string(b) : NULL);
+	if (r.first_extra >= 0)
+		arc_name(&d->seen[r.first_extra], b, sizeof(b));
+	ms_json_add(o, "first_extra", r.first_extra >= 0 ? json_object_new_string(b) : NULL);
+	return o;
+}
+
+static void print_kernel_arcs(const struct ms_session *s, FILE *out)
+{
+	int header = 0;
+
+	for (uint32_t id = 0; id < s->devices.nr; id++) {
+		const struct ms_arc_dev *d = ms_arccheck__dev(&s->arcs, id);
+		const char *why, *name;
+		struct ms_arc_result r;
+		char buf[40], b[48];
+
+		if (!d)
+			continue;
+		if (!header++)
+			fprintf(out, "\nkernel arcs (vfio_mig_get_next_state against the arcs driven):\n"
+				     "%-20s %7s %6s %8s %8s %6s  %s\n",
+				"DEVICE", "DRIVEN", "SEEN", "MATCHED", "MISSING", "EXTRA", "VERDICT");
+		name = ms_devices__name(&s->devices, id, buf, sizeof(buf));
+		why = ms_arccheck__why_not(d);
+		if (why) {
+			fprintf(out, "%-20.20s %7s %6s %8s %8s %6s  %s\n", name, "-", "-", "-", "-",
+				"-", why);
+			continue;
+		}
+		ms_arccheck__match(d, &r);
+		fprintf(out, "%-20.20s %7u %6u %8u %8u %6u  %s", name, r.driven, r.seen, r.matched,
+			r.missing, r.extra, r.missing || r.extra ? "mismatch" : "match");
+		if (r.first_bad >= 0) {
+			arc_name(&d->driven[r.first_bad], b, sizeof(b));
+			fprintf(out, ": first missing %s", b);
+		}
+		if (r.first_extra >= 0) {
+			arc_name(&d->seen[r.first_extra], b, sizeof(b));
+			fprintf(out, "%s first extra %s", r.first_bad >= 0 ? ";" : ":", b);
+		}
+		fputc('\n', out);
+	}
+}
+
 static struct json_object *devices_json(const struct ms_session *s, const struct ms_tm_report *tm)
 {
 	struct json_object *arr = json_object_new_array();
@@ -100,6 +177,9 @@ static struct json_object *devices_json(const struct ms_session *s, const struct
 		ms_json_add(o, "role", json_object_new_string(ms_dev_role_name(d->role)));
 		if (tm)
 			ms_report__device_telemetry(tm, s, id, o);
+		if (ms_arccheck__dev(&s->arcs, id))
+			ms_json_add(o, "kernel_arcs",
+				    kernel_arcs_json(ms_arccheck__dev(&s->arcs, id)));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -156,6 +236,7 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 	else
 		ms_report__print_table(&tm, s, out);
 	ms_tm_report__free(&tm);
+	print_kernel_arcs(s, out);
 
 	col = fprintf(out, "\nevents:");
 	for (unsigned int t = 1, first = 1; t <= MS_EV__MAX; t++) {

@@ -40,6 +40,7 @@ struct ms_collect {
 	/* the maps every object shares, owned by the first object loaded */
 	int events_fd, devs_fd, counters_fd;
 	const struct ms_bpf_live_bucket *live; /* dma's live-mapping table, mapped */
+	struct ms_rejects rejects;		/* of the group being loaded */
 };
 
 /*
@@ -97,9 +98,17 @@ static int tracing_missing(const char *fn, struct ms_collector_status *st)
  * run.  With no_attach (tests), raw_tp programs load whatever the kernel's
  * tracepoints: bpf_prog_test_run drives them.
  */
-static void probe_programs(struct ms_collect *c, const char *group, struct bpf_object *obj,
-			   int no_attach)
+static int arc_program(const char *name)
 {
+	return !strcmp(name, "vfio_ioctl_enter") || !strcmp(name, "vfio_ioctl_exit") ||
+	       !strcmp(name, "vfio_mig_get_next_state");
+}
+
+static void probe_programs(struct ms_collect *c, const char *group, struct bpf_object *obj,
+			   const struct ms_collect_opts *o)
+{
+	int no_attach = o->no_attach;
+
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, obj)
@@ -115,7 +124,11 @@ static void probe_programs(struct ms_collect *c, const char *group, struct bpf_o
 			st = ms_status__add(&c->status, group, bpf_program__name(p), sec);
 		if (!st)
 			off = 1;
-		else if (!strncmp(sec, "raw_tp/", 7))
+		else if (o->arc_witness && !arc_program(bpf_program__name(p))) {
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "not a witness of migration arcs");
+			st->quiet = 1;
+			off = 1;
+		} else if (!strncmp(sec, "raw_tp/", 7))
 			off = !no_attach && raw_tp_missing(target, st);
 		else
 			off = tracing_missing(target, st);
@@ -143,24 +156,39 @@ static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t rin
 	return err;
 }
 
+static int load_skeleton(void *skel)
+{
+	return bpf_object__load_skeleton(skel);
+}
+
 /*
- * Load one object.  A failure skips its programs with the reason and leaves
- * the others running.
+ * Load one object without the programs rej names.  A program the verifier
+ * refuses is added to rej and -EAGAIN returned: the caller reopens the object
+ * and tries again without it.  A failure of the whole object skips its
+ * programs with the reason and leaves the other objects running.
  */
 static int load_group(struct ms_collect *c, const char *group, struct bpf_object_skeleton *skel,
 		      struct bpf_object *obj, const struct ms_collect_opts *o,
-		      uint32_t ringbuf_bytes)
+		      uint32_t ringbuf_bytes, struct ms_rejects *rej)
 {
 	size_t first = c->status.nr;
 	int err;
 
-	probe_programs(c, group, obj, o->no_attach);
+	probe_programs(c, group, obj, o);
+	ms_load__apply(obj, rej);
 	err = share_maps(c, obj, ringbuf_bytes);
 	if (!err)
-		err = bpf_object__load_skeleton(skel);
+		err = ms_load__try(obj, load_skeleton, skel, rej);
+	if (err == -EAGAIN) {
+		c->status.nr = first; /* the rows are made again with the new object */
+		return err;
+	}
 	for (size_t i = first; i < c->status.nr; i++) {
 		struct ms_collector_status *st = &c->status.st[i];
+		const char *why = ms_load__reason(rej, st->name);
 
+		if (why)
+			ms_status__set(st, MS_COLLECTOR_SKIPPED, "%s", why);
 		if (!bpf_program__autoload(c->progs[i]))
 			continue;
 		if (err)
@@ -209,21 +237,46 @@ static int place_name(struct ms_collect *c, const __u64 *w)
  * which every name fits (with 64 names in 256 slots, nearly always the
  * first tried).
  */
-static int build_filter(struct ms_collect *c, char *err, size_t errlen)
+/* The i-th device to watch: from opts->watch, or the session's host devices. */
+static int watched(struct ms_collect *c, const struct ms_collect_opts *o, uint32_t i,
+		   const char **name, uint32_t *id)
 {
 	const struct ms_devices *d = &c->s->devices;
+	const struct ms_device_info *di;
 
-	for (uint32_t id = 0; id < d->nr; id++) {
-		const struct ms_device_info *di = ms_devices__get(d, id);
+	if (o->watch) {
+		if (i >= o->nr_watch)
+			return -1;
+		*name = o->watch[i].name;
+		*id = o->watch[i].id;
+		return 1;
+	}
+	if (i >= d->nr)
+		return -1;
+	di = ms_devices__get(d, i);
+	if (!di || di->kind != MS_DEV_KIND_HOST)
+		return 0;
+	*name = di->name;
+	*id = i;
+	return 1;
+}
 
-		if (!di || di->kind != MS_DEV_KIND_HOST)
+static int build_filter(struct ms_collect *c, const struct ms_collect_opts *o, char *err,
+			size_t errlen)
+{
+	const char *name;
+	uint32_t id;
+	int w;
+
+	for (uint32_t i = 0; (w = watched(c, o, i, &name, &id)) >= 0; i++) {
+		if (!w)
 			continue;
-		if (!di->name[0] || strlen(di->name) >= MS_BPF_DEV_NAME_LEN) {
+		if (!name[0] || strlen(name) >= MS_BPF_DEV_NAME_LEN) {
 			snprintf(err, errlen,
 				 "host device name '%s' cannot go in the kernel filter (1 to %d "
 				 "characters)",
-				 di->name, MS_BPF_DEV_NAME_LEN - 1);
-			return di->name[0] ? -ENAMETOOLONG : -EINVAL;
+				 name, MS_BPF_DEV_NAME_LEN - 1);
+			return name[0] ? -ENAMETOOLONG : -EINVAL;
 		}
 		if (c->nr_watched == MS_BPF_MAX_DEVS) {
 			snprintf(err, errlen, "more than %d host devices to watch",
@@ -233,25 +286,27 @@ static int build_filter(struct ms_collect *c, char *err, size_t errlen)
 		c->nr_watched++;
 	}
 	for (uint32_t attempt = 0; attempt < 1000; attempt++) {
-		uint32_t slot = 0, id;
+		uint32_t slot = 0, i;
+		int placed = 1;
 
 		c->dev_seed = attempt * 0x9e3779b97f4a7c15ull;
 		memset(c->devtab, 0, sizeof(c->devtab));
-		for (id = 0; id < d->nr; id++) {
-			const struct ms_device_info *di = ms_devices__get(d, id);
-			__u64 w[MS_BPF_NAME_WORDS];
+		for (i = 0; placed && (w = watched(c, o, i, &name, &id)) >= 0; i++) {
+			__u64 words[MS_BPF_NAME_WORDS];
 			int k;
 
-			if (!di || di->kind != MS_DEV_KIND_HOST)
+			if (!w)
 				continue;
-			name_words(di->name, w);
-			k = place_name(c, w);
-			if (k < 0)
+			name_words(name, words);
+			k = place_name(c, words);
+			if (k < 0) {
+				placed = 0;
 				break;
+			}
 			c->devtab[k].id = id;
 			c->devtab[k].slot = slot++;
 		}
-		if (id == d->nr)
+		if (placed)
 			return 0;
 	}
 	snprintf(err, errlen, "failed to place %u device names in the kernel filter",
@@ -318,23 +373,31 @@ static void attach_all(struct ms_collect *c)
 
 /*
  * Open skeleton T into c->field, set the rodata every collector shares, then
- * extra; load it as group name.  A group the kernel refuses is destroyed, its
- * programs say why, and the others go on.
+ * extra; load it as group name.  A program the verifier refuses is left out
+ * and the object opened again without it (its row says why); a group the
+ * kernel refuses as a whole is destroyed, its programs say why, and the
+ * others go on.
  */
 #define OPEN_GROUP(field, T, name, extra)                                                          \
 	do {                                                                                       \
-		c->field = T##__open();                                                            \
-		if (!c->field)                                                                     \
-			goto fail_open;                                                            \
-		c->field->rodata->wake_mask = wake_mask;                                           \
-		c->field->rodata->nr_watched = c->nr_watched;                                      \
-		c->field->rodata->dev_seed = c->dev_seed;                                          \
-		c->field->rodata->name_reads = c->name_reads;                                      \
-		extra;                                                                             \
-		if (load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf)) {          \
-			T##__destroy(c->field);                                                    \
-			c->field = NULL;                                                           \
-		}                                                                                  \
+		int __err;                                                                         \
+		memset(&c->rejects, 0, sizeof(c->rejects));                                        \
+		do {                                                                               \
+			c->field = T##__open();                                                    \
+			if (!c->field)                                                             \
+				goto fail_open;                                                    \
+			c->field->rodata->wake_mask = wake_mask;                                   \
+			c->field->rodata->nr_watched = c->nr_watched;                              \
+			c->field->rodata->dev_seed = c->dev_seed;                                  \
+			c->field->rodata->name_reads = c->name_reads;                              \
+			extra;                                                                     \
+			__err = load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf, \
+					   &c->rejects);                                           \
+			if (__err) {                                                               \
+				T##__destroy(c->field);                                            \
+				c->field = NULL;                                                   \
+			}                                                                          \
+		} while (__err == -EAGAIN);                                                        \
 	} while (0)
 
 struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
@@ -342,7 +405,9 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 {
 	static const struct ms_collect_opts defaults;
 	const struct ms_collect_opts *o = opts ? opts : &defaults;
-	unsigned int groups = o->groups ? o->groups : MS_COLLECT_ALL;
+	unsigned int groups = o->arc_witness ? MS_COLLECT_VFIO
+			      : o->groups   ? o->groups
+					    : MS_COLLECT_ALL;
 	uint32_t ringbuf = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 	uint64_t wake = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4, wake_mask;
 	struct ms_collect *c;
@@ -361,7 +426,7 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	c->s = s;
 	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
 	c->events_fd = c->devs_fd = c->counters_fd = -1;
-	if (ms_probe__bpf(err, errlen) || build_filter(c, err, errlen))
+	if (ms_probe__bpf(err, errlen) || build_filter(c, o, err, errlen))
 		goto fail;
 	if (o->nr_iommu_pids > MS_BPF_MAX_TGIDS) {
 		snprintf(err, errlen, "more than %d QEMU processes to watch", MS_BPF_MAX_TGIDS);
@@ -376,8 +441,11 @@ struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collec
 	if (c->dma && map_live(c, err, errlen))
 		goto fail;
 	if (groups & MS_COLLECT_VFIO)
-		OPEN_GROUP(vfio, vfio_bpf, "vfio",
-			   c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE));
+		OPEN_GROUP(vfio, vfio_bpf, "vfio", {
+			c->vfio->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+			c->vfio->rodata->arc_type = o->arc_witness ? MS_EV_KERNEL_ARC
+								   : MS_EV_DEV_STATE;
+		});
 	if (c->events_fd < 0) {
 		snprintf(err, errlen, "no BPF collector could be loaded (see 'migscope features')");
 		goto fail;

@@ -112,5 +112,35 @@ void ms_status__free(struct ms_status_list *l);
 
 /* libbpf's printer honouring ms_bpf__set_verbose(). */
 void ms_bpf__init_libbpf(void);
+/* Keep the first "prog '...'" warning libbpf prints into buf (NULL: stop keeping). */
+void ms_bpf__capture_warning(char *buf, size_t len);
+
+/* --- loading one program at a time (collect_load.c) ---------------------- */
+
+#define MS_MAX_REJECTS 64
+
+/* Programs of one object that failed to load, and why. */
+struct ms_rejects {
+	size_t nr;
+	struct ms_prog_reject {
+		char name[48];
+		char reason[224];
+	} r[MS_MAX_REJECTS];
+};
+
+/*
+ * Load obj through load(arg) (bpf_object__load_skeleton, or bpf_object__load).
+ * 0; -EAGAIN when one program was refused: it is added to rej with the
+ * verifier's reason, and the caller reopens the object, ms_load__apply()s rej
+ * and tries again; any other -errno is a failure of the whole object.
+ */
+int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg,
+		 struct ms_rejects *rej);
+/* Turn off the autoload of every program of obj that rej names. */
+void ms_load__apply(struct bpf_object *obj, const struct ms_rejects *rej);
+/* Why rej refused program name, or NULL. */
+const char *ms_load__reason(const struct ms_rejects *rej, const char *name);
+/* The last two meaningful lines of a verifier log, joined by " / ", into out. */
+void ms_load__verifier_reason(const char *log, char *out, size_t len);
 
 #endif

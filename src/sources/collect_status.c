@@ -24,8 +24,29 @@ void ms_bpf__set_notes(FILE *f)
 	notes_set = 1;
 }
 
+/* Where the last "prog '...'" warning of a load goes (collect_load.c), or NULL. */
+static char *capture;
+static size_t capture_len;
+
+void ms_bpf__capture_warning(char *buf, size_t len)
+{
+	capture = buf;
+	capture_len = len;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	if (capture && level == LIBBPF_WARN && strstr(fmt, "prog '")) {
+		char line[256];
+		va_list aq;
+
+		va_copy(aq, ap);
+		vsnprintf(line, sizeof(line), fmt, aq);
+		va_end(aq);
+		/* the first one names the program that failed; later ones are consequences */
+		if (!capture[0] && strstr(line, "prog '"))
+			snprintf(capture, capture_len, "%s", line);
+	}
 	if (!verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);

@@ -61,6 +61,8 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 	ms_tracker__subscribe(s->tracker, &s->bus);
 	ms_telemetry__init(&s->telemetry);
 	ms_telemetry__subscribe(&s->telemetry, &s->bus);
+	ms_arccheck__init(&s->arcs, &s->devices);
+	ms_arccheck__subscribe(&s->arcs, &s->bus);
 	ms_progress__init(&s->progress, opts->progress, &s->devices, &s->telemetry);
 	if (opts->progress)
 		ms_progress__subscribe(&s->progress, &s->bus);
@@ -161,5 +163,6 @@ void ms_session__free(struct ms_session *s)
 	ms_tracker__free(s->tracker);
 	ms_devices__free(&s->devices);
 	ms_telemetry__free(&s->telemetry);
+	ms_arccheck__free(&s->arcs);
 	free(s);
 }

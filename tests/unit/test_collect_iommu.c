@@ -348,7 +348,7 @@ static void skipped_collectors_are_noted_once_with_their_reason(void **state)
 	const char *why = kmem_bpf_unavailable();
 	struct ms_collect_opts o = { .no_attach = 1 };
 	struct ms_session_opts so = { 0 };
-	char err[MS_ERR_LEN], reason[200] = "", *text = NULL, *line;
+	char err[MS_ERR_LEN], reason[300] = "", *text = NULL, *line;
 	struct ms_session *s;
 	size_t len = 0;
 	FILE *f;

@@ -19,6 +19,8 @@
 
 #define FD_CONTAINER 10
 #define FD_GROUP     11
+#define FD_MDEV_GROUP 13
+#define MDEV_UUID     "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define FD_IOMMU     12
 #define FD_DEV0	     20 /* devices are FD_DEV0 + i */
 #define FD_DATA0     40 /* data fds are FD_DATA0 + 10 * i + session */
@@ -43,6 +45,9 @@ struct fdev {
 	int bitmap_was_clear;
 	ssize_t read_extra;
 	int enomsg_in_stop_copy;
+	/* what mtty in 6.12 does instead (fake_mtty) */
+	int precopy_eof;     /* the end of the pre-copy data reads 0, not ENOMSG */
+	int whole_stopcopy;  /* MIG_DATA_SIZE is the whole state, whatever was read */
 };
 
 static struct fake {
@@ -72,6 +77,23 @@ static void fake_reset(void)
 	}
 }
 
+/*
+ * Device i as the 6.12 kernel's mtty sample answers (read in its source and
+ * seen in the VM lane): STOP_COPY, P2P and PRE_COPY; no MIG_PRECOPY_INFOv2
+ * (ENOTTY: 6.12 has no feature 12), so the flags of PRECOPY_INFO are what the
+ * caller passed; no DMA logging (ENOTTY); the pre-copy data ends with a 0
+ * read, not ENOMSG; MIG_DATA_SIZE is the whole state, however much of it was
+ * read in pre-copy.
+ */
+static void fake_mtty(int i)
+{
+	fk.dev[i].v2_supported = 0; /* 6.12 has no feature 12: ENOTTY */
+	fk.dev[i].echo = 0;
+	fk.dev[i].logging_supported = 0;
+	fk.dev[i].precopy_eof = 1;
+	fk.dev[i].whole_stopcopy = 1;
+}
+
 static int set_errno(int e)
 {
 	errno = e;
@@ -92,6 +114,8 @@ static int f_open(const char *path, int flags)
 		return 99;
 	if (!strcmp(path, "/dev/vfio/12"))
 		return FD_GROUP;
+	if (!strcmp(path, "/dev/vfio/3"))
+		return FD_MDEV_GROUP;
 	if (!strcmp(path, "/dev/vfio/devices/vfio0") || !strcmp(path, "/dev/vfio/devices/vfio7"))
 		return FD_DEV0;
 	if (!strcmp(path, "/dev/vfio/devices/vfio1"))
@@ -187,7 +211,7 @@ static int feature(struct fdev *d, struct vfio_device_feature *f)
 		struct vfio_device_feature_mig_data_size *m = (void *)f->data;
 
 		assert_true(get && data >= sizeof(*m));
-		m->stop_copy_length = STREAM - d->save_off;
+		m->stop_copy_length = d->whole_stopcopy ? STREAM : STREAM - d->save_off;
 		return 0;
 	}
 	case VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2:
@@ -272,6 +296,8 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 		return VFIO_API_VERSION;
 	if (req == VFIO_CHECK_EXTENSION && fd == FD_CONTAINER)
 		return (uintptr_t)arg == VFIO_TYPE1v2_IOMMU;
+	if (fd == FD_MDEV_GROUP) /* an mdev's group takes the same steps as any group */
+		fd = FD_GROUP;
 	if (req == VFIO_GROUP_GET_STATUS && fd == FD_GROUP) {
 		struct vfio_group_status *st = arg;
 
@@ -293,6 +319,9 @@ static int f_ioctl(int fd, unsigned long req, void *arg)
 	if (req == VFIO_GROUP_GET_DEVICE_FD && fd == FD_GROUP) {
 		assert_true(fk.iommu_set);
 		snprintf(fk.device_name, sizeof(fk.device_name), "%s", (const char *)arg);
+		/* the group's devices by name; 6.12 answers ENODEV for any other name */
+		if (strcmp(arg, "0000:3b:00.1") && strcmp(arg, MDEV_UUID))
+			return set_errno(ENODEV);
 		return FD_DEV0;
 	}
 	if (req == VFIO_DEVICE_RESET && d) {
@@ -327,7 +356,7 @@ static ssize_t f_read(int fd, void *buf, size_t len)
 	    d->save_off >= STREAM / 2)
 		return set_errno(ENOMSG);
 	if (d->save_off >= end) {
-		if (d->state == VFIO_DEVICE_STATE_STOP_COPY)
+		if (d->state == VFIO_DEVICE_STATE_STOP_COPY || d->precopy_eof)
 			return 0;
 		return set_errno(ENOMSG);
 	}
@@ -361,7 +390,15 @@ static ssize_t f_readlink(const char *path, char *buf, size_t len)
 {
 	const char *l = "../../../kernel/iommu_groups/12";
 
-	assert_string_equal(path, "/sys/bus/pci/devices/0000:3b:00.1/iommu_group");
+	/* a cdev's parent: the mdev (6.12 mtty: /sys/class/vfio-dev/vfioN/device) */
+	if (!strcmp(path, "/sys/class/vfio-dev/vfio0/device"))
+		l = "../../../" MDEV_UUID;
+	else if (!strcmp(path, "/sys/class/vfio-dev/vfio1/device"))
+		l = "../../../0000:3b:00.2";
+	else if (!strncmp(path, "/sys/class/vfio-dev/", 20))
+		return set_errno(ENOENT);
+	else
+		assert_string_equal(path, "/sys/bus/pci/devices/0000:3b:00.1/iommu_group");
 	snprintf(buf, len, "%s", l);
 	return (ssize_t)strlen(l);
 }
@@ -437,6 +474,68 @@ static void a_group_is_put_in_a_type1v2_container_before_the_device_is_opened(vo
 	assert_int_equal(fk.closed[FD_CONTAINER], 1);
 }
 
+static void an_mdev_is_opened_in_its_group_by_its_uuid(void **state)
+{
+	struct dt_rig r;
+	struct ms_clock c;
+	char err[320];
+
+	dt_rig__init(&r);
+	open_dev(&r, "/dev/vfio/3@" MDEV_UUID);
+	assert_string_equal(fk.opened[0], "/dev/vfio/vfio");
+	assert_string_equal(fk.opened[1], "/dev/vfio/3");
+	assert_true(fk.iommu_set);
+	assert_string_equal(fk.device_name, MDEV_UUID);
+	dt_rig__free(&r);
+	assert_int_equal(fk.closed[FD_MDEV_GROUP], 1);
+	assert_int_equal(fk.closed[FD_CONTAINER], 1);
+
+	/* a UUID the group does not have: the kernel's answer, naming it */
+	fake_reset();
+	ms_clock__init_virtual(&c, 0);
+	assert_null(ms_vfio__open("/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa1002", "vfio0",
+				  &fake_sys, &c, err, sizeof(err)));
+	assert_string_equal(err, "vfio0: GROUP_GET_DEVICE_FD 83b8f4f2-509f-382f-3c1e-e6bfe0fa1002: "
+				 "No such device");
+}
+
+static void malformed_group_names_are_refused_before_anything_is_opened(void **state)
+{
+	static const struct {
+		const char *path, *err;
+	} bad[] = {
+		{ "/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa100",
+		  "'/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa100': "
+		  "'83b8f4f2-509f-382f-3c1e-e6bfe0fa100' is neither a PCI address (DDDD:BB:DD.F) "
+		  "nor an mdev UUID" },
+		{ "/dev/vfio/3@83b8f4f2_509f-382f-3c1e-e6bfe0fa1001", "is neither a PCI address" },
+		{ "/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa100g", "is neither a PCI address" },
+		{ "/dev/vfio/3@", "is neither a PCI address" },
+		{ "/dev/vfio/3@0000:3b:00", "is neither a PCI address" },
+		{ "/dev/vfio/x3@" MDEV_UUID, "'/dev/vfio/x3' is not a VFIO group (/dev/vfio/N)" },
+		{ "/dev/vfio/@" MDEV_UUID, "'/dev/vfio/' is not a VFIO group (/dev/vfio/N)" },
+		{ "/tmp/3@0000:3b:00.1", "'/tmp/3' is not a VFIO group (/dev/vfio/N)" },
+		{ "@0000:3b:00.1", "'' is not a VFIO group (/dev/vfio/N)" },
+		{ "/dev/vfio/devices@" MDEV_UUID, "is not a VFIO group" },
+	};
+	struct ms_clock c;
+	char err[320];
+
+	ms_clock__init_virtual(&c, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fake_reset();
+		assert_null(ms_vfio__open(bad[i].path, "vfio0", &fake_sys, &c, err, sizeof(err)));
+		if (!strstr(err, bad[i].err))
+			fail_msg("%s: '%s' lacks '%s'", bad[i].path, err, bad[i].err);
+		assert_int_equal(fk.nr_opened, 0);
+	}
+	/* a noiommu group is a group too */
+	fake_reset();
+	assert_null(ms_vfio__open("/dev/vfio/noiommu-0@" MDEV_UUID, "vfio0", &fake_sys, &c, err,
+				  sizeof(err)));
+	assert_string_equal(fk.opened[1], "/dev/vfio/noiommu-0");
+}
+
 static void a_pci_address_uses_its_cdev_or_else_its_group(void **state)
 {
 	struct dt_rig r;
@@ -485,8 +584,8 @@ static void opening_fails_with_one_line_naming_the_device_and_the_reason(void **
 				 "kernel (/dev/vfio is missing)");
 	fake_reset();
 	assert_null(ms_vfio__open("0000:3b:00", "vfio0", &fake_sys, &c, err, sizeof(err)));
-	assert_non_null(
-	    strstr(err, "is not /dev/vfio/devices/vfioN, a PCI address or GROUP@ADDRESS"));
+	assert_string_equal(err, "vfio0: '0000:3b:00' is not /dev/vfio/devices/vfioN, a PCI "
+				 "address, /dev/vfio/N@DDDD:BB:DD.F or /dev/vfio/N@MDEV-UUID");
 }
 
 static void each_arc_is_one_set_state_and_sessions_bring_their_data_fd(void **state)
@@ -696,6 +795,45 @@ static void profile_moves_a_real_device_s_stream_to_its_destination(void **state
 	ms_session__free(s);
 }
 
+static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_session *s;
+	struct ms_devspec sp;
+	struct ms_profile_opts o = { .specs = &sp, .nr_specs = 1, .round_ns = 1000000,
+				     .collectors = MS_PROFILE_COLLECT_OFF };
+	struct ms_profile_result res;
+	struct tu_recorder rec = { 0 };
+	const struct ms_ev_stopcopy_size *sz;
+	uint32_t id;
+	char err[320];
+
+	fake_mtty(0);
+	fake_mtty(1);
+	o.sys = &fake_sys;
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1", &sp, err,
+			      sizeof(err)),
+	    0);
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	if (ms_profile__run(s, &o, &res))
+		fail_msg("%s", res.err);
+	assert_true(res.verified);
+	assert_int_equal(res.bytes_moved, STREAM);
+	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_STOP);
+	assert_int_equal(fk.dev[1].state, VFIO_DEVICE_STATE_RUNNING);
+	assert_false(fk.dev[0].v2_on);
+	assert_false(fk.dev[0].logging);
+	id = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0");
+	assert_true(tu_recorder__count_dev(&rec, MS_EV_PRECOPY, id) > 0);
+	/* the whole state, every time it is asked */
+	for (size_t k = 0; (sz = tu_recorder__find(&rec, MS_EV_STOPCOPY_SIZE, id, k)); k++)
+		assert_int_equal(sz->bytes, STREAM);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
 static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 {
 	struct ms_session_opts so = { 0 };
@@ -715,6 +853,99 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 	assert_int_equal(fk.dev[0].load_len, STREAM);
 	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_RUNNING);
 	ms_session__free(s);
+}
+
+/* The arc watch each device gets: this machine cannot attach the vfio hooks (no VFIO). */
+static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_session *s;
+	struct ms_devspec sp[2];
+	struct ms_profile_opts o = { .specs = sp, .nr_specs = 2, .round_ns = 1000000 };
+	struct ms_profile_result res;
+	struct tu_recorder rec = { 0 };
+	const struct ms_ev_arc_watch *w;
+	uint32_t ids[3];
+	char err[320];
+
+	o.sys = &fake_sys;
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1", &sp[0],
+			      err, sizeof(err)),
+	    0);
+	assert_int_equal(ms_devspec__parse("ref:state=1M", &sp[1], err, sizeof(err)), 0);
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	if (ms_profile__run(s, &o, &res))
+		fail_msg("%s", res.err);
+	ids[0] = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0");
+	ids[1] = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0.dst");
+	ids[2] = ms_devices__find(&s->devices, MS_DEV_KIND_REF, "ref1");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tu_recorder__count_dev(&rec, MS_EV_ARC_WATCH, ids[i]), 1);
+	w = tu_recorder__nth_dev(&rec, MS_EV_ARC_WATCH, ids[0], 0);
+	assert_int_equal(w->state, MS_ARC_UNWATCHED);
+	w = tu_recorder__nth_dev(&rec, MS_EV_ARC_WATCH, ids[2], 0);
+	assert_int_equal(w->state, MS_ARC_REFERENCE);
+	/* before the device's first arc */
+	{
+		size_t off = 0;
+		const struct ms_event_hdr *h;
+		int watch_seen = 0;
+
+		while ((h = tu_recorder__next(&rec, &off)))
+			if (h->dev == ids[0] && h->type == MS_EV_ARC_WATCH)
+				watch_seen = 1;
+			else if (h->dev == ids[0] && h->type == MS_EV_DEV_STATE)
+				assert_true(watch_seen);
+	}
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_KERNEL_ARC), 0);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+
+	/* on: the run fails at once, saying why */
+	fake_reset();
+	o.nr_specs = 1;
+	o.collectors = MS_PROFILE_COLLECT_ON;
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_int_not_equal(ms_profile__run(s, &o, &res), 0);
+	assert_non_null(strstr(res.err, "--collectors on: the kernel's arcs cannot be watched: "));
+	assert_int_equal(fk.nr_states_set, 0);
+	ms_session__free(s);
+
+	/* off: nothing is watched and nothing said */
+	fake_reset();
+	o.collectors = MS_PROFILE_COLLECT_OFF;
+	memset(&rec, 0, sizeof(rec));
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	if (ms_profile__run(s, &o, &res))
+		fail_msg("%s", res.err);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_ARC_WATCH), 0);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
+/* The kernel name the collectors filter on: the cdev's parent, or the name in the group form. */
+static void a_device_knows_its_kernel_name(void **state)
+{
+	struct dt_rig r;
+	struct ms_device *d;
+
+	dt_rig__init(&r);
+	d = open_dev(&r, "/dev/vfio/devices/vfio0");
+	assert_string_equal(d->kname, MDEV_UUID);
+	d = open_dev(&r, "/dev/vfio/3@" MDEV_UUID);
+	assert_string_equal(d->kname, MDEV_UUID);
+	d = open_dev(&r, "/dev/vfio/12@0000:3b:00.1");
+	assert_string_equal(d->kname, "0000:3b:00.1");
+	fk.cdev = "vfio7"; /* no vfio-dev class entry in the fake: the PCI address it was given */
+	d = open_dev(&r, "0000:3b:00.1");
+	assert_string_equal(d->kname, "0000:3b:00.1");
+	d = open_dev(&r, "/dev/vfio/devices/vfio7");
+	assert_string_equal(d->kname, "");
+	dt_rig__free(&r);
 }
 
 static void an_unknown_state_after_a_failed_arc_is_treated_as_error_and_reset(void **state)
@@ -773,7 +1004,15 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(
 		    a_group_is_put_in_a_type1v2_container_before_the_device_is_opened, setup),
+		cmocka_unit_test_setup(an_mdev_is_opened_in_its_group_by_its_uuid, setup),
+		cmocka_unit_test_setup(malformed_group_names_are_refused_before_anything_is_opened,
+				       setup),
 		cmocka_unit_test_setup(a_pci_address_uses_its_cdev_or_else_its_group, setup),
+		cmocka_unit_test_setup(a_device_knows_its_kernel_name, setup),
+		cmocka_unit_test_setup(profile_drives_an_mtty_like_device_as_against_the_real_one,
+				       setup),
+		cmocka_unit_test_setup(profile_says_per_device_whether_the_kernel_s_arcs_are_watched,
+				       setup),
 		cmocka_unit_test_setup(opening_fails_with_one_line_naming_the_device_and_the_reason,
 				       setup),
 		cmocka_unit_test_setup(each_arc_is_one_set_state_and_sessions_bring_their_data_fd,
