@@ -11,6 +11,8 @@
 #     gave reached the destination);
 #   - a sane verdict: mtty's whole state fits any threshold, so it is not
 #     stalled or diverging, and not over the limit;
+#   - the kernel's own account of the arcs (the vfio collectors run during
+#     profile by default) matches the arcs driven;
 #   - the capture replays to the same report;
 #   - the kernel itself says both devices are RUNNING afterwards.
 . /checks/lib.sh
@@ -50,6 +52,11 @@ got_dst=$(arcs destination)
 [ "$got_dst" = "$want_dst" ] || { say "destination arcs: $got_dst"; fail "destination arcs are not the resume path"; }
 say "arcs: the save path on the source, the resume path on the destination, no errors"
 
+# profile runs the vfio collectors by default where they load (--collectors auto): the
+# kernel's fexit on vfio_mig_get_next_state saw the same arcs (check 6 has the details)
+jqt "$T/r.json" '[.devices[] | select(.kind == "vfio")] as $v | [$v[] |
+	select(.kernel_arcs.watched and .kernel_arcs.verdict == "match")] | length == ($v | length)' ||
+	fail "the kernel's arcs do not match the driven ones: $(jq -c '[.devices[].kernel_arcs]' "$T/r.json")"
 grep -q 'data verified intact' "$T/err" || fail "profile did not say the data arrived intact"
 precopy=$(jq '.events.by_type.precopy // 0' "$T/r.json")
 [ "$precopy" -gt 0 ] || fail "no PRECOPY_INFO samples"

@@ -27,10 +27,10 @@ check_arcs() {
 	jq -r '.devices[] | select(.kind == "vfio") | "\(.name): \(.kernel_arcs)"' "$1" >"$T/ka"
 	show "$T/ka"
 	jqt "$1" '[.devices[] | select(.kind == "vfio")] | length > 0' || fail "no vfio device in $1"
-	jqt "$1" '[.devices[] | select(.kind == "vfio") | .kernel_arcs |
+	jqt "$1" '[.devices[] | select(.kind == "vfio")] as $v | [$v[] | .kernel_arcs |
 		select(.watched and .verdict == "match" and .missing == 0 and .extra == 0 and
 		       .matched == .driven and .seen == .driven and .driven > 0)] | length ==
-		([.devices[] | select(.kind == "vfio")] | length)' ||
+		($v | length)' ||
 		fail "kernel arcs do not match the driven ones: $(head -1 "$T/ka")"
 }
 
