@@ -9,8 +9,10 @@
  *   iommu_dirty_bitmap_record()) and every device dirty tracker report
  *   (VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT: mlx5, pds) ends in
  *   iova_bitmap_set().  Reports made inside a device's ioctl belong to that
- *   device; the others (iommufd, type1 containers) to the whole IOMMU domain,
- *   hdr.dev = MS_DEV_NONE.
+ *   device, and so do reports made while the agent reads a HWPT's dirty
+ *   bitmap for a device (it claims its thread, ms_collect__claim_thread());
+ *   the others (QEMU's iommufd reads, type1 containers) to the whole IOMMU
+ *   domain, hdr.dev = MS_DEV_NONE.
  * - mdev drivers: pages pinned writable and vfio_dma_rw() writes.
  *
  * These need fentry/fexit (no tracepoint carries them), which some kernels
@@ -43,20 +45,11 @@ struct vfio_device_file___ms {
 	struct vfio_device___ms *device;
 } __attribute__((preserve_access_index));
 
-/* The VFIO device ioctl a thread is in, and the arc in progress. */
-struct vfio_call {
-	__u32 id; /* watched device, or MS_DEV_NONE */
-	__u32 slot;
-	__u32 from; /* arc in progress, when start_ns != 0 */
-	__u32 to;
-	__u64 start_ns;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32); /* thread id */
-	__type(value, struct vfio_call);
+	__type(value, struct ms_bpf_call); /* collect_abi.h */
 } ms_vfio_calls SEC(".maps");
 
 static __always_inline const struct ms_bpf_dev *vdev_lookup(struct vfio_device___ms *vdev)
@@ -70,7 +63,7 @@ static __always_inline void emit_write(__u32 id, __u32 slot, __u64 iova, __u64 l
 	ms_emit_write(id, slot, iova, len, MS_SRC_HW_DIRTY, MS_DMA_FROM_DEVICE);
 }
 
-static __always_inline void emit_arc(struct vfio_call *c, __s32 err, __u64 now)
+static __always_inline void emit_arc(struct ms_bpf_call *c, __s32 err, __u64 now)
 {
 	struct ms_ev_dev_state *e = MS_RESERVE(struct ms_ev_dev_state, arc_type, c->id, c->slot);
 
@@ -90,7 +83,7 @@ int BPF_PROG(vfio_ioctl_enter, struct file *f, unsigned int cmd, unsigned long a
 {
 	struct vfio_device___ms *vdev = BPF_CORE_READ(f, private_data);
 	const struct ms_bpf_dev *d;
-	struct vfio_call c = {};
+	struct ms_bpf_call c = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	if (!nr_watched)
@@ -108,7 +101,7 @@ SEC("fexit/vfio_device_fops_unl_ioctl")
 int BPF_PROG(vfio_ioctl_exit, struct file *f, unsigned int cmd, unsigned long arg, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfio_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
+	struct ms_bpf_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
 
 	if (!c)
 		return 0;
@@ -131,7 +124,7 @@ SEC("fexit/vfio_mig_get_next_state")
 int vfio_mig_get_next_state(unsigned long long *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfio_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
+	struct ms_bpf_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
 	__u64 now = bpf_ktime_get_ns(), cur = 0, next = 0, ret = 0;
 	__u32 nxt = 0;
 
@@ -155,7 +148,7 @@ SEC("fentry/iova_bitmap_set")
 int BPF_PROG(iova_bitmap_set, void *bitmap, unsigned long iova, size_t length)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfio_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
+	struct ms_bpf_call *c = bpf_map_lookup_elem(&ms_vfio_calls, &tid);
 
 	if (c) {
 		if (c->id != MS_DEV_NONE)

@@ -133,6 +133,17 @@ int ms_collect__publish_live_mappings(struct ms_collect *c);
  */
 size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_status **st);
 
+/*
+ * Hardware dirty reports the kernel makes on the calling thread belong to
+ * device dev (MS_DEV_NONE: end the claim).  The iommufd source's reads run
+ * on the agent's thread, where no VFIO device ioctl says whose they are;
+ * claimed, the iova_bitmap_set() records of a read carry the device's id
+ * and the tracker checks them against what the read returned.  A VFIO
+ * device ioctl on the same thread ends the claim: claim around each read.
+ * 0, -ENOENT without the vfio collectors, or -errno.
+ */
+int ms_collect__claim_thread(struct ms_collect *c, uint32_t dev);
+
 /* The fd of a loaded program, for bpf_prog_test_run (tests, benchmarks); -ENOENT if none. */
 int ms_collect__prog_fd(const struct ms_collect *c, const char *name);
 

@@ -48,6 +48,22 @@ struct ms_bpf_dev {
 };
 
 /*
+ * The VFIO device ioctl a thread is in, and the arc in progress: the value
+ * of the vfio collectors' ms_vfio_calls map, keyed by thread id.  Hardware
+ * dirty reports (iova_bitmap_set()) made on a thread that has an entry
+ * belong to its id.  The agent also puts its own thread there while it
+ * reads a HWPT's dirty bitmap for a device (ms_collect__claim_thread()), so
+ * the kernel's view of that read is the device's, not MS_DEV_NONE.
+ */
+struct ms_bpf_call {
+	__u32 id; /* the device, or MS_DEV_NONE */
+	__u32 slot;
+	__u32 from; /* arc in progress, when start_ns != 0 */
+	__u32 to;
+	__u64 start_ns;
+};
+
+/*
  * How the programs read a device's name, the fastest the kernel allows (the
  * agent probes): through bpf_probe_read_kernel(); dev->kobj.name by a plain
  * load through bpf_rdonly_cast() to struct device (6.2+) and the bytes by

@@ -208,6 +208,7 @@ enum ms_write_source {
 	MS_SRC_DMA_SYNC = 2,	/* DMA API sync-for-cpu */
 	MS_SRC_HW_DIRTY = 3,	/* IOMMU or device dirty tracker report */
 	MS_SRC_VIRTIO_WR = 4,	/* virtio admin write records */
+	MS_SRC_IOMMUFD = 5,	/* IOMMU dirty bits migscope read (IOMMU_HWPT_GET_DIRTY_BITMAP) */
 	MS_SRC__MAX,
 };
 
@@ -376,6 +377,7 @@ enum ms_source_kind {
 	MS_SOURCE_QMP = 2,
 	MS_SOURCE_DEVICE = 3,
 	MS_SOURCE_USDT = 4,
+	MS_SOURCE_IOMMUFD = 5, /* accepted: dirty runs read; errors: failed reads */
 };
 
 /* MS_EV_SOURCE_STATS: a source's totals, published when it closes. */

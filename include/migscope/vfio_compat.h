@@ -13,6 +13,9 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+/* what binding a cdev to an iommufd needs (IOMMU_IOAS_ALLOC) */
+#include <migscope/iommufd_compat.h>
+
 #ifndef VFIO_MIGRATION_PRE_COPY
 #define VFIO_MIGRATION_PRE_COPY (1 << 2)
 #define VFIO_DEVICE_STATE_PRE_COPY 6
@@ -60,19 +63,6 @@ struct vfio_device_attach_iommufd_pt {
 	__u32 pt_id;
 };
 #define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
-#endif
-
-/* <linux/iommufd.h> (Linux 6.2), which Debian 12's headers lack: what binding needs. */
-#ifndef IOMMUFD_TYPE
-#define IOMMUFD_TYPE (';')
-#endif
-#ifndef IOMMU_IOAS_ALLOC
-struct iommu_ioas_alloc {
-	__u32 size;
-	__u32 flags;
-	__u32 out_ioas_id;
-};
-#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
 #endif
 
 /* Number of states, for tables indexed by state. */

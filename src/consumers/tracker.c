@@ -21,7 +21,7 @@
  * reports a buffer at unmap or at sync-for-cpu, never both, so those two are
  * one view.  IOMMU faults see only first touches of non-present pages.
  */
-enum view { VIEW_DMA, VIEW_FAULT, VIEW_HW, VIEW_VIRTIO, NR_VIEWS };
+enum view { VIEW_DMA, VIEW_FAULT, VIEW_HW, VIEW_VIRTIO, VIEW_IOMMUFD, NR_VIEWS };
 
 static const struct {
 	const char *name;
@@ -32,6 +32,8 @@ static const struct {
 	[VIEW_FAULT] = { "iommu_fault", 1u << MS_SRC_IOMMU_FAULT, true },
 	[VIEW_HW] = { "hw_dirty", 1u << MS_SRC_HW_DIRTY, false },
 	[VIEW_VIRTIO] = { "virtio_wr", 1u << MS_SRC_VIRTIO_WR, false },
+	/* the IOMMU's dirty bits as migscope read them; hw_dirty sees the kernel report them */
+	[VIEW_IOMMUFD] = { "iommufd", 1u << MS_SRC_IOMMUFD, false },
 };
 
 /* Why pages were forced dirty; the first MS_LOSS__MAX are the loss reasons. */
@@ -55,7 +57,7 @@ static const struct {
 	[MS_LOSS_ADMIN_READ] = { "loss:admin_read", "a virtio write-record read failed" },
 	[MS_LOSS_RESTART] = { "loss:restart", "the agent restarted while tracking" },
 	[MS_LOSS_REPORT_ERROR] = { "loss:report_error",
-				   "a dirty report (DMA_LOGGING_REPORT) failed" },
+				   "a dirty report (DMA logging, iommufd dirty bitmap) failed" },
 	[MS_LOSS_SOURCE_ERROR] = { "loss:source_error", "a source failed" },
 	[CAUSE_LOSS_UNKNOWN] = { "loss:unknown", "records were lost for an unknown reason" },
 	[CAUSE_UNMAP] = { "unmap_while_tracking", "IOVA was unmapped while tracking: its dirty "
@@ -193,7 +195,7 @@ const char *ms_write_source_name(unsigned int src)
 	static const char *const names[MS_SRC__MAX] = {
 		[MS_SRC_IOMMU_FAULT] = "iommu_fault", [MS_SRC_DMA_UNMAP] = "dma_unmap",
 		[MS_SRC_DMA_SYNC] = "dma_sync",	      [MS_SRC_HW_DIRTY] = "hw_dirty",
-		[MS_SRC_VIRTIO_WR] = "virtio_wr",
+		[MS_SRC_VIRTIO_WR] = "virtio_wr",     [MS_SRC_IOMMUFD] = "iommufd",
 	};
 
 	return src < MS_SRC__MAX ? names[src] : "unknown";

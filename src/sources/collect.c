@@ -531,6 +531,24 @@ size_t ms_collect__status(const struct ms_collect *c, const struct ms_collector_
 	return c->status.nr;
 }
 
+int ms_collect__claim_thread(struct ms_collect *c, uint32_t dev)
+{
+	struct ms_bpf_call call = { .id = dev, .slot = MS_BPF_SLOT_NONE };
+	__u32 tid = (__u32)gettid();
+	int fd;
+
+	if (!c->vfio)
+		return -ENOENT;
+	fd = bpf_map__fd(c->vfio->maps.ms_vfio_calls);
+	if (dev == MS_DEV_NONE)
+		return bpf_map_delete_elem(fd, &tid) && errno != ENOENT ? -errno : 0;
+	/* a watched device's drops are its own; any other's are every device's */
+	for (uint32_t k = 0; k < MS_BPF_DEV_TABLE; k++)
+		if (c->devtab[k].name[0] && c->devtab[k].id == dev)
+			call.slot = c->devtab[k].slot;
+	return bpf_map_update_elem(fd, &tid, &call, BPF_ANY) ? -errno : 0;
+}
+
 int ms_collect__prog_fd(const struct ms_collect *c, const char *name)
 {
 	for (size_t i = 0; i < c->status.nr; i++)
