@@ -13,6 +13,7 @@
 #   d. with a 4 KiB ring and 256 IOPTEs apart (one record each), records are
 #      lost: the dirty set is widened (loss:ringbuf_drop), never short.
 # Runs without VT-d: see below.
+# vmtest-boot: no-iommu
 . /checks/lib.sh
 
 [ -c /dev/iommu ] || skip "no /dev/iommu: the kernel has no IOMMUFD"
