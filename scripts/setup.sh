@@ -16,6 +16,7 @@ PACKAGES=(
 	pkg-config
 	systemtap-sdt-dev          # <sys/sdt.h> for the USDT test binary
 	jq                         # tests/cli: checking --json output
+	python3                    # tests/reader: the independent capture reader
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
 	make gcc
 )

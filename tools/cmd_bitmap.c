@@ -133,7 +133,7 @@ int do_bitmap(int argc, char **argv)
 	struct ms_session *s;
 	char err[MS_ERR_LEN];
 	int opt, json = 0, ranges = 0, ret = 0;
-	uint32_t shown = 0, matched = 0;
+	uint32_t shown = 0, matched = 0, nr_ids;
 
 	while ((opt = getopt_long(argc, argv, "d:p:rvh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -196,23 +196,29 @@ int do_bitmap(int argc, char **argv)
 		ms_json_add(root, "page_size", page_size ? ms_json_u64(page_size) : NULL);
 		ms_json_add(root, "devices", devs);
 	}
-	for (uint32_t id = 0; id < s->devices.nr && !ret; id++) {
+	/* every registered device, and the ids with records that no DEV_ADD named */
+	nr_ids = s->devices.nr > ms_tracker__nr_ids(s->tracker) ? s->devices.nr
+								: ms_tracker__nr_ids(s->tracker);
+	for (uint32_t id = 0; id < nr_ids && !ret; id++) {
 		const struct ms_device_info *info = ms_devices__get(&s->devices, id);
 		struct ms_dirty_summary sum;
+		char buf[32];
+		const char *name = ms_devices__name(&s->devices, id, buf, sizeof(buf));
+		bool known = !ms_tracker__device_summary(s->tracker, id, &sum);
 
-		if (!info || (device && strcmp(info->name, device)))
+		if ((!info && !known) || (device && strcmp(name, device)))
 			continue;
 		matched++;
-		if (ms_tracker__device_summary(s->tracker, id, &sum))
+		if (!known)
 			continue;
 		shown++;
 		if (json) {
 			struct json_object *o = json_object_new_object();
 
 			ms_json_add(o, "id", json_object_new_int((int32_t)id));
-			ms_json_add(o, "name", json_object_new_string(info->name));
-			ms_json_add(o, "kind",
-				    json_object_new_string(ms_dev_kind_name(info->kind)));
+			ms_json_add(o, "name", json_object_new_string(name));
+			ms_json_add(o, "kind", json_object_new_string(info ? ms_dev_kind_name(info->kind)
+									   : "unregistered"));
 			ms_json_add(o, "dirty", ms_tracker__device_json(s->tracker, id, page_size));
 			if (ranges) {
 				struct json_object *arr = json_object_new_array();

@@ -26,6 +26,7 @@
 
 #include <migscope/clock.h>
 #include <migscope/event.h>
+#include <migscope/pass.h>
 
 struct ms_session;
 struct ms_device;
@@ -114,6 +115,8 @@ struct ms_device {
 	struct ms_range *track;
 	uint32_t nr_track;
 	uint64_t track_page;
+
+	struct ms_pass_seen pass; /* its pre-copy pass boundaries (MS_EV_PASS) */
 };
 
 /* Fill d->err with "<name>: <message>" and return err (negative errno). */

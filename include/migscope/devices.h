@@ -24,7 +24,8 @@ struct ms_devices {
 	struct ms_device_info *dev; /* dev[i].id == i; unused slots have name[0] == 0 */
 	uint32_t nr;		    /* one past the highest id seen */
 	uint32_t cap;
-	uint64_t rejected; /* DEV_ADD records that were malformed */
+	uint64_t rejected;	  /* DEV_ADD records that were malformed */
+	char first_rejected[128]; /* why the first one was, "" when none */
 };
 
 /* Ids above this are refused: a corrupt record must not make us allocate gigabytes. */

@@ -56,6 +56,8 @@ enum ms_event_type {
 	MS_EV_DEV_ATTACH = 22,	  /* a device joined an IOMMU group or domain */
 	MS_EV_SOURCE_STATS = 23,  /* a source's accepted/skipped counters */
 	MS_EV_SESSION_END = 24,	  /* the session ended */
+	MS_EV_PASS = 25,	  /* a pre-copy pass boundary: what a dirty sync left */
+	MS_EV_QEMU_MARK = 26,	  /* a QEMU trace point that bounds the VM's downtime */
 	MS_EV_KERNEL_ARC = 28,	  /* an arc the kernel's VFIO core walked (profile's witness) */
 	MS_EV_ARC_WATCH = 29,	  /* whether the kernel's arcs of a device are watched */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
@@ -86,12 +88,19 @@ enum ms_session_source {
 	MS_SESSION_WATCH = 2,
 };
 
-/* MS_EV_CONFIG: what the run is judged against (0 = not set). */
+/*
+ * MS_EV_CONFIG: what the run is judged against (0 = not set), in force from
+ * hdr.ts_ns until the next MS_EV_CONFIG.  The first one is what held when the
+ * session began; a later one is a change the source saw (a watch re-reads
+ * QEMU's migration parameters), which QEMU applied somewhere after
+ * changed_after_ns (the read before, which still showed the old values).
+ */
 struct ms_ev_config {
 	struct ms_event_hdr hdr;
 	__u64 downtime_limit_ns;
-	__u64 bandwidth_bps; /* bytes per second */
-	__u64 page_size;     /* tracker page size */
+	__u64 bandwidth_bps;	/* bytes per second */
+	__u64 page_size;	/* tracker page size; 0 in a change: unchanged */
+	__u64 changed_after_ns; /* appended: 0 for the session's first */
 };
 
 enum ms_dev_kind {
@@ -400,6 +409,65 @@ struct ms_ev_session_end {
 	__u32 reserved;
 };
 #define MS_SESSION_WHY_LEN 255
+
+/* What found a pass boundary. */
+enum ms_pass_origin {
+	MS_PASS_QEMU_SYNC = 0, /* QEMU's dirty bitmap sync (trace log or USDT) */
+	MS_PASS_QMP = 1,       /* QMP: MIGRATION_PASS, or query-migrate's dirty-sync-count */
+	MS_PASS_DEVICE = 2,    /* a device's pre-copy dirty bytes rose again, or REINIT */
+};
+
+#define MS_PASS_REINIT (1u << 0) /* the boundary is a REINIT: new initial bytes */
+
+/*
+ * MS_EV_PASS: hdr.dev (a device, a QEMU section such as ram, or MS_DEV_NONE
+ * for the VM's RAM seen through QMP) ended one pre-copy pass and begins the
+ * next: a dirty sync (or a query that found new dirty data) refilled what
+ * must move.  The first boundary of a device starts its first pass.  A pass's
+ * figures describe the pass that just ended; unknowns are MS_STAT_UNSET and
+ * the telemetry takes them from the other records.
+ */
+struct ms_ev_pass {
+	struct ms_event_hdr hdr;
+	__u32 pass;   /* boundaries of hdr.dev so far, from 1 (QMP: QEMU's pass number) */
+	__u32 origin; /* enum ms_pass_origin */
+	__u32 flags;  /* MS_PASS_* */
+	__u32 reserved;
+	__u64 left;   /* bytes pending right after the boundary: the next pass's work */
+	__u64 dirty;  /* bytes that became dirty during the pass that ended */
+	__u64 dur_ns; /* the pass that ended, since the previous boundary (0: the first) */
+};
+
+/* What a MS_EV_QEMU_MARK marks: QEMU trace points around the source's downtime clock. */
+enum ms_qemu_mark {
+	/*
+	 * migration_thread_low_pending: pending fell under the threshold and the
+	 * migration thread goes to stop the VM.  QEMU < 8.2 takes its downtime
+	 * start after this, once it holds the BQL: the earliest the start can be.
+	 */
+	MS_MARK_LOW_PENDING = 0,
+	/*
+	 * runstate_set to finish-migrate: right after QEMU < 8.2 took its
+	 * downtime start, before it paused the vCPUs (which under TCG and load
+	 * takes milliseconds): the latest the start can be.
+	 */
+	MS_MARK_FINISH_MIGRATE = 1,
+	/* migration_completion_vm_stop: the vCPUs have stopped (arg: QEMU's ret) */
+	MS_MARK_VM_STOPPED = 2,
+	/*
+	 * runstate_set to postmigrate: right after QEMU < 8.2 took its downtime
+	 * end (migration_calculate_complete): the latest the end can be.
+	 */
+	MS_MARK_POSTMIGRATE = 3,
+	MS_MARK__MAX,
+};
+
+/* MS_EV_QEMU_MARK: hdr.dev is MS_DEV_NONE. */
+struct ms_ev_qemu_mark {
+	struct ms_event_hdr hdr;
+	__u32 mark; /* enum ms_qemu_mark */
+	__s32 arg;
+};
 
 /*
  * MS_EV_KERNEL_ARC: the payload of MS_EV_DEV_STATE, seen by the

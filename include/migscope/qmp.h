@@ -87,7 +87,11 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 /* Bytes from QEMU, received at now_ns (stream time).  0 or -errno (see ms_qmp__error). */
 int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns);
 
-/* Send one query-migrate unless one is outstanding.  0 or -errno. */
+/*
+ * Send one query-migrate unless one is outstanding; while a migration runs,
+ * also re-read the migration parameters (a change becomes MS_EV_CONFIG).
+ * 0 or -errno.
+ */
 int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns);
 
 /* The migration ended (completed, failed, cancelled) and its final numbers are in. */

@@ -52,9 +52,13 @@ struct ms_tm_sample {
 	uint64_t moved;	    /* pre-copy bytes this device had moved by then */
 	uint64_t threshold; /* MS_STAT_UNSET unless the source gave one */
 	uint64_t dirty_bps; /* the source's own dirty rate, MS_STAT_UNSET if none */
-	uint32_t flags;	    /* MS_PRECOPY_REINIT */
+	uint32_t flags;	    /* MS_PRECOPY_REINIT, MS_TM_EXACT */
 	uint32_t pad;
+	uint64_t link_bps; /* the transfer rate the source measured then (QMP mbps), 0 if none */
 };
+
+/* A QEMU pending sample counted right after a dirty sync (a boundary in old captures). */
+#define MS_TM_EXACT (1u << 8)
 
 static inline uint64_t ms_tm_sample__pending(const struct ms_tm_sample *s)
 {
@@ -73,11 +77,21 @@ struct ms_tm_span {
 	uint64_t end_ns;
 };
 
+/* A pass boundary as the stream gave it (MS_EV_PASS). */
+struct ms_tm_bound {
+	uint64_t ts_ns;
+	uint64_t left;	/* MS_STAT_UNSET: the source did not know */
+	uint64_t dirty; /* MS_STAT_UNSET: the source did not know */
+	uint32_t pass;
+	uint32_t flags; /* MS_PASS_REINIT */
+};
+
 /* Named so one helper can push to any of them. */
 struct ms_tm_arcs MS_VEC_BODY(struct ms_tm_arc);
 struct ms_tm_samples MS_VEC_BODY(struct ms_tm_sample);
 struct ms_tm_points MS_VEC_BODY(struct ms_tm_point);
 struct ms_tm_spans MS_VEC_BODY(struct ms_tm_span);
+struct ms_tm_bounds MS_VEC_BODY(struct ms_tm_bound);
 
 /* What the consumer keeps per device id. */
 struct ms_tm_device {
@@ -89,6 +103,7 @@ struct ms_tm_device {
 	struct ms_tm_spans saves;		    /* QEMU section saves */
 	struct ms_tm_spans loads;		    /* QEMU section loads */
 	struct ms_tm_points qdowntime;		    /* vmstate_downtime_save: v = dur_ns */
+	struct ms_tm_bounds bounds;		    /* MS_EV_PASS: its pass boundaries */
 	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
 	uint64_t data_first_ns[MS_PHASE_RESUME + 1]; /* time of the first one */
 	uint64_t data_last_ns[MS_PHASE_RESUME + 1];  /* time of the last one */
@@ -107,19 +122,32 @@ struct ms_tm_stats {
 	uint64_t ram_remaining, ram_transferred, dirty_pages_rate, mbps_milli;
 };
 
+/* QEMU's checkpoints kept by index; the two that bound its downtime clock (>= 8.2). */
+#define MS_TM_CHECKPOINTS	  16
+#define MS_TM_CKPT_DOWNTIME_START 0 /* src-downtime-start */
+#define MS_TM_CKPT_DOWNTIME_END	  4 /* src-downtime-end */
+
+/* Every MS_EV_CONFIG, in time order: the limits in force from each one's hdr.ts_ns on. */
+struct ms_tm_configs MS_VEC_BODY(struct ms_ev_config);
+
 struct ms_telemetry {
 	struct ms_tm_device *dev; /* indexed by device id */
 	uint32_t nr, cap;
 
 	int have_t0;
 	uint64_t t0_ns; /* the earliest record's time: the session start */
-	struct ms_ev_config config;
+	struct ms_ev_config config;   /* the first MS_EV_CONFIG */
+	struct ms_tm_configs configs; /* every MS_EV_CONFIG (ms_telemetry__config_at) */
+	uint64_t marks[MS_MARK__MAX]; /* MS_EV_QEMU_MARK: the last of each, 0 = none */
+	/* vmstate_downtime_checkpoint: the last of each (ms_qemu_checkpoint_name), 0 = none */
+	uint64_t checkpoints[MS_TM_CHECKPOINTS];
 
 	/* the VM, from QEMU */
 	struct ms_tm_points runstate;	/* v = 1 running, 0 stopped */
 	struct ms_tm_points status;	/* v = enum ms_mig_status */
 	struct ms_tm_points switchover; /* hdr.dev MS_DEV_NONE; v = phase */
 	MS_VEC(struct ms_tm_stats) stats;
+	struct ms_tm_bounds bounds; /* MS_EV_PASS of the VM's RAM through QMP (MS_DEV_NONE) */
 
 	uint64_t dropped; /* records not kept: out of memory, or a device id out of range */
 };
@@ -140,6 +168,24 @@ int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus);
 
 /* The consumer's device record, or NULL when nothing was seen for id. */
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id);
+
+/*
+ * The limits in force at ts (MS_EV_CONFIG: downtime limit, configured
+ * bandwidth, page size): the last MS_EV_CONFIG at or before ts, the first one
+ * before that (what held when the session began), all zero without any.
+ * Every judgement of a sample asks here, so a stream that changes its limits
+ * mid-run (a watch re-reads QEMU's parameters) is judged against the one that
+ * held.
+ */
+const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts);
+
+/*
+ * The bytes that fit the downtime limit in force at ts: bps (a measured
+ * bandwidth; 0: the configured one in force at ts) times that limit, with
+ * the profile driver's arithmetic (ms_switchover_threshold()).  MS_STAT_UNSET
+ * without a limit or a bandwidth.
+ */
+uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps);
 
 /* Reserve one more element; returns 0 or -ENOMEM.  Used through ms_vec_push(). */
 int ms_vec__reserve(void **v, uint32_t *cap, uint32_t nr, size_t elem);
@@ -175,25 +221,43 @@ const char *ms_tm_state_name(unsigned int domain, unsigned int state);
 
 #define MS_TM_REASON_LEN 192
 
+/*
+ * One pass boundary of a judged series and the pass that ended there
+ * (docs/telemetry.md, "Passes"): a dirty sync, or a device's dirty bytes rising
+ * again, REINIT, or everything the previous boundary left moved.
+ */
+struct ms_tm_pass {
+	uint64_t ts_ns;	 /* the boundary */
+	uint64_t left;	 /* what it left: the judged series there */
+	uint32_t idx;	 /* the sample that says so */
+	uint32_t flags;	 /* MS_PASS_REINIT */
+	uint64_t dur_ns; /* the pass that ended here, from the previous boundary; 0 on the first */
+	uint64_t dirty;	 /* bytes that became pending in it */
+	uint64_t moved;	 /* bytes it moved, where the series' source says (0 otherwise) */
+	double dirty_bps, transfer_bps; /* its rates, 0 on the first */
+};
+
 /* The convergence of one pending-byte series (docs/telemetry.md, "Verdicts"). */
 struct ms_tm_convergence {
 	enum ms_verdict verdict;
 	char reason[MS_TM_REASON_LEN];
 	const char *basis; /* "precopy", "qemu_pending", "stopcopy", "qmp", "devices", "none" */
 	uint32_t samples;  /* samples before switchover */
-	uint32_t window;   /* of which the trend was fitted on */
+	uint32_t passes;   /* complete passes among them */
 	uint64_t initial, dirty;      /* at the last pre-copy sample */
-	uint64_t pending;	      /* the judged series' last value: the bytes that would
-				       * move if it stopped (stop-copy size, else initial + dirty) */
+	uint64_t pending;	      /* the bytes that would move if it stopped: the judged
+				       * series' last value (QEMU's RAM: what the last sync
+				       * left, which the samples after it only drain) */
 	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
 	const char *threshold_source; /* "qemu", "limit", "none" */
-	int have_trend;
-	double net_bps; /* fitted change of pending bytes per second */
-	int have_rates;
-	double transfer_bps;	/* pre-copy bytes moved per second over the window */
-	double dirty_bps;	/* bytes becoming pending per second over the window */
-	uint64_t stopcopy;	/* last stop-copy size before switchover, MS_STAT_UNSET */
-	uint64_t predicted_ns;	/* stop-copy (or pending) bytes at bandwidth, MS_STAT_UNSET */
+	uint64_t limit_ns;	      /* the downtime limit in force at the last sample, 0: none */
+	int have_rates;		      /* of the last complete pass: */
+	double transfer_bps;	      /* bytes it moved per second */
+	double dirty_bps;	      /* bytes that became pending per second */
+	double ratio;		      /* what each pass leaves of the one before, projected */
+	uint64_t switchover_ns;	      /* converging: expected time to switchover, else unset */
+	uint64_t stopcopy;	      /* last stop-copy size before switchover, MS_STAT_UNSET */
+	uint64_t predicted_ns;	      /* pending bytes at the bandwidth, MS_STAT_UNSET */
 	uint32_t reinits;	/* REINIT events: flagged, or initial bytes growing from zero */
 	uint32_t reinit_idx[8]; /* sample indexes of the first few */
 };
@@ -250,6 +314,8 @@ struct ms_tm_dev_result {
 	uint64_t save_ns, load_ns; /* QEMU section saves and loads, all of them */
 	struct ms_tm_warc *arcs;   /* the arcs of both sides inside the downtime, by start */
 	uint32_t arcs_nr;
+	struct ms_tm_pass *passes; /* the judged series' pass boundaries */
+	uint32_t passes_nr;
 };
 
 /*
@@ -267,16 +333,31 @@ struct ms_tm_switchover {
 	char reason[256];
 };
 
+/* One end of QEMU's downtime: the event it is read from and the two it lies between. */
+struct ms_tm_dt_edge {
+	uint64_t at_ns, after_ns, before_ns;
+	const char *at, *after, *before; /* the events' names */
+};
+
 struct ms_tm_vm {
 	int have_downtime;
 	const char *downtime_source; /* "qemu" (VM stop to completion), "devices", "none" */
 	uint64_t downtime_start_ns, downtime_end_ns;
+	/*
+	 * "qemu": where QEMU's own downtime clock started and stopped.  QEMU
+	 * gives no event at either before 8.2, so each end lies between two
+	 * events (docs/telemetry.md, "The VM").
+	 */
+	int have_bounds;
+	struct ms_tm_dt_edge start, end;
+	uint64_t bound_lo_ns, bound_hi_ns; /* whole milliseconds, rounded outwards */
 	int have_total;
 	uint64_t total_start_ns, total_end_ns;
 	uint64_t qmp_downtime_ms, qmp_total_ms, qmp_expected_downtime_ms; /* MS_STAT_UNSET */
 	int have_status;
-	uint32_t status;   /* the last enum ms_mig_status seen */
-	uint64_t limit_ns; /* 0 = not set */
+	uint32_t status;       /* the last enum ms_mig_status seen */
+	uint64_t limits_at_ns; /* the moment judged: the VM stop, else the switchover, else the end */
+	uint64_t limit_ns;     /* in force then; 0 = not set */
 	uint64_t bandwidth_bps;
 	const char *bandwidth_source; /* "qmp", "config", "none" */
 	uint64_t threshold;	      /* bandwidth x limit, MS_STAT_UNSET */
@@ -287,6 +368,8 @@ struct ms_tm_vm {
 	/* the VM's series: query-migrate's (conv.basis "qmp") or the devices' sum ("devices") */
 	struct ms_tm_sample *series;
 	uint32_t series_nr;
+	struct ms_tm_pass *passes; /* query-migrate's series' pass boundaries */
+	uint32_t passes_nr;
 };
 
 struct ms_tm_report {
@@ -296,6 +379,21 @@ struct ms_tm_report {
 	uint32_t nr;
 };
 
+/*
+ * A device is expected to have a convergence verdict when it has pending-byte
+ * samples, or is a migrating source device (not a QEMU section or a host
+ * device, whose pre-copy shows in its samples if it has any, and not a
+ * destination, which its source speaks for).  The reports show "-" (table) or
+ * null (JSON) where none is expected, "unknown" only where one is.
+ */
+static inline int ms_tm_verdict_expected(const struct ms_device_info *info,
+					 const struct ms_tm_convergence *c)
+{
+	return c->samples ||
+	       (info && info->role != MS_ROLE_DEST && info->kind != MS_DEV_KIND_QEMU_SECTION &&
+		info->kind != MS_DEV_KIND_HOST);
+}
+
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,
 			  struct ms_tm_report *r);
@@ -303,17 +401,23 @@ void ms_tm_report__free(struct ms_tm_report *r);
 
 /* How to judge one series. */
 struct ms_tm_judge_opts {
-	uint64_t threshold;	      /* bytes that fit the downtime limit, MS_STAT_UNSET */
-	const char *threshold_source; /* "qemu", "limit", "none" */
-	int moves_known;	      /* the samples' moved counts are real */
-	uint64_t since_ns;	      /* the last REINIT (0: none): a trend starts there */
-	const char *what;	      /* what the series counts, for the reason; NULL: "pending" */
+	uint64_t threshold;		 /* bytes that fit the limit at the last sample, or unset */
+	const char *threshold_source;	 /* "qemu", "limit", "none" */
+	uint64_t limit_ns;		 /* the downtime limit then, 0: none */
+	const struct ms_tm_pass *passes; /* the series' boundaries, in time order */
+	uint32_t np;
+	int sync;	     /* QEMU's RAM: only what a sync leaves is what would move */
+	int moves_known;     /* the samples' moved counts are bytes of this series moved */
+	int no_precopy;	     /* a stop-copy size with no pre-copy to shrink it */
+	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
+	const char *what;    /* what the series counts, for the reason; NULL: "pending" */
 };
 
 /*
- * Judge a pending-byte series: the samples before switchover.  Fills every
- * field of c but stopcopy, predicted_ns and the REINIT count (docs/telemetry.md,
- * "Verdicts").
+ * Judge a pending-byte series (the samples before switchover) on its passes.
+ * Fills every field of c but basis, stopcopy and the REINIT count
+ * (docs/telemetry.md, "Verdicts"); predicted_ns only when the threshold and
+ * the limit are known (the caller may fill it from a bandwidth otherwise).
  */
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
 		 struct ms_tm_convergence *c);

@@ -99,6 +99,13 @@ struct ms_dirty_summary {
 	uint64_t mem_bytes;	    /* memory the device's bitmaps hold */
 };
 
+/*
+ * One past the highest device id the tracker holds records for.  Ids below it
+ * that no DEV_ADD registered still have their records: reports list them as
+ * unregistered devices rather than drop them.
+ */
+uint32_t ms_tracker__nr_ids(struct ms_tracker *t);
+
 /* 0, or -ENOENT if the tracker never heard of the device. */
 int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dirty_summary *s);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The device registry (see include/migscope/devices.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,25 @@ static void on_dev_add(void *ctx, const struct ms_event_hdr *ev)
 	uint32_t tail;
 	const char *name = ms_event_tail(ev, MS_PAYLOAD_LEN(ms_ev_dev_add), &tail);
 
-	if (ev->dev > MS_DEV_ID_MAX || a->name_len > tail || a->name_len > MS_NAME_MAX ||
-	    !a->name_len || (ev->dev >= d->cap && grow(d, ev->dev))) {
-		d->rejected++;
+	const char *why = NULL;
+
+	if (ev->len < MS_PAYLOAD_LEN(ms_ev_dev_add))
+		why = "is shorter than its fixed part";
+	else if (ev->dev > MS_DEV_ID_MAX)
+		why = "names an id above the largest a device can have";
+	else if (!a->name_len)
+		why = "has an empty name";
+	else if (a->name_len > tail)
+		why = "has a name_len that runs past its payload";
+	else if (a->name_len > MS_NAME_MAX)
+		why = "has a name longer than a device name can be";
+	else if (ev->dev >= d->cap && grow(d, ev->dev))
+		why = "could not be stored: out of memory";
+	if (why) {
+		if (!d->rejected++)
+			snprintf(d->first_rejected, sizeof(d->first_rejected),
+				 "DEV_ADD of device %u at %" PRIu64 " ns %s", ev->dev, (uint64_t)ev->ts_ns,
+				 why);
 		return;
 	}
 	info = &d->dev[ev->dev];

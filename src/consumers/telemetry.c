@@ -43,6 +43,7 @@ static void device_free(struct ms_tm_device *d)
 	free(d->saves.v);
 	free(d->loads.v);
 	free(d->qdowntime.v);
+	free(d->bounds.v);
 }
 
 void ms_telemetry__free(struct ms_telemetry *t)
@@ -54,12 +55,61 @@ void ms_telemetry__free(struct ms_telemetry *t)
 	free(t->status.v);
 	free(t->switchover.v);
 	free(t->stats.v);
+	free(t->configs.v);
+	free(t->bounds.v);
 	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * A MS_EV_CONFIG: the first is also kept as t->config; each holds from
+ * its time on, its page size from the one before when it leaves it 0 (a
+ * change of limits only).  A record out of time order (a fuzzed stream)
+ * goes where its time puts it, so the lookup stays a walk in time order.
+ */
+static void on_config(struct ms_telemetry *t, const struct ms_ev_config *c)
+{
+	struct ms_ev_config *x;
+	uint32_t i;
+
+	if (!t->configs.nr)
+		memcpy(&t->config, c, sizeof(t->config));
+	x = ms_vec_push(&t->configs);
+	if (!x) {
+		t->dropped++;
+		return;
+	}
+	for (i = t->configs.nr - 1; i > 0 && t->configs.v[i - 1].hdr.ts_ns > c->hdr.ts_ns; i--)
+		t->configs.v[i] = t->configs.v[i - 1];
+	memcpy(&t->configs.v[i], c, sizeof(*c));
+	if (!c->page_size && i)
+		t->configs.v[i].page_size = t->configs.v[i - 1].page_size;
 }
 
 const struct ms_tm_device *ms_telemetry__device(const struct ms_telemetry *t, uint32_t id)
 {
 	return id < t->nr ? &t->dev[id] : NULL;
+}
+
+const struct ms_ev_config *ms_telemetry__config_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	const struct ms_ev_config *c = &t->config; /* all zero without any */
+
+	/* the last at or before ts; before the first, the first: what held when the session began
+	 */
+	for (uint32_t i = 0; i < t->configs.nr && (!i || t->configs.v[i].hdr.ts_ns <= ts); i++)
+		c = &t->configs.v[i];
+	return c;
+}
+
+uint64_t ms_telemetry__threshold_at(const struct ms_telemetry *t, uint64_t ts, uint64_t bps)
+{
+	const struct ms_ev_config *c = ms_telemetry__config_at(t, ts);
+
+	if (!bps)
+		bps = c->bandwidth_bps;
+	if (!bps || !c->downtime_limit_ns)
+		return MS_STAT_UNSET;
+	return ms_switchover_threshold(bps, c->downtime_limit_ns);
 }
 
 /* The record of device id, grown on first sight; NULL for ids the registry refuses too. */
@@ -116,6 +166,7 @@ static int push_sample(struct ms_telemetry *t, struct ms_tm_samples *v, uint64_t
 	s->dirty_bps = MS_STAT_UNSET;
 	s->flags = flags;
 	s->pad = 0;
+	s->link_bps = 0;
 	return 0;
 }
 
@@ -222,8 +273,15 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 	switch (ev->type) {
 	case MS_EV_CONFIG:
-		memcpy(&t->config, ev, sizeof(t->config));
+		on_config(t, (const void *)ev);
 		break;
+	case MS_EV_QEMU_MARK: {
+		const struct ms_ev_qemu_mark *m = (const void *)ev;
+
+		if (m->mark < MS_MARK__MAX)
+			t->marks[m->mark] = ev->ts_ns ? ev->ts_ns : 1;
+		break;
+	}
 	case MS_EV_DEV_STATE: {
 		const struct ms_ev_dev_state *e = (const void *)ev;
 		struct ms_tm_arc *a;
@@ -259,7 +317,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		/* QEMU's threshold is 0 until it has measured a bandwidth */
 		if (d)
 			add_sample(t, d, ev, e->origin, e->precopy, 0,
-				   e->threshold ? e->threshold : MS_STAT_UNSET, 0);
+				   e->threshold ? e->threshold : MS_STAT_UNSET,
+				   e->exact ? MS_TM_EXACT : 0);
 		break;
 	}
 	case MS_EV_STOPCOPY_SIZE:
@@ -289,6 +348,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		if (d && e->kind == MS_DOWNTIME_SAVE)
 			push_point(t, &d->qdowntime, ev->ts_ns, e->dur_ns);
+		if (e->kind == MS_DOWNTIME_CHECKPOINT && e->checkpoint < MS_TM_CHECKPOINTS)
+			t->checkpoints[e->checkpoint] = ev->ts_ns ? ev->ts_ns : 1;
 		break;
 	}
 	case MS_EV_SWITCHOVER:
@@ -305,6 +366,21 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	case MS_EV_MIG_STATS:
 		on_stats(t, (const void *)ev);
 		break;
+	case MS_EV_PASS: {
+		const struct ms_ev_pass *e = (const void *)ev;
+		struct ms_tm_bound *b = ms_vec_push(d ? &d->bounds : &t->bounds);
+
+		if (!b) {
+			t->dropped++;
+			break;
+		}
+		b->ts_ns = ev->ts_ns;
+		b->left = e->left;
+		b->dirty = e->dirty;
+		b->pass = e->pass;
+		b->flags = e->flags;
+		break;
+	}
 	default:
 		break;
 	}
@@ -312,13 +388,13 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
-	return ms_bus__subscribe(bus,
-				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
-				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
-				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
-				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
-				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-				     MS_EV_BIT(MS_EV_MIG_STATS),
-				 on_event, t);
+	return ms_bus__subscribe(
+	    bus,
+	    MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) | MS_EV_BIT(MS_EV_DEV_STATE) |
+		MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+		MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+		MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+		MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+		MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) | MS_EV_BIT(MS_EV_QEMU_MARK),
+	    on_event, t);
 }

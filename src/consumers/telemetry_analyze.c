@@ -11,6 +11,8 @@
 
 #include <migscope/vfio_compat.h>
 
+#include <migscope/parse.h>
+#include <migscope/pass.h>
 #include <migscope/telemetry.h>
 
 #define VIRTIO_ACTIVE 0
@@ -412,11 +414,121 @@ static int is_terminal(uint64_t status)
 	return status == MS_MIG_COMPLETED || status == MS_MIG_FAILED || status == MS_MIG_CANCELLED;
 }
 
+/* The last time at or before ts that a device's samples of QEMU's pending carry, or 0. */
+static uint64_t last_pending_before(const struct ms_telemetry *t, uint64_t ts)
+{
+	uint64_t last = 0;
+
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_tm_device *d = &t->dev[id];
+
+		if (d->basis != MS_EV_QEMU_PENDING || d->origin == MS_PENDING_QMP)
+			continue;
+		for (uint32_t i = 0; i < d->samples.nr && d->samples.v[i].ts_ns <= ts; i++)
+			last = max64(last, d->samples.v[i].ts_ns);
+	}
+	return last;
+}
+
+static void set_edge(struct ms_tm_dt_edge *b, uint64_t at, const char *at_name, uint64_t after,
+		     const char *after_name, uint64_t before, const char *before_name)
+{
+	b->at_ns = at;
+	b->at = at_name;
+	b->after_ns = min64(after, at);
+	b->after = after_name;
+	b->before_ns = max64(before, at);
+	b->before = before_name;
+}
+
+/*
+ * Where QEMU's downtime clock started, stop being the VM's last stop (QMP's
+ * STOP) and prev_run the resume before it.  QEMU >= 8.2 traces
+ * src-downtime-start just before it reads its clock.  Before 8.2 nothing
+ * marks it: the migration thread decides to stop (migration_thread_low_pending),
+ * waits for the BQL, reads the clock, sets the run state to finish-migrate
+ * (traced) and only then pauses the vCPUs, which under TCG and load takes
+ * milliseconds before STOP.  The start is after the decision and before the
+ * run state; without the trace, before STOP and after the last word from the
+ * migration before it.
+ */
+static void downtime_start(const struct ms_telemetry *t, uint64_t stop, uint64_t prev_run,
+			   struct ms_tm_vm *vm)
+{
+	uint64_t ck = t->checkpoints[MS_TM_CKPT_DOWNTIME_START];
+	uint64_t fm = t->marks[MS_MARK_FINISH_MIGRATE], lp = t->marks[MS_MARK_LOW_PENDING];
+	uint64_t at = stop, lo;
+	const char *at_name = "STOP", *lo_name;
+
+	if (ck && ck <= stop && ck >= prev_run) {
+		set_edge(&vm->start, ck, "src-downtime-start", ck, "src-downtime-start", ck,
+			 "src-downtime-start");
+		return;
+	}
+	if (fm && fm <= stop && fm >= prev_run) {
+		at = fm;
+		at_name = "runstate finish-migrate";
+	}
+	if (lp && lp <= at && lp >= prev_run) {
+		lo = lp;
+		lo_name = "migration_thread_low_pending";
+	} else if ((lo = last_pending_before(t, at)) && lo >= prev_run) {
+		lo_name = "migrate_pending";
+	} else {
+		lo = prev_run;
+		lo_name = prev_run ? "RESUME" : "session start";
+		for (uint32_t i = 0; i < t->stats.nr && t->stats.v[i].ts_ns <= at; i++)
+			if (t->stats.v[i].ts_ns >= lo) {
+				lo = t->stats.v[i].ts_ns;
+				lo_name = "query-migrate reply";
+			}
+		if (!lo)
+			lo = t->t0_ns;
+	}
+	set_edge(&vm->start, at, at_name, lo, lo_name, at, at_name);
+}
+
+/*
+ * Where QEMU's downtime clock stopped, end being the first end status (or
+ * resume) after the stop.  QEMU >= 8.2 traces src-downtime-end just after it
+ * reads its clock.  Before 8.2 it reads the clock once the migration thread
+ * has the BQL back after MIGRATION completed, and sets the run state to
+ * postmigrate (traced) right after; without the trace, before the first
+ * query-migrate reply that carries the downtime.
+ */
+static void downtime_end(const struct ms_telemetry *t, uint64_t end, const char *end_name,
+			 int completed, struct ms_tm_vm *vm)
+{
+	uint64_t ck = t->checkpoints[MS_TM_CKPT_DOWNTIME_END];
+	uint64_t pm = t->marks[MS_MARK_POSTMIGRATE], hi = end;
+	const char *hi_name = end_name;
+
+	if (!strcmp(vm->start.at, "src-downtime-start") && ck >= vm->start.at_ns) {
+		set_edge(&vm->end, ck, "src-downtime-end", ck, "src-downtime-end", ck,
+			 "src-downtime-end");
+		return;
+	}
+	if (completed && pm >= end) {
+		set_edge(&vm->end, pm, "runstate postmigrate", end, end_name, pm,
+			 "runstate postmigrate");
+		return;
+	}
+	for (uint32_t i = 0; completed && i < t->stats.nr; i++)
+		if (t->stats.v[i].status == MS_MIG_COMPLETED && t->stats.v[i].ts_ns >= end &&
+		    t->stats.v[i].downtime_ms != MS_STAT_UNSET) {
+			hi = t->stats.v[i].ts_ns;
+			hi_name = "query-migrate reply";
+			break;
+		}
+	set_edge(&vm->end, end, end_name, end, end_name, hi, hi_name);
+}
+
 /* VM downtime from QEMU: the last VM stop until completion (or failure, or resume). */
 static int qemu_downtime(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
-	uint64_t stop = 0, end = UINT64_MAX;
-	int stopped = 0;
+	uint64_t stop = 0, end = UINT64_MAX, prev_run = 0, lo, hi;
+	const char *end_name = NULL;
+	int stopped = 0, completed = 0;
 
 	for (uint32_t i = 0; i < t->runstate.nr; i++)
 		if (!t->runstate.v[i].v) {
@@ -425,27 +537,48 @@ static int qemu_downtime(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 		}
 	if (!stopped)
 		return 0;
+	for (uint32_t i = 0; i < t->runstate.nr; i++)
+		if (t->runstate.v[i].v && t->runstate.v[i].ts_ns < stop)
+			prev_run = max64(prev_run, t->runstate.v[i].ts_ns);
 	vm->downtime_source = "qemu";
 	for (uint32_t i = 0; i < t->status.nr; i++)
 		if (is_terminal(t->status.v[i].v) && t->status.v[i].ts_ns >= stop) {
-			end = min64(end, t->status.v[i].ts_ns);
+			end = t->status.v[i].ts_ns;
+			completed = t->status.v[i].v == MS_MIG_COMPLETED;
+			end_name = completed ? "MIGRATION completed" : "MIGRATION end";
 			break;
 		}
 	for (uint32_t i = 0; i < t->runstate.nr; i++)
 		if (t->runstate.v[i].v && t->runstate.v[i].ts_ns >= stop) {
-			end = min64(end, t->runstate.v[i].ts_ns);
+			if (t->runstate.v[i].ts_ns < end) {
+				end = t->runstate.v[i].ts_ns;
+				end_name = "RESUME";
+				completed = 0;
+			}
 			break;
 		}
 	for (uint32_t i = 0; i < t->stats.nr; i++)
 		if (is_terminal(t->stats.v[i].status) && t->stats.v[i].ts_ns >= stop) {
-			end = min64(end, t->stats.v[i].ts_ns);
+			if (t->stats.v[i].ts_ns < end) {
+				end = t->stats.v[i].ts_ns;
+				end_name = "query-migrate reply";
+				completed = t->stats.v[i].status == MS_MIG_COMPLETED;
+			}
 			break;
 		}
 	if (end == UINT64_MAX)
 		return 1;
+	downtime_start(t, stop, prev_run, vm);
+	downtime_end(t, end, end_name, completed, vm);
 	vm->have_downtime = 1;
-	vm->downtime_start_ns = stop;
-	vm->downtime_end_ns = end;
+	vm->downtime_start_ns = vm->start.at_ns;
+	vm->downtime_end_ns = max64(vm->end.at_ns, vm->start.at_ns);
+	/* QEMU's clock counts whole milliseconds: so do the bounds of what it can say */
+	lo = vm->end.after_ns > vm->start.before_ns ? vm->end.after_ns - vm->start.before_ns : 0;
+	hi = vm->end.before_ns > vm->start.after_ns ? vm->end.before_ns - vm->start.after_ns : 0;
+	vm->have_bounds = 1;
+	vm->bound_lo_ns = lo / 1000000 * 1000000;
+	vm->bound_hi_ns = hi > UINT64_MAX - 999999 ? hi : (hi + 999999) / 1000000 * 1000000;
 	return 1;
 }
 
@@ -474,15 +607,51 @@ static void qemu_total(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	vm->total_end_ns = end;
 }
 
+/*
+ * The moment the limits are judged at: where the VM's downtime began (QEMU's
+ * downtime clock when a trace point marks it, else its last stop), else the
+ * switchover a driver decided, else the end of the stream (UINT64_MAX: the
+ * latest limits).
+ */
+static uint64_t judged_at(const struct ms_telemetry *t)
+{
+	uint64_t stop = 0, prev_run = 0, at;
+
+	for (uint32_t i = t->runstate.nr; i-- > 0 && !stop;)
+		if (!t->runstate.v[i].v)
+			stop = t->runstate.v[i].ts_ns;
+	if (stop) {
+		for (uint32_t i = 0; i < t->runstate.nr; i++)
+			if (t->runstate.v[i].v && t->runstate.v[i].ts_ns < stop)
+				prev_run = max64(prev_run, t->runstate.v[i].ts_ns);
+		at = t->checkpoints[MS_TM_CKPT_DOWNTIME_START];
+		if (!at || at > stop || at < prev_run)
+			at = t->marks[MS_MARK_FINISH_MIGRATE];
+		return at && at <= stop && at >= prev_run ? at : stop;
+	}
+	for (uint32_t i = 0; i < t->switchover.nr; i++)
+		if (t->switchover.v[i].v == MS_SWITCHOVER_DECIDED)
+			return t->switchover.v[i].ts_ns;
+	return UINT64_MAX;
+}
+
+static uint64_t limit_at(const struct ms_telemetry *t, uint64_t ts)
+{
+	return ms_telemetry__config_at(t, ts)->downtime_limit_ns;
+}
+
 static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
-	uint64_t qmp_bps = 0;
+	const struct ms_ev_config *l;
+	uint64_t qmp_bps = 0, ts = 0, thr_limit = 0;
 
 	vm->qmp_downtime_ms = vm->qmp_total_ms = vm->qmp_expected_downtime_ms = MS_STAT_UNSET;
 	vm->threshold = MS_STAT_UNSET;
 	vm->downtime_source = "none";
 	vm->bandwidth_source = "none";
-	vm->limit_ns = t->config.downtime_limit_ns;
+	vm->limits_at_ns = judged_at(t);
+	l = ms_telemetry__config_at(t, vm->limits_at_ns);
+	vm->limit_ns = l->downtime_limit_ns;
 
 	for (uint32_t i = 0; i < t->stats.nr; i++) {
 		const struct ms_tm_stats *s = &t->stats.v[i];
@@ -500,39 +669,37 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	/*
 	 * The bandwidth switchover is judged at, measured first: QEMU's own
 	 * estimate (its migrate_pending threshold is that estimate times the
-	 * limit), then QMP's ram.mbps, then the configured rate.
+	 * limit in force when QEMU computed it), then QMP's ram.mbps, then the
+	 * configured rate in force.
 	 */
-	if (vm->limit_ns) {
-		uint64_t ts = 0;
+	for (uint32_t id = 0; id < t->nr; id++) {
+		const struct ms_tm_device *d = &t->dev[id];
 
-		for (uint32_t id = 0; id < t->nr; id++) {
-			const struct ms_tm_device *d = &t->dev[id];
-
-			for (uint32_t i = d->samples.nr; i-- > 0;)
-				if (d->samples.v[i].threshold != MS_STAT_UNSET) {
-					if (d->samples.v[i].ts_ns >= ts) {
-						ts = d->samples.v[i].ts_ns;
-						vm->threshold = d->samples.v[i].threshold;
-					}
-					break;
+		for (uint32_t i = d->samples.nr; i-- > 0;)
+			if (d->samples.v[i].threshold != MS_STAT_UNSET) {
+				if (d->samples.v[i].ts_ns >= ts &&
+				    limit_at(t, d->samples.v[i].ts_ns)) {
+					ts = d->samples.v[i].ts_ns;
+					vm->threshold = d->samples.v[i].threshold;
+					thr_limit = limit_at(t, ts);
 				}
-		}
-		if (vm->threshold != MS_STAT_UNSET) {
-			vm->bandwidth_bps =
-			    ms_tm_u64((double)vm->threshold * 1e9 / (double)vm->limit_ns);
-			vm->bandwidth_source = "qemu";
-		}
+				break;
+			}
+	}
+	if (vm->threshold != MS_STAT_UNSET) {
+		vm->bandwidth_bps = ms_tm_u64((double)vm->threshold * 1e9 / (double)thr_limit);
+		vm->bandwidth_source = "qemu";
 	}
 	if (!vm->bandwidth_bps && qmp_bps) {
 		vm->bandwidth_bps = qmp_bps;
 		vm->bandwidth_source = "qmp";
-	} else if (!vm->bandwidth_bps && t->config.bandwidth_bps) {
-		vm->bandwidth_bps = t->config.bandwidth_bps;
+	} else if (!vm->bandwidth_bps && l->bandwidth_bps) {
+		vm->bandwidth_bps = l->bandwidth_bps;
 		vm->bandwidth_source = "config";
 	}
 	/* the profile driver's own arithmetic, so its decision and this judgement agree */
-	if (vm->bandwidth_bps && vm->limit_ns && vm->threshold == MS_STAT_UNSET)
-		vm->threshold = ms_switchover_threshold(vm->bandwidth_bps, vm->limit_ns);
+	if (vm->threshold == MS_STAT_UNSET)
+		vm->threshold = ms_telemetry__threshold_at(t, vm->limits_at_ns, vm->bandwidth_bps);
 	/* the latest word on the migration's status, from events or from query-migrate */
 	if (t->status.nr) {
 		vm->have_status = 1;
@@ -632,27 +799,200 @@ static const struct ms_tm_sample *judged_series(const struct ms_tm_device *dev, 
 	return ns ? dev->stopcopy.v : dev->samples.v;
 }
 
-/* A device's convergence, judged on its judged_series(). */
-static void device_convergence(const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
-			       struct ms_tm_dev_result *r, uint64_t cut)
+static int bound_cmp(const void *a, const void *b)
 {
-	struct ms_tm_judge_opts o = {
-		.threshold = vm->threshold,
-		.threshold_source = "limit",
-		.moves_known = dev->data[MS_PHASE_PRECOPY] > 0,
-	};
+	const struct ms_tm_bound *x = a, *y = b;
+
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+/* Where a series' boundaries come from, and what its moved counts mean. */
+struct pass_src {
+	const struct ms_tm_bounds *bounds; /* MS_EV_PASS records */
+	const struct ms_tm_sample *pre;	   /* pre-copy samples (devices), else NULL */
+	uint32_t npre;
+	int moves_pending; /* moved counts bytes of the judged series (a device's data) */
+};
+
+/* The transfer rate QEMU measured at a sample: its threshold over the limit, or QMP's mbps. */
+static double link_rate(const struct ms_telemetry *t, const struct ms_tm_sample *x)
+{
+	const struct ms_ev_config *cfg = ms_telemetry__config_at(t, x->ts_ns);
+	double bps = (double)x->link_bps;
+
+	if (x->threshold != MS_STAT_UNSET && cfg->downtime_limit_ns) {
+		double q = (double)x->threshold * 1e9 / (double)cfg->downtime_limit_ns;
+
+		bps = q > bps ? q : bps;
+	}
+	/* QEMU never sends faster than max-bandwidth; a burst measured over 100 ms can */
+	if (cfg->bandwidth_bps && bps > (double)cfg->bandwidth_bps)
+		bps = (double)cfg->bandwidth_bps;
+	return bps;
+}
+
+/*
+ * The passes of a judged series (docs/telemetry.md, "Passes").  Boundaries:
+ * the stream's MS_EV_PASS records; for a capture without them, the rule the
+ * sources use (ms_pass__precopy) over the pre-copy samples, or QEMU's samples
+ * taken right after a sync.  A device's pass also ends where everything the
+ * last boundary left has moved.  A boundary falls on the first sample at or
+ * after it (what it left); boundaries with no sample between them are one.
+ */
+static int build_passes(const struct ms_telemetry *t, const struct pass_src *src,
+			const struct ms_tm_sample *s, uint32_t n, struct ms_tm_pass **out,
+			uint32_t *np)
+{
+	struct ms_tm_bound *b = NULL;
+	struct ms_tm_pass *p;
+	uint32_t nb = 0, i = 0, k = 0;
+
+	*out = NULL;
+	*np = 0;
+	if (!n)
+		return 0;
+	if (src->bounds && src->bounds->nr) {
+		nb = src->bounds->nr;
+		b = malloc(nb * sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		memcpy(b, src->bounds->v, nb * sizeof(*b));
+		qsort(b, nb, sizeof(*b), bound_cmp);
+	} else {
+		struct ms_pass_seen seen = { 0 };
+		struct ms_ev_pass ev;
+
+		b = calloc(src->pre ? src->npre + 1 : n + 1, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		for (uint32_t j = 0; src->pre && j < src->npre; j++)
+			if (ms_pass__precopy(&seen, 0, src->pre[j].ts_ns, src->pre[j].initial,
+					     src->pre[j].dirty, src->pre[j].flags, &ev)) {
+				b[nb].ts_ns = ev.hdr.ts_ns;
+				b[nb++].flags = ev.flags;
+			}
+		for (uint32_t j = 0; !src->pre && j < n; j++)
+			if (s[j].flags & MS_TM_EXACT)
+				b[nb++].ts_ns = s[j].ts_ns;
+	}
+	p = calloc(n, sizeof(*p));
+	if (!p) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		int at = 0;
+		uint32_t flags = 0;
+
+		while (i < nb && b[i].ts_ns <= s[j].ts_ns) {
+			flags |= b[i++].flags;
+			at = 1;
+		}
+		/* everything the last boundary left has moved: the device's next pass */
+		if (!at && k && src->moves_pending && p[k - 1].left &&
+		    s[j].moved >= s[p[k - 1].idx].moved &&
+		    s[j].moved - s[p[k - 1].idx].moved >= p[k - 1].left)
+			at = 1;
+		if (!at)
+			continue;
+		p[k].ts_ns = s[j].ts_ns;
+		p[k].left = ms_tm_sample__pending(&s[j]);
+		p[k].idx = j;
+		p[k].flags = flags;
+		if (k) {
+			const struct ms_tm_pass *q = &p[k - 1];
+			uint64_t moved =
+			    s[j].moved >= s[q->idx].moved ? s[j].moved - s[q->idx].moved : 0;
+			double dur = (double)(p[k].ts_ns - q->ts_ns) / 1e9, link = 0;
+
+			p[k].dur_ns = p[k].ts_ns - q->ts_ns;
+			p[k].moved = src->moves_pending ? moved : 0;
+			/* the change plus what moved; QEMU's RAM: what the sync left */
+			p[k].dirty =
+			    src->moves_pending
+				? (p[k].left + moved > q->left ? p[k].left + moved - q->left : 0)
+				: p[k].left;
+			for (uint32_t x = q->idx + 1; x <= j; x++) {
+				double l = link_rate(t, &s[x]);
+
+				link = l > link ? l : link;
+			}
+			if (dur > 0) {
+				uint64_t cap =
+				    ms_telemetry__config_at(t, s[j].ts_ns)->bandwidth_bps;
+
+				p[k].dirty_bps = (double)p[k].dirty / dur;
+				if (s[j].dirty_bps != MS_STAT_UNSET &&
+				    (double)s[j].dirty_bps > p[k].dirty_bps)
+					p[k].dirty_bps = (double)s[j].dirty_bps;
+				p[k].transfer_bps = link > 0		 ? link
+						    : src->moves_pending ? (double)moved / dur
+									 : (double)q->left / dur;
+				/*
+				 * What a QEMU pass drained counts zero pages, which cost
+				 * nearly nothing to send: what dirty pages compete for is
+				 * the link, at most max-bandwidth.
+				 */
+				if (!src->moves_pending && cap && p[k].transfer_bps > (double)cap)
+					p[k].transfer_bps = (double)cap;
+			}
+		}
+		k++;
+	}
+	free(b);
+	*out = p;
+	*np = k;
+	return 0;
+}
+
+/* The judgement's options for a series whose last sample is x. */
+static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
+		       const struct ms_tm_sample *x, struct ms_tm_judge_opts *o)
+{
+	o->limit_ns = ms_telemetry__config_at(t, x ? x->ts_ns : UINT64_MAX)->downtime_limit_ns;
+	if (x && x->threshold != MS_STAT_UNSET) {
+		o->threshold = x->threshold;
+		o->threshold_source = "qemu";
+	} else {
+		o->threshold =
+		    ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX, vm->bandwidth_bps);
+		o->threshold_source = "limit";
+	}
+}
+
+/* A device's convergence, judged on its judged_series(), pass by pass. */
+static int device_convergence(const struct ms_telemetry *t, const struct ms_device_info *info,
+			      const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
+			      struct ms_tm_dev_result *r, uint64_t cut)
+{
+	struct ms_tm_judge_opts o = { 0 };
 	struct ms_tm_convergence *c = &r->conv, reinit = { 0 };
 	uint32_t np = before(dev->samples.v, dev->samples.nr, cut), n;
 	int sc;
 	const struct ms_tm_sample *s = judged_series(dev, cut, &n, &sc);
-	uint64_t bw = vm->bandwidth_bps;
+	/* QMP's ram.remaining for a section: the VM's passes (MIGRATION_PASS) are its */
+	int qmp_ram =
+	    dev->basis == MS_EV_QEMU_PENDING && dev->origin == MS_PENDING_QMP && !dev->bounds.nr;
+	struct pass_src src = {
+		.bounds = qmp_ram ? &t->bounds : &dev->bounds,
+		.pre = dev->basis == MS_EV_PRECOPY ? dev->samples.v : NULL,
+		.npre = dev->basis == MS_EV_PRECOPY ? np : 0,
+		.moves_pending = dev->data[MS_PHASE_PRECOPY] > 0,
+	};
+	uint64_t bw = vm->bandwidth_bps, since = 0;
 
 	if (dev->basis == MS_EV_PRECOPY)
-		find_reinits(dev->samples.v, np, &reinit, &o.since_ns);
-	if (n && s[n - 1].threshold != MS_STAT_UNSET) {
-		o.threshold = s[n - 1].threshold;
-		o.threshold_source = "qemu";
-	}
+		find_reinits(dev->samples.v, np, &reinit, &since);
+	if (build_passes(t, &src, s, n, &r->passes, &r->passes_nr))
+		return -ENOMEM;
+	judge_opts(t, vm, n ? &s[n - 1] : NULL, &o);
+	o.passes = r->passes;
+	o.np = r->passes_nr;
+	o.sync = dev->basis == MS_EV_QEMU_PENDING;
+	/* a device that says it has no pre-copy (known capabilities without PRE_COPY) */
+	o.no_precopy = sc && !np && info && info->caps && !(info->caps & VFIO_MIGRATION_PRE_COPY);
+	o.precopy_drained = sc && np && !ms_tm_sample__pending(&dev->samples.v[np - 1]);
+	o.moves_known = src.moves_pending;
 	o.what = sc ? "stop-copy size" : "pending";
 	ms_tm_judge(s, n, &o, c);
 	c->basis = sc				      ? "stopcopy"
@@ -667,13 +1007,14 @@ static void device_convergence(const struct ms_tm_device *dev, const struct ms_t
 		c->initial = dev->samples.v[np - 1].initial;
 		c->dirty = dev->samples.v[np - 1].dirty;
 	}
-	/* without a VM bandwidth, the device's own stop-copy rate */
+	/* without a threshold, the bandwidth; without one, the device's own stop-copy rate */
 	if (!bw && ms_tm_downtime__by_arcs(&r->dt) && r->dt.stopcopy_ns &&
 	    dev->data[MS_PHASE_STOPCOPY])
 		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
 			       (double)r->dt.stopcopy_ns);
-	if (bw && n)
+	if (c->predicted_ns == MS_STAT_UNSET && bw && n)
 		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
+	return 0;
 }
 
 /* The VM's own series from query-migrate: ram.remaining while migrating. */
@@ -681,12 +1022,10 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 {
 	struct ms_tm_vm *vm = &r->vm;
 	uint64_t cut = vm->have_downtime ? vm->downtime_start_ns : UINT64_MAX;
-	uint64_t page = t->config.page_size ? t->config.page_size : 4096;
-	struct ms_tm_judge_opts o = {
-		.threshold = vm->threshold,
-		.threshold_source = "limit",
-		.moves_known = 1,
-	};
+	uint64_t page = ms_telemetry__config_at(t, UINT64_MAX)->page_size ?: 4096;
+	struct ms_tm_judge_opts o = { .sync = 1 };
+	/* ram.transferred counts bytes on the wire, not pending bytes */
+	struct pass_src src = { .bounds = &t->bounds };
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < t->stats.nr; i++) {
@@ -704,30 +1043,41 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 		x = &vm->series[n++];
 		x->ts_ns = s->ts_ns;
 		x->initial = s->ram_remaining;
-		if (s->ram_transferred == MS_STAT_UNSET)
-			o.moves_known = 0;
-		else
-			x->moved = s->ram_transferred;
+		x->moved = s->ram_transferred == MS_STAT_UNSET ? 0 : s->ram_transferred;
 		x->threshold = MS_STAT_UNSET;
-		x->dirty_bps = s->dirty_pages_rate == MS_STAT_UNSET ? MS_STAT_UNSET
-								    : s->dirty_pages_rate * page;
+		/* QEMU's dirty rate is 0 until it has measured one second */
+		x->dirty_bps = s->dirty_pages_rate == MS_STAT_UNSET || !s->dirty_pages_rate
+				   ? MS_STAT_UNSET
+				   : s->dirty_pages_rate * page;
+		x->link_bps = s->mbps_milli == MS_STAT_UNSET ? 0 : s->mbps_milli * 125;
 	}
 	vm->series_nr = n;
-	if (n) {
-		ms_tm_judge(vm->series, n, &o, &vm->conv);
-		vm->conv.basis = "qmp";
-		if (vm->bandwidth_bps)
-			vm->conv.predicted_ns =
-			    ms_tm_u64((double)vm->conv.pending * 1e9 / (double)vm->bandwidth_bps);
+	if (!n)
+		return 0;
+	if (build_passes(t, &src, vm->series, n, &vm->passes, &vm->passes_nr))
+		return -ENOMEM;
+	judge_opts(t, vm, &vm->series[n - 1], &o);
+	/* the bandwidth QMP measured, as the VM's threshold has it */
+	if (vm->threshold != MS_STAT_UNSET && o.limit_ns == vm->limit_ns) {
+		o.threshold = vm->threshold;
+		o.threshold_source = "limit";
 	}
+	o.passes = vm->passes;
+	o.np = vm->passes_nr;
+	ms_tm_judge(vm->series, n, &o, &vm->conv);
+	vm->conv.basis = "qmp";
+	if (vm->conv.predicted_ns == MS_STAT_UNSET && vm->bandwidth_bps)
+		vm->conv.predicted_ns =
+		    ms_tm_u64((double)vm->conv.pending * 1e9 / (double)vm->bandwidth_bps);
 	return 0;
 }
 
 static int verdict_rank(enum ms_verdict v)
 {
 	static const int rank[] = {
-		[MS_VERDICT_UNKNOWN] = 0,
-		[MS_VERDICT_CONVERGING] = 1,
+		/* for the VM, a device that cannot be judged yet is worse than one converging */
+		[MS_VERDICT_CONVERGING] = 0,
+		[MS_VERDICT_UNKNOWN] = 1,
 		[MS_VERDICT_STALLED] = 2,
 		[MS_VERDICT_DIVERGING] = 3,
 	};
@@ -747,11 +1097,39 @@ static uint32_t worst_device(const struct ms_tm_report *r, uint32_t *samples)
 		if (!x->present || !x->conv.samples)
 			continue;
 		*samples += x->conv.samples;
+		/* among devices converging, the last to switch over speaks for the VM */
 		if (wid == MS_DEV_NONE ||
-		    verdict_rank(x->conv.verdict) > verdict_rank(r->dev[wid].conv.verdict))
+		    verdict_rank(x->conv.verdict) > verdict_rank(r->dev[wid].conv.verdict) ||
+		    (x->conv.verdict == MS_VERDICT_CONVERGING &&
+		     r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+		     x->conv.switchover_ns > r->dev[wid].conv.switchover_ns))
 			wid = id;
 	}
 	return wid;
+}
+
+/* Every device converging: the VM switches over when the last of them can. */
+static uint64_t latest_switchover(const struct ms_tm_report *r, enum ms_verdict v)
+{
+	uint64_t at = 0;
+
+	if (v != MS_VERDICT_CONVERGING)
+		return MS_STAT_UNSET;
+	for (uint32_t id = 0; id < r->nr; id++)
+		if (r->dev[id].present && r->dev[id].conv.samples &&
+		    r->dev[id].conv.switchover_ns != MS_STAT_UNSET)
+			at = max64(at, r->dev[id].conv.switchover_ns);
+	return at;
+}
+
+/* A device judged on QEMU's own pending from its trace log (or USDT probes). */
+static int qemu_own_pending(const struct ms_telemetry *t, const struct ms_tm_report *r)
+{
+	for (uint32_t id = 0; id < r->nr && id < t->nr; id++)
+		if (r->dev[id].present && r->dev[id].conv.samples &&
+		    t->dev[id].basis == MS_EV_QEMU_PENDING && t->dev[id].origin != MS_PENDING_QMP)
+			return 1;
+	return 0;
 }
 
 /* Without query-migrate or a sum of the devices: the VM converges as its worst device does. */
@@ -769,7 +1147,11 @@ static void vm_worst_device(const struct ms_devices *d, struct ms_tm_report *r)
 	c->samples = samples;
 	c->basis = "devices";
 	c->reinits = 0;
-	c->stopcopy = c->predicted_ns = MS_STAT_UNSET;
+	c->stopcopy = MS_STAT_UNSET;
+	/* QEMU's own pending counts every iterative section: its prediction is the VM's */
+	if (strcmp(r->dev[wid].conv.basis, "qemu_pending"))
+		c->predicted_ns = MS_STAT_UNSET;
+	c->switchover_ns = latest_switchover(r, c->verdict);
 	ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
 }
 
@@ -822,12 +1204,7 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 		    struct ms_tm_report *r)
 {
 	struct ms_tm_vm *vm = &r->vm;
-	struct ms_tm_judge_opts o = {
-		.threshold = vm->threshold,
-		.threshold_source = "limit",
-		.moves_known = 1,
-		.what = "stop-copy size",
-	};
+	struct ms_tm_judge_opts o = { .what = "stop-copy size" };
 	struct sum_part *p;
 	uint32_t k = 0, total = 0, seen = 0, out = 0, wid;
 	struct ms_tm_convergence *c = &vm->conv;
@@ -847,8 +1224,7 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	k = 0;
 	for (uint32_t id = 0; id < r->nr; id++) {
 		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
-		uint64_t cut = device_cut(&r->dev[id], vm), last_reinit = 0;
-		struct ms_tm_convergence reinit;
+		uint64_t cut = device_cut(&r->dev[id], vm);
 		int sc;
 
 		if (!in_vm_sum(d, r, id))
@@ -857,11 +1233,6 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 		total += p[k].n;
 		if (!sc)
 			o.what = "pending";
-		o.moves_known &= dev->data[MS_PHASE_PRECOPY] > 0;
-		if (dev->basis == MS_EV_PRECOPY)
-			find_reinits(dev->samples.v, before(dev->samples.v, dev->samples.nr, cut),
-				     &reinit, &last_reinit);
-		o.since_ns = last_reinit > o.since_ns ? last_reinit : o.since_ns;
 		k++;
 	}
 	vm->series = calloc(total, sizeof(*vm->series));
@@ -902,6 +1273,11 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	}
 	free(p);
 	vm->series_nr = out;
+	/*
+	 * The sum has no passes of its own: it says whether the VM can switch
+	 * over now; otherwise the devices' own passes say where it is going.
+	 */
+	judge_opts(t, vm, out ? &vm->series[out - 1] : NULL, &o);
 	ms_tm_judge(vm->series, out, &o, c);
 	c->basis = "devices";
 	/* the parts' own last figures, summed */
@@ -925,9 +1301,21 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	 * the sum (diverging while another drains) speaks for where it is going.
 	 */
 	wid = worst_device(r, &k);
-	if (wid != MS_DEV_NONE &&
-	    verdict_rank(r->dev[wid].conv.verdict) > verdict_rank(c->verdict)) {
+	if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE &&
+	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+	    !latest_switchover(r, MS_VERDICT_CONVERGING)) {
+		/* each fits now, together they do not, and nothing says they will shrink */
+		c->verdict = MS_VERDICT_STALLED;
+		c->switchover_ns = MS_STAT_UNSET;
+		part_names(d, r, names, sizeof(names));
+		ms_tm_say(c, "%s: each fits the threshold, together %s do not", names,
+			  ms_fmt_bytes(c->pending, why, 40));
+	} else if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE) {
 		c->verdict = r->dev[wid].conv.verdict;
+		c->have_rates = 0;
+		c->ratio = 0;
+		c->passes = r->dev[wid].conv.passes;
+		c->switchover_ns = latest_switchover(r, c->verdict);
 		ms_tm_say(c, "%.32s: %s", ms_devices__get(d, wid)->name, r->dev[wid].conv.reason);
 	} else {
 		part_names(d, r, names, sizeof(names));
@@ -1164,13 +1552,21 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 
 		cut = device_cut(x, vm);
 		x->have_precopy = precopy_time(dev, cut, &x->precopy_ns);
-		device_convergence(dev, vm, x, cut);
+		if (device_convergence(t, ms_devices__get(d, id), dev, vm, x, cut))
+			return -ENOMEM;
 	}
 
 	if (vm_convergence(t, r))
 		return -ENOMEM;
-	if (!vm->series_nr) {
-		int ret = vm_total(t, d, r);
+	/*
+	 * QEMU's own pending from its trace log is exact at every sync and counts
+	 * every iterative section; query-migrate's ram.remaining is polled (what a
+	 * sync left shows up to a poll later, and a sync just before the stop not
+	 * at all).  With both, the VM is judged on QEMU's own; query-migrate's
+	 * series stays for the plots.
+	 */
+	if (!vm->series_nr || qemu_own_pending(t, r)) {
+		int ret = vm->series_nr ? 0 : vm_total(t, d, r);
 
 		if (ret < 0)
 			return ret;
@@ -1183,8 +1579,11 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 
 void ms_tm_report__free(struct ms_tm_report *r)
 {
-	for (uint32_t i = 0; r->dev && i < r->nr; i++)
+	for (uint32_t i = 0; r->dev && i < r->nr; i++) {
 		free(r->dev[i].arcs);
+		free(r->dev[i].passes);
+	}
+	free(r->vm.passes);
 	free(r->dev);
 	free(r->vm.series);
 	memset(r, 0, sizeof(*r));

@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pre-copy convergence verdicts (docs/telemetry.md, "Verdicts").
+ * Pre-copy convergence verdicts, judged pass by pass (docs/telemetry.md,
+ * "Verdicts").
  *
- * The rule is deliberately simple so a reader can check it by hand:
- *   1. nothing pending, or pending strictly under the threshold (the bytes
- *      that move within the downtime limit): converging;
- *   2. fewer than three samples: unknown;
- *   3. otherwise fit a straight line to the last half of the samples (at least
- *      three; starting after the last REINIT when three samples follow it) and
- *      look at how much the line changes over the window relative to the mean:
- *      a fall of 5% or more is converging, a rise of 5% or more diverging,
- *      anything in between stalled; and so is a change that does not stand
- *      out of the samples' scatter (a slope under two standard errors), as a
- *      sawtooth of dirty-page syncs around a level does.
+ * Pending bytes are a sawtooth: inside a pass they always fall, because
+ * falling is just sending.  Whether a migration converges shows only from one
+ * pass to the next, in what each boundary (a dirty sync) leaves, and in the
+ * pass's dirty rate against its transfer rate.  The rule, checkable by hand:
+ *   1. nothing pending, or what would move now strictly under the threshold:
+ *      converging, it can switch over now;
+ *   2. a stop-copy size with no pre-copy to shrink it, over the threshold:
+ *      stalled;
+ *   3. a stop-copy size over the threshold with pre-copy drained: stalled;
+ *      a device's pending risen 5% over its low since the last boundary while
+ *      it moved data (inside a pass pending only falls): diverging;
+ *      no complete pass yet (since the last REINIT, which starts the passes
+ *      again): unknown, saying how far the first one got;
+ *   4. the last pass left more than the one before (5% or more, or at all
+ *      while its dirty rate is 10% over its transfer rate): diverging;
+ *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
+ *      not shrink below 95% of what the one before left: stalled;
+ *   6. after the first pass only: unknown (a first pass under-counts
+ *      dirtying: a write to a page not sent yet adds nothing to send); after
+ *      the second only, or when the last pass's share (the larger of what it
+ *      left of the one before, and its dirty over its transfer rate) is 10%
+ *      over the share of the pass before: unknown (a shorter pass dirties
+ *      more per second, so the share may keep growing);
+ *   7. otherwise converging, when the projection (each pass leaves the last
+ *      share of the one before) reaches the threshold, with the expected
+ *      time to switchover; without a threshold: unknown.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -22,10 +38,16 @@
 #include <migscope/parse.h>
 #include <migscope/telemetry.h>
 
-/* Relative change over the window that counts as a trend... */
-#define TREND_MIN 0.05
-/* ...when the slope is at least this many standard errors from flat. */
-#define TREND_SE 2.0
+/* Left grows by this much from one pass to the next: diverging. */
+#define GROW_MIN 1.05
+/* Dirty rate this far over the transfer rate, and left grew: diverging. */
+#define OUTPACE_MIN 1.10
+/* A pass's share this much over the share of the one before: no projection. */
+#define SHARE_RISE_MAX 1.10
+/* Left shrinks by less than this: stalled. */
+#define SHRINK_MAX 0.95
+/* Dirty rate at this share of the transfer rate: stalled (rates measured over one pass scatter). */
+#define PACE_MAX 0.90
 
 const char *ms_verdict_name(unsigned int v)
 {
@@ -70,47 +92,6 @@ int ms_tm_dirty_rate(const struct ms_tm_sample *prev, const struct ms_tm_sample 
 	return 0;
 }
 
-/* Seconds from b to a; negative when a is earlier (a stream out of order). */
-static double secs(uint64_t a, uint64_t b)
-{
-	return (double)(int64_t)(a - b) / 1e9;
-}
-
-/*
- * Least-squares slope of pending bytes over time, in bytes per second, and its
- * standard error (how far the samples scatter around the line).
- */
-static int fit_slope(const struct ms_tm_sample *s, uint32_t n, double *slope, double *mean,
-		     double *se)
-{
-	double tm = 0, pm = 0, sxy = 0, sxx = 0, rss = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		tm += secs(s[i].ts_ns, s[0].ts_ns);
-		pm += (double)ms_tm_sample__pending(&s[i]);
-	}
-	tm /= n;
-	pm /= n;
-	for (uint32_t i = 0; i < n; i++) {
-		double dt = secs(s[i].ts_ns, s[0].ts_ns) - tm;
-
-		sxy += dt * ((double)ms_tm_sample__pending(&s[i]) - pm);
-		sxx += dt * dt;
-	}
-	if (sxx <= 0)
-		return -1;
-	*slope = sxy / sxx;
-	*mean = pm;
-	for (uint32_t i = 0; i < n; i++) {
-		double r = (double)ms_tm_sample__pending(&s[i]) - pm -
-			   *slope * (secs(s[i].ts_ns, s[0].ts_ns) - tm);
-
-		rss += r * r;
-	}
-	*se = n > 2 ? sqrt(rss / (n - 2) / sxx) : 0;
-	return 0;
-}
-
 static const char *fmt_rate(double bps, char *buf, size_t len)
 {
 	char b[24];
@@ -120,113 +101,308 @@ static const char *fmt_rate(double bps, char *buf, size_t len)
 	return buf;
 }
 
+static const char *fmt_secs(double s, char *buf, size_t len)
+{
+	if (s < 1)
+		snprintf(buf, len, "%.0f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.1f s", s);
+	return buf;
+}
+
+/* A pass moved everything the boundary before it left (QEMU's passes always do). */
+static int complete(const struct ms_tm_judge_opts *o, const struct ms_tm_pass *p,
+		    const struct ms_tm_pass *before)
+{
+	return !o->moves_known || p->moved >= before->left;
+}
+
+/*
+ * The share of a complete pass: the larger of what it left of what the pass
+ * before left, and its dirty rate over its transfer rate.
+ */
+static double pass_share(const struct ms_tm_judge_opts *o, const struct ms_tm_pass *p,
+			 const struct ms_tm_pass *before)
+{
+	double pace = p->transfer_bps > 0 ? p->dirty_bps / p->transfer_bps : 1, shrink = 0;
+
+	if (before->left)
+		shrink = (double)p->left / (double)before->left;
+	return pace > shrink ? pace : shrink;
+}
+
+/* The pending bytes at the last sample, or for QEMU's RAM what the last sync left. */
+static uint64_t judged_pending(const struct ms_tm_sample *s, uint32_t n,
+			       const struct ms_tm_judge_opts *o)
+{
+	if (o->sync && o->np)
+		return o->passes[o->np - 1].left;
+	return ms_tm_sample__pending(&s[n - 1]);
+}
+
+/*
+ * Converging: project the series pass by pass.  Each pass leaves q of the one
+ * before; the switchover comes at the first boundary that leaves less than
+ * the threshold.  The time: what is pending now moves at the transfer rate,
+ * then each later pass moves what the one before it left.
+ */
+static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
+		    struct ms_tm_convergence *c, const struct ms_tm_pass *last, double q,
+		    const char *why)
+{
+	double left = (double)last->left, thr = (double)o->threshold, now, secs;
+	char b1[40], b2[40];
+	uint32_t k = 0;
+
+	if (o->threshold == MS_STAT_UNSET) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		ms_tm_say(c, "%s; no downtime limit or bandwidth to project it against", why);
+		return;
+	}
+	now = (double)ms_tm_sample__pending(&s[n - 1]);
+	secs = now / c->transfer_bps;
+	/* at q <= 0.90 the projection reaches any threshold within a few hundred passes */
+	while (left >= thr && k < 1000) {
+		left *= q;
+		k++;
+		if (left >= thr)
+			secs += left / c->transfer_bps;
+	}
+	c->verdict = MS_VERDICT_CONVERGING;
+	c->ratio = q;
+	c->switchover_ns = ms_tm_u64(secs * 1e9);
+	ms_tm_say(c, "%s; under the threshold %s in ~%u pass%s, ~%s", why,
+		  ms_fmt_bytes(o->threshold, b1, sizeof(b1)), k ? k : 1, k > 1 ? "es" : "",
+		  fmt_secs(secs, b2, sizeof(b2)));
+}
+
 void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
 		 struct ms_tm_convergence *c)
 {
-	uint32_t w0, win, k;
-	const struct ms_tm_sample *w, *end;
-	char b1[40], b2[40], b3[40];
-	double slope, mean, span, change, se;
-	const char *what = o->what ? o->what : "pending", *since;
-	int noise;
+	const char *what = o->what ? o->what : "pending";
+	const struct ms_tm_pass *last, *prev, *from = o->passes;
+	uint32_t np = o->np;
+	char b1[40], b2[40], b3[40], why[MS_TM_REASON_LEN];
+	double shrink = 0, pace, q, q_prev;
+	uint32_t k;
 
 	memset(c, 0, sizeof(*c));
 	c->samples = n;
 	c->threshold = o->threshold;
 	c->threshold_source = o->threshold == MS_STAT_UNSET ? "none" : o->threshold_source;
+	c->limit_ns = o->limit_ns;
 	c->stopcopy = MS_STAT_UNSET;
 	c->predicted_ns = MS_STAT_UNSET;
+	c->switchover_ns = MS_STAT_UNSET;
+	c->passes = o->np ? o->np - 1 : 0;
 	if (!n) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		ms_tm_say(c, "no pending-byte samples");
 		return;
 	}
-	end = &s[n - 1];
-	c->initial = end->initial;
-	c->dirty = end->dirty;
-	c->pending = ms_tm_sample__pending(end);
+	c->initial = s[n - 1].initial;
+	c->dirty = s[n - 1].dirty;
+	c->pending = judged_pending(s, n, o);
+	if (o->threshold != MS_STAT_UNSET && o->threshold && o->limit_ns)
+		c->predicted_ns =
+		    ms_tm_u64((double)c->pending / (double)o->threshold * (double)o->limit_ns);
 
 	if (!c->pending) {
 		c->verdict = MS_VERDICT_CONVERGING;
-		ms_tm_say(c, "nothing pending at the last sample");
+		c->switchover_ns = 0;
+		ms_tm_say(c, "nothing pending%s: it can switch over now",
+			  o->sync ? " after the last sync" : "");
 		return;
 	}
 	/* strictly under, as QEMU's switchover and the profile driver have it */
 	if (o->threshold != MS_STAT_UNSET && c->pending < o->threshold) {
 		c->verdict = MS_VERDICT_CONVERGING;
-		ms_tm_say(c, "%s %s is under the threshold %s", what,
+		c->switchover_ns = 0;
+		ms_tm_say(c, "%s %s%s is under the threshold %s: it can switch over now", what,
 			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),
+			  o->sync ? " left by the last sync" : "",
 			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
 		return;
 	}
-	if (n < 3) {
-		c->verdict = MS_VERDICT_UNKNOWN;
-		ms_tm_say(c, "only %u sample%s, above the threshold", n, n == 1 ? "" : "s");
-		return;
-	}
-
-	win = (n + 1) / 2 < 3 ? 3 : (n + 1) / 2;
-	w0 = n - win;
-	since = "";
-	/* the first sample at or after the last REINIT */
-	for (k = 0; o->since_ns && k < n && s[k].ts_ns < o->since_ns; k++)
-		;
-	if (o->since_ns && k > w0 && n - k >= 3) {
-		w0 = k;
-		since = " since the last REINIT";
-	}
-	w = &s[w0];
-	c->window = n - w0;
-	span = secs(end->ts_ns, w->ts_ns);
-	if (span <= 0 || fit_slope(w, c->window, &slope, &mean, &se)) {
-		c->verdict = MS_VERDICT_UNKNOWN;
-		ms_tm_say(c, "the last %u samples span no time", c->window);
-		return;
-	}
-	change = slope * span / mean;
-	c->have_trend = 1;
-	c->net_bps = slope;
-	if (o->moves_known && end->moved >= w->moved) {
-		c->have_rates = 1;
-		c->transfer_bps = (double)(end->moved - w->moved) / span;
-		c->dirty_bps = c->transfer_bps + slope > 0 ? c->transfer_bps + slope : 0;
-	}
-
-	/* a trend must stand out of the samples' scatter: a sawtooth around a level is not one */
-	noise = fabs(slope) < TREND_SE * se;
-	if (change <= -TREND_MIN && !noise) {
-		double eta = (double)(c->pending - o->threshold) / -slope;
-
-		c->verdict = MS_VERDICT_CONVERGING;
-		if (o->threshold != MS_STAT_UNSET)
-			ms_tm_say(c,
-				  "%s falls %s over the last %u samples%s; under the threshold "
-				  "in ~%.*f %s",
-				  what, fmt_rate(slope, b1, sizeof(b1)), c->window, since,
-				  eta < 1 ? 0 : 1, eta < 1 ? eta * 1e3 : eta, eta < 1 ? "ms" : "s");
-		else
-			ms_tm_say(c, "%s falls %s over the last %u samples%s", what,
-				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
-	} else if (change >= TREND_MIN && !noise) {
-		c->verdict = MS_VERDICT_DIVERGING;
-		if (c->have_rates)
-			ms_tm_say(c,
-				  "%s grows %s over the last %u samples%s: dirtying %s "
-				  "outpaces moving %s",
-				  what, fmt_rate(slope, b1, sizeof(b1)), c->window, since,
-				  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
-				  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
-		else
-			ms_tm_say(c, "%s grows %s over the last %u samples%s", what,
-				  fmt_rate(slope, b1, sizeof(b1)), c->window, since);
-	} else {
+	if (o->no_precopy) {
 		c->verdict = MS_VERDICT_STALLED;
-		ms_tm_say(c, "%s %s %s (%+.0f%% over the last %u samples%s)%s%s", what,
-			  noise && fabs(change) >= TREND_MIN ? "swings with no trend around"
-							     : "holds near",
-			  ms_fmt_bytes(ms_tm_u64(mean), b1, sizeof(b1)), change * 100, c->window,
-			  since, o->threshold != MS_STAT_UNSET ? ", above the threshold " : "",
+		ms_tm_say(c, "no pre-copy: %s %s all moves after the stop%s%s", what,
+			  ms_fmt_bytes(c->pending, b1, sizeof(b1)),
+			  o->threshold != MS_STAT_UNSET ? ", over the threshold " : "",
 			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, b2, sizeof(b2))
 							: "");
+		return;
 	}
+	if (o->precopy_drained) {
+		c->verdict = MS_VERDICT_STALLED;
+		ms_tm_say(c, "pre-copy has nothing left to move; %s %s stays over the threshold %s",
+			  what, ms_fmt_bytes(c->pending, b1, sizeof(b1)),
+			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
+		return;
+	}
+	/* a REINIT brings new initial bytes: the passes start again there */
+	for (uint32_t i = np; i-- > 1;)
+		if (o->passes[i].flags & MS_PASS_REINIT) {
+			from = &o->passes[i];
+			np -= i;
+			break;
+		}
+	c->passes = np ? np - 1 : 0;
+	/*
+	 * Inside a pass pending only falls: that is sending.  A device whose
+	 * pending rose again since its lowest point in this pass while it moved
+	 * data is dirtying faster than it moves, whatever the pass's end shows.
+	 */
+	if (np && o->moves_known) {
+		uint32_t lo = from[np - 1].idx;
+		double dt, moved, rise;
+
+		for (uint32_t i = lo + 1; i < n; i++)
+			if (ms_tm_sample__pending(&s[i]) <= ms_tm_sample__pending(&s[lo]))
+				lo = i;
+		dt = (double)(int64_t)(s[n - 1].ts_ns - s[lo].ts_ns) / 1e9;
+		moved = s[n - 1].moved > s[lo].moved ? (double)(s[n - 1].moved - s[lo].moved) : 0;
+		rise = (double)ms_tm_sample__pending(&s[n - 1]) -
+		       (double)ms_tm_sample__pending(&s[lo]);
+		if (dt > 0 && moved > 0 &&
+		    rise >= (GROW_MIN - 1) * (double)ms_tm_sample__pending(&s[lo])) {
+			c->verdict = MS_VERDICT_DIVERGING;
+			c->have_rates = 1;
+			c->transfer_bps = moved / dt;
+			c->dirty_bps = (rise + moved) / dt;
+			c->ratio = c->dirty_bps / c->transfer_bps;
+			ms_tm_say(c,
+				  "pass %u: %s rose from %s to %s while moving: dirtying %s "
+				  "outpaces moving %s",
+				  np, what,
+				  ms_fmt_bytes(ms_tm_sample__pending(&s[lo]), b1, sizeof(b1)),
+				  ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b2, sizeof(b2)),
+				  fmt_rate(c->dirty_bps, b3, sizeof(b3)),
+				  fmt_rate(c->transfer_bps, why, 40));
+			return;
+		}
+	}
+	if (np < 2) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		if (!np)
+			ms_tm_say(c, "no pass boundary in %u sample%s yet", n, n == 1 ? "" : "s");
+		else
+			ms_tm_say(
+			    c, "no complete pass yet%s: the first has run %s from %s, %s %s now",
+			    from != o->passes ? " since the last REINIT" : "",
+			    fmt_secs((double)(s[n - 1].ts_ns - from->ts_ns) / 1e9, b1, sizeof(b1)),
+			    ms_fmt_bytes(from->left, b2, sizeof(b2)), what,
+			    ms_fmt_bytes(ms_tm_sample__pending(&s[n - 1]), b3, sizeof(b3)));
+		return;
+	}
+	/* the last pass, complete or not, says stalled when its dirtying keeps pace */
+	last = &from[np - 1];
+	c->have_rates = last->transfer_bps > 0;
+	c->transfer_bps = last->transfer_bps;
+	c->dirty_bps = last->dirty_bps;
+	if (!c->have_rates) {
+		c->verdict = MS_VERDICT_STALLED;
+		ms_tm_say(c, "pass %u moved nothing in %s; %s %s", np - 1,
+			  fmt_secs((double)last->dur_ns / 1e9, b1, sizeof(b1)), what,
+			  ms_fmt_bytes(c->pending, b2, sizeof(b2)));
+		return;
+	}
+	pace = c->dirty_bps / c->transfer_bps;
+	/*
+	 * What a pass leaves compares with what the one before left only when it
+	 * moved all that (QEMU's passes always do; a device's dirty bytes can rise
+	 * again before): the comparisons below are over complete passes.
+	 */
+	for (k = np - 1; k >= 1 && !complete(o, &from[k], &from[k - 1]); k--)
+		;
+	if (k >= 1) {
+		last = &from[k];
+		prev = &from[k - 1];
+		if (prev->left)
+			shrink = (double)last->left / (double)prev->left;
+		/* left grew clearly, or at all while dirtying clearly outpaces moving */
+		if (shrink >= GROW_MIN || (shrink > 1 && pace >= OUTPACE_MIN)) {
+			c->verdict = MS_VERDICT_DIVERGING;
+			c->ratio = shrink;
+			ms_tm_say(c,
+				  "pass %u left %s, more than the %s before it (dirtying %s, "
+				  "moving %s)",
+				  k, ms_fmt_bytes(last->left, b1, sizeof(b1)),
+				  ms_fmt_bytes(prev->left, b2, sizeof(b2)),
+				  fmt_rate(c->dirty_bps, why, 40),
+				  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
+			return;
+		}
+	}
+	if (pace >= PACE_MAX) {
+		c->verdict = MS_VERDICT_STALLED;
+		c->ratio = pace;
+		ms_tm_say(c,
+			  "pass %u: dirtying %s reaches moving %s; it left %s, above the "
+			  "threshold%s%s",
+			  np - 1, fmt_rate(c->dirty_bps, b1, sizeof(b1)),
+			  fmt_rate(c->transfer_bps, b2, sizeof(b2)),
+			  ms_fmt_bytes(from[np - 1].left, b3, sizeof(b3)),
+			  o->threshold != MS_STAT_UNSET ? " " : "",
+			  o->threshold != MS_STAT_UNSET ? ms_fmt_bytes(o->threshold, why, 40) : "");
+		return;
+	}
+	if (k >= 1 && shrink >= SHRINK_MAX) {
+		c->verdict = MS_VERDICT_STALLED;
+		c->ratio = shrink;
+		ms_tm_say(c, "what each pass leaves does not shrink: %s, then %s after pass %u",
+			  ms_fmt_bytes(prev->left, b1, sizeof(b1)),
+			  ms_fmt_bytes(last->left, b2, sizeof(b2)), k);
+		return;
+	}
+	/*
+	 * A first pass under-counts dirtying: a write to a page it has not sent
+	 * yet makes nothing new to send.  Its dirty rate is a lower bound, which
+	 * can say stalled but not converging.  And a shorter pass dirties more
+	 * per second (fewer of its writes land on pages already dirty), so the
+	 * share each pass leaves of the one before may grow as passes shorten:
+	 * project only over the last two complete passes after the first, the
+	 * later one's share no larger than the earlier one's.
+	 */
+	if (k < 2 || !complete(o, &from[k - 1], &from[k - 2])) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		ms_tm_say(c, "pass %u left %s (dirtying %s, moving %s); %s", np - 1,
+			  ms_fmt_bytes(from[np - 1].left, b1, sizeof(b1)),
+			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
+			  fmt_rate(c->transfer_bps, b3, sizeof(b3)),
+			  k < 1	   ? "no pass yet moved all the one before it left"
+			  : k == 1 ? "a first pass under-counts dirtying: judged after two more"
+				   : "the pass before it moved less than it was left");
+		return;
+	}
+	q = pass_share(o, last, prev);
+	if (k < 3 || !complete(o, &from[k - 2], &from[k - 3])) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		c->ratio = q;
+		ms_tm_say(c,
+			  "pass %u left %s (x%.2f: dirtying %s, moving %s); whether shorter passes "
+			  "leave less shows after the next",
+			  k, ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
+			  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
+		return;
+	}
+	q_prev = pass_share(o, &from[k - 1], &from[k - 2]);
+	if (q > q_prev * SHARE_RISE_MAX) {
+		c->verdict = MS_VERDICT_UNKNOWN;
+		c->ratio = q;
+		ms_tm_say(
+		    c,
+		    "each pass leaves a larger share as passes shorten (x%.2f, then x%.2f after "
+		    "pass %u): no projection",
+		    q_prev, q, k);
+		return;
+	}
+	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)", k,
+		 ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+		 fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+		 fmt_rate(last->transfer_bps, b3, sizeof(b3)));
+	c->dirty_bps = last->dirty_bps;
+	c->transfer_bps = last->transfer_bps;
+	project(s, n, o, c, &from[np - 1], q, why);
 }

@@ -68,8 +68,8 @@ static const struct {
 			 "a write record wrapping past 2^64: everything tracked is dirty" },
 	[CAUSE_UNKNOWN_SOURCE] = { "unknown_source",
 				   "write records from an unknown source: their pages are dirty" },
-	[CAUSE_SHORT_RECORD] = { "short_record", "a write record shorter than its payload: "
-						 "everything tracked is dirty" },
+	[CAUSE_SHORT_RECORD] = { "short_record", "a write or unmap record too short to say "
+						 "what it covers: everything tracked is dirty" },
 	[CAUSE_NOMEM] = { "out_of_memory", "a bitmap ran out of memory: every page reads dirty" },
 };
 
@@ -859,8 +859,13 @@ static void close_window(const struct ms_tracker *t, struct trk_dev *d, uint64_t
 			 uint64_t last, bool whole, bool harvest)
 {
 	const struct ms_dirty_bitmap *only;
-	/* only a check needs last window's pages (a view that starts late lacks that grace) */
-	bool keep_prev = views_seen(d) >= 2;
+	/*
+	 * Last window's pages are the grace of the check: kept as soon as one view
+	 * has reported, since a second view may first report in the next window
+	 * (a failed first report comes back with the next one) and must not be
+	 * blamed for what the first view reported here.
+	 */
+	bool keep_prev = views_seen(d) >= 1;
 	uint64_t n;
 
 	if (cross_check(d, first, last, whole))
@@ -1245,6 +1250,11 @@ static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_unmap)) {
 		reject(&t->rej[REJ_UNMAP], "record of %u payload bytes is shorter than its %u",
 		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_unmap));
+		/* an unmap of unknown extent: every tracked page may have lost its dirt */
+		for (uint32_t i = 0; i < t->nr_dev; i++)
+			if (t->dev[i] && t->dev[i]->tracking &&
+			    (ev->dev == MS_DEV_NONE || ev->dev == i))
+				widen_all(t->dev[i], CAUSE_SHORT_RECORD, 0);
 		return;
 	}
 	/* the IOMMU may unmap more than asked (a large page): take the larger */
@@ -1666,6 +1676,15 @@ struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, 
 	return o;
 }
 
+uint32_t ms_tracker__nr_ids(struct ms_tracker *t)
+{
+	uint32_t n = t->nr_dev;
+
+	while (n && !t->dev[n - 1])
+		n--;
+	return n;
+}
+
 void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report)
 {
 	struct json_object *o = json_object_new_object();
@@ -1746,6 +1765,9 @@ static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *ou
 					views[y].name, o->pages, o->pages == 1 ? "" : "s",
 					views[x].name, o->ex[0]);
 		}
+	if (!ms_devices__get(t->devices, d->id))
+		fprintf(out, "  no DEV_ADD record named device %u: its records are counted here\n",
+			d->id);
 	if (s.out_of_range_records)
 		fprintf(out,
 			"  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",

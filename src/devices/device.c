@@ -131,6 +131,16 @@ int ms_dev__reset(struct ms_device *d)
 	return 0;
 }
 
+/* A query that found new dirty data (or REINIT) ends one pre-copy pass: MS_EV_PASS. */
+static void publish_pass(struct ms_device *d, uint64_t ts, const struct ms_precopy_info *pi)
+{
+	struct ms_ev_pass ev;
+
+	if (ms_pass__precopy(&d->pass, d->id, ts, pi->initial_bytes, pi->dirty_bytes, pi->flags,
+			     &ev))
+		ms_session__publish(d->s, &ev.hdr);
+}
+
 int ms_dev__precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 {
 	struct ms_ev_precopy ev;
@@ -150,6 +160,7 @@ int ms_dev__precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 		ev.dirty_bytes = pi->dirty_bytes;
 		ev.flags = pi->flags;
 		ms_session__publish(d->s, &ev.hdr);
+		publish_pass(d, ev.hdr.ts_ns, pi);
 	}
 	return 0;
 }

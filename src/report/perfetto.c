@@ -4,8 +4,8 @@
  * (ui.perfetto.dev) and chrome://tracing open.  One process, one track
  * (thread) per device: its states and the arcs between them as slices; the
  * VM's pre-copy and downtime on track 0; pending bytes, stop-copy size and
- * dirty rate as counter tracks; REINIT, switchover and VM stop/resume as
- * instant events.  Times are microseconds from the session start.
+ * dirty rate as counter tracks; REINIT, pass boundaries, switchover and VM
+ * stop/resume as instant events.  Times are microseconds from the session start.
  *
  * Streamed with stdio rather than built as a json-c tree: a long capture has
  * hundreds of thousands of samples.
@@ -73,6 +73,15 @@ static void instant(struct pf *p, uint32_t tid, const char *name, uint64_t ts, i
 {
 	ev(p, 'i', tid, name, ts);
 	fprintf(p->f, ",\"s\":\"%c\"}", global ? 'g' : 't');
+}
+
+/* A pass boundary of a judged series: "pass 1" begins at the first. */
+static void pass_instant(struct pf *p, uint32_t tid, uint32_t i, uint64_t ts)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "pass %u", i + 1);
+	instant(p, tid, name, ts, 0);
 }
 
 /* A counter sample: args are key/value pairs, nkeys of them. */
@@ -213,13 +222,33 @@ static void write_trace(struct pf *p)
 	}
 	for (uint32_t i = 0; i < t->switchover.nr; i++)
 		instant(p, 0, switchover_name(t->switchover.v[i].v), t->switchover.v[i].ts_ns, 1);
+	/* where each pass ended: what the verdict is judged on */
+	for (uint32_t i = 0; i < r->vm.passes_nr; i++)
+		pass_instant(p, 0, i, r->vm.passes[i].ts_ns);
 	if (r->vm.series_nr)
 		series_counters(p, "VM", r->vm.series, r->vm.series_nr, 0, 1);
-	if (r->vm.threshold != MS_STAT_UNSET) {
-		double v = (double)r->vm.threshold;
+	/* the threshold and the limit as steps: each change of the limits in force moves them */
+	for (uint32_t i = 0; i <= t->configs.nr; i++) {
+		uint64_t ts =
+		    i ? (i < t->configs.nr ? t->configs.v[i].hdr.ts_ns : p->end_ns) : r->t0_ns;
+		uint64_t thr = ms_telemetry__threshold_at(t, ts, r->vm.bandwidth_bps);
+		const struct ms_ev_config *l = ms_telemetry__config_at(t, ts);
+		double v;
 
-		counter(p, "VM", "threshold bytes", r->t0_ns, one_key, &v, 1);
-		counter(p, "VM", "threshold bytes", p->end_ns, one_key, &v, 1);
+		if (ts < r->t0_ns)
+			continue;
+		if (thr != MS_STAT_UNSET) {
+			v = (double)thr;
+			counter(p, "VM", "threshold bytes", ts, one_key, &v, 1);
+		}
+		if (l->downtime_limit_ns) {
+			static const char *const ms_key[] = { "ms" };
+
+			v = (double)l->downtime_limit_ns / 1e6;
+			counter(p, "VM", "downtime limit", ts, ms_key, &v, 1);
+		}
+		if (i && i < t->configs.nr)
+			instant(p, 0, "limits changed", ts, 1);
 	}
 
 	for (uint32_t id = 0; id < r->nr; id++) {
@@ -242,6 +271,8 @@ static void write_trace(struct pf *p)
 		for (uint32_t i = 0; i < dev->switchover.nr; i++)
 			instant(p, id + 1, switchover_name(dev->switchover.v[i].v),
 				dev->switchover.v[i].ts_ns, 0);
+		for (uint32_t i = 0; i < r->dev[id].passes_nr; i++)
+			pass_instant(p, id + 1, i, r->dev[id].passes[i].ts_ns);
 		series_counters(p, d->name, dev->samples.v, dev->samples.nr,
 				dev->basis == MS_EV_PRECOPY, dev->data[MS_PHASE_PRECOPY] > 0);
 		for (uint32_t i = 0; i < dev->stopcopy.nr; i++) {

@@ -49,8 +49,9 @@ static struct json_object *session_json(const struct ms_session *s)
 	const char *keys[] = { "host", "kernel", "machine" };
 	char buf[64];
 
-	ms_json_add(o, "source", json_object_new_string(st->have_session ?
-				session_source_name(st->session.source) : "unknown"));
+	ms_json_add(o, "source",
+		    json_object_new_string(
+			st->have_session ? session_source_name(st->session.source) : "unknown"));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = ms_host_info__get(&s->info, keys[i]);
 
@@ -81,6 +82,9 @@ static struct json_object *events_json(const struct ms_session *s)
 		if (st->by_type[t])
 			ms_json_add(by, ms_event_type_name(t), ms_json_u64(st->by_type[t]));
 	ms_json_add(o, "by_type", by);
+	ms_json_add(o, "rejected_dev_add", ms_json_u64(s->devices.rejected));
+	ms_json_add(o, "rejected_dev_add_first",
+		    s->devices.rejected ? json_object_new_string(s->devices.first_rejected) : NULL);
 	return o;
 }
 
@@ -182,6 +186,23 @@ static struct json_object *devices_json(const struct ms_session *s, const struct
 				    kernel_arcs_json(ms_arccheck__dev(&s->arcs, id)));
 		json_object_array_add(arr, o);
 	}
+	/* records for an id no DEV_ADD registered are listed, never dropped */
+	for (uint32_t id = 0; id < ms_tracker__nr_ids(s->tracker); id++) {
+		struct ms_dirty_summary sum;
+		struct json_object *o;
+		char name[32];
+
+		if (ms_devices__get(&s->devices, id) ||
+		    ms_tracker__device_summary(s->tracker, id, &sum))
+			continue;
+		o = json_object_new_object();
+		ms_json_add(o, "id", json_object_new_int((int32_t)id));
+		ms_json_add(o, "name", json_object_new_string(
+					       ms_devices__name(&s->devices, id, name, sizeof(name))));
+		ms_json_add(o, "kind", json_object_new_string("unregistered"));
+		ms_json_add(o, "role", json_object_new_string("unknown"));
+		json_object_array_add(arr, o);
+	}
 	return arr;
 }
 
@@ -256,5 +277,9 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 		col += fprintf(out, "%s", item);
 	}
 	fputc('\n', out);
+	if (s->devices.rejected)
+		fprintf(out, "%" PRIu64 " malformed DEV_ADD record%s refused (first: %s)\n",
+			s->devices.rejected, s->devices.rejected == 1 ? "" : "s",
+			s->devices.first_rejected);
 	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE, true);
 }

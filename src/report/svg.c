@@ -44,6 +44,7 @@ struct panel {
 struct plot {
 	FILE *f;
 	const struct ms_tm_report *r;
+	const struct ms_telemetry *t;
 	double xmax_s;
 	int top;     /* of the current panel's plot area */
 	double ymax; /* linear axis: its top */
@@ -288,6 +289,35 @@ static double label_x(const struct plot *p, const struct panel *pn, uint64_t ts)
 	return x > W - MR + 6 ? W - MR + 6 : x;
 }
 
+/*
+ * The threshold as a step: each change of the limits in force moves it where
+ * the change was seen (a value above the scale is drawn at its top).
+ */
+static void threshold_steps(struct plot *p)
+{
+	const struct ms_telemetry *t = p->t;
+
+	fprintf(p->f, "<path fill=\"none\" stroke=\"#c62828\" stroke-dasharray=\"6 4\" "
+		      "stroke-width=\"1.5\" d=\"");
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		uint64_t ts = i ? t->configs.v[i].hdr.ts_ns : p->r->t0_ns;
+		uint64_t thr = ms_telemetry__threshold_at(t, ts, p->r->vm.bandwidth_bps);
+		double y = thr == MS_STAT_UNSET ? p->top + PLOT_H : px_y(p, (double)thr);
+
+		if (!p->log && thr != MS_STAT_UNSET && (double)thr > p->ymax)
+			y = p->top;
+		/* each segment starts where the one before ended: a vertical step, then on */
+		if (i)
+			fprintf(p->f, " V%.1f", y);
+		else
+			fprintf(p->f, "M%d %.1f", ML, y);
+		fprintf(p->f, " H%.1f",
+			i + 1 < t->configs.nr ? px_x(p, t->configs.v[i + 1].hdr.ts_ns)
+					      : (double)(W - MR));
+	}
+	fputs("\"/>\n", p->f);
+}
+
 static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 {
 	const struct ms_tm_convergence *c = pn->c;
@@ -369,13 +399,19 @@ static void draw_panel(struct plot *p, const struct panel *pn, int idx)
 		snprintf(l[nl++].text, sizeof(l[0].text), "downtime %s",
 			 ms_report__dur(pn->down_end - pn->down_start, b, sizeof(b)));
 	}
-	if (thr_shown) {
+	if (thr_shown && p->t->configs.nr > 1) {
+		threshold_steps(p);
+	} else if (thr_shown) {
 		double y = px_y(p, thr);
 
 		fprintf(p->f,
 			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
 			"stroke-dasharray=\"6 4\" stroke-width=\"1.5\"/>\n",
 			ML, W - MR, y, y);
+	}
+	if (thr_shown) {
+		double y = px_y(p, thr);
+
 		l[nl].x = W - MR + 6;
 		l[nl].y = y;
 		l[nl].color = "#c62828";
@@ -495,7 +531,7 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 {
 	const struct ms_telemetry *t = &s->telemetry;
 	struct panel pn[MAX_PANELS];
-	struct plot p = { .f = f, .r = r };
+	struct plot p = { .f = f, .r = r, .t = &s->telemetry };
 	int n = 0, hidden = 0, height;
 	uint64_t last = r->t0_ns;
 

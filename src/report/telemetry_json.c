@@ -88,20 +88,43 @@ static struct json_object *series_json(const struct ms_tm_report *r, const struc
 	return arr;
 }
 
+/* The judged series' pass boundaries and the pass that ended at each. */
+static struct json_object *passes_json(const struct ms_tm_report *r, const struct ms_tm_pass *p,
+				       uint32_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "t_ms", ms_json_fixed(ms_report__rel_ms(r, p[i].ts_ns), 3));
+		ms_json_add(o, "left_bytes", ms_json_u64(p[i].left));
+		ms_json_add(o, "reinit", json_object_new_boolean(p[i].flags & MS_PASS_REINIT));
+		ms_json_add(o, "duration_ms", i ? ms_json_ms(p[i].dur_ns) : NULL);
+		ms_json_add(o, "dirty_bytes", i ? ms_json_u64(p[i].dirty) : NULL);
+		ms_json_add(o, "dirty_rate_bps", i ? rate(p[i].dirty_bps) : NULL);
+		ms_json_add(o, "transfer_rate_bps", i ? rate(p[i].transfer_bps) : NULL);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 /* judged: the series the verdict was made on; pre: the pre-copy samples (REINITs are theirs) */
-static struct json_object *convergence_json(const struct ms_tm_report *r,
-					    const struct ms_tm_convergence *c,
-					    const struct ms_tm_samples *judged,
-					    const struct ms_tm_samples *pre)
+static struct json_object *
+convergence_json(const struct ms_tm_report *r, const struct ms_tm_convergence *c,
+		 const struct ms_tm_samples *judged, const struct ms_tm_samples *pre,
+		 const struct ms_tm_pass *passes, uint32_t np, int expected)
 {
 	struct json_object *o = json_object_new_object(), *re, *at;
-	uint64_t limit = r->vm.limit_ns;
+	/* the limit in force when the series was judged (its last sample) */
+	uint64_t limit = c->limit_ns ? c->limit_ns : r->vm.limit_ns;
 
-	ms_json_add(o, "verdict", json_object_new_string(ms_verdict_name(c->verdict)));
+	ms_json_add(o, "verdict",
+		    expected ? json_object_new_string(ms_verdict_name(c->verdict)) : NULL);
 	ms_json_add(o, "reason", json_object_new_string(c->reason));
 	ms_json_add(o, "basis", json_object_new_string(c->basis ? c->basis : "none"));
 	ms_json_add(o, "samples", json_object_new_int64(c->samples));
-	ms_json_add(o, "window", json_object_new_int64(c->window));
+	ms_json_add(o, "passes", json_object_new_int64(c->passes));
 	ms_json_add(o, "initial_bytes", c->samples ? ms_json_u64(c->initial) : NULL);
 	ms_json_add(o, "dirty_bytes", c->samples ? ms_json_u64(c->dirty) : NULL);
 	ms_json_add(o, "pending_bytes", c->samples ? ms_json_u64(c->pending) : NULL);
@@ -109,13 +132,15 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(o, "threshold_bytes", bytes_or_null(c->threshold));
 	ms_json_add(o, "threshold_source",
 		    json_object_new_string(c->threshold_source ? c->threshold_source : "none"));
-	ms_json_add(o, "net_rate_bps", c->have_trend ? rate(c->net_bps) : NULL);
+	ms_json_add(o, "downtime_limit_ms", limit ? ms_json_ms(limit) : NULL);
+	ms_json_add(o, "pass_ratio", c->ratio > 0 ? ms_json_fixed(c->ratio, 3) : NULL);
 	ms_json_add(o, "transfer_rate_bps", c->have_rates ? rate(c->transfer_bps) : NULL);
 	ms_json_add(o, "dirty_rate_bps", c->have_rates ? rate(c->dirty_bps) : NULL);
+	ms_json_add(o, "switchover_in_ms", ms_or_null(c->switchover_ns));
 	ms_json_add(o, "predicted_downtime_ms", ms_or_null(c->predicted_ns));
 	ms_json_add(o, "over_limit",
 		    c->predicted_ns != MS_STAT_UNSET && limit
-			? json_object_new_boolean(c->predicted_ns > limit)
+			? json_object_new_boolean(c->predicted_ns >= limit)
 			: NULL);
 	re = json_object_new_object();
 	at = json_object_new_array();
@@ -126,6 +151,7 @@ static struct json_object *convergence_json(const struct ms_tm_report *r,
 	ms_json_add(re, "count", json_object_new_int64(c->reinits));
 	ms_json_add(re, "at_ms", at);
 	ms_json_add(o, "reinit", re);
+	ms_json_add(o, "pass_list", passes_json(r, passes, np));
 	ms_json_add(o, "series",
 		    series_json(r, judged ? judged->v : NULL, judged ? judged->nr : 0, 0));
 	ms_json_add(o, "precopy", series_json(r, pre ? pre->v : NULL, pre ? pre->nr : 0, 1));
@@ -147,9 +173,43 @@ static void switchover_json(const struct ms_tm_report *r, struct json_object *sw
 	ms_json_add(sw, "reason", x->have ? json_object_new_string(x->reason) : NULL);
 }
 
+static struct json_object *edge_json(const struct ms_tm_dt_edge *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	ms_json_add(o, "at", json_object_new_string(b->at));
+	ms_json_add(o, "after", json_object_new_string(b->after));
+	ms_json_add(o, "before", json_object_new_string(b->before));
+	return o;
+}
+
+/* Every set of limits the session saw, in force from at_ms on. */
+static struct json_object *limits_json(const struct ms_tm_report *r, const struct ms_telemetry *t)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		const struct ms_ev_config *l = &t->configs.v[i];
+		struct json_object *o = json_object_new_object();
+
+		ms_json_add(o, "at_ms", ms_json_fixed(ms_report__rel_ms(r, l->hdr.ts_ns), 3));
+		ms_json_add(o, "changed_after_ms",
+			    i && l->changed_after_ns
+				? ms_json_fixed(ms_report__rel_ms(r, l->changed_after_ns), 3)
+				: NULL);
+		ms_json_add(o, "downtime_limit_ms",
+			    l->downtime_limit_ns ? ms_json_ms(l->downtime_limit_ns) : NULL);
+		ms_json_add(o, "bandwidth_bps",
+			    l->bandwidth_bps ? ms_json_u64(l->bandwidth_bps) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 					      const struct ms_session *s)
 {
+	struct json_object *bounds = NULL, *by = NULL;
 	const struct ms_tm_vm *vm = &r->vm;
 	struct json_object *o = json_object_new_object(), *sw = json_object_new_object();
 	const struct ms_tm_samples series = { vm->series, vm->series_nr, vm->series_nr };
@@ -161,6 +221,16 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 		    vm->have_downtime ? ms_json_ms(vm->downtime_end_ns - vm->downtime_start_ns)
 				      : NULL);
 	ms_json_add(o, "downtime_source", json_object_new_string(vm->downtime_source));
+	if (vm->have_downtime && vm->have_bounds) {
+		bounds = json_object_new_array();
+		json_object_array_add(bounds, ms_json_ms(vm->bound_lo_ns));
+		json_object_array_add(bounds, ms_json_ms(vm->bound_hi_ns));
+		by = json_object_new_object();
+		ms_json_add(by, "start", edge_json(&vm->start));
+		ms_json_add(by, "end", edge_json(&vm->end));
+	}
+	ms_json_add(o, "downtime_bounds_ms", bounds);
+	ms_json_add(o, "downtime_bounded_by", by);
 	ms_json_add(o, "downtime_start_ms",
 		    vm->have_downtime
 			? ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3)
@@ -171,6 +241,11 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(o, "qmp_total_ms", bytes_or_null(vm->qmp_total_ms));
 	ms_json_add(o, "qmp_expected_downtime_ms", bytes_or_null(vm->qmp_expected_downtime_ms));
 	ms_json_add(o, "downtime_limit_ms", vm->limit_ns ? ms_json_ms(vm->limit_ns) : NULL);
+	ms_json_add(o, "limits_judged_at_ms",
+		    vm->limits_at_ns != UINT64_MAX
+			? ms_json_fixed(ms_report__rel_ms(r, vm->limits_at_ns), 3)
+			: NULL);
+	ms_json_add(o, "limits", limits_json(r, &s->telemetry));
 	ms_json_add(o, "bandwidth_bps", vm->bandwidth_bps ? ms_json_u64(vm->bandwidth_bps) : NULL);
 	ms_json_add(o, "bandwidth_source", json_object_new_string(vm->bandwidth_source));
 	ms_json_add(o, "threshold_bytes", bytes_or_null(vm->threshold));
@@ -179,7 +254,8 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(sw, "ack_wait_ms", ms_json_ms(vm->ack_wait_ns));
 	switchover_json(r, sw);
 	ms_json_add(o, "switchover", sw);
-	ms_json_add(o, "convergence", convergence_json(r, &vm->conv, &series, NULL));
+	ms_json_add(o, "convergence",
+		    convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr, 1));
 	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
 	return o;
 }
@@ -261,7 +337,8 @@ void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_s
 	    convergence_json(
 		r, &x->conv,
 		dev ? (!strcmp(x->conv.basis, "stopcopy") ? &dev->stopcopy : &dev->samples) : NULL,
-		dev ? &dev->samples : NULL));
+		dev ? &dev->samples : NULL, x->passes, x->passes_nr,
+		ms_tm_verdict_expected(info, &x->conv)));
 	ms_json_add(sec, "saves", json_object_new_int64(dev ? dev->saves.nr : 0));
 	ms_json_add(sec, "save_ms", ms_json_ms(x->save_ns));
 	ms_json_add(sec, "loads", json_object_new_int64(dev ? dev->loads.nr : 0));

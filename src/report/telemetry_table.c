@@ -120,11 +120,44 @@ static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32
 		*widened |= !!ds.widened_pages;
 	}
 	fprintf(out, "%-22.22s %10s %6s %10s %10s %10s %-11s %12s\n", name, dt, share, pre, moved,
-		pend, x->conv.samples ? ms_verdict_name(x->conv.verdict) : "-", dirty);
+		pend, ms_tm_verdict_expected(d, &x->conv) ? ms_verdict_name(x->conv.verdict) : "-",
+		dirty);
+}
+
+/* "+1.234 s" from the session start */
+static const char *at(const struct ms_tm_report *r, uint64_t ts, char *buf, size_t len)
+{
+	snprintf(buf, len, "+%.3f s", ms_report__rel_ms(r, ts) / 1e3);
+	return buf;
+}
+
+/* Each set of limits the session saw, when it came into force; nothing when they never changed. */
+static void limits_lines(const struct ms_tm_report *r, const struct ms_telemetry *t, FILE *out)
+{
+	char line[256], b1[16], b2[16], b3[24], b4[24];
+
+	if (t->configs.nr < 2)
+		return;
+	for (uint32_t i = 0; i < t->configs.nr; i++) {
+		const struct ms_ev_config *l = &t->configs.v[i];
+		int n = snprintf(line, sizeof(line), "%s %s", i ? "changed by" : "limits at",
+				 at(r, l->hdr.ts_ns, b3, sizeof(b3)));
+
+		if (i && l->changed_after_ns)
+			n += snprintf(line + n, sizeof(line) - n, " (after %s)",
+				      at(r, l->changed_after_ns, b4, sizeof(b4)));
+		snprintf(line + n, sizeof(line) - n, ": limit %s, bandwidth %s%s",
+			 l->downtime_limit_ns ? ms_report__dur(l->downtime_limit_ns, b1, sizeof(b1))
+					      : "not set",
+			 l->bandwidth_bps ? ms_report__size(l->bandwidth_bps, b2, sizeof(b2))
+					  : "not set",
+			 l->bandwidth_bps ? "/s" : "");
+		print_wrapped(out, "    ", 8, line);
+	}
 }
 
 /* The VM: status, downtime and total; the limit it was judged by; its verdict. */
-static void vm_line(const struct ms_tm_report *r, FILE *out)
+static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, FILE *out)
 {
 	const struct ms_tm_vm *vm = &r->vm;
 	char line[512], b1[16], b2[16];
@@ -133,7 +166,13 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 	if (vm->have_status)
 		n += snprintf(line + n, sizeof(line) - n, " %s,",
 			      ms_qemu_mig_status_name(vm->status));
-	if (vm->have_downtime)
+	if (vm->have_downtime && vm->have_bounds)
+		n += snprintf(line + n, sizeof(line) - n,
+			      " downtime %.3f ms (%s, between %.0f and %.0f)",
+			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
+			      vm->downtime_source, (double)vm->bound_lo_ns / 1e6,
+			      (double)vm->bound_hi_ns / 1e6);
+	else if (vm->have_downtime)
 		n += snprintf(line + n, sizeof(line) - n, " downtime %.3f ms (%s)",
 			      (double)(vm->downtime_end_ns - vm->downtime_start_ns) / 1e6,
 			      vm->downtime_source);
@@ -146,7 +185,16 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 		snprintf(line + n, sizeof(line) - n, ", total %s",
 			 ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
 	print_wrapped(out, "", 4, line);
+	if (vm->have_downtime && vm->have_bounds) {
+		snprintf(line, sizeof(line),
+			 "downtime read from %s to %s; it started after %s and by %s, ended after "
+			 "%s and by %s",
+			 vm->start.at, vm->end.at, vm->start.after, vm->start.before, vm->end.after,
+			 vm->end.before);
+		print_wrapped(out, "    ", 8, line);
+	}
 
+	limits_lines(r, t, out);
 	if (vm->limit_ns || vm->bandwidth_bps) {
 		n = snprintf(line, sizeof(line), "limit %s",
 			     vm->limit_ns ? ms_report__dur(vm->limit_ns, b1, sizeof(b1))
@@ -174,6 +222,12 @@ static void vm_line(const struct ms_tm_report *r, FILE *out)
 }
 
 /* Where a device's downtime went and why its verdict is what it is, under its name. */
+/* The limit a series was judged against: the one in force at its last sample. */
+static uint64_t conv_limit(const struct ms_tm_report *r, const struct ms_tm_convergence *c)
+{
+	return c->limit_ns ? c->limit_ns : r->vm.limit_ns;
+}
+
 static void details(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id,
 		    FILE *out)
 {
@@ -205,8 +259,9 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 	if (x->conv.predicted_ns != MS_STAT_UNSET)
 		fprintf(
 		    out, "    predicted downtime %.3f ms%s\n", (double)x->conv.predicted_ns / 1e6,
-		    r->vm.limit_ns && x->conv.predicted_ns > r->vm.limit_ns ? " (over the limit)"
-									    : "");
+		    conv_limit(r, &x->conv) && x->conv.predicted_ns >= conv_limit(r, &x->conv)
+			? " (over the limit)"
+			: "");
 }
 
 void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)
@@ -245,7 +300,7 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 			"DIRTY PAGES +: the tracker widened the dirty set (lost records, unmaps, "
 			"errors): see DIRTY below\n");
 	fputc('\n', out);
-	vm_line(r, out);
+	vm_line(r, &s->telemetry, out);
 	fputc('\n', out);
 	for (uint32_t id = 0; id < r->nr; id++)
 		if (r->dev[id].present && r->dev[id].counted_in == MS_DEV_NONE &&

@@ -28,6 +28,7 @@
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_fsm.h>
 #include <migscope/qemu.h>
+#include <migscope/pass.h>
 #include <migscope/qemu_trace.h>
 
 /* --- slots: where a captured value goes ----------------------------------- */
@@ -55,6 +56,9 @@ enum slot {
 	S_CKPT,
 	S_OFF,
 	S_PENDING,
+	S_FROM,
+	S_FROMNAME,
+	S_TO,
 	S__MAX,
 };
 
@@ -66,7 +70,8 @@ static const char *const slot_names[S__MAX] = {
 	[S_SIZE] = "size",	 [S_STATE] = "state",	[S_RECOVER] = "recover",
 	[S_TYPE] = "type",	 [S_INST] = "inst",	[S_VER] = "ver",
 	[S_DUR] = "dur",	 [S_CKPT] = "ckpt",	[S_OFF] = "off",
-	[S_PENDING] = "pending",
+	[S_PENDING] = "pending", [S_FROM] = "from",	[S_FROMNAME] = "fromname",
+	[S_TO] = "to",
 };
 
 struct cap {
@@ -102,6 +107,9 @@ enum kind {
 	K_VFIO_DATA_PRECOPY, /* v1 save_iterate: bytes read in pre-copy */
 	K_VFIO_LOAD_DATA,    /* bytes written to the destination device */
 	K_VFIO_SEEN,	     /* understood; carries nothing the stream records */
+	K_LOW_PENDING,	     /* migration_thread_low_pending: the source goes to stop the VM */
+	K_VM_STOPPED,	     /* migration_completion_vm_stop: the vCPUs stopped */
+	K_RUNSTATE,	     /* runstate_set: finish-migrate and postmigrate bound the downtime */
 };
 
 struct format {
@@ -151,6 +159,11 @@ static const struct format formats[] = {
 	  "8.0 development" },
 	{ "qemu_savevm_query_pending", NULL, K_PENDING, 0, "11.1+ (by labels)" },
 	{ "migration_bitmap_sync_end", "dirty_pages %u{dirty}", K_SYNC, 0, "all" },
+	/* the marks around QEMU's downtime clock (QEMU < 8.2 has no checkpoint there) */
+	{ "migration_thread_low_pending", "%u{pending}", K_LOW_PENDING, 0, "all" },
+	{ "migration_completion_vm_stop", "ret %d{ret}", K_VM_STOPPED, 0, "all" },
+	{ "runstate_set", "current_run_state %d{from} (%s{fromname}) new_state %d{to} (%s{state})",
+	  K_RUNSTATE, 0, "all" },
 
 	/* savevm / loadvm sections */
 	{ "savevm_section_start", "%s{idstr}, section_id %u{section}", K_SAVE_START, 0, "all" },
@@ -252,6 +265,9 @@ const char *const ms_qemu_trace_enable[] = {
 	"migrate_pending*",
 	"qemu_savevm_query_pending*",
 	"migration_bitmap_sync_end",
+	"migration_thread_low_pending",
+	"migration_completion_vm_stop",
+	"runstate_set",
 	"savevm_section_start",
 	"savevm_section_end",
 	"qemu_loadvm_state_section*",
@@ -527,6 +543,7 @@ struct vfio_dev {
 	int state;     /* enum vfio_device_mig_state, -1 unknown */
 	int req_state; /* requested state, -1 none */
 	uint64_t req_ts;
+	struct ms_pass_seen pass; /* its pre-copy passes: dirty bytes rising again */
 	char name[MS_NAME_MAX + 1];
 };
 
@@ -537,6 +554,8 @@ struct ms_qemu_trace {
 
 	/* a dirty bitmap sync was traced since the last pending sample */
 	int synced;
+	/* RAM's passes: each sync's pending sample is a boundary */
+	struct ms_pass_seen ram_pass;
 
 	/* the destination's section being loaded (qemu_loadvm_state_section*) */
 	int load_open;
@@ -709,15 +728,18 @@ static uint32_t vfio_phase(const struct vfio_dev *d)
 	return MS_PHASE_PRECOPY;
 }
 
-static void publish_precopy(struct ms_qemu_trace *t, const struct vfio_dev *d, uint64_t init,
+static void publish_precopy(struct ms_qemu_trace *t, struct vfio_dev *d, uint64_t init,
 			    uint64_t dirty, uint64_t ts)
 {
 	struct ms_ev_precopy ev = { 0 };
+	struct ms_ev_pass pass;
 
 	MS_EVENT_INIT(&ev, MS_EV_PRECOPY, ms_ev_precopy, d->id, ts);
 	ev.initial_bytes = init;
 	ev.dirty_bytes = dirty;
 	publish(t, &ev.hdr);
+	if (ms_pass__precopy(&d->pass, d->id, ts, init, dirty, 0, &pass))
+		publish(t, &pass.hdr);
 }
 
 static void publish_stopcopy(struct ms_qemu_trace *t, const struct vfio_dev *d, uint64_t bytes,
@@ -750,6 +772,16 @@ static void publish_section(struct ms_qemu_trace *t, uint32_t dev, uint32_t sect
 	ev.section_id = section;
 	ev.phase = phase;
 	ev.ret = ret;
+	publish(t, &ev.hdr);
+}
+
+static void publish_mark(struct ms_qemu_trace *t, uint32_t mark, int32_t arg, uint64_t ts)
+{
+	struct ms_ev_qemu_mark ev = { 0 };
+
+	MS_EVENT_INIT(&ev, MS_EV_QEMU_MARK, ms_ev_qemu_mark, MS_DEV_NONE, ts);
+	ev.mark = mark;
+	ev.arg = arg;
 	publish(t, &ev.hdr);
 }
 
@@ -832,13 +864,38 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		ev.threshold = c[S_MAX].set ? c[S_MAX].u : MS_STAT_UNSET;
 		/* right after a sync the count is the dirty set itself, whatever the event */
 		ev.exact = f->exact || t->synced;
-		t->synced = 0;
 		ev.origin = t->o.usdt ? MS_PENDING_USDT : MS_PENDING_TRACE;
 		publish(t, &ev.hdr);
+		if (t->synced) {
+			struct ms_ev_pass pass;
+
+			/*
+			 * What the sync left ends one pass and is the next one's work.
+			 * QEMU's dirty_pages count is per second, not per pass: the
+			 * telemetry derives the pass's dirty bytes instead.
+			 */
+			ms_pass__boundary(&t->ram_pass, ev.hdr.dev, MS_PASS_QEMU_SYNC, ts, pre,
+					  MS_STAT_UNSET, 0, &pass);
+			publish(t, &pass.hdr);
+		}
+		t->synced = 0;
 		return 0;
 	}
 	case K_SYNC:
 		t->synced = 1;
+		return 0;
+	case K_LOW_PENDING:
+		publish_mark(t, MS_MARK_LOW_PENDING, 0, ts);
+		return 0;
+	case K_VM_STOPPED:
+		publish_mark(t, MS_MARK_VM_STOPPED, s32_of(&c[S_RET]), ts);
+		return 0;
+	case K_RUNSTATE:
+		/* only the source's two transitions around its downtime clock are marks */
+		if (c[S_STATE].len == 14 && !memcmp(c[S_STATE].s, "finish-migrate", 14))
+			publish_mark(t, MS_MARK_FINISH_MIGRATE, 0, ts);
+		else if (c[S_STATE].len == 11 && !memcmp(c[S_STATE].s, "postmigrate", 11))
+			publish_mark(t, MS_MARK_POSTMIGRATE, 0, ts);
 		return 0;
 	case K_SAVE_START:
 	case K_SAVE_END:

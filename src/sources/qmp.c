@@ -72,8 +72,10 @@ struct ms_qmp {
 	int connecting;
 
 	uint32_t status;
-	int active_seen; /* a migration ran during this session */
-	int final_asked; /* the migration ended; the last query-migrate is out */
+	uint32_t pass;	  /* QEMU's last pass number published as MS_EV_PASS */
+	uint64_t pass_ts; /* and when that pass began */
+	int active_seen;  /* a migration ran during this session */
+	int final_asked;  /* the migration ended; the last query-migrate is out */
 	int ended;
 
 	struct {
@@ -81,6 +83,10 @@ struct ms_qmp {
 		int state;
 	} vfio[MAX_VFIO];
 	unsigned int nr_vfio;
+
+	/* the migration parameters last read, and when (stream time; 0: while connecting) */
+	uint64_t params_read_ns;
+	int params_out; /* a query-migrate-parameters is unanswered */
 
 	uint64_t used, ignored, errors;
 	char err[256];
@@ -225,7 +231,34 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 	return 0;
 }
 
+/*
+ * Re-read the migration parameters.  QEMU sends no event when
+ * migrate-set-parameters changes them (from another monitor, or libvirt), and
+ * nothing in query-migrate follows the downtime limit, so they are asked for
+ * again: at migration setup, and next to every query-migrate while one runs
+ * (both sent at once: one wake-up of QEMU's monitor per interval).
+ */
+static int reread_parameters(struct ms_qmp *q, uint64_t now_ns)
+{
+	if (q->params_out)
+		return 0;
+	q->params_out = 1;
+	return send_cmd(q, CMD_QUERY_PARAMETERS, NULL, now_ns);
+}
+
+static int poll_migrate(struct ms_qmp *q, uint64_t now_ns);
+
 int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
+{
+	int ret = poll_migrate(q, now_ns);
+
+	if (!ret && (q->status == MS_MIG_SETUP || q->status == MS_MIG_ACTIVE ||
+		     q->status == MS_MIG_PRE_SWITCHOVER || q->status == MS_MIG_DEVICE))
+		ret = reread_parameters(q, now_ns);
+	return ret;
+}
+
+static int poll_migrate(struct ms_qmp *q, uint64_t now_ns)
 {
 	for (unsigned int i = 0; i < q->nr_out; i++) {
 		uint64_t waited;
@@ -317,9 +350,37 @@ static int on_final(void *ctx, uint32_t ev)
 {
 	struct ms_qmp *q = ctx;
 
+	uint64_t now = mono_now();
+	int ret;
+
 	ms_loop__del_timer(q->loop, q->final_timer);
 	q->final_timer = -1;
-	return ms_qmp__poll(q, mono_now());
+	ret = ms_qmp__poll(q, now);
+	/* a change made since the last poll (it may be what let QEMU switch over) is still told */
+	return ret ? ret : reread_parameters(q, now);
+}
+
+/*
+ * A pre-copy pass boundary of the VM's RAM: QEMU's MIGRATION_PASS (a dirty
+ * sync), or a query-migrate whose dirty-sync-count went past the last one
+ * seen (without the events capability).  What the sync left is the next
+ * query's ram.remaining (left MS_STAT_UNSET) unless this is that query.
+ */
+static void publish_pass(struct ms_qmp *q, uint64_t pass, uint64_t left, uint64_t ts)
+{
+	struct ms_ev_pass ev = { 0 };
+
+	if (pass <= q->pass || pass > UINT32_MAX)
+		return;
+	MS_EVENT_INIT(&ev, MS_EV_PASS, ms_ev_pass, MS_DEV_NONE, ts);
+	ev.pass = (uint32_t)pass;
+	ev.origin = MS_PASS_QMP;
+	ev.left = left;
+	ev.dirty = MS_STAT_UNSET;
+	ev.dur_ns = q->pass && ts > q->pass_ts ? ts - q->pass_ts : 0;
+	ms_session__publish(q->s, &ev.hdr);
+	q->pass = (uint32_t)pass;
+	q->pass_ts = ts;
 }
 
 static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts, uint64_t now)
@@ -333,6 +394,9 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	q->status = st;
 	if (!terminal(st) && st != MS_MIG_NONE)
 		q->active_seen = 1;
+	/* what was set between the attach and `migrate` holds from here */
+	if (st == MS_MIG_SETUP && q->fd >= 0 && reread_parameters(q, now))
+		return;
 	/*
 	 * The downtime QEMU measured is only in a reply after the end.  Not at
 	 * once: QEMU stops its downtime clock only after the migration thread
@@ -398,6 +462,8 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 			ev.mbps_milli = (uint64_t)llround(v * 1000.0);
 	}
 	ms_session__publish(q->s, &ev.hdr);
+	if (ev.dirty_sync_count != MS_STAT_UNSET && !terminal(st))
+		publish_pass(q, ev.dirty_sync_count, ev.ram_remaining, now);
 
 	if (q->o.ram_pending && ev.ram_remaining != MS_STAT_UNSET) {
 		struct ms_ev_qemu_pending p = { 0 };
@@ -415,10 +481,34 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 		finish(q);
 }
 
-static void on_query_parameters(struct ms_qmp *q, struct json_object *r)
+/*
+ * The parameters QEMU holds now.  While connecting they are what the session
+ * begins with; after, a change is published as the limits in force from now
+ * (QEMU applied it somewhere since the read before).
+ */
+static void on_query_parameters(struct ms_qmp *q, struct json_object *r, uint64_t now)
 {
-	get_u64(r, "downtime-limit", &q->info.downtime_limit_ms);
-	get_u64(r, "max-bandwidth", &q->info.max_bandwidth);
+	uint64_t limit = q->info.downtime_limit_ms, bw = q->info.max_bandwidth;
+	struct ms_ev_config ev = { 0 };
+
+	get_u64(r, "downtime-limit", &limit);
+	get_u64(r, "max-bandwidth", &bw);
+	if (q->connecting) {
+		q->info.downtime_limit_ms = limit;
+		q->info.max_bandwidth = bw;
+		q->params_read_ns = now;
+		return;
+	}
+	if (limit != q->info.downtime_limit_ms || bw != q->info.max_bandwidth) {
+		MS_EVENT_INIT(&ev, MS_EV_CONFIG, ms_ev_config, MS_DEV_NONE, now);
+		ev.downtime_limit_ns = limit > UINT64_MAX / 1000000 ? UINT64_MAX : limit * 1000000;
+		ev.bandwidth_bps = bw;
+		ev.changed_after_ns = q->params_read_ns;
+		ms_session__publish(q->s, &ev.hdr);
+		q->info.downtime_limit_ms = limit;
+		q->info.max_bandwidth = bw;
+	}
+	q->params_read_ns = now;
 }
 
 static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
@@ -498,6 +588,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		if (!get_u64(data, "pass", &pass) || pass > UINT32_MAX)
 			return -1;
 		set_status(q, q->status, (uint32_t)pass, ts, now);
+		publish_pass(q, pass, MS_STAT_UNSET, ts);
 	} else if (!strcmp(name, "STOP") || !strcmp(name, "RESUME")) {
 		struct ms_ev_runstate ev = { 0 };
 
@@ -549,6 +640,8 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 			return -1;
 	}
 	*cmd = q->out[i].cmd;
+	if (*cmd == CMD_QUERY_PARAMETERS)
+		q->params_out = 0;
 	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
 	q->nr_out--;
 	if (*cmd == CMD_QUERY_MIGRATE)
@@ -620,7 +713,7 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		q->info.events_on = 1;
 		break;
 	case CMD_QUERY_PARAMETERS:
-		on_query_parameters(q, ret);
+		on_query_parameters(q, ret, now);
 		break;
 	case CMD_QUERY_MIGRATE:
 		on_query_migrate(q, ret, now);
@@ -833,10 +926,12 @@ static int on_tick(void *ctx, uint32_t events)
 {
 	struct ms_qmp *q = ctx;
 
+	uint64_t now = mono_now();
+
 	/* after the end, only the final reply is awaited */
 	if (q->ended)
 		return 0;
-	return ms_qmp__poll(q, mono_now());
+	return ms_qmp__poll(q, now);
 }
 
 int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errlen)

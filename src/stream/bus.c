@@ -63,6 +63,8 @@ static const struct {
 	TYPE(MS_EV_DEV_ATTACH, "dev_attach", ms_ev_dev_attach),
 	TYPE(MS_EV_SOURCE_STATS, "source_stats", ms_ev_source_stats),
 	TYPE(MS_EV_SESSION_END, "session_end", ms_ev_session_end),
+	TYPE(MS_EV_PASS, "pass", ms_ev_pass),
+	TYPE(MS_EV_QEMU_MARK, "qemu_mark", ms_ev_qemu_mark),
 	TYPE(MS_EV_KERNEL_ARC, "kernel_arc", ms_ev_dev_state),
 	TYPE(MS_EV_ARC_WATCH, "arc_watch", ms_ev_arc_watch),
 };

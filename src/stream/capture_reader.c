@@ -64,13 +64,17 @@ static int parse_info(struct ms_capture_reader *r, const unsigned char *p, size_
 		memcpy(&kl, p + off, 2);
 		memcpy(&vl, p + off + 2, 2);
 		if (!kl && !vl)
-			break; /* padding */
+			break; /* the padding */
 		if (off + 4 + (size_t)kl + vl > len)
 			return fail(r, err, errlen, base + off,
 				    "info entry of %u+%u bytes runs past the info block", kl, vl);
 		if (!kl || kl >= sizeof(key) || vl >= sizeof(val))
 			return fail(r, err, errlen, base + off,
 				    "info entry has a bad key or value length (%u, %u)", kl, vl);
+		/* a NUL would cut the string short: one reading for every reader */
+		if (memchr(p + off + 4, 0, (size_t)kl + vl))
+			return fail(r, err, errlen, base + off,
+				    "info entry has a NUL byte in its key or value");
 		memcpy(key, p + off + 4, kl);
 		key[kl] = '\0';
 		memcpy(val, p + off + 4 + kl, vl);
@@ -79,6 +83,12 @@ static int parse_info(struct ms_capture_reader *r, const unsigned char *p, size_
 		ms_host_info__set(&r->info, key, val);
 		off += 4 + (size_t)kl + vl;
 	}
+	/* padded once, at the end, with zeros to the next multiple of 8 */
+	for (size_t i = off; i < len; i++)
+		if (p[i] || len - off >= 8)
+			return fail(r, err, errlen, base + off,
+				    "bad info padding (%zu bytes, want 0 to 7 zero bytes)",
+				    len - off);
 	return 0;
 }
 
@@ -94,9 +104,6 @@ static int check_header(struct ms_capture_reader *r, char *err, size_t errlen)
 	if (fh.hdr_crc != ms_crc32c(0, &fh, offsetof(struct ms_file_hdr, hdr_crc)))
 		return fail(r, err, errlen, offsetof(struct ms_file_hdr, hdr_crc),
 			    "file header checksum mismatch");
-	if (fh.reserved)
-		return fail(r, err, errlen, offsetof(struct ms_file_hdr, reserved),
-			    "reserved header field is not zero");
 	if (fh.version != MS_CAPTURE_VERSION)
 		return fail(r, err, errlen, offsetof(struct ms_file_hdr, version),
 			    "unsupported capture version %u (this build reads version %u)",
@@ -104,6 +111,13 @@ static int check_header(struct ms_capture_reader *r, char *err, size_t errlen)
 	if (fh.hdr_len < sizeof(fh) || fh.hdr_len % 8)
 		return fail(r, err, errlen, offsetof(struct ms_file_hdr, hdr_len),
 			    "bad header length %u", fh.hdr_len);
+	/* no flag is defined: one that is set asks for something this reader cannot do */
+	if (fh.flags)
+		return fail(r, err, errlen, offsetof(struct ms_file_hdr, flags),
+			    "unknown header flags 0x%x", fh.flags);
+	if (fh.reserved)
+		return fail(r, err, errlen, offsetof(struct ms_file_hdr, reserved),
+			    "reserved header field is not zero");
 	if (fh.info_len % 8 || (uint64_t)fh.hdr_len + fh.info_len > r->size)
 		return fail(r, err, errlen, offsetof(struct ms_file_hdr, info_len),
 			    "info block of %u bytes runs past the end of the file (%zu bytes)",
@@ -226,7 +240,12 @@ static int check_records(const struct ms_capture_reader *r, const unsigned char 
 static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus *bus,
 			    struct ms_replay_stats *st)
 {
-	/* room to zero-extend a short payload from an older writer */
+	/*
+	 * Room to zero-extend a short payload, so no consumer reads past it.  The
+	 * record keeps the length it was written with: a consumer that needs a
+	 * field the record does not carry sees that (the tracker widens on a short
+	 * record, it never reads the zeros as an address or a source).
+	 */
 	union {
 		struct ms_event_hdr hdr;
 		unsigned char bytes[256];
@@ -244,7 +263,6 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 		if (h->len < fixed) {
 			memset(&pad, 0, sizeof(*h) + fixed);
 			memcpy(&pad, h, sizeof(*h) + h->len);
-			pad.hdr.len = fixed;
 			h = &pad.hdr;
 		}
 		ms_bus__publish(bus, h);
@@ -286,8 +304,10 @@ int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
 		if (ch.magic == MS_END_MAGIC) {
 			struct ms_end_payload end;
 
-			if (ch.len < sizeof(end))
-				return fail(r, err, errlen, off, "end marker too short");
+			if (ch.len != sizeof(end) || ch.nr_events)
+				return fail(r, err, errlen, off,
+					    "end marker of %u bytes and %u records (want %zu and 0)",
+					    ch.len, ch.nr_events, sizeof(end));
 			memcpy(&end, payload, sizeof(end));
 			if (end.total_events != st->events)
 				return fail(r, err, errlen, off,

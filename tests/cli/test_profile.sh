@@ -47,6 +47,7 @@ usage "--bandwidth: 'lots' is not a rate" --bandwidth lots
 usage "--downtime-limit" --downtime-limit 0
 usage "is not a device" --device qemu:x
 usage "unexpected argument" extra
+usage "--collectors: 'maybe' is not auto, on or off" --collectors maybe
 
 expect_exit 1 "an injected device failure" -- "$MIGSCOPE" profile --device ref:state=1M,fail=stop_copy
 expect_lines 1 "$T/err" "the failure is one line"
@@ -85,7 +86,22 @@ if [ ! -e /dev/vfio ]; then
 	expect_exit 1 "a VFIO device on a kernel without VFIO" -- \
 		"$MIGSCOPE" profile --device vfio:/dev/vfio/devices/vfio0
 	expect_grep "no VFIO on this kernel" "$T/err" "it says the kernel has no VFIO"
+	expect_exit 1 "an mdev in its group on a kernel without VFIO" -- \
+		"$MIGSCOPE" profile --device vfio:/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa1001
+	expect_grep "failed to open /dev/vfio/vfio: no VFIO on this kernel" "$T/err" \
+		"the group form gets as far as the container"
 fi
+
+expect_exit 1 "a malformed group name" -- "$MIGSCOPE" profile --device vfio:/dev/vfio/x3@0000:3b:00.1
+expect_lines 1 "$T/err" "a malformed group name: one line"
+expect_grep "'/dev/vfio/x3@0000:3b:00.1': '/dev/vfio/x3' is not a VFIO group \(/dev/vfio/N\)" \
+	"$T/err" "it names the part that is wrong"
+
+# reference devices only: the kernel never sees their arcs, and nothing is watched or said
+expect_exit 0 "--collectors on with reference devices" -- \
+	"$MIGSCOPE" profile --json --quiet --collectors on --device ref:state=1M
+if grep -q '"kernel_arcs"' "$T/out"; then fail "kernel_arcs without a vfio device"; else
+	ok "no kernel_arcs without a vfio device"; fi
 
 expect_exit 0 "--help" -- "$MIGSCOPE" profile --help
 expect_grep "reinit=N" "$T/out" "--help lists the reference device options"

@@ -2,7 +2,7 @@
 /*
  * One BPF program the verifier refuses takes down only itself, and the reason
  * kept is the verifier's own: the reason parser against the log Linux 6.12
- * wrote for the old vfio_mig_get_next_state program, and the load loop in
+ * wrote for the old vfio_mig_get_next_state program (seen in the VM lane), and the load loop in
  * this machine's kernel against an object with one program it refuses.
  */
 #include <errno.h>
@@ -15,16 +15,23 @@
 #include "reject.skel.h"
 #include "testutil.h"
 
-/* The shape of the log the 6.12 verifier writes for a direct load of the enum pointer. */
+/*
+ * What Linux 6.12.118's verifier wrote for the old program, which loaded the
+ * enum pointer through BPF_PROG (VM lane, the old vfio.bpf.o loaded with
+ * bpftool -d).
+ */
 static const char log_612[] =
-    "reg type unsupported for arg#0 function vfio_mig_get_next_state#53\n"
+    "func#0 @0\n"
     "0: R1=ctx() R10=fp0\n"
-    "; int BPF_PROG(vfio_mig_get_next_state, ...)\n"
-    "0: (79) r7 = *(u64 *)(r1 +24)\n"
+    "; int BPF_PROG(vfio_mig_get_next_state, struct vfio_device___ms *vdev, __u32 cur, "
+    "__u32 new_state, @ vfio.bpf.c:117\n"
+    "0: (79) r2 = *(u64 *)(r1 +24)\n"
     "func 'vfio_mig_get_next_state' arg3 type ENUM is not a struct\n"
     "invalid bpf_context access off=24 size=8\n"
-    "processed 1 insns (limit 1000000) max_states_per_insn 0 total_states 0 "
-    "peak_states 0 mark_read 0\n";
+    "verification time 1661 usec\n"
+    "stack depth 0\n"
+    "processed 1 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 "
+    "mark_read 0\n";
 
 static void the_reason_is_the_last_meaningful_lines_of_the_verifier_log(void **state)
 {

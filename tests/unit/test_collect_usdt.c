@@ -167,6 +167,7 @@ static void probes_of_a_qemu_process_become_records_in_firing_order(void **state
 	const struct ms_collector_status *st;
 	const struct ms_ev_dev_state *arc;
 	const struct ms_ev_source_stats *stats;
+	const struct ms_ev_pass *pass;
 	const struct ms_ev_data *data;
 	struct tu_recorder rec = { 0 };
 	struct cursor cur = { .rec = &rec };
@@ -215,6 +216,11 @@ static void probes_of_a_qemu_process_become_records_in_firing_order(void **state
 	assert_int_equal(arc->err, 0);
 	assert_true(arc->dur_ns >= 2000000); /* the usleep between asking and reaching */
 	expect_precopy(&cur, 600, 400);
+	/* the device's first query begins its first pre-copy pass */
+	pass = next(&cur, MS_EV_PASS, DEV);
+	assert_int_equal(pass->pass, 1);
+	assert_int_equal(pass->origin, MS_PASS_DEVICE);
+	assert_int_equal(pass->left, 1000);
 	expect_stopcopy(&cur, 4096);
 	expect_precopy(&cur, 600, 400);
 	expect_stopcopy(&cur, 4096);

@@ -23,7 +23,9 @@
 #include <migscope/profile.h>
 #include <migscope/report.h>
 
+#include "testproc.h"
 #include "testutil.h"
+#include "tmbuild.h"
 
 #define LAT "stop=10ms,quiesce=1ms,start=2ms,load=5ms"
 #define MIB (1024.0 * 1024.0)
@@ -321,11 +323,57 @@ static void reinit_re_requests_the_ack_and_delays_the_switchover(void **state)
 	prof_free(&ri);
 }
 
+/*
+ * The reference device dirtying 256 MiB/s over a working set larger than its
+ * 128 MiB state, at 128 MiB/s: it can never switch over, and the profile forces
+ * it at --duration.  Judged after every round of the run (the capture up to
+ * each stop-copy query), neither the device nor the VM is ever converging, and
+ * no verdict contradicts itself.
+ */
+static void reference_device_at_256m_per_s_is_never_converging_at_any_round(void **state)
+{
+	struct tu_recorder rec = { 0 };
+	const struct ms_event_hdr *ev;
+	uint32_t judged = 0, stalled = 0;
+	size_t off = 0;
+	struct prof p;
+
+	profile(&p, "ref:name=hot,state=128M,ws=256M,dirty=256M/s," LAT, 128ull << 20,
+		3000000000ull);
+	assert_int_equal(p.res.decision, MS_DECIDE_FORCED);
+	tp_read_capture(p.capture, &rec);
+	assert_true(tu_recorder__count(&rec, MS_EV_PASS) >= 1);
+	while ((ev = tu_recorder__next(&rec, &off))) {
+		struct ms_tm_report r;
+		struct ms_session *s;
+
+		if (ev->type != MS_EV_STOPCOPY_SIZE)
+			continue;
+		s = tb_judge_at(&rec, ev->ts_ns, &r);
+		if (r.dev[ev->dev].conv.verdict == MS_VERDICT_CONVERGING ||
+		    r.vm.conv.verdict == MS_VERDICT_CONVERGING)
+			fail_msg("converging at %.3f s: %s", (double)(ev->ts_ns - r.t0_ns) / 1e9,
+				 r.vm.conv.reason);
+		stalled += r.dev[ev->dev].conv.verdict != MS_VERDICT_UNKNOWN;
+		tb_assert_report_consistent(&r);
+		judged++;
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
+	assert_true(judged >= 20);
+	/* unknown only before its first pass ended */
+	assert_true(stalled >= judged / 2);
+	assert_string_not_equal(str(source(&p), "convergence.verdict"), "converging");
+	tu_recorder__free(&rec);
+	prof_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fast_workload_is_diverging_and_over_the_limit),
 		cmocka_unit_test(light_workload_is_converging_within_the_limit),
+		cmocka_unit_test(reference_device_at_256m_per_s_is_never_converging_at_any_round),
 		cmocka_unit_test(a_stop_copy_size_that_stays_large_is_not_switched_over_early),
 		cmocka_unit_test(reinit_events_are_in_the_report),
 		cmocka_unit_test(reinit_re_requests_the_ack_and_delays_the_switchover),

@@ -11,6 +11,7 @@
 #include <migscope/vfio_compat.h>
 
 #include "testutil.h"
+#include "tmbuild.h"
 
 #define FIXTURES "tests/fixtures/qemu-7.2-tcg-converging/"
 
@@ -69,6 +70,7 @@ static void feed_file(struct env *e, const char *path)
 
 static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 {
+	const struct ms_ev_qemu_mark *mark;
 	struct env e;
 	const struct ms_qemu_trace_counts *n;
 	const struct ms_ev_qemu_pending *p;
@@ -87,8 +89,17 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 			 n->lines);
 	assert_int_equal(n->malformed, 0);
 	assert_int_equal(n->not_trace, 1); /* QEMU's "terminating on signal 15" message */
-	/* 16 migrate_pending + 4 bitmap syncs + 45 section starts + 45 section ends */
-	assert_int_equal(n->accepted, 16 + 4 + 45 + 45);
+	/*
+	 * 16 migrate_pending + 4 bitmap syncs + 45 section starts + 45 section ends
+	 * + the two marks before the downtime clock (low pending, the VM stopped)
+	 */
+	assert_int_equal(n->accepted, 16 + 4 + 45 + 45 + 2);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_MARK), 2);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 0);
+	assert_int_equal(mark->mark, MS_MARK_LOW_PENDING);
+	assert_int_equal(mark->hdr.ts_ns, 1795391032683221000ull);
+	mark = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, 1);
+	assert_int_equal(mark->mark, MS_MARK_VM_STOPPED);
 
 	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
 	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_PENDING), 16);
@@ -131,6 +142,81 @@ static void source_log_of_a_real_migration_is_used_line_by_line(void **state)
 	assert_int_equal(st->accepted, n->accepted);
 	assert_int_equal(st->skipped, n->not_trace + n->unknown);
 	assert_int_equal(st->errors, 0);
+	env_free(&e);
+}
+
+/*
+ * The real QEMU 7.2 migration (tests/fixtures/qemu-7.2-tcg-converging): each
+ * sync's pending sample is a pass boundary (the setup's, after RAM's first
+ * pass, and the last before the stop; the sync after the stop has none).  RAM
+ * judged on them at every record of the log: unknown until its first pass
+ * ends, never converging before a sync left less than QEMU's threshold, then
+ * converging; no verdict contradicts itself.
+ */
+static void passes_of_the_real_migration_are_its_syncs(void **state)
+{
+	static const uint64_t left[] = { 268967936, 8388608, 4661248 };
+	const struct ms_event_hdr *ev;
+	uint64_t fits_at = 0;
+	size_t off = 0;
+	struct env e;
+	uint32_t ram;
+
+	env_init(&e, NULL);
+	feed_file(&e, FIXTURES "qemu-src.log");
+	ms_qemu_trace__close(e.t, 1);
+	ram = dev_id(&e, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_QEMU_RAM);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct ms_ev_pass *p = tu_recorder__nth(&e.rec, MS_EV_PASS, i);
+
+		assert_int_equal(p->hdr.dev, ram);
+		assert_int_equal(p->pass, i + 1);
+		assert_int_equal(p->origin, MS_PASS_QEMU_SYNC);
+		assert_int_equal(p->left, left[i]);
+		assert_int_equal(p->dirty, MS_STAT_UNSET);
+		if (i == 2)
+			fits_at = p->hdr.ts_ns;
+	}
+	/* 7859@1795391031.897616 to 7859@1795391032.647767: RAM's first pass */
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
+	    1795391032647767000ull - 1795391031897616000ull);
+
+	while ((ev = tu_recorder__next(&e.rec, &off))) {
+		struct ms_tm_report r;
+		struct ms_session *s = tb_judge_at(&e.rec, ev->ts_ns, &r);
+		const struct ms_tm_convergence *c = ram < r.nr ? &r.dev[ram].conv : NULL;
+
+		tb_assert_report_consistent(&r);
+		if (c && c->samples) {
+			if (ev->ts_ns < fits_at && c->verdict == MS_VERDICT_CONVERGING)
+				fail_msg("converging before the last sync: %s", c->reason);
+			if (ev->ts_ns >= fits_at)
+				assert_int_equal(c->verdict, MS_VERDICT_CONVERGING);
+			if (ev->ts_ns <
+			    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))
+				->hdr.ts_ns)
+				assert_int_equal(c->verdict, MS_VERDICT_UNKNOWN);
+		}
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
+	{
+		struct ms_tm_report r;
+		struct ms_session *s = tb_judge_at(&e.rec, UINT64_MAX, &r);
+
+		assert_int_equal(r.dev[ram].conv.passes, 2);
+		assert_int_equal(r.dev[ram].conv.pending, 4661248);
+		assert_int_equal(r.dev[ram].conv.threshold, 15259936);
+		assert_int_equal(r.dev[ram].conv.switchover_ns, 0);
+		assert_non_null(
+		    strstr(r.dev[ram].conv.reason,
+			   "pending 4.45 MiB left by the last sync is under the threshold "
+			   "14.55 MiB: it can switch over now"));
+		ms_tm_report__free(&r);
+		ms_session__free(s);
+	}
 	env_free(&e);
 }
 
@@ -249,7 +335,36 @@ static const char *const samples[] = {
 	"1@1.000046:vfio_load_state_device_data  (0000:01:00.0) Offset 0x0 size 0x1000",
 	"1@1.000047:vfio_load_state_device_data  (0000:01:00.0) size 0x1000 ret 0",
 	"1@1.000048:vfio_load_state_device_data  (0000:01:00.0) size 4096 ret 0",
+	"1@1.000049:migration_thread_low_pending 4661248",
+	"1@1.000050:migration_completion_vm_stop ret 0",
+	"1@1.000051:runstate_set current_run_state 9 (running) new_state 7 (finish-migrate)",
+	"1@1.000052:runstate_set current_run_state 7 (finish-migrate) new_state 5 (postmigrate)",
+	"1@1.000053:runstate_set current_run_state 6 (prelaunch) new_state 9 (running)",
 };
+
+/* The marks around QEMU < 8.2's downtime clock, from the four lines that make them. */
+static void runstate_and_completion_lines_are_downtime_marks(void **state)
+{
+	static const uint32_t want[] = { MS_MARK_LOW_PENDING, MS_MARK_VM_STOPPED,
+					 MS_MARK_FINISH_MIGRATE, MS_MARK_POSTMIGRATE };
+	const size_t first = sizeof(samples) / sizeof(samples[0]) - 5;
+	const struct ms_ev_qemu_mark *m;
+	struct env e;
+
+	env_init(&e, NULL);
+	for (size_t i = first; i < first + 5; i++)
+		ms_qemu_trace__line(e.t, samples[i], strlen(samples[i]));
+	/* the last run state change is no mark: only the source's two around its clock are */
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_QEMU_MARK), 4);
+	for (size_t i = 0; i < 4; i++) {
+		m = tu_recorder__nth(&e.rec, MS_EV_QEMU_MARK, i);
+		assert_int_equal(m->mark, want[i]);
+		assert_int_equal(m->hdr.dev, MS_DEV_NONE);
+		assert_int_equal(m->hdr.ts_ns, 1000049000ull + i * 1000);
+	}
+	assert_int_equal(ms_qemu_trace__counts(e.t)->accepted, 5);
+	env_free(&e);
+}
 
 static void every_format_of_every_release_is_understood(void **state)
 {
@@ -518,9 +633,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(source_log_of_a_real_migration_is_used_line_by_line),
+		cmocka_unit_test(passes_of_the_real_migration_are_its_syncs),
 		cmocka_unit_test(destination_log_pairs_every_loaded_section),
 		cmocka_unit_test(feeding_in_pieces_gives_the_same_records_as_whole),
 		cmocka_unit_test(every_format_of_every_release_is_understood),
+		cmocka_unit_test(runstate_and_completion_lines_are_downtime_marks),
 		cmocka_unit_test(pending_formats_all_give_precopy_postcopy_and_threshold),
 		cmocka_unit_test(vfio_request_then_device_state_is_one_arc_with_its_duration),
 		cmocka_unit_test(vfio_v1_states_and_data_follow_the_device_state),

@@ -68,13 +68,37 @@ static void read_sent(struct env *e, char *buf, size_t len)
 }
 
 /*
+ * QEMU's side of a parameters re-read: when the client asked (at migration
+ * setup, and with every poll while migrating), answer with its id, as QEMU
+ * does, with the limits the recording ran with (fixture README).
+ */
+static void answer_parameters(struct env *e, const char *sent, uint64_t now)
+{
+	char reply[256];
+	const char *q;
+	unsigned int id;
+
+	q = strstr(sent, "\"execute\":\"query-migrate-parameters\"");
+	if (!q)
+		return;
+	q = strstr(q, "\"id\":\"ms-");
+	assert_non_null(q);
+	assert_int_equal(sscanf(q, "\"id\":\"ms-%u", &id), 1);
+	snprintf(reply, sizeof(reply),
+		 "{\"return\": {\"downtime-limit\": 300, \"max-bandwidth\": 67108864}, "
+		 "\"id\": \"ms-%u\"}\r\n",
+		 id);
+	assert_int_equal(feed_str(e, reply, now), 0);
+}
+
+/*
  * Replay the recorded conversation: the client sends its own query-migrate
  * where the recording did, and reads every message QEMU sent.
  */
 static void replay_transcript(struct env *e)
 {
 	FILE *f = fopen(TRANSCRIPT, "r");
-	char line[8192], sent[512];
+	char line[8192], sent[1024];
 
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
@@ -95,6 +119,7 @@ static void replay_transcript(struct env *e)
 				if (sent[0])
 					assert_non_null(
 					    strstr(sent, "\"execute\":\"query-migrate\""));
+				answer_parameters(e, sent, now);
 			}
 		} else {
 			char text[8192];
@@ -102,6 +127,8 @@ static void replay_transcript(struct env *e)
 			snprintf(text, sizeof(text), "%s\r\n",
 				 json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
 			assert_int_equal(feed_str(e, text, now), 0);
+			read_sent(e, sent, sizeof(sent));
+			answer_parameters(e, sent, now);
 		}
 		json_object_put(o);
 	}
@@ -168,9 +195,133 @@ static void recorded_migration_gives_statuses_stop_stats_and_the_end(void **stat
 	assert_int_equal(p->origin, MS_PENDING_QMP);
 	assert_int_equal(p->hdr.dev,
 			 ms_devices__find(&e.s->devices, MS_DEV_KIND_QEMU_SECTION, MS_QEMU_RAM));
+	/* every MIGRATION_PASS is a pass boundary of the VM's RAM, at QEMU's time */
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct ms_ev_pass *ps = tu_recorder__nth(&e.rec, MS_EV_PASS, i);
+
+		assert_int_equal(ps->hdr.dev, MS_DEV_NONE);
+		assert_int_equal(ps->pass, i + 1);
+		assert_int_equal(ps->origin, MS_PASS_QMP);
+		/* what the sync left is the next reply's ram.remaining */
+		assert_int_equal(ps->left, MS_STAT_UNSET);
+	}
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->hdr.ts_ns,
+	    1795391032647710000ull);
+	assert_int_equal(
+	    ((const struct ms_ev_pass *)tu_recorder__nth(&e.rec, MS_EV_PASS, 1))->dur_ns,
+	    1795391032647710000ull - 1795391031897374000ull);
 	assert_true(ms_qmp__ended(e.q));
 	assert_int_equal(ms_qmp__status(e.q), MS_MIG_COMPLETED);
 	assert_string_equal(ms_qmp__error(e.q), "");
+	env_free(&e);
+}
+
+static void answer_limits(struct env *e, unsigned int limit_ms, uint64_t bw, uint64_t now)
+{
+	char sent[1024], reply[256];
+	const char *q;
+	unsigned int id;
+
+	read_sent(e, sent, sizeof(sent));
+	q = strstr(sent, "\"execute\":\"query-migrate-parameters\"");
+	assert_non_null(q);
+	assert_int_equal(sscanf(strstr(q, "\"id\":\"ms-"), "\"id\":\"ms-%u", &id), 1);
+	snprintf(reply, sizeof(reply),
+		 "{\"return\": {\"downtime-limit\": %u, \"max-bandwidth\": %llu}, "
+		 "\"id\": \"ms-%u\"}\r\n",
+		 limit_ms, (unsigned long long)bw, id);
+	assert_int_equal(feed_str(e, reply, now), 0);
+}
+
+/*
+ * QEMU sends no event when migrate-set-parameters changes a limit (another
+ * monitor, libvirt): the client re-reads them at migration setup and with
+ * every poll while migrating, and a change is a MS_EV_CONFIG stamped when the
+ * reply showed it, saying since when (the read before) QEMU may have used it.
+ */
+#define SEC 1000000000ull
+
+static void a_limit_changed_while_migrating_is_a_config_from_when_it_was_seen(void **state)
+{
+	const struct ms_ev_config *c;
+	char sent[1024];
+	struct env e;
+
+	env_init(&e, NULL);
+	feed_str(&e,
+		 "{\"timestamp\": {\"seconds\": 10, \"microseconds\": 0}, \"event\": "
+		 "\"MIGRATION\", \"data\": {\"status\": \"setup\"}}\r\n",
+		 10 * SEC);
+	/* at setup: what was set since the attach (this client attached knowing none) */
+	answer_limits(&e, 300, 64 << 20, 10 * SEC + 1000000);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_CONFIG), 1);
+	feed_str(&e,
+		 "{\"timestamp\": {\"seconds\": 10, \"microseconds\": 2000}, \"event\": "
+		 "\"MIGRATION\", \"data\": {\"status\": \"active\"}}\r\n",
+		 10 * SEC + 2000000);
+	/* unchanged: nothing */
+	assert_int_equal(ms_qmp__poll(e.q, 10 * SEC + 100000000), 0);
+	answer_limits(&e, 300, 64 << 20, 10 * SEC + 101000000);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_CONFIG), 1);
+	/* changed through another monitor */
+	assert_int_equal(ms_qmp__poll(e.q, 10 * SEC + 200000000), 0);
+	answer_limits(&e, 20, 8 << 20, 10 * SEC + 201000000);
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_CONFIG), 2);
+	c = tu_recorder__nth(&e.rec, MS_EV_CONFIG, 1);
+	assert_int_equal(c->hdr.ts_ns, 10 * SEC + 201000000);
+	assert_int_equal(c->changed_after_ns, 10 * SEC + 101000000);
+	assert_int_equal(c->downtime_limit_ns, 20000000);
+	assert_int_equal(c->bandwidth_bps, 8 << 20);
+	assert_int_equal(c->page_size, 0);
+	/* after the end nothing is re-read */
+	feed_str(&e,
+		 "{\"timestamp\": {\"seconds\": 11, \"microseconds\": 0}, \"event\": "
+		 "\"MIGRATION\", \"data\": {\"status\": \"cancelled\"}}\r\n",
+		 11 * SEC);
+	assert_int_equal(ms_qmp__poll(e.q, 11 * SEC + 100000000), 0);
+	read_sent(&e, sent, sizeof(sent));
+	assert_null(strstr(sent, "parameters"));
+	env_free(&e);
+}
+
+/*
+ * Without the events capability the passes come from query-migrate's
+ * dirty-sync-count, with what the reply says remains.
+ */
+static void dirty_sync_count_moving_is_a_pass_boundary(void **state)
+{
+	static const char *const replies[] = {
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 1000, "
+		"\"dirty-sync-count\": 1}}}\r\n",
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 600, "
+		"\"dirty-sync-count\": 1}}}\r\n",
+		"{\"return\": {\"status\": \"active\", \"ram\": {\"remaining\": 900, "
+		"\"dirty-sync-count\": 3}}}\r\n",
+	};
+	const struct ms_ev_pass *ps;
+	struct env e;
+
+	env_init(&e, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		char sent[1024];
+
+		assert_int_equal(ms_qmp__poll(e.q, 2000 + i * 100000000ull), 0);
+		/* while migrating the poll re-reads the limits too: QEMU answers that first */
+		read_sent(&e, sent, sizeof(sent));
+		answer_parameters(&e, sent, 2500 + i * 100000000ull);
+		assert_int_equal(feed_str(&e, replies[i], 3000 + i * 100000000ull), 0);
+	}
+	assert_int_equal(tu_recorder__count(&e.rec, MS_EV_PASS), 2);
+	ps = tu_recorder__nth(&e.rec, MS_EV_PASS, 0);
+	assert_int_equal(ps->pass, 1);
+	assert_int_equal(ps->left, 1000);
+	assert_int_equal(ps->dur_ns, 0);
+	ps = tu_recorder__nth(&e.rec, MS_EV_PASS, 1);
+	assert_int_equal(ps->pass, 3);
+	assert_int_equal(ps->left, 900);
+	assert_int_equal(ps->dur_ns, 200000000ull);
 	env_free(&e);
 }
 
@@ -306,8 +457,11 @@ static void fake_qemu(int lfd)
 				idv);
 		else
 			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
-		/* quit after the first poll that follows the handshake */
-		if (strstr(buf, "\"query-migrate\"") && ++queries == 2)
+		/*
+		 * quit after the first poll that follows the handshake: with a
+		 * migration running, its query-migrate and a parameters re-read
+		 */
+		if (strstr(buf, "query-migrate-parameters") && ++queries == 2)
 			break;
 	}
 	close(fd);
@@ -377,8 +531,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded_migration_gives_statuses_stop_stats_and_the_end),
+		cmocka_unit_test(a_limit_changed_while_migrating_is_a_config_from_when_it_was_seen),
 		cmocka_unit_test(not_json_ends_the_session_with_the_byte_named),
 		cmocka_unit_test(a_message_split_over_reads_is_one_message),
+		cmocka_unit_test(dirty_sync_count_moving_is_a_pass_boundary),
 		cmocka_unit_test(a_slow_qemu_is_warned_about_then_given_up_on),
 		cmocka_unit_test(vfio_migration_events_are_device_arcs_when_asked_for),
 		cmocka_unit_test(connect_reads_limits_and_a_vanishing_qemu_is_reported),

@@ -201,7 +201,7 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 	char *path = tu_tmp_path(".json"), err[MS_ERR_LEN];
 	struct json_object *root, *evs;
 	int slices_arc = 0, slices_state = 0, pending = 0, dirty_rate = 0, names = 0, reinit = 0;
-	int vm_downtime = 0;
+	int vm_downtime = 0, pass1 = 0;
 
 	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
 	root = json_object_from_file(path);
@@ -236,6 +236,7 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 			names += !strcmp(name, "thread_name");
 		} else if (!strcmp(ph, "i")) {
 			reinit += !strcmp(name, "REINIT");
+			pass1 += !strcmp(name, "pass 1");
 		}
 	}
 	/* 4 source arcs + 6 destination arcs per pair */
@@ -245,6 +246,8 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 	assert_int_equal(dirty_rate, 29);
 	assert_int_equal(names, 7); /* the VM and six devices */
 	assert_int_equal(reinit, 2);
+	/* each source's first pass boundary; the devices' sum has none of its own */
+	assert_int_equal(pass1, 3);
 	assert_int_equal(vm_downtime, 1);
 	json_object_put(root);
 	ms_session__free(s);
@@ -323,6 +326,91 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	free(path);
 }
 
+/*
+ * A watch whose limits changed mid-run (another monitor) and whose downtime
+ * QEMU 7.2's trace points bound: every report shows both.  JSON lists the
+ * limits and the one judged against, with the bounds and the events they come
+ * from; the table has a line per change and where the downtime was read; the
+ * SVG draws the threshold as a step; Perfetto steps the limit counter.
+ */
+static struct ms_session *limits_changed_and_bounded(void)
+{
+	struct ms_session *s = tb_session(NULL, 300, 64 * TB_MIB);
+	uint32_t ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+
+	tb_status(s, 0, MS_MIG_SETUP);
+	tb_status(s, 1, MS_MIG_ACTIVE);
+	for (int i = 0; i < 8; i++) {
+		tb_pending(s, ram, 50 + 100 * i, (64 - 7 * i) * TB_MIB, MS_STAT_UNSET);
+		tb_stats(s, 60 + 100 * i, MS_MIG_ACTIVE, (64 - 7 * i) * TB_MIB,
+			 (uint64_t)i * 7 * TB_MIB, MS_STAT_UNSET, 60 + 100 * i, 536871);
+	}
+	tb_config(s, 200, 20, 8 * TB_MIB, 150);
+	tb_mark(s, 800.000, MS_MARK_LOW_PENDING);
+	tb_mark(s, 800.500, MS_MARK_FINISH_MIGRATE);
+	tb_runstate(s, 803.000, 0);
+	tb_mark(s, 803.100, MS_MARK_VM_STOPPED);
+	tb_status(s, 810.000, MS_MIG_COMPLETED);
+	tb_mark(s, 810.200, MS_MARK_POSTMIGRATE);
+	tb_stats(s, 870, MS_MIG_COMPLETED, 0, 64 * TB_MIB, 10, 810, 536871);
+	tb_end(s, 900);
+	return s;
+}
+
+static void limit_changes_and_downtime_bounds_are_in_every_report(void **state)
+{
+	struct ms_session *s = limits_changed_and_bounded();
+	struct json_object *r = ms_report__json(s), *m = tu_json_get(r, "migration"), *l, *b;
+	char *text = text_report(s), *path = tu_tmp_path(".svg"), err[MS_ERR_LEN];
+	unsigned char *doc;
+
+	l = tu_json_get(m, "limits");
+	assert_int_equal(json_object_array_length(l), 2);
+	assert_true(num(json_object_array_get_idx(l, 0), "downtime_limit_ms") == 300);
+	assert_null(tu_json_get(json_object_array_get_idx(l, 0), "changed_after_ms"));
+	assert_true(num(json_object_array_get_idx(l, 1), "downtime_limit_ms") == 20);
+	assert_true(num(json_object_array_get_idx(l, 1), "at_ms") == 200);
+	assert_true(num(json_object_array_get_idx(l, 1), "changed_after_ms") == 150);
+	assert_true(num(json_object_array_get_idx(l, 1), "bandwidth_bps") == 8 * TB_MIB);
+	/* judged at the VM stop: the limit then */
+	assert_true(num(m, "downtime_limit_ms") == 20);
+	assert_true(num(m, "limits_judged_at_ms") == 800.5);
+	assert_true(num(m, "convergence.downtime_limit_ms") == 20);
+	/* read from finish-migrate to postmigrate; 810.0 - 800.5 .. 810.2 - 800.0, whole ms */
+	assert_true(num(m, "downtime_ms") == 9.7);
+	b = tu_json_get(m, "downtime_bounds_ms");
+	assert_true(json_object_get_double(json_object_array_get_idx(b, 0)) == 9);
+	assert_true(json_object_get_double(json_object_array_get_idx(b, 1)) == 11);
+	assert_string_equal(str(m, "downtime_bounded_by.start.after"), "migration_thread_low_pending");
+	assert_string_equal(str(m, "downtime_bounded_by.start.at"), "runstate finish-migrate");
+	assert_string_equal(str(m, "downtime_bounded_by.end.after"), "MIGRATION completed");
+	assert_string_equal(str(m, "downtime_bounded_by.end.before"), "runstate postmigrate");
+
+	assert_non_null(strstr(text, "downtime 9.700 ms (qemu, between 9 and 11)"));
+	assert_non_null(strstr(text, "limits at +0.000 s: limit 300.0 ms, bandwidth 64.0 MiB/s"));
+	assert_non_null(
+	    strstr(text, "changed by +0.200 s (after +0.150 s): limit 20.0 ms, bandwidth 8.0 MiB/s"));
+	assert_non_null(strstr(text, "downtime read from runstate finish-migrate to runstate"));
+
+	assert_int_equal(ms_report__svg(s, path, err, sizeof(err)), 0);
+	tu_read_file(path, &doc);
+	assert_balanced_xml((char *)doc);
+	/* the threshold steps where the limit changed: one path per panel */
+	assert_true(count((char *)doc, "<path fill=\"none\" stroke=\"#c62828\"") >= 1);
+	free(doc);
+	/* the limit as a counter from the start, at the change and to the end */
+	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
+	tu_read_file(path, &doc);
+	assert_int_equal(count((char *)doc, "\"VM downtime limit\""), 3);
+	assert_int_equal(count((char *)doc, "\"limits changed\""), 1);
+	free(doc);
+	unlink(path);
+	free(path);
+	free(text);
+	json_object_put(r);
+	ms_session__free(s);
+}
+
 static void output_file_errors_name_the_file(void **state)
 {
 	struct ms_session *s = profile_like(NULL);
@@ -364,6 +452,55 @@ static void text_table_fits_100_columns_with_one_row_per_source(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * A verdict only where one is expected: a destination (its source speaks for
+ * it) and a QEMU section with no pre-copy show "-" in the table and null in
+ * JSON; a source device with no samples yet is "unknown", a section with
+ * pending samples has its verdict.
+ */
+static void no_verdict_where_none_is_expected(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
+	uint32_t src = tb_dev(s, "src", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t dst = tb_dev(s, "dst", MS_DEV_KIND_REF, MS_ROLE_DEST, MS_DEV_NONE);
+	uint32_t apic = tb_dev(s, "apic", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	uint32_t ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct json_object *r;
+	char *text, *save = NULL;
+	int seen = 0;
+
+	(void)src;
+	(void)dst;
+	(void)apic;
+	tb_section(s, apic, 10, 3, MS_SECTION_SAVE_START);
+	tb_section(s, apic, 11, 3, MS_SECTION_SAVE_END);
+	tb_pending(s, ram, 10, 64 * TB_MIB, MS_STAT_UNSET);
+	r = ms_report__json(s);
+	assert_string_equal(str(device(r, "src"), "convergence.verdict"), "unknown");
+	assert_null(tu_json_get(device(r, "dst"), "convergence.verdict"));
+	assert_null(tu_json_get(device(r, "apic"), "convergence.verdict"));
+	assert_string_equal(str(device(r, "ram"), "convergence.verdict"), "unknown");
+	json_object_put(r);
+	text = text_report(s);
+	/* the verdict column: after name 22, downtime 10, share 6, pre-copy, moved, pending 10 */
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[24], verdict[16];
+
+		if (strlen(line) < 75 || sscanf(line, "%23s", name) != 1 ||
+		    sscanf(line + 74, "%15s", verdict) != 1)
+			continue;
+		if (!strcmp(name, "src") || !strcmp(name, "ram"))
+			seen += !strcmp(verdict, "unknown");
+		if (!strcmp(name, "dst"))
+			seen += !strcmp(verdict, "-");
+		/* a section below 1% of the downtime is in the summary row, without a verdict */
+		assert_true(strcmp(name, "apic"));
+	}
+	assert_int_equal(seen, 3);
+	free(text);
+	ms_session__free(s);
+}
+
 static void progress_line_shows_state_pending_and_rate_and_stays_off_a_file(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
@@ -395,8 +532,10 @@ int main(void)
 		cmocka_unit_test(perfetto_trace_is_trace_event_json_with_slices_and_counters),
 		cmocka_unit_test(
 		    svg_is_well_formed_and_plots_each_device_with_threshold_and_switchover),
+		cmocka_unit_test(limit_changes_and_downtime_bounds_are_in_every_report),
 		cmocka_unit_test(output_file_errors_name_the_file),
 		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
+		cmocka_unit_test(no_verdict_where_none_is_expected),
 		cmocka_unit_test(progress_line_shows_state_pending_and_rate_and_stays_off_a_file),
 	};
 

@@ -708,6 +708,43 @@ static void a_source_reporting_a_window_late_is_not_a_discrepancy(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * The first hardware report fails, so in window 0 only the DMA view reports;
+ * the hardware's pages come with its next report.  Window 0 must still be the
+ * look-back of window 1, or those pages are blamed on the DMA view.
+ */
+static void a_failed_first_report_is_not_a_discrepancy(void **state)
+{
+	struct ms_session *s = new_session();
+	uint32_t d = add_dev(s, "ref0");
+	struct ms_range r = { 0, 64 * PS };
+
+	start(s, d, PS, &r, 1);
+	write_rec(s, d, MS_SRC_DMA_UNMAP, 0, 4 * PS);
+	loss(s, d, MS_LOSS_REPORT_ERROR, 0, 4 * PS);
+	harvest(s, d, 0, 0, PS);
+	write_rec(s, d, MS_SRC_HW_DIRTY, 0, 4 * PS);
+	write_rec(s, d, MS_SRC_HW_DIRTY, 10 * PS, PS);
+	write_rec(s, d, MS_SRC_DMA_UNMAP, 10 * PS, PS);
+	harvest(s, d, 0, 0, PS);
+	harvest(s, d, 0, 0, PS);
+	stop(s, d);
+	assert_int_equal(summary(s, d).discrepancy_pages, 0);
+	assert_int_equal(summary(s, d).unconfirmed_pages, 0);
+
+	/* a page the DMA view never reports is still found, from the first window on */
+	start(s, d, PS, &r, 1);
+	write_rec(s, d, MS_SRC_DMA_UNMAP, 0, PS);
+	harvest(s, d, 0, 0, PS);
+	write_rec(s, d, MS_SRC_HW_DIRTY, 0, PS);
+	write_rec(s, d, MS_SRC_HW_DIRTY, 20 * PS, PS);
+	harvest(s, d, 0, 0, PS);
+	harvest(s, d, 0, 0, PS);
+	stop(s, d);
+	assert_int_equal(summary(s, d).discrepancy_pages, 1);
+	ms_session__free(s);
+}
+
 static void dma_unmap_and_sync_together_are_one_view(void **state)
 {
 	struct ms_session *s = new_session();
@@ -983,6 +1020,7 @@ int main(void)
 		cmocka_unit_test(unmap_while_tracking_marks_the_unmapped_range_dirty),
 		cmocka_unit_test(cross_source_check_finds_a_page_hidden_from_one_source),
 		cmocka_unit_test(a_source_reporting_a_window_late_is_not_a_discrepancy),
+		cmocka_unit_test(a_failed_first_report_is_not_a_discrepancy),
 		cmocka_unit_test(dma_unmap_and_sync_together_are_one_view),
 		cmocka_unit_test(records_outside_every_tracked_range_are_counted_not_dropped),
 		cmocka_unit_test(every_write_outside_the_mapped_set_is_counted),

@@ -36,6 +36,8 @@ size_t tu_read_file(const char *path, unsigned char **out)
 	*out = malloc((size_t)n + 1);
 	assert_non_null(*out);
 	assert_int_equal(fread(*out, 1, (size_t)n, f), (size_t)n);
+	/* a text file can be searched as a string */
+	(*out)[n] = 0;
 	fclose(f);
 	return (size_t)n;
 }

@@ -15,7 +15,10 @@
 /* A temporary file path under $TMPDIR (or /tmp), unique per call; caller frees. */
 char *tu_tmp_path(const char *suffix);
 
-/* Read a whole file into a malloc'd buffer; returns its size, aborts the test on error. */
+/*
+ * Read a whole file into a malloc'd buffer, NUL-terminated (not counted);
+ * returns its size, aborts the test on error.
+ */
 size_t tu_read_file(const char *path, unsigned char **out);
 void tu_write_file(const char *path, const void *buf, size_t len);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Hand-built event streams for the telemetry and report tests. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,6 +104,37 @@ void tb_runstate(struct ms_session *s, double t_ms, int running)
 	ms_session__publish(s, &e.hdr);
 }
 
+void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t bandwidth_bps,
+	       double after_ms)
+{
+	struct ms_ev_config e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_CONFIG, ms_ev_config, MS_DEV_NONE, tb_ns(t_ms));
+	e.downtime_limit_ns = limit_ms * 1000000ull;
+	e.bandwidth_bps = bandwidth_bps;
+	e.changed_after_ns = tb_ns(after_ms);
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_mark(struct ms_session *s, double t_ms, uint32_t mark)
+{
+	struct ms_ev_qemu_mark e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_MARK, ms_ev_qemu_mark, MS_DEV_NONE, tb_ns(t_ms));
+	e.mark = mark;
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint)
+{
+	struct ms_ev_qemu_downtime e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_DOWNTIME, ms_ev_qemu_downtime, MS_DEV_NONE, tb_ns(t_ms));
+	e.kind = MS_DOWNTIME_CHECKPOINT;
+	e.checkpoint = checkpoint;
+	ms_session__publish(s, &e.hdr);
+}
+
 void tb_status(struct ms_session *s, double t_ms, uint32_t status)
 {
 	struct ms_ev_mig_status e = { 0 };
@@ -121,6 +153,29 @@ void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precop
 	e.precopy = precopy;
 	e.threshold = threshold;
 	e.exact = 1;
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
+			uint64_t threshold)
+{
+	struct ms_ev_qemu_pending e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_QEMU_PENDING, ms_ev_qemu_pending, dev, tb_ns(t_ms));
+	e.precopy = precopy;
+	e.threshold = threshold;
+	ms_session__publish(s, &e.hdr);
+}
+
+void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uint64_t left)
+{
+	struct ms_ev_pass e = { 0 };
+
+	MS_EVENT_INIT(&e, MS_EV_PASS, ms_ev_pass, dev, tb_ns(t_ms));
+	e.pass = pass;
+	e.origin = MS_PASS_QEMU_SYNC;
+	e.left = left;
+	e.dirty = MS_STAT_UNSET;
 	ms_session__publish(s, &e.hdr);
 }
 
@@ -219,4 +274,74 @@ uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
 	tb_arc(s, dst, 1, 5, t + 3.5, 1);   /* STOP -> RUNNING_P2P */
 	tb_arc(s, dst, 5, 2, t + 4, 0.5);   /* RUNNING_P2P -> RUNNING */
 	return src;
+}
+
+void tb_assert_consistent(const struct ms_tm_convergence *c, uint64_t limit_ns, const char *who)
+{
+	int thr = c->threshold != MS_STAT_UNSET;
+
+	if (!c->reason[0])
+		fail_msg("%s: verdict %s without a reason", who, ms_verdict_name(c->verdict));
+	if (c->verdict == MS_VERDICT_CONVERGING) {
+		if (c->switchover_ns == MS_STAT_UNSET)
+			fail_msg("%s: converging with no time to switchover: %s", who, c->reason);
+		if (strstr(c->reason, "reaches moving") || strstr(c->reason, "does not shrink") ||
+		    strstr(c->reason, "more than the") || strstr(c->reason, "no complete pass"))
+			fail_msg("%s: converging for a reason that says otherwise: %s", who,
+				 c->reason);
+		if (!c->switchover_ns && thr && c->pending >= c->threshold)
+			fail_msg("%s: switches over now with %" PRIu64
+				 " over the threshold %" PRIu64,
+				 who, c->pending, c->threshold);
+		if (!c->switchover_ns && c->predicted_ns != MS_STAT_UNSET && limit_ns &&
+		    c->predicted_ns > limit_ns)
+			fail_msg(
+			    "%s: switches over now with a predicted downtime over the limit: %s",
+			    who, c->reason);
+		if (c->switchover_ns && (!thr || c->pending < c->threshold ||
+					 !strstr(c->reason, "under the threshold")))
+			fail_msg("%s: converging in %" PRIu64 " ns without a projection: %s", who,
+				 c->switchover_ns, c->reason);
+		return;
+	}
+	if (c->switchover_ns != MS_STAT_UNSET)
+		fail_msg("%s: %s with a time to switchover: %s", who, ms_verdict_name(c->verdict),
+			 c->reason);
+	if (strstr(c->reason, "switch over now") || strstr(c->reason, " in ~"))
+		fail_msg("%s: %s for a reason that says otherwise: %s", who,
+			 ms_verdict_name(c->verdict), c->reason);
+	if (c->samples && thr && c->pending < c->threshold)
+		fail_msg("%s: %s with %" PRIu64 " under the threshold %" PRIu64 ": %s", who,
+			 ms_verdict_name(c->verdict), c->pending, c->threshold, c->reason);
+	if (c->verdict != MS_VERDICT_UNKNOWN && thr && c->predicted_ns != MS_STAT_UNSET &&
+	    limit_ns && c->predicted_ns + 1000 < limit_ns)
+		fail_msg("%s: %s with a predicted downtime within the limit: %s", who,
+			 ms_verdict_name(c->verdict), c->reason);
+}
+
+void tb_assert_report_consistent(const struct ms_tm_report *r)
+{
+	char who[32];
+
+	for (uint32_t i = 0; i < r->nr; i++) {
+		snprintf(who, sizeof(who), "device %u", i);
+		tb_assert_consistent(&r->dev[i].conv, r->vm.limit_ns, who);
+	}
+	tb_assert_consistent(&r->vm.conv, r->vm.limit_ns, "the VM");
+}
+
+struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut, struct ms_tm_report *r)
+{
+	struct ms_session_opts o = { 0 };
+	char err[MS_ERR_LEN];
+	struct ms_session *s = ms_session__new(&o, err, sizeof(err));
+	const struct ms_event_hdr *ev;
+	size_t off = 0;
+
+	assert_non_null(s);
+	while ((ev = tu_recorder__next(rec, &off)))
+		if (ev->ts_ns <= cut)
+			ms_session__publish(s, ev);
+	assert_int_equal(ms_telemetry__analyze(&s->telemetry, &s->devices, r), 0);
+	return s;
 }

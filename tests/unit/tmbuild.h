@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <migscope/session.h>
+#include <migscope/telemetry.h>
 
 #define TB_T0  1000000000ull /* the session starts at 1 s of stream time */
 #define TB_MIB (1024ull * 1024)
@@ -31,8 +32,18 @@ void tb_data(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes, ui
 void tb_switchover(struct ms_session *s, uint32_t dev, double t_ms, uint32_t phase);
 void tb_runstate(struct ms_session *s, double t_ms, int running);
 void tb_status(struct ms_session *s, double t_ms, uint32_t status);
+/* A change of the limits seen at t_ms, which QEMU took after after_ms. */
+void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t bandwidth_bps,
+	       double after_ms);
+void tb_mark(struct ms_session *s, double t_ms, uint32_t mark); /* enum ms_qemu_mark */
+void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint);
 void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
 		uint64_t threshold);
+/* A pending sample between two syncs (not exact). */
+void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
+			uint64_t threshold);
+/* A pass boundary (MS_EV_PASS, a QEMU sync) that left left bytes. */
+void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uint64_t left);
 void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, uint32_t phase);
 /* A query-migrate sample; fields not given are MS_STAT_UNSET. */
 void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remaining,
@@ -70,4 +81,23 @@ uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1
 uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
 			 const struct tb_load *l);
 
+struct tu_recorder;
+
+/*
+ * A verdict never contradicts itself: converging has a time to switchover
+ * (0 only when what would move fits the threshold now) and a predicted
+ * downtime within the limit when it can switch over now; stalled, diverging
+ * and unknown have none, and what would move is over the threshold.  Fails
+ * the test naming who otherwise.
+ */
+void tb_assert_consistent(const struct ms_tm_convergence *c, uint64_t limit_ns, const char *who);
+
+/* Every verdict of a report (each device's and the VM's) passes tb_assert_consistent. */
+void tb_assert_report_consistent(const struct ms_tm_report *r);
+
+/*
+ * The report as it would have been at cut: the recorded stream's records up to
+ * cut published into a fresh session and analysed.  Free both after.
+ */
+struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut, struct ms_tm_report *r);
 #endif
