@@ -501,6 +501,31 @@ static void no_verdict_where_none_is_expected(void **state)
 	ms_session__free(s);
 }
 
+/* pass_list: every boundary up to 100, then the first and the last 99 */
+static void pass_list_keeps_the_first_and_the_last_passes(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 20, 4 * TB_MIB);
+	uint32_t ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct json_object *r, *pl;
+
+	for (uint32_t i = 0; i < 150; i++) {
+		tb_pass(s, ram, 100.0 * i, i + 1, (2048 - i) * 1024ull);
+		tb_pending(s, ram, 100.0 * i, (2048 - i) * 1024ull, 80 * 1024);
+	}
+	r = ms_report__json(s);
+	pl = tu_json_get(device(r, "ram"), "convergence.pass_list");
+	assert_int_equal((int)num(device(r, "ram"), "convergence.passes"), 149);
+	assert_int_equal(json_object_array_length(pl), 100);
+	assert_true(num(json_object_array_get_idx(pl, 0), "t_ms") == 0);
+	assert_null(tu_json_get(json_object_array_get_idx(pl, 0), "duration_ms"));
+	assert_int_equal((int)num(json_object_array_get_idx(pl, 0), "left_bytes"), 2048 * 1024);
+	assert_true(fabs(num(json_object_array_get_idx(pl, 1), "t_ms") - 5100) < 1e-9);
+	assert_true(fabs(num(json_object_array_get_idx(pl, 99), "t_ms") - 14900) < 1e-9);
+	assert_true(fabs(num(json_object_array_get_idx(pl, 99), "duration_ms") - 100) < 1e-9);
+	json_object_put(r);
+	ms_session__free(s);
+}
+
 static void progress_line_shows_state_pending_and_rate_and_stays_off_a_file(void **state)
 {
 	struct ms_session *s = tb_session(NULL, 300, 100 * TB_MIB);
@@ -536,6 +561,7 @@ int main(void)
 		cmocka_unit_test(output_file_errors_name_the_file),
 		cmocka_unit_test(text_table_fits_100_columns_with_one_row_per_source),
 		cmocka_unit_test(no_verdict_where_none_is_expected),
+		cmocka_unit_test(pass_list_keeps_the_first_and_the_last_passes),
 		cmocka_unit_test(progress_line_shows_state_pending_and_rate_and_stays_off_a_file),
 	};
 
