@@ -12,6 +12,7 @@
 #      0 discrepancies;
 #   d. with a 4 KiB ring and 256 IOPTEs apart (one record each), records are
 #      lost: the dirty set is widened (loss:ringbuf_drop), never short.
+#   e. reads the real kernel refuses widen the whole range.
 # Runs without VT-d: see below.
 # vmtest-boot: no-iommu
 . /checks/lib.sh
@@ -91,4 +92,16 @@ while read -r ei el; do
 done <"$T/d.expect"
 say "d: $(awk '{ n += $2 / 4096 } END { print n }' "$T/d.expect") pages dirtied, $(jq '.devices[0].dirty.distinct_pages' "$T/d.json") reported ($(jq -r '[.devices[0].dirty.widened[] | "\(.cause) \(.pages)"] | join(", ")' "$T/d.json") pages widened; iova_bitmap_set records kept: $(jq '.devices[0].dirty.sources.hw_dirty.records // 0' "$T/d.json"), pages they missed: $(jq '[.devices[0].dirty.discrepancies[] | select(.missed_by == "hw_dirty") | .pages] | add // 0' "$T/d.json"))"
 
-pass "the iommufd source reports exactly the mock's dirty pages at 2 KiB and 4 KiB bitmap pages; iova_bitmap_set agrees (0 discrepancies); ring loss widens"
+# e. observing a HWPT whose tracking nobody enabled: the real kernel refuses
+#    the reads (EINVAL, as the unit tests' fake does); the source widens the
+#    whole range (loss:report_error) and says why
+probe e --page-size 2048 --observe
+grep -q 'failed to read the dirty bitmap of 0x1000000+0x400000 at 2048-byte pages: Invalid argument' "$T/e.out" ||
+	fail "e: the refused read was not reported as EINVAL on the range"
+jqt "$T/e.json" '[.devices[0].dirty.widened[] | select(.cause == "loss:report_error")] | length > 0' ||
+	fail "e: a refused read did not widen (widened: $(jq -c '.devices[0].dirty.widened' "$T/e.json"))"
+jqt "$T/e.json" '.devices[0].dirty.distinct_pages == 1024' ||
+	fail "e: $(jq '.devices[0].dirty.distinct_pages' "$T/e.json") pages reported, not all 1024 tracked"
+say "e: reads refused (EINVAL): all 1024 pages widened, loss:report_error"
+
+pass "the iommufd source reports exactly the mock's dirty pages at 2 KiB and 4 KiB bitmap pages; iova_bitmap_set agrees (0 discrepancies); ring loss and refused reads widen"
