@@ -57,7 +57,8 @@ static void usage(FILE *f)
 	    "  migscope profile --device ref:iface=virtio,vqs=8 --device ref:hide=16\n"
 	    "  migscope profile --device ref:dirty=300M/s --bandwidth 128M/s --duration 5s\n"
 	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0 --record run.mscap\n"
-	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1 \\\n"
+	    "  migscope profile --device vfio:/dev/vfio/devices/vfio0,dest=/dev/vfio/devices/vfio1 "
+	    "\\\n"
 	    "      --collectors on --json | jq '.devices[].kernel_arcs'\n"
 	    "  migscope profile --device vfio:/dev/vfio/3@83b8f4f2-509f-382f-3c1e-e6bfe0fa1001\n",
 	    ms_ref_params_help);
@@ -141,9 +142,8 @@ int do_profile(int argc, char **argv)
 				po.collectors = MS_PROFILE_COLLECT_OFF;
 			} else {
 				free(specs);
-				return cli_usage_error("profile",
-						       "--collectors: '%s' is not auto, on or off",
-						       optarg);
+				return cli_usage_error(
+				    "profile", "--collectors: '%s' is not auto, on or off", optarg);
 			}
 			break;
 		case 's':
@@ -174,6 +174,9 @@ int do_profile(int argc, char **argv)
 	}
 	ret = ms_profile__run(s, &po, &res);
 	free(specs);
+	if (!ret && res.arcs_note[0])
+		fprintf(stderr, "migscope: profile: the kernel's arcs are not watched: %s\n",
+			res.arcs_note);
 	/* a failed run's capture says why, as its report will */
 	if (ms_session__fail(s, res.end_ns, ret, ret ? res.err : NULL, err, sizeof(err))) {
 		ms_session__free(s);

@@ -75,6 +75,7 @@ struct ms_profile_result {
 	uint64_t end_ns;		  /* stream time when the run ended */
 	int verified;			  /* every pair's data arrived intact */
 	char err[512];			  /* why it failed */
+	char arcs_note[512]; /* why the kernel's arcs were not watched, when BPF said nothing */
 };
 
 /*

@@ -240,6 +240,9 @@ static int watch_arcs(struct run *r, const struct ms_profile_opts *o)
 		snprintf(err, sizeof(err), "no VFIO device's kernel name is known");
 	}
 	free(w);
+	/* a collector that loaded but did not attach has said why on its own line */
+	if (!attached && !r->collect)
+		snprintf(r->res->arcs_note, sizeof(r->res->arcs_note), "%s", err);
 	if (o->collectors == MS_PROFILE_COLLECT_ON && !attached)
 		return fail(r, -EOPNOTSUPP,
 			    "--collectors on: the kernel's arcs cannot be watched: %s", err);

@@ -17,15 +17,15 @@
 
 #include "devtest.h"
 
-#define FD_CONTAINER 10
-#define FD_GROUP     11
+#define FD_CONTAINER  10
+#define FD_GROUP      11
 #define FD_MDEV_GROUP 13
 #define MDEV_UUID     "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
-#define FD_IOMMU     12
-#define FD_DEV0	     20 /* devices are FD_DEV0 + i */
-#define FD_DATA0     40 /* data fds are FD_DATA0 + 10 * i + session */
-#define STREAM	     300000
-#define INITIAL	     100000
+#define FD_IOMMU      12
+#define FD_DEV0	      20 /* devices are FD_DEV0 + i */
+#define FD_DATA0      40 /* data fds are FD_DATA0 + 10 * i + session */
+#define STREAM	      300000
+#define INITIAL	      100000
 
 struct fdev {
 	uint32_t flags; /* VFIO_MIGRATION_* */
@@ -46,8 +46,8 @@ struct fdev {
 	ssize_t read_extra;
 	int enomsg_in_stop_copy;
 	/* what mtty in 6.12 does instead (fake_mtty) */
-	int precopy_eof;     /* the end of the pre-copy data reads 0, not ENOMSG */
-	int whole_stopcopy;  /* MIG_DATA_SIZE is the whole state, whatever was read */
+	int precopy_eof;    /* the end of the pre-copy data reads 0, not ENOMSG */
+	int whole_stopcopy; /* MIG_DATA_SIZE is the whole state, whatever was read */
 };
 
 static struct fake {
@@ -800,7 +800,9 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 	struct ms_session_opts so = { 0 };
 	struct ms_session *s;
 	struct ms_devspec sp;
-	struct ms_profile_opts o = { .specs = &sp, .nr_specs = 1, .round_ns = 1000000,
+	struct ms_profile_opts o = { .specs = &sp,
+				     .nr_specs = 1,
+				     .round_ns = 1000000,
 				     .collectors = MS_PROFILE_COLLECT_OFF };
 	struct ms_profile_result res;
 	struct tu_recorder rec = { 0 };
@@ -914,6 +916,17 @@ static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void *
 	assert_int_equal(fk.nr_states_set, 0);
 	ms_session__free(s);
 
+	/* no device's kernel name: not watched, and the result says why */
+	fake_reset();
+	o.collectors = MS_PROFILE_COLLECT_AUTO;
+	assert_int_equal(
+	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio7", &sp[0], err, sizeof(err)), 0);
+	s = ms_session__new(&so, err, sizeof(err));
+	if (ms_profile__run(s, &o, &res))
+		fail_msg("%s", res.err);
+	assert_string_equal(res.arcs_note, "no VFIO device's kernel name is known");
+	ms_session__free(s);
+
 	/* off: nothing is watched and nothing said */
 	fake_reset();
 	o.collectors = MS_PROFILE_COLLECT_OFF;
@@ -1011,8 +1024,8 @@ int main(void)
 		cmocka_unit_test_setup(a_device_knows_its_kernel_name, setup),
 		cmocka_unit_test_setup(profile_drives_an_mtty_like_device_as_against_the_real_one,
 				       setup),
-		cmocka_unit_test_setup(profile_says_per_device_whether_the_kernel_s_arcs_are_watched,
-				       setup),
+		cmocka_unit_test_setup(
+		    profile_says_per_device_whether_the_kernel_s_arcs_are_watched, setup),
 		cmocka_unit_test_setup(opening_fails_with_one_line_naming_the_device_and_the_reason,
 				       setup),
 		cmocka_unit_test_setup(each_arc_is_one_set_state_and_sessions_bring_their_data_fd,
