@@ -11,4 +11,8 @@ for b in "$BUILD"/bench/bench_*; do
 	echo "# $(basename "$b")"
 	"$b" || status=1
 done
+# the verdict scored on the corpus of real QEMU migrations (tests/fixtures/corpus)
+echo "# corpus verdict score (scripts/corpus/score.sh)"
+MIGSCOPE=$BUILD/migscope scripts/corpus/score.sh --bench >"$BUILD/corpus-score.txt" || status=1
+grep -E '^(score:|BENCH)' "$BUILD/corpus-score.txt"
 exit $status

@@ -26,7 +26,20 @@ for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The second real QEMU (10.0 from backports, unpacked beside 7.2, nothing
+# installed) for the end-to-end test and the corpus; a machine without it
+# skips those tests' 10.0 half, saying so.
+qemu10() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	"$(dirname "$0")/qemu10.sh" --check >/dev/null ||
+		"$(dirname "$0")/qemu10.sh" >/dev/null ||
+		echo "setup: QEMU 10.0 not fetched (scripts/qemu10.sh); its tests will skip" >&2
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	qemu10
+	exit 0
+fi
 
 echo "setup: installing ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
@@ -40,4 +53,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+qemu10
 echo "setup: done"

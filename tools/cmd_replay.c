@@ -6,6 +6,7 @@
 
 #include <migscope/capture.h>
 #include <migscope/json.h>
+#include <migscope/parse.h>
 #include <migscope/report.h>
 #include <migscope/session.h>
 
@@ -15,17 +16,44 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: migscope replay FILE [--json] [--check EXPECTED.json] [--record OUT]\n"
-		   "                       [--perfetto TRACE.json] [--svg PLOT.svg]\n\n"
+		   "                       [--until DURATION] [--perfetto TRACE.json] [--svg PLOT.svg]\n\n"
 		   "Feed a capture (written by --record) through the same consumers as the live\n"
 		   "run and print the same report.  Replaying a file twice gives identical output.\n\n"
 		   "Options:\n"
+		   "      --until DURATION  only the records of the first DURATION after the\n"
+		   "                      first one: the report as it stood then, mid-run (the\n"
+		   "                      verdicts a live watch would have shown)\n"
 		   "      --check FILE    compare the JSON report with FILE; exit 1 and print the\n"
 		   "                      differences when they differ (--perfetto and --svg\n"
 		   "                      files are written either way)\n" CLI_OUTPUT_HELP
 		   "\nExamples:\n"
 		   "  migscope replay run.mscap\n"
 		   "  migscope replay run.mscap --json > expected.json\n"
-		   "  migscope replay run.mscap --check expected.json   # in CI\n");
+		   "  migscope replay run.mscap --check expected.json   # in CI\n"
+		   "  migscope replay run.mscap --until 2.5s --json | jq '.devices[].convergence'\n");
+}
+
+/* --until: records up to a time pass on to the session's bus, the rest are left out. */
+struct until {
+	struct ms_bus bus; /* the reader publishes here */
+	struct ms_bus *to;
+	uint64_t after_ns, t0_ns, cut;
+	int have_t0;
+};
+
+static void until_forward(void *ctx, const struct ms_event_hdr *ev)
+{
+	struct until *u = ctx;
+
+	if (!u->have_t0) {
+		u->t0_ns = ev->ts_ns;
+		u->have_t0 = 1;
+	}
+	if (ev->ts_ns > u->t0_ns && ev->ts_ns - u->t0_ns > u->after_ns) {
+		u->cut++;
+		return;
+	}
+	ms_bus__publish(u->to, ev);
 }
 
 static int check_report(struct ms_session *s, const char *expected_path)
@@ -56,8 +84,11 @@ int do_replay(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
 		{ "check", required_argument, NULL, 'c' },
+		{ "until", required_argument, NULL, 'u' },
 		{ 0 },
 	};
+	static struct until until; /* a bus is large for a stack */
+	uint64_t until_ns = 0;
 	struct cli_output out = { 0 };
 	struct ms_session_opts sopts = { 0 };
 	struct ms_capture_reader *r;
@@ -75,6 +106,12 @@ int do_replay(int argc, char **argv)
 			return 0;
 		case 'c':
 			out.check = optarg;
+			break;
+		case 'u':
+			if (ms_parse_duration(optarg, &until_ns) || !until_ns)
+				return cli_usage_error(
+				    "replay", "--until: '%s' is not a duration (e.g. 2.5s, 800ms)",
+				    optarg);
 			break;
 		default:
 			return cli_usage_error("replay", "unknown or incomplete option '%s'",
@@ -96,7 +133,14 @@ int do_replay(int argc, char **argv)
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
 	}
-	ret = ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err));
+	if (until_ns) {
+		memset(&until, 0, sizeof(until));
+		ms_bus__init(&until.bus);
+		until.to = &s->bus;
+		until.after_ns = until_ns;
+		ms_bus__subscribe(&until.bus, MS_EV_ALL, until_forward, &until);
+	}
+	ret = ms_capture_reader__replay(r, until_ns ? &until.bus : &s->bus, NULL, err, sizeof(err));
 	ms_capture_reader__close(r);
 	if (ret) {
 		cli_error("%s", err);

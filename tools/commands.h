@@ -5,6 +5,7 @@
 
 int do_bitmap(int argc, char **argv);
 int do_features(int argc, char **argv);
+int do_import(int argc, char **argv);
 int do_profile(int argc, char **argv);
 int do_replay(int argc, char **argv);
 int do_synth(int argc, char **argv);

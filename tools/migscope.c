@@ -15,6 +15,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "bitmap", do_bitmap, "dirty pages per device and source in a capture, cross-checked" },
 	{ "features", do_features, "list the BPF collectors and what this kernel lets them do" },
+	{ "import", do_import, "QEMU trace logs and a QMP transcript of a past migration into a capture" },
 	{ "profile", do_profile, "drive devices through a save and resume; downtime per device" },
 	{ "replay", do_replay, "feed a capture file through the consumers and report" },
 	{ "synth", do_synth, "generate a synthetic event stream (benchmarks, demos)" },

@@ -86,6 +86,7 @@ enum ms_session_source {
 	MS_SESSION_SYNTH = 0,
 	MS_SESSION_PROFILE = 1,
 	MS_SESSION_WATCH = 2,
+	MS_SESSION_IMPORT = 3, /* QEMU trace logs and a QMP transcript, after the fact */
 };
 
 /*

@@ -55,6 +55,13 @@ struct ms_qemu_trace *ms_qemu_trace__new(struct ms_session *s, const struct ms_q
 void ms_qemu_trace__line(struct ms_qemu_trace *t, const char *line, size_t len);
 
 /*
+ * The wall-clock stamp of a trace line (either prefix), without using it:
+ * 0 with *wall_ns set, or -1 when the line has none.  migscope import merges
+ * several logs and a QMP transcript in time order with it.
+ */
+int ms_qemu_trace_line_time(const char *line, size_t len, uint64_t *wall_ns);
+
+/*
  * One hit of QEMU's USDT probe named event (the dtrace trace backend names
  * its probes like the trace events), at ts_ns in stream time: its arguments
  * in the order of the event's format, strs[i] the text of a string argument

@@ -24,6 +24,7 @@
 
 #include <migscope/session.h>
 
+struct json_object;
 struct ms_loop;
 struct ms_qmp;
 
@@ -65,6 +66,41 @@ int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen);
 
 /* Use an already connected fd and skip the handshake (tests, fuzzing). */
 void ms_qmp__attach(struct ms_qmp *q, int fd);
+
+/*
+ * A recorded conversation instead of a socket (migscope import): after
+ * ms_qmp__transcript, each message a client sent is given to ms_qmp__sent
+ * and each QEMU sent to ms_qmp__received, in the transcript's order, with
+ * the stream time it was sent or received.  Replies are matched to the
+ * commands in order (QMP answers in order; the recorder's ids are its own),
+ * so query-migrate, query-migrate-parameters and migrate-set-parameters
+ * replies become what they would have live; other commands' replies are
+ * counted as ignored, and an error reply is counted, never fatal.  It starts
+ * as connecting (the limits and status are learnt, events kept for later)
+ * until ms_qmp__connected, where the session has begun.
+ */
+void ms_qmp__transcript(struct ms_qmp *q);
+/* 0, or -EINVAL when msg is not a command. */
+int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns);
+/* 0 or -errno (see ms_qmp__error), as ms_qmp__feed. */
+int ms_qmp__received(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns);
+void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns);
+
+/* One line of a transcript, read. */
+struct ms_qmp_line {
+	struct json_object *msg; /* the QMP message; a reference the caller puts */
+	int sent;		 /* a command, sent to QEMU; else a reply or event */
+	uint64_t wall_ns;	 /* "t" */
+	const char *why;	 /* what is wrong with a bad line (a static string) */
+};
+
+/*
+ * A transcript line {"dir": D, "t": EPOCH_SECONDS, "msg": {...}}, D "send"
+ * or "recv" (which must agree with the message), or "in" or "out" (of either
+ * perspective: the message says which way it went, a command has
+ * "execute").  0, or -EINVAL (-ENOMEM) with out->why.
+ */
+int ms_qmp_transcript_line(const char *line, size_t len, struct ms_qmp_line *out);
 
 const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q);
 

@@ -62,6 +62,14 @@ void ms_session__begin(struct ms_session *s, uint64_t ts_ns, uint32_t source,
 		       uint64_t downtime_limit_ns,
 		       uint64_t bandwidth_bps, uint64_t page_size);
 
+/*
+ * The same with the clock pair given: a session rebuilt from records of a
+ * past run (migscope import) begins at the wall time those records say.
+ */
+void ms_session__begin_at(struct ms_session *s, uint64_t ts_ns, uint64_t mono_ns,
+			  uint64_t realtime_ns, uint32_t source, uint64_t downtime_limit_ns,
+			  uint64_t bandwidth_bps, uint64_t page_size);
+
 /* Give a device an id and publish its MS_EV_DEV_ADD; returns the id. */
 uint32_t ms_session__add_device(struct ms_session *s, uint64_t ts_ns, uint16_t kind,
 				uint16_t role, uint32_t caps, uint32_t peer, const char *name);

@@ -986,6 +986,20 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	if (build_passes(t, &src, s, n, &r->passes, &r->passes_nr))
 		return -ENOMEM;
 	judge_opts(t, vm, n ? &s[n - 1] : NULL, &o);
+	/*
+	 * Without a threshold, the bandwidth; without one (the profile of real
+	 * devices runs an unlimited link), the device's own stop-copy rate: the
+	 * bytes that rate moves within the limit are what fits.  The verdict and
+	 * the predicted downtime are then judged on the same rate.
+	 */
+	if (!bw && ms_tm_downtime__by_arcs(&r->dt) && r->dt.stopcopy_ns &&
+	    dev->data[MS_PHASE_STOPCOPY])
+		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
+			       (double)r->dt.stopcopy_ns);
+	if (o.threshold == MS_STAT_UNSET && bw && o.limit_ns) {
+		o.threshold = ms_switchover_threshold(bw, o.limit_ns);
+		o.threshold_source = "device_rate";
+	}
 	o.passes = r->passes;
 	o.np = r->passes_nr;
 	o.sync = dev->basis == MS_EV_QEMU_PENDING;
@@ -1007,11 +1021,8 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 		c->initial = dev->samples.v[np - 1].initial;
 		c->dirty = dev->samples.v[np - 1].dirty;
 	}
-	/* without a threshold, the bandwidth; without one, the device's own stop-copy rate */
-	if (!bw && ms_tm_downtime__by_arcs(&r->dt) && r->dt.stopcopy_ns &&
-	    dev->data[MS_PHASE_STOPCOPY])
-		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
-			       (double)r->dt.stopcopy_ns);
+	if (o.threshold_source && !strcmp(o.threshold_source, "device_rate") && n)
+		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
 	if (c->predicted_ns == MS_STAT_UNSET && bw && n)
 		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
 	return 0;

@@ -199,6 +199,7 @@ static void write_trace(struct pf *p)
 		 s->stats.have_session
 		     ? (s->stats.session.source == MS_SESSION_WATCH	? "watch"
 			: s->stats.session.source == MS_SESSION_PROFILE ? "profile"
+			: s->stats.session.source == MS_SESSION_IMPORT	? "import"
 									: "synth")
 		     : "session");
 	fputs("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"migscope\"},"

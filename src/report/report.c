@@ -23,6 +23,8 @@ static const char *session_source_name(uint32_t src)
 		return "profile";
 	case MS_SESSION_WATCH:
 		return "watch";
+	case MS_SESSION_IMPORT:
+		return "import";
 	default:
 		return "unknown";
 	}

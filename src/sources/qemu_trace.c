@@ -1138,6 +1138,14 @@ static int is_event_char(char c)
 	       c == '_';
 }
 
+int ms_qemu_trace_line_time(const char *line, size_t len, uint64_t *wall_ns)
+{
+	const char *end = line + len;
+
+	return parse_tid_prefix(line, end, wall_ns) || parse_iso8601(line, end, wall_ns) ? 0 :
+											       -1;
+}
+
 void ms_qemu_trace__line(struct ms_qemu_trace *t, const char *line, size_t len)
 {
 	const char *end = line + len, *p, *name, *args;

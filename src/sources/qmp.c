@@ -33,6 +33,7 @@ enum cmd {
 	CMD_SET_PARAMETERS,
 	CMD_QUERY_PARAMETERS,
 	CMD_QUERY_MIGRATE,
+	CMD_OTHER, /* a transcript's command migscope does not send (migrate, ...) */
 };
 
 static const char *const cmd_names[] = {
@@ -41,6 +42,7 @@ static const char *const cmd_names[] = {
 	[CMD_SET_PARAMETERS] = "migrate-set-parameters",
 	[CMD_QUERY_PARAMETERS] = "query-migrate-parameters",
 	[CMD_QUERY_MIGRATE] = "query-migrate",
+	[CMD_OTHER] = "a command",
 };
 
 struct ms_qmp {
@@ -61,6 +63,7 @@ struct ms_qmp {
 		enum cmd cmd;
 		uint32_t id;
 		uint64_t sent_ns;
+		struct json_object *args; /* a transcript's migrate-set-parameters */
 	} out[MAX_OUTSTANDING];
 	unsigned int nr_out;
 	uint32_t next_id;
@@ -70,6 +73,7 @@ struct ms_qmp {
 	struct json_object *early[MAX_EARLY];
 	unsigned int nr_early;
 	int connecting;
+	int transcript; /* fed from a recorded conversation (ms_qmp__sent) */
 
 	uint32_t status;
 	uint32_t pass;	  /* QEMU's last pass number published as MS_EV_PASS */
@@ -227,6 +231,7 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 	q->out[q->nr_out].cmd = cmd;
 	q->out[q->nr_out].id = id;
 	q->out[q->nr_out].sent_ns = now;
+	q->out[q->nr_out].args = NULL;
 	q->nr_out++;
 	return 0;
 }
@@ -622,14 +627,16 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 }
 
 /* The outstanding command a reply answers: by id, else the oldest. */
-static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd)
+static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd,
+			struct json_object **args)
 {
 	const char *id = get_str(msg, "id");
 	unsigned int i = 0;
 
 	if (!q->nr_out)
 		return -1;
-	if (id) {
+	/* a transcript's ids are its recorder's; QMP answers in order anyway */
+	if (id && !q->transcript) {
 		unsigned int n;
 
 		if (sscanf(id, "ms-%u", &n) != 1)
@@ -640,6 +647,7 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 			return -1;
 	}
 	*cmd = q->out[i].cmd;
+	*args = q->out[i].args;
 	if (*cmd == CMD_QUERY_PARAMETERS)
 		q->params_out = 0;
 	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
@@ -649,9 +657,12 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 	return 0;
 }
 
+static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
+			struct json_object *args, uint64_t now);
+
 static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 {
-	struct json_object *ret;
+	struct json_object *ret, *args = NULL;
 	enum cmd cmd;
 	int r;
 
@@ -681,14 +692,27 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 			q->used++;
 		return 0;
 	}
-	if (take_command(q, msg, &cmd)) {
+	if (take_command(q, msg, &cmd, &args)) {
 		q->ignored++; /* an answer to a command migscope did not send */
 		return 0;
 	}
+	r = handle_reply(q, msg, cmd, args, now);
+	json_object_put(args);
+	return r;
+}
+
+static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
+			struct json_object *args, uint64_t now)
+{
+	struct json_object *ret;
+
 	if (json_object_object_get_ex(msg, "error", &ret)) {
 		const char *desc = get_str(ret, "desc");
 
 		q->errors++;
+		/* a recorded conversation goes on past a failed command: counted */
+		if (q->transcript)
+			return 0;
 		switch (cmd) {
 		case CMD_SET_EVENTS:
 			warn(q,
@@ -717,6 +741,11 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		break;
 	case CMD_QUERY_MIGRATE:
 		on_query_migrate(q, ret, now);
+		break;
+	case CMD_SET_PARAMETERS:
+		/* the limits a transcript set are in force once QEMU said yes */
+		if (args)
+			on_query_parameters(q, args, now);
 		break;
 	default:
 		break;
@@ -934,13 +963,12 @@ static int on_tick(void *ctx, uint32_t events)
 	return ms_qmp__poll(q, now);
 }
 
-int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errlen)
+/* The events that arrived while connecting, now that the session has begun. */
+static void flush_early(struct ms_qmp *q, uint64_t now)
 {
-	int ret;
-
-	q->loop = loop;
 	for (unsigned int i = 0; i < q->nr_early; i++) {
-		ret = on_event(q, q->early[i], mono_now());
+		int ret = on_event(q, q->early[i], now);
+
 		if (ret < 0)
 			q->errors++;
 		else if (ret > 0)
@@ -951,6 +979,14 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 		q->early[i] = NULL;
 	}
 	q->nr_early = 0;
+}
+
+int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errlen)
+{
+	int ret;
+
+	q->loop = loop;
+	flush_early(q, mono_now());
 	ret = ms_loop__add_fd(loop, q->fd, 0x001 /* EPOLLIN */, on_readable, q);
 	if (!ret) {
 		q->timer = ms_loop__add_timer(loop, q->o.interval_ns, on_tick, q);
@@ -963,6 +999,83 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 		return ret;
 	}
 	return 0;
+}
+
+/* --- a recorded conversation ------------------------------------------------------ */
+
+void ms_qmp__transcript(struct ms_qmp *q)
+{
+	q->transcript = 1;
+	q->connecting = 1;
+}
+
+/* The command a transcript's client sent: its name in our table, else CMD_OTHER. */
+static enum cmd transcript_cmd(struct json_object *msg)
+{
+	const char *name = get_str(msg, "execute");
+	struct json_object *caps, *c;
+
+	if (!name)
+		name = get_str(msg, "exec-oob");
+	if (!name)
+		return CMD_OTHER;
+	if (!strcmp(name, "migrate-set-capabilities")) {
+		/* only a request to switch `events` on tells whether MIGRATION events come */
+		if (!json_object_object_get_ex(get_obj(msg, "arguments"), "capabilities", &caps) ||
+		    !json_object_is_type(caps, json_type_array))
+			return CMD_OTHER;
+		for (size_t i = 0; i < json_object_array_length(caps); i++) {
+			struct json_object *st;
+			const char *cap;
+
+			c = json_object_array_get_idx(caps, i);
+			cap = get_str(c, "capability");
+			if (cap && !strcmp(cap, "events") &&
+			    json_object_object_get_ex(c, "state", &st) &&
+			    json_object_get_boolean(st))
+				return CMD_SET_EVENTS;
+		}
+		return CMD_OTHER;
+	}
+	for (int i = 0; i < CMD_OTHER; i++)
+		if (!strcmp(cmd_names[i], name))
+			return (enum cmd)i;
+	return CMD_OTHER;
+}
+
+int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
+{
+	enum cmd cmd;
+
+	if (!json_object_is_type(msg, json_type_object) ||
+	    (!get_str(msg, "execute") && !get_str(msg, "exec-oob")))
+		return -EINVAL;
+	cmd = transcript_cmd(msg);
+	/* a transcript whose replies were cut: the oldest is forgotten, not fatal */
+	if (q->nr_out == MAX_OUTSTANDING) {
+		json_object_put(q->out[0].args);
+		memmove(&q->out[0], &q->out[1], (q->nr_out - 1) * sizeof(q->out[0]));
+		q->nr_out--;
+		q->ignored++;
+	}
+	q->out[q->nr_out].cmd = cmd;
+	q->out[q->nr_out].id = 0;
+	q->out[q->nr_out].sent_ns = now_ns;
+	q->out[q->nr_out].args =
+	    cmd == CMD_SET_PARAMETERS ? json_object_get(get_obj(msg, "arguments")) : NULL;
+	q->nr_out++;
+	return 0;
+}
+
+int ms_qmp__received(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
+{
+	return handle(q, msg, now_ns);
+}
+
+void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns)
+{
+	q->connecting = 0;
+	flush_early(q, now_ns);
 }
 
 void ms_qmp__close(struct ms_qmp *q, uint64_t ts_ns)
@@ -993,6 +1106,8 @@ void ms_qmp__free(struct ms_qmp *q)
 	}
 	for (unsigned int i = 0; i < q->nr_early; i++)
 		json_object_put(q->early[i]);
+	for (unsigned int i = 0; i < q->nr_out; i++)
+		json_object_put(q->out[i].args);
 	if (q->fd >= 0)
 		close(q->fd);
 	json_tokener_free(q->tok);

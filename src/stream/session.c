@@ -81,11 +81,21 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 void ms_session__begin(struct ms_session *s, uint64_t ts_ns, uint32_t source,
 		       uint64_t downtime_limit_ns, uint64_t bandwidth_bps, uint64_t page_size)
 {
+	uint64_t mono = ms_now_ns();
+
+	ms_session__begin_at(s, ts_ns, mono, realtime_ns(), source, downtime_limit_ns,
+			     bandwidth_bps, page_size);
+}
+
+void ms_session__begin_at(struct ms_session *s, uint64_t ts_ns, uint64_t mono_ns,
+			  uint64_t realtime_ns, uint32_t source, uint64_t downtime_limit_ns,
+			  uint64_t bandwidth_bps, uint64_t page_size)
+{
 	struct ms_ev_session ev = { 0 };
 
 	MS_EVENT_INIT(&ev, MS_EV_SESSION, ms_ev_session, MS_DEV_NONE, ts_ns);
-	ev.mono_ns = ms_now_ns();
-	ev.realtime_ns = realtime_ns();
+	ev.mono_ns = mono_ns;
+	ev.realtime_ns = realtime_ns;
 	ev.source = source;
 	ms_session__publish(s, &ev.hdr);
 	if (downtime_limit_ns || bandwidth_bps || page_size) {

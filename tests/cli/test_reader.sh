@@ -154,4 +154,15 @@ EOF
 	kill "${pids[@]}" 2>/dev/null
 	wait "${pids[@]}" 2>/dev/null
 fi
+# real QEMU 7.2.22 and 10.0.2 migrations of the corpus, imported (session source `import`)
+for r in q72-converge-many q10-limit-raised; do
+	f=tests/fixtures/corpus/$r
+	if "$MIGSCOPE" import --qemu-log "$f/src.log" --dst-qemu-log "$f/dst.log" \
+		--qmp-transcript "$f/qmp.jsonl" --record "$T/$r.mscap" >/dev/null 2>"$T/err"; then
+		agree "$T/$r.mscap" "imported $r"
+	else
+		fail "import of $r failed"; head -3 "$T/err"
+	fi
+done
+
 finish

@@ -4,6 +4,12 @@
  * tiny guest of tests/guest dirtying its working set, `migscope watch` on
  * the source, a migration over a unix socket.  Every wait is bounded; every
  * process started is killed in the teardown, pass or fail.
+ *
+ * Each run goes on two real QEMUs: Debian's 7.2 (qemu-system-x86_64 in
+ * PATH) and 10.0.2 from bookworm-backports, unpacked by scripts/qemu10.sh
+ * (its tests skip, saying so, where that has not been run; setup.sh runs
+ * it).  And `migscope import` of the same run's trace log must give the
+ * downtime the watch gave.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -28,14 +35,39 @@
 
 #define SEC TP_SEC
 
+#define MAX_FW 8
+
 struct e2e {
 	char dir[64];
 	char qemu[256];
+	const char *version;  /* which QEMU: "7.2" or "10.0" */
+	char fw[MAX_FW][256]; /* its -L folders */
+	unsigned int nr_fw;
 	char guest[512];
 	const char *migscope;
 	struct tp_procs procs;
 	int src_qmp, dst_qmp;
 };
+
+/*
+ * The test's conversation with the source is kept as a transcript (the
+ * format migscope import reads), so the same run can be imported after the
+ * fact and compared with what the watch saw.
+ */
+static FILE *transcript;
+static int transcript_fd = -1;
+
+static void transcribe(int fd, const char *dir, const char *json)
+{
+	struct timespec ts;
+
+	if (!transcript || fd != transcript_fd)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(transcript, "{\"dir\": \"%s\", \"t\": %lld.%06ld, \"msg\": %s}\n", dir,
+		(long long)ts.tv_sec, ts.tv_nsec / 1000, json);
+	fflush(transcript);
+}
 
 static int find_in_path(const char *name, char *out, size_t len)
 {
@@ -53,18 +85,56 @@ static int find_in_path(const char *name, char *out, size_t len)
 	return -1;
 }
 
-static int setup(void **state)
+static struct e2e *new_e2e(const char *version)
 {
 	struct e2e *e = calloc(1, sizeof(*e));
 	const char *build = getenv("MIGSCOPE_BUILD") ? getenv("MIGSCOPE_BUILD") : "build";
 
 	assert_non_null(e);
 	e->src_qmp = e->dst_qmp = -1;
+	e->version = version;
 	e->migscope = getenv("MIGSCOPE") ? getenv("MIGSCOPE") : "build/san/migscope";
 	snprintf(e->guest, sizeof(e->guest), "%s/guest/guest.elf", build);
+	tp_mkdtemp(e->dir, "e2e");
+	return e;
+}
+
+/* QEMU 7.2: Debian's, in PATH. */
+static int setup72(void **state)
+{
+	struct e2e *e = new_e2e("7.2");
+
 	if (find_in_path("qemu-system-x86_64", e->qemu, sizeof(e->qemu)))
 		e->qemu[0] = 0;
-	tp_mkdtemp(e->dir, "e2e");
+	*state = e;
+	return 0;
+}
+
+/*
+ * QEMU 10.0.2: where scripts/qemu10.sh unpacked it (--check fetches
+ * nothing), with the -L folders it prints for its firmware.
+ */
+static int setup10(void **state)
+{
+	struct e2e *e = new_e2e("10.0");
+	FILE *f = popen("scripts/qemu10.sh --check 2>/dev/null", "r");
+	char line[256];
+
+	if (f) {
+		if (!fgets(e->qemu, sizeof(e->qemu), f))
+			e->qemu[0] = 0;
+		e->qemu[strcspn(e->qemu, "\n")] = 0;
+		if (pclose(f))
+			e->qemu[0] = 0;
+	}
+	f = e->qemu[0] ? popen("scripts/qemu10.sh --args 2>/dev/null", "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (strcmp(line, "-L") && e->nr_fw < MAX_FW)
+			snprintf(e->fw[e->nr_fw++], sizeof(e->fw[0]), "%s", line);
+	}
+	if (f)
+		pclose(f);
 	*state = e;
 	return 0;
 }
@@ -73,6 +143,10 @@ static int teardown(void **state)
 {
 	struct e2e *e = *state;
 
+	if (transcript)
+		fclose(transcript);
+	transcript = NULL;
+	transcript_fd = -1;
 	if (e->src_qmp >= 0)
 		close(e->src_qmp);
 	if (e->dst_qmp >= 0)
@@ -106,8 +180,11 @@ static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 			o = json_tokener_parse(buf);
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len);
-			if (o)
+			if (o) {
+				transcribe(fd, "recv",
+					   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 				return o;
+			}
 			continue;
 		}
 		if (ms_now_ns() > end || len == sizeof(buf))
@@ -128,6 +205,7 @@ static struct json_object *qmp_cmd(int fd, const char *json)
 {
 	struct json_object *msg, *ret;
 
+	transcribe(fd, "send", json);
 	assert_int_equal(send(fd, json, strlen(json), MSG_NOSIGNAL), (ssize_t)strlen(json));
 	for (;;) {
 		msg = qmp_read(fd, 20 * SEC);
@@ -217,6 +295,10 @@ static void start_qemu(struct e2e *e, int dest, const char *workload)
 	path_in(e, dest ? "dst.qmp" : "src.qmp", sock, sizeof(sock));
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", sock);
 	argv[n++] = e->qemu;
+	for (unsigned int i = 0; i < e->nr_fw; i++) {
+		argv[n++] = "-L";
+		argv[n++] = e->fw[i];
+	}
 	argv[n++] = "-nodefaults";
 	argv[n++] = "-no-user-config";
 	argv[n++] = "-display";
@@ -280,6 +362,10 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	tp_wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
 	path_in(e, "src.qmp", sock, sizeof(sock));
 	e->src_qmp = qmp_connect(sock, 20 * SEC);
+	path_in(e, "qmp.jsonl", sock, sizeof(sock));
+	transcript = fopen(sock, "w");
+	assert_non_null(transcript);
+	transcript_fd = e->src_qmp;
 	path_in(e, "dst.qmp", sock, sizeof(sock));
 	e->dst_qmp = qmp_connect(sock, 20 * SEC);
 
@@ -408,8 +494,41 @@ static int report_telemetry(const char *path, double *downtime_ms, double *qmp_d
 	return have;
 }
 
+/*
+ * `migscope import` of this same run (the source's trace log and the test's
+ * own QMP conversation with it), replayed: the downtime from QEMU's events
+ * is the watch's (same log, same parser, the same MIGRATION events).
+ */
+static void import_gives_the_same_downtime(struct e2e *e, double watch_dt)
+{
+	char log[128], cap[128], out[128], err[128], tr[128];
+	char *argv[] = { (char *)e->migscope, "import", "--qemu-log", log, "--qmp-transcript", tr,
+			 "--record", cap, NULL };
+	char *rargv[] = { (char *)e->migscope, "replay", cap, "--json", NULL };
+	double dt, qmp_dt;
+	char verdict[32];
+	pid_t pid;
+
+	path_in(e, "src.log", log, sizeof(log));
+	path_in(e, "qmp.jsonl", tr, sizeof(tr));
+	path_in(e, "imported.mscap", cap, sizeof(cap));
+	path_in(e, "import.err", err, sizeof(err));
+	pid = tp_spawn(&e->procs, argv, &(struct tp_io){ .err = err });
+	tp_expect_exit(&e->procs, pid, 0, 60 * SEC, err);
+	path_in(e, "imported.json", out, sizeof(out));
+	pid = tp_spawn(&e->procs, rargv, &(struct tp_io){ .out = out, .err = err });
+	tp_expect_exit(&e->procs, pid, 0, 60 * SEC, err);
+	assert_true(report_telemetry(out, &dt, &qmp_dt, verdict, sizeof(verdict)));
+	if (fabs(dt - watch_dt) > 0.001)
+		fail_msg("QEMU %s: imported downtime %.3f ms, the watch's %.3f ms", e->version, dt,
+			 watch_dt);
+}
+
 static void skip_without_qemu(const struct e2e *e)
 {
+	if (!e->qemu[0] && !strcmp(e->version, "10.0"))
+		tu_skip("QEMU 10.0 is not unpacked (scripts/qemu10.sh fetches it from the "
+			"configured Debian source's backports)");
 	if (!e->qemu[0])
 		tu_skip("qemu-system-x86_64 is not installed (scripts/setup.sh installs it)");
 	if (access(e->guest, R_OK))
@@ -477,6 +596,7 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 		assert_true(qmp_dt == (double)qmp_downtime);
 		assert_true(dt >= 0);
 		assert_string_equal(verdict, "converging");
+		import_gives_the_same_downtime(e, dt);
 		report_bounds(report, &lo, &hi);
 		if (qmp_dt < lo || qmp_dt > hi)
 			fail_msg("QMP's downtime %.0f ms outside the bounds [%.0f, %.0f]", qmp_dt,
@@ -543,7 +663,8 @@ static void working_set_beyond_the_bandwidth_never_converges_and_is_cancelled(vo
 	assert_int_equal(last_status, MS_MIG_CANCELLED);
 	if (report_telemetry(report, &dt, &qmp_dt, verdict, sizeof(verdict)) &&
 	    strcmp(verdict, "stalled") && strcmp(verdict, "diverging"))
-		fail_msg("ram's verdict is '%s', not stalled or diverging", verdict);
+		fail_msg("QEMU %s: ram's verdict is '%s', not stalled or diverging", e->version,
+			 verdict);
 	tu_recorder__free(&rec);
 	replay_gives_the_same_report(e, capture, report);
 }
@@ -696,7 +817,7 @@ static void limits_set_through_another_monitor_are_followed_live(void **state)
 }
 
 /*
- * The run of issue 20, on Debian's QEMU 7.2 under TCG: the guest rewrites a
+ * The run of issue 20, on QEMU 7.2 and 10.0 under TCG: the guest rewrites a
  * 64 MiB working set with no pause, max-bandwidth 8 MiB/s, downtime-limit
  * 20 ms (160 KiB), cancelled after 15 s.  It can never converge: every pass
  * takes ~8 s and finds the whole working set dirty again.  Judged at every
@@ -818,20 +939,25 @@ static void downtime_bounds_hold_qmp_with_the_other_core_busy(void **state)
 
 int main(void)
 {
+	/* one test per QEMU version and run, named so */
+#define E2E(version, f, setup) { "qemu_" version "_" #f, f, setup, teardown, NULL }
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(small_working_set_migrates_and_the_watch_reports_it,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    working_set_beyond_the_bandwidth_never_converges_and_is_cancelled, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(limits_set_through_another_monitor_are_followed_live,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(downtime_bounds_hold_qmp_with_the_other_core_busy,
-						setup, teardown),
+		E2E("7.2", small_working_set_migrates_and_the_watch_reports_it, setup72),
+		E2E("7.2", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
+		    setup72),
+		E2E("7.2", working_set_beyond_the_bandwidth_never_converges_and_is_cancelled,
+		    setup72),
+		E2E("7.2", limits_set_through_another_monitor_are_followed_live, setup72),
+		E2E("7.2", downtime_bounds_hold_qmp_with_the_other_core_busy, setup72),
+		E2E("10.0", small_working_set_migrates_and_the_watch_reports_it, setup10),
+		E2E("10.0", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
+		    setup10),
+		E2E("10.0", working_set_beyond_the_bandwidth_never_converges_and_is_cancelled,
+		    setup10),
+		E2E("10.0", limits_set_through_another_monitor_are_followed_live, setup10),
+		E2E("10.0", downtime_bounds_hold_qmp_with_the_other_core_busy, setup10),
 	};
+#undef E2E
 
 	signal(SIGPIPE, SIG_IGN);
 	/* one test by name (a glob), to repeat a measurement: MIGSCOPE_E2E=downtime_bounds* */

@@ -527,6 +527,177 @@ static void connect_reads_limits_and_a_vanishing_qemu_is_reported(void **state)
 	free(path);
 }
 
+/* --- transcript mode (migscope import) ------------------------------------------------ */
+
+static struct json_object *obj(const char *json)
+{
+	struct json_object *o = json_tokener_parse(json);
+
+	assert_non_null(o);
+	return o;
+}
+
+static void sent(struct ms_qmp *q, const char *json, uint64_t ts)
+{
+	struct json_object *o = obj(json);
+
+	assert_int_equal(ms_qmp__sent(q, o, ts), 0);
+	json_object_put(o);
+}
+
+static int received(struct ms_qmp *q, const char *json, uint64_t ts)
+{
+	struct json_object *o = obj(json);
+	int ret = ms_qmp__received(q, o, ts);
+
+	json_object_put(o);
+	return ret;
+}
+
+static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accepted(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_qmp_opts qo = { .path = "t.jsonl" };
+	struct tu_recorder rec = { 0 };
+	const struct ms_ev_config *c;
+	const struct ms_ev_mig_stats *m;
+	struct ms_session *s;
+	struct ms_qmp *q;
+	char err[MS_ERR_LEN];
+
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	q = ms_qmp__new(s, &qo);
+	assert_non_null(q);
+	ms_qmp__transcript(q);
+
+	/* the recorder's ids are not ours: matched in order all the same */
+	sent(q,
+	     "{\"execute\": \"migrate-set-parameters\", \"id\": \"rec-1\", \"arguments\": "
+	     "{\"downtime-limit\": 300, \"max-bandwidth\": 67108864}}",
+	     10);
+	assert_int_equal(received(q, "{\"return\": {}, \"id\": \"rec-1\"}", 11), 0);
+	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 300);
+	assert_int_equal(ms_qmp__info(q)->max_bandwidth, 67108864);
+	/* refused: the limit stays, and the transcript goes on */
+	sent(q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 5}}",
+	     12);
+	assert_int_equal(
+	    received(q, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}", 13), 0);
+	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 300);
+	assert_string_equal(ms_qmp__error(q), "");
+
+	ms_session__begin_at(s, 20, 20, 20, MS_SESSION_IMPORT, 300000000ull, 67108864, 0);
+	ms_qmp__connected(q, 20);
+	/* migrate's empty reply is not taken for query-migrate's */
+	sent(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:/x\"}}", 21);
+	sent(q, "{\"execute\": \"query-migrate\"}", 22);
+	assert_int_equal(received(q, "{\"return\": {}}", 23), 0);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_MIG_STATS), 0);
+	assert_int_equal(received(q,
+				  "{\"return\": {\"status\": \"active\", \"total-time\": 5, "
+				  "\"ram\": {\"remaining\": 4096, \"dirty-sync-count\": 1}}}",
+				  24),
+			 0);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_MIG_STATS), 1);
+	m = tu_recorder__nth(&rec, MS_EV_MIG_STATS, 0);
+	assert_int_equal(m->hdr.ts_ns, 24);
+	assert_int_equal(m->ram_remaining, 4096);
+
+	/* a limit changed mid-run is a record at the time QEMU accepted it */
+	sent(q,
+	     "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": 2000}}",
+	     30);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_CONFIG), 1); /* the session's */
+	assert_int_equal(received(q, "{\"return\": {}}", 31), 0);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_CONFIG), 2);
+	c = tu_recorder__nth(&rec, MS_EV_CONFIG, 1);
+	assert_int_equal(c->hdr.ts_ns, 31);
+	assert_int_equal(c->downtime_limit_ns, 2000000000ull);
+	assert_int_equal(c->bandwidth_bps, 67108864);
+	/* read back unchanged: no second record */
+	sent(q, "{\"execute\": \"query-migrate-parameters\"}", 32);
+	assert_int_equal(received(q,
+				  "{\"return\": {\"downtime-limit\": 2000, "
+				  "\"max-bandwidth\": 67108864}}",
+				  33),
+			 0);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_CONFIG), 2);
+	/* a reply to nothing (the transcript began late) is ignored */
+	assert_int_equal(received(q, "{\"return\": {}}", 34), 0);
+	assert_string_equal(ms_qmp__error(q), "");
+	/* a line that is no command is refused */
+	{
+		struct json_object *o = obj("{\"return\": {}}");
+
+		assert_int_equal(ms_qmp__sent(q, o, 35), -EINVAL);
+		json_object_put(o);
+	}
+	ms_qmp__free(q);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
+static void transcript_lines_read_both_spellings_and_say_what_is_wrong(void **state)
+{
+	static const struct {
+		const char *line;
+		int ok, sent;
+		const char *why;
+	} cases[] = {
+		{ "{\"dir\": \"send\", \"t\": 1795391031.5, \"msg\": {\"execute\": "
+		  "\"query-migrate\"}}",
+		  1, 1, NULL },
+		{ "{\"dir\": \"recv\", \"t\": 1795391031, \"msg\": {\"return\": {}}}  ", 1, 0,
+		  NULL },
+		/* in/out of either perspective: the message says which way */
+		{ "{\"dir\": \"in\", \"t\": 2, \"msg\": {\"execute\": \"migrate\"}}", 1, 1, NULL },
+		{ "{\"dir\": \"out\", \"t\": 2, \"msg\": {\"execute\": \"migrate\"}}", 1, 1, NULL },
+		{ "{\"dir\": \"in\", \"t\": 2, \"msg\": {\"event\": \"STOP\"}}", 1, 0, NULL },
+		{ "{\"dir\": \"send\", \"t\": 2, \"msg\": {\"return\": {}}}", 0, 0,
+		  "a reply or event marked \"send\"" },
+		{ "{\"dir\": \"recv\", \"t\": 2, \"msg\": {\"execute\": \"x\"}}", 0, 0,
+		  "a command marked \"recv\"" },
+		{ "{\"dir\": \"up\", \"t\": 2, \"msg\": {}}", 0, 0,
+		  "\"dir\" is not send, recv, in or out" },
+		{ "{\"dir\": \"recv\", \"t\": -1, \"msg\": {}}", 0, 0,
+		  "\"t\" is not seconds since the epoch" },
+		{ "{\"dir\": \"recv\", \"t\": \"now\", \"msg\": {}}", 0, 0, "no \"t\" number" },
+		{ "{\"dir\": \"recv\", \"t\": 2, \"msg\": [1]}", 0, 0, "no \"msg\" object" },
+		{ "{\"t\": 2, \"msg\": {}}", 0, 0, "no \"dir\" string" },
+		{ "{\"dir\": \"recv\", \"t\": 2, \"msg\": {}} {}", 0, 0, "not a JSON object" },
+		{ "[1, 2]", 0, 0, "not a JSON object" },
+		{ "{\"dir\": \"recv\"", 0, 0, "not a JSON object" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ms_qmp_line l;
+		int ret = ms_qmp_transcript_line(cases[i].line, strlen(cases[i].line), &l);
+
+		if (cases[i].ok) {
+			if (ret)
+				fail_msg("'%s': %s", cases[i].line, l.why);
+			assert_int_equal(l.sent, cases[i].sent);
+			assert_non_null(l.msg);
+			json_object_put(l.msg);
+		} else {
+			assert_int_equal(ret, -EINVAL);
+			assert_null(l.msg);
+			assert_string_equal(l.why, cases[i].why);
+		}
+	}
+	{
+		struct ms_qmp_line l;
+		const char *line = "{\"dir\": \"recv\", \"t\": 1795391031.894822, \"msg\": {}}";
+
+		assert_int_equal(ms_qmp_transcript_line(line, strlen(line), &l), 0);
+		/* microseconds survive the double */
+		assert_true(l.wall_ns / 1000 == 1795391031894822ull);
+		json_object_put(l.msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +709,9 @@ int main(void)
 		cmocka_unit_test(a_slow_qemu_is_warned_about_then_given_up_on),
 		cmocka_unit_test(vfio_migration_events_are_device_arcs_when_asked_for),
 		cmocka_unit_test(connect_reads_limits_and_a_vanishing_qemu_is_reported),
+		cmocka_unit_test(
+		    transcript_replies_match_in_order_and_limits_follow_what_qemu_accepted),
+		cmocka_unit_test(transcript_lines_read_both_spellings_and_say_what_is_wrong),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

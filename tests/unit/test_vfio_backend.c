@@ -11,6 +11,7 @@
 
 #include <migscope/devset.h>
 #include <migscope/profile.h>
+#include <migscope/report.h>
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_dev.h>
 #include <migscope/vfio_fsm.h>
@@ -832,6 +833,23 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 	/* the whole state, every time it is asked */
 	for (size_t k = 0; (sz = tu_recorder__find(&rec, MS_EV_STOPCOPY_SIZE, id, k)); k++)
 		assert_int_equal(sz->bytes, STREAM);
+	/*
+	 * Its whole state fits: the verdict agrees with the switchover that was
+	 * made (real devices run an unlimited link, so the threshold is what the
+	 * device's own stop-copy rate moves within the limit), as against the
+	 * real mtty in the VM lane (tests/vm/check_02_mtty_profile.sh).
+	 */
+	{
+		struct json_object *rep = ms_report__json(s), *dev = ms_report__device(rep, id);
+
+		assert_non_null(dev);
+		assert_string_equal(json_object_get_string(tu_json_get(dev, "convergence.verdict")),
+				    "converging");
+		assert_string_equal(
+		    json_object_get_string(tu_json_get(dev, "convergence.threshold_source")),
+		    "device_rate");
+		json_object_put(rep);
+	}
 	ms_session__free(s);
 	tu_recorder__free(&rec);
 }
