@@ -20,12 +20,15 @@
  *      while its dirty rate is 10% over its transfer rate): diverging;
  *   5. its dirty rate reaches 90% of its transfer rate, or what it left did
  *      not shrink below 95% of what the one before left: stalled;
- *   6. after the first pass only: unknown (a first pass under-counts
- *      dirtying: a write to a page not sent yet adds nothing to send); after
- *      the second only, or when the last pass's share (the larger of what it
- *      left of the one before, and its dirty over its transfer rate) is 10%
- *      over the share of the pass before: unknown (a shorter pass dirties
- *      more per second, so the share may keep growing);
+ *   6. unknown after the first complete pass only (its dirty rate is a lower
+ *      bound); for QEMU's RAM after pass 2, unknown unless pass 2 left at
+ *      most 85% of what pass 1 left, dirtied at most 85% of its transfer
+ *      rate and no more than 10% faster per second than pass 1; otherwise
+ *      (a device, or later passes) unknown until there are two shares after
+ *      the first pass, and when the last pass's share (the larger of what
+ *      it left of the one before, and its dirty over its transfer rate) is
+ *      10% over the share of the pass before (a shorter pass dirties more
+ *      per second, so the share may keep growing);
  *   7. otherwise converging, when the projection (each pass leaves the last
  *      share of the one before) reaches the threshold, with the expected
  *      time to switchover; without a threshold: unknown.
@@ -48,6 +51,12 @@
 #define SHRINK_MAX 0.95
 /* Dirty rate at this share of the transfer rate: stalled (rates measured over one pass scatter). */
 #define PACE_MAX 0.90
+/* A pass left at most this share of the one before: clearly less, not capped by the working set. */
+#define SHRINK_CLEAR 0.85
+/* Dirty rate at most this share of the transfer rate: clearly under it. */
+#define PACE_CLEAR 0.85
+/* A shorter pass dirtying this much faster per second: a working set capped the longer one. */
+#define RATE_RISE_MAX 1.10
 
 const char *ms_verdict_name(unsigned int v)
 {
@@ -356,13 +365,11 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		return;
 	}
 	/*
-	 * A first pass under-counts dirtying: a write to a page it has not sent
-	 * yet makes nothing new to send.  Its dirty rate is a lower bound, which
-	 * can say stalled but not converging.  And a shorter pass dirties more
-	 * per second (fewer of its writes land on pages already dirty), so the
-	 * share each pass leaves of the one before may grow as passes shorten:
-	 * project only over the last two complete passes after the first, the
-	 * later one's share no larger than the earlier one's.
+	 * A first pass's dirty rate is a lower bound: it is the longest pass, and
+	 * the longer a pass, the more of its writes land on pages already dirty
+	 * (a working set caps what it leaves); a device's pass also misses writes
+	 * to pages it had not sent yet.  It can say stalled (above), not
+	 * converging.
 	 */
 	if (k < 2 || !complete(o, &from[k - 1], &from[k - 2])) {
 		c->verdict = MS_VERDICT_UNKNOWN;
@@ -370,13 +377,54 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			  ms_fmt_bytes(from[np - 1].left, b1, sizeof(b1)),
 			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
 			  fmt_rate(c->transfer_bps, b3, sizeof(b3)),
-			  k < 1	   ? "no pass yet moved all the one before it left"
-			  : k == 1 ? "a first pass under-counts dirtying: judged after two more"
-				   : "the pass before it moved less than it was left");
+			  k < 1	    ? "no pass yet moved all the one before it left"
+			  : k > 1   ? "the pass before it moved less than it was left"
+			  : o->sync ? "a first pass under-counts dirtying: judged after the next"
+				    : "a first pass under-counts dirtying: judged after two more");
 		return;
 	}
 	q = pass_share(o, last, prev);
-	if (k < 3 || !complete(o, &from[k - 2], &from[k - 3])) {
+	/*
+	 * A shorter pass dirties more per second where the working set caps a
+	 * longer one, so the share can grow as passes shorten.  QEMU's sync
+	 * finds every page written in the pass: the pages written in a window
+	 * grow with its length at a rate that only falls, so a second pass,
+	 * shorter, that dirtied no faster per second than the first shows that
+	 * rate flat up to the first's length: the guest's own, and every later
+	 * (shorter) pass leaves the same share.  With one share to go on, the
+	 * pass must also have left clearly less than the first (the working set
+	 * did not cap it) and dirtied clearly slower than it moved.  A device's
+	 * pass misses writes to pages it had not sent yet, by an amount that
+	 * depends on what it had left: there two shares after the first pass
+	 * must show it, the later no larger.
+	 */
+	if (k == 2 && o->sync) {
+		if (shrink > SHRINK_CLEAR || last->transfer_bps <= 0 ||
+		    last->dirty_bps > PACE_CLEAR * last->transfer_bps) {
+			c->verdict = MS_VERDICT_UNKNOWN;
+			c->ratio = q;
+			ms_tm_say(
+			    c,
+			    "pass 2 left %s (x%.2f: dirtying %s, moving %s); not clearly less "
+			    "than pass 1, nor stalled: judged after the next",
+			    ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			    fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+			    fmt_rate(last->transfer_bps, b3, sizeof(b3)));
+			return;
+		}
+		if (last->dirty_bps > prev->dirty_bps * RATE_RISE_MAX) {
+			c->verdict = MS_VERDICT_UNKNOWN;
+			c->ratio = q;
+			ms_tm_say(
+			    c,
+			    "pass 2 left %s (x%.2f) but dirtied %s against the first pass's "
+			    "%s: shorter passes may leave a larger share, judged after the next",
+			    ms_fmt_bytes(last->left, b1, sizeof(b1)), q,
+			    fmt_rate(last->dirty_bps, b2, sizeof(b2)),
+			    fmt_rate(prev->dirty_bps, b3, sizeof(b3)));
+			return;
+		}
+	} else if (k < 3 || !complete(o, &from[k - 2], &from[k - 3])) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		c->ratio = q;
 		ms_tm_say(c,
@@ -386,17 +434,17 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 			  fmt_rate(c->dirty_bps, b2, sizeof(b2)),
 			  fmt_rate(c->transfer_bps, b3, sizeof(b3)));
 		return;
-	}
-	q_prev = pass_share(o, &from[k - 1], &from[k - 2]);
-	if (q > q_prev * SHARE_RISE_MAX) {
-		c->verdict = MS_VERDICT_UNKNOWN;
-		c->ratio = q;
-		ms_tm_say(
-		    c,
-		    "each pass leaves a larger share as passes shorten (x%.2f, then x%.2f after "
-		    "pass %u): no projection",
-		    q_prev, q, k);
-		return;
+	} else {
+		q_prev = pass_share(o, &from[k - 1], &from[k - 2]);
+		if (q > q_prev * SHARE_RISE_MAX) {
+			c->verdict = MS_VERDICT_UNKNOWN;
+			c->ratio = q;
+			ms_tm_say(c,
+				  "each pass leaves a larger share as passes shorten (x%.2f, then "
+				  "x%.2f after pass %u): no projection",
+				  q_prev, q, k);
+			return;
+		}
 	}
 	snprintf(why, sizeof(why), "pass %u left %s (x%.2f a pass: dirtying %s, moving %s)", k,
 		 ms_fmt_bytes(last->left, b1, sizeof(b1)), q,

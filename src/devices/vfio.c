@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <migscope/bitmap_runs.h>
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_dev.h>
 #include <migscope/vfio_fsm.h>
@@ -307,29 +308,6 @@ static int vfio_track_stop(struct ms_device *d)
 	return 0;
 }
 
-/* Runs of set bits, bit n is [iova + n * page, +page). */
-static void emit_runs(const uint64_t *bm, uint64_t bits, uint64_t iova, uint64_t page,
-		      ms_dirty_fn fn, void *ctx)
-{
-	uint64_t i = 0;
-
-	while (i < bits) {
-		uint64_t w = bm[i / 64] >> (i % 64), start;
-
-		if (!w) {
-			i = (i / 64 + 1) * 64;
-			continue;
-		}
-		i += (uint64_t)__builtin_ctzll(w);
-		if (i >= bits)
-			break;
-		start = i;
-		while (i < bits && (bm[i / 64] >> (i % 64)) & 1)
-			i++;
-		fn(ctx, iova + start * page, (i - start) * page);
-	}
-}
-
 static int vfio_harvest(struct ms_device *d, const struct ms_range *r, uint64_t page,
 			ms_dirty_fn fn, void *ctx)
 {
@@ -357,7 +335,7 @@ static int vfio_harvest(struct ms_device *d, const struct ms_range *r, uint64_t 
 					   (unsigned long long)rep.iova,
 					   (unsigned long long)rep.length, strerror(-err));
 		else
-			emit_runs(bm, n, rep.iova, page, fn, ctx);
+			ms_bitmap_runs(bm, n, rep.iova, page, fn, ctx);
 	}
 	free(bm);
 	return err;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <migscope/bitmap_runs.h>
 #include <migscope/iommufd.h>
 #include <migscope/iommufd_compat.h>
 #include <migscope/session.h>
@@ -229,27 +230,17 @@ static void publish_run(struct ms_iommufd *src, uint64_t iova, uint64_t len, uin
 	src->runs++;
 }
 
-/* Each run of set bits among the first bits of bm, bit n being [iova + n * page, + page). */
-static void publish_runs(struct ms_iommufd *src, uint64_t bits, uint64_t iova, uint64_t ts)
+/* One harvest's runs go out at its time stamp. */
+struct run_ctx {
+	struct ms_iommufd *src;
+	uint64_t ts;
+};
+
+static void on_run(void *ctx, uint64_t iova, uint64_t len)
 {
-	const uint64_t *bm = src->bm;
-	uint64_t i = 0;
+	struct run_ctx *r = ctx;
 
-	while (i < bits) {
-		uint64_t w = bm[i / 64] >> (i % 64), start;
-
-		if (!w) {
-			i = (i / 64 + 1) * 64;
-			continue;
-		}
-		i += (uint64_t)__builtin_ctzll(w);
-		if (i >= bits)
-			break;
-		start = i;
-		while (i < bits && (bm[i / 64] >> (i % 64)) & 1)
-			i++;
-		publish_run(src, iova + start * src->page, (i - start) * src->page, ts);
-	}
+	publish_run(r->src, iova, len, r->ts);
 }
 
 /*
@@ -305,7 +296,8 @@ int ms_iommufd__harvest(struct ms_iommufd *src)
 			int err = read_chunk(src, iova, n);
 
 			if (!err) {
-				publish_runs(src, n, iova, ts);
+				ms_bitmap_runs(src->bm, n, iova, src->page, on_run,
+					       &(struct run_ctx){ src, ts });
 				continue;
 			}
 			/* what this read covered is unknown: all of it counts as dirty */

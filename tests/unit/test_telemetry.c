@@ -227,6 +227,96 @@ static void sawtooth_whose_syncs_leave_less_each_pass_is_converging(void **state
 }
 
 /*
+ * QEMU's syncs as QEMU 7.2 made them in the corpus run q72-converge-many (an
+ * 8 MiB working set written at 1500 pages/s, 8 MiB/s, limit 50 ms): the setup
+ * sync leaves all 128.5 MiB, pass 1 (1.04 s) 6.10 MiB, pass 2 (0.81 s) 4.73
+ * MiB.  Each pass is judged with the RAM sampled once more halfway through it.
+ */
+static void qemu_sync_pass(struct ms_session *s, uint32_t d, double t_ms, uint32_t pass,
+			   uint64_t left, double next_ms)
+{
+	tb_pass(s, d, t_ms, pass, left);
+	tb_pending(s, d, t_ms, left, 410 * 1024);
+	tb_pending_between(s, d, (t_ms + next_ms) / 2, left / 2, 410 * 1024);
+}
+
+/*
+ * After pass 1 only: unknown (the first pass's dirty rate is a lower bound).
+ * After pass 2, which left x0.78 of pass 1 (clearly less: the working set did
+ * not cap it), dirtying 5.85 MiB/s against 8 MiB/s (clearly under) and no
+ * faster per second than pass 1's 5.87 MiB/s (so that rate is the guest's,
+ * whatever a pass's length): converging, projected at x0.78 a pass.  The run
+ * completed 2.1 s later, after 12 syncs.
+ */
+static void syncs_leaving_less_at_a_flat_rate_converge_after_pass_2(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 1040);
+	qemu_sync_pass(s, d, 1040, 2, 6.10 * TB_MIB, 1849);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "judged after the next"));
+	ms_tm_report__free(&r);
+
+	qemu_sync_pass(s, d, 1849, 3, 4.73 * TB_MIB, 2459);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_int_equal(r.dev[d].conv.passes, 2);
+	assert_true(fabs(r.dev[d].conv.ratio - 4.73 / 6.10) < 0.01);
+	assert_true(r.dev[d].conv.switchover_ns != MS_STAT_UNSET);
+	assert_non_null(strstr(r.dev[d].conv.reason, "pass 2 left 4.73 MiB (x0.78 a pass"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * The same, but pass 2 (1 s) dirtied 5 MiB/s where pass 1 (2 s) showed 4 MiB/s:
+ * a working set capped the longer pass, so shorter passes may leave a larger
+ * share than x0.62.  Unknown until the next, though pass 2 left clearly less.
+ */
+static void a_second_pass_dirtying_faster_per_second_is_not_projected(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 2000);
+	qemu_sync_pass(s, d, 2000, 2, 8 * TB_MIB, 3000);
+	qemu_sync_pass(s, d, 3000, 3, 5 * TB_MIB, 3625);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "shorter passes may leave a larger share"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * Pass 2 left 88% of pass 1 (dirtying 7.04 MiB/s of 8): under the 95% and 90%
+ * that say stalled, over the 85% that says the working set did not cap it.
+ */
+static void a_second_pass_leaving_not_clearly_less_is_unknown(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 1000);
+	qemu_sync_pass(s, d, 1000, 2, 8 * TB_MIB, 2000);
+	qemu_sync_pass(s, d, 2000, 3, 7.04 * TB_MIB, 2880);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "not clearly less than pass 1"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
  * Pre-copy drains initial and dirty bytes to nothing, but most of the state
  * only moves in STOP_COPY: the stop-copy size stays at 500 MiB.  That cannot
  * make a 300 ms limit at 100 MiB/s: stalled, judged on the stop-copy size.
@@ -1081,6 +1171,9 @@ int main(void)
 		cmocka_unit_test(working_set_larger_than_threshold_is_stalled),
 		cmocka_unit_test(sawtooth_of_syncs_is_stalled_at_every_point),
 		cmocka_unit_test(sawtooth_whose_syncs_leave_less_each_pass_is_converging),
+		cmocka_unit_test(syncs_leaving_less_at_a_flat_rate_converge_after_pass_2),
+		cmocka_unit_test(a_second_pass_dirtying_faster_per_second_is_not_projected),
+		cmocka_unit_test(a_second_pass_leaving_not_clearly_less_is_unknown),
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
 		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
