@@ -205,7 +205,8 @@ int do_profile(int argc, char **argv)
 	if (!ret && res.arcs_note[0])
 		fprintf(stderr, "migscope: profile: the kernel's arcs are not watched: %s\n",
 			res.arcs_note);
-	if (ms_session__end(s, res.end_ns, ret, err, sizeof(err))) {
+	/* a failed run's capture says why, as its report will */
+	if (ms_session__fail(s, res.end_ns, ret, ret ? res.err : NULL, err, sizeof(err))) {
 		ms_session__free(s);
 		return cli_error("%s", err);
 	}

@@ -400,12 +400,16 @@ struct ms_ev_source_stats {
 	__u64 errors;
 };
 
-/* MS_EV_SESSION_END */
+/*
+ * MS_EV_SESSION_END, followed (status != 0) by why, as the one-line error the
+ * command printed: text, not NUL-terminated, at most MS_SESSION_WHY_LEN bytes.
+ */
 struct ms_ev_session_end {
 	struct ms_event_hdr hdr;
 	__s32 status; /* 0 ok, else negative errno of what ended it */
 	__u32 reserved;
 };
+#define MS_SESSION_WHY_LEN 255
 
 /* What found a pass boundary. */
 enum ms_pass_origin {

@@ -82,6 +82,15 @@ uint32_t ms_session__add_device(struct ms_session *s, uint64_t ts_ns, uint16_t k
 int ms_session__end(struct ms_session *s, uint64_t ts_ns, int32_t status, char *err,
 		    size_t errlen);
 
+/*
+ * The same for a session that failed: status (negative errno) and why, the
+ * one-line error the command prints, go into the end record, so the report
+ * says what ended the run (session.error).  why is cut at
+ * MS_SESSION_WHY_LEN bytes.
+ */
+int ms_session__fail(struct ms_session *s, uint64_t ts_ns, int32_t status, const char *why,
+		     char *err, size_t errlen);
+
 /* Close the capture without an end record (replay). 0 or -errno. */
 int ms_session__close_capture(struct ms_session *s, char *err, size_t errlen);
 

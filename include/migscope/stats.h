@@ -18,6 +18,7 @@ struct ms_stats {
 	struct ms_ev_config config;
 	int have_end;
 	struct ms_ev_session_end end;
+	char end_why[MS_SESSION_WHY_LEN + 1]; /* the end record's reason, "" if none */
 };
 
 void ms_stats__init(struct ms_stats *st);

@@ -31,10 +31,21 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	case MS_EV_CONFIG:
 		memcpy(&st->config, ev, sizeof(st->config));
 		break;
-	case MS_EV_SESSION_END:
+	case MS_EV_SESSION_END: {
+		uint32_t n;
+		const char *why = ms_event_tail(ev, MS_PAYLOAD_LEN(ms_ev_session_end), &n);
+
 		memcpy(&st->end, ev, sizeof(st->end));
 		st->have_end = 1;
+		n = n < MS_SESSION_WHY_LEN ? n : MS_SESSION_WHY_LEN;
+		memcpy(st->end_why, why, n);
+		st->end_why[n] = 0;
+		/* one line: a control character would break the table and the JSON's promise */
+		for (uint32_t i = 0; i < n; i++)
+			if ((unsigned char)st->end_why[i] < 0x20 || st->end_why[i] == 0x7f)
+				st->end_why[i] = ' ';
 		break;
+	}
 	default:
 		break;
 	}

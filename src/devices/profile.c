@@ -564,11 +564,17 @@ static int goto_all(struct run *r, struct ms_device **devs, size_t n, uint8_t ta
 }
 
 /* After a failure: every device back to RUNNING, sources first (the VM runs there). */
+/*
+ * After a failure: every device back to RUNNING (a device in ERROR or RESUMING
+ * by reset first, the only way out of those), and the error line says whether
+ * that worked, as a failed arc's does.
+ */
 static void recover(struct run *r)
 {
 	struct ms_device **sets[2] = { r->srcs, r->dsts };
 	size_t ns[2] = { r->n, r->ndst };
-	char err[256];
+	size_t used = strlen(r->res->err);
+	char err[512] = "", why[512];
 
 	for (size_t i = 0; i < r->n; i++)
 		if (r->pairs[i].tracking) {
@@ -579,12 +585,24 @@ static void recover(struct run *r)
 		for (size_t i = 0; i < ns[k]; i++) {
 			uint8_t st = sets[k][i]->state;
 
-			if (st == VFIO_DEVICE_STATE_ERROR || st == VFIO_DEVICE_STATE_RESUMING)
-				ms_dev__reset(sets[k][i]);
+			if ((st == VFIO_DEVICE_STATE_ERROR || st == VFIO_DEVICE_STATE_RESUMING) &&
+			    ms_dev__reset(sets[k][i]) && !err[0])
+				snprintf(err, sizeof(err), "%s", sets[k][i]->err);
 		}
-		ms_devset__goto(sets[k], ns[k], NULL, VFIO_DEVICE_STATE_RUNNING,
-				MS_DEVSET_NO_ROLLBACK, err, sizeof(err));
+		if (ms_devset__goto(sets[k], ns[k], NULL, VFIO_DEVICE_STATE_RUNNING,
+				    MS_DEVSET_NO_ROLLBACK, why, sizeof(why)) &&
+		    !err[0])
+			snprintf(err, sizeof(err), "%s", why);
 	}
+	/* an arc's failure has said it already (ms_devset__goto rolls back itself) */
+	if (strstr(r->res->err, "rolled back to") || strstr(r->res->err, "rollback to"))
+		return;
+	if (err[0])
+		snprintf(r->res->err + used, sizeof(r->res->err) - used,
+			 "; rollback to RUNNING failed: %s", err);
+	else
+		snprintf(r->res->err + used, sizeof(r->res->err) - used,
+			 "; every device rolled back to RUNNING");
 }
 
 static int verify(struct run *r)

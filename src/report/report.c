@@ -66,6 +66,9 @@ static struct json_object *session_json(const struct ms_session *s)
 	ms_json_add(o, "duration_ms", ms_json_ms(st->total ? st->last_ts - st->first_ts : 0));
 	ms_json_add(o, "complete", json_object_new_boolean(st->have_end));
 	ms_json_add(o, "status", json_object_new_int(st->have_end ? st->end.status : 0));
+	ms_json_add(o, "error", st->have_end && st->end.status ?
+		    json_object_new_string(st->end_why[0] ? st->end_why : strerror(-st->end.status)) :
+		    NULL);
 	return o;
 }
 
@@ -252,6 +255,9 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 		st->have_session ? session_source_name(st->session.source) : "unknown",
 		host ? host : "?", st->total ? (double)(st->last_ts - st->first_ts) / 1e6 : 0.0,
 		st->total, st->have_end ? "" : " (incomplete: no end record)");
+	if (st->have_end && st->end.status)
+		fprintf(out, "FAILED (%s): %s\n\n", strerror(-st->end.status),
+			st->end_why[0] ? st->end_why : "no reason recorded");
 	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &tm))
 		fprintf(out, "telemetry: failed to analyze: %s\n", strerror(ENOMEM));
 	else

@@ -139,15 +139,28 @@ int ms_session__close_capture(struct ms_session *s, char *err, size_t errlen)
 	return ret;
 }
 
+int ms_session__fail(struct ms_session *s, uint64_t ts_ns, int32_t status, const char *why,
+		     char *err, size_t errlen)
+{
+	union {
+		struct ms_ev_session_end ev;
+		char buf[sizeof(struct ms_ev_session_end) + MS_SESSION_WHY_LEN];
+	} u = { 0 };
+	size_t n = why ? strnlen(why, MS_SESSION_WHY_LEN) : 0;
+
+	MS_EVENT_INIT(&u.ev, MS_EV_SESSION_END, ms_ev_session_end, MS_DEV_NONE, ts_ns);
+	u.ev.status = status;
+	if (n)
+		memcpy(u.buf + sizeof(u.ev), why, n);
+	u.ev.hdr.len += (uint16_t)n;
+	ms_session__publish(s, &u.ev.hdr);
+	return ms_session__close_capture(s, err, errlen);
+}
+
 int ms_session__end(struct ms_session *s, uint64_t ts_ns, int32_t status, char *err,
 		    size_t errlen)
 {
-	struct ms_ev_session_end ev = { 0 };
-
-	MS_EVENT_INIT(&ev, MS_EV_SESSION_END, ms_ev_session_end, MS_DEV_NONE, ts_ns);
-	ev.status = status;
-	ms_session__publish(s, &ev.hdr);
-	return ms_session__close_capture(s, err, errlen);
+	return ms_session__fail(s, ts_ns, status, NULL, err, errlen);
 }
 
 void ms_session__free(struct ms_session *s)

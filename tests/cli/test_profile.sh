@@ -54,6 +54,34 @@ expect_lines 1 "$T/err" "the failure is one line"
 expect_grep "ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY .*rolled back to RUNNING" \
 	"$T/err" "it names the device, the command and the rollback"
 
+# a failure that is not an arc's (the destination refused the data) says the rollback too
+expect_exit 1 "a destination refusing the data" -- "$MIGSCOPE" profile --device ref:state=1M,fault=corrupt
+expect_lines 1 "$T/err" "the failure is one line"
+expect_grep "ref0.dst: data write: .*checksum.*; every device rolled back to RUNNING$" "$T/err" \
+	"it names the destination, the refusal and the rollback"
+
+# the failed run's capture says why, in the report's session.error and the table
+expect_exit 1 "a failed run, recorded" -- "$MIGSCOPE" profile --device ref:state=1M,fail=stop_copy \
+	--record "$T/fail.mscap"
+sed 's/^migscope: profile: //' "$T/err" >"$T/why"
+expect_exit 0 "its capture replays" -- "$MIGSCOPE" replay "$T/fail.mscap" --json
+if jq -e --rawfile why "$T/why" '.session.status < 0 and .session.error + "\n" == $why' "$T/out" \
+	>/dev/null; then
+	ok "session.error is the error the command printed"
+else
+	fail "session.error: $(jq -c .session "$T/out")"
+fi
+expect_exit 0 "its table" -- "$MIGSCOPE" replay "$T/fail.mscap"
+expect_grep "^FAILED \(.*\): ref0: MIG_DEVICE_STATE: the device failed the arc to STOP_COPY" "$T/out" \
+	"the table says the run failed and why"
+expect_exit 0 "a run that did not fail" -- "$MIGSCOPE" profile --device ref:state=1M --record "$T/ok.mscap"
+expect_exit 0 "its capture replays" -- "$MIGSCOPE" replay "$T/ok.mscap" --json
+if jq -e '.session.status == 0 and .session.error == null' "$T/out" >/dev/null; then
+	ok "no error when nothing failed"
+else
+	fail "a run that did not fail has $(jq -c .session "$T/out")"
+fi
+
 if [ ! -e /dev/vfio ]; then
 	expect_exit 1 "a VFIO device on a kernel without VFIO" -- \
 		"$MIGSCOPE" profile --device vfio:/dev/vfio/devices/vfio0

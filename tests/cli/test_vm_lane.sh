@@ -15,14 +15,18 @@ cat >"$T/bin/qemu" <<'STUB'
 #!/bin/sh
 printf '%s\n' "$@" >"$STUB_ARGS"
 [ "${STUB_HANG:-0}" = 1 ] && exec sleep 60
-sed 's/$/\r/' "$STUB_CONSOLE"
+console=$STUB_CONSOLE
+# STUB_SECOND: the console of every boot after the first
+[ -n "${STUB_SECOND:-}" ] && [ -e "$STUB_ARGS.booted" ] && console=$STUB_SECOND
+touch "$STUB_ARGS.booted"
+sed 's/$/\r/' "$console"
 exit "${STUB_RC:-0}"
 STUB
 chmod +x "$T/bin/qemu"
 : >"$T/bzImage"
 : >"$T/initrd"
 export QEMU=$T/bin/qemu STUB_ARGS=$T/args STUB_CONSOLE=$T/console
-run() { BUILD=$T scripts/vm/run.sh --kernel "$T/bzImage" --initrd "$T/initrd" --log "$T/log" "$@"; }
+run() { rm -f "$STUB_ARGS.booted"; BUILD=$T scripts/vm/run.sh --kernel "$T/bzImage" --initrd "$T/initrd" --log "$T/log" "$@"; }
 
 cat >"$T/console" <<'EOF2'
 [    0.000000] Linux version 6.12.118
@@ -56,6 +60,24 @@ printf '%s\n' 'vmtest: Linux 6.12.118, up 2.41 s at /init' \
 expect_exit 2 "a guest panic: exit 2" -- run
 expect_grep '^vm: no result from the guest \(the guest kernel panicked: .*Attempted to kill init' \
 	"$T/out" "the panic named"
+
+# a guest that dies before /init gets one more boot, and the second boot's result stands
+printf '%s\n' "[    0.008] Kernel panic - not syncing: timer doesn't work through Interrupt-remapped IO-APIC" \
+	>"$T/console"
+printf '%s\n' 'vmtest: Linux 6.12.118, up 2.41 s at /init' 'PASS 01_features: ok [1.0s]' \
+	'MIGSCOPE-VM-RESULT pass=1 fail=0 skip=0' >"$T/second"
+STUB_SECOND=$T/second expect_exit 0 "a boot hiccup before /init: booted again, exit 0" -- run
+expect_grep "^vm: the guest died before /init \(.*timer doesn't work.*\); booting once more" "$T/out" \
+	"the first boot's death named"
+expect_grep '^PASS 01_features' "$T/out" "the second boot's result shown"
+[ -s "$T/log.first" ] && ok "the first boot's console kept" || fail "the first boot's console kept"
+STUB_SECOND=$T/console expect_exit 2 "dying before /init twice: exit 2" -- run
+if [ "$(grep -c 'booting once more' "$T/out")" -eq 1 ]; then ok "only one more boot"; else fail "only one more boot"; fi
+# a guest that reached /init is not booted again: its checks ran
+printf '%s\n' 'vmtest: Linux 6.12.118, up 2.41 s at /init' 'Kernel panic - not syncing: Attempted to kill init!' \
+	>"$T/console"
+STUB_SECOND=$T/second expect_exit 2 "a panic after /init: not booted again" -- run
+if grep -q 'booting once more' "$T/out"; then fail "a panic after /init is final"; else ok "a panic after /init is final"; fi
 
 : >"$T/console"
 STUB_RC=1 expect_exit 2 "QEMU failing: exit 2" -- run

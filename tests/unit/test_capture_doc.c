@@ -154,6 +154,7 @@ static const struct field f_source_stats[] = {
 };
 static const struct field f_session_end[] = { F(ms_ev_session_end, status, "s32"),
 					      F(ms_ev_session_end, reserved, "u32"),
+					      TAIL_AT(ms_ev_session_end, why, "bytes"),
 					      { NULL } };
 static const struct field f_pass[] = {
 	F(ms_ev_pass, pass, "u32"),  F(ms_ev_pass, origin, "u32"), F(ms_ev_pass, flags, "u32"),

@@ -1021,7 +1021,7 @@ static void enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest(void **
 	assert_int_equal(ms_profile__run(s, &o, &res), -EPROTO);
 	assert_string_equal(res.err,
 			    "vfio0: data read: ENOMSG in STOP_COPY, where only a 0 read ends "
-			    "the stream");
+			    "the stream; every device rolled back to RUNNING");
 	/* both back to RUNNING: the destination's load was abandoned by reset */
 	assert_int_equal(fk.dev[0].state, VFIO_DEVICE_STATE_RUNNING);
 	assert_int_equal(fk.dev[1].state, VFIO_DEVICE_STATE_RUNNING);

@@ -14,6 +14,7 @@
 #      lost: the dirty set is widened (loss:ringbuf_drop), never short.
 #   e. reads the real kernel refuses widen the whole range.
 # Runs without VT-d: see below.
+# vmtest-boot: no-iommu
 . /checks/lib.sh
 
 [ -c /dev/iommu ] || skip "no /dev/iommu: the kernel has no IOMMUFD"

@@ -27,8 +27,10 @@ for c in /checks/check_*.sh; do
 	name=$(basename "$c" .sh)
 	name=${name#check_}
 	if [ -n "${ms_checks:-}" ]; then
+		# a check is named by its number (2 or 02), its name (mtty_profile) or both
+		num=${name%%_*}
 		case ",$ms_checks," in
-		*",${name%%_*},"* | *",$name,"*) ;;
+		*",${num#0},"* | *",$num,"* | *",${name#*_},"* | *",$name,"*) ;;
 		*) continue ;;
 		esac
 	fi

@@ -347,7 +347,8 @@ int main(int argc, char **argv)
 		goto out;
 	ms_collect__poll(c);
 	expect_tiling("unmap", seen.unmap, seen.nr_unmap, maps, NR_MAPS, 0);
-	expect_tracker(s, "after every unmap", 0, base_maps + seen.nr_map, base_unmaps + seen.nr_unmap);
+	expect_tracker(s, "after every unmap", 0, base_maps + seen.nr_map,
+		       base_unmaps + seen.nr_unmap);
 	if (seen.overflow)
 		bad("more than %d records", MAX_RECS);
 out:

@@ -50,8 +50,8 @@ static int read_state(const char *path, unsigned int *state)
 	q.f.argsz = sizeof(q);
 	q.f.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
 	if (ioctl(fd, VFIO_DEVICE_FEATURE, &q) < 0) {
-		fprintf(stderr, "vm_mig_state: %s: failed to get the migration state: %s\n",
-			path, strerror(errno));
+		fprintf(stderr, "vm_mig_state: %s: failed to get the migration state: %s\n", path,
+			strerror(errno));
 		goto cleanup;
 	}
 	*state = q.st.device_state;
