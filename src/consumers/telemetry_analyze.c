@@ -1312,8 +1312,13 @@ static int vm_total(const struct ms_telemetry *t, const struct ms_devices *d,
 	 * the sum (diverging while another drains) speaks for where it is going.
 	 */
 	wid = worst_device(r, &k);
+	/*
+	 * Without a threshold for the sum (no bandwidth: the profile of real
+	 * devices) it cannot say the parts do not fit together; each device was
+	 * judged on its own rate, and the worst of them speaks (below).
+	 */
 	if (c->verdict != MS_VERDICT_CONVERGING && wid != MS_DEV_NONE &&
-	    r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
+	    c->threshold != MS_STAT_UNSET && r->dev[wid].conv.verdict == MS_VERDICT_CONVERGING &&
 	    !latest_switchover(r, MS_VERDICT_CONVERGING)) {
 		/* each fits now, together they do not, and nothing says they will shrink */
 		c->verdict = MS_VERDICT_STALLED;

@@ -848,6 +848,10 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 		assert_string_equal(
 		    json_object_get_string(tu_json_get(dev, "convergence.threshold_source")),
 		    "device_rate");
+		/* and the VM's line, the sum of its devices, says the same */
+		assert_string_equal(
+		    json_object_get_string(tu_json_get(rep, "migration.convergence.verdict")),
+		    "converging");
 		json_object_put(rep);
 	}
 	ms_session__free(s);
