@@ -396,15 +396,22 @@ static uint64_t rec_left(const struct ref_dev *r, enum rec_kind k)
 }
 
 /* Re-initialise pre-copy: a new chunk of critical state, plus what was dirty. */
-static void do_reinit(struct ref_dev *r)
+/* The pages of a new chunk of state: how many, and where it starts (a seeded choice). */
+static uint64_t new_chunk(struct ref_dev *r, uint64_t *start)
 {
 	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
-							  : r->p.reinit_bytes / MS_REF_PAGE,
-		 start;
+							  : r->p.reinit_bytes / MS_REF_PAGE;
 
 	if (rpages > r->pages)
 		rpages = r->pages;
-	start = r->pages > rpages ? ms_rand__below(&r->work.rng, r->pages - rpages + 1) : 0;
+	*start = r->pages > rpages ? ms_rand__below(&r->work.rng, r->pages - rpages + 1) : 0;
+	return rpages;
+}
+
+static void do_reinit(struct ref_dev *r)
+{
+	uint64_t start, rpages = new_chunk(r, &start);
+
 	for (uint64_t i = 0; i < r->pages; i++)
 		if ((i >= start && i < start + rpages) || bm_test(r->dirty, i)) {
 			bm_set(r->unsent, i);
@@ -425,13 +432,8 @@ static void do_reinit(struct ref_dev *r)
  */
 static void grow_unreported(struct ref_dev *r)
 {
-	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
-							  : r->p.reinit_bytes / MS_REF_PAGE,
-		 start;
+	uint64_t start, rpages = new_chunk(r, &start);
 
-	if (rpages > r->pages)
-		rpages = r->pages;
-	start = r->pages > rpages ? ms_rand__below(&r->work.rng, r->pages - rpages + 1) : 0;
 	for (uint64_t i = start; i < start + rpages; i++) {
 		bm_set(r->unsent, i);
 		bm_clear(r->initial, i);

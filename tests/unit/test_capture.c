@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,9 @@ static char *write_capture(uint64_t events, struct tu_recorder *live)
 	return path;
 }
 
-static int replay_buf(const void *buf, size_t len, struct tu_recorder *out, char *err)
+/* Replay a capture in memory into out (if any), strictly or salvaging a cut-short one. */
+static int replay_mem(const void *buf, size_t len, struct tu_recorder *out,
+		      struct ms_replay_stats *st, bool salvage, char *err)
 {
 	struct ms_capture_reader *r = ms_capture_reader__open_mem(buf, len, "t.mscap", err,
 								  MS_ERR_LEN);
@@ -52,9 +55,15 @@ static int replay_buf(const void *buf, size_t len, struct tu_recorder *out, char
 	ms_bus__init(&bus);
 	if (out)
 		ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, out);
-	ret = ms_capture_reader__replay(r, &bus, NULL, err, MS_ERR_LEN);
+	ret = salvage ? ms_capture_reader__replay_salvage(r, &bus, st, err, MS_ERR_LEN)
+		      : ms_capture_reader__replay(r, &bus, st, err, MS_ERR_LEN);
 	ms_capture_reader__close(r);
 	return ret;
+}
+
+static int replay_buf(const void *buf, size_t len, struct tu_recorder *out, char *err)
+{
+	return replay_mem(buf, len, out, NULL, false, err);
 }
 
 static void replay_gives_back_every_record_byte_for_byte(void **state)
@@ -489,19 +498,7 @@ static void error_messages_say_what_is_wrong(void **state)
 static int salvage_buf(const void *buf, size_t len, struct tu_recorder *out,
 		       struct ms_replay_stats *st, char *err)
 {
-	struct ms_capture_reader *r = ms_capture_reader__open_mem(buf, len, "t.mscap", err,
-								  MS_ERR_LEN);
-	struct ms_bus bus;
-	int ret;
-
-	if (!r)
-		return -EINVAL;
-	ms_bus__init(&bus);
-	if (out)
-		ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, out);
-	ret = ms_capture_reader__replay_salvage(r, &bus, st, err, MS_ERR_LEN);
-	ms_capture_reader__close(r);
-	return ret;
+	return replay_mem(buf, len, out, st, true, err);
 }
 
 /* Offsets where each chunk ends, from the file's own chunk headers. */
