@@ -399,8 +399,8 @@ static uint64_t rec_left(const struct ref_dev *r, enum rec_kind k)
 /* The pages of a new chunk of state: how many, and where it starts (a seeded choice). */
 static uint64_t new_chunk(struct ref_dev *r, uint64_t *start)
 {
-	uint64_t rpages = r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4
-							  : r->p.reinit_bytes / MS_REF_PAGE;
+	uint64_t rpages =
+	    r->p.reinit_bytes == MS_REF_ALL ? r->pages / 4 : r->p.reinit_bytes / MS_REF_PAGE;
 
 	if (rpages > r->pages)
 		rpages = r->pages;
