@@ -5,6 +5,7 @@
  * A pure function of what the consumer kept.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -980,6 +981,7 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 		.moves_pending = dev->data[MS_PHASE_PRECOPY] > 0,
 	};
 	uint64_t bw = vm->bandwidth_bps, since = 0;
+	bool own_rate;
 
 	if (dev->basis == MS_EV_PRECOPY)
 		find_reinits(dev->samples.v, np, &reinit, &since);
@@ -996,7 +998,8 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	    dev->data[MS_PHASE_STOPCOPY])
 		bw = ms_tm_u64((double)dev->data[MS_PHASE_STOPCOPY] * 1e9 /
 			       (double)r->dt.stopcopy_ns);
-	if (o.threshold == MS_STAT_UNSET && bw && o.limit_ns) {
+	own_rate = o.threshold == MS_STAT_UNSET && bw && o.limit_ns;
+	if (own_rate) {
 		o.threshold = ms_switchover_threshold(bw, o.limit_ns);
 		o.threshold_source = "device_rate";
 	}
@@ -1021,9 +1024,8 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 		c->initial = dev->samples.v[np - 1].initial;
 		c->dirty = dev->samples.v[np - 1].dirty;
 	}
-	if (o.threshold_source && !strcmp(o.threshold_source, "device_rate") && n)
-		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
-	if (c->predicted_ns == MS_STAT_UNSET && bw && n)
+	/* at the rate itself: the threshold derived from it was rounded to whole bytes */
+	if ((c->predicted_ns == MS_STAT_UNSET || own_rate) && bw && n)
 		c->predicted_ns = ms_tm_u64((double)c->pending * 1e9 / (double)bw);
 	return 0;
 }

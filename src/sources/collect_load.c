@@ -72,28 +72,20 @@ void ms_load__verifier_reason(const char *log, char *out, size_t len)
 	}
 }
 
-static int rejected(const struct ms_rejects *rej, const char *name)
-{
-	for (size_t i = 0; i < rej->nr; i++)
-		if (!strcmp(rej->r[i].name, name))
-			return 1;
-	return 0;
-}
-
-void ms_load__apply(struct bpf_object *obj, const struct ms_rejects *rej)
-{
-	struct bpf_program *p;
-
-	bpf_object__for_each_program(p, obj) if (rejected(rej, bpf_program__name(p)))
-	    bpf_program__set_autoload(p, false);
-}
-
 const char *ms_load__reason(const struct ms_rejects *rej, const char *name)
 {
 	for (size_t i = 0; i < rej->nr; i++)
 		if (!strcmp(rej->r[i].name, name))
 			return rej->r[i].reason;
 	return NULL;
+}
+
+void ms_load__apply(struct bpf_object *obj, const struct ms_rejects *rej)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) if (ms_load__reason(rej, bpf_program__name(p)))
+	    bpf_program__set_autoload(p, false);
 }
 
 /* libbpf's "prog 'NAME': ..." warning of this load, when no log names the program. */
@@ -156,7 +148,7 @@ int ms_load__try(struct bpf_object *obj, int (*load)(void *arg), void *arg, stru
 		}
 		if (!bad)
 			bad = warned_prog(obj, warn, &why);
-		if (bad && rej->nr < MS_MAX_REJECTS && !rejected(rej, bpf_program__name(bad))) {
+		if (bad && rej->nr < MS_MAX_REJECTS && !ms_load__reason(rej, bpf_program__name(bad))) {
 			struct ms_prog_reject *r = &rej->r[rej->nr++];
 
 			snprintf(r->name, sizeof(r->name), "%s", bpf_program__name(bad));
