@@ -45,6 +45,8 @@ SAN_CFLAGS := -O1 -g -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP $(SAN
 FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
+# watch --listen serves /metrics with libmicrohttpd
+LDLIBS += $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 # The kernel types the BPF programs read come from bpf/vmlinux.h, a small
 # committed header that declares only the fields bpf/ uses, every struct

@@ -18,6 +18,8 @@ PACKAGES=(
 	jq                         # tests/cli: checking --json output
 	python3                    # tests/reader: the independent capture reader
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
+	libmicrohttpd-dev          # watch --listen: the /metrics endpoint
+	prometheus                 # the e2e test scrapes watch --listen; promtool checks metrics
 	make gcc
 )
 

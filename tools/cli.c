@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Shared command-line plumbing. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <migscope/events_json.h>
 #include <migscope/json.h>
 #include <migscope/parse.h>
 #include <migscope/report.h>
@@ -12,6 +14,13 @@
 #include "cli.h"
 
 int ms_verbose;
+
+/*
+ * The --events-json writer of this process's one session: here rather than
+ * in struct cli_output so every way out of a command leaves nothing behind.
+ */
+static struct ms_events_json events;
+static FILE *events_file;
 
 int cli_error(const char *fmt, ...)
 {
@@ -66,6 +75,24 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg)
 			snprintf(out->bad, sizeof(out->bad),
 				 "--record-max-size: '%s' is not a size of at least 1M", arg);
 		return 1;
+	case CLI_OPT_METRICS:
+		out->metrics = arg;
+		return 1;
+	case CLI_OPT_EVENTS_JSON:
+		out->events_json = arg;
+		return 1;
+	case CLI_OPT_VM:
+		if (!arg[0])
+			snprintf(out->bad, sizeof(out->bad), "--vm: the name is empty");
+		out->labels.vm = arg;
+		return 1;
+	case CLI_OPT_LABEL: {
+		char err[128];
+
+		if (ms_om_labels__add(&out->labels, arg, err, sizeof(err)))
+			snprintf(out->bad, sizeof(out->bad), "--label: %s", err);
+		return 1;
+	}
 	case CLI_OPT_VERBOSE:
 		ms_verbose = 1;
 		return 1;
@@ -81,10 +108,48 @@ int cli_session_opts(const char *cmd, const struct cli_output *out, int live,
 		return cli_usage_error(cmd, "%s", out->bad);
 	if (!out->record && (out->record_sync_ns || out->record_max_size))
 		return cli_usage_error(cmd, "--record-sync and --record-max-size need --record FILE");
+	if (out->events_json && !strcmp(out->events_json, "-") && out->json)
+		return cli_usage_error(cmd, "--events-json - and --json both want stdout: give "
+					    "--events-json a FILE");
+	if ((out->labels.vm || out->labels.nr) && !out->metrics && strcmp(cmd, "watch"))
+		return cli_usage_error(cmd, "--vm and --label name metrics: they need --metrics "
+					    "FILE");
 	o->record_path = out->record;
 	o->record.sync_ns = out->record_sync_ns;
 	o->record.max_size = out->record_max_size;
-	o->progress = live && ms_progress__wanted(stdout, out->quiet) ? stdout : NULL;
+	o->progress = live && ms_progress__wanted(stdout, out->quiet) &&
+			      !(out->events_json && !strcmp(out->events_json, "-"))
+			  ? stdout
+			  : NULL;
+	return 0;
+}
+
+static int events_to_stdout(const struct cli_output *out)
+{
+	return out->events_json && !strcmp(out->events_json, "-");
+}
+
+static void close_events(void)
+{
+	if (events_file && events_file != stdout)
+		fclose(events_file);
+	events_file = NULL;
+	ms_events_json__free(&events);
+}
+
+int cli_attach_outputs(struct ms_session *s, struct cli_output *out)
+{
+	close_events(); /* a previous command's, in a test that runs several */
+	if (!out->events_json)
+		return 0;
+	events_file = events_to_stdout(out) ? stdout : fopen(out->events_json, "we");
+	if (!events_file)
+		return cli_error("%s: failed to create: %s", out->events_json, strerror(errno));
+	ms_events_json__init(&events, events_file, &s->devices, &s->telemetry);
+	if (ms_events_json__subscribe(&events, &s->bus)) {
+		close_events();
+		return cli_error("failed to follow the events: %s", strerror(ENOSPC));
+	}
 	return 0;
 }
 
@@ -96,15 +161,30 @@ int cli_write_files(struct ms_session *s, const struct cli_output *out)
 		return cli_error("%s", err);
 	if (out->svg && ms_report__svg(s, out->svg, err, sizeof(err)))
 		return cli_error("%s", err);
+	if (out->metrics) {
+		struct json_object *r = ms_report__json(s);
+		int ret = ms_om__write_file(out->metrics, r, &out->labels, err, sizeof(err));
+
+		json_object_put(r);
+		if (ret)
+			return cli_error("%s", err);
+	}
 	return 0;
 }
 
 int cli_print_report(struct ms_session *s, const struct cli_output *out)
 {
+	int err_events = events_file ? events.err : 0;
+
 	ms_progress__clear(&s->progress);
+	close_events();
+	if (err_events)
+		return cli_error("%s: failed to write: %s", out->events_json, strerror(-err_events));
 	if (cli_write_files(s, out))
 		return 1;
-	if (out->json) {
+	if (events_to_stdout(out)) {
+		/* stdout is the event stream's: nothing else goes there */
+	} else if (out->json) {
 		struct json_object *r = ms_report__json(s);
 		int err = ms_json_print(stdout, r);
 

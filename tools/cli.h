@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <migscope/openmetrics.h>
 #include <migscope/session.h>
 
 #define EXIT_USAGE 2
@@ -31,6 +32,9 @@ struct cli_output {
 	const char *svg;     /* --svg FILE: the convergence plot */
 	uint64_t record_sync_ns;  /* --record-sync DURATION (0: the default, 1 s) */
 	uint64_t record_max_size; /* --record-max-size SIZE (0: no rotation) */
+	const char *metrics;	  /* --metrics FILE: the report as Prometheus metrics */
+	const char *events_json;  /* --events-json FILE|-: the event lines */
+	struct ms_om_labels labels; /* --vm NAME, --label K=V */
 	char bad[160];	     /* a common option's bad value, reported by cli_session_opts() */
 };
 
@@ -42,6 +46,10 @@ struct cli_output {
 #define CLI_OPT_SVG 0x1004
 #define CLI_OPT_RECORD_SYNC 0x1005
 #define CLI_OPT_RECORD_MAX_SIZE 0x1006
+#define CLI_OPT_METRICS 0x1007
+#define CLI_OPT_EVENTS_JSON 0x1008
+#define CLI_OPT_VM 0x1009
+#define CLI_OPT_LABEL 0x100a
 #define CLI_OPT_VERBOSE 'v'
 #define CLI_OUTPUT_OPTIONS                                                                         \
 	{ "json", no_argument, NULL, CLI_OPT_JSON },                                              \
@@ -51,6 +59,10 @@ struct cli_output {
 		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },                                    \
 		{ "perfetto", required_argument, NULL, CLI_OPT_PERFETTO },                        \
 		{ "svg", required_argument, NULL, CLI_OPT_SVG },                                  \
+		{ "metrics", required_argument, NULL, CLI_OPT_METRICS },                          \
+		{ "events-json", required_argument, NULL, CLI_OPT_EVENTS_JSON },                  \
+		{ "vm", required_argument, NULL, CLI_OPT_VM },                                    \
+		{ "label", required_argument, NULL, CLI_OPT_LABEL },                              \
 		{ "verbose", no_argument, NULL, CLI_OPT_VERBOSE },                                \
 		{ "help", no_argument, NULL, 'h' }
 
@@ -67,6 +79,15 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
 	"                      past SIZE; replay FILE reads them as one\n"                        \
 	"      --perfetto FILE write a Chrome trace-event timeline for Perfetto to FILE\n"          \
 	"      --svg FILE      write the pending-bytes convergence plot to FILE\n"                 \
+	"      --metrics FILE  write the report as Prometheus metrics to FILE, atomically\n"      \
+	"                      (docs/metrics.md; *.prom: the text format node_exporter's\n"      \
+	"                      textfile collector reads, else OpenMetrics)\n"                   \
+	"      --vm NAME       the vm label of every metric\n"                                   \
+	"      --label K=V     one more label on every metric (KubeVirt: namespace, name,\n"     \
+	"                      node); repeatable\n"                                              \
+	"      --events-json FILE|-  one JSON line per status change, pass, limit change,\n"    \
+	"                      device arc and verdict change, as they happen (- : stdout,\n"    \
+	"                      which then carries nothing else; docs/report-schema.md)\n"       \
 	"      --quiet         no progress line\n"                                                 \
 	"  -v, --verbose       debug and libbpf messages on stderr\n"                              \
 	"  -h, --help          this help\n"
@@ -79,7 +100,13 @@ int cli_output_option(struct cli_output *out, int opt, const char *arg);
 int cli_session_opts(const char *cmd, const struct cli_output *out, int live,
 		     struct ms_session_opts *o);
 
-/* Write the --perfetto and --svg files asked for.  0 or 1. */
+/*
+ * After ms_session__new: subscribe the --events-json writer to s (after
+ * every consumer of the session, whose state its verdicts read).  0 or 1.
+ */
+int cli_attach_outputs(struct ms_session *s, struct cli_output *out);
+
+/* Write the --perfetto, --svg and --metrics files asked for.  0 or 1. */
 int cli_write_files(struct ms_session *s, const struct cli_output *out);
 
 /*

@@ -200,6 +200,11 @@ int do_profile(int argc, char **argv)
 		free(specs);
 		return cli_error("%s", err);
 	}
+	if (cli_attach_outputs(s, &out)) {
+		free(specs);
+		ms_session__free(s);
+		return 1;
+	}
 	ret = ms_profile__run(s, &po, &res);
 	free(specs);
 	if (!ret && res.arcs_note[0])

@@ -201,9 +201,9 @@ int do_replay(int argc, char **argv)
 		return cli_usage_error("replay", optind == argc ? "missing capture FILE" :
 								  "expected one capture FILE");
 	path = argv[optind];
-	if (whatif && (out.check || out.perfetto || out.svg))
+	if (whatif && (out.check || out.perfetto || out.svg || out.metrics))
 		return cli_usage_error("replay", "the what-if options print their own report: no "
-						 "--check, --perfetto or --svg with them");
+						 "--check, --perfetto, --svg or --metrics with them");
 
 	r = ms_capture_reader__open(path, err, sizeof(err));
 	if (!r)
@@ -218,6 +218,11 @@ int do_replay(int argc, char **argv)
 	if (!s) {
 		ms_capture_reader__close(r);
 		return cli_error("%s", err);
+	}
+	if (cli_attach_outputs(s, &out)) {
+		ms_capture_reader__close(r);
+		ms_session__free(s);
+		return 1;
 	}
 	if (until_ns) {
 		memset(&until, 0, sizeof(until));

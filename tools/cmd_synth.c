@@ -77,6 +77,10 @@ int do_synth(int argc, char **argv)
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s)
 		return cli_error("%s", err);
+	if (cli_attach_outputs(s, &out)) {
+		ms_session__free(s);
+		return 1;
+	}
 	end = ms_synth__run(s, &so);
 	if (ms_session__end(s, end, 0, err, sizeof(err))) {
 		ms_session__free(s);

@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
 #include <migscope/loop.h>
+#include <migscope/openmetrics.h>
+#include <migscope/report.h>
 #include <migscope/parse.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
@@ -52,6 +55,9 @@ struct watch {
 	unsigned int nr_devices;
 	uint32_t host[MAX_DEVICES]; /* the devices' ids */
 	int tracking;		    /* host devices' dirty pages are tracked */
+	struct ms_metrics_server *metrics; /* --listen */
+	const struct cli_output *out;
+	int metrics_warned; /* a --metrics rewrite failed once: said, not again */
 };
 
 static void usage(FILE *f)
@@ -96,13 +102,20 @@ static void usage(FILE *f)
 	    "      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
 	    "      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
 	    "      --no-set              change nothing in QEMU (not even the events capability)\n"
-	    "      --timeout DURATION    give up after DURATION (default: none)\n" CLI_OUTPUT_HELP
+	    "      --timeout DURATION    give up after DURATION (default: none)\n"
+	    "      --listen ADDR:PORT    serve the live report as Prometheus metrics at\n"
+	    "                            http://ADDR:PORT/metrics while watching\n"
+	    "                            (docs/metrics.md); --metrics FILE is rewritten\n"
+	    "                            every second too\n" CLI_OUTPUT_HELP
 	    "\nExamples:\n"
 	    "  migscope watch --qmp /run/vm1.qmp\n"
 	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
 	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
-	    "mig.mscap\n",
+	    "mig.mscap\n"
+	    "  migscope watch --qmp /run/vm1.qmp --listen 127.0.0.1:9464 --vm vm1 \\\n"
+	    "      --label namespace=prod --metrics /var/lib/node_exporter/vm1.prom\n"
+	    "  migscope watch --qmp /run/vm1.qmp --events-json - | fluent-bit -i stdin ...\n",
 	    MAX_DEVICES);
 }
 
@@ -442,6 +455,20 @@ static int close_sources(struct watch *w, int ret)
 	return exit_code;
 }
 
+/* --metrics FILE during the watch: a textfile collector reads it while it runs. */
+static int on_metrics_tick(void *ctx, uint32_t events)
+{
+	struct watch *w = ctx;
+	struct json_object *r = ms_report__json(w->s);
+	char err[MS_ERR_LEN];
+
+	if (ms_om__write_file(w->out->metrics, r, &w->out->labels, err, sizeof(err)) &&
+	    !w->metrics_warned++)
+		fprintf(stderr, "migscope: warning: %s; trying again every second\n", err);
+	json_object_put(r);
+	return 0;
+}
+
 /* Records stop coming while QEMU idles: keep the --record-sync window anyway. */
 static int on_record_tick(void *ctx, uint32_t events)
 {
@@ -461,7 +488,8 @@ int do_watch(int argc, char **argv)
 		O_DOWNTIME,
 		O_BW,
 		O_NOSET,
-		O_TIMEOUT
+		O_TIMEOUT,
+		O_LISTEN
 	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
@@ -475,6 +503,7 @@ int do_watch(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, O_BW },
 		{ "no-set", no_argument, NULL, O_NOSET },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "listen", required_argument, NULL, O_LISTEN },
 		{ 0 },
 	};
 	struct cli_output out = { 0 };
@@ -483,6 +512,9 @@ int do_watch(int argc, char **argv)
 	enum qemu_events events = EVENTS_AUTO;
 	struct watch w = { 0 };
 	uint64_t v, downtime_ns = 0, timeout_ns = 0, pid = 0;
+	struct sockaddr_storage listen_sa;
+	size_t listen_len = 0;
+	const char *listen_addr = NULL;
 	const struct ms_qmp_info *info;
 	char err[MS_ERR_LEN];
 	int opt, ret, exit_code = 1;
@@ -538,6 +570,11 @@ int do_watch(int argc, char **argv)
 			if (parse_duration_opt("--timeout", optarg, &timeout_ns))
 				return EXIT_USAGE;
 			break;
+		case O_LISTEN:
+			if (ms_om_parse_listen(optarg, &listen_sa, &listen_len, err, sizeof(err)))
+				return cli_usage_error("watch", "--listen: %s", err);
+			listen_addr = optarg;
+			break;
 		default:
 			return cli_usage_error("watch", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -554,6 +591,10 @@ int do_watch(int argc, char **argv)
 		return cli_usage_error("watch", "--qemu-events log needs --qemu-log FILE");
 	if (events == EVENTS_USDT && w.log_path)
 		return cli_usage_error("watch", "--qemu-events usdt contradicts --qemu-log");
+	if ((out.labels.vm || out.labels.nr) && !out.metrics && !listen_addr)
+		return cli_usage_error("watch",
+				       "--vm and --label name metrics: they need --metrics FILE or "
+				       "--listen ADDR:PORT");
 
 	ret = cli_session_opts("watch", &out, 1, &sopts);
 	if (ret)
@@ -561,6 +602,7 @@ int do_watch(int argc, char **argv)
 	w.s = ms_session__new(&sopts, err, sizeof(err));
 	if (!w.s)
 		return cli_error("%s", err);
+	w.out = &out;
 	/* a QEMU that quits under us must not kill us before the report */
 	signal(SIGPIPE, SIG_IGN);
 	ms_bpf__set_verbose(ms_verbose);
@@ -568,6 +610,21 @@ int do_watch(int argc, char **argv)
 	/* SIGINT/SIGTERM from here on stop the loop: sources detach, the report is printed */
 	w.loop = ms_loop__new(1);
 	if (!w.qmp || !w.loop) {
+		cli_error("failed to start: %s", strerror(ENOMEM));
+		goto out;
+	}
+	if (cli_attach_outputs(w.s, &out))
+		goto out;
+	if (listen_addr) {
+		w.metrics = ms_metrics_server__new(w.s, &out.labels, &listen_sa, listen_len,
+						   listen_addr, w.loop, err, sizeof(err));
+		if (!w.metrics) {
+			cli_error("%s", err);
+			goto out;
+		}
+		fprintf(stderr, "migscope: serving metrics at http://%s/metrics\n", listen_addr);
+	}
+	if (out.metrics && ms_loop__add_timer(w.loop, 1000000000ull, on_metrics_tick, &w) < 0) {
 		cli_error("failed to start: %s", strerror(ENOMEM));
 		goto out;
 	}
@@ -621,6 +678,7 @@ int do_watch(int argc, char **argv)
 		exit_code = 1;
 out:
 	/* detach before the loop goes */
+	ms_metrics_server__free(w.metrics);
 	ms_usdt__close(w.usdt);
 	ms_collect__close(w.collect);
 	ms_qemu_trace__free(w.trace);

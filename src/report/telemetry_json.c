@@ -238,6 +238,9 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 			: NULL);
 	ms_json_add(o, "total_ms",
 		    vm->have_total ? ms_json_ms(vm->total_end_ns - vm->total_start_ns) : NULL);
+	ms_json_add(o, "total_start_ms",
+		    vm->have_total ? ms_json_fixed(ms_report__rel_ms(r, vm->total_start_ns), 3)
+				   : NULL);
 	ms_json_add(o, "qmp_downtime_ms", bytes_or_null(vm->qmp_downtime_ms));
 	ms_json_add(o, "qmp_total_ms", bytes_or_null(vm->qmp_total_ms));
 	ms_json_add(o, "qmp_expected_downtime_ms", bytes_or_null(vm->qmp_expected_downtime_ms));
