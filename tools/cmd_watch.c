@@ -674,6 +674,16 @@ int do_watch(int argc, char **argv)
 		cli_error("%s; report from what was seen",
 			  ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret));
 	exit_code = close_sources(&w, ret);
+	if (w.metrics && ret != -EINTR && ms_metrics_server__scrapes(w.metrics)) {
+		int r;
+
+		fprintf(stderr, "migscope: serving the final report until it is scraped (at most "
+				"30 s)\n");
+		r = ms_metrics_server__final_scrape(w.metrics, 30000000000ull);
+		if (r == -ETIMEDOUT)
+			fprintf(stderr, "migscope: warning: the final report was not scraped; the "
+					"scraper holds the last live values\n");
+	}
 	if (cli_print_report(w.s, &out))
 		exit_code = 1;
 out:

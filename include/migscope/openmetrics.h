@@ -11,6 +11,7 @@
 #define MIGSCOPE_OPENMETRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -82,6 +83,15 @@ struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
 						 const struct sockaddr_storage *sa, size_t salen,
 						 const char *addr, struct ms_loop *loop, char *err,
 						 size_t errlen);
+/*
+ * After the session ended: serve its final report until one scrape has
+ * fetched it, at most three scrape intervals (at least 1 s) and max_ns, so
+ * Prometheus holds the final downtime and not the last live values.  Only
+ * when something has scraped before.  0 (fetched), -ETIMEDOUT, -EINTR (a
+ * signal), -ENOENT (nothing scrapes), -ENOMEM.
+ */
+int ms_metrics_server__final_scrape(struct ms_metrics_server *m, uint64_t max_ns);
+
 /* Scrapes answered so far. */
 unsigned long ms_metrics_server__scrapes(const struct ms_metrics_server *m);
 void ms_metrics_server__free(struct ms_metrics_server *m);

@@ -19,6 +19,7 @@
 #include <migscope/loop.h>
 #include <migscope/openmetrics.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 
 /* MHD's own timeouts (an idle keep-alive connection) are checked this often. */
 #define HOUSEKEEPING_NS 500000000ull
@@ -30,6 +31,8 @@ struct ms_metrics_server {
 	struct ms_loop *loop;
 	int epoll_fd, timer;
 	unsigned long scrapes;
+	uint64_t last_ns, interval_ns; /* the last scrape, and the one before it to that */
+	int final;		       /* serving the final report: stop once it is out */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *text)
@@ -88,7 +91,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	m->scrapes++;
+	if (m->last_ns)
+		m->interval_ns = ms_now_ns() - m->last_ns;
+	m->last_ns = ms_now_ns();
+	if (m->final)
+		*con_cls = m; /* the final report: once it is sent, the watch may end */
 	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct ms_metrics_server *m = cls;
+
+	if (*con_cls == m && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		ms_loop__stop(m->loop, 0);
 }
 
 static int on_ready(void *ctx, uint32_t events)
@@ -128,7 +145,7 @@ struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
 	m->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, m,
 				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned int)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
 	if (!m->d) {
 		snprintf(err, errlen, "failed to listen on %s: libmicrohttpd refused to start",
 			 addr);
@@ -158,6 +175,58 @@ fail:
 	return NULL;
 }
 
+/* Move MHD's fd and timer from the loop they are in to l (NULL: none).  0 or -errno. */
+static int move_to(struct ms_metrics_server *m, struct ms_loop *l)
+{
+	int ret = 0, fd = m->epoll_fd;
+
+	if (m->timer >= 0)
+		ms_loop__del_timer(m->loop, m->timer);
+	if (m->epoll_fd >= 0)
+		ms_loop__del_fd(m->loop, m->epoll_fd);
+	m->timer = m->epoll_fd = -1;
+	m->loop = l;
+	if (!l)
+		return 0;
+	ret = ms_loop__add_fd(l, fd, EPOLLIN, on_ready, m);
+	if (!ret)
+		m->epoll_fd = fd;
+	if (!ret) {
+		ret = ms_loop__add_timer(l, HOUSEKEEPING_NS, on_ready, m);
+		m->timer = ret;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int ms_metrics_server__final_scrape(struct ms_metrics_server *m, uint64_t max_ns)
+{
+	struct ms_loop *l;
+	uint64_t wait;
+	int fd, ret;
+
+	if (!m || !m->scrapes)
+		return -ENOENT;
+	/* three scrape intervals, at least a second */
+	wait = m->interval_ns * 3 > 1000000000ull ? m->interval_ns * 3 : 1000000000ull;
+	wait = wait < max_ns ? wait : max_ns;
+	/*
+	 * A loop of its own: the watch's still has its sources' fds and timers,
+	 * which must not add to a report that has ended.  SIGINT still stops it.
+	 */
+	l = ms_loop__new(1);
+	fd = m->epoll_fd;
+	if (!l || fd < 0 || move_to(m, l)) {
+		move_to(m, NULL);
+		ms_loop__free(l);
+		return -ENOMEM;
+	}
+	m->final = 1;
+	ret = ms_loop__run(l, wait);
+	move_to(m, NULL);
+	ms_loop__free(l);
+	return ret;
+}
+
 unsigned long ms_metrics_server__scrapes(const struct ms_metrics_server *m)
 {
 	return m ? m->scrapes : 0;
@@ -167,10 +236,7 @@ void ms_metrics_server__free(struct ms_metrics_server *m)
 {
 	if (!m)
 		return;
-	if (m->timer >= 0)
-		ms_loop__del_timer(m->loop, m->timer);
-	if (m->epoll_fd >= 0)
-		ms_loop__del_fd(m->loop, m->epoll_fd);
+	move_to(m, NULL);
 	if (m->d) {
 		/* MHD closes the listening socket it was given */
 		MHD_stop_daemon(m->d);

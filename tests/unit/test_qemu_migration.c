@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +50,9 @@ struct e2e {
 	const char *migscope;
 	struct tp_procs procs;
 	int src_qmp, dst_qmp;
+	/* the Prometheus run: watch --listen's port, Prometheus's, the --metrics file */
+	int metrics_port, prom_port;
+	char listen[32], metrics[128];
 };
 
 /*
@@ -283,6 +289,7 @@ struct run {
 	/* through the test's own monitor, after the watch attached: before `migrate`, and after */
 	void (*before_migrate)(struct e2e *e);
 	void (*while_migrating)(struct e2e *e);
+	const char *const *watch_args; /* more watch options, NULL-terminated */
 };
 
 static void start_qemu(struct e2e *e, int dest, const char *workload)
@@ -352,7 +359,7 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 			  size_t len)
 {
 	char sock[128], log[128], err[128], cmd[256], serial[128];
-	char *argv[24];
+	char *argv[40];
 	pid_t watch;
 	int n = 0;
 
@@ -389,6 +396,8 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	argv[n++] = "--json";
 	argv[n++] = "--record";
 	argv[n++] = capture;
+	for (const char *const *a = r->watch_args; a && *a && n < 38; a++)
+		argv[n++] = (char *)*a;
 	argv[n] = NULL;
 	watch = tp_spawn(&e->procs, argv, &(struct tp_io){ .out = report, .err = err });
 	tp_wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
@@ -937,6 +946,296 @@ static void downtime_bounds_hold_qmp_with_the_other_core_busy(void **state)
 	replay_gives_the_same_report(e, capture, report);
 }
 
+/* --- a real Prometheus scraping watch --listen ----------------------------------- */
+
+/* A loopback port nobody listens on now. */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * GET http://127.0.0.1:port/path (HTTP/1.0, the whole answer read): the
+ * status, and the body in a malloc'd string (*body, the caller frees), or
+ * -1 when nothing listens.
+ */
+static int http_get(int port, const char *path, const char *accept, char **body)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	size_t len = 0, cap = 1 << 16;
+	char *buf, req[2048], *p;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+	struct timeval tv = { .tv_sec = 10 };
+	ssize_t n;
+
+	*body = NULL;
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
+		 accept ? "Accept: " : "", accept ? accept : "", accept ? "\r\n" : "");
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	buf = malloc(cap);
+	assert_non_null(buf);
+	while ((n = recv(fd, buf + len, cap - len - 1, 0)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	close(fd);
+	buf[len] = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	p = strstr(buf, "\r\n\r\n");
+	*body = strdup(p ? p + 4 : "");
+	free(buf);
+	return status;
+}
+
+/* `promtool check metrics` (Debian's prometheus 2.42) on a file of the text format. */
+static void promtool_passes(const char *path)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s.lint 2>&1", path, path);
+	if (system(cmd)) {
+		snprintf(cmd, sizeof(cmd), "%s.lint", path);
+		fail_msg("promtool check metrics %s failed (%s)", path, cmd);
+	}
+}
+
+/*
+ * An instant query of Prometheus's HTTP API: the value of the one series it
+ * returns, or NAN when it returns none.  Fails on more than one.
+ */
+static double prom_query(const struct e2e *e, const char *query)
+{
+	char path[1024], *body;
+	size_t o = 0;
+	struct json_object *r, *res, *v;
+	double val = NAN;
+
+	o = (size_t)snprintf(path, sizeof(path), "/api/v1/query?query=");
+	for (const char *q = query; *q && o + 4 < sizeof(path); q++)
+		if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		    (*q >= '0' && *q <= '9') || strchr("_-.~", *q))
+			path[o++] = *q;
+		else
+			o += (size_t)snprintf(path + o, 4, "%%%02X", (unsigned char)*q);
+	path[o] = 0;
+	if (http_get(e->prom_port, path, NULL, &body) != 200)
+		fail_msg("Prometheus query %s: %s", query, body ? body : "no answer");
+	r = json_tokener_parse(body);
+	if (!r || !json_object_object_get_ex(r, "data", &res) ||
+	    !json_object_object_get_ex(res, "result", &res))
+		fail_msg("Prometheus query %s: %s", query, body);
+	if (json_object_array_length(res) > 1)
+		fail_msg("Prometheus query %s: %zu series: %s", query,
+			 json_object_array_length(res), body);
+	if (json_object_array_length(res) == 1 &&
+	    json_object_object_get_ex(json_object_array_get_idx(res, 0), "value", &v))
+		val = strtod(json_object_get_string(json_object_array_get_idx(v, 1)), NULL);
+	json_object_put(r);
+	free(body);
+	return val;
+}
+
+/* Before `migrate`: Prometheus scrapes the watch every 100 ms, and has once. */
+static void start_prometheus(struct e2e *e)
+{
+	char cfg[128], tsdb[128], web[64], err[128], cfgarg[160], tsdbarg[160], *body;
+	char *argv[] = { "prometheus", cfgarg, tsdbarg, web, "--log.level=warn", NULL };
+	uint64_t end;
+	FILE *f;
+
+	path_in(e, "prometheus.yml", cfg, sizeof(cfg));
+	path_in(e, "tsdb", tsdb, sizeof(tsdb));
+	path_in(e, "prometheus.err", err, sizeof(err));
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"global:\n"
+		"  scrape_interval: 100ms\n"
+		"  scrape_timeout: 90ms\n"
+		"scrape_configs:\n"
+		"  - job_name: migscope\n"
+		"    static_configs:\n"
+		"      - targets: ['127.0.0.1:%d']\n",
+		e->metrics_port);
+	fclose(f);
+	snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", cfg);
+	snprintf(tsdbarg, sizeof(tsdbarg), "--storage.tsdb.path=%s", tsdb);
+	snprintf(web, sizeof(web), "--web.listen-address=127.0.0.1:%d", e->prom_port);
+	tp_spawn(&e->procs, argv, &(struct tp_io){ .err = err });
+	end = ms_now_ns() + 30 * SEC;
+	while (http_get(e->prom_port, "/-/ready", NULL, &body) != 200) {
+		free(body);
+		if (ms_now_ns() > end)
+			fail_msg("Prometheus not ready after 30 s (%s)", err);
+		tp_sleep_ms(100);
+	}
+	free(body);
+	while (prom_query(e, "up{job=\"migscope\"}") != 1) {
+		if (ms_now_ns() > end)
+			fail_msg("Prometheus has not scraped the watch after 30 s (%s)", err);
+		tp_sleep_ms(100);
+	}
+}
+
+/*
+ * Prometheus, and two scrapes of our own while the watch runs: the text
+ * format (no Accept header) passes promtool; OpenMetrics (Prometheus's
+ * Accept header) ends in # EOF.
+ */
+static void prometheus_and_own_scrapes(struct e2e *e)
+{
+	char path[160], *body;
+	FILE *f;
+
+	start_prometheus(e);
+	assert_int_equal(http_get(e->metrics_port, "/metrics", NULL, &body), 200);
+	assert_non_null(strstr(body, "# TYPE migscope_build_info gauge"));
+	snprintf(path, sizeof(path), "%s/scrape.txt", e->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(body, f);
+	fclose(f);
+	free(body);
+	promtool_passes(path);
+	assert_int_equal(http_get(e->metrics_port, "/metrics",
+				  "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+				  &body),
+			 200);
+	assert_true(strlen(body) > 6 && !strcmp(body + strlen(body) - 6, "# EOF\n"));
+	assert_non_null(strstr(body, "# TYPE migscope_build info\n"));
+	free(body);
+	assert_int_equal(http_get(e->metrics_port, "/nothing", NULL, &body), 404);
+	free(body);
+}
+
+/* A number of the report at a path of keys ("migration", "downtime_ms"); NAN for null. */
+static double report_num(struct json_object *o, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (!o || !json_object_object_get_ex(o, *keys, &o))
+			return NAN;
+	return o ? json_object_get_double(o) : NAN;
+}
+
+static struct json_object *report_device(struct json_object *rep, const char *name)
+{
+	struct json_object *devs, *v;
+
+	assert_true(json_object_object_get_ex(rep, "devices", &devs));
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i);
+
+		if (json_object_object_get_ex(d, "name", &v) &&
+		    !strcmp(json_object_get_string(v), name))
+			return d;
+	}
+	fail_msg("no device %s in the report", name);
+	return NULL;
+}
+
+/* Prometheus's last value of a series (staleness markers aside) against the report's. */
+static void prom_agrees(const struct e2e *e, const char *series, double want)
+{
+	char q[512];
+	double got;
+
+	snprintf(q, sizeof(q), "last_over_time(%s[10m])", series);
+	got = prom_query(e, q);
+	if (isnan(want) || isnan(got) || fabs(got - want) > 1e-9 * (fabs(want) > 1 ? fabs(want) : 1))
+		fail_msg("%s: Prometheus %.9g, the JSON report %.9g", series, got, want);
+}
+
+/*
+ * QEMU 7.2 under a real Prometheus (Debian's 2.42): watch --listen serves
+ * /metrics while the migration runs, scraped every 100 ms, and the final
+ * report once after it; --metrics writes the text-format file.  What
+ * Prometheus stored last is the JSON report's downtime and pending bytes,
+ * the ram section's pending series changed while it ran (live, not only the
+ * end), and promtool accepts the file and a scrape.
+ */
+static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **state)
+{
+	struct e2e *e = *state;
+	const char *args[] = { "--listen", e->listen, "--metrics", e->metrics, "--vm", "e2e",
+			       "--label", "namespace=ns1", NULL };
+	const struct run r = { .workload = "ws=32M rate=1000",
+			       .downtime = "300ms",
+			       .bandwidth = "32M/s",
+			       .before_migrate = prometheus_and_own_scrapes,
+			       .watch_args = args };
+	static const char *const dt_ms[] = { "migration", "downtime_ms", NULL };
+	static const char *const stopcopy_ms[] = { "downtime", "stopcopy_ms", NULL };
+	static const char *const initial[] = { "convergence", "initial_bytes", NULL };
+	static const char *const dirty[] = { "convergence", "dirty_bytes", NULL };
+	char report[128], capture[128], path[160];
+	struct json_object *rep, *ram;
+	const char *verdict;
+	double changes;
+
+	skip_without_qemu(e);
+	if (access("/usr/bin/prometheus", X_OK) || access("/usr/bin/promtool", X_OK))
+		tu_skip("Debian's prometheus is not installed (scripts/setup.sh installs it)");
+	e->metrics_port = free_port();
+	e->prom_port = free_port();
+	snprintf(e->listen, sizeof(e->listen), "127.0.0.1:%d", e->metrics_port);
+	path_in(e, "migscope.prom", e->metrics, sizeof(e->metrics));
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, NULL), "completed");
+
+	promtool_passes(e->metrics);
+	rep = json_object_from_file(report);
+	assert_non_null(rep);
+	ram = report_device(rep, "ram");
+	prom_agrees(e, "migscope_migration_downtime_seconds{vm=\"e2e\",namespace=\"ns1\"}",
+		    report_num(rep, dt_ms) / 1000);
+	prom_agrees(e,
+		    "migscope_device_last_downtime_seconds{device=\"ram\",phase=\"stop_copy\","
+		    "side=\"source\",vm=\"e2e\"}",
+		    report_num(ram, stopcopy_ms) / 1000);
+	prom_agrees(e, "migscope_device_pending_bytes{device=\"ram\",kind=\"precopy_initial\"}",
+		    report_num(ram, initial));
+	prom_agrees(e, "migscope_device_pending_bytes{device=\"ram\",kind=\"precopy_dirty\"}",
+		    report_num(ram, dirty));
+	verdict = json_object_get_string(
+	    json_object_object_get(json_object_object_get(ram, "convergence"), "verdict"));
+	snprintf(path, sizeof(path),
+		 "migscope_device_convergence{device=\"ram\",migscope_device_convergence=\"%s\"}",
+		 verdict);
+	prom_agrees(e, path, 1);
+	/* scraped live: the pending bytes moved while it migrated */
+	changes = prom_query(e, "changes(migscope_device_pending_bytes{device=\"ram\","
+				"kind=\"precopy_initial\"}[10m])");
+	if (!(changes >= 2))
+		fail_msg("ram's pending bytes changed %.0f times in Prometheus", changes);
+	print_message("QEMU %s, Prometheus 2.42: downtime %.3f ms, ram's pending bytes changed "
+		      "%.0f times over the scrapes\n",
+		      qemu_version(e->src_qmp), report_num(rep, dt_ms), changes);
+	json_object_put(rep);
+	replay_gives_the_same_report(e, capture, report);
+}
+
 int main(void)
 {
 	/* one test per QEMU version and run, named so */
@@ -949,6 +1248,7 @@ int main(void)
 		    setup72),
 		E2E("7.2", limits_set_through_another_monitor_are_followed_live, setup72),
 		E2E("7.2", downtime_bounds_hold_qmp_with_the_other_core_busy, setup72),
+		E2E("7.2", prometheus_scrapes_the_watch_and_agrees_with_the_json_report, setup72),
 		E2E("10.0", small_working_set_migrates_and_the_watch_reports_it, setup10),
 		E2E("10.0", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
 		    setup10),
