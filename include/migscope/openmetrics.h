@@ -61,8 +61,8 @@ int ms_om__write_file(const char *path, struct json_object *report,
 		      const struct ms_om_labels *l, char *err, size_t errlen);
 
 /*
- * Parse "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464", ":9464" for every
- * address) for --listen.  0, or -EINVAL with err saying why.
+ * Parse "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464", "localhost:9464",
+ * ":9464" for every address; no host names) for --listen.  0, or -EINVAL with err saying why.
  */
 struct sockaddr_storage;
 int ms_om_parse_listen(const char *arg, struct sockaddr_storage *sa, size_t *salen, char *err,

@@ -618,7 +618,7 @@ int ms_om_parse_listen(const char *arg, struct sockaddr_storage *sa, size_t *sal
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST };
 	struct addrinfo *res = NULL;
 	const char *colon = strrchr(arg, ':');
 	char host[256], *end;
@@ -650,9 +650,12 @@ int ms_om_parse_listen(const char *arg, struct sockaddr_storage *sa, size_t *sal
 		snprintf(err, errlen, "'%s': an IPv6 address goes in brackets, [::1]:PORT", arg);
 		return -EINVAL;
 	}
+	/* numeric addresses only: parsing an option must not wait for DNS */
+	if (!strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
 	ret = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
 	if (ret || !res) {
-		snprintf(err, errlen, "'%s': address '%s': %s", arg, host, gai_strerror(ret));
+		snprintf(err, errlen, "'%s': '%s' is not an IP address", arg, host);
 		if (res)
 			freeaddrinfo(res);
 		return -EINVAL;
