@@ -28,21 +28,28 @@ static const char *const own_labels[] = { "device", "driver",	"vm",	   "side",
 					  "migscope_migration_convergence",
 					  "migscope_device_convergence", NULL };
 
+/* Length of the UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+	int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
+		(*p & 0xf8) == 0xf0 ? 3 : -1;
+
+	if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4))
+		return 0;
+	for (int i = 1; i <= n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n + 1;
+}
+
 static int valid_utf8(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	int n;
 
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
-			(*p & 0xf8) == 0xf0 ? 3 : -1;
-
-		if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4))
+	for (; *p; p += n)
+		if (!(n = utf8_len(p)))
 			return 0;
-		for (int i = 1; i <= n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-		p += n + 1;
-	}
 	return 1;
 }
 
@@ -116,17 +123,29 @@ struct lset {
 	int n;
 };
 
+/*
+ * A label value: backslash, quote and newline escaped; a byte that is not
+ * UTF-8 (a device name from a capture can be anything) as U+FFFD, since
+ * Prometheus refuses the whole scrape for one.
+ */
 static void put_escaped(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
+	int n;
+
+	for (; *s; s += n) {
+		n = utf8_len((const unsigned char *)s);
+		if (!n) {
+			fputs("\xef\xbf\xbd", f);
+			n = 1;
+		} else if (*s == '\\') {
 			fputs("\\\\", f);
-		else if (*s == '"')
+		} else if (*s == '"') {
 			fputs("\\\"", f);
-		else if (*s == '\n')
+		} else if (*s == '\n') {
 			fputs("\\n", f);
-		else
-			fputc(*s, f);
+		} else {
+			fwrite(s, 1, (size_t)n, f);
+		}
 	}
 }
 
