@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#define MS_OM_MAX_LABELS   16
+#define MS_OM_MAX_LABELS     16
 #define MS_OM_LABEL_NAME_LEN 64
 
 enum ms_om_format {
@@ -40,8 +40,8 @@ struct ms_om_labels {
 int ms_om_labels__add(struct ms_om_labels *l, const char *kv, char *err, size_t errlen);
 
 /* Render report in fmt into a malloc'd buffer (*buf, *len).  0 or -ENOMEM. */
-int ms_om__render(struct json_object *report, const struct ms_om_labels *l,
-		  enum ms_om_format fmt, char **buf, size_t *len);
+int ms_om__render(struct json_object *report, const struct ms_om_labels *l, enum ms_om_format fmt,
+		  char **buf, size_t *len);
 
 /* The HTTP Content-Type of fmt. */
 const char *ms_om__content_type(enum ms_om_format fmt);
@@ -57,8 +57,8 @@ enum ms_om_format ms_om__file_format(const char *path);
  * same directory, fsync, rename over path.  0, or -errno with err naming
  * the file.
  */
-int ms_om__write_file(const char *path, struct json_object *report,
-		      const struct ms_om_labels *l, char *err, size_t errlen);
+int ms_om__write_file(const char *path, struct json_object *report, const struct ms_om_labels *l,
+		      char *err, size_t errlen);
 
 /*
  * Parse "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464", "localhost:9464",

@@ -46,8 +46,7 @@ static struct json_object *ms_since(const struct ms_events_json *e, uint64_t ts)
 }
 
 /* A line's common head: the format version, its kind, when (stream and wall time). */
-static struct json_object *line_new(const struct ms_events_json *e, const char *kind,
-				    uint64_t ts)
+static struct json_object *line_new(const struct ms_events_json *e, const char *kind, uint64_t ts)
 {
 	struct json_object *o = json_object_new_object();
 	char buf[64] = "";
@@ -156,15 +155,15 @@ static void check_verdicts(struct ms_events_json *e, uint64_t ts)
 
 		if (!info)
 			continue;
-		verdict_line(e, id, ms_tm_verdict_expected(info, c) ? (int)c->verdict : VERDICT_NULL,
+		verdict_line(e, id,
+			     ms_tm_verdict_expected(info, c) ? (int)c->verdict : VERDICT_NULL,
 			     c->reason, ts);
 	}
 	verdict_line(e, MS_DEV_NONE, (int)r.vm.conv.verdict, r.vm.conv.reason, ts);
 	ms_tm_report__free(&r);
 }
 
-static void on_status(struct ms_events_json *e, const struct ms_ev_mig_status *m,
-		      uint32_t *last)
+static void on_status(struct ms_events_json *e, const struct ms_ev_mig_status *m, uint32_t *last)
 {
 	struct json_object *o;
 
@@ -184,8 +183,8 @@ static void on_pass(struct ms_events_json *e, const struct ms_ev_pass *p)
 
 	ms_json_add(o, "device", dev_name(e, p->hdr.dev));
 	ms_json_add(o, "pass", json_object_new_int64(p->pass));
-	ms_json_add(o, "origin", json_object_new_string(p->origin < 3 ? origins[p->origin]
-									: "unknown"));
+	ms_json_add(o, "origin",
+		    json_object_new_string(p->origin < 3 ? origins[p->origin] : "unknown"));
 	ms_json_add(o, "reinit", json_object_new_boolean(!!(p->flags & MS_PASS_REINIT)));
 	ms_json_add(o, "left_bytes", u64_or_null(p->left));
 	ms_json_add(o, "dirty_bytes", u64_or_null(p->dirty));
@@ -215,8 +214,7 @@ static void on_arc(struct ms_events_json *e, const struct ms_ev_dev_state *a)
 	struct json_object *o = line_new(e, "arc", a->hdr.ts_ns);
 
 	ms_json_add(o, "device", dev_name(e, a->hdr.dev));
-	ms_json_add(o, "side",
-		    info ? json_object_new_string(ms_dev_role_name(info->role)) : NULL);
+	ms_json_add(o, "side", info ? json_object_new_string(ms_dev_role_name(info->role)) : NULL);
 	ms_json_add(o, "from", json_object_new_string(ms_tm_state_name(a->domain, a->from)));
 	ms_json_add(o, "to", json_object_new_string(ms_tm_state_name(a->domain, a->to)));
 	ms_json_add(o, "ms", ms_json_ms(a->dur_ns));

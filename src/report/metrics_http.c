@@ -52,17 +52,16 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const 
 /* Prometheus asks for OpenMetrics in its Accept header; everything else gets the text format. */
 static enum ms_om_format wanted_format(struct MHD_Connection *c)
 {
-	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_ACCEPT);
+	const char *accept =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 
 	return accept && strstr(accept, "application/openmetrics-text") ? MS_OM_OPENMETRICS
-									  : MS_OM_TEXT;
+									: MS_OM_TEXT;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct ms_metrics_server *m = cls;
 	enum ms_om_format fmt;
@@ -78,7 +77,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_NOT_FOUND, "migscope serves /metrics only\n");
 	fmt = wanted_format(c);
 	rep = ms_report__json(m->s);
-	ret = rep ? (enum MHD_Result)!ms_om__render(rep, m->l, fmt, &buf, &len) : MHD_NO;
+	ret = rep ? (enum MHD_Result) !ms_om__render(rep, m->l, fmt, &buf, &len) : MHD_NO;
 	json_object_put(rep);
 	if (ret == MHD_NO)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -154,7 +153,8 @@ struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
 	fd = -1; /* MHD's now */
 	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0) {
-		snprintf(err, errlen, "failed to listen on %s: libmicrohttpd has no epoll fd", addr);
+		snprintf(err, errlen, "failed to listen on %s: libmicrohttpd has no epoll fd",
+			 addr);
 		goto fail;
 	}
 	ret = ms_loop__add_fd(loop, info->epoll_fd, EPOLLIN, on_ready, m);

@@ -23,16 +23,26 @@
 #include <migscope/version.h>
 
 /* Labels migscope sets on some metric: an operator's label must not clash with them. */
-static const char *const own_labels[] = { "device", "driver",	"vm",	   "side",
-					  "phase",  "kind",	"source",  "version",
+static const char *const own_labels[] = { "device",
+					  "driver",
+					  "vm",
+					  "side",
+					  "phase",
+					  "kind",
+					  "source",
+					  "version",
 					  "migscope_migration_convergence",
-					  "migscope_device_convergence", NULL };
+					  "migscope_device_convergence",
+					  NULL };
 
 /* Length of the UTF-8 sequence at p (1-4), or 0 when it is not one. */
 static int utf8_len(const unsigned char *p)
 {
-	int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
-		(*p & 0xf8) == 0xf0 ? 3 : -1;
+	int n = *p < 0x80	      ? 0
+		: (*p & 0xe0) == 0xc0 ? 1
+		: (*p & 0xf0) == 0xe0 ? 2
+		: (*p & 0xf8) == 0xf0 ? 3
+				      : -1;
 
 	if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4))
 		return 0;
@@ -365,8 +375,9 @@ static int iso_to_us(const char *iso, long long *us)
 	unsigned int ms;
 	int n = 0;
 
-	if (!iso || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ%n", &tm.tm_year, &tm.tm_mon,
-			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 ||
+	if (!iso ||
+	    sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 ||
 	    iso[n])
 		return -1;
 	tm.tm_year -= 1900;
@@ -394,7 +405,8 @@ static void migration_metrics(struct om *o, struct json_object *rep)
 {
 	struct json_object *m = get(rep, "migration"), *conv = get(m, "convergence");
 	const struct lset none = { .n = 0 };
-	const char *start = num_text(get(m, "total_start_ms")), *total = num_text(get(m, "total_ms"));
+	const char *start = num_text(get(m, "total_start_ms")),
+		   *total = num_text(get(m, "total_ms"));
 	long long t0;
 	int have_t0 = !iso_to_us(get_str(rep, "session.started"), &t0);
 
@@ -406,8 +418,7 @@ static void migration_metrics(struct om *o, struct json_object *rep)
 	       "When the migration started, since the epoch (session.started + "
 	       "migration.total_start_ms).");
 	if (have_t0 && start)
-		sample_us(o, "migscope_migration_start_time_seconds", &none,
-			  t0 + ms_to_us(start));
+		sample_us(o, "migscope_migration_start_time_seconds", &none, t0 + ms_to_us(start));
 
 	family(o, "migscope_migration_end_time_seconds", "gauge", "seconds",
 	       "When the migration ended, since the epoch (start time + migration.total_ms).");
@@ -448,7 +459,8 @@ static void device_metrics(struct om *o, struct json_object *rep)
 	       "A device's downtime by phase; the phases add up to devices[].downtime_ms "
 	       "(devices[].downtime.*_ms).");
 	for (size_t i = 0; i < nr; i++) {
-		struct json_object *d = json_object_array_get_idx(devs, i), *dt = get(d, "downtime");
+		struct json_object *d = json_object_array_get_idx(devs, i),
+				   *dt = get(d, "downtime");
 
 		for (size_t p = 0; dt && p < sizeof(phases) / sizeof(phases[0]); p++) {
 			struct lset ls = dev_labels(d);
@@ -471,9 +483,9 @@ static void device_metrics(struct om *o, struct json_object *rep)
 
 			lset_add(&ls, "kind", pending_kinds[k].kind);
 			sample_num(o, "migscope_device_pending_bytes", &ls,
-				   get(d, "convergence") ? get(get(d, "convergence"),
-							       pending_kinds[k].key)
-							 : NULL);
+				   get(d, "convergence")
+				       ? get(get(d, "convergence"), pending_kinds[k].key)
+				       : NULL);
 		}
 	}
 
@@ -496,7 +508,8 @@ static void device_metrics(struct om *o, struct json_object *rep)
 		struct lset ls = dev_labels(d);
 
 		if (get(d, "convergence"))
-			sample_verdict(o, "migscope_device_convergence", &ls, get(d, "convergence"));
+			sample_verdict(o, "migscope_device_convergence", &ls,
+				       get(d, "convergence"));
 	}
 
 	family(o, "migscope_device_dma_dirty_pages", "counter", NULL,
@@ -528,8 +541,8 @@ static void device_metrics(struct om *o, struct json_object *rep)
 	}
 }
 
-int ms_om__render(struct json_object *report, const struct ms_om_labels *l,
-		  enum ms_om_format fmt, char **buf, size_t *len)
+int ms_om__render(struct json_object *report, const struct ms_om_labels *l, enum ms_om_format fmt,
+		  char **buf, size_t *len)
 {
 	struct ms_om_labels none = { 0 };
 	struct om o = { .fmt = fmt, .l = l ? l : &none };
@@ -562,8 +575,9 @@ int ms_om__render(struct json_object *report, const struct ms_om_labels *l,
 
 const char *ms_om__content_type(enum ms_om_format fmt)
 {
-	return fmt == MS_OM_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-					: "text/plain; version=0.0.4; charset=utf-8";
+	return fmt == MS_OM_OPENMETRICS
+		   ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+		   : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 enum ms_om_format ms_om__file_format(const char *path)
@@ -573,8 +587,8 @@ enum ms_om_format ms_om__file_format(const char *path)
 	return n >= 5 && !strcmp(path + n - 5, ".prom") ? MS_OM_TEXT : MS_OM_OPENMETRICS;
 }
 
-int ms_om__write_file(const char *path, struct json_object *report,
-		      const struct ms_om_labels *l, char *err, size_t errlen)
+int ms_om__write_file(const char *path, struct json_object *report, const struct ms_om_labels *l,
+		      char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');

@@ -56,8 +56,11 @@ static void check(const char *buf, size_t len)
 	/* Prometheus refuses a scrape with a byte that is not UTF-8 */
 	for (size_t i = 0; i < len;) {
 		const unsigned char *u = (const unsigned char *)buf + i;
-		int n = *u < 0x80 ? 1 : (*u & 0xe0) == 0xc0 ? 2 : (*u & 0xf0) == 0xe0 ? 3 :
-			(*u & 0xf8) == 0xf0 ? 4 : 0;
+		int n = *u < 0x80	      ? 1
+			: (*u & 0xe0) == 0xc0 ? 2
+			: (*u & 0xf0) == 0xe0 ? 3
+			: (*u & 0xf8) == 0xf0 ? 4
+					      : 0;
 
 		if (!n || i + (size_t)n > len)
 			abort();

@@ -57,9 +57,9 @@ static void label_values_are_escaped_and_label_names_checked(void **state)
 	struct json_object *rep = json_tokener_parse(awkward_report);
 	struct ms_om_labels l = { .vm = "vm \"one\"\\" };
 	char err[160], *text, *om;
-	static const char *const bad[] = { "1a=x",	"a-b=x",   "__name__=x", "device=x", "vm=x",
-					   "phase=y",	"=x",	   "noequals",	 "ns=\xff\xfe",
-					   "ns=\xc0\xaf", NULL };
+	static const char *const bad[] = { "1a=x",	  "a-b=x",	 "__name__=x", "device=x",
+					   "vm=x",	  "phase=y",	 "=x",	       "noequals",
+					   "ns=\xff\xfe", "ns=\xc0\xaf", NULL };
 
 	assert_non_null(rep);
 	assert_int_equal(ms_om_labels__add(&l, "namespace=prod\nx", err, sizeof(err)), 0);
@@ -78,9 +78,10 @@ static void label_values_are_escaped_and_label_names_checked(void **state)
 	om = render(rep, &l, MS_OM_OPENMETRICS);
 	/* \ " and newline escaped, in the device, the vm and an operator's label */
 	assert_non_null(strstr(
-	    text, "migscope_device_last_downtime_seconds{device=\"a\\\"b\\\\c\\nd\",driver=\"vfio\","
-		  "side=\"source\",phase=\"stop_copy\",vm=\"vm \\\"one\\\"\\\\\","
-		  "namespace=\"prod\\nx\",_node=\"n\\\"1\"} 0.100612\n"));
+	    text,
+	    "migscope_device_last_downtime_seconds{device=\"a\\\"b\\\\c\\nd\",driver=\"vfio\","
+	    "side=\"source\",phase=\"stop_copy\",vm=\"vm \\\"one\\\"\\\\\","
+	    "namespace=\"prod\\nx\",_node=\"n\\\"1\"} 0.100612\n"));
 	/* exact decimals: ms moved three places, never a neighbouring double */
 	assert_non_null(strstr(text, "\nmigscope_migration_downtime_seconds{vm="));
 	assert_non_null(strstr(text, "} 0.007042\n"));
@@ -95,8 +96,9 @@ static void label_values_are_escaped_and_label_names_checked(void **state)
 	assert_non_null(strstr(text, "kind=\"precopy_dirty\",vm="));
 	/* a device with no verdict expected has no StateSet samples; the VM's is stalled */
 	assert_null(strstr(text, "migscope_device_convergence{"));
-	assert_non_null(strstr(text, "migscope_migration_convergence{migscope_migration_convergence="
-				     "\"stalled\",vm="));
+	assert_non_null(strstr(text,
+			       "migscope_migration_convergence{migscope_migration_convergence="
+			       "\"stalled\",vm="));
 	assert_non_null(strstr(text, "source=\"dma_unmap\",vm="));
 	/* one sample line, one line: nothing unescaped broke one */
 	for (char *p = text; (p = strchr(p, '\n')); p++)
@@ -209,8 +211,8 @@ static void exposition_agrees_with_the_json_report(void **state)
 			assert_true(strtod(buf, NULL) == num(d, "convergence", "dirty_bytes"));
 			checked++;
 		}
-		assert_non_null(value_of(fmt[f], "migscope_migration_downtime_seconds", buf,
-					 sizeof(buf)));
+		assert_non_null(
+		    value_of(fmt[f], "migscope_migration_downtime_seconds", buf, sizeof(buf)));
 		assert_true(fabs(strtod(buf, NULL) * 1000 - num(rep, "migration", "downtime_ms")) <
 			    1e-9);
 	}
@@ -266,12 +268,19 @@ static void metrics_file_is_replaced_atomically(void **state)
 
 static void listen_addresses_parse_and_a_port_in_use_is_refused(void **state)
 {
-	static const char *const good[] = { "127.0.0.1:9464", "[::1]:9464", ":9464",
-					    "localhost:1", "0.0.0.0:65535", NULL };
-	static const char *const bad[] = { "127.0.0.1",	  "127.0.0.1:0",  "127.0.0.1:65536",
-					   "::1:9464",	  "[::1:9464",	  "example.com:80",
-					   "127.0.0.1:-1", "127.0.0.1:+80", "1.2.3.4.5:80",
-					   "127.0.0.1:80x", NULL };
+	static const char *const good[] = { "127.0.0.1:9464", "[::1]:9464",    ":9464",
+					    "localhost:1",    "0.0.0.0:65535", NULL };
+	static const char *const bad[] = { "127.0.0.1",
+					   "127.0.0.1:0",
+					   "127.0.0.1:65536",
+					   "::1:9464",
+					   "[::1:9464",
+					   "example.com:80",
+					   "127.0.0.1:-1",
+					   "127.0.0.1:+80",
+					   "1.2.3.4.5:80",
+					   "127.0.0.1:80x",
+					   NULL };
 	struct sockaddr_storage sa;
 	struct sockaddr_in *in = (struct sockaddr_in *)&sa;
 	socklen_t slen = sizeof(sa);
