@@ -52,7 +52,7 @@ struct e2e {
 	int src_qmp, dst_qmp;
 	/* the Prometheus run: watch --listen's port, Prometheus's, the --metrics file */
 	int metrics_port, prom_port;
-	char listen[32], metrics[128];
+	char listen[32], metrics[128], events[128];
 };
 
 /*
@@ -1128,6 +1128,40 @@ static void prometheus_and_own_scrapes(struct e2e *e)
 	free(body);
 	assert_int_equal(http_get(e->metrics_port, "/nothing", NULL, &body), 404);
 	free(body);
+	/* --events-json is flushed live: the first limits are there before `migrate` */
+	tp_wait_for_text(e->events, "\"kind\":\"limits\"", 5 * SEC);
+}
+
+/* The --events-json lines: each status once, in order, and ram's last verdict the report's. */
+static void event_lines_match(const char *path, const char *ram_verdict)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], statuses[256] = "", last_ram[32] = "";
+	int end = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		struct json_object *o = json_tokener_parse(line), *k, *v;
+
+		if (!o)
+			fail_msg("%s: not a JSON line: %s", path, line);
+		assert_true(json_object_object_get_ex(o, "kind", &k));
+		if (!strcmp(json_object_get_string(k), "status") &&
+		    json_object_object_get_ex(o, "status", &v))
+			snprintf(statuses + strlen(statuses), sizeof(statuses) - strlen(statuses),
+				 "%s%s", statuses[0] ? " " : "", json_object_get_string(v));
+		if (!strcmp(json_object_get_string(k), "verdict") &&
+		    json_object_object_get_ex(o, "device", &v) && v &&
+		    !strcmp(json_object_get_string(v), "ram") &&
+		    json_object_object_get_ex(o, "verdict", &v))
+			snprintf(last_ram, sizeof(last_ram), "%s", v ? json_object_get_string(v) : "");
+		end += !strcmp(json_object_get_string(k), "end");
+		json_object_put(o);
+	}
+	fclose(f);
+	assert_string_equal(statuses, "setup active completed");
+	assert_string_equal(last_ram, ram_verdict);
+	assert_int_equal(end, 1);
 }
 
 /* A number of the report at a path of keys ("migration", "downtime_ms"); NAN for null. */
@@ -1173,13 +1207,15 @@ static void prom_agrees(const struct e2e *e, const char *series, double want)
  * report once after it; --metrics writes the text-format file.  What
  * Prometheus stored last is the JSON report's downtime and pending bytes,
  * the ram section's pending series changed while it ran (live, not only the
- * end), and promtool accepts the file and a scrape.
+ * end), and promtool accepts the file and a scrape.  --events-json beside it
+ * is written live and ends with ram's verdict in the report.
  */
 static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **state)
 {
 	struct e2e *e = *state;
-	const char *args[] = { "--listen", e->listen, "--metrics", e->metrics, "--vm", "e2e",
-			       "--label", "namespace=ns1", NULL };
+	const char *args[] = { "--listen", e->listen,	   "--metrics",	    e->metrics,
+			       "--vm",	   "e2e",	   "--label",	    "namespace=ns1",
+			       "--events-json", e->events, NULL };
 	const struct run r = { .workload = "ws=32M rate=1000",
 			       .downtime = "300ms",
 			       .bandwidth = "32M/s",
@@ -1201,6 +1237,7 @@ static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **
 	e->prom_port = free_port();
 	snprintf(e->listen, sizeof(e->listen), "127.0.0.1:%d", e->metrics_port);
 	path_in(e, "migscope.prom", e->metrics, sizeof(e->metrics));
+	path_in(e, "events.jsonl", e->events, sizeof(e->events));
 	run_migration(e, &r, report, capture, sizeof(report));
 	assert_string_equal(status_of(e->src_qmp, NULL), "completed");
 
@@ -1224,6 +1261,7 @@ static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **
 		 "migscope_device_convergence{device=\"ram\",migscope_device_convergence=\"%s\"}",
 		 verdict);
 	prom_agrees(e, path, 1);
+	event_lines_match(e->events, verdict);
 	/* scraped live: the pending bytes moved while it migrated */
 	changes = prom_query(e, "changes(migscope_device_pending_bytes{device=\"ram\","
 				"kind=\"precopy_initial\"}[10m])");
