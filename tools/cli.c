@@ -179,7 +179,8 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 	ms_progress__clear(&s->progress);
 	close_events();
 	if (err_events)
-		return cli_error("%s: failed to write: %s", out->events_json, strerror(-err_events));
+		return cli_error("%s: failed to write: %s", out->events_json,
+				 strerror(-err_events));
 	if (cli_write_files(s, out))
 		return 1;
 	if (events_to_stdout(out)) {

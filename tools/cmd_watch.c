@@ -56,8 +56,8 @@ struct watch {
 	uint32_t host[MAX_DEVICES]; /* the devices' ids */
 	int tracking;		    /* host devices' dirty pages are tracked */
 	struct ms_metrics_server *metrics; /* --listen */
-	const struct cli_output *out;
-	int metrics_warned; /* a --metrics rewrite failed once: said, not again */
+	const struct cli_output *out;	   /* --metrics FILE, its labels */
+	int metrics_warned;		   /* a --metrics rewrite failed: said once */
 };
 
 static void usage(FILE *f)

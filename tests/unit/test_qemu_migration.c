@@ -951,7 +951,8 @@ static void downtime_bounds_hold_qmp_with_the_other_core_busy(void **state)
 /* A loopback port nobody listens on now. */
 static int free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
@@ -1154,7 +1155,8 @@ static void event_lines_match(const char *path, const char *ram_verdict)
 		    json_object_object_get_ex(o, "device", &v) && v &&
 		    !strcmp(json_object_get_string(v), "ram") &&
 		    json_object_object_get_ex(o, "verdict", &v))
-			snprintf(last_ram, sizeof(last_ram), "%s", v ? json_object_get_string(v) : "");
+			snprintf(last_ram, sizeof(last_ram), "%s",
+				 v ? json_object_get_string(v) : "");
 		end += !strcmp(json_object_get_string(k), "end");
 		json_object_put(o);
 	}
@@ -1197,7 +1199,8 @@ static void prom_agrees(const struct e2e *e, const char *series, double want)
 
 	snprintf(q, sizeof(q), "last_over_time(%s[10m])", series);
 	got = prom_query(e, q);
-	if (isnan(want) || isnan(got) || fabs(got - want) > 1e-9 * (fabs(want) > 1 ? fabs(want) : 1))
+	if (isnan(want) || isnan(got) ||
+	    fabs(got - want) > 1e-9 * (fabs(want) > 1 ? fabs(want) : 1))
 		fail_msg("%s: Prometheus %.9g, the JSON report %.9g", series, got, want);
 }
 
@@ -1213,8 +1216,8 @@ static void prom_agrees(const struct e2e *e, const char *series, double want)
 static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **state)
 {
 	struct e2e *e = *state;
-	const char *args[] = { "--listen", e->listen,	   "--metrics",	    e->metrics,
-			       "--vm",	   "e2e",	   "--label",	    "namespace=ns1",
+	const char *args[] = { "--listen",	e->listen, "--metrics", e->metrics,
+			       "--vm",		"e2e",	   "--label",	"namespace=ns1",
 			       "--events-json", e->events, NULL };
 	const struct run r = { .workload = "ws=32M rate=1000",
 			       .downtime = "300ms",
