@@ -1131,6 +1131,8 @@ static void prometheus_and_own_scrapes(struct e2e *e)
 	free(body);
 	/* --events-json is flushed live: the first limits are there before `migrate` */
 	tp_wait_for_text(e->events, "\"kind\":\"limits\"", 5 * SEC);
+	/* and --metrics is rewritten every second while the watch runs */
+	tp_wait_for_text(e->metrics, "# TYPE migscope_build_info gauge", 5 * SEC);
 }
 
 /* The --events-json lines: each status once, in order, and ram's last verdict the report's. */
