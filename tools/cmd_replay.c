@@ -51,7 +51,9 @@ static void usage(FILE *f)
 		   "  migscope replay run.mscap --check expected.json   # in CI\n"
 		   "  migscope replay run.mscap --downtime-limit 1s --bandwidth 256M/s\n"
 		   "  migscope replay run.mscap --reinit off --json | jq .predicted\n"
-		   "  migscope replay run.mscap --until 2.5s --json | jq '.devices[].convergence'\n");
+		   "  migscope replay run.mscap --until 2.5s --json | jq '.devices[].convergence'\n"
+		   "  migscope replay run.mscap --events-json - | jq -c 'select(.kind == \"verdict\")'\n"
+		   "  migscope replay run.mscap --metrics run.prom --vm vm1   # docs/metrics.md\n");
 }
 
 /* --until: records up to a time pass on to the session's bus, the rest are left out. */
