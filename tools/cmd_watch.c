@@ -455,6 +455,14 @@ static int close_sources(struct watch *w, int ret)
 	return exit_code;
 }
 
+/* The report as it stands, for a scrape of --listen. */
+static struct json_object *live_report(void *ctx)
+{
+	struct watch *w = ctx;
+
+	return ms_report__json(w->s);
+}
+
 /* --metrics FILE during the watch: a textfile collector reads it while it runs. */
 static int on_metrics_tick(void *ctx, uint32_t events)
 {
@@ -616,8 +624,8 @@ int do_watch(int argc, char **argv)
 	if (cli_attach_outputs(w.s, &out))
 		goto out;
 	if (listen_addr) {
-		w.metrics = ms_metrics_server__new(w.s, &out.labels, &listen_sa, listen_len,
-						   listen_addr, w.loop, err, sizeof(err));
+		w.metrics = ms_metrics_server__new(&out.labels, live_report, &w, &listen_sa,
+						   listen_len, listen_addr, w.loop, err, sizeof(err));
 		if (!w.metrics) {
 			cli_error("%s", err);
 			goto out;

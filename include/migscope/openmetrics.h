@@ -69,17 +69,19 @@ int ms_om_parse_listen(const char *arg, struct sockaddr_storage *sa, size_t *sal
 		       size_t errlen);
 
 /* The live /metrics endpoint (src/report/metrics_http.c). */
-struct ms_session;
 struct ms_loop;
 struct ms_metrics_server;
 
+/* The report as it stands now (a new reference), or NULL when out of memory. */
+typedef struct json_object *(*ms_metrics_report_fn)(void *ctx);
+
 /*
- * Listen on sa and serve /metrics from loop's thread: each scrape renders a
- * report of s as it stands (no lock: the loop runs sources and scrapes in
- * turn).  NULL with err ("failed to listen on ADDR: ...") on failure.
+ * Listen on sa and serve /metrics from loop's thread: each scrape renders
+ * report(ctx) (no lock: the loop runs sources and scrapes in turn).  NULL
+ * with err ("failed to listen on ADDR: ...") on failure.
  */
-struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
-						 const struct ms_om_labels *l,
+struct ms_metrics_server *ms_metrics_server__new(const struct ms_om_labels *l,
+						 ms_metrics_report_fn report, void *ctx,
 						 const struct sockaddr_storage *sa, size_t salen,
 						 const char *addr, struct ms_loop *loop, char *err,
 						 size_t errlen);

@@ -4,10 +4,12 @@
  * watch's own event loop.  MHD runs without a thread of its own: its epoll
  * fd is one more fd in the loop, so a scrape is answered between two
  * records, never while a consumer changes what the report reads, and needs
- * no lock.  Each scrape renders the report as it stands (ms_report__json),
- * the same document --json prints at the end.
+ * no lock.  Each scrape renders the report as it stands (the caller's
+ * ms_report__json), the same document --json prints at the end.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,16 +18,17 @@
 
 #include <microhttpd.h>
 
+#include <time.h>
+
 #include <migscope/loop.h>
 #include <migscope/openmetrics.h>
-#include <migscope/report.h>
-#include <migscope/session.h>
 
 /* MHD's own timeouts (an idle keep-alive connection) are checked this often. */
 #define HOUSEKEEPING_NS 500000000ull
 
 struct ms_metrics_server {
-	const struct ms_session *s;
+	ms_metrics_report_fn report;
+	void *ctx;
 	const struct ms_om_labels *l;
 	struct MHD_Daemon *d;
 	struct ms_loop *loop;
@@ -34,6 +37,14 @@ struct ms_metrics_server {
 	uint64_t last_ns, interval_ns; /* the last scrape, and the one before it to that */
 	int final;		       /* serving the final report: stop once it is out */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *text)
 {
@@ -76,7 +87,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "migscope serves /metrics only\n");
 	fmt = wanted_format(c);
-	rep = ms_report__json(m->s);
+	rep = m->report(m->ctx);
 	ret = rep ? (enum MHD_Result) !ms_om__render(rep, m->l, fmt, &buf, &len) : MHD_NO;
 	json_object_put(rep);
 	if (ret == MHD_NO)
@@ -91,8 +102,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	MHD_destroy_response(r);
 	m->scrapes++;
 	if (m->last_ns)
-		m->interval_ns = ms_now_ns() - m->last_ns;
-	m->last_ns = ms_now_ns();
+		m->interval_ns = now_ns() - m->last_ns;
+	m->last_ns = now_ns();
 	if (m->final)
 		*con_cls = m; /* the final report: once it is sent, the watch may end */
 	return ret;
@@ -116,8 +127,8 @@ static int on_ready(void *ctx, uint32_t events)
 	return 0;
 }
 
-struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
-						 const struct ms_om_labels *l,
+struct ms_metrics_server *ms_metrics_server__new(const struct ms_om_labels *l,
+						 ms_metrics_report_fn report, void *ctx,
 						 const struct sockaddr_storage *sa, size_t salen,
 						 const char *addr, struct ms_loop *loop, char *err,
 						 size_t errlen)
@@ -130,7 +141,8 @@ struct ms_metrics_server *ms_metrics_server__new(const struct ms_session *s,
 		snprintf(err, errlen, "failed to listen on %s: %s", addr, strerror(ENOMEM));
 		return NULL;
 	}
-	m->s = s;
+	m->report = report;
+	m->ctx = ctx;
 	m->l = l;
 	m->loop = loop;
 	m->epoll_fd = m->timer = -1;

@@ -311,14 +311,15 @@ static void listen_addresses_parse_and_a_port_in_use_is_refused(void **state)
 	assert_int_equal(ms_om_parse_listen(addr, &sa, &len, err, sizeof(err)), 0);
 	loop = ms_loop__new(0);
 	assert_non_null(loop);
-	assert_null(ms_metrics_server__new(NULL, NULL, &sa, len, addr, loop, err, sizeof(err)));
+	assert_null(
+	    ms_metrics_server__new(NULL, NULL, NULL, &sa, len, addr, loop, err, sizeof(err)));
 	assert_non_null(strstr(err, "failed to listen on"));
 	assert_non_null(strstr(err, strerror(EADDRINUSE)));
 	close(fd);
 	/* free now: the same address serves */
 	{
-		struct ms_metrics_server *m =
-		    ms_metrics_server__new(NULL, NULL, &sa, len, addr, loop, err, sizeof(err));
+		struct ms_metrics_server *m = ms_metrics_server__new(NULL, NULL, NULL, &sa, len,
+								     addr, loop, err, sizeof(err));
 
 		assert_non_null(m);
 		assert_int_equal(ms_metrics_server__scrapes(m), 0);
