@@ -2,7 +2,8 @@
 /*
  * --events-json: one JSON object a line for every migration status change,
  * pass boundary, limit change, device arc and verdict change, and one at the
- * end (include/migscope/events_json.h, docs/report-schema.md).
+ * end (include/migscope/events_json.h, docs/report-schema.md): a renderer
+ * that subscribes to the bus, as the progress line does.
  *
  * Verdicts are the telemetry's analysis of what it has kept so far, taken
  * after each of the records above: what changes a verdict is a pass
