@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The session: one bus, every consumer wired to it in one place. */
+/* The session, the composition root: one bus, every consumer wired to it in one place. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
