@@ -61,7 +61,7 @@ static struct json_object *wg_profile(const char *const *devs, size_t n,
 	s = ms_session__new(&so, err, sizeof(err));
 	if (!s)
 		return NULL;
-	if (ms_profile__run(s, &po, &res) == 0 &&
+	if (ms_profile__run(&s->stream, &po, &res) == 0 &&
 	    ms_session__end(s, res.end_ns, 0, err, sizeof(err)) == 0)
 		rep = ms_report__json(s);
 	ms_session__free(s);

@@ -8,6 +8,7 @@
 #include <migscope/json.h>
 #include <migscope/parse.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 

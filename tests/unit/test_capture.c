@@ -35,7 +35,7 @@ static char *write_capture(uint64_t events, struct tu_recorder *live)
 	if (live)
 		assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live),
 				 0);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	assert_int_equal(ms_session__end(s, end, 0, err, sizeof(err)), 0);
 	ms_session__free(s);
 	return path;
@@ -713,7 +713,7 @@ static char *write_rotated(uint64_t events, uint64_t max_size, struct tu_recorde
 
 	assert_non_null(s);
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live), 0);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	assert_true(ms_capture_writer__parts(s->rec) >= 2);
 	assert_int_equal(ms_session__end(s, end, 0, err, sizeof(err)), 0);
 	ms_session__free(s);

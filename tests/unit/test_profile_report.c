@@ -22,6 +22,7 @@
 #include <migscope/capture.h>
 #include <migscope/profile.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 
 #include "testproc.h"
 #include "testutil.h"
@@ -53,7 +54,7 @@ static void profile(struct prof *p, const char *spec, uint64_t bw, uint64_t dura
 	o.nr_specs = 1;
 	p->s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(p->s);
-	if (ms_profile__run(p->s, &o, res))
+	if (ms_profile__run(&p->s->stream, &o, res))
 		fail_msg("profile %s: %s", spec, res->err);
 	assert_true(res->verified);
 	assert_int_equal(ms_session__end(p->s, res->end_ns, 0, err, sizeof(err)), 0);

@@ -32,14 +32,14 @@ static struct ms_session *new_session(void)
 	struct ms_session *s = ms_session__new(&o, err, sizeof(err));
 
 	assert_non_null(s);
-	ms_session__begin(s, now, MS_SESSION_SYNTH, 0, 0, 0);
+	ms_stream__begin(&s->stream, now, MS_SESSION_SYNTH, 0, 0, 0);
 	return s;
 }
 
 static uint32_t add_dev(struct ms_session *s, const char *name)
 {
-	return ms_session__add_device(s, now, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-				      name);
+	return ms_stream__add_device(&s->stream, now, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0,
+				     MS_DEV_NONE, name);
 }
 
 static void start_n(struct ms_session *s, uint32_t dev, uint64_t page_size,
@@ -56,7 +56,7 @@ static void start_n(struct ms_session *s, uint32_t dev, uint64_t page_size,
 	ev.t.page_size = page_size;
 	ev.t.nr_ranges = claimed;
 	memcpy(ev.r, r, nr * sizeof(*r));
-	ms_session__publish(s, &ev.t.hdr);
+	ms_stream__publish(&s->stream, &ev.t.hdr);
 }
 
 static void start(struct ms_session *s, uint32_t dev, uint64_t page_size, const struct ms_range *r,
@@ -69,7 +69,7 @@ static void stop(struct ms_session *s, uint32_t dev)
 {
 	struct ms_event_hdr h = { MS_EV_TRACK_STOP, 0, dev, now++ };
 
-	ms_session__publish(s, &h);
+	ms_stream__publish(&s->stream, &h);
 }
 
 static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t iova, uint64_t len)
@@ -80,7 +80,7 @@ static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t
 	w.iova = iova;
 	w.len = len;
 	w.source = src;
-	ms_session__publish(s, &w.hdr);
+	ms_stream__publish(&s->stream, &w.hdr);
 }
 
 static void harvest(struct ms_session *s, uint32_t dev, uint64_t iova, uint64_t len,
@@ -92,7 +92,7 @@ static void harvest(struct ms_session *s, uint32_t dev, uint64_t iova, uint64_t 
 	h.iova = iova;
 	h.len = len;
 	h.page_size = page_size;
-	ms_session__publish(s, &h.hdr);
+	ms_stream__publish(&s->stream, &h.hdr);
 }
 
 static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t iova, uint64_t len)
@@ -104,7 +104,7 @@ static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t i
 	l.count = 7;
 	l.iova = iova;
 	l.len = len;
-	ms_session__publish(s, &l.hdr);
+	ms_stream__publish(&s->stream, &l.hdr);
 }
 
 static void map(struct ms_session *s, uint64_t iova, uint64_t size)
@@ -115,7 +115,7 @@ static void map(struct ms_session *s, uint64_t iova, uint64_t size)
 	m.iova = iova;
 	m.paddr = iova;
 	m.size = size;
-	ms_session__publish(s, &m.hdr);
+	ms_stream__publish(&s->stream, &m.hdr);
 }
 
 static void unmap(struct ms_session *s, uint64_t iova, uint64_t size)
@@ -126,7 +126,7 @@ static void unmap(struct ms_session *s, uint64_t iova, uint64_t size)
 	u.iova = iova;
 	u.size = size;
 	u.unmapped = size;
-	ms_session__publish(s, &u.hdr);
+	ms_stream__publish(&s->stream, &u.hdr);
 }
 
 /* --- looking at the result --------------------------------------------------------- */
@@ -912,7 +912,7 @@ static void bad_device_records_widen_conservatively(void **state)
 	harvest(s, d, 0, 0, PS);
 	MS_EVENT_INIT(&shortrec, MS_EV_DMA_WRITE, ms_ev_dma_write, d, now++);
 	shortrec.hdr.len = 8;
-	ms_session__publish(s, &shortrec.hdr);
+	ms_stream__publish(&s->stream, &shortrec.hdr);
 	assert_int_equal(dirty_word(s, d, 0x10000, 16), 0xffff);
 	j = dirty_json(s, d);
 	assert_contains(j, "\"cause\":\"wrapping_record\"");

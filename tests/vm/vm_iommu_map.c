@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 	/* only this process's maps: the kernel's own DMA API maps go through the same IOMMU */
 	co.iommu_pids = &self;
 	co.nr_iommu_pids = 1;
-	c = ms_collect__open(s, &co, err, sizeof(err));
+	c = ms_collect__open(&s->stream, &co, err, sizeof(err));
 	if (!c) {
 		printf("vm_iommu_map: %s\n", err);
 		goto out;
