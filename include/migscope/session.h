@@ -22,6 +22,7 @@
 #include <migscope/devices.h>
 #include <migscope/host_info.h>
 #include <migscope/progress.h>
+#include <migscope/report.h>
 #include <migscope/stats.h>
 #include <migscope/stream.h>
 #include <migscope/telemetry.h>
@@ -41,6 +42,7 @@ struct ms_session {
 	struct ms_capture_writer *rec; /* NULL unless recording */
 
 	struct ms_stream stream; /* what sources and devices publish into */
+	struct ms_view view;	 /* what reports read: the consumers above */
 };
 
 struct ms_session_opts {

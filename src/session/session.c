@@ -54,6 +54,14 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 		}
 		ms_bus__subscribe(&s->bus, MS_EV_ALL, ms_capture_writer__on_event, s->rec);
 	}
+	s->view = (struct ms_view){
+		.info = &s->info,
+		.devices = &s->devices,
+		.stats = &s->stats,
+		.telemetry = &s->telemetry,
+		.arcs = &s->arcs,
+		.tracker = s->tracker,
+	};
 	return s;
 }
 

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_qemu_trace__close(t, 1);
 		ms_qemu_trace__free(t);
 	}
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	ms_session__free(s);
 	return 0;
 }

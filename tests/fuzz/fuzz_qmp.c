@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_qmp__free(q);
 	}
 	if (s) {
-		json_object_put(ms_report__json(s));
+		json_object_put(ms_report__json(&s->view));
 		ms_session__free(s);
 	}
 	if (sv[0] >= 0)

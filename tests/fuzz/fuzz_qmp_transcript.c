@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ms_qmp__close(q, 2);
 	ms_qmp__free(q);
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	ms_session__free(s);
 	return 0;
 }

@@ -82,11 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	ms_tm_report__free(&r);
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	if (devnull)
-		ms_report__print_text(s, devnull);
-	ms_report__perfetto(s, "/dev/null", err, sizeof(err));
-	ms_report__svg(s, "/dev/null", err, sizeof(err));
+		ms_report__print_text(&s->view, devnull);
+	ms_report__perfetto(&s->view, "/dev/null", err, sizeof(err));
+	ms_report__svg(&s->view, "/dev/null", err, sizeof(err));
 	ms_session__free(s);
 	return 0;
 }

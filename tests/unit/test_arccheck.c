@@ -77,7 +77,8 @@ static const int save_resume[][2] = {
 
 static struct json_object *kernel_arcs(struct ms_session *s, uint32_t id)
 {
-	struct json_object *rep = ms_report__json(s), *o = ms_report__device(rep, id), *k = NULL;
+	struct json_object *rep = ms_report__json(&s->view), *o = ms_report__device(rep, id),
+			   *k = NULL;
 
 	assert_non_null(o);
 	if (json_object_object_get_ex(o, "kernel_arcs", &k))
@@ -159,7 +160,7 @@ static void a_missing_and_an_extra_arc_make_a_visible_mismatch(void **state)
 	json_object_put(k);
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_non_null(strstr(text, "kernel arcs (vfio_mig_get_next_state against the arcs "
 				     "driven):"));
@@ -226,7 +227,7 @@ static void devices_the_kernel_cannot_see_say_why_instead_of_a_mismatch(void **s
 	assert_null(kernel_arcs(s, host));
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_non_null(strstr(text, "\nref0  "));
 	assert_non_null(strstr(text, "reference device: no kernel arcs"));
@@ -246,7 +247,7 @@ static void without_an_arc_watch_the_report_has_no_kernel_arcs(void **state)
 	arc(s, MS_EV_DEV_STATE, d, RUNNING, PC, 0);
 	assert_null(kernel_arcs(s, d));
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_null(strstr(text, "kernel arcs"));
 	free(text);

@@ -387,7 +387,7 @@ static void records_of_a_device_never_added_are_listed_not_dropped(void **state)
 	memcpy(bad.a.name, "abcd", 4);
 	memcpy(start.t.ranges, &r, sizeof(r));
 	s = replay_tracked(evs, 4);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	assert_int_equal(json_object_get_int64(tu_json_get(rep, "events.rejected_dev_add")), 1);
 	assert_non_null(strstr(json_object_get_string(tu_json_get(rep, "events.rejected_dev_add_first")),
 			       "DEV_ADD of device 1"));

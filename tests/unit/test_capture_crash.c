@@ -121,7 +121,7 @@ static struct json_object *report_of(const char *path, uint64_t limit, int *ret,
 		*ret = 0;
 	}
 	ms_capture_reader__close(r);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	if (json_object_object_get_ex(rep, "session", &sess))
 		json_object_object_del(sess, "started");
 	ms_session__free(s);

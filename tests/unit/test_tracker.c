@@ -938,7 +938,7 @@ static void report_has_a_dirty_object_per_device_and_a_dirty_section(void **stat
 	write_rec(s, d, MS_SRC_DMA_UNMAP, 0, 2 * PS);
 	write_rec(s, d, MS_SRC_VIRTIO_WR, 0, PS);
 	loss(s, d, MS_LOSS_RINGBUF_DROP, 0, 0);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	dev = ms_report__device(rep, d);
 	assert_true(json_object_object_get_ex(dev, "dirty", &dirty));
 	assert_true(json_object_object_get_ex(dirty, "pages", &v));
@@ -955,7 +955,7 @@ static void report_has_a_dirty_object_per_device_and_a_dirty_section(void **stat
 	json_object_put(rep);
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_contains(text, "DIRTY");
 	assert_contains(text, "nic0");
@@ -988,7 +988,7 @@ static void replay_of_a_capture_gives_the_same_dirty_report(void **state)
 	loss(s, d, MS_LOSS_RINGBUF_DROP, 0x100000, 8 * PS);
 	unmap(s, 0x100000 + 900 * PS, 4 * PS);
 	assert_int_equal(ms_session__end(s, now++, 0, err, sizeof(err)), 0);
-	a = ms_report__json(s);
+	a = ms_report__json(&s->view);
 
 	rd = ms_capture_reader__open(path, err, sizeof(err));
 	assert_non_null(rd);
@@ -997,7 +997,7 @@ static void replay_of_a_capture_gives_the_same_dirty_report(void **state)
 	r = ms_session__new(&o, err, sizeof(err));
 	assert_int_equal(ms_capture_reader__replay(rd, &r->bus, NULL, err, sizeof(err)), 0);
 	ms_capture_reader__close(rd);
-	b = ms_report__json(r);
+	b = ms_report__json(&r->view);
 	assert_string_equal(json_object_to_json_string(ms_report__device(a, d)),
 			    json_object_to_json_string(ms_report__device(b, d)));
 	json_object_put(a);

@@ -841,7 +841,8 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 	 * real mtty in the VM lane (tests/vm/check_02_mtty_profile.sh).
 	 */
 	{
-		struct json_object *rep = ms_report__json(s), *dev = ms_report__device(rep, id);
+		struct json_object *rep = ms_report__json(&s->view),
+				   *dev = ms_report__device(rep, id);
 
 		assert_non_null(dev);
 		assert_string_equal(json_object_get_string(tu_json_get(dev, "convergence.verdict")),
