@@ -8,6 +8,7 @@
 #ifndef MIGSCOPE_REPORT_H
 #define MIGSCOPE_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -62,6 +63,24 @@ struct ms_whatif_result;
 struct json_object *ms_report__whatif(const struct ms_view *s, const struct ms_whatif_result *r);
 /* The same as text. */
 void ms_report__print_whatif(struct json_object *whatif, FILE *out);
+
+/*
+ * The device's "dirty" object (docs/dirty-tracking.md), or NULL if the tracker
+ * never heard of it.  With session pages kept, a non-zero page_size adds
+ * "converted": the distinct pages counted at that page size.
+ */
+struct json_object *ms_report__dirty_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size);
+
+/* Add "dirty" to each device entry of report and the tracker-wide "dirty_tracker". */
+void ms_report__tracker_json(struct ms_tracker *t, struct json_object *report);
+
+/*
+ * The DIRTY section of the terminal report: one device (only_dev) or all
+ * (MS_DEV_NONE, with the tracker-wide lines), with or without the column
+ * header; devs names the devices.
+ */
+void ms_report__print_dirty(struct ms_tracker *t, const struct ms_devices *devs, FILE *out,
+			    uint32_t only_dev, bool header);
 
 /* The report's devices[] entry for a device id, or NULL. */
 struct json_object *ms_report__device(struct json_object *report, uint32_t id);

@@ -241,7 +241,7 @@ struct json_object *ms_report__json(const struct ms_view *s)
 	ms_json_add(root, "migration", have_tm ? ms_report__migration_json(&tm, s) : NULL);
 	ms_json_add(root, "devices", devices_json(s, have_tm ? &tm : NULL));
 	ms_json_add(root, "events", events_json(s));
-	ms_tracker__report_json(s->tracker, root);
+	ms_report__tracker_json(s->tracker, root);
 	ms_tm_report__free(&tm);
 	return root;
 }
@@ -289,5 +289,5 @@ void ms_report__print_text(const struct ms_view *s, FILE *out)
 		fprintf(out, "%" PRIu64 " malformed DEV_ADD record%s refused (first: %s)\n",
 			s->devices->rejected, s->devices->rejected == 1 ? "" : "s",
 			s->devices->first_rejected);
-	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE, true);
+	ms_report__print_dirty(s->tracker, s->devices, out, MS_DEV_NONE, true);
 }

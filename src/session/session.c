@@ -30,7 +30,7 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 	}
 	ms_stats__init(&s->stats);
 	ms_stats__subscribe(&s->stats, &s->bus);
-	s->tracker = ms_tracker__new(&s->devices);
+	s->tracker = ms_tracker__new();
 	if (!s->tracker) {
 		snprintf(err, errlen, "failed to allocate dirty tracker: %s", strerror(ENOMEM));
 		ms_session__free(s);

@@ -301,7 +301,7 @@ static void a_short_write_record_widens_everything_tracked(void **state)
 		assert_int_equal(ms_tracker__device_summary(s->tracker, 0, &sum), 0);
 		assert_int_equal(sum.pending_pages, TRACKED_PAGES);
 		assert_int_equal(sum.widen_events, 1);
-		j = ms_tracker__device_json(s->tracker, 0, 0);
+		j = ms_report__dirty_json(s->tracker, 0, 0);
 		assert_non_null(strstr(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
 				   "\"cause\":\"short_record\""));
 		json_object_put(j);

@@ -660,7 +660,7 @@ static void test_iommufd_crosscheck(void **state)
 		assert_int_equal(sum.discrepancy_pages, miss + fewer);
 		assert_int_equal(sum.unconfirmed_pages, 0);
 
-		j = ms_tracker__device_json(r.s->tracker, r.dev, 0);
+		j = ms_report__dirty_json(r.s->tracker, r.dev, 0);
 		arr = tu_json_get(j, "discrepancies");
 		assert_non_null(arr);
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {

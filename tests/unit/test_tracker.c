@@ -153,7 +153,7 @@ static uint64_t dirty_word(struct ms_session *s, uint32_t dev, uint64_t iova, un
 /* The JSON "dirty" object of a device, as text, for substring checks. */
 static char *dirty_json(struct ms_session *s, uint32_t dev)
 {
-	struct json_object *o = ms_tracker__device_json(s->tracker, dev, 0);
+	struct json_object *o = ms_report__dirty_json(s->tracker, dev, 0);
 	char *str;
 
 	assert_non_null(o);
