@@ -106,11 +106,16 @@ def check_includes(root, rank, folders, headers, out):
                                f"{me} -> {them} is upward")
 
 
-def nm(path, *args):
-    r = subprocess.run(["nm", *args, path], capture_output=True, text=True)
+def nm(paths, *args):
+    """{object path: [nm lines]} for every object, in one run of nm."""
+    r = subprocess.run(["nm", "-A", *args, *paths], capture_output=True, text=True)
     if r.returncode:
-        sys.exit(f"check-layers: failed to read {path}: {r.stderr.strip()}")
-    return r.stdout.splitlines()
+        sys.exit(f"check-layers: failed to read the objects: {r.stderr.strip()}")
+    lines = {}
+    for line in r.stdout.splitlines():
+        path, _, rest = line.partition(":")
+        lines.setdefault(path, []).append(rest)
+    return lines
 
 
 def check_calls(root, objdir, rank, folders, out):
@@ -126,19 +131,21 @@ def check_calls(root, objdir, rank, folders, out):
     if not objs:
         out.append(f"{objdir}/src: no objects to check the calls in (build first)")
         return
+    rel_of = {path: rel for rel, path in objs.items()}
     where = {}
-    for rel, path in objs.items():
-        for line in nm(path, "--defined-only", "-g"):
+    for path, lines in nm(list(objs.values()), "--defined-only", "-g").items():
+        for line in lines:
             f = line.split()
             if len(f) == 3 and f[1] in "TDBRCGSV":
-                where[f[2]] = rel
+                where[f[2]] = rel_of[path]
+    used = nm(list(objs.values()), "-u")
     for rel, path in sorted(objs.items()):
         fo = folder_of(rel, folders)
         if fo is None:
             out.append(f"{rel}: its folder is not in the layer table")
             continue
         me = folders[fo]
-        for line in nm(path, "-u"):
+        for line in used.get(path, []):
             sym = line.split()[-1]
             dfn = where.get(sym)
             if dfn is None:

@@ -33,7 +33,7 @@ struct ms_view {
 	const struct ms_stats *stats;
 	const struct ms_telemetry *telemetry;
 	const struct ms_arccheck *arcs;
-	struct ms_tracker *tracker;
+	struct ms_tracker *tracker; /* not const: a query applies the writes still in flight */
 };
 
 /* The whole report; the caller puts the reference. */
