@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 #include <migscope/parse.h>
-#include <migscope/synth.h>
 #include <migscope/session.h>
+#include <migscope/synth.h>
 
 #include "cli.h"
 #include "commands.h"

@@ -66,8 +66,8 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
-#include <migscope/tracker.h>
 #include <migscope/session.h>
+#include <migscope/tracker.h>
 
 #include "../bpf/kmem.h"
 #include "dma.skel.h"

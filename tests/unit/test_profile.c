@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include <migscope/profile.h>
-#include <migscope/vfio_fsm.h>
 #include <migscope/session.h>
+#include <migscope/vfio_fsm.h>
 
 #include "devtest.h"
 

@@ -8,8 +8,8 @@
 #include <migscope/loop.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
-#include <migscope/vfio_compat.h>
 #include <migscope/session.h>
+#include <migscope/vfio_compat.h>
 
 #include "testutil.h"
 #include "tmbuild.h"

@@ -15,8 +15,8 @@
 #include <migscope/loop.h>
 #include <migscope/qemu.h>
 #include <migscope/qmp.h>
-#include <migscope/vfio_compat.h>
 #include <migscope/session.h>
+#include <migscope/vfio_compat.h>
 
 #include "testutil.h"
 

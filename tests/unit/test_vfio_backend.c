@@ -12,10 +12,10 @@
 #include <migscope/devset.h>
 #include <migscope/profile.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_dev.h>
 #include <migscope/vfio_fsm.h>
-#include <migscope/session.h>
 
 #include "devtest.h"
 
