@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include <migscope/parse.h>
+#include <migscope/session.h>
 #include <migscope/synth.h>
 
 #include "cli.h"
@@ -81,7 +82,7 @@ int do_synth(int argc, char **argv)
 		ms_session__free(s);
 		return 1;
 	}
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	if (ms_session__end(s, end, 0, err, sizeof(err))) {
 		ms_session__free(s);
 		return cli_error("%s", err);

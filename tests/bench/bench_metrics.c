@@ -39,10 +39,10 @@ static int bench(uint32_t devices)
 		fprintf(stderr, "bench_metrics: %s\n", s ? "no /dev/null" : err);
 		return 1;
 	}
-	ms_synth__run(s, &so);
+	ms_synth__run(&s->stream, &so);
 	for (int i = 0; i < RUNS; i++) {
 		double t0 = now_s(), t1, t2, t3;
-		struct json_object *r = ms_report__json(s);
+		struct json_object *r = ms_report__json(&s->view);
 		char *buf;
 		size_t len;
 
@@ -53,7 +53,7 @@ static int bench(uint32_t devices)
 		free(buf);
 		bytes = len;
 		t2 = now_s();
-		r = ms_report__json(s);
+		r = ms_report__json(&s->view);
 		ms_json_print(null, r);
 		t3 = now_s();
 		json_object_put(r);

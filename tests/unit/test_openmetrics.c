@@ -168,7 +168,7 @@ static void exposition_agrees_with_the_json_report(void **state)
 	tb_migrate_pair(s, "nic", 2000, &load);
 	tb_migrate_pair(s, "gpu", 2000, &load);
 	tb_end(s, 6000);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	fmt[0] = render(rep, NULL, MS_OM_TEXT);
 	fmt[1] = render(rep, NULL, MS_OM_OPENMETRICS);
 	assert_true(json_object_object_get_ex(rep, "devices", &devs));
@@ -387,7 +387,7 @@ static void event_lines_of_each_kind(void **state)
 	assert_non_null(s);
 	ms_events_json__init(&ej, f, &s->devices, &s->telemetry);
 	assert_int_equal(ms_events_json__subscribe(&ej, &s->bus), 0);
-	ms_session__begin(s, TB_T0, MS_SESSION_WATCH, 300 * 1000000ull, 1ull << 20, 4096);
+	ms_stream__begin(&s->stream, TB_T0, MS_SESSION_WATCH, 300 * 1000000ull, 1ull << 20, 4096);
 	ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
 	tb_status(s, 10, MS_MIG_SETUP);
 	tb_status(s, 20, MS_MIG_ACTIVE);
