@@ -78,7 +78,7 @@ static void line_put(struct ms_events_json *e, struct json_object *o)
 		fputc('\n', e->out);
 		/* live: a collector tailing the file sees each line as it happens */
 		if (fflush(e->out) || ferror(e->out))
-			e->err = -EIO;
+			e->err = errno ? -errno : -EIO;
 		else
 			e->lines++;
 	}
@@ -145,7 +145,9 @@ static void check_verdicts(struct ms_events_json *e, uint64_t ts)
 {
 	struct ms_tm_report r;
 
-	if (e->err || ms_telemetry__analyze(e->telemetry, e->devices, &r)) {
+	if (e->err)
+		return;
+	if (ms_telemetry__analyze(e->telemetry, e->devices, &r)) {
 		ms_tm_report__free(&r);
 		return;
 	}

@@ -34,6 +34,8 @@ expect_exit 0 "--events-json FILE beside --json" -- "$MIGSCOPE" replay "$CAP" --
 cmp -s "$T/ev2" "$T/ev1" && ok "a file gets the same lines" || fail "the file's lines differ"
 jq -e .schema_version "$T/out" >/dev/null && ok "the report still on stdout" || fail "no report"
 expect_exit 2 "--events-json - with --json" -- "$MIGSCOPE" replay "$CAP" --events-json - --json
+expect_exit 1 "--events-json onto a full disk" -- "$MIGSCOPE" replay "$CAP" --events-json /dev/full
+expect_grep '^migscope: /dev/full: failed to write: No space left on device$' "$T/err" "one line says so"
 expect_exit 1 "--events-json into no directory" -- "$MIGSCOPE" replay "$CAP" --events-json "$T/no/ev"
 expect_grep "$T/no/ev: failed to create" "$T/err" "the error names the file"
 

@@ -472,6 +472,34 @@ static void event_lines_of_each_kind(void **state)
 	free(copy);
 }
 
+/* A full disk: the first line fails, the error is kept, nothing more is tried. */
+static void event_lines_onto_a_full_disk_stop_with_the_error(void **state)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_events_json ej;
+	struct ms_session *s;
+	char err[MS_ERR_LEN];
+	FILE *f = fopen("/dev/full", "w");
+	uint32_t dev;
+
+	if (!f)
+		tu_skip("no /dev/full");
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(s);
+	ms_events_json__init(&ej, f, &s->devices, &s->telemetry);
+	assert_int_equal(ms_events_json__subscribe(&ej, &s->bus), 0);
+	ms_stream__begin(&s->stream, TB_T0, MS_SESSION_PROFILE, 300 * 1000000ull, 1ull << 20, 4096);
+	dev = tb_dev(s, "ref0", MS_DEV_KIND_REF, MS_ROLE_SOURCE, MS_DEV_NONE);
+	tb_arc(s, dev, 2, 6, 10, 1);
+	tb_pass(s, dev, 20, 1, 4096);
+	tb_end(s, 30);
+	assert_int_equal(ej.err, -ENOSPC);
+	assert_int_equal(ej.lines, 0);
+	fclose(f);
+	ms_events_json__free(&ej);
+	ms_session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +508,7 @@ int main(void)
 		cmocka_unit_test(metrics_file_is_replaced_atomically),
 		cmocka_unit_test(listen_addresses_parse_and_a_port_in_use_is_refused),
 		cmocka_unit_test(event_lines_of_each_kind),
+		cmocka_unit_test(event_lines_onto_a_full_disk_stop_with_the_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
