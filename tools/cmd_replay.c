@@ -92,9 +92,8 @@ static int check_report(struct ms_session *s, const char *expected_path)
 	json_object_put(expected);
 	json_object_put(got);
 	if (n) {
-		fprintf(stderr, "migscope replay: report differs from %s in %u place%s (above)\n",
-			expected_path, n, n == 1 ? "" : "s");
-		return 1;
+		return cli_error("replay: report differs from %s in %u place%s (above)",
+				 expected_path, n, n == 1 ? "" : "s");
 	}
 	fprintf(stderr, "migscope replay: report matches %s\n", expected_path);
 	return 0;
