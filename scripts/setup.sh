@@ -18,6 +18,7 @@ PACKAGES=(
 	jq                         # tests/cli: checking --json output
 	python3                    # tests/reader: the independent capture reader
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
+	man-db groff-base          # tests/cli/test_manpages: man -l and groff -ww check the pages
 	make gcc
 )
 
