@@ -19,6 +19,7 @@ PACKAGES=(
 	python3                    # tests/reader: the independent capture reader
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
 	man-db groff-base          # tests/cli/test_manpages: man -l and groff -ww check the pages
+	libcap2-bin                # tests/cli/test_features_caps: setcap on the binary
 	make gcc
 )
 
