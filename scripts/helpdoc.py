@@ -218,6 +218,7 @@ def man_page(name, section_name, summary, usage, body, version, see_also):
         out.append('.SH "%s"' % esc(heading))
         man_entries(entries, out)
     out.append(".SH SEE ALSO")
+    out.append(".nh")  # no page name broken across lines
     out.append(",\n".join("\\fB%s\\fR(8)" % esc_code(s) for s in see_also))
     return "\n".join(out) + "\n"
 

@@ -61,9 +61,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-void cli_json_printed(void)
+int cli_json_print(struct json_object *o)
 {
 	cli_err.printed = 1;
+	return ms_json_print(stdout, o);
 }
 
 int cli_finish(const char *cmd, int json, int ret)
@@ -71,9 +72,15 @@ int cli_finish(const char *cmd, int json, int ret)
 	struct json_object *o, *e;
 	char help[64];
 
-	/* one JSON document on stdout: a report already printed stands */
-	if (!json || !ret || !cli_err.kind || cli_err.printed)
+	/*
+	 * One JSON document on stdout: a result already printed stands (it says
+	 * what failed: capture check's verdict, features' capabilities).  A cut
+	 * capture's valid prefix (EXIT_SALVAGED) is a report, with a warning.
+	 */
+	if (!json || !ret || cli_err.printed || (ret == EXIT_SALVAGED && !cli_err.kind))
 		return ret;
+	if (!cli_err.kind) /* every failure should say why; this one did only on stderr */
+		cli_err__note("runtime", "failed; see the messages on stderr");
 	o = json_object_new_object();
 	e = json_object_new_object();
 	ms_json_add(e, "message", json_object_new_string(cli_err.msg));
@@ -160,10 +167,9 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 		return 1;
 	if (out->json) {
 		struct json_object *r = ms_report__json(s);
-		int err = ms_json_print(stdout, r);
+		int err = cli_json_print(r);
 
 		json_object_put(r);
-		cli_json_printed();
 		if (err)
 			return cli_error("failed to write report: %s", strerror(-err));
 	} else {

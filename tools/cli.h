@@ -28,13 +28,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * The one place errors become JSON: with json set (--json given), a failed
  * run (ret not 0) whose error went through cli_error() or cli_usage_error()
  * also prints {"error": {"message", "command", "kind", "exit"[, "help"]}} on
- * stdout, unless a JSON document was printed there already.  The stderr line
- * and the exit status stay.  Returns ret.
+ * stdout, unless a JSON document was printed there already (cli_json_print()).
+ * The stderr line and the exit status stay.  Returns ret.
  */
 int cli_finish(const char *cmd, int json, int ret);
 
-/* A JSON document went to stdout: cli_finish() must not add a second one. */
-void cli_json_printed(void);
+/* Print o on stdout as the command's JSON document (cli_finish() adds no second one). */
+int cli_json_print(struct json_object *o);
 
 /* Options every report-printing command takes. */
 struct cli_output {

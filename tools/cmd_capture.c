@@ -85,7 +85,7 @@ static int do_check(const char *path, int json)
 					    ms_json_u64(c.by_type[i]));
 		ms_json_add(o, "by_type", t);
 		ms_json_add(o, "damage", ret ? json_object_new_string(err) : NULL);
-		if (ms_json_print(stdout, o))
+		if (cli_json_print(o))
 			code = cli_error("failed to write JSON");
 		json_object_put(o);
 	} else {

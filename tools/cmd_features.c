@@ -169,9 +169,8 @@ static int print_json(const struct list *l, const char *kernel)
 	for (int s = 0; s < 3; s++)
 		ms_json_add(sum, ms_collector_state_name(s), ms_json_u64(counts[s]));
 	ms_json_add(root, "summary", sum);
-	err = ms_json_print(stdout, root);
+	err = cli_json_print(root);
 	json_object_put(root);
-	cli_json_printed();
 	return err ? cli_error("failed to write the list: %s", strerror(-err)) : 0;
 }
 

@@ -112,7 +112,7 @@ static int print_whatif(struct ms_session *s, const struct ms_whatif *wi,
 		return cli_error("what-if: %s", res.reason);
 	o = ms_report__whatif(s, &res);
 	if (out->json)
-		err = ms_json_print(stdout, o);
+		err = cli_json_print(o);
 	else
 		ms_report__print_whatif(o, stdout);
 	json_object_put(o);

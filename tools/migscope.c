@@ -78,7 +78,7 @@ static int version(int json)
 	for (size_t i = 0; i < MS_NR_FEATURES; i++)
 		ms_json_add(f, ms_features[i].name, json_object_new_boolean(ms_features[i].on));
 	ms_json_add(o, "features", f);
-	err = ms_json_print(stdout, o);
+	err = cli_json_print(o);
 	json_object_put(o);
 	return err ? cli_error("failed to write the version: %s", strerror(-err)) : 0;
 }
