@@ -18,10 +18,12 @@ import subprocess
 import sys
 
 # "  -d, --device NAME   text", "      --perfetto FILE write ..." (one space before the
-# text is enough when a metavariable ends the option), "      --no-set   text"
+# text is enough when a metavariable ends the option), "      --no-set   text"; a
+# metavariable is upper case (FILE, ADDR:PORT, FILE|-, SRC.log), words to choose
+# from (on|off) or k=v
 OPT_RE = re.compile(
     r"^(?P<ind> {2,6})(?P<spec>(?:-[A-Za-z], )?--[a-z0-9][a-z0-9-]*"
-    r"(?: (?:[A-Z][A-Za-z0-9_.+]*|[a-z]+(?:\|[a-z]+)+))?)(?: +(?P<text>.*))?$"
+    r"(?: (?:[A-Z]\S*|[a-z]+(?:\|[a-z]+)+|[a-z]+=[a-z]+))?)(?: +(?P<text>.*))?$"
 )
 ITEM_RE = re.compile(r"^(?P<ind> {2,6})(?P<tag>\S(?:\S| (?! ))*)(?: {2,}(?P<text>.*))?$")
 # a section title: "Options:", "Reference device options (ref:key=value,...):"; a sentence

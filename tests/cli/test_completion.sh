@@ -50,4 +50,28 @@ same_set "capture's subcommands" "$(complete_words migscope capture '')" \
 	"$(printf 'check\nrepair\n')"
 same_set "after the subcommand, the file" "$(complete_words migscope capture check "$T/d/run.m")" \
 	"$T/d/run.mscap"
+
+# the option forms other commands are about to use, from a stand-in CLI whose
+# --help has them: the generator must see every one, as man and completion
+cat >"$T/fake" <<'FAKE'
+#!/bin/sh
+case "$1" in
+--help) printf 'Usage: migscope <command>\n\nCommands:\n  watch      watch it\n\nOptions:\n  -h, --help  this help\n' ;;
+watch) printf 'Usage: migscope watch [options]\n\nWatch.\n\nOptions:\n      --listen ADDR:PORT  serve /metrics\n      --events-json FILE|-  one object a line\n      --label k=v     a label\n      --mode auto|on|off  the mode\n      --metrics FILE write it\n  -x, --exact         a flag\n' ;;
+-V) echo "migscope 9.9" ;;
+esac
+FAKE
+chmod +x "$T/fake"
+if python3 scripts/helpdoc.py completion "$T/fake" "$T/fake.bash" 2>"$T/err"; then
+	COMP=$T/fake.bash
+	same_set "stand-in: every option form" "$(complete_words migscope watch -)" \
+		"$(printf '%s\n' --events-json --exact --label --listen --metrics --mode -x | sort)"
+	same_set "stand-in: FILE|- completes file names" \
+		"$(complete_words migscope watch --events-json "$T/d/run.l")" "$T/d/run.log"
+	same_set "stand-in: auto|on|off" "$(complete_words migscope watch --mode '')" \
+		"$(printf 'auto\noff\non\n')"
+	same_set "stand-in: ADDR:PORT gets nothing" "$(complete_words migscope watch --listen '')" ""
+else
+	fail "helpdoc.py completion of the stand-in failed: $(head -1 "$T/err")"
+fi
 finish
