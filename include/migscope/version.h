@@ -7,11 +7,25 @@
 /*
  * The optional features a build may have, in one place: `migscope -V` and
  * `migscope features` list them from here.  A feature that depends on a
- * library gets its MS_HAVE_<NAME> from the Makefile (-DMS_HAVE_<NAME>=1 when
- * pkg-config finds the library) and one line in MS_FEATURES below:
+ * library gets -DMS_HAVE_<NAME> from the Makefile when pkg-config finds the
+ * library (the code tests it with #ifdef) and one line in MS_FEATURES below:
  *
- *	F("name", MS_HAVE_NAME, "what it enables")
+ *	F("name", MS_ON(MS_HAVE_NAME), "what it enables")
  */
+
+/*
+ * MS_ON(MS_HAVE_X): 1 when MS_HAVE_X is defined as 1 (-DMS_HAVE_X), else 0,
+ * as an expression.  A defined one expands to 1 first, and ms_on_1 puts a
+ * 0 and a comma ahead of the 1 ms_on_b adds, so the second argument picked is
+ * that 1; an undefined name pastes into ms_on_MS_HAVE_X, no macro, and the
+ * second argument is the 0.
+ */
+#define ms_on_1		     0,
+#define ms_second(a, b, ...) b
+#define ms_on_b(pasted)	     ms_second(pasted 1, 0, 0)
+#define ms_on_a(x)	     ms_on_b(ms_on_##x)
+#define MS_ON(x)	     ms_on_a(x)
+
 #if defined(__SANITIZE_ADDRESS__)
 #define MS_HAVE_SANITIZERS 1
 #elif defined(__has_feature)
@@ -19,13 +33,10 @@
 #define MS_HAVE_SANITIZERS 1
 #endif
 #endif
-#ifndef MS_HAVE_SANITIZERS
-#define MS_HAVE_SANITIZERS 0
-#endif
 
 #define MS_FEATURES(F)                                                                             \
 	F("usdt", 1, "QEMU's USDT probes through libbpf (watch)")                                  \
-	F("sanitizers", MS_HAVE_SANITIZERS, "built with AddressSanitizer and UBSan (tests)")
+	F("sanitizers", MS_ON(MS_HAVE_SANITIZERS), "built with AddressSanitizer and UBSan (tests)")
 
 struct ms_feature {
 	const char *name;
