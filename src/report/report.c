@@ -59,6 +59,9 @@ static struct json_object *session_json(const struct ms_session *s)
 
 		ms_json_add(o, keys[i], json_object_new_string(v ? v : ""));
 	}
+	/* the VM watched (a libvirt domain's name): the info block's, so a replay says it too */
+	ms_json_add(o, "vm", ms_host_info__get(&s->info, "vm") ?
+		    json_object_new_string(ms_host_info__get(&s->info, "vm")) : NULL);
 	if (st->have_session) {
 		iso8601(st->session.realtime_ns, buf, sizeof(buf));
 		ms_json_add(o, "started", json_object_new_string(buf));
