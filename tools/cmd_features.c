@@ -6,6 +6,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/json.h>
+#include <migscope/libvirt.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -16,7 +17,9 @@ static void usage(FILE *f)
 		   "List every BPF collector and what this kernel lets it do: attached (it\n"
 		   "sees events now), loaded (verified, waiting for a target: the QEMU probes\n"
 		   "attach to a QEMU process) or skipped, with the reason.  The collectors are\n"
-		   "attached for a moment and detached again; nothing is recorded.\n\n"
+		   "attached for a moment and detached again; nothing is recorded.  Last,\n"
+		   "whether watch --domain can reach libvirt: compiled in, and the default URI\n"
+		   "($LIBVIRT_DEFAULT_URI, else qemu:///system) connected to read-only.\n\n"
 		   "Options:\n"
 		   "      --json          print the list as JSON\n"
 		   "  -v, --verbose       libbpf messages on stderr\n"
@@ -29,7 +32,18 @@ static void usage(FILE *f)
 struct list {
 	const struct ms_collector_status *st[2];
 	size_t nr[2];
+	/* watch --domain: libvirt compiled in and its default URI reachable */
+	int libvirt_ok;
+	char libvirt_version[32];
+	char libvirt_why[MS_ERR_LEN];
 };
+
+static void probe_libvirt(struct list *l)
+{
+	l->libvirt_ok = !ms_libvirt_compiled(l->libvirt_version, sizeof(l->libvirt_version),
+					     l->libvirt_why, sizeof(l->libvirt_why)) &&
+			!ms_libvirt_probe(NULL, l->libvirt_why, sizeof(l->libvirt_why));
+}
 
 static void count(const struct list *l, size_t counts[3])
 {
@@ -57,13 +71,19 @@ static int print_text(const struct list *l, const char *kernel)
 	printf("\nLinux %s: %zu attached, %zu loaded, %zu skipped\n", kernel,
 	       counts[MS_COLLECTOR_ATTACHED], counts[MS_COLLECTOR_LOADED],
 	       counts[MS_COLLECTOR_SKIPPED]);
+	if (l->libvirt_ok)
+		printf("libvirt %s: available at %s (watch --domain)\n", l->libvirt_version,
+		       ms_libvirt_default_uri());
+	else
+		printf("libvirt%s%s: unavailable: %s\n", l->libvirt_version[0] ? " " : "",
+		       l->libvirt_version, l->libvirt_why);
 	return fflush(stdout) ? cli_error("failed to write the list") : 0;
 }
 
 static int print_json(const struct list *l, const char *kernel)
 {
 	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	struct json_object *sum = json_object_new_object();
+	struct json_object *sum = json_object_new_object(), *lv;
 	size_t counts[3] = { 0 };
 	int err;
 
@@ -86,6 +106,13 @@ static int print_json(const struct list *l, const char *kernel)
 	for (int s = 0; s < 3; s++)
 		ms_json_add(sum, ms_collector_state_name(s), ms_json_u64(counts[s]));
 	ms_json_add(root, "summary", sum);
+	lv = json_object_new_object();
+	ms_json_add(lv, "available", json_object_new_boolean(l->libvirt_ok));
+	ms_json_add(lv, "version",
+		    l->libvirt_version[0] ? json_object_new_string(l->libvirt_version) : NULL);
+	ms_json_add(lv, "uri", json_object_new_string(ms_libvirt_default_uri()));
+	ms_json_add(lv, "reason", l->libvirt_ok ? NULL : json_object_new_string(l->libvirt_why));
+	ms_json_add(root, "libvirt", lv);
 	err = ms_json_print(stdout, root);
 	json_object_put(root);
 	return err ? cli_error("failed to write the list: %s", strerror(-err)) : 0;
@@ -140,6 +167,7 @@ int do_features(int argc, char **argv)
 	}
 	l.nr[0] = ms_collect__status(c, &l.st[0]);
 	l.nr[1] = ms_usdt__status(u, &l.st[1]);
+	probe_libvirt(&l);
 	ret = out.json ? print_json(&l, uts.release) : print_text(&l, uts.release);
 	ms_usdt__close(u);
 	ms_collect__close(c);

@@ -88,7 +88,8 @@ static void usage(FILE *f)
 	    "Options:\n"
 	    "      --qmp SOCK            QEMU's QMP unix socket\n"
 	    "      --domain NAME         a running libvirt domain instead of --qmp\n"
-	    "      --connect URI         libvirt's URI for --domain (default: $LIBVIRT_DEFAULT_URI,\n"
+	    "      --connect URI         libvirt's URI for --domain (default: "
+	    "$LIBVIRT_DEFAULT_URI,\n"
 	    "                            else qemu:///system)\n"
 	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
 	    "                            no USDT probes\n"
@@ -636,9 +637,9 @@ int do_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = w.libvirt ? ms_qmp__connect_fd(w.qmp, ms_libvirt__take_fd(w.libvirt), err,
-					     sizeof(err))
-			: ms_qmp__connect(w.qmp, err, sizeof(err));
+	ret = w.libvirt
+		  ? ms_qmp__connect_fd(w.qmp, ms_libvirt__take_fd(w.libvirt), err, sizeof(err))
+		  : ms_qmp__connect(w.qmp, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
 		goto out;
@@ -675,10 +676,16 @@ int do_watch(int argc, char **argv)
 	else if (ret == -ETIMEDOUT)
 		cli_error("--timeout reached with the migration %s; report from what was seen",
 			  ms_qemu_mig_status_name(ms_qmp__status(w.qmp)));
-	else if (ret && w.libvirt && ms_libvirt__error(w.libvirt)[0])
-		cli_error("%s; report from what was seen",
-			  (why = ms_libvirt__error(w.libvirt)));
-	else if (ret)
+	else if (ret && w.libvirt) {
+		/*
+		 * libvirt's reason when it gave one (the domain stopped, the
+		 * connection closed); a monitor command can fail first
+		 */
+		why = ms_libvirt__error(w.libvirt);
+		if (!why[0])
+			why = ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret);
+		cli_error("%s; report from what was seen", why);
+	} else if (ret)
 		cli_error("%s; report from what was seen",
 			  ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret));
 	exit_code = close_sources(&w, ret, why);

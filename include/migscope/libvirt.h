@@ -42,8 +42,7 @@ int ms_libvirt_probe(const char *uri, char *why, size_t whylen);
  * bridge.  NULL with err filled: libvirt not compiled in, the URI refused,
  * no such domain, the domain not running, the monitor refusing query-version.
  */
-struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err,
-				    size_t errlen);
+struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err, size_t errlen);
 
 /* The QMP client's end of the stream: give it to ms_qmp__connect_fd (which then owns it). */
 int ms_libvirt__take_fd(struct ms_libvirt *l);

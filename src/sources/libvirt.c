@@ -18,7 +18,7 @@ const char *ms_libvirt_default_uri(void)
 #ifndef MS_HAVE_LIBVIRT
 
 #define NOT_BUILT                                                                                  \
-	"migscope was built without libvirt (install libvirt-dev, then rebuild: pkg-config "      \
+	"migscope was built without libvirt (install libvirt-dev, then rebuild: pkg-config "       \
 	"libvirt libvirt-qemu)"
 
 int ms_libvirt_compiled(char *version, size_t vlen, char *why, size_t whylen)
@@ -34,8 +34,7 @@ int ms_libvirt_probe(const char *uri, char *why, size_t whylen)
 	return -ENOTSUP;
 }
 
-struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err,
-				    size_t errlen)
+struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "--domain %s: %s", domain, NOT_BUILT);
 	return NULL;
@@ -89,10 +88,10 @@ struct ms_libvirt {
 	pthread_t thread;
 	int thread_on;
 	atomic_int stop;
-	atomic_int handle;    /* the bridge's end in libvirt's event loop */
-	int monitor_cb;	      /* virConnectDomainQemuMonitorEventRegister */
-	int lifecycle_cb;     /* virConnectDomainEventRegisterAny */
-	int close_cb;	      /* virConnectRegisterCloseCallback */
+	atomic_int handle; /* the bridge's end in libvirt's event loop */
+	int monitor_cb;	   /* virConnectDomainQemuMonitorEventRegister */
+	int lifecycle_cb;  /* virConnectDomainEventRegisterAny */
+	int close_cb;	   /* virConnectRegisterCloseCallback */
 	struct json_tokener *tok;
 	size_t cmd_bytes;
 	pthread_mutex_t lock; /* err: written by the bridge thread, read by the watch */
@@ -358,8 +357,7 @@ static const char *stopped_detail(int detail)
 }
 
 /* The domain stopped: its QEMU and monitor are gone. */
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-			void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	struct ms_libvirt *l = opaque;
 
@@ -380,8 +378,7 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	};
 	struct ms_libvirt *l = opaque;
 
-	set_error(l, "libvirt connection to %s closed (%s): the monitor's events stopped",
-		  l->uri,
+	set_error(l, "libvirt connection to %s closed (%s): the monitor's events stopped", l->uri,
 		  reason >= 0 && (size_t)reason < sizeof(why) / sizeof(why[0]) ? why[reason]
 									       : "unknown reason");
 	hang_up(l);
@@ -413,8 +410,9 @@ static int greet(struct ms_libvirt *l, char *err, size_t errlen)
 
 	if (virDomainQemuMonitorCommand(l->dom, "{\"execute\":\"query-version\"}", &result, 0) <
 	    0) {
-		snprintf(err, errlen, "libvirt domain '%s': monitor command query-version failed: %s",
-			 l->name, last_error());
+		snprintf(err, errlen,
+			 "libvirt domain '%s': monitor command query-version failed: %s", l->name,
+			 last_error());
 		return -EIO;
 	}
 	r = json_tokener_parse(result);
@@ -437,8 +435,7 @@ static int greet(struct ms_libvirt *l, char *err, size_t errlen)
 	return 0;
 }
 
-struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err,
-				    size_t errlen)
+struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err, size_t errlen)
 {
 	struct ms_libvirt *l;
 	int active;
@@ -487,14 +484,15 @@ struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *e
 	virConnectSetKeepAlive(l->conn, 2, 3);
 	if (virConnectRegisterCloseCallback(l->conn, on_close, l, NULL) == 0)
 		l->close_cb = 0;
-	l->lifecycle_cb = virConnectDomainEventRegisterAny(
-	    l->conn, l->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-	    l, NULL);
+	l->lifecycle_cb =
+	    virConnectDomainEventRegisterAny(l->conn, l->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+					     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), l, NULL);
 	l->monitor_cb = virConnectDomainQemuMonitorEventRegister(l->conn, l->dom, NULL,
 								 on_monitor_event, l, NULL, 0);
 	if (l->monitor_cb < 0 || l->lifecycle_cb < 0) {
-		snprintf(err, errlen, "libvirt domain '%s': failed to register for its %s events: %s",
-			 domain, l->monitor_cb < 0 ? "monitor" : "lifecycle", last_error());
+		snprintf(err, errlen,
+			 "libvirt domain '%s': failed to register for its %s events: %s", domain,
+			 l->monitor_cb < 0 ? "monitor" : "lifecycle", last_error());
 		goto fail;
 	}
 	if (greet(l, err, errlen))

@@ -823,8 +823,9 @@ int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns)
  */
 static int gone_after_end(struct ms_qmp *q, const char *what)
 {
-	warn(q, "QMP %s: %s after the migration %s, before its final numbers; QEMU's own "
-		"downtime is not in the report",
+	warn(q,
+	     "QMP %s: %s after the migration %s, before its final numbers; QEMU's own "
+	     "downtime is not in the report",
 	     q->o.path, what, ms_qemu_mig_status_name(q->status));
 	if (q->loop) {
 		if (q->final_timer >= 0)
