@@ -193,6 +193,8 @@ static uint64_t stream_ts(const struct ms_qmp *q, uint64_t wall_ns)
 
 /* --- sending ------------------------------------------------------------------- */
 
+static int gone_after_end(struct ms_qmp *q, const char *what);
+
 static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, uint64_t now)
 {
 	struct json_object *msg = json_object_new_object();
@@ -223,6 +225,8 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 			int e = n < 0 ? errno : EPIPE;
 
 			json_object_put(msg);
+			if (q->final_asked && (e == EPIPE || e == ECONNRESET))
+				return gone_after_end(q, "closed");
 			return fail(q, -e, "failed to send %s: %s", cmd_names[cmd], strerror(e));
 		}
 		off += (size_t)n;
@@ -350,8 +354,6 @@ static void finish(struct ms_qmp *q)
 	if (q->loop && q->drain_timer < 0)
 		q->drain_timer = ms_loop__add_timer(q->loop, q->o.drain_ns, on_drained, q);
 }
-
-static int gone_after_end(struct ms_qmp *q, const char *what);
 
 static int on_final(void *ctx, uint32_t ev)
 {
@@ -853,7 +855,8 @@ static int receive(struct ms_qmp *q)
 				return ret;
 			continue;
 		}
-		if (n == 0) {
+		/* a peer that quit with our commands unread resets rather than closes */
+		if (n == 0 || errno == ECONNRESET) {
 			if (q->final_asked)
 				return gone_after_end(q, "closed");
 			return fail(q, -EPIPE,
