@@ -152,7 +152,7 @@ else
 		ok "save: migration completed" || fail "save: migration $(jq .migration.status "$R")"
 	# virsh save pauses the guest first: the downtime runs from that STOP to the end
 	jq -e '.migration.downtime_ms > 0 and .events.by_type.runstate >= 1' "$R" >/dev/null &&
-		ok "save: downtime $(jq .migration.downtime_ms "$R") ms from the save's STOP" ||
+		ok "save: downtime $(jq .migration.downtime_ms "$R") ms from the save's STOP (QEMU's own: $(jq .migration.qmp_downtime_ms "$R") ms)" ||
 		fail "save: no downtime: $(jq -c '[.migration.downtime_ms, .events.by_type]' "$R")"
 	jq -e '.events.by_type.pass >= 1 and .events.by_type.mig_stats >= 2 and
 		.events.by_type.qemu_pending >= 1' "$R" >/dev/null &&
@@ -168,6 +168,8 @@ expect_grep 'tainted: custom-monitor' "$LV/h/.cache/libvirt/qemu/log/$NAME.log" 
 "$MIGSCOPE" replay "$T/save.mscap" --json >"$T/replay.json" 2>"$T/err"
 jq -e --arg n "$NAME" '.session.vm == $n' "$T/replay.json" >/dev/null &&
 	ok "save: the replay names the VM too" || fail "save: replay's session.vm $(jq .session.vm "$T/replay.json")"
+"$MIGSCOPE" replay "$T/save.mscap" >"$T/replay.txt" 2>"$T/err"
+expect_grep "^session: watch of VM $NAME on " "$T/replay.txt" "save: the table names the VM"
 
 # --- the domain destroyed under a watch --------------------------------------------------
 start_guest || finish
