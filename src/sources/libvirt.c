@@ -67,6 +67,7 @@ void ms_libvirt__close(struct ms_libvirt *l)
 #else
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -438,7 +439,8 @@ static int greet(struct ms_libvirt *l, char *err, size_t errlen)
 struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *err, size_t errlen)
 {
 	struct ms_libvirt *l;
-	int active;
+	sigset_t all, old;
+	int active, ret;
 
 	pthread_once(&once, init_once);
 	if (event_impl < 0) {
@@ -502,8 +504,16 @@ struct ms_libvirt *ms_libvirt__open(const char *uri, const char *domain, char *e
 		snprintf(err, errlen, "failed to watch the monitor's stream: %s", last_error());
 		goto fail;
 	}
-	if (pthread_create(&l->thread, NULL, run, l)) {
-		snprintf(err, errlen, "failed to start libvirt's event loop: %s", strerror(EAGAIN));
+	/*
+	 * signals are the watch's (SIGINT and SIGTERM through its loop's
+	 * signalfd): the thread blocks them all, or one could end the process there
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&l->thread, NULL, run, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		snprintf(err, errlen, "failed to start libvirt's event loop: %s", strerror(ret));
 		goto fail;
 	}
 	l->thread_on = 1;

@@ -16,6 +16,9 @@ GUEST=$BUILD/guest/guest.elf
 NAME=mstest
 
 skip() { echo "SKIP test_libvirt: $*"; exit 0; }
+# jtrue [jq options] FILTER FILE: FILTER is true of FILE, which is not empty (jq 1.6's -e
+# says yes to an empty file)
+jtrue() { [ -s "${*: -1}" ] && jq -e "$@" >/dev/null; }
 
 built=$("$MIGSCOPE" features --json 2>/dev/null | jq -r '.libvirt.version // empty')
 [ -n "$built" ] || skip "migscope built without libvirt (scripts/setup.sh installs libvirt-dev)"
@@ -140,25 +143,25 @@ virsh -c "$URI" save "$NAME" "$LV/save.img" >/dev/null 2>"$T/err" || fail "virsh
 wait $watch
 rc=$?
 R=$T/save.json
-if [ $rc -ne 0 ] || ! jq -e . "$R" >/dev/null 2>&1; then
+if [ $rc -ne 0 ] || ! jtrue . "$R" >/dev/null 2>&1; then
 	fail "save: watch exit $rc"; sed 's/^/    err: /' "$T/save.err" | head -5
 else
 	ok "save: the watch ended with the migration, exit 0"
 	expect_grep "watching QEMU 7\.2\.[0-9]+ of libvirt domain '$NAME'" "$T/save.err" \
 		"save: QEMU 7.2 through libvirt"
-	jq -e --arg n "$NAME" '.session.vm == $n' "$R" >/dev/null &&
+	jtrue --arg n "$NAME" '.session.vm == $n' "$R" >/dev/null &&
 		ok "save: session.vm is the domain" || fail "save: session.vm $(jq .session.vm "$R")"
-	jq -e '.migration.status == "completed"' "$R" >/dev/null &&
+	jtrue '.migration.status == "completed"' "$R" >/dev/null &&
 		ok "save: migration completed" || fail "save: migration $(jq .migration.status "$R")"
 	# virsh save pauses the guest first: the downtime runs from that STOP to the end
-	jq -e '.migration.downtime_ms > 0 and .events.by_type.runstate >= 1' "$R" >/dev/null &&
+	jtrue '.migration.downtime_ms > 0 and .events.by_type.runstate >= 1' "$R" >/dev/null &&
 		ok "save: downtime $(jq .migration.downtime_ms "$R") ms from the save's STOP (QEMU's own: $(jq .migration.qmp_downtime_ms "$R") ms)" ||
 		fail "save: no downtime: $(jq -c '[.migration.downtime_ms, .events.by_type]' "$R")"
-	jq -e '.events.by_type.pass >= 1 and .events.by_type.mig_stats >= 2 and
+	jtrue '.events.by_type.pass >= 1 and .events.by_type.mig_stats >= 2 and
 		.events.by_type.qemu_pending >= 1' "$R" >/dev/null &&
 		ok "save: passes, query-migrate samples and pending bytes ($(jq -c '.events.by_type | {pass, mig_stats, qemu_pending}' "$R"))" ||
 		fail "save: too few samples: $(jq -c .events.by_type "$R")"
-	jq -e '.migration.total_ms > 0' "$R" >/dev/null &&
+	jtrue '.migration.total_ms > 0' "$R" >/dev/null &&
 		ok "save: QEMU's total time $(jq .migration.total_ms "$R") ms" ||
 		fail "save: no total time: $(jq -c .migration "$R")"
 fi
@@ -166,13 +169,24 @@ fi
 expect_grep 'tainted: custom-monitor' "$LV/h/.cache/libvirt/qemu/log/$NAME.log" \
 	"save: libvirt logged the monitor passthrough (custom-monitor)"
 "$MIGSCOPE" replay "$T/save.mscap" --json >"$T/replay.json" 2>"$T/err"
-jq -e --arg n "$NAME" '.session.vm == $n' "$T/replay.json" >/dev/null &&
+jtrue --arg n "$NAME" '.session.vm == $n' "$T/replay.json" >/dev/null &&
 	ok "save: the replay names the VM too" || fail "save: replay's session.vm $(jq .session.vm "$T/replay.json")"
 "$MIGSCOPE" replay "$T/save.mscap" >"$T/replay.txt" 2>"$T/err"
 expect_grep "^session: watch of VM $NAME on " "$T/replay.txt" "save: the table names the VM"
 
-# --- the domain destroyed under a watch --------------------------------------------------
+# --- SIGTERM: the watch's loop takes it, not libvirt's thread -----------------------------
 start_guest || finish
+start_watch term || finish
+kill -TERM $watch
+wait $watch
+rc=$?
+[ $rc -eq 0 ] && ok "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+expect_grep 'interrupted \(Terminated\); report from what was seen' "$T/term.err" \
+	"SIGTERM: the report from what was seen"
+jtrue '.session.complete and .session.error == null' "$T/term.json" >/dev/null &&
+	ok "SIGTERM: a complete report without an error" || fail "SIGTERM: $(jq -c .session "$T/term.json")"
+
+# --- the domain destroyed under a watch --------------------------------------------------
 start_watch destroy || finish
 virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1
 wait $watch
@@ -181,10 +195,10 @@ rc=$?
 # libvirt's lifecycle event, or a monitor command failing first as QEMU goes (a real race)
 stopped="libvirt domain '$NAME' stopped \\(destroyed\\)|libvirt domain '$NAME' .*: query-migrate failed: libvirt: "
 expect_grep "($stopped).*; report from what was seen" "$T/destroy.err" "destroy: says the domain went"
-jq -e --arg re "$stopped" '.session.error | test($re)' "$T/destroy.json" >/dev/null &&
+jtrue --arg re "$stopped" '.session.error | test($re)' "$T/destroy.json" >/dev/null &&
 	ok "destroy: the report's session.error says so ($(jq .session.error "$T/destroy.json"))" ||
 	fail "destroy: session.error $(jq .session.error "$T/destroy.json")"
-jq -e '.events.by_type.loss == 1' "$T/destroy.json" >/dev/null &&
+jtrue '.events.by_type.loss == 1' "$T/destroy.json" >/dev/null &&
 	ok "destroy: a loss recorded" || fail "destroy: $(jq -c .events.by_type "$T/destroy.json")"
 
 # --- the daemon killed under a watch: the connection closes ------------------------------
@@ -198,7 +212,7 @@ rc=$?
 [ $rc -eq 1 ] && ok "daemon killed: exit 1" || fail "daemon killed: exit $rc"
 expect_grep "libvirt connection to qemu:///session.* closed \(.*\): the monitor's events stopped" \
 	"$T/killed.err" "daemon killed: says the connection closed"
-jq -e '(.session.error | test("connection .* closed")) and .events.by_type.loss == 1' \
+jtrue '(.session.error | test("connection .* closed")) and .events.by_type.loss == 1' \
 	"$T/killed.json" >/dev/null && ok "daemon killed: session.error and a loss in the report" ||
 	fail "daemon killed: $(jq -c '[.session.error, .events.by_type]' "$T/killed.json")"
 finish
