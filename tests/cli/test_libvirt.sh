@@ -6,7 +6,7 @@
 # runs a TCG domain (type='qemu', QEMU 7.2.22) booting the test guest of
 # tests/guest.  `virsh save` drives a real migration stream to a file while
 # `watch --domain NAME --connect URI` follows it through libvirt's monitor
-# passthrough; then the domain destroyed and the daemon killed under a watch,
+# passthrough; then SIGTERM, the domain destroyed and the daemon killed under a watch,
 # and the errors a watch can meet before it starts (the URI refused, no such
 # domain, the domain not running, a monitor command QEMU refuses).  Skips, saying why, where
 # libvirt is not built in or its daemon, QEMU or the guest is missing.
