@@ -48,6 +48,16 @@ FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP -DFUZZING_BU
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
 
+# libvirt (watch --domain) is optional: built in when its development files are there
+LIBVIRT_LIBS := $(shell pkg-config --libs libvirt libvirt-qemu 2>/dev/null)
+ifneq ($(LIBVIRT_LIBS),)
+LIBVIRT_CFLAGS := -DMS_HAVE_LIBVIRT $(shell pkg-config --cflags libvirt libvirt-qemu)
+ALL_CFLAGS += $(LIBVIRT_CFLAGS)
+SAN_CFLAGS += $(LIBVIRT_CFLAGS)
+FUZZ_CFLAGS += $(LIBVIRT_CFLAGS)
+LDLIBS += $(LIBVIRT_LIBS)
+endif
+
 # The kernel types the BPF programs read come from bpf/vmlinux.h, a small
 # committed header that declares only the fields bpf/ uses, every struct
 # marked preserve_access_index: libbpf relocates each access (CO-RE) against

@@ -7,6 +7,7 @@
 #include <migscope/collect.h>
 #include <migscope/json.h>
 #include <migscope/privs.h>
+#include <migscope/libvirt.h>
 #include <migscope/session.h>
 #include <migscope/version.h>
 
@@ -25,7 +26,9 @@ static void usage(FILE *f)
 		   "(\"missing CAP_BPF: ...\"); without CAP_BPF and CAP_PERFMON no collector\n"
 		   "loads and the exit status is 1.  Root has them; an unprivileged user can be\n"
 		   "given them (README.md, \"Running without root\").  Last, the optional\n"
-		   "features compiled in (as migscope -V lists them).\n\n"
+		   "features compiled in (as migscope -V lists them) and\n"
+		   "whether watch --domain can reach libvirt: compiled in, and the default URI\n"
+		   "($LIBVIRT_DEFAULT_URI, else qemu:///system) connected to read-only.\n\n"
 		   "Options:\n"
 		   "      --json          print the list as JSON\n"
 		   "  -v, --verbose       libbpf messages on stderr\n"
@@ -42,7 +45,18 @@ struct list {
 	size_t nr[2];
 	struct ms_priv privs[MS_NR_PRIVS];
 	int usable; /* the kernel lets this process load the collectors */
+	/* watch --domain: libvirt compiled in and its default URI reachable */
+	int libvirt_ok;
+	char libvirt_version[32];
+	char libvirt_why[MS_ERR_LEN];
 };
+
+static void probe_libvirt(struct list *l)
+{
+	l->libvirt_ok = !ms_libvirt_compiled(l->libvirt_version, sizeof(l->libvirt_version),
+					     l->libvirt_why, sizeof(l->libvirt_why)) &&
+			!ms_libvirt_probe(NULL, l->libvirt_why, sizeof(l->libvirt_why));
+}
 
 static const char *priv_state(const struct ms_priv *p)
 {
@@ -77,8 +91,14 @@ static void print_privs(const struct list *l)
 	printf("\n");
 }
 
-static void print_built(void)
+static void print_built(const struct list *l)
 {
+	if (l->libvirt_ok)
+		printf("libvirt %s: available at %s (watch --domain)\n", l->libvirt_version,
+		       ms_libvirt_default_uri());
+	else
+		printf("libvirt%s%s: unavailable: %s\n", l->libvirt_version[0] ? " " : "",
+		       l->libvirt_version, l->libvirt_why);
 	printf("\nCompiled in:");
 	for (size_t i = 0; i < MS_NR_FEATURES; i++)
 		printf(" %c%s", ms_features[i].on ? '+' : '-', ms_features[i].name);
@@ -99,7 +119,7 @@ static int print_text(const struct list *l, const char *kernel)
 	print_privs(l);
 	if (!l->usable) {
 		printf("Linux %s: no collector can load without the capabilities above\n", kernel);
-		print_built();
+		print_built(l);
 		return fflush(stdout) ? cli_error("failed to write the list") : 0;
 	}
 	printf("%-10s %-32s %-44s %-9s %s\n", "GROUP", "COLLECTOR", "HOOK", "STATE", "REASON");
@@ -117,7 +137,7 @@ static int print_text(const struct list *l, const char *kernel)
 	printf("\nLinux %s: %zu attached, %zu loaded, %zu skipped\n", kernel,
 	       counts[MS_COLLECTOR_ATTACHED], counts[MS_COLLECTOR_LOADED],
 	       counts[MS_COLLECTOR_SKIPPED]);
-	print_built();
+	print_built(l);
 	return fflush(stdout) ? cli_error("failed to write the list") : 0;
 }
 
@@ -126,6 +146,7 @@ static int print_json(const struct list *l, const char *kernel)
 	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
 	struct json_object *sum = json_object_new_object(), *pa = json_object_new_array();
 	struct json_object *built = json_object_new_object();
+	struct json_object *lv;
 	size_t counts[3] = { 0 };
 	int err;
 
@@ -170,7 +191,15 @@ static int print_json(const struct list *l, const char *kernel)
 	for (int s = 0; s < 3; s++)
 		ms_json_add(sum, ms_collector_state_name(s), ms_json_u64(counts[s]));
 	ms_json_add(root, "summary", sum);
+	lv = json_object_new_object();
+	ms_json_add(lv, "available", json_object_new_boolean(l->libvirt_ok));
+	ms_json_add(lv, "version",
+		    l->libvirt_version[0] ? json_object_new_string(l->libvirt_version) : NULL);
+	ms_json_add(lv, "uri", json_object_new_string(ms_libvirt_default_uri()));
+	ms_json_add(lv, "reason", l->libvirt_ok ? NULL : json_object_new_string(l->libvirt_why));
+	ms_json_add(root, "libvirt", lv);
 	err = cli_json_print(root);
+
 	json_object_put(root);
 	return err ? cli_error("failed to write the list: %s", strerror(-err)) : 0;
 }
@@ -207,6 +236,7 @@ int do_features(int argc, char **argv)
 	uname(&uts);
 	ms_privs__check(l.privs);
 	l.usable = ms_privs__bpf_usable(l.privs);
+	probe_libvirt(&l);
 	if (!l.usable) {
 		/* the list names what is missing; the status says nothing could load */
 		ret = out.json ? print_json(&l, uts.release) : print_text(&l, uts.release);

@@ -36,6 +36,7 @@
 
 #define MS_FEATURES(F)                                                                             \
 	F("usdt", 1, "QEMU's USDT probes through libbpf (watch)")                                  \
+	F("libvirt", MS_ON(MS_HAVE_LIBVIRT), "watch --domain through libvirt-qemu")               \
 	F("sanitizers", MS_ON(MS_HAVE_SANITIZERS), "built with AddressSanitizer and UBSan (tests)")
 
 struct ms_feature {

@@ -53,6 +53,14 @@ expect_grep ": $(jq .summary.attached "$T/json") attached, " "$T/out" "table sum
 expect_grep '^CAP_BPF +present ' "$T/out" "table: CAP_BPF present"
 expect_grep '^Compiled in: .*[+-]usdt' "$T/out" "table: the compiled-in features"
 
+# libvirt (watch --domain): built in or not, and a URI nobody serves, each said with why
+# (a daemon that answers: tests/cli/test_libvirt.sh)
+LIBVIRT_DEFAULT_URI="qemu:///session?socket=$T/none" "$MIGSCOPE" features --json >"$T/out" 2>/dev/null
+expect_jq '.libvirt.available == false and (.libvirt.reason | test("built without libvirt|failed to connect to libvirt at qemu:///session\\?socket=.*/none"))' \
+	"libvirt unavailable, with the reason"
+LIBVIRT_DEFAULT_URI="qemu:///session?socket=$T/none" "$MIGSCOPE" features >"$T/out" 2>/dev/null
+expect_grep '^libvirt( [0-9.]+)?: unavailable: ' "$T/out" "table: the libvirt line"
+
 expect_exit 0 "features -v" -- "$MIGSCOPE" -v features
 expect_grep '^libbpf: ' "$T/err" "-v shows libbpf's messages"
 finish
