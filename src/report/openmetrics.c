@@ -124,6 +124,7 @@ struct om {
 	FILE *f;
 	enum ms_om_format fmt;
 	const struct ms_om_labels *l;
+	const char *vm;	    /* --vm, else the report's session.vm (a libvirt domain), or NULL */
 	const char *suffix; /* of the family's sample names: "_total", "_info" or "" */
 };
 
@@ -179,7 +180,7 @@ static void family(struct om *o, const char *name, const char *type, const char 
 
 static void sample(struct om *o, const char *name, const struct lset *ls, const char *value)
 {
-	int first = 1, any = o->l->nr || (o->l->vm && o->l->vm[0]);
+	int first = 1, any = o->l->nr || o->vm;
 
 	for (int i = 0; i < ls->n; i++)
 		any |= !!ls->v[i];
@@ -192,9 +193,9 @@ static void sample(struct om *o, const char *name, const struct lset *ls, const 
 		fputc('"', o->f);
 		first = 0;
 	}
-	if (o->l->vm && o->l->vm[0]) {
+	if (o->vm) {
 		fprintf(o->f, "%svm=\"", first ? "" : ",");
-		put_escaped(o->f, o->l->vm);
+		put_escaped(o->f, o->vm);
 		fputc('"', o->f);
 		first = 0;
 	}
@@ -550,6 +551,9 @@ int ms_om__render(struct json_object *report, const struct ms_om_labels *l, enum
 
 	*buf = NULL;
 	*len = 0;
+	o.vm = o.l->vm && o.l->vm[0] ? o.l->vm : get_str(report, "session.vm");
+	if (o.vm && !o.vm[0])
+		o.vm = NULL;
 	o.f = open_memstream(buf, len);
 	if (!o.f)
 		return -ENOMEM;

@@ -24,6 +24,7 @@
 #include <migscope/openmetrics.h>
 #include <migscope/report.h>
 #include <migscope/session.h>
+#include <migscope/version.h>
 
 #include "testproc.h"
 #include "testutil.h"
@@ -117,6 +118,18 @@ static void label_values_are_escaped_and_label_names_checked(void **state)
 	assert_string_equal(om + strlen(om) - 6, "# EOF\n");
 	free(text);
 	free(om);
+	json_object_put(rep);
+
+	/* without --vm, the report's session.vm (watch --domain's libvirt domain) */
+	rep = json_tokener_parse("{\"session\": {\"vm\": \"dom1\"}}");
+	text = render(rep, NULL, MS_OM_TEXT);
+	assert_non_null(
+	    strstr(text, "migscope_build_info{version=\"" MS_VERSION "\",vm=\"dom1\"} 1\n"));
+	free(text);
+	l.nr = 0;
+	text = render(rep, &l, MS_OM_TEXT);
+	assert_non_null(strstr(text, ",vm=\"vm \\\"one\\\"\\\\\"} 1\n"));
+	free(text);
 	json_object_put(rep);
 }
 
