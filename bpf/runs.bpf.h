@@ -118,8 +118,8 @@ static __always_inline void run_emit(const struct ms_bpf_run *r, bool force)
  * Can the event (type, dev, [iova, iova + len), aux) at now join run r?
  * The event's range is known not to be empty or to wrap.
  */
-static __always_inline bool run_joins(const struct ms_bpf_run *r, __u16 type, __u32 dev,
-				      __u64 iova, __u64 len, __u64 aux, __u64 now)
+static __always_inline bool run_joins(const struct ms_bpf_run *r, __u16 type, __u32 dev, __u64 iova,
+				      __u64 len, __u64 aux, __u64 now)
 {
 	__u64 end = r->iova + r->len;
 
@@ -187,7 +187,8 @@ static __always_inline void ms_run_add(__u32 key, __u16 type, __u32 dev, __u32 s
 			r->aux = r->len;
 		r->last_ns = now;
 		r->count++;
-		/* an agent that is behind gets what is pending, and a wake-up, before the ring fills */
+		/* an agent that is behind gets what is pending, and a wake-up, before the ring
+		 * fills */
 		if (!(r->count & (RUN_RING_CHECK - 1)) &&
 		    bpf_ringbuf_query(&ms_events, BPF_RB_AVAIL_DATA) >
 			bpf_ringbuf_query(&ms_events, BPF_RB_RING_SIZE) / 4 * 3) {
