@@ -51,8 +51,23 @@ struct {
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define ms_barrier()	 asm volatile("" ::: "memory")
 
+/*
+ * Read the clock every this many events of a run (a power of two): the clock
+ * costs about what the rest of a joined event does (bpf_event_ns.clock), so
+ * a run reads it at its start, at every RUN_CLOCK_EVERY-th event (the window,
+ * the ring) and when it ends.
+ */
+#define RUN_CLOCK_EVERY 8
 /* Look at the ring every this many events of a run (a power of two): two helper calls. */
 #define RUN_RING_CHECK 256
+
+/* From the first event to the end of the run, saturated (a flush 4.3 s late). */
+static __always_inline __u32 run_span(const struct ms_bpf_run *r)
+{
+	__u64 d = r->last_ns - r->first_ns;
+
+	return d > 0xffffffffull ? 0xffffffffu : (__u32)d;
+}
 
 #define RUN_RESERVE(T, r)                                                                          \
 	({                                                                                         \
@@ -63,7 +78,7 @@ struct {
 			__e->hdr.dev = (r)->dev;                                                   \
 			__e->hdr.ts_ns = (r)->last_ns;                                             \
 			__e->run.count = (r)->count;                                               \
-			__e->run.span_ns = (__u32)((r)->last_ns - (r)->first_ns);                  \
+			__e->run.span_ns = run_span(r);                                            \
 		}                                                                                  \
 		__e;                                                                               \
 	})
@@ -115,16 +130,16 @@ static __always_inline void run_emit(const struct ms_bpf_run *r, bool force)
 }
 
 /*
- * Can the event (type, dev, [iova, iova + len), aux) at now join run r?
- * The event's range is known not to be empty or to wrap.
+ * Can the event (type, dev, [iova, iova + len), aux) join run r?  The
+ * event's range is known not to be empty or to wrap; the window is checked
+ * at the clock reads.
  */
 static __always_inline bool run_joins(const struct ms_bpf_run *r, __u16 type, __u32 dev, __u64 iova,
-				      __u64 len, __u64 aux, __u64 now)
+				      __u64 len, __u64 aux)
 {
 	__u64 end = r->iova + r->len;
 
-	if (r->type != type || r->dev != dev || now - r->first_ns > run_window_ns ||
-	    r->count == ~0u)
+	if (r->type != type || r->dev != dev || r->count == ~0u)
 		return false;
 	if (type == MS_EV_DMA_WRITE) /* touching or overlapping, same source and direction */
 		return aux == r->aux && iova <= end && iova + len >= r->iova;
@@ -159,23 +174,30 @@ static __always_inline void emit_one(__u16 type, __u32 dev, __u32 slot, __u64 io
  * was) ends the run and is a record of its own, after the run's.  Without
  * coalescing, or while a program this one interrupted holds the run, the
  * event is a record at once.
+ *
+ * Time: a run's first event reads the clock (first_ns); the events that
+ * join it do not, but every RUN_CLOCK_EVERY-th does, and ends the run once
+ * run_window_ns have passed since its first.  The record carries the time
+ * the run was last seen (the clock read when it ended: by the event after
+ * it, the flush, the window), so every event of it lies within
+ * [hdr.ts_ns - span_ns, hdr.ts_ns].
  */
 static __always_inline void ms_run_add(__u32 key, __u16 type, __u32 dev, __u32 slot, __u64 iova,
 				       __u64 len, __u64 aux)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct ms_bpf_run *r = NULL;
 	bool joinable = len && iova + len > iova && (type != MS_EV_IOMMU_UNMAP || aux == len);
+	__u64 now;
 
 	if (run_window_ns)
 		r = bpf_map_lookup_elem(&ms_runs, &key);
 	if (!r || READ_ONCE(r->busy)) {
-		emit_one(type, dev, slot, iova, len, aux, now);
+		emit_one(type, dev, slot, iova, len, aux, bpf_ktime_get_ns());
 		return;
 	}
 	WRITE_ONCE(r->busy, 1);
 	ms_barrier();
-	if (joinable && r->type && run_joins(r, type, dev, iova, len, aux, now)) {
+	if (joinable && r->type && run_joins(r, type, dev, iova, len, aux)) {
 		__u64 end = r->iova + r->len;
 
 		if (iova + len > end)
@@ -185,19 +207,31 @@ static __always_inline void ms_run_add(__u32 key, __u16 type, __u32 dev, __u32 s
 		r->len = end - r->iova;
 		if (type == MS_EV_IOMMU_UNMAP)
 			r->aux = r->len;
-		r->last_ns = now;
 		r->count++;
-		/* an agent that is behind gets what is pending, and a wake-up, before the ring
-		 * fills */
-		if (!(r->count & (RUN_RING_CHECK - 1)) &&
-		    bpf_ringbuf_query(&ms_events, BPF_RB_AVAIL_DATA) >
-			bpf_ringbuf_query(&ms_events, BPF_RB_RING_SIZE) / 4 * 3) {
-			run_emit(r, true);
-			r->type = 0;
+		if (!(r->count & (RUN_CLOCK_EVERY - 1))) {
+			now = bpf_ktime_get_ns();
+			r->last_ns = now;
+			/*
+			 * Past the window, the run ends here.  And an agent that is
+			 * behind gets what is pending, with a wake-up, before the
+			 * ring fills.
+			 */
+			if (now - r->first_ns > run_window_ns) {
+				run_emit(r, false);
+				r->type = 0;
+			} else if (!(r->count & (RUN_RING_CHECK - 1)) &&
+				   bpf_ringbuf_query(&ms_events, BPF_RB_AVAIL_DATA) >
+				       bpf_ringbuf_query(&ms_events, BPF_RB_RING_SIZE) / 4 * 3) {
+				run_emit(r, true);
+				r->type = 0;
+			}
 		}
 	} else {
-		if (r->type)
+		now = bpf_ktime_get_ns();
+		if (r->type) {
+			r->last_ns = now;
 			run_emit(r, false);
+		}
 		r->type = 0;
 		if (joinable) {
 			r->type = type;
@@ -232,6 +266,7 @@ static long flush_one(__u32 k, int *busy)
 		return 0;
 	WRITE_ONCE(r->busy, 1);
 	ms_barrier();
+	r->last_ns = bpf_ktime_get_ns();
 	run_emit(r, false);
 	r->type = 0;
 	ms_barrier();
