@@ -214,8 +214,10 @@ static int load_group(struct ms_collect *c, const char *group, struct bpf_object
 		c->devs_fd = bpf_object__find_map_fd_by_name(obj, "ms_devs");
 		c->counters_fd = bpf_object__find_map_fd_by_name(obj, "ms_counters");
 		c->runs_fd = bpf_object__find_map_fd_by_name(obj, "ms_runs");
-		c->flush_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "ms_flush"));
 	}
+	/* any object's flush flushes the shared runs; one whose flush was refused makes none */
+	if (c->flush_fd < 0 && !ms_load__reason(rej, "ms_flush"))
+		c->flush_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "ms_flush"));
 	return 0;
 }
 
@@ -401,7 +403,8 @@ static void attach_all(struct ms_collect *c)
 			c->field->rodata->nr_watched = c->nr_watched;                              \
 			c->field->rodata->dev_seed = c->dev_seed;                                  \
 			c->field->rodata->name_reads = c->name_reads;                              \
-			c->field->rodata->run_window_ns = run_window;                              \
+			c->field->rodata->run_window_ns =                                          \
+			    ms_load__reason(&c->rejects, "ms_flush") ? 0 : run_window;             \
 			extra;                                                                     \
 			__err = load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf, \
 					   &c->rejects);                                           \

@@ -406,30 +406,51 @@ static void a_run_held_by_an_interrupted_program_is_never_lost(void **state)
 	fx_close(&f);
 }
 
-/* Runs pending when the collectors close are records before their totals. */
+/*
+ * Runs pending when the collectors close are records before their totals.
+ * With MIGSCOPE_SEED_OUT set, the stream is written there: the fuzz seed
+ * of runs (tests/fuzz/corpus/README.md).
+ */
 static void close_flushes_what_is_pending(void **state)
 {
 	struct ms_collect_opts o = { .run_window_ns = 1000000000ull };
+	const char *seed = getenv("MIGSCOPE_SEED_OUT");
+	struct ms_capture_writer *cw = NULL;
+	struct ms_host_info info = { 0 };
 	const struct ms_ev_source_stats *st;
+	char err[MS_ERR_LEN];
+	uint64_t events = 0;
 	struct fx f;
 
 	if (fx_open(&f, &o))
 		return;
+	if (seed) {
+		cw = ms_capture_writer__open(seed, &info, NULL, err, sizeof(err));
+		if (!cw)
+			fail_msg("capture: %s", err);
+		ms_bus__subscribe(&f.s->bus, MS_EV_ALL, ms_capture_writer__on_event, cw);
+	}
 	for (int i = 0; i < 10; i++)
 		unmap_on(&f, i % 2, f.kdev, 0x1000 * (uint64_t)i, 0x1000, FROM_DEV);
+	for (uint64_t i = 0; i < 4; i++) {
+		const uint64_t a[] = { 0x10000 + i * 0x1000, 0x7000000 + i * 0x1000, 0x1000 };
+
+		run_on(&f, 0, "iommu_map", a, 3);
+	}
 	ms_collect__close(f.c);
 	f.c = NULL;
+	if (cw)
+		assert_int_equal(ms_capture_writer__close(cw, err, sizeof(err)), 0);
 	assert_true(fx_count(&f, MS_EV_DMA_WRITE) >= 1);
+	assert_int_equal(fx_count(&f, MS_EV_IOMMU_MAP), 1);
+	assert_int_equal(
+	    ((const struct ms_ev_iommu_map *)fx_nth(&f, MS_EV_IOMMU_MAP, 0))->run.count, 4);
 	st = fx_nth(&f, MS_EV_SOURCE_STATS, 0);
-	assert_int_equal(st->accepted, fx_count(&f, MS_EV_DMA_WRITE));
-	{
-		uint64_t events = 0;
-
-		for (size_t i = 0; i < fx_count(&f, MS_EV_DMA_WRITE); i++)
-			events += ((const struct ms_ev_dma_write *)fx_nth(&f, MS_EV_DMA_WRITE, i))
-				      ->run.count;
-		assert_int_equal(events, 10);
-	}
+	assert_int_equal(st->accepted, fx_count(&f, MS_EV_DMA_WRITE) + 1);
+	for (size_t i = 0; i < fx_count(&f, MS_EV_DMA_WRITE); i++)
+		events +=
+		    ((const struct ms_ev_dma_write *)fx_nth(&f, MS_EV_DMA_WRITE, i))->run.count;
+	assert_int_equal(events, 10);
 	fx_close(&f);
 }
 
@@ -525,14 +546,6 @@ static void a_coalesced_capture_replays_to_the_uncoalesced_dirty_set(void **stat
 		fail_msg("replay: %s", err);
 	assert_int_equal(ms_capture_reader__replay(cr, &rs->bus, &rst, err, sizeof(err)), 0);
 	ms_capture_reader__close(cr);
-	/* the fuzz seed of coalesced records (tests/fuzz/corpus/README.md) */
-	if (getenv("MIGSCOPE_SEED_OUT")) {
-		unsigned char *buf;
-		size_t n = tu_read_file(path, &buf);
-
-		tu_write_file(getenv("MIGSCOPE_SEED_OUT"), buf, n);
-		free(buf);
-	}
 	dirty_set(rs->tracker, f.dev, replayed, WORDS);
 	assert_memory_equal(replayed, plain, sizeof(plain));
 	ms_session__free(rs);
