@@ -40,7 +40,7 @@ struct ms_collect {
 	struct ms_bpf_dev devtab[MS_BPF_DEV_TABLE];
 	/* the maps every object shares, owned by the first object loaded */
 	int events_fd, devs_fd, counters_fd, runs_fd;
-	int flush_fd;			       /* ms_flush of the first object loaded */
+	int flush_fd;			       /* the first ms_flush that loaded (any flushes all) */
 	int ncpus;
 	struct ms_bpf_run *percpu_run;	       /* one key's runs of every CPU (offline CPUs) */
 	const struct ms_bpf_live_bucket *live; /* dma's live-mapping table, mapped */
@@ -525,7 +525,8 @@ static void publish_offline_run(struct ms_collect *c, const struct ms_bpf_run *r
 		struct ms_ev_iommu_map m;
 		struct ms_ev_iommu_unmap u;
 	} ev;
-	struct ms_run run = { r->count, (uint32_t)(r->last_ns - r->first_ns) };
+	uint64_t span = r->last_ns - r->first_ns;
+	struct ms_run run = { r->count, span > UINT32_MAX ? UINT32_MAX : (uint32_t)span };
 
 	memset(&ev, 0, sizeof(ev));
 	switch (r->type) {
