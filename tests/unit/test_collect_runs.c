@@ -509,8 +509,8 @@ static void a_coalesced_capture_replays_to_the_uncoalesced_dirty_set(void **stat
 	track_start(&f.s->bus, f.dev);
 	ps = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(ps);
-	ms_session__add_device(ps, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-			       FX_DEV_NAME);
+	ms_stream__add_device(&ps->stream, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+			      FX_DEV_NAME);
 	track_start(&ps->bus, f.dev);
 	for (int b = 0; b < 200; b++) {
 		uint64_t at = 4096 * rnd(SPACE / 4096 - 256), n = 1 + rnd(32),
@@ -527,7 +527,7 @@ static void a_coalesced_capture_replays_to_the_uncoalesced_dirty_set(void **stat
 			w.len = len;
 			w.source = MS_SRC_DMA_UNMAP;
 			w.dir = FROM_DEV;
-			ms_session__publish(ps, &w.hdr);
+			ms_stream__publish(&ps->stream, &w.hdr);
 		}
 	}
 	ms_collect__poll(f.c);
