@@ -193,6 +193,8 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 			 vm->end.before);
 		print_wrapped(out, "    ", 8, line);
 	}
+	if (ms_report__split_line(r, line, sizeof(line)))
+		print_wrapped(out, "    ", 8, line);
 
 	limits_lines(r, t, out);
 	if (vm->limit_ns || vm->bandwidth_bps) {
