@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "watch_dst.h"
 
 #define MAX_DEVICES MS_BPF_MAX_DEVS
 
@@ -52,6 +53,7 @@ struct watch {
 	unsigned int nr_devices;
 	uint32_t host[MAX_DEVICES]; /* the devices' ids */
 	int tracking;		    /* host devices' dirty pages are tracked */
+	struct watch_dst dst;	    /* --dst-qmp, --dst-qemu-log */
 };
 
 static void usage(FILE *f)
@@ -60,7 +62,7 @@ static void usage(FILE *f)
 	    f,
 	    "Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device "
 	    "NAME]...\n"
-	    "                      [options]\n\n"
+	    "                      [--dst-qmp SOCK [--dst-qemu-log FILE]] [options]\n\n"
 	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
 	    "query-migrate every interval over QMP; QEMU's trace events (pending bytes,\n"
 	    "savevm sections, vfio device states, vmstate downtime) from its USDT probes\n"
@@ -84,6 +86,11 @@ static void usage(FILE *f)
 	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
 	    "                            no USDT probes\n"
 	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
+	    "      --dst-qmp SOCK        also follow the destination QEMU: its load and resume\n"
+	    "                            become the destination's part of the downtime\n"
+	    "                            (migration.downtime_split)\n"
+	    "      --dst-qemu-log FILE   the destination's trace log (its loadvm sections);\n"
+	    "                            needs --dst-qmp\n"
 	    "      --qemu-events SOURCE  QEMU's trace events from: auto (USDT probes if the\n"
 	    "                            binary has them, else --qemu-log), usdt (fail\n"
 	    "                            without), log (--qemu-log only); default auto\n"
@@ -101,6 +108,8 @@ static void usage(FILE *f)
 	    "  migscope watch --qmp /run/vm1.qmp\n"
 	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
 	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
+	    "  migscope watch --qmp src.qmp --qemu-log src.log --dst-qmp dst.qmp \\\n"
+	    "      --dst-qemu-log dst.log --json\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
 	    "mig.mscap\n",
 	    MAX_DEVICES);
@@ -176,18 +185,23 @@ static int open_usdt(struct watch *w, char *why, size_t len)
 	return n;
 }
 
+/* A trace log may hold earlier migrations: keep only the one running now. */
+static uint64_t log_not_before(const struct watch *w, const struct ms_qmp_info *info)
+{
+	uint64_t t = w->s->stats.session.realtime_ns;
+
+	return info->total_time_ms ? t - (info->total_time_ms * 1000000ull + 50000000ull) : t;
+}
+
 static int follow_log(struct watch *w, const struct ms_qmp_info *info, int64_t wall_to_mono)
 {
 	struct ms_qemu_trace_opts to = {
 		.wall_to_mono_ns = wall_to_mono,
 		.vfio_devices = w->nr_devices ? w->devices : NULL,
-		/* the log may hold earlier migrations: keep only the one running now */
-		.not_before_wall_ns = w->s->stats.session.realtime_ns,
+		.not_before_wall_ns = log_not_before(w, info),
 	};
 	char err[MS_ERR_LEN];
 
-	if (info->total_time_ms)
-		to.not_before_wall_ns -= info->total_time_ms * 1000000ull + 50000000ull;
 	w->trace = ms_qemu_trace__new(w->s, &to);
 	if (!w->trace)
 		return cli_error("failed to start: %s", strerror(ENOMEM));
@@ -435,6 +449,7 @@ static int close_sources(struct watch *w, int ret)
 	}
 	close_host_devices(w);
 	ms_qmp__close(w->qmp, ms_now_ns());
+	watch_dst__close(&w->dst, ms_now_ns());
 	if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
 		cli_error("%s", err);
 		exit_code = 1;
@@ -461,7 +476,9 @@ int do_watch(int argc, char **argv)
 		O_DOWNTIME,
 		O_BW,
 		O_NOSET,
-		O_TIMEOUT
+		O_TIMEOUT,
+		O_DST_QMP,
+		O_DST_LOG
 	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
@@ -475,6 +492,8 @@ int do_watch(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, O_BW },
 		{ "no-set", no_argument, NULL, O_NOSET },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "dst-qmp", required_argument, NULL, O_DST_QMP },
+		{ "dst-qemu-log", required_argument, NULL, O_DST_LOG },
 		{ 0 },
 	};
 	struct cli_output out = { 0 };
@@ -538,6 +557,12 @@ int do_watch(int argc, char **argv)
 			if (parse_duration_opt("--timeout", optarg, &timeout_ns))
 				return EXIT_USAGE;
 			break;
+		case O_DST_QMP:
+			w.dst.qmp_path = optarg;
+			break;
+		case O_DST_LOG:
+			w.dst.log_path = optarg;
+			break;
 		default:
 			return cli_usage_error("watch", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -550,6 +575,11 @@ int do_watch(int argc, char **argv)
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
 		return cli_usage_error("watch",
 				       "--no-set contradicts --downtime-limit/--bandwidth");
+	if (w.dst.log_path && !w.dst.qmp_path)
+		return cli_usage_error("watch", "--dst-qemu-log needs --dst-qmp SOCK (the "
+						"destination is followed through its QMP)");
+	if (w.dst.qmp_path && !strcmp(w.dst.qmp_path, qo.path))
+		return cli_usage_error("watch", "--dst-qmp %s is the source's --qmp", qo.path);
 	if (events == EVENTS_LOG && !w.log_path)
 		return cli_usage_error("watch", "--qemu-events log needs --qemu-log FILE");
 	if (events == EVENTS_USDT && w.log_path)
@@ -585,6 +615,8 @@ int do_watch(int argc, char **argv)
 		cli_error("%s", err);
 		goto out;
 	}
+	if (watch_dst__connect(&w.dst, w.s, qo.interval_ns, qo.set_events))
+		goto out;
 	info = ms_qmp__info(w.qmp);
 	w.pid = pid ? (pid_t)pid : info->pid;
 
@@ -605,6 +637,9 @@ int do_watch(int argc, char **argv)
 		cli_error("%s", err);
 		goto out;
 	}
+	if (watch_dst__start(&w.dst, w.s, w.loop, wall_to_mono, log_not_before(&w, info),
+			     w.nr_devices ? w.devices : NULL))
+		goto out;
 
 	ret = ms_loop__run(w.loop, timeout_ns);
 	if (ret == -EINTR)
@@ -624,6 +659,7 @@ out:
 	ms_usdt__close(w.usdt);
 	ms_collect__close(w.collect);
 	ms_qemu_trace__free(w.trace);
+	watch_dst__free(&w.dst);
 	ms_qmp__free(w.qmp);
 	ms_loop__free(w.loop);
 	ms_session__free(w.s);

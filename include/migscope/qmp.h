@@ -45,6 +45,16 @@ struct ms_qmp_opts {
 	 * bytes after each bitmap sync, which is what QEMU decides on.
 	 */
 	int ram_pending;
+	/*
+	 * Which QEMU: MS_ROLE_SOURCE (0), or MS_ROLE_DEST for the destination
+	 * (watch --dst-qmp): its MIGRATION status and RESUME carry the
+	 * destination's qemu-vm device id, it publishes no query-migrate
+	 * samples, passes or limits (the source's are the migration's), its end
+	 * does not end the watch, and when it goes away (EOF, an error, no
+	 * reply) that is a loss of its records (MS_EV_LOSS of its device, one
+	 * warning), not the end of the watch.
+	 */
+	uint16_t side;
 	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
 };
 
@@ -135,6 +145,9 @@ int ms_qmp__ended(const struct ms_qmp *q);
 
 /* The last status seen (enum ms_mig_status). */
 uint32_t ms_qmp__status(const struct ms_qmp *q);
+
+/* The destination went away (side MS_ROLE_DEST): its records stopped there. */
+int ms_qmp__lost(const struct ms_qmp *q);
 
 /* Why the client stopped, "" if it did not fail. */
 const char *ms_qmp__error(const struct ms_qmp *q);

@@ -403,14 +403,14 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
-	return ms_bus__subscribe(
-	    bus,
-	    MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) | MS_EV_BIT(MS_EV_DEV_STATE) |
-		MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-		MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
-		MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
-		MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-		MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) | MS_EV_BIT(MS_EV_QEMU_MARK) |
-		MS_EV_BIT(MS_EV_LOSS),
-	    on_event, t);
+	return ms_bus__subscribe(bus,
+				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
+				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
+				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) |
+				     MS_EV_BIT(MS_EV_QEMU_MARK) | MS_EV_BIT(MS_EV_LOSS),
+				 on_event, t);
 }

@@ -134,7 +134,8 @@ static void section_loads(const struct ms_telemetry *t, const struct ms_devices 
 		if (!is_kind(d, id, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST))
 			continue;
 		for (uint32_t i = 0; i < dev->qdowntime_load.nr; i++)
-			if (dev->qdowntime_load.v[i].ts_ns >= s && dev->qdowntime_load.v[i].ts_ns <= e) {
+			if (dev->qdowntime_load.v[i].ts_ns >= s &&
+			    dev->qdowntime_load.v[i].ts_ns <= e) {
 				x->downtime_load_ns += dev->qdowntime_load.v[i].v;
 				x->downtime_load_by = "vmstate_downtime_load";
 			}
@@ -152,8 +153,7 @@ static void section_loads(const struct ms_telemetry *t, const struct ms_devices 
 	}
 }
 
-void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d,
-		  struct ms_tm_report *r)
+void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d, struct ms_tm_report *r)
 {
 	struct ms_tm_vm *vm = &r->vm;
 	struct ms_tm_split *sp = &vm->split;

@@ -115,14 +115,13 @@ struct json_object *ms_report__split_json(const struct ms_tm_report *r, const st
 		    sp->have_running && sp->running_ns >= vm->downtime_start_ns
 			? ms_json_ms(sp->running_ns - vm->downtime_start_ns)
 			: NULL);
-	ms_json_add(o, "resumed_after_end_ms",
-		    sp->have_running ? ms_json_ms(sp->beyond_ns) : NULL);
+	ms_json_add(o, "resumed_after_end_ms", sp->have_running ? ms_json_ms(sp->beyond_ns) : NULL);
 	ms_json_add(o, "destination_lost_at_ms",
 		    sp->lost_ns ? ms_json_fixed(ms_report__rel_ms(r, sp->lost_ns), 3) : NULL);
 	marks = json_object_new_object();
-	ms_json_add(marks, "source_saved", mark_json(r, sp->have_saved, sp->saved_ns, sp->saved_by));
-	ms_json_add(marks, "destination_start",
-		    mark_json(r, 1, sp->dst_start_ns, NULL));
+	ms_json_add(marks, "source_saved",
+		    mark_json(r, sp->have_saved, sp->saved_ns, sp->saved_by));
+	ms_json_add(marks, "destination_start", mark_json(r, 1, sp->dst_start_ns, NULL));
 	ms_json_add(marks, "destination_loaded",
 		    mark_json(r, sp->loaded_by != NULL, sp->loaded_ns, sp->loaded_by));
 	ms_json_add(marks, "destination_running",
@@ -160,6 +159,7 @@ int ms_report__split_line(const struct ms_tm_report *r, char *buf, size_t len)
 			      (double)sp->beyond_ns / 1e6);
 	if (sp->lost_ns)
 		snprintf(buf + n, len > (size_t)n ? len - n : 0,
-			 "; the destination went away at %.3f ms", ms_report__rel_ms(r, sp->lost_ns));
+			 "; the destination went away at %.3f ms",
+			 ms_report__rel_ms(r, sp->lost_ns));
 	return 1;
 }
