@@ -354,7 +354,8 @@ struct ms_tm_dt_edge {
  * to downtime_end_ns - downtime_start_ns.
  */
 struct ms_tm_split {
-	int have;	  /* the destination's loads or resume were seen */
+	int watched;	  /* a destination qemu-vm device is in the stream (watch --dst-qmp) */
+	int have;	  /* the downtime is cut: the destination's loads or resume were seen */
 	int have_saved;	  /* the source's end of saving was seen (else source_ns has the transfer) */
 	int have_running; /* the destination's resume was seen */
 	uint64_t saved_ns, dst_start_ns, loaded_ns, running_ns; /* the marks (stream time) */

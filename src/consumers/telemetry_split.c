@@ -108,13 +108,19 @@ static int dest_running(const struct ms_telemetry *t, uint32_t vm, uint64_t s,
 {
 	uint64_t ck = t->checkpoints[CKPT_DST_VM_STARTED];
 
+	uint64_t first = UINT64_MAX;
+
+	/* the earliest: its trace's runstate_set and its QMP RESUME both say it */
 	if (vm != MS_DEV_NONE && vm < t->nr)
 		for (uint32_t i = 0; i < t->dev[vm].runstate.nr; i++)
-			if (t->dev[vm].runstate.v[i].v && t->dev[vm].runstate.v[i].ts_ns >= s) {
-				sp->running_ns = t->dev[vm].runstate.v[i].ts_ns;
-				sp->running_by = "RESUME";
-				return 1;
-			}
+			if (t->dev[vm].runstate.v[i].v && t->dev[vm].runstate.v[i].ts_ns >= s &&
+			    t->dev[vm].runstate.v[i].ts_ns < first)
+				first = t->dev[vm].runstate.v[i].ts_ns;
+	if (first != UINT64_MAX) {
+		sp->running_ns = first;
+		sp->running_by = "RESUME";
+		return 1;
+	}
 	if (ck >= s) {
 		sp->running_ns = ck;
 		sp->running_by = "dst-precopy-bh-vm-started";
@@ -163,11 +169,13 @@ void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d, stru
 	int loads;
 
 	memset(sp, 0, sizeof(*sp));
-	if (!vm->have_downtime || e < s)
-		return;
+	sp->watched = dst != MS_DEV_NONE;
 	if (dst != MS_DEV_NONE && dst < t->nr)
 		sp->lost_ns = t->dev[dst].lost_ns;
-	sp->have_running = dest_running(t, dst, s, sp);
+	/* with no downtime to cut, the destination's resume and loss are still told */
+	sp->have_running = dest_running(t, dst, vm->have_downtime ? s : 0, sp);
+	if (!vm->have_downtime || e < s)
+		return;
 	sp->have_saved = source_saved(t, d, s, e, sp);
 	/* where the destination starts on what is left: from the source's end, or its first load */
 	loads = dest_loads(t, d, s, sp->have_saved ? sp->saved_ns : s, &start, &first, &loaded);
@@ -187,11 +195,11 @@ void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d, stru
 		tl = t->checkpoints[CKPT_DST_LOADVM_COMPLETED];
 		sp->loaded_by = "dst-precopy-loadvm-completed";
 	}
+	sp->loaded_ns = tl; /* the mark as QEMU traced it; the cut is inside the downtime */
 	tl = clamp64(tl, t2, e);
 	t3 = sp->have_running ? clamp64(sp->running_ns, tl, e) : tl;
 
 	sp->dst_start_ns = t2;
-	sp->loaded_ns = tl;
 	sp->source_ns = t1 - s;
 	sp->transfer_ns = t2 - t1;
 	sp->load_ns = tl - t2;

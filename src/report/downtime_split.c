@@ -116,8 +116,6 @@ struct json_object *ms_report__split_json(const struct ms_tm_report *r, const st
 			? ms_json_ms(sp->running_ns - vm->downtime_start_ns)
 			: NULL);
 	ms_json_add(o, "resumed_after_end_ms", sp->have_running ? ms_json_ms(sp->beyond_ns) : NULL);
-	ms_json_add(o, "destination_lost_at_ms",
-		    sp->lost_ns ? ms_json_fixed(ms_report__rel_ms(r, sp->lost_ns), 3) : NULL);
 	marks = json_object_new_object();
 	ms_json_add(marks, "source_saved",
 		    mark_json(r, sp->have_saved, sp->saved_ns, sp->saved_by));
@@ -131,6 +129,24 @@ struct json_object *ms_report__split_json(const struct ms_tm_report *r, const st
 	return o;
 }
 
+struct json_object *ms_report__destination_json(const struct ms_tm_report *r)
+{
+	const struct ms_tm_split *sp = &r->vm.split;
+	struct json_object *o;
+
+	if (!sp->watched)
+		return NULL;
+	o = json_object_new_object();
+	ms_json_add(o, "resumed_at_ms",
+		    sp->have_running ? ms_json_fixed(ms_report__rel_ms(r, sp->running_ns), 3)
+				     : NULL);
+	ms_json_add(o, "resumed_by",
+		    sp->have_running ? json_object_new_string(sp->running_by) : NULL);
+	ms_json_add(o, "lost_at_ms",
+		    sp->lost_ns ? ms_json_fixed(ms_report__rel_ms(r, sp->lost_ns), 3) : NULL);
+	return o;
+}
+
 int ms_report__split_line(const struct ms_tm_report *r, char *buf, size_t len)
 {
 	const struct ms_tm_vm *vm = &r->vm;
@@ -138,6 +154,11 @@ int ms_report__split_line(const struct ms_tm_report *r, char *buf, size_t len)
 	uint64_t c[6];
 	int n;
 
+	if (!sp->have && sp->lost_ns) {
+		snprintf(buf, len, "the destination went away at %.3f ms: its records stop there",
+			 ms_report__rel_ms(r, sp->lost_ns));
+		return 1;
+	}
 	if (!sp->have)
 		return 0;
 	cuts(vm, c);
@@ -155,8 +176,10 @@ int ms_report__split_line(const struct ms_tm_report *r, char *buf, size_t len)
 	n += snprintf(buf + n, len > (size_t)n ? len - n : 0, " ms");
 	if (sp->have_running && sp->beyond_ns)
 		n += snprintf(buf + n, len > (size_t)n ? len - n : 0,
-			      "; the destination resumed %.3f ms after the downtime's end",
-			      (double)sp->beyond_ns / 1e6);
+			      "; the destination resumed %.3f ms after the downtime's end (the "
+			      "guest's downtime %.3f ms)",
+			      (double)sp->beyond_ns / 1e6,
+			      (double)(sp->running_ns - vm->downtime_start_ns) / 1e6);
 	if (sp->lost_ns)
 		snprintf(buf + n, len > (size_t)n ? len - n : 0,
 			 "; the destination went away at %.3f ms",
