@@ -43,7 +43,7 @@ static int source_saved(const struct ms_telemetry *t, const struct ms_devices *d
 {
 	uint64_t ck = t->checkpoints[CKPT_SRC_NON_ITERABLE_SAVED], last = 0;
 
-	if (ck >= s && ck <= e) {
+	if (ck && ck >= s && ck <= e) {
 		sp->saved_ns = ck;
 		sp->saved_by = "src-non-iterable-saved";
 		return 1;
@@ -121,7 +121,7 @@ static int dest_running(const struct ms_telemetry *t, uint32_t vm, uint64_t s,
 		sp->running_by = "RESUME";
 		return 1;
 	}
-	if (ck >= s) {
+	if (ck && ck >= s) {
 		sp->running_ns = ck;
 		sp->running_by = "dst-precopy-bh-vm-started";
 		return 1;
