@@ -642,6 +642,8 @@ int do_watch(int argc, char **argv)
 		goto out;
 
 	ret = ms_loop__run(w.loop, timeout_ns);
+	if (!ret)
+		watch_dst__linger(&w.dst, w.loop);
 	if (ret == -EINTR)
 		fprintf(stderr, "migscope: interrupted (%s); report from what was seen\n",
 			strsignal(ms_loop__signal(w.loop)));

@@ -4,12 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <migscope/loop.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
 #include <migscope/qmp.h>
 
 #include "cli.h"
 #include "watch_dst.h"
+
+/* After the source's end, how long the destination gets to end too. */
+#define LINGER_NS 2000000000ull
 
 static void print_warning(const char *msg)
 {
@@ -71,6 +75,18 @@ int watch_dst__start(struct watch_dst *d, struct ms_session *s, struct ms_loop *
 	if (ms_qmp__start(d->qmp, loop, err, sizeof(err)))
 		return cli_error("--dst-qmp: %s", err);
 	return 0;
+}
+
+void watch_dst__linger(struct watch_dst *d, struct ms_loop *loop)
+{
+	if (!d->qmp || !ms_qmp__linger(d->qmp))
+		return;
+	/* a slow destination may still be loading when the source is done */
+	if (ms_loop__run(loop, LINGER_NS) == -ETIMEDOUT)
+		fprintf(stderr,
+			"migscope: warning: destination: its migration had not ended %.0f s after "
+			"the source's; reporting what was seen\n",
+			(double)LINGER_NS / 1e9);
 }
 
 void watch_dst__close(struct watch_dst *d, uint64_t ts)

@@ -41,6 +41,12 @@ int watch_dst__start(struct watch_dst *d, struct ms_session *s, struct ms_loop *
 		     int64_t wall_to_mono, uint64_t not_before_wall_ns,
 		     const char *const *vfio_devices);
 
+/*
+ * The source has ended (the loop returned 0): give a destination whose
+ * migration has not ended up to 2 s more on loop, until it has.
+ */
+void watch_dst__linger(struct watch_dst *d, struct ms_loop *loop);
+
 /* Read what the log holds, publish the sources' totals at ts. */
 void watch_dst__close(struct watch_dst *d, uint64_t ts);
 

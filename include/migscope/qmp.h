@@ -55,7 +55,7 @@ struct ms_qmp_opts {
 	 * warning), not the end of the watch.
 	 */
 	uint16_t side;
-	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
+	void (*warn)(const char *msg); /* one line, without newline; NULL = silent */
 };
 
 /* What connecting found out. */
@@ -148,6 +148,13 @@ uint32_t ms_qmp__status(const struct ms_qmp *q);
 
 /* The destination went away (side MS_ROLE_DEST): its records stopped there. */
 int ms_qmp__lost(const struct ms_qmp *q);
+
+/*
+ * The source's migration has ended and the loop with it; the destination's
+ * has not (it may still be loading, its resume to come).  1: run the loop
+ * again (bounded), the destination's end stops it; 0: nothing to wait for.
+ */
+int ms_qmp__linger(struct ms_qmp *q);
 
 /* Why the client stopped, "" if it did not fail. */
 const char *ms_qmp__error(const struct ms_qmp *q);

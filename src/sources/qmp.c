@@ -81,7 +81,8 @@ struct ms_qmp {
 	int active_seen;  /* a migration ran during this session */
 	int final_asked;  /* the migration ended; the last query-migrate is out */
 	int ended;
-	int lost; /* the destination went away */
+	int lost;   /* the destination went away */
+	int linger; /* the source has ended: the destination's end stops the loop */
 
 	struct {
 		uint32_t dev;
@@ -170,6 +171,7 @@ int ms_qmp__lost(const struct ms_qmp *q)
 	return q->lost;
 }
 
+
 /* The id VM-level records carry: none for the source, the destination's qemu-vm device. */
 static uint32_t vm_id(struct ms_qmp *q, uint64_t ts)
 {
@@ -179,6 +181,14 @@ static uint32_t vm_id(struct ms_qmp *q, uint64_t ts)
 static int is_dest(const struct ms_qmp *q)
 {
 	return q->o.side == MS_ROLE_DEST;
+}
+
+int ms_qmp__linger(struct ms_qmp *q)
+{
+	if (!is_dest(q) || q->ended || q->lost || !q->loop)
+		return 0;
+	q->linger = 1;
+	return 1;
 }
 
 int ms_qmp__ended(const struct ms_qmp *q)
@@ -429,6 +439,8 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	if (terminal(st) && is_dest(q)) {
 		/* the destination's end is no end of the watch: the source's is */
 		q->ended = 1;
+		if (q->linger && q->loop)
+			ms_loop__stop(q->loop, 0);
 		return;
 	}
 	if (terminal(st) && q->active_seen && !q->final_asked) {
@@ -999,6 +1011,8 @@ static int dest_lost(struct ms_qmp *q, int ret)
 	ms_loop__del_fd(q->loop, q->fd);
 	close(q->fd);
 	q->fd = -1;
+	if (q->linger)
+		ms_loop__stop(q->loop, 0);
 	return 0;
 }
 
