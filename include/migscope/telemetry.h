@@ -359,7 +359,7 @@ struct ms_tm_split {
 	int have_saved;	  /* the source's end of saving was seen (else source_ns has the transfer) */
 	int have_running; /* the destination's resume was seen */
 	uint64_t saved_ns, dst_start_ns, loaded_ns, running_ns; /* the marks (stream time) */
-	const char *saved_by, *loaded_by, *running_by;	       /* the events they are read from */
+	const char *saved_by, *dst_start_by, *loaded_by, *running_by; /* their events */
 	uint64_t source_ns, transfer_ns, load_ns, resume_ns, unaccounted_ns;
 	const char *unaccounted; /* why there is an unaccounted part, NULL without one */
 	uint64_t beyond_ns; /* the destination resumed this long after the downtime's end */

@@ -200,6 +200,8 @@ void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d, stru
 	t3 = sp->have_running ? clamp64(sp->running_ns, tl, e) : tl;
 
 	sp->dst_start_ns = t2;
+	/* it starts where the source ended unless a load of its own starts later */
+	sp->dst_start_by = t2 > t1 ? "qemu_loadvm_state_section" : sp->saved_by;
 	sp->source_ns = t1 - s;
 	sp->transfer_ns = t2 - t1;
 	sp->load_ns = tl - t2;

@@ -119,7 +119,8 @@ struct json_object *ms_report__split_json(const struct ms_tm_report *r, const st
 	marks = json_object_new_object();
 	ms_json_add(marks, "source_saved",
 		    mark_json(r, sp->have_saved, sp->saved_ns, sp->saved_by));
-	ms_json_add(marks, "destination_start", mark_json(r, 1, sp->dst_start_ns, NULL));
+	ms_json_add(marks, "destination_start",
+		    mark_json(r, 1, sp->dst_start_ns, sp->dst_start_by));
 	ms_json_add(marks, "destination_loaded",
 		    mark_json(r, sp->loaded_by != NULL, sp->loaded_ns, sp->loaded_by));
 	ms_json_add(marks, "destination_running",
