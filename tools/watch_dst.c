@@ -30,6 +30,8 @@ int watch_dst__connect(struct watch_dst *d, struct ms_session *s, uint64_t inter
 		/* without its trace log, its VFIO_MIGRATION events are the destination's arcs */
 		.vfio_events = !d->log_path,
 		.side = MS_ROLE_DEST,
+		/* its trace log's runstate_set is its resume, as import reads it */
+		.runstate_from_trace = !!d->log_path,
 		.warn = print_warning,
 	};
 	char err[MS_ERR_LEN];

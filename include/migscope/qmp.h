@@ -55,6 +55,13 @@ struct ms_qmp_opts {
 	 * warning), not the end of the watch.
 	 */
 	uint16_t side;
+	/*
+	 * Its trace log says when the VM runs (the destination's runstate_set to
+	 * running): STOP and RESUME are not published.  QEMU sends RESUME just
+	 * before it sets the run state, so taking both would make the resume
+	 * depend on which was read; the log is what import has too.
+	 */
+	int runstate_from_trace;
 	void (*warn)(const char *msg); /* one line, without newline; NULL = silent */
 };
 
@@ -145,9 +152,6 @@ int ms_qmp__ended(const struct ms_qmp *q);
 
 /* The last status seen (enum ms_mig_status). */
 uint32_t ms_qmp__status(const struct ms_qmp *q);
-
-/* The destination went away (side MS_ROLE_DEST): its records stopped there. */
-int ms_qmp__lost(const struct ms_qmp *q);
 
 /*
  * The source's migration has ended and the loop with it; the destination's

@@ -110,7 +110,7 @@ static int dest_running(const struct ms_telemetry *t, uint32_t vm, uint64_t s,
 
 	uint64_t first = UINT64_MAX;
 
-	/* the earliest: its trace's runstate_set and its QMP RESUME both say it */
+	/* its trace's runstate_set, else its QMP RESUME (the QMP client takes one or the other) */
 	if (vm != MS_DEV_NONE && vm < t->nr)
 		for (uint32_t i = 0; i < t->dev[vm].runstate.nr; i++)
 			if (t->dev[vm].runstate.v[i].v && t->dev[vm].runstate.v[i].ts_ns >= s &&
@@ -118,7 +118,7 @@ static int dest_running(const struct ms_telemetry *t, uint32_t vm, uint64_t s,
 				first = t->dev[vm].runstate.v[i].ts_ns;
 	if (first != UINT64_MAX) {
 		sp->running_ns = first;
-		sp->running_by = "RESUME";
+		sp->running_by = "runstate running";
 		return 1;
 	}
 	if (ck && ck >= s) {

@@ -166,12 +166,6 @@ void ms_qmp__set_clock(struct ms_qmp *q, int64_t wall_to_mono_ns)
 	q->wall_to_mono_ns = wall_to_mono_ns;
 }
 
-int ms_qmp__lost(const struct ms_qmp *q)
-{
-	return q->lost;
-}
-
-
 /* The id VM-level records carry: none for the source, the destination's qemu-vm device. */
 static uint32_t vm_id(struct ms_qmp *q, uint64_t ts)
 {
@@ -634,6 +628,9 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		publish_pass(q, pass, MS_STAT_UNSET, ts);
 	} else if (!strcmp(name, "STOP") || !strcmp(name, "RESUME")) {
 		struct ms_ev_runstate ev = { 0 };
+
+		if (q->o.runstate_from_trace)
+			return 1;
 
 		MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, vm_id(q, ts), ts);
 		ev.running = name[0] == 'R';
