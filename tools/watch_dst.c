@@ -20,7 +20,7 @@ static void print_warning(const char *msg)
 	fprintf(stderr, "migscope: warning: destination: %s\n", msg);
 }
 
-int watch_dst__connect(struct watch_dst *d, struct ms_session *s, uint64_t interval_ns,
+int watch_dst__connect(struct watch_dst *d, struct ms_stream *s, uint64_t interval_ns,
 		       int set_events)
 {
 	struct ms_qmp_opts qo = {
@@ -46,7 +46,7 @@ int watch_dst__connect(struct watch_dst *d, struct ms_session *s, uint64_t inter
 	return 0;
 }
 
-int watch_dst__start(struct watch_dst *d, struct ms_session *s, struct ms_loop *loop,
+int watch_dst__start(struct watch_dst *d, struct ms_stream *s, struct ms_loop *loop,
 		     int64_t wall_to_mono, uint64_t not_before_wall_ns,
 		     const char *const *vfio_devices)
 {

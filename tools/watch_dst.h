@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 struct ms_loop;
 struct ms_qmp;
@@ -29,7 +29,7 @@ struct watch_dst {
  * nobody serves is an error before anything else).  0, or 1 when it failed
  * and said why in one line.
  */
-int watch_dst__connect(struct watch_dst *d, struct ms_session *s, uint64_t interval_ns,
+int watch_dst__connect(struct watch_dst *d, struct ms_stream *s, uint64_t interval_ns,
 		       int set_events);
 
 /*
@@ -37,7 +37,7 @@ int watch_dst__connect(struct watch_dst *d, struct ms_session *s, uint64_t inter
  * stamped before not_before_wall_ns skipped), and the client on loop.  0, or
  * 1 when it failed and said why in one line.
  */
-int watch_dst__start(struct watch_dst *d, struct ms_session *s, struct ms_loop *loop,
+int watch_dst__start(struct watch_dst *d, struct ms_stream *s, struct ms_loop *loop,
 		     int64_t wall_to_mono, uint64_t not_before_wall_ns,
 		     const char *const *vfio_devices);
 

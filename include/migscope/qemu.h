@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 /* The name of the pseudo device that carries RAM's pending bytes (QEMU's "ram" section). */
 #define MS_QEMU_RAM "ram"
@@ -18,7 +18,7 @@
  * The id of the device of this kind, role and name in s, added (MS_EV_DEV_ADD
  * at ts) the first time it is asked for.
  */
-uint32_t ms_qemu_device(struct ms_session *s, uint64_t ts, uint16_t kind, uint16_t role,
+uint32_t ms_qemu_device(struct ms_stream *s, uint64_t ts, uint16_t kind, uint16_t role,
 			const char *name);
 
 /* The name of the destination QEMU's qemu-vm device. */
@@ -29,7 +29,7 @@ uint32_t ms_qemu_device(struct ms_session *s, uint64_t ts, uint16_t kind, uint16
  * side carry: MS_DEV_NONE for the source (as ever), the destination's
  * qemu-vm device (added at ts the first time) for MS_ROLE_DEST.
  */
-uint32_t ms_qemu_vm(struct ms_session *s, uint64_t ts, uint16_t side);
+uint32_t ms_qemu_vm(struct ms_stream *s, uint64_t ts, uint16_t side);
 
 /* QMP's MIGRATION status string -> enum ms_mig_status (MS_MIG_OTHER if unknown). */
 uint32_t ms_qemu_mig_status(const char *name);

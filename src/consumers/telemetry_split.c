@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include <migscope/qemu.h>
-#include <migscope/qemu_trace.h>
 #include <migscope/telemetry.h>
 
 /* vmstate_downtime_checkpoint names of the destination (ms_qemu_checkpoint_name order) */

@@ -64,7 +64,7 @@ static int by_load(const void *a, const void *b)
 }
 
 /* The destination's sections with a load inside the downtime, longest first. */
-static struct json_object *sections_json(const struct ms_tm_report *r, const struct ms_session *s)
+static struct json_object *sections_json(const struct ms_tm_report *r, const struct ms_view *s)
 {
 	struct json_object *a = json_object_new_array();
 	struct load_row *rows = calloc(r->nr ? r->nr : 1, sizeof(*rows));
@@ -78,7 +78,7 @@ static struct json_object *sections_json(const struct ms_tm_report *r, const str
 	if (rows)
 		qsort(rows, n, sizeof(*rows), by_load);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct ms_device_info *info = ms_devices__get(&s->devices, rows[i].id);
+		const struct ms_device_info *info = ms_devices__get(s->devices, rows[i].id);
 		struct json_object *o = json_object_new_object();
 
 		ms_json_add(o, "id", json_object_new_int64(rows[i].id));
@@ -91,7 +91,7 @@ static struct json_object *sections_json(const struct ms_tm_report *r, const str
 	return a;
 }
 
-struct json_object *ms_report__split_json(const struct ms_tm_report *r, const struct ms_session *s)
+struct json_object *ms_report__split_json(const struct ms_tm_report *r, const struct ms_view *s)
 {
 	const struct ms_tm_vm *vm = &r->vm;
 	const struct ms_tm_split *sp = &vm->split;

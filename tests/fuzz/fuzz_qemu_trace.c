@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (int side = MS_ROLE_SOURCE; side <= MS_ROLE_DEST; side++) {
 		to.side = (uint16_t)side;
-		t = ms_qemu_trace__new(s, &to);
+		t = ms_qemu_trace__new(&s->stream, &to);
 		if (!t)
 			continue;
 		/* two reads, so a line can straddle them */
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_qemu_trace__close(t, 1);
 		ms_qemu_trace__free(t);
 	}
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	ms_session__free(s);
 	return 0;
 }

@@ -27,7 +27,7 @@ static void one_side(const uint8_t *data, size_t size, uint16_t side)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return;
 	s = ms_session__new(&o, err, sizeof(err));
-	q = s ? ms_qmp__new(s, &qo) : NULL;
+	q = s ? ms_qmp__new(&s->stream, &qo) : NULL;
 	if (q) {
 		ms_qmp__attach(q, sv[0]);
 		sv[0] = -1;
@@ -40,7 +40,7 @@ static void one_side(const uint8_t *data, size_t size, uint16_t side)
 		ms_qmp__free(q);
 	}
 	if (s) {
-		json_object_put(ms_report__json(s));
+		json_object_put(ms_report__json(&s->view));
 		ms_session__free(s);
 	}
 	if (sv[0] >= 0)

@@ -35,16 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ms_session__new(&o, err, sizeof(err));
 	if (!s)
 		return 0;
-	ms_session__begin(s, ts, MS_SESSION_PROFILE, 300000000ull, 100 << 20, 4096);
-	ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, 1, "src");
-	ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_DEST, 0, 0, "dst");
-	ms_session__add_device(s, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-			       "ram");
+	ms_stream__begin(&s->stream, ts, MS_SESSION_PROFILE, 300000000ull, 100 << 20, 4096);
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, 1, "src");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_REF, MS_ROLE_DEST, 0, 0, "dst");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, 0,
+			      MS_DEV_NONE, "ram");
 	/* both sides: the destination's section and its qemu-vm device (watch --dst-qmp) */
-	ms_session__add_device(s, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, 0, MS_DEV_NONE,
-			       "ram");
-	ms_session__add_device(s, ts, MS_DEV_KIND_QEMU_VM, MS_ROLE_DEST, 0, MS_DEV_NONE,
-			       "destination");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, 0,
+			      MS_DEV_NONE, "ram");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_VM, MS_ROLE_DEST, 0, MS_DEV_NONE,
+			      "destination");
 
 	while (off + 8 <= size) {
 		union {
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(ev.raw + sizeof(ev.hdr), data + off, n);
 		off += n;
 		ev.hdr.len = len;
-		ms_session__publish(s, &ev.hdr);
+		ms_stream__publish(&s->stream, &ev.hdr);
 	}
 
 	/* the breakdowns of a timeline's and of the VM's downtime add up, whatever the input */
@@ -79,25 +79,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct ms_tm_split *sp = &r.vm.split;
 
 		if (sp->have && sp->source_ns + sp->transfer_ns + sp->load_ns + sp->resume_ns +
-					    sp->unaccounted_ns !=
+					sp->unaccounted_ns !=
 				    r.vm.downtime_end_ns - r.vm.downtime_start_ns)
 			abort();
 		for (uint32_t id = 0; id < r.nr; id++) {
 			const struct ms_tm_downtime *dt = &r.dev[id].dt;
 
 			if (ms_tm_downtime__by_arcs(dt) &&
-			    (dt->end_ns < dt->start_ns ||
-			     dt->stop_ns + dt->stopcopy_ns + dt->ack_ns + dt->wait_ns + dt->resume_ns !=
-				     dt->end_ns - dt->start_ns))
+			    (dt->end_ns < dt->start_ns || dt->stop_ns + dt->stopcopy_ns +
+								  dt->ack_ns + dt->wait_ns +
+								  dt->resume_ns !=
+							      dt->end_ns - dt->start_ns))
 				abort();
 		}
 	}
 	ms_tm_report__free(&r);
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	if (devnull)
-		ms_report__print_text(s, devnull);
-	ms_report__perfetto(s, "/dev/null", err, sizeof(err));
-	ms_report__svg(s, "/dev/null", err, sizeof(err));
+		ms_report__print_text(&s->view, devnull);
+	ms_report__perfetto(&s->view, "/dev/null", err, sizeof(err));
+	ms_report__svg(&s->view, "/dev/null", err, sizeof(err));
 	ms_session__free(s);
 	return 0;
 }

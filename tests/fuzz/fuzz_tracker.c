@@ -17,6 +17,7 @@
 #include <migscope/bus.h>
 #include <migscope/devices.h>
 #include <migscope/json.h>
+#include <migscope/report.h>
 #include <migscope/tracker.h>
 
 static const uint16_t types[] = {
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms_devices__init(&devs);
 	ms_bus__init(&bus);
 	ms_devices__subscribe(&devs, &bus);
-	t = ms_tracker__new(&devs);
+	t = ms_tracker__new();
 	if (!t)
 		return 0;
 	ms_tracker__subscribe(t, &bus);
@@ -95,14 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	for (uint32_t dev = 0; dev < 4; dev++) {
-		struct json_object *o = ms_tracker__device_json(t, dev, 2ull << 20);
+		struct json_object *o = ms_report__dirty_json(t, dev, 2ull << 20);
 
 		json_object_put(o);
 		ms_tracker__device_summary(t, dev, &sum);
 	}
 	f = open_memstream(&text, &text_len);
 	if (f) {
-		ms_tracker__print_text(t, f, MS_DEV_NONE, true);
+		ms_report__print_dirty(t, &devs, f, MS_DEV_NONE, true);
 		fclose(f);
 	}
 	free(text);

@@ -30,11 +30,11 @@ static void vm_record(struct ms_session *s, uint16_t type, uint32_t dev, double 
 	if (type == MS_EV_RUNSTATE) {
 		MS_EVENT_INIT(&rs, MS_EV_RUNSTATE, ms_ev_runstate, dev, tb_ns(t_ms));
 		rs.running = v;
-		ms_session__publish(s, &rs.hdr);
+		ms_stream__publish(&s->stream, &rs.hdr);
 	} else {
 		MS_EVENT_INIT(&l, MS_EV_LOSS, ms_ev_loss, dev, tb_ns(t_ms));
 		l.reason = MS_LOSS_SOURCE_ERROR;
-		ms_session__publish(s, &l.hdr);
+		ms_stream__publish(&s->stream, &l.hdr);
 	}
 }
 
@@ -52,7 +52,7 @@ static void both_sides(struct both *b, int src_trace, double save_end, double de
 	b->src_ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
 	b->dst_ram = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, MS_DEV_NONE);
 	b->dst_dev = tb_dev(s, "apic", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, MS_DEV_NONE);
-	b->vm = ms_qemu_vm(s, tb_ns(1), MS_ROLE_DEST);
+	b->vm = ms_qemu_vm(&s->stream, tb_ns(1), MS_ROLE_DEST);
 	tb_mark(s, 99.5, MS_MARK_LOW_PENDING);
 	tb_mark(s, 100, MS_MARK_FINISH_MIGRATE);
 	tb_runstate(s, 100.5, 0);
