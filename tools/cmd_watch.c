@@ -16,6 +16,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
+#include <migscope/libvirt.h>
 #include <migscope/loop.h>
 #include <migscope/parse.h>
 #include <migscope/qemu.h>
@@ -48,6 +49,7 @@ struct watch {
 	struct ms_qemu_trace *trace; /* the trace log, when followed */
 	struct ms_usdt *usdt;	     /* QEMU's USDT probes, when attached */
 	struct ms_collect *collect;  /* the kernel collectors, for --device */
+	struct ms_libvirt *libvirt;  /* --domain: QMP through libvirt */
 	pid_t pid;		     /* QEMU's */
 	const char *log_path;
 	const char *devices[MAX_DEVICES + 1];
@@ -63,7 +65,8 @@ static void usage(FILE *f)
 	    f,
 	    "Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device "
 	    "NAME]...\n"
-	    "                      [--dst-qmp SOCK [--dst-qemu-log FILE]] [options]\n\n"
+	    "                      [--dst-qmp SOCK [--dst-qemu-log FILE]] [options]\n"
+	    "       migscope watch --domain NAME [--connect URI] [options]\n\n"
 	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
 	    "query-migrate every interval over QMP; QEMU's trace events (pending bytes,\n"
 	    "savevm sections, vfio device states, vmstate downtime) from its USDT probes\n"
@@ -81,9 +84,16 @@ static void usage(FILE *f)
 	    "own trace points put on it (downtime_bounds_ms).\n\n"
 	    "QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
 	    "else holds the first) and, for the trace log, the options printed by\n"
-	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n\n"
+	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n"
+	    "A libvirt domain needs no second socket: --domain talks QMP through libvirt's\n"
+	    "monitor passthrough (libvirt-qemu; libvirt marks the domain tainted by\n"
+	    "custom-monitor), and the report names the VM (session.vm).\n\n"
 	    "Options:\n"
-	    "      --qmp SOCK            QEMU's QMP unix socket (required)\n"
+	    "      --qmp SOCK            QEMU's QMP unix socket\n"
+	    "      --domain NAME         a running libvirt domain instead of --qmp\n"
+	    "      --connect URI         libvirt's URI for --domain (default: "
+	    "$LIBVIRT_DEFAULT_URI,\n"
+	    "                            else qemu:///system)\n"
 	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
 	    "                            no USDT probes\n"
 	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
@@ -111,6 +121,8 @@ static void usage(FILE *f)
 	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
 	    "  migscope watch --qmp src.qmp --qemu-log src.log --dst-qmp dst.qmp \\\n"
 	    "      --dst-qemu-log dst.log --json\n"
+	    "  migscope watch --domain vm1 --json\n"
+	    "  migscope watch --domain vm1 --connect qemu:///session --record mig.mscap\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
 	    "mig.mscap\n",
 	    MAX_DEVICES);
@@ -424,8 +436,11 @@ static int add_device(struct watch *w, const char *name)
 	return 0;
 }
 
-/* Everything after the loop: sources detach and publish their totals, then the report. */
-static int close_sources(struct watch *w, int ret)
+/*
+ * Everything after the loop: sources detach and publish their totals, then the
+ * report.  why: libvirt's reason the stream ended early, or NULL.
+ */
+static int close_sources(struct watch *w, int ret, const char *why)
 {
 	char err[MS_ERR_LEN];
 	int exit_code = ret && ret != -EINTR ? 1 : 0;
@@ -451,7 +466,21 @@ static int close_sources(struct watch *w, int ret)
 	close_host_devices(w);
 	ms_qmp__close(w->qmp, ms_now_ns());
 	watch_dst__close(&w->dst, ms_now_ns());
-	if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
+	if (why) {
+		/*
+		 * libvirt's stream ended before the migration did: whatever QEMU
+		 * said since is lost, and host devices' writes with it (rule one)
+		 */
+		struct ms_ev_loss l = { 0 };
+
+		MS_EVENT_INIT(&l, MS_EV_LOSS, ms_ev_loss, MS_DEV_NONE, ms_now_ns());
+		l.reason = MS_LOSS_SOURCE_ERROR;
+		ms_stream__publish(&w->s->stream, &l.hdr);
+		if (ms_session__fail(w->s, ms_now_ns(), ret, why, err, sizeof(err))) {
+			cli_error("%s", err);
+			exit_code = 1;
+		}
+	} else if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
 		cli_error("%s", err);
 		exit_code = 1;
 	}
@@ -478,6 +507,8 @@ int do_watch(int argc, char **argv)
 		O_BW,
 		O_NOSET,
 		O_TIMEOUT,
+		O_DOMAIN,
+		O_CONNECT,
 		O_DST_QMP,
 		O_DST_LOG
 	};
@@ -493,6 +524,8 @@ int do_watch(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, O_BW },
 		{ "no-set", no_argument, NULL, O_NOSET },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "domain", required_argument, NULL, O_DOMAIN },
+		{ "connect", required_argument, NULL, O_CONNECT },
 		{ "dst-qmp", required_argument, NULL, O_DST_QMP },
 		{ "dst-qemu-log", required_argument, NULL, O_DST_LOG },
 		{ 0 },
@@ -503,8 +536,9 @@ int do_watch(int argc, char **argv)
 	enum qemu_events events = EVENTS_AUTO;
 	struct watch w = { 0 };
 	uint64_t v, downtime_ns = 0, timeout_ns = 0, pid = 0;
+	const char *domain = NULL, *uri = NULL, *why = NULL;
 	const struct ms_qmp_info *info;
-	char err[MS_ERR_LEN];
+	char err[MS_ERR_LEN], label[300];
 	int opt, ret, exit_code = 1;
 	int64_t wall_to_mono;
 
@@ -558,6 +592,12 @@ int do_watch(int argc, char **argv)
 			if (parse_duration_opt("--timeout", optarg, &timeout_ns))
 				return EXIT_USAGE;
 			break;
+		case O_DOMAIN:
+			domain = optarg;
+			break;
+		case O_CONNECT:
+			uri = optarg;
+			break;
 		case O_DST_QMP:
 			w.dst.qmp_path = optarg;
 			break;
@@ -571,15 +611,20 @@ int do_watch(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("watch", "unexpected argument '%s'", argv[optind]);
-	if (!qo.path)
-		return cli_usage_error("watch", "--qmp SOCK is required");
+	if (!qo.path && !domain)
+		return cli_usage_error("watch", "--qmp SOCK or --domain NAME is required");
+	if (qo.path && domain)
+		return cli_usage_error("watch", "--qmp and --domain are two ways to one monitor: "
+						"give one");
+	if (uri && !domain)
+		return cli_usage_error("watch", "--connect URI goes with --domain NAME");
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
 		return cli_usage_error("watch",
 				       "--no-set contradicts --downtime-limit/--bandwidth");
 	if (w.dst.log_path && !w.dst.qmp_path)
 		return cli_usage_error("watch", "--dst-qemu-log needs --dst-qmp SOCK (the "
 						"destination is followed through its QMP)");
-	if (w.dst.qmp_path && !strcmp(w.dst.qmp_path, qo.path))
+	if (w.dst.qmp_path && qo.path && !strcmp(w.dst.qmp_path, qo.path))
 		return cli_usage_error("watch", "--dst-qmp %s is the source's --qmp", qo.path);
 	if (events == EVENTS_LOG && !w.log_path)
 		return cli_usage_error("watch", "--qemu-events log needs --qemu-log FILE");
@@ -589,9 +634,21 @@ int do_watch(int argc, char **argv)
 	ret = cli_session_opts("watch", &out, 1, &sopts);
 	if (ret)
 		return ret;
+	if (domain) {
+		w.libvirt = ms_libvirt__open(uri, domain, err, sizeof(err));
+		if (!w.libvirt)
+			return cli_error("%s", err);
+		/* the domain names the VM in the report; QMP's messages name it too */
+		sopts.vm = ms_libvirt__name(w.libvirt);
+		snprintf(label, sizeof(label), "libvirt domain '%s' (%s)",
+			 ms_libvirt__name(w.libvirt), ms_libvirt__uri(w.libvirt));
+		qo.path = label;
+	}
 	w.s = ms_session__new(&sopts, err, sizeof(err));
-	if (!w.s)
+	if (!w.s) {
+		ms_libvirt__close(w.libvirt);
 		return cli_error("%s", err);
+	}
 	/* a QEMU that quits under us must not kill us before the report */
 	signal(SIGPIPE, SIG_IGN);
 	ms_bpf__set_verbose(ms_verbose);
@@ -611,7 +668,9 @@ int do_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = ms_qmp__connect(w.qmp, err, sizeof(err));
+	ret = w.libvirt
+		  ? ms_qmp__connect_fd(w.qmp, ms_libvirt__take_fd(w.libvirt), err, sizeof(err))
+		  : ms_qmp__connect(w.qmp, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
 		goto out;
@@ -631,8 +690,12 @@ int do_watch(int argc, char **argv)
 	if (open_qemu_events(&w, events, info, wall_to_mono))
 		goto out;
 	open_host_devices(&w);
-	fprintf(stderr, "migscope: watching QEMU %s (pid %d) at %s; status %s\n", info->version,
-		(int)w.pid, qo.path, ms_qemu_mig_status_name(info->status));
+	if (w.libvirt)
+		fprintf(stderr, "migscope: watching QEMU %s of %s; status %s\n", info->version,
+			qo.path, ms_qemu_mig_status_name(info->status));
+	else
+		fprintf(stderr, "migscope: watching QEMU %s (pid %d) at %s; status %s\n",
+			info->version, (int)w.pid, qo.path, ms_qemu_mig_status_name(info->status));
 	ret = ms_qmp__start(w.qmp, w.loop, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
@@ -651,10 +714,19 @@ int do_watch(int argc, char **argv)
 	else if (ret == -ETIMEDOUT)
 		cli_error("--timeout reached with the migration %s; report from what was seen",
 			  ms_qemu_mig_status_name(ms_qmp__status(w.qmp)));
-	else if (ret)
+	else if (ret && w.libvirt) {
+		/*
+		 * libvirt's reason when it gave one (the domain stopped, the
+		 * connection closed); a monitor command can fail first
+		 */
+		why = ms_libvirt__error(w.libvirt);
+		if (!why[0])
+			why = ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret);
+		cli_error("%s; report from what was seen", why);
+	} else if (ret)
 		cli_error("%s; report from what was seen",
 			  ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret));
-	exit_code = close_sources(&w, ret);
+	exit_code = close_sources(&w, ret, why);
 	if (cli_print_report(w.s, &out))
 		exit_code = 1;
 out:
@@ -664,6 +736,7 @@ out:
 	ms_qemu_trace__free(w.trace);
 	watch_dst__free(&w.dst);
 	ms_qmp__free(w.qmp);
+	ms_libvirt__close(w.libvirt);
 	ms_loop__free(w.loop);
 	ms_session__free(w.s);
 	return exit_code;
