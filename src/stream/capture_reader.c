@@ -48,6 +48,7 @@ struct ms_capture_reader {
 	int fd;
 	int eof;
 	unsigned char *buf;
+	size_t buf_cap;
 	char name[256];
 	struct ms_host_info info;
 };
@@ -197,6 +198,22 @@ static ssize_t read_full(struct ms_capture_reader *r, void *p, size_t len)
 	return (ssize_t)got;
 }
 
+/* Room for len bytes in a stream's buffer (grown to the largest chunk seen, at most 16 MiB). */
+static int stream_room(struct ms_capture_reader *r, size_t len)
+{
+	unsigned char *p;
+
+	if (len <= r->buf_cap)
+		return 0;
+	p = realloc(r->buf, len);
+	if (!p)
+		return -ENOMEM;
+	r->buf = p;
+	r->buf_cap = len;
+	r->data = p;
+	return 0;
+}
+
 /* A stream: the file header and info block into buf, then check them as a file's. */
 static int open_stream(struct ms_capture_reader *r, char *err, size_t errlen)
 {
@@ -204,8 +221,7 @@ static int open_stream(struct ms_capture_reader *r, char *err, size_t errlen)
 	size_t len;
 	ssize_t n;
 
-	r->buf = malloc(sizeof(struct ms_chunk_hdr) + MS_CHUNK_MAX);
-	if (!r->buf) {
+	if (stream_room(r, 64u << 10)) {
 		snprintf(err, errlen, "%s: out of memory for a chunk", r->name);
 		return -ENOMEM;
 	}
@@ -221,6 +237,10 @@ static int open_stream(struct ms_capture_reader *r, char *err, size_t errlen)
 		len = (size_t)fh.hdr_len + fh.info_len;
 		/* the header check says what is wrong with lengths that do not fit */
 		if (len > sizeof(fh) && len <= MS_CHUNK_MAX) {
+			if (stream_room(r, len)) {
+				snprintf(err, errlen, "%s: out of memory for the header", r->name);
+				return -ENOMEM;
+			}
 			n = read_full(r, r->buf + sizeof(fh), len - sizeof(fh));
 			if (n < 0) {
 				snprintf(err, errlen, "%s: failed to read capture: %s", r->name,
@@ -432,6 +452,9 @@ static int next_chunk(struct ms_capture_reader *r, size_t off, struct ms_chunk_h
 		goto bad;
 	}
 	if (stream) {
+		if (stream_room(r, sizeof(*ch) + ch->len))
+			return fail(r, err, errlen, off, "out of memory for a chunk of %u bytes",
+				    ch->len);
 		n = read_full(r, r->buf + sizeof(*ch), ch->len);
 		if (n < 0)
 			return fail(r, err, errlen, off, "failed to read capture: %s",
