@@ -1307,6 +1307,84 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	}
 }
 
+/* --- batches: runs of hot records ---------------------------------------------------- */
+
+/* The writes folded so far: one device and source, pages first..last, IOVAs lo..hi. */
+struct extent {
+	struct trk_dev *d;
+	unsigned int src;
+	uint64_t first, last, lo, hi;
+};
+
+static void extent_flush(struct ms_tracker *t, struct extent *e)
+{
+	struct ms_ev_dma_write w = { .iova = e->lo, .len = e->hi - e->lo + 1 };
+
+	if (!e->d)
+		return;
+	defer_mark(t, e->d, e->src, e->first, e->last, &w);
+	e->d = NULL;
+}
+
+static void on_hot_one(void *ctx, const struct ms_event_hdr *ev)
+{
+	if (ev->type == MS_EV_DMA_WRITE)
+		on_dma_write(ctx, ev);
+	else
+		on_event(ctx, ev);
+}
+
+/*
+ * The records of a ring read or a capture chunk.  DMA writes that continue
+ * each other (same device and source, pages that touch, inside the tracked
+ * range written last and what the IOMMU is known to map: on_dma_write's
+ * fast path) fold into one extent whose pages are set once; each still
+ * counts as a record.  Anything else flushes the extent and takes the
+ * record's own path, in stream order, so the result is the record by record
+ * one (test_tracker: batches_fold_writes_and_agree_with_record_by_record).
+ */
+static void on_hot(void *ctx, const struct ms_event_hdr *const *evs, size_t n)
+{
+	struct ms_tracker *t = ctx;
+	struct extent e = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ms_ev_dma_write *w = (const void *)evs[i];
+		struct trk_dev *d = NULL;
+		struct src_stats *st;
+		uint64_t first, last, end;
+
+		if (evs[i]->type == MS_EV_DMA_WRITE &&
+		    evs[i]->len >= MS_PAYLOAD_LEN(ms_ev_dma_write))
+			d = dev_get(t, evs[i]->dev);
+		end = d ? w->iova + (w->len - 1) : 0;
+		if (!d || !d->tracking || !w->len || w->source >= MS_SRC__MAX || end < w->iova ||
+		    (w->iova >> d->shift) < d->hot_first || (end >> d->shift) > d->hot_last ||
+		    (t->maps && !mapped_known(t, w->iova, w->len))) {
+			extent_flush(t, &e);
+			on_hot_one(t, evs[i]);
+			continue;
+		}
+		first = w->iova >> d->shift;
+		last = end >> d->shift;
+		st = &d->st[w->source];
+		st->records++;
+		st->bytes += w->len;
+		if ((w->iova | w->len) & (d->page_size - 1))
+			st->unaligned++;
+		if (e.d == d && e.src == w->source && first <= e.last + 1 && last + 1 >= e.first) {
+			e.first = min_u64(e.first, first);
+			e.last = max_u64(e.last, last);
+			e.lo = min_u64(e.lo, w->iova);
+			e.hi = max_u64(e.hi, end);
+			continue;
+		}
+		extent_flush(t, &e);
+		e = (struct extent){ d, w->source, first, last, w->iova, end };
+	}
+	extent_flush(t, &e);
+}
+
 /* --- life cycle -------------------------------------------------------------------- */
 
 struct ms_tracker *ms_tracker__new(const struct ms_devices *devices)
@@ -1322,14 +1400,14 @@ struct ms_tracker *ms_tracker__new(const struct ms_devices *devices)
 
 int ms_tracker__subscribe(struct ms_tracker *t, struct ms_bus *bus)
 {
-	int ret = ms_bus__subscribe(bus, MS_EV_BIT(MS_EV_DMA_WRITE), on_dma_write, t);
+	/* one subscription for every hot type, so a batch's maps and writes stay in order */
+	int ret = ms_bus__subscribe_batch(bus, MS_EV_HOT, on_hot, on_hot_one, t);
 
 	if (ret)
 		return ret;
 	return ms_bus__subscribe(bus,
 				 MS_EV_BIT(MS_EV_TRACK_START) | MS_EV_BIT(MS_EV_TRACK_STOP) |
-				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS) |
-				     MS_EV_BIT(MS_EV_IOMMU_MAP) | MS_EV_BIT(MS_EV_IOMMU_UNMAP),
+				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS),
 				 on_event, t);
 }
 

@@ -335,6 +335,7 @@ static int check_records(const struct ms_capture_reader *r, const unsigned char 
 	return 0;
 }
 
+/* A chunk's records onto the bus as the live sources publish them: in batches. */
 static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus *bus,
 			    struct ms_replay_stats *st)
 {
@@ -342,13 +343,16 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 	 * Room to zero-extend a short payload, so no consumer reads past it.  The
 	 * record keeps the length it was written with: a consumer that needs a
 	 * field the record does not carry sees that (the tracker widens on a short
-	 * record, it never reads the zeros as an address or a source).
+	 * record, it never reads the zeros as an address or a source).  It goes
+	 * out alone, after the batch before it.
 	 */
 	union {
 		struct ms_event_hdr hdr;
 		unsigned char bytes[256];
 		uint64_t align;
 	} pad;
+	const struct ms_event_hdr *batch[MS_BUS_BATCH];
+	unsigned int n = 0;
 	size_t pos = 0;
 
 	while (pos < len) {
@@ -361,14 +365,22 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 		if (!st->events)
 			st->first_ts = h->ts_ns;
 		st->last_ts = h->ts_ns;
+		st->events++;
 		if (h->len < fixed) {
+			ms_bus__publish_batch(bus, batch, n);
+			n = 0;
 			memset(&pad, 0, sizeof(*h) + fixed);
 			memcpy(&pad, h, sizeof(*h) + h->len);
-			h = &pad.hdr;
+			ms_bus__publish(bus, &pad.hdr);
+			continue;
 		}
-		ms_bus__publish(bus, h);
-		st->events++;
+		batch[n++] = h;
+		if (n == MS_BUS_BATCH) {
+			ms_bus__publish_batch(bus, batch, n);
+			n = 0;
+		}
 	}
+	ms_bus__publish_batch(bus, batch, n);
 }
 
 /*
