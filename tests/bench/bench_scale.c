@@ -124,6 +124,7 @@ int main(void)
 
 	if (n < 1000)
 		n = 1000;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a 10^9 run takes many minutes: each line as it comes */
 	snprintf(migscope, sizeof(migscope), "%s/migscope", build);
 	if (access(migscope, X_OK))
 		die(migscope);
