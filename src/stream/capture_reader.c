@@ -11,8 +11,9 @@
  * become 50 GB of the replay's memory).  A pipe ("-" is standard input:
  * `synth --record /dev/fd/3 3>&1 >/dev/null | replay -`) is read a chunk at
  * a time into one buffer.  A stream cannot be searched ahead, so there a bad
- * chunk is a cut only when the stream ends with it; with more behind it, it
- * is damage (a file would have been searched for an intact chunk after it).
+ * chunk is a cut only when nothing but zeros follows it (the stream ends, or
+ * a host crash's zeros); with more behind it, it is damage (a file would have
+ * been searched for an intact chunk after it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -425,6 +426,19 @@ static size_t left_after(struct ms_capture_reader *r, size_t off)
 	return read_full(r, &c, 1) > 0;
 }
 
+/* Read a stream to its end: 1 if anything in it is not zero (or it cannot be read). */
+static int rest_is_not_zero(struct ms_capture_reader *r)
+{
+	unsigned char b[4096];
+	ssize_t n;
+
+	while ((n = read_full(r, b, sizeof(b))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (b[i])
+				return 1;
+	return n < 0;
+}
+
 /*
  * The chunk at off: its header into ch and its payload.  0; 1 at what a cut
  * leaves (err says what); -EINVAL for damage in a stream (a bad chunk with
@@ -489,8 +503,12 @@ static int next_chunk(struct ms_capture_reader *r, size_t off, struct ms_chunk_h
 	}
 	return 0;
 bad:
-	/* a stream cannot look for an intact chunk after this one: damage if anything follows */
-	if (stream && left_after(r, off))
+	/*
+	 * A stream cannot be searched for an intact chunk after this one: what
+	 * follows is read to the end, and anything but zeros (a host crash's
+	 * tail) makes this damage.
+	 */
+	if (stream && rest_is_not_zero(r))
 		return -EINVAL;
 	return 1;
 }

@@ -708,6 +708,12 @@ static void a_tail_of_zeros_from_a_host_crash_is_a_cut(void **state)
 	assert_int_equal(salvage_buf(buf, len, NULL, &st, err), MS_CAPTURE_SALVAGED);
 	assert_int_equal(st.events, recs[0]);
 	assert_non_null(strstr(err, "bad chunk magic 0x00000000"));
+	/* from a pipe too: nothing but zeros after the bad chunk is the crash's tail */
+	assert_int_equal(replay_pipe(buf, len, NULL, &st, true, err), MS_CAPTURE_SALVAGED);
+	assert_int_equal(st.events, recs[0]);
+	/* and a byte that is not zero in that tail makes it damage */
+	buf[len - 3] = 1;
+	assert_int_equal(replay_pipe(buf, len, NULL, &st, true, err), -EINVAL);
 	(void)nch;
 	free(buf);
 	unlink(path);
