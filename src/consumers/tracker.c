@@ -1309,21 +1309,50 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 /* --- batches: runs of hot records ---------------------------------------------------- */
 
-/* The writes folded so far: one device and source, pages first..last, IOVAs lo..hi. */
-struct extent {
+/* A DMA write on on_dma_write's fast path: its device, source, pages and last byte. */
+struct fast_write {
 	struct trk_dev *d;
 	unsigned int src;
-	uint64_t first, last, lo, hi;
+	uint64_t first, last, end;
 };
 
-static void extent_flush(struct ms_tracker *t, struct extent *e)
+/*
+ * Is ev a DMA write on on_dma_write's fast path (tracked, a known source,
+ * inside the tracked range written last and what the IOMMU is known to map)?
+ */
+static inline bool fast_write(struct ms_tracker *t, const struct ms_event_hdr *ev,
+			      struct fast_write *f)
 {
-	struct ms_ev_dma_write w = { .iova = e->lo, .len = e->hi - e->lo + 1 };
+	const struct ms_ev_dma_write *w = (const void *)ev;
+	struct trk_dev *d;
 
-	if (!e->d)
-		return;
-	defer_mark(t, e->d, e->src, e->first, e->last, &w);
-	e->d = NULL;
+	if (ev->type != MS_EV_DMA_WRITE || ev->len < MS_PAYLOAD_LEN(ms_ev_dma_write))
+		return false;
+	d = dev_get(t, ev->dev);
+	if (!d || !d->tracking || !w->len || w->source >= MS_SRC__MAX)
+		return false;
+	f->end = w->iova + (w->len - 1);
+	if (f->end < w->iova)
+		return false;
+	f->first = w->iova >> d->shift;
+	f->last = f->end >> d->shift;
+	if (f->first < d->hot_first || f->last > d->hot_last ||
+	    (t->maps && !mapped_known(t, w->iova, w->len)))
+		return false;
+	f->d = d;
+	f->src = w->source;
+	return true;
+}
+
+/* A fast-path write's record counts, as on_dma_write keeps them. */
+static inline void count_write(const struct fast_write *f, const struct ms_ev_dma_write *w)
+{
+	struct src_stats *st = &f->d->st[f->src];
+
+	st->records++;
+	st->bytes += w->len;
+	if ((w->iova | w->len) & (f->d->page_size - 1))
+		st->unaligned++;
 }
 
 static void on_hot_one(void *ctx, const struct ms_event_hdr *ev)
@@ -1335,54 +1364,59 @@ static void on_hot_one(void *ctx, const struct ms_event_hdr *ev)
 }
 
 /*
- * The records of a ring read or a capture chunk.  DMA writes that continue
- * each other (same device and source, pages that touch, inside the tracked
- * range written last and what the IOMMU is known to map: on_dma_write's
- * fast path) fold into one extent whose pages are set once; each still
- * counts as a record.  Anything else flushes the extent and takes the
- * record's own path, in stream order, so the result is the record by record
- * one (test_tracker: batches_fold_writes_and_agree_with_record_by_record).
+ * The records of a ring read or a capture chunk.  Consecutive DMA writes
+ * that continue each other (same device and source, pages that touch, all
+ * on on_dma_write's fast path: a device filling buffer after buffer) fold
+ * into one extent whose pages are set once; each still counts as a record.
+ * A write that nothing continues costs what on_dma_write's fast path costs
+ * (the next record's test is carried over, not done twice).  Anything else
+ * takes its own path, in stream order, so the result is the record by
+ * record one (test_tracker: batches_fold_writes_and_agree_with_record_by_record;
+ * fuzz_tracker compares the two).
  */
 static void on_hot(void *ctx, const struct ms_event_hdr *const *evs, size_t n)
 {
 	struct ms_tracker *t = ctx;
-	struct extent e = { 0 };
+	struct fast_write f = { 0 }, g = { 0 };
+	bool have = n && fast_write(t, evs[0], &f);
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		const struct ms_ev_dma_write *w = (const void *)evs[i];
-		struct trk_dev *d = NULL;
-		struct src_stats *st;
-		uint64_t first, last, end;
+		struct ms_ev_dma_write ext;
+		uint64_t lo, hi;
+		size_t j = i + 1;
 
-		if (evs[i]->type == MS_EV_DMA_WRITE &&
-		    evs[i]->len >= MS_PAYLOAD_LEN(ms_ev_dma_write))
-			d = dev_get(t, evs[i]->dev);
-		end = d ? w->iova + (w->len - 1) : 0;
-		if (!d || !d->tracking || !w->len || w->source >= MS_SRC__MAX || end < w->iova ||
-		    (w->iova >> d->shift) < d->hot_first || (end >> d->shift) > d->hot_last ||
-		    (t->maps && !mapped_known(t, w->iova, w->len))) {
-			extent_flush(t, &e);
+		if (!have) {
 			on_hot_one(t, evs[i]);
+			have = j < n && fast_write(t, evs[j], &f);
+			i = j;
 			continue;
 		}
-		first = w->iova >> d->shift;
-		last = end >> d->shift;
-		st = &d->st[w->source];
-		st->records++;
-		st->bytes += w->len;
-		if ((w->iova | w->len) & (d->page_size - 1))
-			st->unaligned++;
-		if (e.d == d && e.src == w->source && first <= e.last + 1 && last + 1 >= e.first) {
-			e.first = min_u64(e.first, first);
-			e.last = max_u64(e.last, last);
-			e.lo = min_u64(e.lo, w->iova);
-			e.hi = max_u64(e.hi, end);
-			continue;
+		count_write(&f, w);
+		lo = w->iova;
+		hi = f.end;
+		for (; j < n && (have = fast_write(t, evs[j], &g)); j++) {
+			const struct ms_ev_dma_write *x = (const void *)evs[j];
+
+			if (g.d != f.d || g.src != f.src || g.first > f.last + 1 ||
+			    g.last + 1 < f.first)
+				break;
+			count_write(&g, x);
+			f.first = g.first < f.first ? g.first : f.first;
+			f.last = g.last > f.last ? g.last : f.last;
+			lo = x->iova < lo ? x->iova : lo;
+			hi = g.end > hi ? g.end : hi;
 		}
-		extent_flush(t, &e);
-		e = (struct extent){ d, w->source, first, last, w->iova, end };
+		if (j == i + 1) {
+			defer_mark(t, f.d, f.src, f.first, f.last, w);
+		} else {
+			ext.iova = lo;
+			ext.len = hi - lo + 1;
+			defer_mark(t, f.d, f.src, f.first, f.last, &ext);
+		}
+		f = g;
+		i = j;
 	}
-	extent_flush(t, &e);
 }
 
 /* --- life cycle -------------------------------------------------------------------- */
