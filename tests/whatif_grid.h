@@ -61,9 +61,9 @@ static struct json_object *wg_profile(const char *const *devs, size_t n,
 	s = ms_session__new(&so, err, sizeof(err));
 	if (!s)
 		return NULL;
-	if (ms_profile__run(s, &po, &res) == 0 &&
+	if (ms_profile__run(&s->stream, &po, &res) == 0 &&
 	    ms_session__end(s, res.end_ns, 0, err, sizeof(err)) == 0)
-		rep = ms_report__json(s);
+		rep = ms_report__json(&s->view);
 	ms_session__free(s);
 	return rep;
 }
@@ -91,7 +91,7 @@ static struct json_object *wg_whatif(const char *capture, const struct wg_settin
 	if (s && !ms_whatif__subscribe(&w, &s->bus) &&
 	    !ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)) &&
 	    !ms_whatif__predict(&w, ms_telemetry__config_at(&s->telemetry, w.decided_ts), &o, &res))
-		out = ms_report__whatif(s, &res);
+		out = ms_report__whatif(&s->view, &res);
 	ms_whatif__free(&w);
 	ms_session__free(s);
 	ms_capture_reader__close(r);

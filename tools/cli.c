@@ -8,6 +8,7 @@
 #include <migscope/json.h>
 #include <migscope/parse.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 
@@ -92,9 +93,9 @@ int cli_write_files(struct ms_session *s, const struct cli_output *out)
 {
 	char err[MS_ERR_LEN];
 
-	if (out->perfetto && ms_report__perfetto(s, out->perfetto, err, sizeof(err)))
+	if (out->perfetto && ms_report__perfetto(&s->view, out->perfetto, err, sizeof(err)))
 		return cli_error("%s", err);
-	if (out->svg && ms_report__svg(s, out->svg, err, sizeof(err)))
+	if (out->svg && ms_report__svg(&s->view, out->svg, err, sizeof(err)))
 		return cli_error("%s", err);
 	return 0;
 }
@@ -105,14 +106,14 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 	if (cli_write_files(s, out))
 		return 1;
 	if (out->json) {
-		struct json_object *r = ms_report__json(s);
+		struct json_object *r = ms_report__json(&s->view);
 		int err = ms_json_print(stdout, r);
 
 		json_object_put(r);
 		if (err)
 			return cli_error("failed to write report: %s", strerror(-err));
 	} else {
-		ms_report__print_text(s, stdout);
+		ms_report__print_text(&s->view, stdout);
 	}
 	if (fflush(stdout))
 		return cli_error("failed to write report");

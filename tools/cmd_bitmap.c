@@ -95,11 +95,11 @@ static int print_text(const struct ms_session *s, uint32_t id, uint64_t page_siz
 	struct ms_dirty_summary sum;
 	char b1[32], b2[32];
 
-	ms_tracker__print_text(s->tracker, stdout, id, header);
+	ms_report__print_dirty(s->tracker, &s->devices, stdout, id, header);
 	ms_tracker__device_summary(s->tracker, id, &sum);
 	fprintf(stdout, "  distinct pages over the session: %" PRIu64 "\n", sum.distinct_pages);
 	if (page_size) {
-		struct json_object *o = ms_tracker__device_json(s->tracker, id, page_size), *c, *v;
+		struct json_object *o = ms_report__dirty_json(s->tracker, id, page_size), *c, *v;
 		uint64_t n;
 
 		json_object_object_get_ex(o, "converted", &c);
@@ -223,7 +223,7 @@ int do_bitmap(int argc, char **argv)
 			ms_json_add(o, "name", json_object_new_string(name));
 			ms_json_add(o, "kind", json_object_new_string(info ? ms_dev_kind_name(info->kind)
 									   : "unregistered"));
-			ms_json_add(o, "dirty", ms_tracker__device_json(s->tracker, id, page_size));
+			ms_json_add(o, "dirty", ms_report__dirty_json(s->tracker, id, page_size));
 			if (ranges) {
 				struct json_object *arr = json_object_new_array();
 

@@ -6,6 +6,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/json.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -127,12 +128,12 @@ int do_features(int argc, char **argv)
 		return cli_error("%s", err);
 	ms_bpf__set_verbose(ms_verbose);
 	ms_bpf__set_notes(NULL); /* the reasons are in the list */
-	c = ms_collect__open(s, NULL, err, sizeof(err));
+	c = ms_collect__open(&s->stream, NULL, err, sizeof(err));
 	if (!c) {
 		ms_session__free(s);
 		return cli_error("%s", err);
 	}
-	u = ms_usdt__open(s, 0, NULL, err, sizeof(err));
+	u = ms_usdt__open(&s->stream, 0, NULL, err, sizeof(err));
 	if (!u) {
 		ms_collect__close(c);
 		ms_session__free(s);

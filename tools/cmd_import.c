@@ -18,6 +18,7 @@
 #include <migscope/json.h>
 #include <migscope/qemu_trace.h>
 #include <migscope/qmp.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -396,9 +397,9 @@ static int feed(struct import *im, struct ms_session *s, struct ms_qmp *q, uint6
 			const struct ms_qmp_info *info = q ? ms_qmp__info(q) : NULL;
 
 			/* stream time is wall time: the offset to wall clock is 0 */
-			ms_session__begin_at(s, start, start, start, MS_SESSION_IMPORT,
-					     info ? info->downtime_limit_ms * 1000000ull : 0,
-					     info ? info->max_bandwidth : 0, 0);
+			ms_stream__begin_at(&s->stream, start, start, start, MS_SESSION_IMPORT,
+					    info ? info->downtime_limit_ms * 1000000ull : 0,
+					    info ? info->max_bandwidth : 0, 0);
 			if (q)
 				ms_qmp__connected(q, start);
 			begun = 1;
@@ -510,7 +511,7 @@ int do_import(int argc, char **argv)
 
 		if (!im.in[i].path)
 			continue;
-		im.in[i].trace = ms_qemu_trace__new(s, &to);
+		im.in[i].trace = ms_qemu_trace__new(&s->stream, &to);
 		if (!im.in[i].trace) {
 			cli_error("failed to start: %s", strerror(ENOMEM));
 			goto out;
@@ -520,7 +521,7 @@ int do_import(int argc, char **argv)
 		qo.path = im.in[IN_QMP].path;
 		/* without the source's log, QMP's VFIO_MIGRATION and ram.remaining stand in */
 		qo.vfio_events = qo.ram_pending = !im.in[IN_SRC_LOG].path;
-		q = ms_qmp__new(s, &qo);
+		q = ms_qmp__new(&s->stream, &qo);
 		if (!q) {
 			cli_error("failed to start: %s", strerror(ENOMEM));
 			goto out;

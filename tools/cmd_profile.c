@@ -7,6 +7,7 @@
 
 #include <migscope/parse.h>
 #include <migscope/profile.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -200,7 +201,7 @@ int do_profile(int argc, char **argv)
 		free(specs);
 		return cli_error("%s", err);
 	}
-	ret = ms_profile__run(s, &po, &res);
+	ret = ms_profile__run(&s->stream, &po, &res);
 	free(specs);
 	if (!ret && res.arcs_note[0])
 		fprintf(stderr, "migscope: profile: the kernel's arcs are not watched: %s\n",

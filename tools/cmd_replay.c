@@ -89,7 +89,7 @@ static int check_report(struct ms_session *s, const char *expected_path)
 	if (!expected)
 		return cli_error("%s: not a readable JSON report: %s", expected_path,
 				 json_util_get_last_err() ? json_util_get_last_err() : "unknown error");
-	got = ms_report__json(s);
+	got = ms_report__json(&s->view);
 	/* compare what would be printed, so number formats count too */
 	n = ms_json_diff(expected, got, stderr, 20);
 	json_object_put(expected);
@@ -114,7 +114,7 @@ static int print_whatif(struct ms_session *s, const struct ms_whatif *wi,
 	if (ms_whatif__predict(wi, ms_telemetry__config_at(&s->telemetry, wi->decided_ts), wo,
 			       &res))
 		return cli_error("what-if: %s", res.reason);
-	o = ms_report__whatif(s, &res);
+	o = ms_report__whatif(&s->view, &res);
 	if (out->json)
 		err = ms_json_print(stdout, o);
 	else

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include <migscope/parse.h>
+#include <migscope/session.h>
 #include <migscope/synth.h>
 
 #include "cli.h"
@@ -102,7 +103,7 @@ int do_synth(int argc, char **argv)
 	s = ms_session__new(&sopts, err, sizeof(err));
 	if (!s)
 		return cli_error("%s", err);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	if (ms_session__end(s, end, 0, err, sizeof(err))) {
 		ms_session__free(s);
 		return cli_error("%s", err);

@@ -21,6 +21,7 @@
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
 #include <migscope/qmp.h>
+#include <migscope/session.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -162,7 +163,7 @@ static int open_usdt(struct watch *w, char *why, size_t len)
 		snprintf(why, len, "%s has no USDT probes", bin[0] ? bin : exe);
 		return -ENOENT;
 	}
-	w->usdt = ms_usdt__open(w->s, w->pid, &uo, err, sizeof(err));
+	w->usdt = ms_usdt__open(&w->s->stream, w->pid, &uo, err, sizeof(err));
 	if (!w->usdt) {
 		snprintf(why, len, "USDT probes not attached: %s", err);
 		return -EPERM;
@@ -188,7 +189,7 @@ static int follow_log(struct watch *w, const struct ms_qmp_info *info, int64_t w
 
 	if (info->total_time_ms)
 		to.not_before_wall_ns -= info->total_time_ms * 1000000ull + 50000000ull;
-	w->trace = ms_qemu_trace__new(w->s, &to);
+	w->trace = ms_qemu_trace__new(&w->s->stream, &to);
 	if (!w->trace)
 		return cli_error("failed to start: %s", strerror(ENOMEM));
 	if (ms_qemu_trace__follow(w->trace, w->log_path, w->loop, err, sizeof(err)))
@@ -290,7 +291,7 @@ static void track_start(struct watch *w, uint32_t dev, uint64_t ts)
 	t->nr_ranges = 1;
 	t->ranges[0].iova = 0;
 	t->ranges[0].len = HOST_TRACK_LEN;
-	ms_session__publish(w->s, &t->hdr);
+	ms_stream__publish(&w->s->stream, &t->hdr);
 }
 
 /*
@@ -315,10 +316,10 @@ static void open_host_devices(struct watch *w)
 			    "migscope: warning: no device %s on this host (/sys/bus/*/devices/); "
 			    "watching for it anyway\n",
 			    w->devices[i]);
-		w->host[i] = ms_session__add_device(w->s, ts, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
-						    MS_DEV_NONE, w->devices[i]);
+		w->host[i] = ms_stream__add_device(&w->s->stream, ts, MS_DEV_KIND_HOST,
+						   MS_ROLE_SOURCE, 0, MS_DEV_NONE, w->devices[i]);
 	}
-	w->collect = ms_collect__open(w->s, &co, err, sizeof(err));
+	w->collect = ms_collect__open(&w->s->stream, &co, err, sizeof(err));
 	if (!w->collect) {
 		fprintf(stderr,
 			"migscope: BPF collectors unavailable (%s): host devices' DMA is not "
@@ -371,8 +372,8 @@ static void close_host_devices(struct watch *w)
 
 		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, w->host[i], ts);
 		h.page_size = HOST_TRACK_PAGE; /* len 0: everything tracked */
-		ms_session__publish(w->s, &h.hdr);
-		ms_session__publish(w->s, &stop);
+		ms_stream__publish(&w->s->stream, &h.hdr);
+		ms_stream__publish(&w->s->stream, &stop);
 	}
 	w->tracking = 0;
 }
@@ -564,7 +565,7 @@ int do_watch(int argc, char **argv)
 	/* a QEMU that quits under us must not kill us before the report */
 	signal(SIGPIPE, SIG_IGN);
 	ms_bpf__set_verbose(ms_verbose);
-	w.qmp = ms_qmp__new(w.s, &qo);
+	w.qmp = ms_qmp__new(&w.s->stream, &qo);
 	/* SIGINT/SIGTERM from here on stop the loop: sources detach, the report is printed */
 	w.loop = ms_loop__new(1);
 	if (!w.qmp || !w.loop) {
@@ -588,8 +589,8 @@ int do_watch(int argc, char **argv)
 	info = ms_qmp__info(w.qmp);
 	w.pid = pid ? (pid_t)pid : info->pid;
 
-	ms_session__begin(w.s, ms_now_ns(), MS_SESSION_WATCH, info->downtime_limit_ms * 1000000ull,
-			  info->max_bandwidth, 0);
+	ms_stream__begin(&w.s->stream, ms_now_ns(), MS_SESSION_WATCH,
+			 info->downtime_limit_ms * 1000000ull, info->max_bandwidth, 0);
 	/* docs/clock-alignment.md: one offset per session, from the clock pair */
 	wall_to_mono =
 	    (int64_t)w.s->stats.session.mono_ns - (int64_t)w.s->stats.session.realtime_ns;

@@ -34,7 +34,7 @@
 #include <sys/types.h>
 
 #include <migscope/loop.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 /* libbpf's own messages on stderr (process-wide, like libbpf's printer). */
 void ms_bpf__set_verbose(int on);
@@ -82,8 +82,8 @@ struct ms_collect_opts {
 				 /* force a slower one, as older kernels must (tests) */
 	/*
 	 * The devices to watch, by kernel name, with the ids their records carry:
-	 * NULL for the session's MS_DEV_KIND_HOST devices.  profile names the VFIO
-	 * devices it drives here.
+	 * NULL for the MS_DEV_KIND_HOST devices in the stream's registry.
+	 * profile names the VFIO devices it drives here.
 	 */
 	const struct ms_collect_watch *watch;
 	size_t nr_watch;
@@ -103,14 +103,14 @@ struct ms_collect_watch {
 struct ms_collect;
 
 /*
- * Open the kernel collectors for session s.  The in-kernel device filter is
- * filled from opts->watch, or else the devices s has registered with kind
+ * Open the kernel collectors, publishing into stream s.  The in-kernel device
+ * filter is filled from opts->watch, or else the devices registered in s with kind
  * MS_DEV_KIND_HOST (their names are kernel device names, "0000:3b:00.1");
  * records carry their ids.
  * Returns NULL with err filled only when nothing at all could be set up
  * (no BPF); collectors the kernel lacks are skipped, not errors.
  */
-struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
+struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect_opts *opts,
 				    char *err, size_t errlen);
 
 /* Poll the ring buffer from l (epoll fd + poll timer).  0 or -errno. */
@@ -178,7 +178,7 @@ struct ms_usdt;
  * log make the same records; their totals are MS_EV_SOURCE_STATS of
  * MS_SOURCE_USDT, published at close.
  */
-struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_usdt_opts *opts,
+struct ms_usdt *ms_usdt__open(struct ms_stream *s, pid_t pid, const struct ms_usdt_opts *opts,
 			      char *err, size_t errlen);
 int ms_usdt__add_to_loop(struct ms_usdt *u, struct ms_loop *l);
 int ms_usdt__poll(struct ms_usdt *u);

@@ -28,7 +28,7 @@
 #include <migscope/event.h>
 #include <migscope/pass.h>
 
-struct ms_session;
+struct ms_stream;
 struct ms_device;
 
 #define MS_DEV_ERR_LEN	320
@@ -99,13 +99,13 @@ struct ms_device {
 	const struct ms_device_ops *ops;
 	void *priv;
 	struct ms_clock *clock;
-	struct ms_session *s; /* where records go; NULL: nowhere */
-	uint32_t id;	      /* session device id, MS_DEV_NONE until registered */
-	uint16_t kind;	      /* enum ms_dev_kind */
-	uint16_t role;	      /* enum ms_dev_role */
-	uint32_t caps;	      /* VFIO_MIGRATION_* */
-	uint32_t flags;	      /* MS_DEVF_* */
-	uint8_t state;	      /* VFIO state, as last set or read */
+	struct ms_stream *s; /* where records go; NULL: nowhere */
+	uint32_t id;	     /* session device id, MS_DEV_NONE until registered */
+	uint16_t kind;	     /* enum ms_dev_kind */
+	uint16_t role;	     /* enum ms_dev_role */
+	uint32_t caps;	     /* VFIO_MIGRATION_* */
+	uint32_t flags;	     /* MS_DEVF_* */
+	uint8_t state;	     /* VFIO state, as last set or read */
 	char name[MS_DEV_NAME_LEN];
 	/* the kernel's name of a real device (PCI address, mdev UUID): "" if unknown */
 	char kname[MS_DEV_NAME_LEN];
@@ -124,7 +124,7 @@ int ms_dev__fail(struct ms_device *d, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Give the device a session id and publish its MS_EV_DEV_ADD. */
-void ms_dev__register(struct ms_device *d, struct ms_session *s, uint16_t role, uint32_t peer);
+void ms_dev__register(struct ms_device *d, struct ms_stream *s, uint16_t role, uint32_t peer);
 
 /* One arc of the state table (next must be the table's next step).  0 or -errno. */
 int ms_dev__step(struct ms_device *d, uint8_t next);

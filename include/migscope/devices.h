@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The device registry: a consumer of MS_EV_DEV_ADD that every other consumer
- * asks for names.  Device ids are small integers handed out in order by the
- * session, so the registry is a plain array indexed by id.
+ * The device registry: the stream's own subscriber of MS_EV_DEV_ADD, which
+ * sources (the kernel collectors' host devices) and every consumer ask for
+ * names.  Device ids are small integers handed out in order by the stream
+ * (ms_stream__add_device), so the registry is a plain array indexed by id.
  */
 #ifndef MIGSCOPE_DEVICES_H
 #define MIGSCOPE_DEVICES_H

@@ -34,7 +34,7 @@
 
 #include <migscope/event.h>
 
-struct ms_session;
+struct ms_stream;
 
 struct ms_iommufd_sys {
 	int (*ioctl)(int fd, unsigned long req, void *arg);
@@ -86,7 +86,7 @@ struct ms_iommufd;
  * inside 2^64, none overlapping) before any ioctl; the source publishes for
  * device dev of session s.  NULL with err filled ("iommufd: range 1 ...").
  */
-struct ms_iommufd *ms_iommufd__open(struct ms_session *s, uint32_t dev,
+struct ms_iommufd *ms_iommufd__open(struct ms_stream *s, uint32_t dev,
 				    const struct ms_iommufd_opts *o, char *err, size_t errlen);
 
 /* Enable the HWPT's dirty tracking and publish MS_EV_TRACK_START.  0 or -errno (err). */

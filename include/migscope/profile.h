@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include <migscope/devspec.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 #include <migscope/switchover.h>
 #include <migscope/vfio_dev.h>
 
@@ -96,7 +96,7 @@ struct ms_profile_result {
  * devices are rolled back to RUNNING on failure.  The caller ends the session
  * at res->end_ns.
  */
-int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
+int ms_profile__run(struct ms_stream *s, const struct ms_profile_opts *o,
 		    struct ms_profile_result *res);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 /* The name of the pseudo device that carries RAM's pending bytes (QEMU's "ram" section). */
 #define MS_QEMU_RAM "ram"
@@ -18,7 +18,7 @@
  * The id of the device of this kind, role and name in s, added (MS_EV_DEV_ADD
  * at ts) the first time it is asked for.
  */
-uint32_t ms_qemu_device(struct ms_session *s, uint64_t ts, uint16_t kind, uint16_t role,
+uint32_t ms_qemu_device(struct ms_stream *s, uint64_t ts, uint16_t kind, uint16_t role,
 			const char *name);
 
 /* QMP's MIGRATION status string -> enum ms_mig_status (MS_MIG_OTHER if unknown). */

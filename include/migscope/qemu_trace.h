@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 struct ms_loop;
 struct ms_qemu_trace;
@@ -49,7 +49,7 @@ struct ms_qemu_trace_counts {
 	uint64_t records;   /* records published */
 };
 
-struct ms_qemu_trace *ms_qemu_trace__new(struct ms_session *s, const struct ms_qemu_trace_opts *o);
+struct ms_qemu_trace *ms_qemu_trace__new(struct ms_stream *s, const struct ms_qemu_trace_opts *o);
 
 /* One line, without its newline.  Never fails: what it cannot use it counts. */
 void ms_qemu_trace__line(struct ms_qemu_trace *t, const char *line, size_t len);

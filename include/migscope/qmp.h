@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 struct json_object;
 struct ms_loop;
@@ -59,7 +59,7 @@ struct ms_qmp_info {
 	uint64_t total_time_ms;	    /* of the migration running when connected, else 0 */
 };
 
-struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o);
+struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o);
 
 /* Connect and handshake (bounded by o->timeout_ns).  0 or -errno with err filled. */
 int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A session: one event stream and every consumer of it.
+ * A session, the composition root: one event stream and every consumer of it.
  *
- * Live commands (profile, watch, synth) create a session, let their sources
- * publish into it and ask it for the report; replay creates the same session
- * and lets the capture reader publish into it.  The consumers are wired in
- * one place, ms_session__new(), so live and replay cannot differ.
+ * Live commands (profile, watch, synth) create a session, hand its stream
+ * (&s->stream) to their sources and device drivers, which publish into it,
+ * and ask the report layer to render what the consumers found (s->view);
+ * replay creates the same session and lets the capture reader publish into
+ * its bus.  The consumers are wired in one place, ms_session__new(), so live
+ * and replay cannot differ.  Nothing below this layer includes this header
+ * (docs/architecture.md).
  */
 #ifndef MIGSCOPE_SESSION_H
 #define MIGSCOPE_SESSION_H
@@ -19,7 +22,9 @@
 #include <migscope/devices.h>
 #include <migscope/host_info.h>
 #include <migscope/progress.h>
+#include <migscope/report.h>
 #include <migscope/stats.h>
+#include <migscope/stream.h>
 #include <migscope/telemetry.h>
 #include <migscope/tracker.h>
 
@@ -36,7 +41,8 @@ struct ms_session {
 	struct ms_tracker *tracker;	/* per-device dirty pages */
 	struct ms_capture_writer *rec; /* NULL unless recording */
 
-	uint32_t next_dev_id;
+	struct ms_stream stream; /* what sources and devices publish into */
+	struct ms_view view;	 /* what reports read: the consumers above */
 };
 
 struct ms_session_opts {
@@ -49,31 +55,6 @@ struct ms_session_opts {
 };
 
 struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err, size_t errlen);
-
-static inline void ms_session__publish(struct ms_session *s, const struct ms_event_hdr *ev)
-{
-	ms_bus__publish(&s->bus, ev);
-}
-
-/*
- * Publish MS_EV_SESSION at ts_ns (stream time) carrying the real monotonic and
- * wall clocks read back to back, and MS_EV_CONFIG when any limit is set.
- */
-void ms_session__begin(struct ms_session *s, uint64_t ts_ns, uint32_t source,
-		       uint64_t downtime_limit_ns,
-		       uint64_t bandwidth_bps, uint64_t page_size);
-
-/*
- * The same with the clock pair given: a session rebuilt from records of a
- * past run (migscope import) begins at the wall time those records say.
- */
-void ms_session__begin_at(struct ms_session *s, uint64_t ts_ns, uint64_t mono_ns,
-			  uint64_t realtime_ns, uint32_t source, uint64_t downtime_limit_ns,
-			  uint64_t bandwidth_bps, uint64_t page_size);
-
-/* Give a device an id and publish its MS_EV_DEV_ADD; returns the id. */
-uint32_t ms_session__add_device(struct ms_session *s, uint64_t ts_ns, uint16_t kind,
-				uint16_t role, uint32_t caps, uint32_t peer, const char *name);
 
 /*
  * Publish MS_EV_SESSION_END at ts_ns (the sources' clock, which for a simulated
@@ -95,8 +76,5 @@ int ms_session__fail(struct ms_session *s, uint64_t ts_ns, int32_t status, const
 int ms_session__close_capture(struct ms_session *s, char *err, size_t errlen);
 
 void ms_session__free(struct ms_session *s);
-
-/* CLOCK_MONOTONIC now, in nanoseconds. */
-uint64_t ms_now_ns(void);
 
 #endif

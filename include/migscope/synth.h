@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 struct ms_synth_opts {
 	uint64_t seed;
@@ -23,6 +23,6 @@ struct ms_synth_opts {
 #define MS_SYNTH_MIN_GUEST     (1ull << 20)
 
 /* Publish the whole stream into s, begin to end.  Returns the final stream time. */
-uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o);
+uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o);
 
 #endif

@@ -34,10 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <json-c/json.h>
-
 #include <migscope/bus.h>
-#include <migscope/devices.h>
 #include <migscope/dirty_bitmap.h>
 
 /* Most ranges one MS_EV_TRACK_START record can carry (its len is 16 bits). */
@@ -46,8 +43,7 @@
 
 struct ms_tracker;
 
-/* devices: the session's registry, for names (the tracker keeps the pointer). */
-struct ms_tracker *ms_tracker__new(const struct ms_devices *devices);
+struct ms_tracker *ms_tracker__new(void);
 int ms_tracker__subscribe(struct ms_tracker *t, struct ms_bus *bus);
 void ms_tracker__free(struct ms_tracker *t);
 
@@ -97,6 +93,9 @@ struct ms_dirty_summary {
 	uint64_t unconfirmed_pages; /* ... that the other may still report at its next harvest */
 	uint64_t rejected;	    /* records refused as caller mistakes */
 	uint64_t mem_bytes;	    /* memory the device's bitmaps hold */
+	uint64_t track_starts, track_stops;
+	uint64_t losses_untracked; /* losses while not tracking: nothing to widen */
+	uint32_t nr_ranges;	   /* tracked ranges (ms_tracker__range) */
 };
 
 /*
@@ -125,20 +124,132 @@ void ms_tracker__keep_session_pages(struct ms_tracker *t);
 int ms_tracker__session_pages(struct ms_tracker *t, uint32_t dev, struct ms_dirty_bitmap *out);
 
 /*
- * The device's "dirty" report object (docs/dirty-tracking.md), or NULL if the
- * tracker never heard of it.  With session pages kept, a non-zero page_size
- * adds "converted": the distinct pages counted at that page size.
+ * Read-only queries: what the tracker found, for the report layer
+ * (src/report/tracker_report.c renders them as the "dirty" objects and the
+ * DIRTY section).  They apply the writes still in flight and change nothing
+ * the tracker found; a pointer they return is valid until the next record.
  */
-struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size);
-
-/* Add "dirty" to each device entry of report and the tracker-wide "dirty_tracker". */
-void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report);
 
 /*
- * The DIRTY section of the terminal report: one device (only_dev) or all
- * (MS_DEV_NONE, with the tracker-wide lines), with or without the column header.
+ * Views: sources that should each see every write of a device, compared with
+ * each other.  The DMA API reports a buffer at unmap or at sync-for-cpu,
+ * never both, so those two are one view.  IOMMU faults see only first
+ * touches of non-present pages (checked, never blamed for a miss).
  */
-void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header);
+enum ms_dirty_view {
+	MS_VIEW_DMA,
+	MS_VIEW_FAULT,
+	MS_VIEW_HW,
+	MS_VIEW_VIRTIO,
+	MS_VIEW_IOMMUFD,
+	MS_VIEW__MAX,
+};
+
+/* Why pages were forced dirty; the first MS_LOSS__MAX are the loss reasons. */
+enum ms_widen_cause {
+	MS_WIDEN_LOSS_UNKNOWN = MS_LOSS__MAX,
+	MS_WIDEN_UNMAP,
+	MS_WIDEN_ZERO_LENGTH,
+	MS_WIDEN_WRAP,
+	MS_WIDEN_UNKNOWN_SOURCE,
+	MS_WIDEN_SHORT_RECORD,
+	MS_WIDEN_NOMEM,
+	MS_WIDEN__MAX,
+};
+
+/* Records refused as caller mistakes, per kind. */
+enum ms_reject_kind { MS_REJ_TRACK_START, MS_REJ_HARVEST, MS_REJ_MAP, MS_REJ_UNMAP, MS_REJ__MAX };
+
+#define MS_DIRTY_EXAMPLES   4	/* examples kept per finding */
+#define MS_DIRTY_REJECT_MSG 160 /* the first refusal's message, per kind */
+
+struct ms_dirty_extent {
+	uint64_t iova, len;
+	uint32_t source;
+};
+
+/* The first few records or ranges of a finding. */
+struct ms_dirty_examples {
+	unsigned int nr;
+	struct ms_dirty_extent ex[MS_DIRTY_EXAMPLES];
+};
+
+/* One write source's records for a device. */
+struct ms_dirty_source {
+	uint64_t records, bytes;
+	uint64_t pages; /* pages reported, summed over closed windows */
+	uint64_t unaligned;
+	uint64_t untracked; /* records while the device was not tracking */
+	uint64_t out_of_range_records, out_of_range_bytes;
+	uint64_t outside_mapped_records, outside_mapped_bytes;
+};
+
+/* Pages forced dirty for one cause. */
+struct ms_dirty_widened {
+	uint64_t events, pages, lost;
+	bool all; /* some event widened everything tracked */
+	struct ms_dirty_examples ex;
+};
+
+/* One pair of views: pages view x reported and view y did not. */
+struct ms_dirty_disc {
+	uint64_t windows; /* windows in which both views reported */
+	uint64_t pages;	  /* pages the first view reported and the second did not */
+	unsigned int nr_ex;
+	uint64_t ex[MS_DIRTY_EXAMPLES]; /* iova of the first such pages */
+};
+
+struct ms_dirty_reject {
+	uint64_t count;
+	char first[MS_DIRTY_REJECT_MSG];
+};
+
+/* Tracker-wide numbers. */
+struct ms_tracker_totals {
+	uint64_t iommu_maps, iommu_unmaps;
+	uint64_t mapped_bytes;	       /* what the IOMMU maps seen hold */
+	uint64_t unattributed_records; /* records for ids beyond MS_DEV_ID_MAX or for no device */
+};
+
+void ms_tracker__totals(struct ms_tracker *t, struct ms_tracker_totals *out);
+
+/* Whether ms_tracker__keep_session_pages was asked for (distinct pages are counted). */
+bool ms_tracker__keeps_session_pages(const struct ms_tracker *t);
+
+/* The device's i-th tracked range (sorted).  0, or -ENOENT past the end or for no device. */
+int ms_tracker__range(struct ms_tracker *t, uint32_t dev, uint32_t i, uint64_t *iova,
+		      uint64_t *length);
+
+/*
+ * Write source src's records for the device: 0 .. MS_SRC__MAX - 1, or
+ * MS_SRC__MAX for records of unknown sources (its pages stay 0).  NULL for no
+ * device; per window pages are in ms_dirty_summary.source_pages.
+ */
+const struct ms_dirty_source *ms_tracker__source(struct ms_tracker *t, uint32_t dev,
+						 unsigned int src);
+
+/* The first records outside every tracked range (or, mapped, the IOMMU-mapped set). */
+const struct ms_dirty_examples *ms_tracker__outside(struct ms_tracker *t, uint32_t dev,
+						    bool mapped);
+
+/* Pages forced dirty for cause (enum ms_widen_cause), or NULL for no device. */
+const struct ms_dirty_widened *ms_tracker__widened(struct ms_tracker *t, uint32_t dev,
+						   unsigned int cause);
+
+/*
+ * The cross-source check for every pair of views [x][y]: confirmed, what
+ * closed windows found; open, what the open window would add if it closed now
+ * and no further report came.  0, or -ENOENT.
+ */
+int ms_tracker__discrepancies(struct ms_tracker *t, uint32_t dev,
+			      struct ms_dirty_disc confirmed[MS_VIEW__MAX][MS_VIEW__MAX],
+			      struct ms_dirty_disc open[MS_VIEW__MAX][MS_VIEW__MAX]);
+
+/*
+ * The records refused per kind (enum ms_reject_kind, MS_REJ__MAX entries): the
+ * device's, or with MS_DEV_NONE those that named no device.  NULL for no device.
+ */
+const struct ms_dirty_reject *ms_tracker__rejects(struct ms_tracker *t, uint32_t dev);
 
 /* "dma_unmap", ... ("unknown" past the end). */
 const char *ms_write_source_name(unsigned int src);

@@ -6,14 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <migscope/json.h>
-#include <migscope/parse.h>
-#include <migscope/report.h>
+#include <migscope/devices.h>
 #include <migscope/tracker.h>
 
-#define NR_EX	    4	 /* examples kept per finding */
 #define NR_PENDING  16	 /* writes in flight: prefetched, applied this many records later */
-#define REJECT_MSG  160	 /* the first refusal's message, per kind */
 #define MAPPED_PAGE 4096 /* the IOMMU maps in 4 KiB pages at least */
 
 /*
@@ -21,103 +17,16 @@
  * reports a buffer at unmap or at sync-for-cpu, never both, so those two are
  * one view.  IOMMU faults see only first touches of non-present pages.
  */
-enum view { VIEW_DMA, VIEW_FAULT, VIEW_HW, VIEW_VIRTIO, VIEW_IOMMUFD, NR_VIEWS };
-
 static const struct {
-	const char *name;
 	uint32_t sources;
 	bool partial; /* sees only some writes: checked, never blamed for a miss */
-} views[NR_VIEWS] = {
-	[VIEW_DMA] = { "dma", (1u << MS_SRC_DMA_UNMAP) | (1u << MS_SRC_DMA_SYNC), false },
-	[VIEW_FAULT] = { "iommu_fault", 1u << MS_SRC_IOMMU_FAULT, true },
-	[VIEW_HW] = { "hw_dirty", 1u << MS_SRC_HW_DIRTY, false },
-	[VIEW_VIRTIO] = { "virtio_wr", 1u << MS_SRC_VIRTIO_WR, false },
+} views[MS_VIEW__MAX] = {
+	[MS_VIEW_DMA] = { (1u << MS_SRC_DMA_UNMAP) | (1u << MS_SRC_DMA_SYNC), false },
+	[MS_VIEW_FAULT] = { 1u << MS_SRC_IOMMU_FAULT, true },
+	[MS_VIEW_HW] = { 1u << MS_SRC_HW_DIRTY, false },
+	[MS_VIEW_VIRTIO] = { 1u << MS_SRC_VIRTIO_WR, false },
 	/* the IOMMU's dirty bits as migscope read them; hw_dirty sees the kernel report them */
-	[VIEW_IOMMUFD] = { "iommufd", 1u << MS_SRC_IOMMUFD, false },
-};
-
-/* Why pages were forced dirty; the first MS_LOSS__MAX are the loss reasons. */
-enum cause {
-	CAUSE_LOSS_UNKNOWN = MS_LOSS__MAX,
-	CAUSE_UNMAP,
-	CAUSE_ZERO_LENGTH,
-	CAUSE_WRAP,
-	CAUSE_UNKNOWN_SOURCE,
-	CAUSE_SHORT_RECORD,
-	CAUSE_NOMEM,
-	NR_CAUSES,
-};
-
-static const struct {
-	const char *name;
-	const char *why;
-} causes[NR_CAUSES] = {
-	[MS_LOSS_RINGBUF_DROP] = { "loss:ringbuf_drop",
-				   "a BPF ring buffer was full and dropped records" },
-	[MS_LOSS_ADMIN_READ] = { "loss:admin_read", "a virtio write-record read failed" },
-	[MS_LOSS_RESTART] = { "loss:restart", "the agent restarted while tracking" },
-	[MS_LOSS_REPORT_ERROR] = { "loss:report_error",
-				   "a dirty report (DMA logging, iommufd dirty bitmap) failed" },
-	[MS_LOSS_SOURCE_ERROR] = { "loss:source_error", "a source failed" },
-	[CAUSE_LOSS_UNKNOWN] = { "loss:unknown", "records were lost for an unknown reason" },
-	[CAUSE_UNMAP] = { "unmap_while_tracking", "IOVA was unmapped while tracking: its dirty "
-						  "state went with the mapping" },
-	[CAUSE_ZERO_LENGTH] = { "zero_length_record",
-				"a write record of length 0: the page at its address is dirty" },
-	[CAUSE_WRAP] = { "wrapping_record",
-			 "a write record wrapping past 2^64: everything tracked is dirty" },
-	[CAUSE_UNKNOWN_SOURCE] = { "unknown_source",
-				   "write records from an unknown source: their pages are dirty" },
-	[CAUSE_SHORT_RECORD] = { "short_record", "a write or unmap record too short to say "
-						 "what it covers: everything tracked is dirty" },
-	[CAUSE_NOMEM] = { "out_of_memory", "a bitmap ran out of memory: every page reads dirty" },
-};
-
-/* Records refused as caller mistakes, per kind. */
-enum rej_kind { REJ_TRACK_START, REJ_HARVEST, REJ_MAP, REJ_UNMAP, NR_REJECTS };
-
-static const char *const reject_names[NR_REJECTS] = {
-	[REJ_TRACK_START] = "track_start",
-	[REJ_HARVEST] = "harvest",
-	[REJ_MAP] = "iommu_map",
-	[REJ_UNMAP] = "iommu_unmap",
-};
-
-struct reject {
-	uint64_t count;
-	char first[REJECT_MSG];
-};
-
-struct range_ex {
-	uint64_t iova, len;
-	uint32_t source;
-};
-
-struct examples {
-	unsigned int nr;
-	struct range_ex ex[NR_EX];
-};
-
-struct src_stats {
-	uint64_t records, bytes;
-	uint64_t pages; /* pages reported, summed over closed windows */
-	uint64_t unaligned;
-	uint64_t untracked; /* records while the device was not tracking */
-	uint64_t out_of_range_records, out_of_range_bytes;
-	uint64_t outside_mapped_records, outside_mapped_bytes;
-};
-
-struct cause_stats {
-	uint64_t events, pages, lost;
-	bool all; /* some event widened everything tracked */
-	struct examples ex;
-};
-
-struct disc {
-	uint64_t windows; /* windows in which both views reported */
-	uint64_t pages;	  /* pages the first view reported and the second did not */
-	unsigned int nr_ex;
-	uint64_t ex[NR_EX]; /* iova of the first such pages */
+	[MS_VIEW_IOMMUFD] = { 1u << MS_SRC_IOMMUFD, false },
 };
 
 struct trk_range {
@@ -137,16 +46,17 @@ struct trk_dev {
 
 	struct ms_dirty_bitmap src[MS_SRC__MAX];	    /* the window, per source */
 	struct ms_dirty_bitmap prev[MS_SRC__MAX];	    /* the previous window, for the check */
-	struct ms_dirty_bitmap suspect[NR_VIEWS][NR_VIEWS]; /* pages x reported, y not yet */
+	struct ms_dirty_bitmap suspect[MS_VIEW__MAX]
+				      [MS_VIEW__MAX];	    /* pages x reported, y not yet */
 	struct ms_dirty_bitmap widened;			    /* the window's forced-dirty pages */
 	struct ms_dirty_bitmap session;			    /* every closed window, if kept */
 	uint32_t seen; /* sources with records since tracking started */
 
-	struct src_stats st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
-	struct examples out_of_range, outside_mapped;
-	struct cause_stats cause[NR_CAUSES];
-	struct disc disc[NR_VIEWS][NR_VIEWS];
-	struct reject rej[NR_REJECTS];
+	struct ms_dirty_source st[MS_SRC__MAX + 1]; /* [MS_SRC__MAX]: unknown sources */
+	struct ms_dirty_examples out_of_range, outside_mapped;
+	struct ms_dirty_widened cause[MS_WIDEN__MAX];
+	struct ms_dirty_disc disc[MS_VIEW__MAX][MS_VIEW__MAX];
+	struct ms_dirty_reject rej[MS_REJ__MAX];
 	uint64_t track_starts, track_stops, idle_stops;
 	uint64_t harvests, harvested_pages, unharvested_at_stop;
 	uint64_t loss_untracked; /* losses while not tracking: nothing to widen */
@@ -162,7 +72,6 @@ struct pending {
 };
 
 struct ms_tracker {
-	const struct ms_devices *devices;
 	struct pending pend[NR_PENDING];
 	unsigned int pend_head, nr_pend;
 	/* the newest write in flight, if others may join it: its bitmap and word */
@@ -176,7 +85,7 @@ struct ms_tracker {
 	bool mapped_hint;
 	uint64_t mapped_first, mapped_last;
 	uint64_t unattributed; /* records for ids beyond MS_DEV_ID_MAX or for no device */
-	struct reject rej[NR_REJECTS];
+	struct ms_dirty_reject rej[MS_REJ__MAX];
 	bool keep_session; /* fold each window into the device's session pages */
 };
 
@@ -201,9 +110,10 @@ const char *ms_write_source_name(unsigned int src)
 	return src < MS_SRC__MAX ? names[src] : "unknown";
 }
 
-static void reject(struct reject *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reject(struct ms_dirty_reject *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-static void reject(struct reject *r, const char *fmt, ...)
+static void reject(struct ms_dirty_reject *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -214,16 +124,16 @@ static void reject(struct reject *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void add_example(struct examples *e, uint64_t iova, uint64_t len, uint32_t source)
+static void add_example(struct ms_dirty_examples *e, uint64_t iova, uint64_t len, uint32_t source)
 {
-	if (e->nr < NR_EX)
-		e->ex[e->nr++] = (struct range_ex){ iova, len, source };
+	if (e->nr < MS_DIRTY_EXAMPLES)
+		e->ex[e->nr++] = (struct ms_dirty_extent){ iova, len, source };
 }
 
 /* --- devices ------------------------------------------------------------------ */
 
 /* The bitmaps of the windows: sources, their previous window, widened pages, suspects. */
-#define NR_WINDOW_BITMAPS (2 * MS_SRC__MAX + 1 + NR_VIEWS * NR_VIEWS)
+#define NR_WINDOW_BITMAPS (2 * MS_SRC__MAX + 1 + MS_VIEW__MAX * MS_VIEW__MAX)
 
 static struct ms_dirty_bitmap *window_bitmap(struct trk_dev *d, int i)
 {
@@ -236,7 +146,7 @@ static struct ms_dirty_bitmap *window_bitmap(struct trk_dev *d, int i)
 	if (!i)
 		return &d->widened;
 	i--;
-	return &d->suspect[i / NR_VIEWS][i % NR_VIEWS];
+	return &d->suspect[i / MS_VIEW__MAX][i % MS_VIEW__MAX];
 }
 
 /* Every window bitmap empty, at page_size. */
@@ -343,7 +253,8 @@ static uint64_t count_tracked(const struct trk_dev *d, const struct ms_dirty_bit
 
 /* --- widening -------------------------------------------------------------------- */
 
-static void cause_event(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t len, uint64_t lost)
+static void cause_event(struct trk_dev *d, enum ms_widen_cause c, uint64_t iova, uint64_t len,
+			uint64_t lost)
 {
 	d->cause[c].events++;
 	d->cause[c].lost += lost;
@@ -353,12 +264,12 @@ static void cause_event(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t
 static void nomem(struct trk_dev *d)
 {
 	/* the bitmap that failed is now full: report once why everything is dirty */
-	if (!d->cause[CAUSE_NOMEM].events++)
-		d->cause[CAUSE_NOMEM].all = true;
+	if (!d->cause[MS_WIDEN_NOMEM].events++)
+		d->cause[MS_WIDEN_NOMEM].all = true;
 }
 
 /* Force pages [first, last] (inside one tracked range) dirty for cause c. */
-static void widen_pages(struct trk_dev *d, enum cause c, uint64_t first, uint64_t last)
+static void widen_pages(struct trk_dev *d, enum ms_widen_cause c, uint64_t first, uint64_t last)
 {
 	if (ms_dirty_bitmap__set_pages(&d->widened, first, last))
 		nomem(d);
@@ -366,7 +277,7 @@ static void widen_pages(struct trk_dev *d, enum cause c, uint64_t first, uint64_
 }
 
 /* Force the tracked part of bytes [iova, end] dirty; returns the pages it covered. */
-static uint64_t widen_range(struct trk_dev *d, enum cause c, uint64_t iova, uint64_t end)
+static uint64_t widen_range(struct trk_dev *d, enum ms_widen_cause c, uint64_t iova, uint64_t end)
 {
 	uint64_t n = 0;
 
@@ -380,7 +291,7 @@ static uint64_t widen_range(struct trk_dev *d, enum cause c, uint64_t iova, uint
 	return n;
 }
 
-static void widen_all(struct trk_dev *d, enum cause c, uint64_t lost)
+static void widen_all(struct trk_dev *d, enum ms_widen_cause c, uint64_t lost)
 {
 	for (uint32_t i = 0; i < d->nr_ranges; i++)
 		widen_pages(d, c, d->ranges[i].pfirst, d->ranges[i].plast);
@@ -406,7 +317,7 @@ static inline bool mapped_known(const struct ms_tracker *t, uint64_t iova, uint6
 static void check_mapped(struct ms_tracker *t, struct trk_dev *d, unsigned int src, uint64_t iova,
 			 uint64_t len)
 {
-	struct src_stats *st = &d->st[src];
+	struct ms_dirty_source *st = &d->st[src];
 	uint64_t first = iova / MAPPED_PAGE, last = (iova + (len - 1)) / MAPPED_PAGE, a, b;
 
 	if (mapped_known(t, iova, len))
@@ -509,7 +420,7 @@ static inline void mark(struct trk_dev *d, unsigned int src, uint64_t first, uin
 			nomem(d);
 		d->seen |= 1u << src;
 	} else {
-		widen_pages(d, CAUSE_UNKNOWN_SOURCE, first, last);
+		widen_pages(d, MS_WIDEN_UNKNOWN_SOURCE, first, last);
 	}
 }
 
@@ -517,7 +428,7 @@ static inline void mark(struct trk_dev *d, unsigned int src, uint64_t first, uin
 static void clip_and_mark(struct trk_dev *d, unsigned int src, const struct ms_ev_dma_write *w,
 			  uint64_t end)
 {
-	struct src_stats *st = &d->st[src];
+	struct ms_dirty_source *st = &d->st[src];
 	uint64_t inside = 0;
 
 	for (uint32_t i = range_lower(d, w->iova); i < d->nr_ranges && d->ranges[i].iova <= end;
@@ -542,7 +453,7 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	const struct ms_ev_dma_write *w = (const void *)ev;
 	struct ms_tracker *t = ctx;
 	struct trk_dev *d = dev_get(t, ev->dev);
-	struct src_stats *st;
+	struct ms_dirty_source *st;
 	unsigned int src;
 	uint64_t first, last, end;
 
@@ -553,7 +464,7 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_dma_write)) {
 		/* nothing in it can be trusted but the device */
 		if (d->tracking)
-			widen_all(d, CAUSE_SHORT_RECORD, 0);
+			widen_all(d, MS_WIDEN_SHORT_RECORD, 0);
 		return;
 	}
 	src = w->source < MS_SRC__MAX ? w->source : MS_SRC__MAX;
@@ -565,16 +476,16 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 		return;
 	}
 	if (src == MS_SRC__MAX)
-		cause_event(d, CAUSE_UNKNOWN_SOURCE, w->iova, w->len, 0);
+		cause_event(d, MS_WIDEN_UNKNOWN_SOURCE, w->iova, w->len, 0);
 	if (!w->len) {
-		cause_event(d, CAUSE_ZERO_LENGTH, w->iova, 0, 0);
-		widen_range(d, CAUSE_ZERO_LENGTH, w->iova, w->iova);
+		cause_event(d, MS_WIDEN_ZERO_LENGTH, w->iova, 0, 0);
+		widen_range(d, MS_WIDEN_ZERO_LENGTH, w->iova, w->iova);
 		return;
 	}
 	end = w->iova + (w->len - 1);
 	if (end < w->iova) {
-		widen_all(d, CAUSE_WRAP, 0);
-		add_example(&d->cause[CAUSE_WRAP].ex, w->iova, w->len, src);
+		widen_all(d, MS_WIDEN_WRAP, 0);
+		add_example(&d->cause[MS_WIDEN_WRAP].ex, w->iova, w->len, src);
 		return;
 	}
 	if ((w->iova | w->len) & (d->page_size - 1))
@@ -599,8 +510,8 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
  * started.  view_sets__free releases the temporaries.
  */
 struct view_sets {
-	const struct ms_dirty_bitmap *cur[NR_VIEWS], *prev[NR_VIEWS];
-	struct ms_dirty_bitmap tmp[2][NR_VIEWS];
+	const struct ms_dirty_bitmap *cur[MS_VIEW__MAX], *prev[MS_VIEW__MAX];
+	struct ms_dirty_bitmap tmp[2][MS_VIEW__MAX];
 };
 
 static const struct ms_dirty_bitmap *merge_view(const struct trk_dev *d, uint32_t seen,
@@ -623,7 +534,7 @@ static int view_sets__init(struct view_sets *vs, const struct trk_dev *d)
 	int err = 0;
 
 	memset(vs, 0, sizeof(*vs));
-	for (int v = 0; v < NR_VIEWS; v++) {
+	for (int v = 0; v < MS_VIEW__MAX; v++) {
 		uint32_t seen = d->seen & views[v].sources;
 
 		vs->cur[v] = merge_view(d, seen, d->src, &vs->tmp[0][v], &err);
@@ -634,7 +545,7 @@ static int view_sets__init(struct view_sets *vs, const struct trk_dev *d)
 
 static void view_sets__free(struct view_sets *vs)
 {
-	for (int v = 0; v < NR_VIEWS; v++) {
+	for (int v = 0; v < MS_VIEW__MAX; v++) {
 		ms_dirty_bitmap__free(&vs->tmp[0][v]);
 		ms_dirty_bitmap__free(&vs->tmp[1][v]);
 	}
@@ -645,7 +556,7 @@ static int views_seen(const struct trk_dev *d)
 {
 	int n = 0;
 
-	for (int v = 0; v < NR_VIEWS; v++)
+	for (int v = 0; v < MS_VIEW__MAX; v++)
 		n += !!(d->seen & views[v].sources);
 	return n;
 }
@@ -656,24 +567,25 @@ static bool compared(const struct view_sets *vs, int x, int y)
 	return x != y && vs->cur[x] && vs->cur[y] && !views[y].partial;
 }
 
-static void add_examples(struct disc *o, const uint64_t *ex, unsigned int nr, unsigned int shift)
+static void add_examples(struct ms_dirty_disc *o, const uint64_t *ex, unsigned int nr,
+			 unsigned int shift)
 {
-	for (unsigned int k = 0; k < nr && o->nr_ex < NR_EX; k++)
+	for (unsigned int k = 0; k < nr && o->nr_ex < MS_DIRTY_EXAMPLES; k++)
 		o->ex[o->nr_ex++] = ex[k] << shift;
 }
 
 /* Pages of the suspects of (x, y) in [first, last] that y's window lacks: count and examples. */
 static void count_missed(const struct trk_dev *d, const struct ms_dirty_bitmap *sus,
 			 const struct ms_dirty_bitmap *y, uint64_t first, uint64_t last,
-			 struct disc *o)
+			 struct ms_dirty_disc *o)
 {
-	uint64_t a, b, ex[NR_EX];
+	uint64_t a, b, ex[MS_DIRTY_EXAMPLES];
 	unsigned int nr;
 
 	for (uint32_t i = 0; i < d->nr_ranges; i++) {
 		if (!segment(d, i, first, last, &a, &b))
 			continue;
-		o->pages += ms_dirty_bitmap__count_andnot(sus, y, a, b, ex, NR_EX, &nr);
+		o->pages += ms_dirty_bitmap__count_andnot(sus, y, a, b, ex, MS_DIRTY_EXAMPLES, &nr);
 		add_examples(o, ex, nr, d->shift);
 	}
 }
@@ -691,8 +603,8 @@ static int cross_check(struct trk_dev *d, uint64_t first, uint64_t last, bool wh
 	struct view_sets vs;
 	int err = view_sets__init(&vs, d);
 
-	for (int x = 0; !err && x < NR_VIEWS; x++) {
-		for (int y = 0; y < NR_VIEWS; y++) {
+	for (int x = 0; !err && x < MS_VIEW__MAX; x++) {
+		for (int y = 0; y < MS_VIEW__MAX; y++) {
 			struct ms_dirty_bitmap *sus = &d->suspect[x][y], cand;
 			uint64_t a, b;
 			int e;
@@ -731,8 +643,8 @@ static void confirm_suspects(struct trk_dev *d)
 	struct ms_dirty_bitmap none;
 
 	ms_dirty_bitmap__init(&none, d->page_size, NULL, 0);
-	for (int x = 0; x < NR_VIEWS; x++)
-		for (int y = 0; y < NR_VIEWS; y++) {
+	for (int x = 0; x < MS_VIEW__MAX; x++)
+		for (int y = 0; y < MS_VIEW__MAX; y++) {
 			count_missed(d, &d->suspect[x][y], &none, 0, UINT64_MAX >> d->shift,
 				     &d->disc[x][y]);
 			ms_dirty_bitmap__clear_all(&d->suspect[x][y]);
@@ -744,19 +656,20 @@ static void confirm_suspects(struct trk_dev *d)
  * came (read-only, for reports while tracking): per pair, the suspects y has
  * not reported yet and the window's own candidates.
  */
-static void unconfirmed(const struct trk_dev *d, struct disc out[NR_VIEWS][NR_VIEWS])
+static void unconfirmed(const struct trk_dev *d,
+			struct ms_dirty_disc out[MS_VIEW__MAX][MS_VIEW__MAX])
 {
 	struct view_sets vs;
 	uint64_t all = UINT64_MAX >> d->shift;
 
-	memset(out, 0, sizeof(struct disc) * NR_VIEWS * NR_VIEWS);
+	memset(out, 0, sizeof(struct ms_dirty_disc) * MS_VIEW__MAX * MS_VIEW__MAX);
 	if (!d->tracking || view_sets__init(&vs, d)) {
 		if (d->tracking)
 			view_sets__free(&vs);
 		return;
 	}
-	for (int x = 0; x < NR_VIEWS; x++)
-		for (int y = 0; y < NR_VIEWS; y++) {
+	for (int x = 0; x < MS_VIEW__MAX; x++)
+		for (int y = 0; y < MS_VIEW__MAX; y++) {
 			struct ms_dirty_bitmap cand, none;
 			int e;
 
@@ -1016,9 +929,9 @@ static void on_track_start(struct ms_tracker *t, const struct ms_event_hdr *ev)
 {
 	const struct ms_ev_track_start *ts = (const void *)ev;
 	struct trk_dev *d = dev_get(t, ev->dev);
-	struct reject *rej;
+	struct ms_dirty_reject *rej;
 	struct ms_range *r;
-	char err[REJECT_MSG];
+	char err[MS_DIRTY_REJECT_MSG];
 	uint32_t tail;
 	const void *tail_buf = ms_event_tail(ev, MS_PAYLOAD_LEN(ms_ev_track_start), &tail);
 
@@ -1026,7 +939,7 @@ static void on_track_start(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		t->unattributed++;
 		return;
 	}
-	rej = &d->rej[REJ_TRACK_START];
+	rej = &d->rej[MS_REJ_TRACK_START];
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_track_start)) {
 		reject(rej, "record of %u payload bytes is shorter than its %u fixed bytes",
 		       ev->len, MS_PAYLOAD_LEN(ms_ev_track_start));
@@ -1113,7 +1026,7 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 {
 	const struct ms_ev_harvest *h = (const void *)ev;
 	struct trk_dev *d = dev_get(t, ev->dev);
-	struct reject *rej;
+	struct ms_dirty_reject *rej;
 	const char *why;
 	uint64_t end, first, last;
 
@@ -1121,7 +1034,7 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		t->unattributed++;
 		return;
 	}
-	rej = &d->rej[REJ_HARVEST];
+	rej = &d->rej[MS_REJ_HARVEST];
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_harvest)) {
 		reject(rej, "record of %u payload bytes is shorter than its %u fixed bytes",
 		       ev->len, MS_PAYLOAD_LEN(ms_ev_harvest));
@@ -1166,7 +1079,8 @@ static void on_harvest(struct ms_tracker *t, const struct ms_event_hdr *ev)
 /* --- losses and the IOMMU ------------------------------------------------------------- */
 
 /* Widen d for a loss of count records over [iova, iova + len) (len 0: everything). */
-static void loss_one(struct trk_dev *d, enum cause c, uint64_t count, uint64_t iova, uint64_t len)
+static void loss_one(struct trk_dev *d, enum ms_widen_cause c, uint64_t count, uint64_t iova,
+		     uint64_t len)
 {
 	if (!d->tracking) {
 		d->loss_untracked++;
@@ -1185,13 +1099,13 @@ static void on_loss(struct ms_tracker *t, const struct ms_event_hdr *ev)
 {
 	const struct ms_ev_loss *l = (const void *)ev;
 	struct trk_dev *d = ev->dev == MS_DEV_NONE ? NULL : dev_get(t, ev->dev);
-	enum cause c = CAUSE_LOSS_UNKNOWN;
+	enum ms_widen_cause c = MS_WIDEN_LOSS_UNKNOWN;
 	uint64_t count = 0, iova = 0, len = 0;
 
 	/* a short loss record still says something was lost: everything, for an unknown reason */
 	if (ev->len >= MS_PAYLOAD_LEN(ms_ev_loss)) {
 		if (l->reason < MS_LOSS__MAX)
-			c = (enum cause)l->reason;
+			c = (enum ms_widen_cause)l->reason;
 		count = l->count;
 		iova = l->iova;
 		len = l->len;
@@ -1211,12 +1125,12 @@ static void on_map(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	const struct ms_ev_iommu_map *m = (const void *)ev;
 
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_map)) {
-		reject(&t->rej[REJ_MAP], "record of %u payload bytes is shorter than its %u",
+		reject(&t->rej[MS_REJ_MAP], "record of %u payload bytes is shorter than its %u",
 		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_map));
 		return;
 	}
 	if (!m->size || m->iova + (m->size - 1) < m->iova) {
-		reject(&t->rej[REJ_MAP], "map of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
+		reject(&t->rej[MS_REJ_MAP], "map of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
 		       (uint64_t)m->iova, (uint64_t)m->size,
 		       m->size ? "wraps past 2^64" : "is empty");
 		return;
@@ -1248,19 +1162,19 @@ static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	uint64_t size, end;
 
 	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_unmap)) {
-		reject(&t->rej[REJ_UNMAP], "record of %u payload bytes is shorter than its %u",
+		reject(&t->rej[MS_REJ_UNMAP], "record of %u payload bytes is shorter than its %u",
 		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_unmap));
 		/* an unmap of unknown extent: every tracked page may have lost its dirt */
 		for (uint32_t i = 0; i < t->nr_dev; i++)
 			if (t->dev[i] && t->dev[i]->tracking &&
 			    (ev->dev == MS_DEV_NONE || ev->dev == i))
-				widen_all(t->dev[i], CAUSE_SHORT_RECORD, 0);
+				widen_all(t->dev[i], MS_WIDEN_SHORT_RECORD, 0);
 		return;
 	}
 	/* the IOMMU may unmap more than asked (a large page): take the larger */
 	size = max_u64(u->size, u->unmapped);
 	if (!size || u->iova + (size - 1) < u->iova) {
-		reject(&t->rej[REJ_UNMAP], "unmap of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
+		reject(&t->rej[MS_REJ_UNMAP], "unmap of 0x%" PRIx64 " + 0x%" PRIx64 " %s",
 		       (uint64_t)u->iova, size, size ? "wraps past 2^64" : "is empty");
 		return;
 	}
@@ -1273,8 +1187,8 @@ static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
 
 		if (!d || !d->tracking || (ev->dev != MS_DEV_NONE && ev->dev != i))
 			continue;
-		if (widen_range(d, CAUSE_UNMAP, u->iova, end))
-			cause_event(d, CAUSE_UNMAP, u->iova, size, 0);
+		if (widen_range(d, MS_WIDEN_UNMAP, u->iova, end))
+			cause_event(d, MS_WIDEN_UNMAP, u->iova, size, 0);
 	}
 }
 
@@ -1347,7 +1261,7 @@ static inline bool fast_write(struct ms_tracker *t, const struct ms_event_hdr *e
 /* A fast-path write's record counts, as on_dma_write keeps them. */
 static inline void count_write(const struct fast_write *f, const struct ms_ev_dma_write *w)
 {
-	struct src_stats *st = &f->d->st[f->src];
+	struct ms_dirty_source *st = &f->d->st[f->src];
 
 	st->records++;
 	st->bytes += w->len;
@@ -1421,13 +1335,12 @@ static void on_hot(void *ctx, const struct ms_event_hdr *const *evs, size_t n)
 
 /* --- life cycle -------------------------------------------------------------------- */
 
-struct ms_tracker *ms_tracker__new(const struct ms_devices *devices)
+struct ms_tracker *ms_tracker__new(void)
 {
 	struct ms_tracker *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
-	t->devices = devices;
 	ms_dirty_bitmap__init(&t->mapped, MAPPED_PAGE, NULL, 0);
 	return t;
 }
@@ -1554,7 +1467,7 @@ static uint64_t session_count(struct ms_tracker *t, const struct trk_dev *d, uin
 int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dirty_summary *s)
 {
 	const struct trk_dev *d = dev_find(t, dev);
-	struct disc open[NR_VIEWS][NR_VIEWS];
+	struct ms_dirty_disc open[MS_VIEW__MAX][MS_VIEW__MAX];
 
 	drain(t);
 	memset(s, 0, sizeof(*s));
@@ -1578,214 +1491,26 @@ int ms_tracker__device_summary(struct ms_tracker *t, uint32_t dev, struct ms_dir
 			s->source_pages[i] = d->st[i].pages + count_tracked(d, &d->src[i], 0,
 									    UINT64_MAX >> d->shift);
 	}
-	for (int c = 0; c < NR_CAUSES; c++) {
+	for (int c = 0; c < MS_WIDEN__MAX; c++) {
 		s->widen_events += d->cause[c].events;
 		s->widened_pages += d->cause[c].pages;
 	}
 	unconfirmed(d, open);
-	for (int x = 0; x < NR_VIEWS; x++)
-		for (int y = 0; y < NR_VIEWS; y++) {
+	for (int x = 0; x < MS_VIEW__MAX; x++)
+		for (int y = 0; y < MS_VIEW__MAX; y++) {
 			s->discrepancy_pages += d->disc[x][y].pages;
 			s->unconfirmed_pages += open[x][y].pages;
 		}
-	for (int r = 0; r < NR_REJECTS; r++)
+	for (int r = 0; r < MS_REJ__MAX; r++)
 		s->rejected += d->rej[r].count;
 	s->mem_bytes = ms_dirty_bitmap__mem_bytes(&d->session) + d->nr_ranges * sizeof(*d->ranges);
 	for (int i = 0; i < NR_WINDOW_BITMAPS; i++)
 		s->mem_bytes += ms_dirty_bitmap__mem_bytes(window_bitmap(t->dev[dev], i));
+	s->track_starts = d->track_starts;
+	s->track_stops = d->track_stops;
+	s->losses_untracked = d->loss_untracked;
+	s->nr_ranges = d->nr_ranges;
 	return 0;
-}
-
-/* --- JSON ---------------------------------------------------------------------------- */
-
-static struct json_object *hex(uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return json_object_new_string(buf);
-}
-
-static struct json_object *examples_json(const struct examples *e, bool with_source)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (unsigned int i = 0; i < e->nr; i++) {
-		struct json_object *o = json_object_new_object();
-
-		ms_json_add(o, "iova", hex(e->ex[i].iova));
-		ms_json_add(o, "length", ms_json_u64(e->ex[i].len));
-		if (with_source)
-			ms_json_add(o, "source",
-				    json_object_new_string(ms_write_source_name(e->ex[i].source)));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-static struct json_object *rejects_json(const struct reject *rej)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (int r = 0; r < NR_REJECTS; r++) {
-		struct json_object *o;
-
-		if (!rej[r].count)
-			continue;
-		o = json_object_new_object();
-		ms_json_add(o, "record", json_object_new_string(reject_names[r]));
-		ms_json_add(o, "count", ms_json_u64(rej[r].count));
-		ms_json_add(o, "first", json_object_new_string(rej[r].first));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-static struct json_object *sources_json(const struct trk_dev *d)
-{
-	struct json_object *o = json_object_new_object();
-
-	for (int i = 0; i <= MS_SRC__MAX; i++) {
-		const struct src_stats *st = &d->st[i];
-		struct json_object *s;
-
-		if (!st->records)
-			continue;
-		s = json_object_new_object();
-		ms_json_add(s, "records", ms_json_u64(st->records));
-		ms_json_add(s, "bytes", ms_json_u64(st->bytes));
-		if (i < MS_SRC__MAX)
-			ms_json_add(s, "pages",
-				    ms_json_u64(st->pages + count_tracked(d, &d->src[i], 0,
-									  UINT64_MAX >> d->shift)));
-		ms_json_add(s, "unaligned", ms_json_u64(st->unaligned));
-		ms_json_add(s, "untracked", ms_json_u64(st->untracked));
-		ms_json_add(o, ms_write_source_name((unsigned int)i), s);
-	}
-	return o;
-}
-
-static struct json_object *outside_json(const struct trk_dev *d, bool mapped)
-{
-	struct json_object *o = json_object_new_object();
-	uint64_t records = 0, bytes = 0;
-
-	for (int i = 0; i <= MS_SRC__MAX; i++) {
-		records += mapped ? d->st[i].outside_mapped_records : d->st[i].out_of_range_records;
-		bytes += mapped ? d->st[i].outside_mapped_bytes : d->st[i].out_of_range_bytes;
-	}
-	ms_json_add(o, "records", ms_json_u64(records));
-	ms_json_add(o, "bytes", ms_json_u64(bytes));
-	ms_json_add(o, "first",
-		    examples_json(mapped ? &d->outside_mapped : &d->out_of_range, true));
-	return o;
-}
-
-static struct json_object *widened_json(const struct trk_dev *d)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (int c = 0; c < NR_CAUSES; c++) {
-		const struct cause_stats *cs = &d->cause[c];
-		struct json_object *o;
-
-		if (!cs->events)
-			continue;
-		o = json_object_new_object();
-		ms_json_add(o, "cause", json_object_new_string(causes[c].name));
-		ms_json_add(o, "why", json_object_new_string(causes[c].why));
-		ms_json_add(o, "events", ms_json_u64(cs->events));
-		ms_json_add(o, "pages", ms_json_u64(cs->pages));
-		ms_json_add(o, "lost_records", ms_json_u64(cs->lost));
-		ms_json_add(o, "all_tracked", json_object_new_boolean(cs->all));
-		ms_json_add(o, "first", examples_json(&cs->ex, false));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-static struct json_object *discrepancies_json(const struct trk_dev *d)
-{
-	struct json_object *arr = json_object_new_array();
-	struct disc open[NR_VIEWS][NR_VIEWS];
-
-	unconfirmed(d, open);
-	for (int x = 0; x < NR_VIEWS; x++) {
-		for (int y = 0; y < NR_VIEWS; y++) {
-			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
-			struct json_object *j, *ex;
-
-			if (!c->windows && !o->windows)
-				continue;
-			j = json_object_new_object();
-			ex = json_object_new_array();
-			ms_json_add(j, "reported_by", json_object_new_string(views[x].name));
-			ms_json_add(j, "missed_by", json_object_new_string(views[y].name));
-			ms_json_add(j, "windows", ms_json_u64(c->windows));
-			ms_json_add(j, "pages", ms_json_u64(c->pages));
-			ms_json_add(j, "unconfirmed_pages", ms_json_u64(o->pages));
-			for (unsigned int i = 0; i < c->nr_ex; i++)
-				json_object_array_add(ex, hex(c->ex[i]));
-			for (unsigned int i = 0; i < o->nr_ex && c->nr_ex + i < NR_EX; i++)
-				json_object_array_add(ex, hex(o->ex[i]));
-			ms_json_add(j, "first", ex);
-			json_object_array_add(arr, j);
-		}
-	}
-	return arr;
-}
-
-struct json_object *ms_tracker__device_json(struct ms_tracker *t, uint32_t dev, uint64_t page_size)
-{
-	const struct trk_dev *d = dev_find(t, dev);
-	struct json_object *o, *ranges;
-	struct ms_dirty_summary s;
-
-	drain(t);
-	if (!d)
-		return NULL;
-	ms_tracker__device_summary(t, dev, &s);
-	o = json_object_new_object();
-	ms_json_add(o, "tracking", json_object_new_boolean(d->tracking));
-	ms_json_add(o, "page_size", ms_json_u64(d->page_size));
-	ms_json_add(o, "tracked_bytes", ms_json_u64(d->tracked_bytes));
-	ranges = json_object_new_array();
-	for (uint32_t i = 0; i < d->nr_ranges; i++) {
-		struct json_object *r = json_object_new_object();
-
-		ms_json_add(r, "iova", hex(d->ranges[i].iova));
-		ms_json_add(r, "length", ms_json_u64(d->ranges[i].last - d->ranges[i].iova + 1));
-		json_object_array_add(ranges, r);
-	}
-	ms_json_add(o, "ranges", ranges);
-	ms_json_add(o, "pages", ms_json_u64(s.pages));
-	ms_json_add(o, "bytes", ms_json_u64(s.pages * d->page_size));
-	if (t->keep_session)
-		ms_json_add(o, "distinct_pages", ms_json_u64(s.distinct_pages));
-	ms_json_add(o, "pending_pages", ms_json_u64(s.pending_pages));
-	ms_json_add(o, "harvests", ms_json_u64(d->harvests));
-	ms_json_add(o, "harvested_pages", ms_json_u64(d->harvested_pages));
-	ms_json_add(o, "unharvested_at_stop", ms_json_u64(d->unharvested_at_stop));
-	ms_json_add(o, "track_starts", ms_json_u64(d->track_starts));
-	ms_json_add(o, "track_stops", ms_json_u64(d->track_stops));
-	ms_json_add(o, "records", ms_json_u64(s.records));
-	ms_json_add(o, "sources", sources_json(d));
-	ms_json_add(o, "out_of_range", outside_json(d, false));
-	ms_json_add(o, "outside_mapped", t->maps ? outside_json(d, true) : NULL);
-	ms_json_add(o, "widened", widened_json(d));
-	ms_json_add(o, "losses_while_not_tracking", ms_json_u64(d->loss_untracked));
-	ms_json_add(o, "discrepancies", discrepancies_json(d));
-	ms_json_add(o, "rejected", rejects_json(d->rej));
-	if (page_size && t->keep_session) {
-		struct json_object *c = json_object_new_object();
-		uint64_t n = session_count(t, d, page_size);
-
-		ms_json_add(c, "page_size", ms_json_u64(page_size));
-		ms_json_add(c, "distinct_pages", ms_json_u64(n));
-		ms_json_add(c, "bytes", ms_json_u64(n * page_size));
-		ms_json_add(o, "converted", c);
-	}
-	return o;
 }
 
 uint32_t ms_tracker__nr_ids(struct ms_tracker *t)
@@ -1797,130 +1522,82 @@ uint32_t ms_tracker__nr_ids(struct ms_tracker *t)
 	return n;
 }
 
-void ms_tracker__report_json(struct ms_tracker *t, struct json_object *report)
+void ms_tracker__totals(struct ms_tracker *t, struct ms_tracker_totals *out)
 {
-	struct json_object *o = json_object_new_object();
+	drain(t);
+	out->iommu_maps = t->maps;
+	out->iommu_unmaps = t->unmaps;
+	out->mapped_bytes = ms_dirty_bitmap__count(&t->mapped) * MAPPED_PAGE;
+	out->unattributed_records = t->unattributed;
+}
+
+bool ms_tracker__keeps_session_pages(const struct ms_tracker *t)
+{
+	return t->keep_session;
+}
+
+int ms_tracker__range(struct ms_tracker *t, uint32_t dev, uint32_t i, uint64_t *iova,
+		      uint64_t *length)
+{
+	const struct trk_dev *d = dev_find(t, dev);
 
 	drain(t);
-	for (uint32_t id = 0; id < t->nr_dev; id++) {
-		struct json_object *entry = t->dev[id] ? ms_report__device(report, id) : NULL;
-
-		if (entry)
-			ms_json_add(entry, "dirty", ms_tracker__device_json(t, id, 0));
-	}
-	ms_json_add(o, "iommu_maps", ms_json_u64(t->maps));
-	ms_json_add(o, "iommu_unmaps", ms_json_u64(t->unmaps));
-	ms_json_add(o, "mapped_bytes",
-		    ms_json_u64(ms_dirty_bitmap__count(&t->mapped) * MAPPED_PAGE));
-	ms_json_add(o, "unattributed_records", ms_json_u64(t->unattributed));
-	ms_json_add(o, "rejected", rejects_json(t->rej));
-	ms_json_add(report, "dirty_tracker", o);
+	if (!d || i >= d->nr_ranges)
+		return -ENOENT;
+	*iova = d->ranges[i].iova;
+	*length = d->ranges[i].last - d->ranges[i].iova + 1;
+	return 0;
 }
 
-/* --- text ----------------------------------------------------------------------------- */
-
-/* "4K", "64K", "2M", "1G" */
-static const char *page_str(uint64_t ps, char *buf, size_t len)
+const struct ms_dirty_source *ms_tracker__source(struct ms_tracker *t, uint32_t dev,
+						 unsigned int src)
 {
-	static const char units[] = "KMG";
-	int u = 0;
+	const struct trk_dev *d = dev_find(t, dev);
 
-	ps >>= 10;
-	while (u < 2 && ps >= 1024 && !(ps & 1023)) {
-		ps >>= 10;
-		u++;
-	}
-	snprintf(buf, len, "%" PRIu64 "%c", ps, units[u]);
-	return buf;
+	drain(t);
+	return d && src <= MS_SRC__MAX ? &d->st[src] : NULL;
 }
 
-static void print_device(struct ms_tracker *t, const struct trk_dev *d, FILE *out)
+const struct ms_dirty_examples *ms_tracker__outside(struct ms_tracker *t, uint32_t dev, bool mapped)
 {
-	struct ms_dirty_summary s;
-	struct disc open[NR_VIEWS][NR_VIEWS];
-	char name[32], b1[32], b2[32];
-	const char *n = ms_devices__name(t->devices, d->id, name, sizeof(name));
+	const struct trk_dev *d = dev_find(t, dev);
 
-	ms_tracker__device_summary(t, d->id, &s);
-	fprintf(out,
-		"%-20.20s %8s %10" PRIu64 " %11s %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %8" PRIu64
-		" %8" PRIu64 "\n",
-		n, page_str(d->page_size, b1, sizeof(b1)), s.pages,
-		ms_fmt_bytes(s.pages * d->page_size, b2, sizeof(b2)), s.pending_pages, s.harvests,
-		s.records, s.widen_events, s.discrepancy_pages);
-	for (int i = 0; i <= MS_SRC__MAX; i++)
-		if (d->st[i].records)
-			fprintf(out, "  source %-11s %10" PRIu64 " records %10" PRIu64 " pages%s\n",
-				ms_write_source_name((unsigned int)i), d->st[i].records,
-				i < MS_SRC__MAX ? s.source_pages[i] : 0,
-				d->st[i].untracked ? " (some while not tracking)" : "");
-	for (int c = 0; c < NR_CAUSES; c++)
-		if (d->cause[c].events)
-			fprintf(out, "  widened %s x%" PRIu64 ": %" PRIu64 " pages%s (%s)\n",
-				causes[c].name, d->cause[c].events, d->cause[c].pages,
-				d->cause[c].all ? ", all tracked" : "", causes[c].why);
+	drain(t);
+	if (!d)
+		return NULL;
+	return mapped ? &d->outside_mapped : &d->out_of_range;
+}
+
+const struct ms_dirty_widened *ms_tracker__widened(struct ms_tracker *t, uint32_t dev,
+						   unsigned int cause)
+{
+	const struct trk_dev *d = dev_find(t, dev);
+
+	drain(t);
+	return d && cause < MS_WIDEN__MAX ? &d->cause[cause] : NULL;
+}
+
+int ms_tracker__discrepancies(struct ms_tracker *t, uint32_t dev,
+			      struct ms_dirty_disc confirmed[MS_VIEW__MAX][MS_VIEW__MAX],
+			      struct ms_dirty_disc open[MS_VIEW__MAX][MS_VIEW__MAX])
+{
+	const struct trk_dev *d = dev_find(t, dev);
+
+	drain(t);
+	if (!d)
+		return -ENOENT;
+	memcpy(confirmed, d->disc, sizeof(d->disc));
 	unconfirmed(d, open);
-	for (int x = 0; x < NR_VIEWS; x++)
-		for (int y = 0; y < NR_VIEWS; y++) {
-			const struct disc *c = &d->disc[x][y], *o = &open[x][y];
-
-			if (c->pages)
-				fprintf(out,
-					"  MISSED: %s did not report %" PRIu64
-					" page%s that %s reported (first at 0x%" PRIx64 ")\n",
-					views[y].name, c->pages, c->pages == 1 ? "" : "s",
-					views[x].name, c->ex[0]);
-			if (o->pages)
-				fprintf(out,
-					"  unconfirmed: %s has not reported %" PRIu64
-					" page%s that %s reported, yet (first at 0x%" PRIx64 ")\n",
-					views[y].name, o->pages, o->pages == 1 ? "" : "s",
-					views[x].name, o->ex[0]);
-		}
-	if (!ms_devices__get(t->devices, d->id))
-		fprintf(out, "  no DEV_ADD record named device %u: its records are counted here\n",
-			d->id);
-	if (s.out_of_range_records)
-		fprintf(out,
-			"  %" PRIu64 " record%s outside every tracked range (counted, not dirty)\n",
-			s.out_of_range_records, s.out_of_range_records == 1 ? "" : "s");
-	if (s.outside_mapped_records)
-		fprintf(out,
-			"  %" PRIu64 " record%s outside the IOMMU-mapped set (%" PRIu64
-			" maps seen; earlier mappings are unknown)\n",
-			s.outside_mapped_records, s.outside_mapped_records == 1 ? "" : "s",
-			t->maps);
-	if (d->unharvested_at_stop)
-		fprintf(out, "  %" PRIu64 " pages were still dirty when tracking stopped\n",
-			d->unharvested_at_stop);
-	for (int r = 0; r < NR_REJECTS; r++)
-		if (d->rej[r].count)
-			fprintf(out, "  refused %s x%" PRIu64 ": %s\n", reject_names[r],
-				d->rej[r].count, d->rej[r].first);
+	return 0;
 }
 
-void ms_tracker__print_text(struct ms_tracker *t, FILE *out, uint32_t only_dev, bool header)
+const struct ms_dirty_reject *ms_tracker__rejects(struct ms_tracker *t, uint32_t dev)
 {
-	bool any = !header;
+	const struct trk_dev *d;
 
 	drain(t);
-	for (uint32_t id = 0; id < t->nr_dev; id++) {
-		if (!t->dev[id] || (only_dev != MS_DEV_NONE && id != only_dev))
-			continue;
-		if (!any)
-			fprintf(out, "\n%-20s %8s %10s %11s %8s %8s %10s %8s %8s\n", "DIRTY",
-				"PAGE", "PAGES", "BYTES", "PENDING", "HARVESTS", "RECORDS",
-				"WIDENED", "MISSED");
-		any = true;
-		print_device(t, t->dev[id], out);
-	}
-	if (only_dev != MS_DEV_NONE)
-		return;
-	if (t->unattributed)
-		fprintf(out, "%" PRIu64 " dirty-tracking records named no device\n",
-			t->unattributed);
-	for (int r = 0; r < NR_REJECTS; r++)
-		if (t->rej[r].count)
-			fprintf(out, "refused %s x%" PRIu64 ": %s\n", reject_names[r],
-				t->rej[r].count, t->rej[r].first);
+	if (dev == MS_DEV_NONE)
+		return t->rej;
+	d = dev_find(t, dev);
+	return d ? d->rej : NULL;
 }

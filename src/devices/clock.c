@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include <migscope/clock.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 static uint64_t virtual_now(struct ms_clock *c)
 {

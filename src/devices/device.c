@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include <migscope/device.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 #include <migscope/vfio_fsm.h>
 
 int ms_dev__fail(struct ms_device *d, int err, const char *fmt, ...)
@@ -32,11 +32,11 @@ static uint64_t now(struct ms_device *d)
 	return ms_clock__now(d->clock);
 }
 
-void ms_dev__register(struct ms_device *d, struct ms_session *s, uint16_t role, uint32_t peer)
+void ms_dev__register(struct ms_device *d, struct ms_stream *s, uint16_t role, uint32_t peer)
 {
 	d->s = s;
 	d->role = role;
-	d->id = ms_session__add_device(s, now(d), d->kind, role, d->caps, peer, d->name);
+	d->id = ms_stream__add_device(s, now(d), d->kind, role, d->caps, peer, d->name);
 }
 
 void ms_dev__publish_arc(struct ms_device *d, uint16_t domain, uint8_t from, uint8_t to,
@@ -54,7 +54,7 @@ void ms_dev__publish_arc(struct ms_device *d, uint16_t domain, uint8_t from, uin
 	ev.to = to;
 	ev.err = err;
 	ev.dur_ns = t >= start_ns ? t - start_ns : 0;
-	ms_session__publish(d->s, &ev.hdr);
+	ms_stream__publish(d->s, &ev.hdr);
 }
 
 /* After a failed call, ask the device where it is; unknown counts as ERROR. */
@@ -138,7 +138,7 @@ static void publish_pass(struct ms_device *d, uint64_t ts, const struct ms_preco
 
 	if (ms_pass__precopy(&d->pass, d->id, ts, pi->initial_bytes, pi->dirty_bytes, pi->flags,
 			     &ev))
-		ms_session__publish(d->s, &ev.hdr);
+		ms_stream__publish(d->s, &ev.hdr);
 }
 
 int ms_dev__precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
@@ -159,7 +159,7 @@ int ms_dev__precopy_info(struct ms_device *d, struct ms_precopy_info *pi)
 		ev.initial_bytes = pi->initial_bytes;
 		ev.dirty_bytes = pi->dirty_bytes;
 		ev.flags = pi->flags;
-		ms_session__publish(d->s, &ev.hdr);
+		ms_stream__publish(d->s, &ev.hdr);
 		publish_pass(d, ev.hdr.ts_ns, pi);
 	}
 	return 0;
@@ -176,7 +176,7 @@ int ms_dev__stopcopy_size(struct ms_device *d, uint64_t *bytes)
 		memset(&ev, 0, sizeof(ev));
 		MS_EVENT_INIT(&ev, MS_EV_STOPCOPY_SIZE, ms_ev_stopcopy_size, d->id, now(d));
 		ev.bytes = *bytes;
-		ms_session__publish(d->s, &ev.hdr);
+		ms_stream__publish(d->s, &ev.hdr);
 	}
 	return 0;
 }
@@ -224,7 +224,7 @@ void ms_dev__publish_data(struct ms_device *d, uint64_t bytes, uint32_t phase)
 	MS_EVENT_INIT(&ev, MS_EV_DATA, ms_ev_data, d->id, now(d));
 	ev.bytes = bytes;
 	ev.phase = phase;
-	ms_session__publish(d->s, &ev.hdr);
+	ms_stream__publish(d->s, &ev.hdr);
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -320,7 +320,7 @@ int ms_dev__track_start(struct ms_device *d, const struct ms_range *r, uint32_t 
 		ev->page_size = granted;
 		ev->nr_ranges = n;
 		memcpy(ev->ranges, r, n * sizeof(*r));
-		ms_session__publish(d->s, &ev->hdr);
+		ms_stream__publish(d->s, &ev->hdr);
 	}
 	return 0;
 }
@@ -342,7 +342,7 @@ static void publish_dirty(void *ctx, uint64_t iova, uint64_t len)
 	ev.iova = iova;
 	ev.len = len;
 	ev.source = h->d->ops->dirty_source;
-	ms_session__publish(h->d->s, &ev.hdr);
+	ms_stream__publish(h->d->s, &ev.hdr);
 }
 
 int ms_dev__harvest(struct ms_device *d)
@@ -368,7 +368,7 @@ int ms_dev__harvest(struct ms_device *d)
 			l.reason = d->ops->harvest_loss;
 			l.iova = d->track[i].iova;
 			l.len = d->track[i].len;
-			ms_session__publish(d->s, &l.hdr);
+			ms_stream__publish(d->s, &l.hdr);
 		}
 	}
 	if (d->s) {
@@ -377,7 +377,7 @@ int ms_dev__harvest(struct ms_device *d)
 		memset(&ev, 0, sizeof(ev));
 		MS_EVENT_INIT(&ev, MS_EV_HARVEST, ms_ev_harvest, d->id, h.ts);
 		ev.page_size = d->track_page;
-		ms_session__publish(d->s, &ev.hdr);
+		ms_stream__publish(d->s, &ev.hdr);
 	}
 	return first;
 }
@@ -397,7 +397,7 @@ int ms_dev__track_stop(struct ms_device *d)
 			.type = MS_EV_TRACK_STOP, .len = 0, .dev = d->id, .ts_ns = now(d)
 		};
 
-		ms_session__publish(d->s, &ev);
+		ms_stream__publish(d->s, &ev);
 	}
 	return err;
 }

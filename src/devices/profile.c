@@ -34,7 +34,7 @@ struct pair {
 };
 
 struct run {
-	struct ms_session *s;
+	struct ms_stream *s;
 	struct ms_profile_result *res;
 	struct ms_clock clock;
 	struct pair *pairs;
@@ -77,7 +77,7 @@ static void publish_switchover(struct run *r, uint32_t dev, uint32_t phase)
 	memset(&ev, 0, sizeof(ev));
 	MS_EVENT_INIT(&ev, MS_EV_SWITCHOVER, ms_ev_switchover, dev, now(r));
 	ev.phase = phase;
-	ms_session__publish(r->s, &ev.hdr);
+	ms_stream__publish(r->s, &ev.hdr);
 }
 
 /* The default run: two reference devices, a moderate workload, one REINIT. */
@@ -263,7 +263,7 @@ static int watch_arcs(struct run *r, const struct ms_profile_opts *o)
 			ev.state = MS_ARC_NO_NAME;
 		else
 			ev.state = attached ? MS_ARC_WATCHED : MS_ARC_UNWATCHED;
-		ms_session__publish(r->s, &ev.hdr);
+		ms_stream__publish(r->s, &ev.hdr);
 	}
 	return 0;
 }
@@ -728,7 +728,7 @@ static void close_all(struct run *r)
 	free(r->buf);
 }
 
-int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
+int ms_profile__run(struct ms_stream *s, const struct ms_profile_opts *o,
 		    struct ms_profile_result *res)
 {
 	struct ms_devspec defaults[2];
@@ -771,7 +771,7 @@ int ms_profile__run(struct ms_session *s, const struct ms_profile_opts *o,
 		return err;
 	}
 	/* the session starts before the devices are opened: opening takes time too */
-	ms_session__begin(s, now(&r), MS_SESSION_PROFILE, r.limit, r.bw, TRACK_PAGE);
+	ms_stream__begin(s, now(&r), MS_SESSION_PROFILE, r.limit, r.bw, TRACK_PAGE);
 	r.srcs = r.all + 2 * n;
 	r.dsts = r.all + 3 * n;
 	r.resume = r.all + 4 * n;

@@ -20,11 +20,12 @@
  * crc = state digest.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <migscope/capture.h> /* ms_crc32c */
-#include <migscope/session.h>
+#include <migscope/stream.h>
 #include <migscope/vfio_fsm.h>
 
 #include "ref_work.h"

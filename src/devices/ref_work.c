@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 #include "ref_work.h"
 
@@ -103,7 +103,7 @@ static void publish_run(struct ms_device *d, uint64_t ts, uint64_t iova, uint64_
 	ev.len = len;
 	ev.source = MS_SRC_DMA_UNMAP;
 	ev.dir = 2; /* DMA_FROM_DEVICE: the device wrote guest memory */
-	ms_session__publish(d->s, &ev.hdr);
+	ms_stream__publish(d->s, &ev.hdr);
 }
 
 void ms_ref_work__take(struct ms_ref_work *w, struct ms_device *d, uint64_t *ts, uint64_t *page,

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <migscope/session.h>
+#include <migscope/stream.h>
 #include <migscope/virtio_admin.h>
 #include <migscope/virtio_dev.h>
 #include <migscope/vfio_fsm.h>

@@ -6,14 +6,14 @@
 
 #include "report_telemetry.h"
 
-int ms_report__write_file(const struct ms_session *s, const char *path, ms_report_writer fn,
-			  char *err, size_t errlen)
+int ms_report__write_file(const struct ms_view *s, const char *path, ms_report_writer fn, char *err,
+			  size_t errlen)
 {
 	struct ms_tm_report r;
 	FILE *f;
 	int ret = 0;
 
-	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
+	if (ms_telemetry__analyze(s->telemetry, s->devices, &r)) {
 		ms_tm_report__free(&r);
 		snprintf(err, errlen, "%s: failed to analyze the session: %s", path,
 			 strerror(ENOMEM));

@@ -23,7 +23,7 @@ struct pf {
 	FILE *f;
 	int first;
 	const struct ms_tm_report *r;
-	const struct ms_session *s;
+	const struct ms_view *s;
 	uint64_t end_ns; /* the last record's time: open states last until then */
 };
 
@@ -190,17 +190,17 @@ static void series_counters(struct pf *p, const char *name, const struct ms_tm_s
 static void write_trace(struct pf *p)
 {
 	const struct ms_tm_report *r = p->r;
-	const struct ms_session *s = p->s;
-	const struct ms_telemetry *t = &s->telemetry;
+	const struct ms_view *s = p->s;
+	const struct ms_telemetry *t = s->telemetry;
 	static const char *const one_key[] = { "bytes" };
 	char title[64];
 
 	snprintf(title, sizeof(title), "migscope %s",
-		 s->stats.have_session
-		     ? (s->stats.session.source == MS_SESSION_WATCH	? "watch"
-			: s->stats.session.source == MS_SESSION_PROFILE ? "profile"
-			: s->stats.session.source == MS_SESSION_IMPORT	? "import"
-									: "synth")
+		 s->stats->have_session
+		     ? (s->stats->session.source == MS_SESSION_WATCH	 ? "watch"
+			: s->stats->session.source == MS_SESSION_PROFILE ? "profile"
+			: s->stats->session.source == MS_SESSION_IMPORT	 ? "import"
+									 : "synth")
 		     : "session");
 	fputs("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"migscope\"},"
 	      "\"traceEvents\":[",
@@ -253,7 +253,7 @@ static void write_trace(struct pf *p)
 	}
 
 	for (uint32_t id = 0; id < r->nr; id++) {
-		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+		const struct ms_device_info *d = ms_devices__get(s->devices, id);
 		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
 		char label[MS_NAME_MAX + 40];
 
@@ -286,16 +286,16 @@ static void write_trace(struct pf *p)
 	fputs("\n]}\n", p->f);
 }
 
-static void write_perfetto(FILE *f, const struct ms_session *s, const struct ms_tm_report *r)
+static void write_perfetto(FILE *f, const struct ms_view *s, const struct ms_tm_report *r)
 {
 	struct pf p = { .f = f, .first = 1, .r = r, .s = s };
 
 	/* open states last until the last record */
-	p.end_ns = s->stats.total ? s->stats.last_ts : r->t0_ns;
+	p.end_ns = s->stats->total ? s->stats->last_ts : r->t0_ns;
 	write_trace(&p);
 }
 
-int ms_report__perfetto(const struct ms_session *s, const char *path, char *err, size_t errlen)
+int ms_report__perfetto(const struct ms_view *s, const char *path, char *err, size_t errlen)
 {
 	return ms_report__write_file(s, path, write_perfetto, err, errlen);
 }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <migscope/progress.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 #include "report_telemetry.h"
 

@@ -44,9 +44,9 @@ static void iso8601(uint64_t realtime_ns, char *buf, size_t len)
 		 (unsigned int)(realtime_ns / 1000000ull % 1000));
 }
 
-static struct json_object *session_json(const struct ms_session *s)
+static struct json_object *session_json(const struct ms_view *s)
 {
-	const struct ms_stats *st = &s->stats;
+	const struct ms_stats *st = s->stats;
 	struct json_object *o = json_object_new_object();
 	const char *keys[] = { "host", "kernel", "machine" };
 	char buf[64];
@@ -55,7 +55,7 @@ static struct json_object *session_json(const struct ms_session *s)
 		    json_object_new_string(
 			st->have_session ? session_source_name(st->session.source) : "unknown"));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = ms_host_info__get(&s->info, keys[i]);
+		const char *v = ms_host_info__get(s->info, keys[i]);
 
 		ms_json_add(o, keys[i], json_object_new_string(v ? v : ""));
 	}
@@ -72,9 +72,9 @@ static struct json_object *session_json(const struct ms_session *s)
 	return o;
 }
 
-static struct json_object *events_json(const struct ms_session *s)
+static struct json_object *events_json(const struct ms_view *s)
 {
-	const struct ms_stats *st = &s->stats;
+	const struct ms_stats *st = s->stats;
 	struct json_object *o = json_object_new_object();
 	struct json_object *by = json_object_new_object();
 
@@ -84,9 +84,10 @@ static struct json_object *events_json(const struct ms_session *s)
 		if (st->by_type[t])
 			ms_json_add(by, ms_event_type_name(t), ms_json_u64(st->by_type[t]));
 	ms_json_add(o, "by_type", by);
-	ms_json_add(o, "rejected_dev_add", ms_json_u64(s->devices.rejected));
+	ms_json_add(o, "rejected_dev_add", ms_json_u64(s->devices->rejected));
 	ms_json_add(o, "rejected_dev_add_first",
-		    s->devices.rejected ? json_object_new_string(s->devices.first_rejected) : NULL);
+		    s->devices->rejected ? json_object_new_string(s->devices->first_rejected)
+					 : NULL);
 	return o;
 }
 
@@ -128,12 +129,12 @@ static struct json_object *kernel_arcs_json(const struct ms_arc_dev *d)
 	return o;
 }
 
-static void print_kernel_arcs(const struct ms_session *s, FILE *out)
+static void print_kernel_arcs(const struct ms_view *s, FILE *out)
 {
 	int header = 0;
 
-	for (uint32_t id = 0; id < s->devices.nr; id++) {
-		const struct ms_arc_dev *d = ms_arccheck__dev(&s->arcs, id);
+	for (uint32_t id = 0; id < s->devices->nr; id++) {
+		const struct ms_arc_dev *d = ms_arccheck__dev(s->arcs, id);
 		const char *why, *name;
 		struct ms_arc_result r;
 		char buf[40], b[48];
@@ -144,7 +145,7 @@ static void print_kernel_arcs(const struct ms_session *s, FILE *out)
 			fprintf(out, "\nkernel arcs (vfio_mig_get_next_state against the arcs driven):\n"
 				     "%-20s %7s %6s %8s %8s %6s  %s\n",
 				"DEVICE", "DRIVEN", "SEEN", "MATCHED", "MISSING", "EXTRA", "VERDICT");
-		name = ms_devices__name(&s->devices, id, buf, sizeof(buf));
+		name = ms_devices__name(s->devices, id, buf, sizeof(buf));
 		why = ms_arccheck__why_not(d);
 		if (why) {
 			fprintf(out, "%-20.20s %7s %6s %8s %8s %6s  %s\n", name, "-", "-", "-", "-",
@@ -166,12 +167,12 @@ static void print_kernel_arcs(const struct ms_session *s, FILE *out)
 	}
 }
 
-static struct json_object *devices_json(const struct ms_session *s, const struct ms_tm_report *tm)
+static struct json_object *devices_json(const struct ms_view *s, const struct ms_tm_report *tm)
 {
 	struct json_object *arr = json_object_new_array();
 
-	for (uint32_t id = 0; id < s->devices.nr; id++) {
-		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+	for (uint32_t id = 0; id < s->devices->nr; id++) {
+		const struct ms_device_info *d = ms_devices__get(s->devices, id);
 		struct json_object *o;
 
 		if (!d)
@@ -183,9 +184,9 @@ static struct json_object *devices_json(const struct ms_session *s, const struct
 		ms_json_add(o, "role", json_object_new_string(ms_dev_role_name(d->role)));
 		if (tm)
 			ms_report__device_telemetry(tm, s, id, o);
-		if (ms_arccheck__dev(&s->arcs, id))
+		if (ms_arccheck__dev(s->arcs, id))
 			ms_json_add(o, "kernel_arcs",
-				    kernel_arcs_json(ms_arccheck__dev(&s->arcs, id)));
+				    kernel_arcs_json(ms_arccheck__dev(s->arcs, id)));
 		json_object_array_add(arr, o);
 	}
 	/*
@@ -198,13 +199,14 @@ static struct json_object *devices_json(const struct ms_session *s, const struct
 		struct json_object *o;
 		char name[32];
 
-		if (ms_devices__get(&s->devices, id) ||
+		if (ms_devices__get(s->devices, id) ||
 		    ms_tracker__device_summary(s->tracker, id, &sum))
 			continue;
 		o = json_object_new_object();
 		ms_json_add(o, "id", json_object_new_int((int32_t)id));
-		ms_json_add(o, "name", json_object_new_string(
-					       ms_devices__name(&s->devices, id, name, sizeof(name))));
+		ms_json_add(
+		    o, "name",
+		    json_object_new_string(ms_devices__name(s->devices, id, name, sizeof(name))));
 		ms_json_add(o, "kind", json_object_new_string("unregistered"));
 		ms_json_add(o, "role", json_object_new_string("unknown"));
 		json_object_array_add(arr, o);
@@ -227,11 +229,11 @@ struct json_object *ms_report__device(struct json_object *report, uint32_t id)
 	return NULL;
 }
 
-struct json_object *ms_report__json(const struct ms_session *s)
+struct json_object *ms_report__json(const struct ms_view *s)
 {
 	struct json_object *root = json_object_new_object();
 	struct ms_tm_report tm;
-	int have_tm = !ms_telemetry__analyze(&s->telemetry, &s->devices, &tm);
+	int have_tm = !ms_telemetry__analyze(s->telemetry, s->devices, &tm);
 
 	ms_json_add(root, "schema_version", json_object_new_int(MS_REPORT_SCHEMA));
 	ms_json_add(root, "session", session_json(s));
@@ -239,15 +241,15 @@ struct json_object *ms_report__json(const struct ms_session *s)
 	ms_json_add(root, "migration", have_tm ? ms_report__migration_json(&tm, s) : NULL);
 	ms_json_add(root, "devices", devices_json(s, have_tm ? &tm : NULL));
 	ms_json_add(root, "events", events_json(s));
-	ms_tracker__report_json(s->tracker, root);
+	ms_report__tracker_json(s->tracker, root);
 	ms_tm_report__free(&tm);
 	return root;
 }
 
-void ms_report__print_text(const struct ms_session *s, FILE *out)
+void ms_report__print_text(const struct ms_view *s, FILE *out)
 {
-	const struct ms_stats *st = &s->stats;
-	const char *host = ms_host_info__get(&s->info, "host");
+	const struct ms_stats *st = s->stats;
+	const char *host = ms_host_info__get(s->info, "host");
 	struct ms_tm_report tm;
 	int col;
 
@@ -258,7 +260,7 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 	if (st->have_end && st->end.status)
 		fprintf(out, "FAILED (%s): %s\n\n", strerror(-st->end.status),
 			st->end_why[0] ? st->end_why : "no reason recorded");
-	if (ms_telemetry__analyze(&s->telemetry, &s->devices, &tm))
+	if (ms_telemetry__analyze(s->telemetry, s->devices, &tm))
 		fprintf(out, "telemetry: failed to analyze: %s\n", strerror(ENOMEM));
 	else
 		ms_report__print_table(&tm, s, out);
@@ -283,9 +285,9 @@ void ms_report__print_text(const struct ms_session *s, FILE *out)
 		col += fprintf(out, "%s", item);
 	}
 	fputc('\n', out);
-	if (s->devices.rejected)
+	if (s->devices->rejected)
 		fprintf(out, "%" PRIu64 " malformed DEV_ADD record%s refused (first: %s)\n",
-			s->devices.rejected, s->devices.rejected == 1 ? "" : "s",
-			s->devices.first_rejected);
-	ms_tracker__print_text(s->tracker, out, MS_DEV_NONE, true);
+			s->devices->rejected, s->devices->rejected == 1 ? "" : "s",
+			s->devices->first_rejected);
+	ms_report__print_dirty(s->tracker, s->devices, out, MS_DEV_NONE, true);
 }

@@ -12,26 +12,26 @@
 #include <json-c/json.h>
 
 #include <migscope/qemu.h>
-#include <migscope/session.h>
+#include <migscope/report.h>
 #include <migscope/telemetry.h>
 
 /* "migration": the VM's downtime, total time, limits and convergence. */
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
-					      const struct ms_session *s);
+					      const struct ms_view *s);
 
 /* Add the telemetry keys of device id to its devices[] entry o. */
-void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_session *s,
-				 uint32_t id, struct json_object *o);
+void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id,
+				 struct json_object *o);
 
 /* The device table, the VM line and one detail block per device (100 columns). */
-void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out);
+void ms_report__print_table(const struct ms_tm_report *r, const struct ms_view *s, FILE *out);
 
 /* Writes one report file from the session and its analysis. */
-typedef void (*ms_report_writer)(FILE *f, const struct ms_session *s, const struct ms_tm_report *r);
+typedef void (*ms_report_writer)(FILE *f, const struct ms_view *s, const struct ms_tm_report *r);
 
 /* Analyze s and write path with fn.  0, or -errno with err naming the file. */
-int ms_report__write_file(const struct ms_session *s, const char *path, ms_report_writer fn,
-			  char *err, size_t errlen);
+int ms_report__write_file(const struct ms_view *s, const char *path, ms_report_writer fn, char *err,
+			  size_t errlen);
 
 /* Milliseconds since the session start of stream time ts. */
 static inline double ms_report__rel_ms(const struct ms_tm_report *r, uint64_t ts)

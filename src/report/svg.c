@@ -476,7 +476,7 @@ static void x_axis(struct plot *p, int y)
 		(ML + W - MR) / 2, y + 36);
 }
 
-static void header(struct plot *p, const struct ms_session *s, int panels, int hidden)
+static void header(struct plot *p, const struct ms_view *s, int panels, int hidden)
 {
 	const struct ms_tm_vm *vm = &p->r->vm;
 	char b1[24], b2[24], b3[24];
@@ -511,27 +511,27 @@ static void header(struct plot *p, const struct ms_session *s, int panels, int h
 }
 
 /* Devices with a panel of their own: those with pending-byte samples. */
-static int has_samples(const struct ms_session *s, uint32_t id)
+static int has_samples(const struct ms_view *s, uint32_t id)
 {
-	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
+	const struct ms_tm_device *dev = ms_telemetry__device(s->telemetry, id);
 
-	return ms_devices__get(&s->devices, id) && dev && (dev->samples.nr || dev->stopcopy.nr);
+	return ms_devices__get(s->devices, id) && dev && (dev->samples.nr || dev->stopcopy.nr);
 }
 
-static uint32_t plotted_devices(const struct ms_session *s)
+static uint32_t plotted_devices(const struct ms_view *s)
 {
 	uint32_t n = 0;
 
-	for (uint32_t id = 0; id < s->telemetry.nr; id++)
+	for (uint32_t id = 0; id < s->telemetry->nr; id++)
 		n += has_samples(s, id);
 	return n;
 }
 
-static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_report *r)
+static void write_svg(FILE *f, const struct ms_view *s, const struct ms_tm_report *r)
 {
-	const struct ms_telemetry *t = &s->telemetry;
+	const struct ms_telemetry *t = s->telemetry;
 	struct panel pn[MAX_PANELS];
-	struct plot p = { .f = f, .r = r, .t = &s->telemetry };
+	struct plot p = { .f = f, .r = r, .t = s->telemetry };
 	int n = 0, hidden = 0, height;
 	uint64_t last = r->t0_ns;
 
@@ -555,7 +555,7 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 	}
 	for (uint32_t id = 0; id < r->nr; id++) {
 		const struct ms_tm_device *dev = ms_telemetry__device(t, id);
-		const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+		const struct ms_device_info *d = ms_devices__get(s->devices, id);
 
 		if (!has_samples(s, id))
 			continue;
@@ -620,7 +620,7 @@ static void write_svg(FILE *f, const struct ms_session *s, const struct ms_tm_re
 	fputs("</svg>\n", f);
 }
 
-int ms_report__svg(const struct ms_session *s, const char *path, char *err, size_t errlen)
+int ms_report__svg(const struct ms_view *s, const char *path, char *err, size_t errlen)
 {
 	return ms_report__write_file(s, path, write_svg, err, errlen);
 }

@@ -207,8 +207,7 @@ static struct json_object *limits_json(const struct ms_tm_report *r, const struc
 	return a;
 }
 
-struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
-					      const struct ms_session *s)
+struct json_object *ms_report__migration_json(const struct ms_tm_report *r, const struct ms_view *s)
 {
 	struct json_object *bounds = NULL, *by = NULL;
 	const struct ms_tm_vm *vm = &r->vm;
@@ -246,7 +245,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 		    vm->limits_at_ns != UINT64_MAX
 			? ms_json_fixed(ms_report__rel_ms(r, vm->limits_at_ns), 3)
 			: NULL);
-	ms_json_add(o, "limits", limits_json(r, &s->telemetry));
+	ms_json_add(o, "limits", limits_json(r, s->telemetry));
 	ms_json_add(o, "bandwidth_bps", vm->bandwidth_bps ? ms_json_u64(vm->bandwidth_bps) : NULL);
 	ms_json_add(o, "bandwidth_source", json_object_new_string(vm->bandwidth_source));
 	ms_json_add(o, "threshold_bytes", bytes_or_null(vm->threshold));
@@ -257,7 +256,7 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 	ms_json_add(o, "switchover", sw);
 	ms_json_add(o, "convergence",
 		    convergence_json(r, &vm->conv, &series, NULL, vm->passes, vm->passes_nr, 1));
-	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry.dropped));
+	ms_json_add(o, "telemetry_dropped", ms_json_u64(s->telemetry->dropped));
 	return o;
 }
 
@@ -295,19 +294,19 @@ static struct json_object *downtime_json(const struct ms_tm_report *r,
 	return o;
 }
 
-static struct json_object *name_or_null(const struct ms_session *s, uint32_t id)
+static struct json_object *name_or_null(const struct ms_view *s, uint32_t id)
 {
-	const struct ms_device_info *p = ms_devices__get(&s->devices, id);
+	const struct ms_device_info *p = ms_devices__get(s->devices, id);
 
 	return p ? json_object_new_string(p->name) : NULL;
 }
 
-void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_session *s,
-				 uint32_t id, struct json_object *o)
+void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id,
+				 struct json_object *o)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
-	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
-	const struct ms_device_info *info = ms_devices__get(&s->devices, id);
+	const struct ms_tm_device *dev = ms_telemetry__device(s->telemetry, id);
+	const struct ms_device_info *info = ms_devices__get(s->devices, id);
 	struct json_object *arcs = json_object_new_array(), *tl = json_object_new_array();
 	struct json_object *bytes = json_object_new_object(), *sec = json_object_new_object();
 	static const char *const phases[] = { "precopy", "stopcopy", "resume" };

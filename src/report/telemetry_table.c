@@ -64,35 +64,35 @@ static void print_wrapped(FILE *out, const char *prefix, int indent, const char 
 	fputc('\n', out);
 }
 
-static int is_section(const struct ms_session *s, uint32_t id)
+static int is_section(const struct ms_view *s, uint32_t id)
 {
-	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+	const struct ms_device_info *d = ms_devices__get(s->devices, id);
 
 	return d && d->kind == MS_DEV_KIND_QEMU_SECTION;
 }
 
 /* A section with nothing but a small share of the downtime goes into the summary row. */
-static int minor_section(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id)
+static int minor_section(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
 
 	return is_section(s, id) && !x->conv.samples && x->dt.share < SECTION_MIN_SHARE;
 }
 
-static void row(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id, FILE *out,
+static void row(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id, FILE *out,
 		int *widened)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
-	const struct ms_tm_device *dev = ms_telemetry__device(&s->telemetry, id);
+	const struct ms_tm_device *dev = ms_telemetry__device(s->telemetry, id);
 	char name[24], dt[16], share[8], pre[16], moved[16], pend[16], dirty[24];
 	struct ms_dirty_summary ds;
 	uint64_t bytes = dev ? dev->data[MS_PHASE_PRECOPY] + dev->data[MS_PHASE_STOPCOPY] : 0;
-	const struct ms_device_info *d = ms_devices__get(&s->devices, id);
+	const struct ms_device_info *d = ms_devices__get(s->devices, id);
 
 	snprintf(name, sizeof(name), "%.22s", d->name);
 	if (x->dt.have && x->dt.complete && x->dt.peer != MS_DEV_NONE && x->dt.peer != id)
 		snprintf(name, sizeof(name), "%.10s>%.11s", d->name,
-			 ms_devices__get(&s->devices, x->dt.peer)->name);
+			 ms_devices__get(s->devices, x->dt.peer)->name);
 	snprintf(dt, sizeof(dt), "-");
 	snprintf(share, sizeof(share), "-");
 	if (x->dt.have) {
@@ -228,8 +228,7 @@ static uint64_t conv_limit(const struct ms_tm_report *r, const struct ms_tm_conv
 	return c->limit_ns ? c->limit_ns : r->vm.limit_ns;
 }
 
-static void details(const struct ms_tm_report *r, const struct ms_session *s, uint32_t id,
-		    FILE *out)
+static void details(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id, FILE *out)
 {
 	const struct ms_tm_dev_result *x = &r->dev[id];
 	int arcs = ms_tm_downtime__by_arcs(&x->dt);
@@ -237,7 +236,7 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 
 	if (!arcs && !x->conv.samples && x->conv.predicted_ns == MS_STAT_UNSET)
 		return;
-	fprintf(out, "%s\n", ms_devices__get(&s->devices, id)->name);
+	fprintf(out, "%s\n", ms_devices__get(s->devices, id)->name);
 	if (arcs) {
 		snprintf(line, sizeof(line),
 			 "downtime %.3f ms = stop %.3f + stop-copy %.3f + ack wait %.3f + "
@@ -264,7 +263,7 @@ static void details(const struct ms_tm_report *r, const struct ms_session *s, ui
 			: "");
 }
 
-void ms_report__print_table(const struct ms_tm_report *r, const struct ms_session *s, FILE *out)
+void ms_report__print_table(const struct ms_tm_report *r, const struct ms_view *s, FILE *out)
 {
 	const struct ms_tm_vm *vm = &r->vm;
 	uint32_t minor = 0, shown = 0;
@@ -300,7 +299,7 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_sessio
 			"DIRTY PAGES +: the tracker widened the dirty set (lost records, unmaps, "
 			"errors): see DIRTY below\n");
 	fputc('\n', out);
-	vm_line(r, &s->telemetry, out);
+	vm_line(r, s->telemetry, out);
 	fputc('\n', out);
 	for (uint32_t id = 0; id < r->nr; id++)
 		if (r->dev[id].present && r->dev[id].counted_in == MS_DEV_NONE &&

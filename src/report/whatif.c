@@ -36,13 +36,13 @@ static struct json_object *jms(double ms)
 	return ms_json_fixed(ms, 3);
 }
 
-struct json_object *ms_report__whatif(const struct ms_session *s, const struct ms_whatif_result *r)
+struct json_object *ms_report__whatif(const struct ms_view *s, const struct ms_whatif_result *r)
 {
 	struct json_object *rep = ms_report__json(s), *o = json_object_new_object();
 	struct json_object *mig = jget(rep, "migration"), *devs = json_object_new_array();
 	struct json_object *rec = json_object_new_object(), *pred = json_object_new_object();
 	struct json_object *set = json_object_new_object();
-	double start = (double)s->stats.first_ts, delta = 0.0;
+	double start = (double)s->stats->first_ts, delta = 0.0;
 	double sc_rec[MS_WHATIF_MAX_DEV], sc_pred[MS_WHATIF_MAX_DEV];
 	struct json_object *dj[MS_WHATIF_MAX_DEV] = { 0 };
 

@@ -23,7 +23,7 @@
 _Static_assert(MAX_PROGS <= MS_RING_MAX_PROGS, "every attached program is watched for recursion misses");
 
 struct ms_collect {
-	struct ms_session *s;
+	struct ms_stream *s;
 	struct iommu_bpf *iommu;
 	struct dma_bpf *dma;
 	struct vfio_bpf *vfio;
@@ -241,7 +241,7 @@ static int place_name(struct ms_collect *c, const __u64 *w)
 static int watched(struct ms_collect *c, const struct ms_collect_opts *o, uint32_t i,
 		   const char **name, uint32_t *id)
 {
-	const struct ms_devices *d = &c->s->devices;
+	const struct ms_devices *d = c->s->devices;
 	const struct ms_device_info *di;
 
 	if (o->watch) {
@@ -400,7 +400,7 @@ static void attach_all(struct ms_collect *c)
 		} while (__err == -EAGAIN);                                                        \
 	} while (0)
 
-struct ms_collect *ms_collect__open(struct ms_session *s, const struct ms_collect_opts *opts,
+struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect_opts *opts,
 				    char *err, size_t errlen)
 {
 	static const struct ms_collect_opts defaults;

@@ -25,7 +25,7 @@
 typedef int (*ms_ring_sample_fn)(void *ctx, void *data, size_t len);
 
 struct ms_ring {
-	struct ms_session *s;
+	struct ms_stream *s;
 	ms_ring_sample_fn fn;
 	void *ctx;
 	int map_fd;
@@ -54,7 +54,7 @@ struct ms_ring {
 /* The sample handler's source publishes the totals: the ring publishes none. */
 #define MS_RING_NO_STATS UINT32_MAX
 
-int ms_ring__init(struct ms_ring *r, struct ms_session *s, int ring_fd, int counters_fd,
+int ms_ring__init(struct ms_ring *r, struct ms_stream *s, int ring_fd, int counters_fd,
 		  ms_ring_sample_fn fn, void *ctx, uint32_t source);
 /* Slot slot's losses belong to device dev (slots 0..nr-1 are in use). */
 void ms_ring__set_slot(struct ms_ring *r, uint32_t slot, uint32_t dev);

@@ -62,7 +62,7 @@ static int ring_map(struct ms_ring *r, int map_fd)
 	return 0;
 }
 
-int ms_ring__init(struct ms_ring *r, struct ms_session *s, int ring_fd, int counters_fd,
+int ms_ring__init(struct ms_ring *r, struct ms_stream *s, int ring_fd, int counters_fd,
 		  ms_ring_sample_fn fn, void *ctx, uint32_t source)
 {
 	int err;
@@ -101,7 +101,7 @@ void ms_ring__set_slot(struct ms_ring *r, uint32_t slot, uint32_t dev)
 
 void ms_ring__publish(struct ms_ring *r, const struct ms_event_hdr *ev)
 {
-	ms_session__publish(r->s, ev);
+	ms_stream__publish(r->s, ev);
 	r->accepted++;
 }
 
@@ -123,7 +123,7 @@ static inline void flush(struct ms_ring *r, const struct ms_event_hdr **batch, u
 {
 	if (!*n)
 		return;
-	ms_bus__publish_batch(&r->s->bus, batch, *n);
+	ms_bus__publish_batch(r->s->bus, batch, *n);
 	r->accepted += *n;
 	*n = 0;
 }
@@ -177,7 +177,7 @@ static void publish_loss(struct ms_ring *r, uint32_t dev, uint32_t reason, uint6
 	MS_EVENT_INIT(&ev, MS_EV_LOSS, ms_ev_loss, dev, ms_now_ns());
 	ev.reason = reason;
 	ev.count = count;
-	ms_session__publish(r->s, &ev.hdr); /* iova 0, len 0: the extent is unknown */
+	ms_stream__publish(r->s, &ev.hdr); /* iova 0, len 0: the extent is unknown */
 	r->lost += count;
 }
 
@@ -299,7 +299,7 @@ void ms_ring__fini(struct ms_ring *r)
 		ev.accepted = r->accepted;
 		ev.skipped = r->skipped;
 		ev.errors = r->lost;
-		ms_session__publish(r->s, &ev.hdr);
+		ms_stream__publish(r->s, &ev.hdr);
 	}
 	munmap((void *)r->producer_pos, r->map_len);
 	munmap(r->consumer_pos, r->page);

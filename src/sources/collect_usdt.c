@@ -29,7 +29,7 @@ static const char *const probe_names[MS_QP__MAX] = { MS_QEMU_PROBES(PROBE_NAME) 
 #undef PROBE_NAME
 
 struct ms_usdt {
-	struct ms_session *s;
+	struct ms_stream *s;
 	pid_t pid;
 	struct qemu_bpf *skel;
 	struct ms_status_list status;
@@ -132,7 +132,7 @@ int ms_usdt__binary_probes(const char *path, char *err, size_t errlen)
 	return ret < 0 ? ret : n;
 }
 
-struct ms_usdt *ms_usdt__open(struct ms_session *s, pid_t pid, const struct ms_usdt_opts *opts,
+struct ms_usdt *ms_usdt__open(struct ms_stream *s, pid_t pid, const struct ms_usdt_opts *opts,
 			      char *err, size_t errlen)
 {
 	static const struct ms_usdt_opts defaults;

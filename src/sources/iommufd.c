@@ -20,7 +20,7 @@
 #include <migscope/bitmap_runs.h>
 #include <migscope/iommufd.h>
 #include <migscope/iommufd_compat.h>
-#include <migscope/session.h>
+#include <migscope/stream.h>
 
 /* Pages per GET_DIRTY_BITMAP: a 32 KiB bitmap, 1 GiB at 4 KiB pages. */
 #define CHUNK_PAGES (1ull << 18)
@@ -30,7 +30,7 @@
 #define ERR_LEN	       320
 
 struct ms_iommufd {
-	struct ms_session *s;
+	struct ms_stream *s;
 	const struct ms_iommufd_sys *sys;
 	uint32_t dev;
 	int fd;
@@ -125,7 +125,7 @@ static int check_opts(struct ms_iommufd *src, const struct ms_iommufd_opts *o)
 	return 0;
 }
 
-struct ms_iommufd *ms_iommufd__open(struct ms_session *s, uint32_t dev,
+struct ms_iommufd *ms_iommufd__open(struct ms_stream *s, uint32_t dev,
 				    const struct ms_iommufd_opts *o, char *err, size_t errlen)
 {
 	struct ms_iommufd *src = calloc(1, sizeof(*src));
@@ -201,7 +201,7 @@ int ms_iommufd__start(struct ms_iommufd *src)
 	ev->page_size = src->track_page;
 	ev->nr_ranges = src->nr;
 	memcpy(ev->ranges, src->r, src->nr * sizeof(struct ms_range));
-	ms_session__publish(src->s, &ev->hdr);
+	ms_stream__publish(src->s, &ev->hdr);
 	return 0;
 }
 
@@ -214,7 +214,7 @@ static void publish_loss(struct ms_iommufd *src, uint64_t iova, uint64_t len, ui
 	l.reason = MS_LOSS_REPORT_ERROR;
 	l.iova = iova;
 	l.len = len;
-	ms_session__publish(src->s, &l.hdr);
+	ms_stream__publish(src->s, &l.hdr);
 }
 
 static void publish_run(struct ms_iommufd *src, uint64_t iova, uint64_t len, uint64_t ts)
@@ -226,7 +226,7 @@ static void publish_run(struct ms_iommufd *src, uint64_t iova, uint64_t len, uin
 	w.iova = iova;
 	w.len = len;
 	w.source = MS_SRC_IOMMUFD;
-	ms_session__publish(src->s, &w.hdr);
+	ms_stream__publish(src->s, &w.hdr);
 	src->runs++;
 }
 
@@ -318,7 +318,7 @@ int ms_iommufd__harvest(struct ms_iommufd *src)
 		/* the window closes now, after whatever the hook published */
 		MS_EVENT_INIT(&h, MS_EV_HARVEST, ms_ev_harvest, src->dev, ms_now_ns());
 		h.page_size = src->track_page;
-		ms_session__publish(src->s, &h.hdr);
+		ms_stream__publish(src->s, &h.hdr);
 	}
 	if (first) {
 		memcpy(src->err, first_err, sizeof(src->err));
@@ -350,7 +350,7 @@ int ms_iommufd__stop(struct ms_iommufd *src)
 	}
 	src->tracking = false;
 	ev.ts_ns = ms_now_ns();
-	ms_session__publish(src->s, &ev);
+	ms_stream__publish(src->s, &ev);
 	return err;
 }
 
@@ -376,7 +376,7 @@ void ms_iommufd__close(struct ms_iommufd *src)
 	st.source = MS_SOURCE_IOMMUFD;
 	st.accepted = src->runs;
 	st.errors = src->errors;
-	ms_session__publish(src->s, &st.hdr);
+	ms_stream__publish(src->s, &st.hdr);
 	free(src->r);
 	free(src->bm);
 	free(src);

@@ -4,16 +4,16 @@
 
 #include <migscope/qemu.h>
 
-uint32_t ms_qemu_device(struct ms_session *s, uint64_t ts, uint16_t kind, uint16_t role,
+uint32_t ms_qemu_device(struct ms_stream *s, uint64_t ts, uint16_t kind, uint16_t role,
 			const char *name)
 {
-	for (uint32_t i = 0; i < s->devices.nr; i++) {
-		const struct ms_device_info *d = &s->devices.dev[i];
+	for (uint32_t i = 0; i < s->devices->nr; i++) {
+		const struct ms_device_info *d = &s->devices->dev[i];
 
 		if (d->name[0] && d->kind == kind && d->role == role && !strcmp(d->name, name))
 			return i;
 	}
-	return ms_session__add_device(s, ts, kind, role, 0, MS_DEV_NONE, name);
+	return ms_stream__add_device(s, ts, kind, role, 0, MS_DEV_NONE, name);
 }
 
 /* QAPI's MigrationStatus spellings */

@@ -548,7 +548,7 @@ struct vfio_dev {
 };
 
 struct ms_qemu_trace {
-	struct ms_session *s;
+	struct ms_stream *s;
 	struct ms_qemu_trace_opts o;
 	struct ms_qemu_trace_counts n;
 
@@ -583,7 +583,7 @@ struct ms_qemu_trace {
 	int closed;
 };
 
-struct ms_qemu_trace *ms_qemu_trace__new(struct ms_session *s, const struct ms_qemu_trace_opts *o)
+struct ms_qemu_trace *ms_qemu_trace__new(struct ms_stream *s, const struct ms_qemu_trace_opts *o)
 {
 	struct ms_qemu_trace *t = calloc(1, sizeof(*t));
 
@@ -610,7 +610,7 @@ static uint64_t stream_ts(const struct ms_qemu_trace *t, uint64_t wall_ns)
 
 static void publish(struct ms_qemu_trace *t, struct ms_event_hdr *ev)
 {
-	ms_session__publish(t->s, ev);
+	ms_stream__publish(t->s, ev);
 	t->n.records++;
 }
 

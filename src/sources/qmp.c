@@ -46,7 +46,7 @@ static const char *const cmd_names[] = {
 };
 
 struct ms_qmp {
-	struct ms_session *s;
+	struct ms_stream *s;
 	struct ms_qmp_opts o;
 	struct ms_qmp_info info;
 	int64_t wall_to_mono_ns;
@@ -126,7 +126,7 @@ static int fail(struct ms_qmp *q, int ret, const char *fmt, ...)
 	return ret;
 }
 
-struct ms_qmp *ms_qmp__new(struct ms_session *s, const struct ms_qmp_opts *o)
+struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o)
 {
 	struct ms_qmp *q = calloc(1, sizeof(*q));
 
@@ -383,7 +383,7 @@ static void publish_pass(struct ms_qmp *q, uint64_t pass, uint64_t left, uint64_
 	ev.left = left;
 	ev.dirty = MS_STAT_UNSET;
 	ev.dur_ns = q->pass && ts > q->pass_ts ? ts - q->pass_ts : 0;
-	ms_session__publish(q->s, &ev.hdr);
+	ms_stream__publish(q->s, &ev.hdr);
 	q->pass = (uint32_t)pass;
 	q->pass_ts = ts;
 }
@@ -395,7 +395,7 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	MS_EVENT_INIT(&ev, MS_EV_MIG_STATUS, ms_ev_mig_status, MS_DEV_NONE, ts);
 	ev.status = st;
 	ev.pass = pass;
-	ms_session__publish(q->s, &ev.hdr);
+	ms_stream__publish(q->s, &ev.hdr);
 	q->status = st;
 	if (!terminal(st) && st != MS_MIG_NONE)
 		q->active_seen = 1;
@@ -466,7 +466,7 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 		if (isfinite(v) && v >= 0 && v < 1e15)
 			ev.mbps_milli = (uint64_t)llround(v * 1000.0);
 	}
-	ms_session__publish(q->s, &ev.hdr);
+	ms_stream__publish(q->s, &ev.hdr);
 	if (ev.dirty_sync_count != MS_STAT_UNSET && !terminal(st))
 		publish_pass(q, ev.dirty_sync_count, ev.ram_remaining, now);
 
@@ -480,7 +480,7 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 		p.precopy = ev.ram_remaining;
 		p.threshold = MS_STAT_UNSET;
 		p.origin = MS_PENDING_QMP;
-		ms_session__publish(q->s, &p.hdr);
+		ms_stream__publish(q->s, &p.hdr);
 	}
 	if (q->final_asked && terminal(st))
 		finish(q);
@@ -509,7 +509,7 @@ static void on_query_parameters(struct ms_qmp *q, struct json_object *r, uint64_
 		ev.downtime_limit_ns = limit > UINT64_MAX / 1000000 ? UINT64_MAX : limit * 1000000;
 		ev.bandwidth_bps = bw;
 		ev.changed_after_ns = q->params_read_ns;
-		ms_session__publish(q->s, &ev.hdr);
+		ms_stream__publish(q->s, &ev.hdr);
 		q->info.downtime_limit_ms = limit;
 		q->info.max_bandwidth = bw;
 	}
@@ -599,7 +599,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 
 		MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, MS_DEV_NONE, ts);
 		ev.running = name[0] == 'R';
-		ms_session__publish(q->s, &ev.hdr);
+		ms_stream__publish(q->s, &ev.hdr);
 	} else if (!strcmp(name, "VFIO_MIGRATION")) {
 		const char *id = get_str(data, "device-id"), *path = get_str(data, "qom-path");
 		int st = vfio_qapi_state(get_str(data, "device-state"));
@@ -619,7 +619,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 		ev.domain = MS_DOMAIN_VFIO;
 		ev.from = (uint8_t)vfio_last_state(q, dev, st);
 		ev.to = (uint8_t)st;
-		ms_session__publish(q->s, &ev.hdr);
+		ms_stream__publish(q->s, &ev.hdr);
 	} else {
 		return 1; /* an event migscope does not use */
 	}
@@ -1087,7 +1087,7 @@ void ms_qmp__close(struct ms_qmp *q, uint64_t ts_ns)
 	ev.accepted = q->used;
 	ev.skipped = q->ignored;
 	ev.errors = q->errors;
-	ms_session__publish(q->s, &ev.hdr);
+	ms_stream__publish(q->s, &ev.hdr);
 }
 
 void ms_qmp__free(struct ms_qmp *q)

@@ -24,7 +24,7 @@
 #define T0   1000000000ull
 #define TICK 100ull
 
-uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
+uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 {
 	struct ms_rand rnd;
 	uint64_t ts = T0, cursor[64] = { 0 };
@@ -44,7 +44,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 	if (slice && slice < pool)
 		pool = slice; /* the pools do not overlap */
 	ms_rand__seed(&rnd, o->seed);
-	ms_session__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
+	ms_stream__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
 	first = s->next_dev_id;
 	{
 		struct ms_ev_iommu_map m;
@@ -53,7 +53,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 		m.iova = 0;
 		m.paddr = 1ull << 40;
 		m.size = span;
-		ms_session__publish(s, &m.hdr);
+		ms_stream__publish(s, &m.hdr);
 	}
 	for (uint32_t d = 0; d < ndev; d++) {
 		_Alignas(8) unsigned char
@@ -61,10 +61,10 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 		struct ms_ev_track_start *t = (void *)buf;
 
 		snprintf(name, sizeof(name), "synth%u", d);
-		ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE,
-				       VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
-					   VFIO_MIGRATION_PRE_COPY,
-				       MS_DEV_NONE, name);
+		ms_stream__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE,
+				      VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+					  VFIO_MIGRATION_PRE_COPY,
+				      MS_DEV_NONE, name);
 		memset(buf, 0, sizeof(buf));
 		MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, first + d, ts);
 		t->hdr.len += sizeof(struct ms_range);
@@ -72,7 +72,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 		t->nr_ranges = 1;
 		t->ranges[0].iova = 0;
 		t->ranges[0].len = span;
-		ms_session__publish(s, &t->hdr);
+		ms_stream__publish(s, &t->hdr);
 	}
 
 	for (uint64_t i = 0; i < o->events; i++) {
@@ -99,7 +99,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 			w.iova = slice * d + cursor[d];
 			w.source = (uint32_t)(roll % 3 == 0 ? MS_SRC_DMA_SYNC : MS_SRC_DMA_UNMAP);
 			w.dir = 2; /* DMA_FROM_DEVICE */
-			ms_session__publish(s, &w.hdr);
+			ms_stream__publish(s, &w.hdr);
 		} else if (roll < 97) {
 			struct ms_ev_iommu_map m;
 
@@ -107,7 +107,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 			m.iova = ms_rand__below(&rnd, span / 4096) * 4096;
 			m.paddr = m.iova + (1ull << 40);
 			m.size = 4096;
-			ms_session__publish(s, &m.hdr);
+			ms_stream__publish(s, &m.hdr);
 		} else {
 			struct ms_ev_precopy p;
 			uint64_t left = o->events - i;
@@ -117,7 +117,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 			p.dirty_bytes = ms_rand__below(&rnd, 1 << 20);
 			p.flags = 0;
 			p.reserved = 0;
-			ms_session__publish(s, &p.hdr);
+			ms_stream__publish(s, &p.hdr);
 		}
 	}
 
@@ -138,7 +138,7 @@ uint64_t ms_synth__run(struct ms_session *s, const struct ms_synth_opts *o)
 			st.to = arcs[a][1];
 			st.err = 0;
 			st.dur_ns = 1000000;
-			ms_session__publish(s, &st.hdr);
+			ms_stream__publish(s, &st.hdr);
 		}
 	}
 	return ts;

@@ -36,6 +36,7 @@
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
 #include <migscope/loop.h>
+#include <migscope/session.h>
 #include <migscope/tracker.h>
 
 #include "../bpf/kmem.h"
@@ -222,8 +223,8 @@ int main(void)
 	s = ms_session__new(&so, err, sizeof(err));
 	if (!s)
 		die(err);
-	id = ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-				    "0000:3b:00.1");
+	id = ms_stream__add_device(&s->stream, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+				   "0000:3b:00.1");
 	{
 		/* the working set mapped by the IOMMU, the device tracked as watch --device does */
 		_Alignas(8) unsigned char
@@ -234,16 +235,16 @@ int main(void)
 		MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, 0);
 		m.iova = BASE_IOVA;
 		m.size = WS_PAGES * 4096;
-		ms_session__publish(s, &m.hdr);
+		ms_stream__publish(&s->stream, &m.hdr);
 		memset(buf, 0, sizeof(buf));
 		MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, id, 0);
 		t->hdr.len += sizeof(struct ms_range);
 		t->page_size = 4096;
 		t->nr_ranges = 1;
 		t->ranges[0].len = 1ull << 57;
-		ms_session__publish(s, &t->hdr);
+		ms_stream__publish(&s->stream, &t->hdr);
 	}
-	c = ms_collect__open(s, &co, err, sizeof(err));
+	c = ms_collect__open(&s->stream, &co, err, sizeof(err));
 	if (!c)
 		die(err);
 	agent.loop = ms_loop__new(0);

@@ -66,6 +66,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
+#include <migscope/session.h>
 #include <migscope/tracker.h>
 
 #include "../bpf/kmem.h"
@@ -257,7 +258,7 @@ static void track(struct ms_session *s, uint32_t id)
 	t->page_size = 4096;
 	t->nr_ranges = 1;
 	t->ranges[0].len = 1ull << 57;
-	ms_session__publish(s, &t->hdr);
+	ms_stream__publish(&s->stream, &t->hdr);
 }
 
 /* The agent and the bare consumer, each fed the same records by the same program. */
@@ -287,7 +288,7 @@ static double publish_direct(struct ring_pair *p, uint64_t base)
 	}
 	t0 = now_ns();
 	for (unsigned int i = 0; i < FILL; i++)
-		ms_session__publish(p->direct, &p->recs[i].hdr);
+		ms_stream__publish(&p->direct->stream, &p->recs[i].hdr);
 	return now_ns() - t0;
 }
 
@@ -336,7 +337,7 @@ static struct ms_collect *open_collect(struct ms_session *s, unsigned int groups
 				     .nr_iommu_pids = pid != 0,
 				     .name_reads = name_reads };
 	char err[MS_ERR_LEN];
-	struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
+	struct ms_collect *c = ms_collect__open(&s->stream, &o, err, sizeof(err));
 
 	if (!c)
 		die(err);
@@ -354,11 +355,11 @@ static struct ms_session *ring_session(uint32_t *id, uint64_t mapped)
 
 	if (!s)
 		die(err);
-	*id = ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-				     DEV_NAME);
+	*id = ms_stream__add_device(&s->stream, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+				    DEV_NAME);
 	MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, 0);
 	m.size = mapped;
-	ms_session__publish(s, &m.hdr);
+	ms_stream__publish(&s->stream, &m.hdr);
 	return s;
 }
 
@@ -464,7 +465,8 @@ int main(void)
 	idle = ms_session__new(&so, err, sizeof(err));
 	if (!s || !idle)
 		die(err);
-	ms_session__add_device(s, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, DEV_NAME);
+	ms_stream__add_device(&s->stream, 0, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+			      DEV_NAME);
 	ms_bpf__set_notes(NULL);
 	/*
 	 * c: one device watched, iommu from every process; c_idle: none watched

@@ -107,7 +107,7 @@ int main(void)
 		return 1;
 	}
 	t0 = now_s();
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	if (ms_session__end(s, end, 0, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

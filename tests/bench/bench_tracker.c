@@ -38,7 +38,6 @@
 #include <time.h>
 
 #include <migscope/bus.h>
-#include <migscope/devices.h>
 #include <migscope/rand.h>
 #include <migscope/tracker.h>
 
@@ -58,7 +57,6 @@ static double now_s(void)
 
 /* A tracker on its own bus, with device 0 tracking the whole span. */
 struct rig {
-	struct ms_devices devs;
 	struct ms_bus bus;
 	struct ms_tracker *t;
 };
@@ -70,9 +68,8 @@ static void rig_init(struct rig *r)
 		struct ms_range r;
 	} ts;
 
-	ms_devices__init(&r->devs);
 	ms_bus__init(&r->bus);
-	r->t = ms_tracker__new(&r->devs);
+	r->t = ms_tracker__new();
 	if (!r->t || ms_tracker__subscribe(r->t, &r->bus))
 		exit(1);
 	memset(&ts, 0, sizeof(ts));
@@ -88,7 +85,6 @@ static void rig_init(struct rig *r)
 static void rig_free(struct rig *r)
 {
 	ms_tracker__free(r->t);
-	ms_devices__free(&r->devs);
 }
 
 static struct ms_ev_dma_write *make_records(uint64_t n, int clustered, uint64_t seed)

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s) {
 		/* the salvaging path: a report from whatever prefix it accepts */
 		if (ms_capture_reader__replay_salvage(r, &s->bus, NULL, err, sizeof(err)) >= 0)
-			json_object_put(ms_report__json(s));
+			json_object_put(ms_report__json(&s->view));
 		ms_session__free(s);
 	}
 	ms_capture_reader__close(r);

@@ -90,9 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s)
 		return 0;
 	ms_tracker__keep_session_pages(s->tracker);
-	dev = ms_session__add_device(s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE, "fz");
+	dev = ms_stream__add_device(&s->stream, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
+				    "fz");
 	ms_dirty_bitmap__init(&truth, 4096, NULL, 0);
-	src = ms_iommufd__open(s, dev, &o, err, sizeof(err));
+	src = ms_iommufd__open(&s->stream, dev, &o, err, sizeof(err));
 	if (src && !ms_iommufd__start(src)) {
 		for (int k = 0; k < 3 && in_off < in_len; k++)
 			ms_iommufd__harvest(src);

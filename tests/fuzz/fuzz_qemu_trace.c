@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ms_session__new(&o, err, sizeof(err));
 	if (!s)
 		return 0;
-	t = ms_qemu_trace__new(s, &to);
+	t = ms_qemu_trace__new(&s->stream, &to);
 	if (t) {
 		/* two reads, so a line can straddle them */
 		ms_qemu_trace__feed(t, (const char *)data, half);
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_qemu_trace__close(t, 1);
 		ms_qemu_trace__free(t);
 	}
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	ms_session__free(s);
 	return 0;
 }

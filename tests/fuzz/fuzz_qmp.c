@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return 0;
 	s = ms_session__new(&o, err, sizeof(err));
-	q = s ? ms_qmp__new(s, &qo) : NULL;
+	q = s ? ms_qmp__new(&s->stream, &qo) : NULL;
 	if (q) {
 		ms_qmp__attach(q, sv[0]);
 		sv[0] = -1;
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_qmp__free(q);
 	}
 	if (s) {
-		json_object_put(ms_report__json(s));
+		json_object_put(ms_report__json(&s->view));
 		ms_session__free(s);
 	}
 	if (sv[0] >= 0)

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ms_session__new(&o, err, sizeof(err));
 	if (!s)
 		return 0;
-	q = ms_qmp__new(s, &qo);
+	q = ms_qmp__new(&s->stream, &qo);
 	if (!q) {
 		ms_session__free(s);
 		return 0;
@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ms_qmp_line l;
 
 		if (!connected && (size_t)(p - (const char *)data) >= size / 2) {
-			ms_session__begin_at(s, 1, 1, 1, MS_SESSION_IMPORT, 300000000ull, 1 << 26,
-					     0);
+			ms_stream__begin_at(&s->stream, 1, 1, 1, MS_SESSION_IMPORT, 300000000ull,
+					    1 << 26, 0);
 			ms_qmp__connected(q, 1);
 			connected = 1;
 		}
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ms_qmp__close(q, 2);
 	ms_qmp__free(q);
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	ms_session__free(s);
 	return 0;
 }

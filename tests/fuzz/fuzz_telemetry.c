@@ -35,11 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ms_session__new(&o, err, sizeof(err));
 	if (!s)
 		return 0;
-	ms_session__begin(s, ts, MS_SESSION_PROFILE, 300000000ull, 100 << 20, 4096);
-	ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, 1, "src");
-	ms_session__add_device(s, ts, MS_DEV_KIND_REF, MS_ROLE_DEST, 0, 0, "dst");
-	ms_session__add_device(s, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-			       "ram");
+	ms_stream__begin(&s->stream, ts, MS_SESSION_PROFILE, 300000000ull, 100 << 20, 4096);
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, 1, "src");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_REF, MS_ROLE_DEST, 0, 0, "dst");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, 0,
+			      MS_DEV_NONE, "ram");
 
 	while (off + 8 <= size) {
 		union {
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(ev.raw + sizeof(ev.hdr), data + off, n);
 		off += n;
 		ev.hdr.len = len;
-		ms_session__publish(s, &ev.hdr);
+		ms_stream__publish(&s->stream, &ev.hdr);
 	}
 
 	/* the breakdown of a timeline's downtime adds up, whatever the input */
@@ -82,11 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	ms_tm_report__free(&r);
-	json_object_put(ms_report__json(s));
+	json_object_put(ms_report__json(&s->view));
 	if (devnull)
-		ms_report__print_text(s, devnull);
-	ms_report__perfetto(s, "/dev/null", err, sizeof(err));
-	ms_report__svg(s, "/dev/null", err, sizeof(err));
+		ms_report__print_text(&s->view, devnull);
+	ms_report__perfetto(&s->view, "/dev/null", err, sizeof(err));
+	ms_report__svg(&s->view, "/dev/null", err, sizeof(err));
 	ms_session__free(s);
 	return 0;
 }

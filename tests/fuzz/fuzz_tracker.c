@@ -20,6 +20,7 @@
 #include <migscope/bus.h>
 #include <migscope/devices.h>
 #include <migscope/json.h>
+#include <migscope/report.h>
 #include <migscope/tracker.h>
 
 static const uint16_t types[] = {
@@ -78,8 +79,8 @@ static void batch_add(struct pending_batch *b, struct ms_bus *bus, const struct 
 /* Both trackers' reports of dev must be the same. */
 static void same_report(struct ms_tracker *t, struct ms_tracker *t2, uint32_t dev)
 {
-	struct json_object *a = ms_tracker__device_json(t, dev, 2ull << 20);
-	struct json_object *b = ms_tracker__device_json(t2, dev, 2ull << 20);
+	struct json_object *a = ms_report__dirty_json(t, dev, 2ull << 20);
+	struct json_object *b = ms_report__dirty_json(t2, dev, 2ull << 20);
 
 	if ((a == NULL) != (b == NULL) ||
 	    (a && strcmp(json_object_to_json_string(a), json_object_to_json_string(b)))) {
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	_Alignas(8) unsigned char buf[sizeof(struct ms_event_hdr) + UINT16_MAX];
 	struct ms_event_hdr *h = (void *)buf;
-	struct ms_devices devs, devs2;
+	struct ms_devices devs;
 	struct ms_ev_dev_add *a = (void *)buf;
 	struct ms_dirty_summary sum;
 	struct ms_tracker *t, *t2;
@@ -112,14 +113,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms_devices__init(&devs);
 	ms_bus__init(&bus);
 	ms_devices__subscribe(&devs, &bus);
-	t = ms_tracker__new(&devs);
+	t = ms_tracker__new();
 	if (!t)
 		return 0;
 	ms_tracker__subscribe(t, &bus);
-	ms_devices__init(&devs2);
 	ms_bus__init(&bus2);
-	ms_devices__subscribe(&devs2, &bus2);
-	t2 = ms_tracker__new(&devs2);
+	t2 = ms_tracker__new();
 	if (!t2)
 		abort();
 	ms_tracker__subscribe(t2, &bus2);
@@ -161,13 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	f = open_memstream(&text, &text_len);
 	if (f) {
-		ms_tracker__print_text(t, f, MS_DEV_NONE, true);
+		ms_report__print_dirty(t, &devs, f, MS_DEV_NONE, true);
 		fclose(f);
 	}
 	free(text);
 	ms_tracker__free(t);
 	ms_devices__free(&devs);
 	ms_tracker__free(t2);
-	ms_devices__free(&devs2);
 	return 0;
 }

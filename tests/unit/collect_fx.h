@@ -12,6 +12,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
+#include <migscope/session.h>
 
 #include "../bpf/kmem.h"
 #include "testutil.h"
@@ -52,14 +53,14 @@ static inline int fx_open_names(struct fx *f, const struct ms_collect_opts *opts
 	assert_int_equal(ms_bus__subscribe(&f->s->bus, MS_EV_ALL, tu_recorder__on_event, &f->rec),
 			 0);
 	for (int i = 0; i < n; i++)
-		ids[i] = ms_session__add_device(f->s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
-						MS_DEV_NONE, names[i]);
+		ids[i] = ms_stream__add_device(&f->s->stream, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE,
+					       0, MS_DEV_NONE, names[i]);
 	/* a device of another kind with the same name must not be watched */
-	ms_session__add_device(f->s, 1, MS_DEV_KIND_QEMU_VFIO, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-			       FX_OTHER_NAME);
+	ms_stream__add_device(&f->s->stream, 1, MS_DEV_KIND_QEMU_VFIO, MS_ROLE_SOURCE, 0,
+			      MS_DEV_NONE, FX_OTHER_NAME);
 	o.no_attach = 1;
 	ms_bpf__set_notes(NULL);
-	f->c = ms_collect__open(f->s, &o, err, sizeof(err));
+	f->c = ms_collect__open(&f->s->stream, &o, err, sizeof(err));
 	if (!f->c)
 		fail_msg("ms_collect__open: %s", err);
 	assert_int_equal(kmem_open(&f->k), 0);

@@ -5,6 +5,7 @@
 
 #include <migscope/devspec.h>
 #include <migscope/ref.h>
+#include <migscope/session.h>
 
 #include "devtest.h"
 
@@ -34,7 +35,7 @@ struct ms_device *dt_rig__add(struct dt_rig *r, struct ms_device *d, uint16_t ro
 {
 	assert_non_null(d);
 	assert_true(r->n < DT_MAX_DEVS);
-	ms_dev__register(d, r->s, role, MS_DEV_NONE);
+	ms_dev__register(d, &r->s->stream, role, MS_DEV_NONE);
 	r->devs[r->n++] = d;
 	return d;
 }

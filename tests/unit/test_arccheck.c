@@ -29,7 +29,7 @@ static struct ms_session *new_session_rec(const char *record)
 	struct ms_session *s = ms_session__new(&so, err, sizeof(err));
 
 	assert_non_null(s);
-	ms_session__begin(s, ts, MS_SESSION_PROFILE, 300000000, 0, 4096);
+	ms_stream__begin(&s->stream, ts, MS_SESSION_PROFILE, 300000000, 0, 4096);
 	return s;
 }
 
@@ -40,10 +40,10 @@ static struct ms_session *new_session(void)
 
 static uint32_t add(struct ms_session *s, uint16_t kind, const char *name)
 {
-	return ms_session__add_device(s, ts, kind, MS_ROLE_BOTH,
-				      VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
-					  VFIO_MIGRATION_PRE_COPY,
-				      MS_DEV_NONE, name);
+	return ms_stream__add_device(&s->stream, ts, kind, MS_ROLE_BOTH,
+				     VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+					 VFIO_MIGRATION_PRE_COPY,
+				     MS_DEV_NONE, name);
 }
 
 static void watch(struct ms_session *s, uint32_t dev, uint32_t state)
@@ -52,7 +52,7 @@ static void watch(struct ms_session *s, uint32_t dev, uint32_t state)
 
 	MS_EVENT_INIT(&ev, MS_EV_ARC_WATCH, ms_ev_arc_watch, dev, ts);
 	ev.state = state;
-	ms_session__publish(s, &ev.hdr);
+	ms_stream__publish(&s->stream, &ev.hdr);
 }
 
 static void arc(struct ms_session *s, unsigned int type, uint32_t dev, int from, int to, int err)
@@ -65,7 +65,7 @@ static void arc(struct ms_session *s, unsigned int type, uint32_t dev, int from,
 	ev.to = (__u8)to;
 	ev.err = err;
 	ev.dur_ns = 500;
-	ms_session__publish(s, &ev.hdr);
+	ms_stream__publish(&s->stream, &ev.hdr);
 }
 
 /* The arcs profile drives on a source that saves and then resumes its own state. */
@@ -77,7 +77,8 @@ static const int save_resume[][2] = {
 
 static struct json_object *kernel_arcs(struct ms_session *s, uint32_t id)
 {
-	struct json_object *rep = ms_report__json(s), *o = ms_report__device(rep, id), *k = NULL;
+	struct json_object *rep = ms_report__json(&s->view), *o = ms_report__device(rep, id),
+			   *k = NULL;
 
 	assert_non_null(o);
 	if (json_object_object_get_ex(o, "kernel_arcs", &k))
@@ -159,7 +160,7 @@ static void a_missing_and_an_extra_arc_make_a_visible_mismatch(void **state)
 	json_object_put(k);
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_non_null(strstr(text, "kernel arcs (vfio_mig_get_next_state against the arcs "
 				     "driven):"));
@@ -226,7 +227,7 @@ static void devices_the_kernel_cannot_see_say_why_instead_of_a_mismatch(void **s
 	assert_null(kernel_arcs(s, host));
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_non_null(strstr(text, "\nref0  "));
 	assert_non_null(strstr(text, "reference device: no kernel arcs"));
@@ -246,7 +247,7 @@ static void without_an_arc_watch_the_report_has_no_kernel_arcs(void **state)
 	arc(s, MS_EV_DEV_STATE, d, RUNNING, PC, 0);
 	assert_null(kernel_arcs(s, d));
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_null(strstr(text, "kernel arcs"));
 	free(text);

@@ -37,7 +37,7 @@ static char *write_capture(uint64_t events, struct tu_recorder *live)
 	if (live)
 		assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live),
 				 0);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	assert_int_equal(ms_session__end(s, end, 0, err, sizeof(err)), 0);
 	ms_session__free(s);
 	return path;
@@ -411,7 +411,7 @@ static void a_short_write_record_widens_everything_tracked(void **state)
 		assert_int_equal(ms_tracker__device_summary(s->tracker, 0, &sum), 0);
 		assert_int_equal(sum.pending_pages, TRACKED_PAGES);
 		assert_int_equal(sum.widen_events, 1);
-		j = ms_tracker__device_json(s->tracker, 0, 0);
+		j = ms_report__dirty_json(s->tracker, 0, 0);
 		assert_non_null(strstr(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
 				   "\"cause\":\"short_record\""));
 		json_object_put(j);
@@ -497,7 +497,7 @@ static void records_of_a_device_never_added_are_listed_not_dropped(void **state)
 	memcpy(bad.a.name, "abcd", 4);
 	memcpy(start.t.ranges, &r, sizeof(r));
 	s = replay_tracked(evs, 4);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	assert_int_equal(json_object_get_int64(tu_json_get(rep, "events.rejected_dev_add")), 1);
 	assert_non_null(strstr(json_object_get_string(tu_json_get(rep, "events.rejected_dev_add_first")),
 			       "DEV_ADD of device 1"));
@@ -829,7 +829,7 @@ static char *write_rotated(uint64_t events, uint64_t max_size, struct tu_recorde
 
 	assert_non_null(s);
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live), 0);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	assert_true(ms_capture_writer__parts(s->rec) >= 2);
 	assert_int_equal(ms_session__end(s, end, 0, err, sizeof(err)), 0);
 	ms_session__free(s);

@@ -76,7 +76,7 @@ static void record(const char *path, uint64_t sync_ns, struct tu_recorder *live)
 		ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, live);
 	else
 		ms_bus__subscribe(&s->bus, MS_EV_ALL, on_published, NULL);
-	end = ms_synth__run(s, &so);
+	end = ms_synth__run(&s->stream, &so);
 	if (ms_session__end(s, end, 0, err, sizeof(err)))
 		_exit(3);
 	ms_session__free(s);
@@ -116,12 +116,12 @@ static struct json_object *report_of(const char *path, uint64_t limit, int *ret,
 		ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, &all);
 		assert_int_equal(ms_capture_reader__replay(r, &bus, NULL, err, sizeof(err)), 0);
 		for (uint64_t i = 0; i < limit; i++)
-			ms_session__publish(s, tu_recorder__next(&all, &off));
+			ms_stream__publish(&s->stream, tu_recorder__next(&all, &off));
 		tu_recorder__free(&all);
 		*ret = 0;
 	}
 	ms_capture_reader__close(r);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	if (json_object_object_get_ex(rep, "session", &sess))
 		json_object_object_del(sess, "started");
 	ms_session__free(s);
@@ -302,7 +302,7 @@ static void a_recording_that_ran_out_of_space_replays_its_prefix(void **state)
 			s = ms_session__new(&o, err, sizeof(err));
 			if (!s)
 				_exit(2);
-			end = ms_synth__run(s, &so);
+			end = ms_synth__run(&s->stream, &so);
 			/* the writer says so: exit 7 when it reported the write error */
 			ret = ms_session__end(s, end, 0, err, sizeof(err));
 			ms_session__free(s);

@@ -86,7 +86,7 @@ static void nothing_is_recorded_when_no_host_device_is_watched(void **state)
 	}
 	s = ms_session__new(&so, err, sizeof(err));
 	ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec);
-	c = ms_collect__open(s, &o, err, sizeof(err));
+	c = ms_collect__open(&s->stream, &o, err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(kmem_open(&k), 0);
 	dev = kmem_device(&k, FX_DEV_NAME, -1);

@@ -209,9 +209,9 @@ static void sixty_four_watched_devices_are_each_found_and_a_65th_refused(void **
 
 	s = ms_session__new(&so, err, sizeof(err));
 	for (int i = 0; i <= MS_BPF_MAX_DEVS; i++)
-		ms_session__add_device(s, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-				       names[i]);
-	assert_null(ms_collect__open(s, &o, err, sizeof(err)));
+		ms_stream__add_device(&s->stream, 1, MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
+				      MS_DEV_NONE, names[i]);
+	assert_null(ms_collect__open(&s->stream, &o, err, sizeof(err)));
 	assert_non_null(strstr(err, "more than 64 host devices"));
 	ms_session__free(s);
 }

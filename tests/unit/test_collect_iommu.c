@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <migscope/loop.h>
+#include <migscope/session.h>
 
 #include "collect_fx.h"
 #include "../../src/sources/collect_int.h"
@@ -83,7 +84,7 @@ static void map_records_only_come_from_the_watched_processes(void **state)
 		fx_close(&f);
 		o.nr_iommu_pids = MS_BPF_MAX_TGIDS + 1;
 		s = ms_session__new(&so, err, sizeof(err));
-		assert_null(ms_collect__open(s, &o, err, sizeof(err)));
+		assert_null(ms_collect__open(&s->stream, &o, err, sizeof(err)));
 		assert_non_null(strstr(err, "more than 64 QEMU processes"));
 		ms_session__free(s);
 	}
@@ -193,7 +194,7 @@ static void recursion_misses_become_one_loss_for_every_device(void **state)
 
 	assert_non_null(s);
 	ms_bus__subscribe(&s->bus, MS_EV_BIT(MS_EV_LOSS), tu_recorder__on_event, &rec);
-	r.s = s;
+	r.s = &s->stream;
 	ms_ring__note_recursion(&r, 0);
 	assert_int_equal(rec.count, 0);
 	ms_ring__note_recursion(&r, 5);
@@ -323,7 +324,7 @@ static void sigterm_stops_the_loop_and_close_detaches_everything(void **state)
 	assert_non_null(l);
 	fds = count_fds();
 	ms_bpf__set_notes(NULL);
-	c = ms_collect__open(s, NULL, err, sizeof(err));
+	c = ms_collect__open(&s->stream, NULL, err, sizeof(err));
 	assert_non_null(c);
 	n = ms_collect__status(c, &st);
 	for (size_t i = 0; i < n; i++)
@@ -363,7 +364,7 @@ static void skipped_collectors_are_noted_once_with_their_reason(void **state)
 	ms_bpf__set_notes(f);
 	s = ms_session__new(&so, err, sizeof(err));
 	for (int i = 0; i < 2; i++) {
-		struct ms_collect *c = ms_collect__open(s, &o, err, sizeof(err));
+		struct ms_collect *c = ms_collect__open(&s->stream, &o, err, sizeof(err));
 		const struct ms_collector_status *st;
 		size_t n;
 

@@ -14,6 +14,7 @@
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
 #include <migscope/qemu_trace.h>
+#include <migscope/session.h>
 
 #include "../bpf/kmem.h"
 #include "testutil.h"
@@ -189,7 +190,7 @@ static void probes_of_a_qemu_process_become_records_in_firing_order(void **state
 	pid = spawn(fake_qemu(), &go, &said);
 	assert_non_null(fgets(line, sizeof(line), said));
 	assert_string_equal(line, "ready\n");
-	u = ms_usdt__open(s, pid, &uo, err, sizeof(err));
+	u = ms_usdt__open(&s->stream, pid, &uo, err, sizeof(err));
 	if (!u)
 		fail_msg("ms_usdt__open: %s", err);
 	assert_int_equal(ms_usdt__status(u, &st), MS_QP__MAX);
@@ -299,11 +300,11 @@ static void attaching_to_a_process_without_probes_says_why(void **state)
 		execl("/bin/sleep", "sleep", "10", (char *)NULL);
 		_exit(127);
 	}
-	assert_null(ms_usdt__open(s, pid, NULL, err, sizeof(err)));
+	assert_null(ms_usdt__open(&s->stream, pid, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "has no QEMU USDT probes"));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_null(ms_usdt__open(s, pid, NULL, err, sizeof(err)));
+	assert_null(ms_usdt__open(&s->stream, pid, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "no process"));
 	ms_session__free(s);
 }
@@ -322,7 +323,7 @@ static void without_a_pid_the_programs_load_and_wait_for_one(void **state)
 		return;
 	}
 	s = ms_session__new(&so, err, sizeof(err));
-	u = ms_usdt__open(s, 0, NULL, err, sizeof(err));
+	u = ms_usdt__open(&s->stream, 0, NULL, err, sizeof(err));
 	assert_non_null(u);
 	assert_int_equal(ms_usdt__status(u, &st), MS_QP__MAX);
 	for (size_t i = 0; i < MS_QP__MAX; i++) {

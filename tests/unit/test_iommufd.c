@@ -161,8 +161,8 @@ static void rig_init(struct rig *r)
 	ms_tracker__keep_session_pages(r->s->tracker);
 	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec),
 			 0);
-	r->dev = ms_session__add_device(r->s, ms_now_ns(), MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
-					MS_DEV_NONE, "iommufd_mock0");
+	r->dev = ms_stream__add_device(&r->s->stream, ms_now_ns(), MS_DEV_KIND_HOST, MS_ROLE_SOURCE,
+				       0, MS_DEV_NONE, "iommufd_mock0");
 }
 
 static struct ms_iommufd *rig_open(struct rig *r, const struct ms_range *ranges, uint32_t nr,
@@ -178,7 +178,7 @@ static struct ms_iommufd *rig_open(struct rig *r, const struct ms_range *ranges,
 		.sys = &fake_sys,
 	};
 
-	r->src = ms_iommufd__open(r->s, r->dev, &o, r->err, sizeof(r->err));
+	r->src = ms_iommufd__open(&r->s->stream, r->dev, &o, r->err, sizeof(r->err));
 	return r->src;
 }
 
@@ -484,7 +484,7 @@ static void test_iommufd_bad_opts(void **state)
 		};
 
 		rig_init(&r);
-		assert_null(ms_iommufd__open(r.s, r.dev, &o, r.err, sizeof(r.err)));
+		assert_null(ms_iommufd__open(&r.s->stream, r.dev, &o, r.err, sizeof(r.err)));
 		if (!strstr(r.err, cases[i].err))
 			fail_msg("case %zu: '%s' lacks '%s'", i, r.err, cases[i].err);
 		assert_int_equal(strncmp(r.err, "iommufd hwpt 7: ", 16), 0);
@@ -573,7 +573,7 @@ static void fentry_record(struct rig *r, uint64_t iova)
 	w.len = 2048;
 	w.source = MS_SRC_HW_DIRTY;
 	w.dir = 2; /* MS_DMA_FROM_DEVICE */
-	ms_session__publish(r->s, &w.hdr);
+	ms_stream__publish(&r->s->stream, &w.hdr);
 }
 
 /* The fentry's records of the reads, published at the end of the reads as a drained ring. */
@@ -638,7 +638,7 @@ static void test_iommufd_crosscheck(void **state)
 		rig_init(&r);
 		fk.fill_bits = fewer ? 0x9800 / 2048 : 0; /* round 1's 0x9800 is left out */
 		h.r = &r;
-		r.src = ms_iommufd__open(r.s, r.dev, &o, r.err, sizeof(r.err));
+		r.src = ms_iommufd__open(&r.s->stream, r.dev, &o, r.err, sizeof(r.err));
 		assert_non_null(r.src);
 		assert_int_equal(ms_iommufd__start(r.src), 0);
 		for (int k = 0; k < 2; k++) {
@@ -660,7 +660,7 @@ static void test_iommufd_crosscheck(void **state)
 		assert_int_equal(sum.discrepancy_pages, miss + fewer);
 		assert_int_equal(sum.unconfirmed_pages, 0);
 
-		j = ms_tracker__device_json(r.s->tracker, r.dev, 0);
+		j = ms_report__dirty_json(r.s->tracker, r.dev, 0);
 		arr = tu_json_get(j, "discrepancies");
 		assert_non_null(arr);
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {

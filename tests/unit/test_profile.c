@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <migscope/profile.h>
+#include <migscope/session.h>
 #include <migscope/vfio_fsm.h>
 
 #include "devtest.h"
@@ -37,7 +38,7 @@ static void run(struct run *r, uint64_t seed, const char *const *specs, size_t n
 	assert_non_null(r->s);
 	assert_int_equal(ms_bus__subscribe(&r->s->bus, MS_EV_ALL, tu_recorder__on_event, &r->rec),
 			 0);
-	r->ret = ms_profile__run(r->s, &o, &r->res);
+	r->ret = ms_profile__run(&r->s->stream, &o, &r->res);
 }
 
 static void run_free(struct run *r)

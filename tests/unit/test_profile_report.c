@@ -22,6 +22,7 @@
 #include <migscope/capture.h>
 #include <migscope/profile.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 
 #include "testproc.h"
 #include "testutil.h"
@@ -53,11 +54,11 @@ static void profile(struct prof *p, const char *spec, uint64_t bw, uint64_t dura
 	o.nr_specs = 1;
 	p->s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(p->s);
-	if (ms_profile__run(p->s, &o, res))
+	if (ms_profile__run(&p->s->stream, &o, res))
 		fail_msg("profile %s: %s", spec, res->err);
 	assert_true(res->verified);
 	assert_int_equal(ms_session__end(p->s, res->end_ns, 0, err, sizeof(err)), 0);
-	p->report = ms_report__json(p->s);
+	p->report = ms_report__json(&p->s->view);
 }
 
 static void prof_free(struct prof *p)
@@ -123,7 +124,7 @@ static void assert_replay_gives_the_same_json(const struct prof *p)
 	assert_non_null(s);
 	assert_int_equal(ms_capture_reader__replay(r, &s->bus, NULL, err, sizeof(err)), 0);
 	ms_capture_reader__close(r);
-	again = ms_report__json(s);
+	again = ms_report__json(&s->view);
 	assert_string_equal(json_object_to_json_string(again),
 			    json_object_to_json_string(p->report));
 	json_object_put(again);
@@ -207,7 +208,7 @@ static void light_workload_is_converging_within_the_limit(void **state)
 	/* the dirty tracker's pages, in the JSON and in the table's column */
 	assert_true(num(d, "dirty.pages") > 0);
 	f = open_memstream(&text, &len);
-	ms_report__print_text(p.s, f);
+	ms_report__print_text(&p.s->view, f);
 	fclose(f);
 	snprintf(row, sizeof(row), " %-11s %12lld\n", "converging",
 		 (long long)num(d, "dirty.pages"));
@@ -282,7 +283,7 @@ static void reinit_events_are_in_the_report(void **state)
 	assert_string_equal(str(d, "convergence.verdict"), "converging");
 	assert_downtime_from_parameters(d, bw);
 	f = open_memstream(&text, &len);
-	ms_report__print_text(p.s, f);
+	ms_report__print_text(&p.s->view, f);
 	fclose(f);
 	assert_non_null(strstr(text, "2 REINIT events"));
 	free(text);

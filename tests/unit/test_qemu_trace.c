@@ -8,6 +8,7 @@
 #include <migscope/loop.h>
 #include <migscope/qemu.h>
 #include <migscope/qemu_trace.h>
+#include <migscope/session.h>
 #include <migscope/vfio_compat.h>
 
 #include "testutil.h"
@@ -31,7 +32,7 @@ static void env_init(struct env *e, const struct ms_qemu_trace_opts *o)
 	assert_non_null(e->s);
 	assert_int_equal(ms_bus__subscribe(&e->s->bus, MS_EV_ALL, tu_recorder__on_event, &e->rec),
 			 0);
-	e->t = ms_qemu_trace__new(e->s, o);
+	e->t = ms_qemu_trace__new(&e->s->stream, o);
 	assert_non_null(e->t);
 }
 

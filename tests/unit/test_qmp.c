@@ -15,6 +15,7 @@
 #include <migscope/loop.h>
 #include <migscope/qemu.h>
 #include <migscope/qmp.h>
+#include <migscope/session.h>
 #include <migscope/vfio_compat.h>
 
 #include "testutil.h"
@@ -39,7 +40,7 @@ static void env_init(struct env *e, const struct ms_qmp_opts *o)
 	assert_non_null(e->s);
 	assert_int_equal(ms_bus__subscribe(&e->s->bus, MS_EV_ALL, tu_recorder__on_event, &e->rec),
 			 0);
-	e->q = ms_qmp__new(e->s, o);
+	e->q = ms_qmp__new(&e->s->stream, o);
 	assert_non_null(e->q);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ms_qmp__attach(e->q, sv[0]);
@@ -495,7 +496,7 @@ static void connect_reads_limits_and_a_vanishing_qemu_is_reported(void **state)
 	close(lfd);
 
 	s = ms_session__new(&so, err, sizeof(err));
-	q = ms_qmp__new(s, &o);
+	q = ms_qmp__new(&s->stream, &o);
 	assert_int_equal(ms_qmp__connect(q, err, sizeof(err)), 0);
 	assert_string_equal(ms_qmp__info(q)->version, "9.2.1");
 	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 250);
@@ -518,7 +519,7 @@ static void connect_reads_limits_and_a_vanishing_qemu_is_reported(void **state)
 
 	/* nobody listening */
 	s = ms_session__new(&so, err, sizeof(err));
-	q = ms_qmp__new(s, &o);
+	q = ms_qmp__new(&s->stream, &o);
 	assert_int_equal(ms_qmp__connect(q, err, sizeof(err)), -ECONNREFUSED);
 	assert_non_null(strstr(err, path));
 	ms_qmp__free(q);
@@ -568,7 +569,7 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
-	q = ms_qmp__new(s, &qo);
+	q = ms_qmp__new(&s->stream, &qo);
 	assert_non_null(q);
 	ms_qmp__transcript(q);
 
@@ -588,7 +589,7 @@ static void transcript_replies_match_in_order_and_limits_follow_what_qemu_accept
 	assert_int_equal(ms_qmp__info(q)->downtime_limit_ms, 300);
 	assert_string_equal(ms_qmp__error(q), "");
 
-	ms_session__begin_at(s, 20, 20, 20, MS_SESSION_IMPORT, 300000000ull, 67108864, 0);
+	ms_stream__begin_at(&s->stream, 20, 20, 20, MS_SESSION_IMPORT, 300000000ull, 67108864, 0);
 	ms_qmp__connected(q, 20);
 	/* migrate's empty reply is not taken for query-migrate's */
 	sent(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:/x\"}}", 21);

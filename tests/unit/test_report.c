@@ -84,7 +84,7 @@ static double num(struct json_object *o, const char *path)
 static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(void **state)
 {
 	struct ms_session *s = profile_like(NULL);
-	struct json_object *r = ms_report__json(s), *d, *arcs;
+	struct json_object *r = ms_report__json(&s->view), *d, *arcs;
 
 	/*
 	 * every pair stops at 3000 ms: 3 ms to STOP_COPY; the fast one then moves
@@ -134,7 +134,7 @@ static void json_report_gives_downtime_arcs_and_verdicts_the_workloads_imply(voi
 
 static char *json_text(struct ms_session *s)
 {
-	struct json_object *r = ms_report__json(s);
+	struct json_object *r = ms_report__json(&s->view);
 	char *t = strdup(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY));
 
 	json_object_put(r);
@@ -147,7 +147,7 @@ static char *text_report(struct ms_session *s)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	return buf;
 }
@@ -203,7 +203,7 @@ static void perfetto_trace_is_trace_event_json_with_slices_and_counters(void **s
 	int slices_arc = 0, slices_state = 0, pending = 0, dirty_rate = 0, names = 0, reinit = 0;
 	int vm_downtime = 0, pass1 = 0;
 
-	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
+	assert_int_equal(ms_report__perfetto(&s->view, path, err, sizeof(err)), 0);
 	root = json_object_from_file(path);
 	assert_non_null(root);
 	assert_true(json_object_object_get_ex(root, "traceEvents", &evs));
@@ -299,7 +299,7 @@ static void svg_is_well_formed_and_plots_each_device_with_threshold_and_switchov
 	char *path = tu_tmp_path(".svg"), err[MS_ERR_LEN];
 	unsigned char *doc;
 
-	assert_int_equal(ms_report__svg(s, path, err, sizeof(err)), 0);
+	assert_int_equal(ms_report__svg(&s->view, path, err, sizeof(err)), 0);
 	tu_read_file(path, &doc);
 	assert_non_null(strstr((char *)doc, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
 	assert_balanced_xml((char *)doc);
@@ -360,7 +360,7 @@ static struct ms_session *limits_changed_and_bounded(void)
 static void limit_changes_and_downtime_bounds_are_in_every_report(void **state)
 {
 	struct ms_session *s = limits_changed_and_bounded();
-	struct json_object *r = ms_report__json(s), *m = tu_json_get(r, "migration"), *l, *b;
+	struct json_object *r = ms_report__json(&s->view), *m = tu_json_get(r, "migration"), *l, *b;
 	char *text = text_report(s), *path = tu_tmp_path(".svg"), err[MS_ERR_LEN];
 	unsigned char *doc;
 
@@ -392,14 +392,14 @@ static void limit_changes_and_downtime_bounds_are_in_every_report(void **state)
 	    strstr(text, "changed by +0.200 s (after +0.150 s): limit 20.0 ms, bandwidth 8.0 MiB/s"));
 	assert_non_null(strstr(text, "downtime read from runstate finish-migrate to runstate"));
 
-	assert_int_equal(ms_report__svg(s, path, err, sizeof(err)), 0);
+	assert_int_equal(ms_report__svg(&s->view, path, err, sizeof(err)), 0);
 	tu_read_file(path, &doc);
 	assert_balanced_xml((char *)doc);
 	/* the threshold steps where the limit changed: one path per panel */
 	assert_true(count((char *)doc, "<path fill=\"none\" stroke=\"#c62828\"") >= 1);
 	free(doc);
 	/* the limit as a counter from the start, at the change and to the end */
-	assert_int_equal(ms_report__perfetto(s, path, err, sizeof(err)), 0);
+	assert_int_equal(ms_report__perfetto(&s->view, path, err, sizeof(err)), 0);
 	tu_read_file(path, &doc);
 	assert_int_equal(count((char *)doc, "\"VM downtime limit\""), 3);
 	assert_int_equal(count((char *)doc, "\"limits changed\""), 1);
@@ -416,10 +416,12 @@ static void output_file_errors_name_the_file(void **state)
 	struct ms_session *s = profile_like(NULL);
 	char err[MS_ERR_LEN];
 
-	assert_int_equal(ms_report__svg(s, "/nonexistent/dir/p.svg", err, sizeof(err)), -ENOENT);
+	assert_int_equal(ms_report__svg(&s->view, "/nonexistent/dir/p.svg", err, sizeof(err)),
+			 -ENOENT);
 	assert_string_equal(err,
 			    "/nonexistent/dir/p.svg: failed to create: No such file or directory");
-	assert_int_equal(ms_report__perfetto(s, "/nonexistent/t.json", err, sizeof(err)), -ENOENT);
+	assert_int_equal(ms_report__perfetto(&s->view, "/nonexistent/t.json", err, sizeof(err)),
+			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/t.json: failed to create"));
 	ms_session__free(s);
 }
@@ -475,7 +477,7 @@ static void no_verdict_where_none_is_expected(void **state)
 	tb_section(s, apic, 10, 3, MS_SECTION_SAVE_START);
 	tb_section(s, apic, 11, 3, MS_SECTION_SAVE_END);
 	tb_pending(s, ram, 10, 64 * TB_MIB, MS_STAT_UNSET);
-	r = ms_report__json(s);
+	r = ms_report__json(&s->view);
 	assert_string_equal(str(device(r, "src"), "convergence.verdict"), "unknown");
 	assert_null(tu_json_get(device(r, "dst"), "convergence.verdict"));
 	assert_null(tu_json_get(device(r, "apic"), "convergence.verdict"));
@@ -512,7 +514,7 @@ static void pass_list_keeps_the_first_and_the_last_passes(void **state)
 		tb_pass(s, ram, 100.0 * i, i + 1, (2048 - i) * 1024ull);
 		tb_pending(s, ram, 100.0 * i, (2048 - i) * 1024ull, 80 * 1024);
 	}
-	r = ms_report__json(s);
+	r = ms_report__json(&s->view);
 	pl = tu_json_get(device(r, "ram"), "convergence.pass_list");
 	assert_int_equal((int)num(device(r, "ram"), "convergence.passes"), 149);
 	assert_int_equal(json_object_array_length(pl), 100);

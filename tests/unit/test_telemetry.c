@@ -354,10 +354,10 @@ static void a_device_whose_whole_state_fits_is_converging_never_stalled(void **s
 {
 	struct ms_session *s = limited_session();
 	uint32_t mtty = tb_dev(s, "mtty", MS_DEV_KIND_VFIO, MS_ROLE_SOURCE, MS_DEV_NONE);
-	uint32_t small = ms_session__add_device(s, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
-						VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "small");
-	uint32_t big = ms_session__add_device(s, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
-					      VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "big");
+	uint32_t small = ms_stream__add_device(&s->stream, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
+					       VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "small");
+	uint32_t big = ms_stream__add_device(&s->stream, TB_T0, MS_DEV_KIND_VFIO, MS_ROLE_SOURCE,
+					     VFIO_MIGRATION_STOP_COPY, MS_DEV_NONE, "big");
 	struct ms_tm_report r;
 
 	for (int i = 0; i < 20; i++) {
@@ -449,7 +449,7 @@ static void two_samples_above_threshold_are_unknown(void **state)
 static uint32_t add_pair(struct ms_session *s, const char *name, double shift, double extra)
 {
 	char dn[32];
-	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->stream.next_dev_id + 1);
 	uint32_t dst;
 
 	snprintf(dn, sizeof(dn), "%s-dst", name);
@@ -654,7 +654,7 @@ static void virtio_modes_nested_in_vfio_arcs_leave_the_downtime_alone(void **sta
 	tb_mode(s, a, 1, 2, 1004.5, 0.5);     /* Stop -> Freeze inside -> STOP_COPY */
 	tb_mode(s, a + 1, 2, 1, 1044, 1);     /* Freeze -> Stop inside STOP -> RUNNING_P2P */
 	tb_mode(s, a + 1, 1, 0, 1049.8, 0.5); /* Stop -> Active inside RUNNING_P2P -> RUNNING */
-	v = tb_dev(s, "vblk", MS_DEV_KIND_VIRTIO, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	v = tb_dev(s, "vblk", MS_DEV_KIND_VIRTIO, MS_ROLE_SOURCE, s->stream.next_dev_id + 1);
 	vd = tb_dev(s, "vblk-dst", MS_DEV_KIND_VIRTIO, MS_ROLE_DEST, v);
 	tb_mode(s, v, 0, 1, 2001, 1);
 	tb_mode(s, v, 1, 2, 2003, 2);
@@ -917,7 +917,7 @@ static void qmp_ram_remaining_does_not_mix_into_a_trace_log_series(void **state)
 	q.precopy = 5 * TB_MIB; /* RAM only: a different measure */
 	q.threshold = MS_STAT_UNSET;
 	q.origin = MS_PENDING_QMP;
-	ms_session__publish(s, &q.hdr);
+	ms_stream__publish(&s->stream, &q.hdr);
 	tb_pending(s, d, 200, 100 * TB_MIB, MS_STAT_UNSET);
 	analyze(s, &r);
 	assert_int_equal(r.dev[d].conv.samples, 3);

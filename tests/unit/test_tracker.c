@@ -32,14 +32,14 @@ static struct ms_session *new_session(void)
 	struct ms_session *s = ms_session__new(&o, err, sizeof(err));
 
 	assert_non_null(s);
-	ms_session__begin(s, now, MS_SESSION_SYNTH, 0, 0, 0);
+	ms_stream__begin(&s->stream, now, MS_SESSION_SYNTH, 0, 0, 0);
 	return s;
 }
 
 static uint32_t add_dev(struct ms_session *s, const char *name)
 {
-	return ms_session__add_device(s, now, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0, MS_DEV_NONE,
-				      name);
+	return ms_stream__add_device(&s->stream, now, MS_DEV_KIND_REF, MS_ROLE_SOURCE, 0,
+				     MS_DEV_NONE, name);
 }
 
 static void start_n(struct ms_session *s, uint32_t dev, uint64_t page_size,
@@ -56,7 +56,7 @@ static void start_n(struct ms_session *s, uint32_t dev, uint64_t page_size,
 	ev.t.page_size = page_size;
 	ev.t.nr_ranges = claimed;
 	memcpy(ev.r, r, nr * sizeof(*r));
-	ms_session__publish(s, &ev.t.hdr);
+	ms_stream__publish(&s->stream, &ev.t.hdr);
 }
 
 static void start(struct ms_session *s, uint32_t dev, uint64_t page_size, const struct ms_range *r,
@@ -69,7 +69,7 @@ static void stop(struct ms_session *s, uint32_t dev)
 {
 	struct ms_event_hdr h = { MS_EV_TRACK_STOP, 0, dev, now++ };
 
-	ms_session__publish(s, &h);
+	ms_stream__publish(&s->stream, &h);
 }
 
 static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t iova, uint64_t len)
@@ -80,7 +80,7 @@ static void write_rec(struct ms_session *s, uint32_t dev, uint32_t src, uint64_t
 	w.iova = iova;
 	w.len = len;
 	w.source = src;
-	ms_session__publish(s, &w.hdr);
+	ms_stream__publish(&s->stream, &w.hdr);
 }
 
 static void harvest(struct ms_session *s, uint32_t dev, uint64_t iova, uint64_t len,
@@ -92,7 +92,7 @@ static void harvest(struct ms_session *s, uint32_t dev, uint64_t iova, uint64_t 
 	h.iova = iova;
 	h.len = len;
 	h.page_size = page_size;
-	ms_session__publish(s, &h.hdr);
+	ms_stream__publish(&s->stream, &h.hdr);
 }
 
 static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t iova, uint64_t len)
@@ -104,7 +104,7 @@ static void loss(struct ms_session *s, uint32_t dev, uint32_t reason, uint64_t i
 	l.count = 7;
 	l.iova = iova;
 	l.len = len;
-	ms_session__publish(s, &l.hdr);
+	ms_stream__publish(&s->stream, &l.hdr);
 }
 
 static void map(struct ms_session *s, uint64_t iova, uint64_t size)
@@ -115,7 +115,7 @@ static void map(struct ms_session *s, uint64_t iova, uint64_t size)
 	m.iova = iova;
 	m.paddr = iova;
 	m.size = size;
-	ms_session__publish(s, &m.hdr);
+	ms_stream__publish(&s->stream, &m.hdr);
 }
 
 static void unmap(struct ms_session *s, uint64_t iova, uint64_t size)
@@ -126,7 +126,7 @@ static void unmap(struct ms_session *s, uint64_t iova, uint64_t size)
 	u.iova = iova;
 	u.size = size;
 	u.unmapped = size;
-	ms_session__publish(s, &u.hdr);
+	ms_stream__publish(&s->stream, &u.hdr);
 }
 
 /* --- looking at the result --------------------------------------------------------- */
@@ -153,7 +153,7 @@ static uint64_t dirty_word(struct ms_session *s, uint32_t dev, uint64_t iova, un
 /* The JSON "dirty" object of a device, as text, for substring checks. */
 static char *dirty_json(struct ms_session *s, uint32_t dev)
 {
-	struct json_object *o = ms_tracker__device_json(s->tracker, dev, 0);
+	struct json_object *o = ms_report__dirty_json(s->tracker, dev, 0);
 	char *str;
 
 	assert_non_null(o);
@@ -999,7 +999,7 @@ static void bad_device_records_widen_conservatively(void **state)
 	harvest(s, d, 0, 0, PS);
 	MS_EVENT_INIT(&shortrec, MS_EV_DMA_WRITE, ms_ev_dma_write, d, now++);
 	shortrec.hdr.len = 8;
-	ms_session__publish(s, &shortrec.hdr);
+	ms_stream__publish(&s->stream, &shortrec.hdr);
 	assert_int_equal(dirty_word(s, d, 0x10000, 16), 0xffff);
 	j = dirty_json(s, d);
 	assert_contains(j, "\"cause\":\"wrapping_record\"");
@@ -1025,7 +1025,7 @@ static void report_has_a_dirty_object_per_device_and_a_dirty_section(void **stat
 	write_rec(s, d, MS_SRC_DMA_UNMAP, 0, 2 * PS);
 	write_rec(s, d, MS_SRC_VIRTIO_WR, 0, PS);
 	loss(s, d, MS_LOSS_RINGBUF_DROP, 0, 0);
-	rep = ms_report__json(s);
+	rep = ms_report__json(&s->view);
 	dev = ms_report__device(rep, d);
 	assert_true(json_object_object_get_ex(dev, "dirty", &dirty));
 	assert_true(json_object_object_get_ex(dirty, "pages", &v));
@@ -1042,7 +1042,7 @@ static void report_has_a_dirty_object_per_device_and_a_dirty_section(void **stat
 	json_object_put(rep);
 
 	f = open_memstream(&text, &len);
-	ms_report__print_text(s, f);
+	ms_report__print_text(&s->view, f);
 	fclose(f);
 	assert_contains(text, "DIRTY");
 	assert_contains(text, "nic0");
@@ -1075,7 +1075,7 @@ static void replay_of_a_capture_gives_the_same_dirty_report(void **state)
 	loss(s, d, MS_LOSS_RINGBUF_DROP, 0x100000, 8 * PS);
 	unmap(s, 0x100000 + 900 * PS, 4 * PS);
 	assert_int_equal(ms_session__end(s, now++, 0, err, sizeof(err)), 0);
-	a = ms_report__json(s);
+	a = ms_report__json(&s->view);
 
 	rd = ms_capture_reader__open(path, err, sizeof(err));
 	assert_non_null(rd);
@@ -1084,7 +1084,7 @@ static void replay_of_a_capture_gives_the_same_dirty_report(void **state)
 	r = ms_session__new(&o, err, sizeof(err));
 	assert_int_equal(ms_capture_reader__replay(rd, &r->bus, NULL, err, sizeof(err)), 0);
 	ms_capture_reader__close(rd);
-	b = ms_report__json(r);
+	b = ms_report__json(&r->view);
 	assert_string_equal(json_object_to_json_string(ms_report__device(a, d)),
 			    json_object_to_json_string(ms_report__device(b, d)));
 	json_object_put(a);

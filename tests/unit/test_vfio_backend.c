@@ -12,6 +12,7 @@
 #include <migscope/devset.h>
 #include <migscope/profile.h>
 #include <migscope/report.h>
+#include <migscope/session.h>
 #include <migscope/vfio_compat.h>
 #include <migscope/vfio_dev.h>
 #include <migscope/vfio_fsm.h>
@@ -786,7 +787,7 @@ static void profile_moves_a_real_device_s_stream_to_its_destination(void **state
 	    0);
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(s);
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	assert_true(res.verified);
 	assert_int_equal(res.bytes_moved, STREAM);
@@ -820,7 +821,7 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 	    0);
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	assert_true(res.verified);
 	assert_int_equal(res.bytes_moved, STREAM);
@@ -840,7 +841,8 @@ static void profile_drives_an_mtty_like_device_as_against_the_real_one(void **st
 	 * real mtty in the VM lane (tests/vm/check_02_mtty_profile.sh).
 	 */
 	{
-		struct json_object *rep = ms_report__json(s), *dev = ms_report__device(rep, id);
+		struct json_object *rep = ms_report__json(&s->view),
+				   *dev = ms_report__device(rep, id);
 
 		assert_non_null(dev);
 		assert_string_equal(json_object_get_string(tu_json_get(dev, "convergence.verdict")),
@@ -871,7 +873,7 @@ static void profile_resumes_a_device_from_its_own_saved_state(void **state)
 	assert_int_equal(ms_devspec__parse("vfio:/dev/vfio/devices/vfio0", &sp, err, sizeof(err)),
 			 0);
 	s = ms_session__new(&so, err, sizeof(err));
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	assert_true(res.verified);
 	assert_int_equal(fk.dev[0].load_len, STREAM);
@@ -901,7 +903,7 @@ static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void *
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	ids[0] = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0");
 	ids[1] = ms_devices__find(&s->devices, MS_DEV_KIND_VFIO, "vfio0.dst");
@@ -933,7 +935,7 @@ static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void *
 	o.nr_specs = 1;
 	o.collectors = MS_PROFILE_COLLECT_ON;
 	s = ms_session__new(&so, err, sizeof(err));
-	assert_int_not_equal(ms_profile__run(s, &o, &res), 0);
+	assert_int_not_equal(ms_profile__run(&s->stream, &o, &res), 0);
 	assert_non_null(strstr(res.err, "--collectors on: the kernel's arcs cannot be watched: "));
 	assert_int_equal(fk.nr_states_set, 0);
 	ms_session__free(s);
@@ -944,7 +946,7 @@ static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void *
 	assert_int_equal(
 	    ms_devspec__parse("vfio:/dev/vfio/devices/vfio7", &sp[0], err, sizeof(err)), 0);
 	s = ms_session__new(&so, err, sizeof(err));
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	assert_string_equal(res.arcs_note, "no VFIO device's kernel name is known");
 	ms_session__free(s);
@@ -955,7 +957,7 @@ static void profile_says_per_device_whether_the_kernel_s_arcs_are_watched(void *
 	memset(&rec, 0, sizeof(rec));
 	s = ms_session__new(&so, err, sizeof(err));
 	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
-	if (ms_profile__run(s, &o, &res))
+	if (ms_profile__run(&s->stream, &o, &res))
 		fail_msg("%s", res.err);
 	assert_int_equal(tu_recorder__count(&rec, MS_EV_ARC_WATCH), 0);
 	ms_session__free(s);
@@ -1022,7 +1024,7 @@ static void enomsg_in_stop_copy_fails_the_run_instead_of_losing_the_rest(void **
 			      sizeof(err)),
 	    0);
 	s = ms_session__new(&so, err, sizeof(err));
-	assert_int_equal(ms_profile__run(s, &o, &res), -EPROTO);
+	assert_int_equal(ms_profile__run(&s->stream, &o, &res), -EPROTO);
 	assert_string_equal(res.err,
 			    "vfio0: data read: ENOMSG in STOP_COPY, where only a 0 read ends "
 			    "the stream; every device rolled back to RUNNING");

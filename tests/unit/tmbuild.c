@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <migscope/capture.h>
+#include <migscope/session.h>
 
 #include "testutil.h"
 #include "tmbuild.h"
@@ -21,13 +22,14 @@ struct ms_session *tb_session(const char *record_path, uint64_t limit_ms, uint64
 	struct ms_session *s = ms_session__new(&o, err, sizeof(err));
 
 	assert_non_null(s);
-	ms_session__begin(s, TB_T0, MS_SESSION_PROFILE, limit_ms * 1000000ull, bandwidth_bps, 4096);
+	ms_stream__begin(&s->stream, TB_T0, MS_SESSION_PROFILE, limit_ms * 1000000ull,
+			 bandwidth_bps, 4096);
 	return s;
 }
 
 uint32_t tb_dev(struct ms_session *s, const char *name, uint16_t kind, uint16_t role, uint32_t peer)
 {
-	return ms_session__add_device(s, TB_T0, kind, role, 0, peer, name);
+	return ms_stream__add_device(&s->stream, TB_T0, kind, role, 0, peer, name);
 }
 
 static void arc(struct ms_session *s, uint32_t dev, uint16_t domain, uint8_t from, uint8_t to,
@@ -40,7 +42,7 @@ static void arc(struct ms_session *s, uint32_t dev, uint16_t domain, uint8_t fro
 	e.from = from;
 	e.to = to;
 	e.dur_ns = (uint64_t)(dur_ms * 1e6 + 0.5);
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_arc(struct ms_session *s, uint32_t dev, uint8_t from, uint8_t to, double end_ms,
@@ -64,7 +66,7 @@ void tb_precopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t initia
 	e.initial_bytes = initial;
 	e.dirty_bytes = dirty;
 	e.flags = flags;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_stopcopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes)
@@ -73,7 +75,7 @@ void tb_stopcopy(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes
 
 	MS_EVENT_INIT(&e, MS_EV_STOPCOPY_SIZE, ms_ev_stopcopy_size, dev, tb_ns(t_ms));
 	e.bytes = bytes;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_data(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes, uint32_t phase)
@@ -83,7 +85,7 @@ void tb_data(struct ms_session *s, uint32_t dev, double t_ms, uint64_t bytes, ui
 	MS_EVENT_INIT(&e, MS_EV_DATA, ms_ev_data, dev, tb_ns(t_ms));
 	e.bytes = bytes;
 	e.phase = phase;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_switchover(struct ms_session *s, uint32_t dev, double t_ms, uint32_t phase)
@@ -92,7 +94,7 @@ void tb_switchover(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pha
 
 	MS_EVENT_INIT(&e, MS_EV_SWITCHOVER, ms_ev_switchover, dev, tb_ns(t_ms));
 	e.phase = phase;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_runstate(struct ms_session *s, double t_ms, int running)
@@ -101,7 +103,7 @@ void tb_runstate(struct ms_session *s, double t_ms, int running)
 
 	MS_EVENT_INIT(&e, MS_EV_RUNSTATE, ms_ev_runstate, MS_DEV_NONE, tb_ns(t_ms));
 	e.running = (uint32_t)running;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t bandwidth_bps,
@@ -113,7 +115,7 @@ void tb_config(struct ms_session *s, double t_ms, uint64_t limit_ms, uint64_t ba
 	e.downtime_limit_ns = limit_ms * 1000000ull;
 	e.bandwidth_bps = bandwidth_bps;
 	e.changed_after_ns = tb_ns(after_ms);
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_mark(struct ms_session *s, double t_ms, uint32_t mark)
@@ -122,7 +124,7 @@ void tb_mark(struct ms_session *s, double t_ms, uint32_t mark)
 
 	MS_EVENT_INIT(&e, MS_EV_QEMU_MARK, ms_ev_qemu_mark, MS_DEV_NONE, tb_ns(t_ms));
 	e.mark = mark;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint)
@@ -132,7 +134,7 @@ void tb_checkpoint(struct ms_session *s, double t_ms, uint32_t checkpoint)
 	MS_EVENT_INIT(&e, MS_EV_QEMU_DOWNTIME, ms_ev_qemu_downtime, MS_DEV_NONE, tb_ns(t_ms));
 	e.kind = MS_DOWNTIME_CHECKPOINT;
 	e.checkpoint = checkpoint;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_status(struct ms_session *s, double t_ms, uint32_t status)
@@ -141,7 +143,7 @@ void tb_status(struct ms_session *s, double t_ms, uint32_t status)
 
 	MS_EVENT_INIT(&e, MS_EV_MIG_STATUS, ms_ev_mig_status, MS_DEV_NONE, tb_ns(t_ms));
 	e.status = status;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
@@ -153,7 +155,7 @@ void tb_pending(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precop
 	e.precopy = precopy;
 	e.threshold = threshold;
 	e.exact = 1;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_t precopy,
@@ -164,7 +166,7 @@ void tb_pending_between(struct ms_session *s, uint32_t dev, double t_ms, uint64_
 	MS_EVENT_INIT(&e, MS_EV_QEMU_PENDING, ms_ev_qemu_pending, dev, tb_ns(t_ms));
 	e.precopy = precopy;
 	e.threshold = threshold;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uint64_t left)
@@ -176,7 +178,7 @@ void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uin
 	e.origin = MS_PASS_QEMU_SYNC;
 	e.left = left;
 	e.dirty = MS_STAT_UNSET;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, uint32_t phase)
@@ -186,7 +188,7 @@ void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, ui
 	MS_EVENT_INIT(&e, MS_EV_QEMU_SECTION, ms_ev_qemu_section, dev, tb_ns(t_ms));
 	e.section_id = id;
 	e.phase = phase;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remaining,
@@ -203,7 +205,7 @@ void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remai
 	e.downtime_ms = downtime_ms;
 	e.total_time_ms = total_ms;
 	e.mbps_milli = mbps_milli;
-	ms_session__publish(s, &e.hdr);
+	ms_stream__publish(&s->stream, &e.hdr);
 }
 
 void tb_end(struct ms_session *s, double t_ms)
@@ -250,7 +252,7 @@ uint64_t tb_workload(struct ms_session *s, uint32_t dev, double t0_ms, double t1
 uint32_t tb_migrate_pair(struct ms_session *s, const char *name, double stop_ms,
 			 const struct tb_load *l)
 {
-	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->next_dev_id + 1);
+	uint32_t src = tb_dev(s, name, MS_DEV_KIND_REF, MS_ROLE_SOURCE, s->stream.next_dev_id + 1);
 	char dn[64];
 	uint32_t dst;
 	uint64_t bytes;
@@ -341,7 +343,7 @@ struct ms_session *tb_judge_at(const struct tu_recorder *rec, uint64_t cut, stru
 	assert_non_null(s);
 	while ((ev = tu_recorder__next(rec, &off)))
 		if (ev->ts_ns <= cut)
-			ms_session__publish(s, ev);
+			ms_stream__publish(&s->stream, ev);
 	assert_int_equal(ms_telemetry__analyze(&s->telemetry, &s->devices, r), 0);
 	return s;
 }

@@ -157,7 +157,7 @@ static void expect_tracker(struct ms_session *s, const char *when, uint64_t mapp
 	struct json_object *root = json_object_new_object(), *dt, *v;
 	uint64_t got_mapped = UINT64_MAX, got_maps = UINT64_MAX, got_unmaps = UINT64_MAX;
 
-	ms_tracker__report_json(s->tracker, root);
+	ms_report__tracker_json(s->tracker, root);
 	if (json_object_object_get_ex(root, "dirty_tracker", &dt)) {
 		if (json_object_object_get_ex(dt, "mapped_bytes", &v))
 			got_mapped = json_object_get_uint64(v);
@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 	/* only this process's maps: the kernel's own DMA API maps go through the same IOMMU */
 	co.iommu_pids = &self;
 	co.nr_iommu_pids = 1;
-	c = ms_collect__open(s, &co, err, sizeof(err));
+	c = ms_collect__open(&s->stream, &co, err, sizeof(err));
 	if (!c) {
 		printf("vm_iommu_map: %s\n", err);
 		goto out;

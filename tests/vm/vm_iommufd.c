@@ -290,12 +290,12 @@ int main(int argc, char **argv)
 	s = ms_session__new(&so, err, sizeof(err));
 	if (!s)
 		return die(1, "%s", err);
-	ms_session__begin(s, ms_now_ns(), MS_SESSION_WATCH, 0, 0, TRACK_PAGE);
-	dev = ms_session__add_device(s, ms_now_ns(), MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
-				     MS_DEV_NONE, name);
+	ms_stream__begin(&s->stream, ms_now_ns(), MS_SESSION_WATCH, 0, 0, TRACK_PAGE);
+	dev = ms_stream__add_device(&s->stream, ms_now_ns(), MS_DEV_KIND_HOST, MS_ROLE_SOURCE, 0,
+				    MS_DEV_NONE, name);
 	if (bpf) {
 		co.ringbuf_bytes = (uint32_t)ring;
-		col = ms_collect__open(s, &co, err, sizeof(err));
+		col = ms_collect__open(&s->stream, &co, err, sizeof(err));
 		if (!col)
 			return die(1, "failed to open the BPF collectors: %s", err);
 		{
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
 			.hook_ctx = col,
 		};
 
-		src = ms_iommufd__open(s, dev, &o, err, sizeof(err));
+		src = ms_iommufd__open(&s->stream, dev, &o, err, sizeof(err));
 		if (!src)
 			return die(1, "%s", err);
 	}

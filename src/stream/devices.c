@@ -60,8 +60,8 @@ static void on_dev_add(void *ctx, const struct ms_event_hdr *ev)
 	if (why) {
 		if (!d->rejected++)
 			snprintf(d->first_rejected, sizeof(d->first_rejected),
-				 "DEV_ADD of device %u at %" PRIu64 " ns %s", ev->dev, (uint64_t)ev->ts_ns,
-				 why);
+				 "DEV_ADD of device %u at %" PRIu64 " ns %s", ev->dev,
+				 (uint64_t)ev->ts_ns, why);
 		return;
 	}
 	info = &d->dev[ev->dev];
