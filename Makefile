@@ -10,6 +10,8 @@
 #   build/bench/ optimized, for tests/bench
 #
 # Targets: all (default), run, test, bench, fuzz, vmtest, install, clean, deps.
+# install: the CLI, its man pages (generated from its --help by scripts/helpdoc.py)
+# and bash completion under PREFIX (/usr/local), DESTDIR honoured.
 # vmtest boots a kernel of our own under QEMU and runs tests/vm/ in it
 # (scripts/vm/, docs/vm-lane.md); it is not part of test.
 # Every target that builds first runs scripts/setup.sh, which installs the
@@ -45,6 +47,16 @@ SAN_CFLAGS := -O1 -g -std=gnu11 $(WARN) $(INCLUDES) -D_GNU_SOURCE -MMD -MP $(SAN
 FUZZ_CFLAGS := -O1 -g -std=gnu11 $(INCLUDES) -D_GNU_SOURCE -MMD -MP -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lpthread
+
+# libvirt (watch --domain) is optional: built in when its development files are there
+LIBVIRT_LIBS := $(shell pkg-config --libs libvirt libvirt-qemu 2>/dev/null)
+ifneq ($(LIBVIRT_LIBS),)
+LIBVIRT_CFLAGS := -DMS_HAVE_LIBVIRT $(shell pkg-config --cflags libvirt libvirt-qemu)
+ALL_CFLAGS += $(LIBVIRT_CFLAGS)
+SAN_CFLAGS += $(LIBVIRT_CFLAGS)
+FUZZ_CFLAGS += $(LIBVIRT_CFLAGS)
+LDLIBS += $(LIBVIRT_LIBS)
+endif
 
 # The kernel types the BPF programs read come from bpf/vmlinux.h, a small
 # committed header that declares only the fields bpf/ uses, every struct
@@ -87,6 +99,9 @@ SAN_BIN := $(BUILD)/san/migscope
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/tests/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# man pages and bash completion, generated from the CLI's own --help (one source)
+MAN_STAMP := $(BUILD)/man/.stamp
+COMPLETION := $(BUILD)/completion/migscope
 
 # Extra programs the tests drive (guest kernels, USDT probe binaries) add
 # themselves here from their own makefile fragments.
@@ -127,16 +142,19 @@ vmtest: deps
 deps:
 	$(Q)scripts/setup.sh
 
-build-all: $(BIN)
+build-all: $(BIN) $(MAN_STAMP) $(COMPLETION)
 build-tests: $(UNIT_BINS) $(SAN_BIN) $(TEST_PROGS)
 build-bench: $(BENCH_BINS)
 build-fuzz: $(FUZZ_BINS)
 build-vm: $(BIN) $(VM_PROGS)
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/migscope
+install: $(BIN) $(MAN_STAMP) $(COMPLETION)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/migscope \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/migscope
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/migscope/
+	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/migscope
 
 clean:
 	$(call msg,CLEAN,$(BUILD))
@@ -189,6 +207,16 @@ $(BIN): $(TOOL_OBJS) $(LIB)
 $(SAN_BIN): $(BUILD)/san/tools/migscope.o $(SAN_TOOL_OBJS) $(SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(MAN_STAMP): $(BIN) scripts/helpdoc.py
+	$(call msg,GEN-MAN,$(@D))
+	$(Q)rm -rf $(@D) && mkdir -p $(@D)
+	$(Q)python3 scripts/helpdoc.py man $(BIN) $(@D) && touch $@
+
+$(COMPLETION): $(BIN) scripts/helpdoc.py
+	$(call msg,GEN-COMP,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)python3 scripts/helpdoc.py completion $(BIN) $@.tmp && mv $@.tmp $@
 
 # unit tests link the sanitized library, the command code (for CLI-level tests)
 # and the shared test helpers

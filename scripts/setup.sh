@@ -18,6 +18,11 @@ PACKAGES=(
 	jq                         # tests/cli: checking --json output
 	python3                    # tests/reader: the independent capture reader
 	qemu-system-x86            # the end-to-end migration test (migscope watch)
+	man-db groff-base          # tests/cli/test_manpages: man -l and groff -ww check the pages
+	libcap2-bin                # tests/cli/test_features_caps: setcap on the binary
+	libvirt-dev                # watch --domain (libvirt-qemu monitor passthrough)
+	libvirt-daemon-driver-qemu # tests/cli/test_libvirt.sh: a real libvirtd runs a domain
+	libvirt-clients            # virsh, for that test
 	make gcc
 )
 

@@ -14,28 +14,89 @@
 
 int ms_verbose;
 
+/*
+ * The first error of the run, kept for the JSON error object main() prints
+ * under --json (cli_finish()).  The first one is the cause; what follows is
+ * usually its consequence.
+ */
+static struct {
+	char msg[4096];
+	const char *kind; /* "usage" or "runtime"; NULL: no error yet */
+	int printed;	  /* a JSON document is on stdout already */
+} cli_err;
+
+static void cli_err__note(const char *kind, const char *msg)
+{
+	if (cli_err.kind)
+		return;
+	snprintf(cli_err.msg, sizeof(cli_err.msg), "%s", msg);
+	cli_err.kind = kind;
+}
+
 int cli_error(const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 
-	fputs("migscope: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "migscope: %s\n", msg);
+	cli_err__note("runtime", msg);
 	return 1;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 
-	fprintf(stderr, "migscope %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'migscope %s --help')\n", cmd);
+	if (cmd)
+		fprintf(stderr, "migscope %s: %s (see 'migscope %s --help')\n", cmd, msg, cmd);
+	else
+		fprintf(stderr, "migscope: %s (see 'migscope --help')\n", msg);
+	cli_err__note("usage", msg);
 	return EXIT_USAGE;
+}
+
+int cli_json_print(struct json_object *o)
+{
+	cli_err.printed = 1;
+	return ms_json_print(stdout, o);
+}
+
+int cli_finish(const char *cmd, int json, int ret)
+{
+	struct json_object *o, *e;
+	char help[64];
+
+	/*
+	 * One JSON document on stdout: a result already printed stands (it says
+	 * what failed: capture check's verdict, features' capabilities).  A cut
+	 * capture's valid prefix (EXIT_SALVAGED) is a report, with a warning.
+	 */
+	if (!json || !ret || cli_err.printed || (ret == EXIT_SALVAGED && !cli_err.kind))
+		return ret;
+	if (!cli_err.kind) /* every failure should say why; this one did only on stderr */
+		cli_err__note("runtime", "failed; see the messages on stderr");
+	o = json_object_new_object();
+	e = json_object_new_object();
+	ms_json_add(e, "message", json_object_new_string(cli_err.msg));
+	ms_json_add(e, "command", cmd ? json_object_new_string(cmd) : NULL);
+	ms_json_add(e, "kind", json_object_new_string(cli_err.kind));
+	ms_json_add(e, "exit", json_object_new_int(ret));
+	if (!strcmp(cli_err.kind, "usage")) {
+		snprintf(help, sizeof(help), "migscope%s%s --help", cmd ? " " : "", cmd ? cmd : "");
+		ms_json_add(e, "help", json_object_new_string(help));
+	}
+	ms_json_add(o, "error", e);
+	ms_json_print(stdout, o);
+	json_object_put(o);
+	fflush(stdout);
+	return ret;
 }
 
 int cli_output_option(struct cli_output *out, int opt, const char *arg)
@@ -107,7 +168,7 @@ int cli_print_report(struct ms_session *s, const struct cli_output *out)
 		return 1;
 	if (out->json) {
 		struct json_object *r = ms_report__json(&s->view);
-		int err = ms_json_print(stdout, r);
+		int err = cli_json_print(r);
 
 		json_object_put(r);
 		if (err)

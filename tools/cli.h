@@ -18,8 +18,23 @@ extern int ms_verbose;
 /* One line on stderr: "migscope: <msg>".  Returns 1 (runtime failure). */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* One line on stderr naming the command, plus where to get help.  Returns EXIT_USAGE. */
+/*
+ * One line on stderr naming the command (NULL: migscope's own options), plus
+ * where to get help.  Returns EXIT_USAGE.
+ */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The one place errors become JSON: with json set (--json given), a failed
+ * run (ret not 0) whose error went through cli_error() or cli_usage_error()
+ * also prints {"error": {"message", "command", "kind", "exit"[, "help"]}} on
+ * stdout, unless a JSON document was printed there already (cli_json_print()).
+ * The stderr line and the exit status stay.  Returns ret.
+ */
+int cli_finish(const char *cmd, int json, int ret);
+
+/* Print o on stdout as the command's JSON document (cli_finish() adds no second one). */
+int cli_json_print(struct json_object *o);
 
 /* Options every report-printing command takes. */
 struct cli_output {

@@ -240,7 +240,7 @@ int do_bitmap(int argc, char **argv)
 	} else if (device && !matched) {
 		ret = cli_error("%s: no device named '%s'", path, device);
 	} else if (json) {
-		int err2 = ms_json_print(stdout, root);
+		int err2 = cli_json_print(root);
 
 		if (err2)
 			ret = cli_error("failed to write JSON: %s", strerror(-err2));

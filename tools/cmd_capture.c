@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		   "check: read every chunk of FILE (and the rotated parts after it) and say\n"
 		   "whether it is complete, cut short (its valid prefix replays; exit 3) or\n"
 		   "damaged (exit 1), with the record counts, the stream time it covers and the\n"
-		   "first damage.\n"
+		   "first damage.\n\n"
 		   "repair: write FILE's valid prefix to OUT with a proper end marker, so every\n"
 		   "command reads OUT as a complete capture.  Damage inside the prefix is\n"
 		   "refused unless --force, which keeps the records before it.\n\n"
@@ -85,7 +85,7 @@ static int do_check(const char *path, int json)
 					    ms_json_u64(c.by_type[i]));
 		ms_json_add(o, "by_type", t);
 		ms_json_add(o, "damage", ret ? json_object_new_string(err) : NULL);
-		if (ms_json_print(stdout, o))
+		if (cli_json_print(o))
 			code = cli_error("failed to write JSON");
 		json_object_put(o);
 	} else {

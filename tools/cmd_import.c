@@ -343,8 +343,7 @@ static void print_summary(const struct import *im, const struct ms_qmp *q, const
 			json_object_array_add(srcs, s);
 		}
 		ms_json_add(o, "inputs", srcs);
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							   JSON_C_TO_STRING_SPACED));
+		cli_json_print(o);
 		json_object_put(o);
 		return;
 	}

@@ -95,9 +95,8 @@ static int check_report(struct ms_session *s, const char *expected_path)
 	json_object_put(expected);
 	json_object_put(got);
 	if (n) {
-		fprintf(stderr, "migscope replay: report differs from %s in %u place%s (above)\n",
-			expected_path, n, n == 1 ? "" : "s");
-		return 1;
+		return cli_error("replay: report differs from %s in %u place%s (above)",
+				 expected_path, n, n == 1 ? "" : "s");
 	}
 	fprintf(stderr, "migscope replay: report matches %s\n", expected_path);
 	return 0;
@@ -116,7 +115,7 @@ static int print_whatif(struct ms_session *s, const struct ms_whatif *wi,
 		return cli_error("what-if: %s", res.reason);
 	o = ms_report__whatif(&s->view, &res);
 	if (out->json)
-		err = ms_json_print(stdout, o);
+		err = cli_json_print(o);
 	else
 		ms_report__print_whatif(o, stdout);
 	json_object_put(o);

@@ -16,6 +16,7 @@
 
 #include <migscope/collect.h>
 #include <migscope/collect_abi.h>
+#include <migscope/libvirt.h>
 #include <migscope/loop.h>
 #include <migscope/parse.h>
 #include <migscope/qemu.h>
@@ -47,6 +48,7 @@ struct watch {
 	struct ms_qemu_trace *trace; /* the trace log, when followed */
 	struct ms_usdt *usdt;	     /* QEMU's USDT probes, when attached */
 	struct ms_collect *collect;  /* the kernel collectors, for --device */
+	struct ms_libvirt *libvirt;  /* --domain: QMP through libvirt */
 	pid_t pid;		     /* QEMU's */
 	const char *log_path;
 	const char *devices[MAX_DEVICES + 1];
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 	    f,
 	    "Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device "
 	    "NAME]...\n"
-	    "                      [options]\n\n"
+	    "                      [options]\n"
+	    "       migscope watch --domain NAME [--connect URI] [options]\n\n"
 	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
 	    "query-migrate every interval over QMP; QEMU's trace events (pending bytes,\n"
 	    "savevm sections, vfio device states, vmstate downtime) from its USDT probes\n"
@@ -79,9 +82,16 @@ static void usage(FILE *f)
 	    "own trace points put on it (downtime_bounds_ms).\n\n"
 	    "QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
 	    "else holds the first) and, for the trace log, the options printed by\n"
-	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n\n"
+	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n"
+	    "A libvirt domain needs no second socket: --domain talks QMP through libvirt's\n"
+	    "monitor passthrough (libvirt-qemu; libvirt marks the domain tainted by\n"
+	    "custom-monitor), and the report names the VM (session.vm).\n\n"
 	    "Options:\n"
-	    "      --qmp SOCK            QEMU's QMP unix socket (required)\n"
+	    "      --qmp SOCK            QEMU's QMP unix socket\n"
+	    "      --domain NAME         a running libvirt domain instead of --qmp\n"
+	    "      --connect URI         libvirt's URI for --domain (default: "
+	    "$LIBVIRT_DEFAULT_URI,\n"
+	    "                            else qemu:///system)\n"
 	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
 	    "                            no USDT probes\n"
 	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
@@ -102,6 +112,8 @@ static void usage(FILE *f)
 	    "  migscope watch --qmp /run/vm1.qmp\n"
 	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
 	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
+	    "  migscope watch --domain vm1 --json\n"
+	    "  migscope watch --domain vm1 --connect qemu:///session --record mig.mscap\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
 	    "mig.mscap\n",
 	    MAX_DEVICES);
@@ -410,8 +422,11 @@ static int add_device(struct watch *w, const char *name)
 	return 0;
 }
 
-/* Everything after the loop: sources detach and publish their totals, then the report. */
-static int close_sources(struct watch *w, int ret)
+/*
+ * Everything after the loop: sources detach and publish their totals, then the
+ * report.  why: libvirt's reason the stream ended early, or NULL.
+ */
+static int close_sources(struct watch *w, int ret, const char *why)
 {
 	char err[MS_ERR_LEN];
 	int exit_code = ret && ret != -EINTR ? 1 : 0;
@@ -436,7 +451,21 @@ static int close_sources(struct watch *w, int ret)
 	}
 	close_host_devices(w);
 	ms_qmp__close(w->qmp, ms_now_ns());
-	if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
+	if (why) {
+		/*
+		 * libvirt's stream ended before the migration did: whatever QEMU
+		 * said since is lost, and host devices' writes with it (rule one)
+		 */
+		struct ms_ev_loss l = { 0 };
+
+		MS_EVENT_INIT(&l, MS_EV_LOSS, ms_ev_loss, MS_DEV_NONE, ms_now_ns());
+		l.reason = MS_LOSS_SOURCE_ERROR;
+		ms_stream__publish(&w->s->stream, &l.hdr);
+		if (ms_session__fail(w->s, ms_now_ns(), ret, why, err, sizeof(err))) {
+			cli_error("%s", err);
+			exit_code = 1;
+		}
+	} else if (ms_session__end(w->s, ms_now_ns(), ret == -EINTR ? 0 : ret, err, sizeof(err))) {
 		cli_error("%s", err);
 		exit_code = 1;
 	}
@@ -462,7 +491,9 @@ int do_watch(int argc, char **argv)
 		O_DOWNTIME,
 		O_BW,
 		O_NOSET,
-		O_TIMEOUT
+		O_TIMEOUT,
+		O_DOMAIN,
+		O_CONNECT
 	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
@@ -476,6 +507,8 @@ int do_watch(int argc, char **argv)
 		{ "bandwidth", required_argument, NULL, O_BW },
 		{ "no-set", no_argument, NULL, O_NOSET },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "domain", required_argument, NULL, O_DOMAIN },
+		{ "connect", required_argument, NULL, O_CONNECT },
 		{ 0 },
 	};
 	struct cli_output out = { 0 };
@@ -484,8 +517,9 @@ int do_watch(int argc, char **argv)
 	enum qemu_events events = EVENTS_AUTO;
 	struct watch w = { 0 };
 	uint64_t v, downtime_ns = 0, timeout_ns = 0, pid = 0;
+	const char *domain = NULL, *uri = NULL, *why = NULL;
 	const struct ms_qmp_info *info;
-	char err[MS_ERR_LEN];
+	char err[MS_ERR_LEN], label[300];
 	int opt, ret, exit_code = 1;
 	int64_t wall_to_mono;
 
@@ -539,6 +573,12 @@ int do_watch(int argc, char **argv)
 			if (parse_duration_opt("--timeout", optarg, &timeout_ns))
 				return EXIT_USAGE;
 			break;
+		case O_DOMAIN:
+			domain = optarg;
+			break;
+		case O_CONNECT:
+			uri = optarg;
+			break;
 		default:
 			return cli_usage_error("watch", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -546,8 +586,13 @@ int do_watch(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("watch", "unexpected argument '%s'", argv[optind]);
-	if (!qo.path)
-		return cli_usage_error("watch", "--qmp SOCK is required");
+	if (!qo.path && !domain)
+		return cli_usage_error("watch", "--qmp SOCK or --domain NAME is required");
+	if (qo.path && domain)
+		return cli_usage_error("watch", "--qmp and --domain are two ways to one monitor: "
+						"give one");
+	if (uri && !domain)
+		return cli_usage_error("watch", "--connect URI goes with --domain NAME");
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
 		return cli_usage_error("watch",
 				       "--no-set contradicts --downtime-limit/--bandwidth");
@@ -559,9 +604,21 @@ int do_watch(int argc, char **argv)
 	ret = cli_session_opts("watch", &out, 1, &sopts);
 	if (ret)
 		return ret;
+	if (domain) {
+		w.libvirt = ms_libvirt__open(uri, domain, err, sizeof(err));
+		if (!w.libvirt)
+			return cli_error("%s", err);
+		/* the domain names the VM in the report; QMP's messages name it too */
+		sopts.vm = ms_libvirt__name(w.libvirt);
+		snprintf(label, sizeof(label), "libvirt domain '%s' (%s)",
+			 ms_libvirt__name(w.libvirt), ms_libvirt__uri(w.libvirt));
+		qo.path = label;
+	}
 	w.s = ms_session__new(&sopts, err, sizeof(err));
-	if (!w.s)
+	if (!w.s) {
+		ms_libvirt__close(w.libvirt);
 		return cli_error("%s", err);
+	}
 	/* a QEMU that quits under us must not kill us before the report */
 	signal(SIGPIPE, SIG_IGN);
 	ms_bpf__set_verbose(ms_verbose);
@@ -581,7 +638,9 @@ int do_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = ms_qmp__connect(w.qmp, err, sizeof(err));
+	ret = w.libvirt
+		  ? ms_qmp__connect_fd(w.qmp, ms_libvirt__take_fd(w.libvirt), err, sizeof(err))
+		  : ms_qmp__connect(w.qmp, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
 		goto out;
@@ -599,8 +658,12 @@ int do_watch(int argc, char **argv)
 	if (open_qemu_events(&w, events, info, wall_to_mono))
 		goto out;
 	open_host_devices(&w);
-	fprintf(stderr, "migscope: watching QEMU %s (pid %d) at %s; status %s\n", info->version,
-		(int)w.pid, qo.path, ms_qemu_mig_status_name(info->status));
+	if (w.libvirt)
+		fprintf(stderr, "migscope: watching QEMU %s of %s; status %s\n", info->version,
+			qo.path, ms_qemu_mig_status_name(info->status));
+	else
+		fprintf(stderr, "migscope: watching QEMU %s (pid %d) at %s; status %s\n",
+			info->version, (int)w.pid, qo.path, ms_qemu_mig_status_name(info->status));
 	ret = ms_qmp__start(w.qmp, w.loop, err, sizeof(err));
 	if (ret) {
 		cli_error("%s", err);
@@ -614,10 +677,19 @@ int do_watch(int argc, char **argv)
 	else if (ret == -ETIMEDOUT)
 		cli_error("--timeout reached with the migration %s; report from what was seen",
 			  ms_qemu_mig_status_name(ms_qmp__status(w.qmp)));
-	else if (ret)
+	else if (ret && w.libvirt) {
+		/*
+		 * libvirt's reason when it gave one (the domain stopped, the
+		 * connection closed); a monitor command can fail first
+		 */
+		why = ms_libvirt__error(w.libvirt);
+		if (!why[0])
+			why = ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret);
+		cli_error("%s; report from what was seen", why);
+	} else if (ret)
 		cli_error("%s; report from what was seen",
 			  ms_qmp__error(w.qmp)[0] ? ms_qmp__error(w.qmp) : strerror(-ret));
-	exit_code = close_sources(&w, ret);
+	exit_code = close_sources(&w, ret, why);
 	if (cli_print_report(w.s, &out))
 		exit_code = 1;
 out:
@@ -626,6 +698,7 @@ out:
 	ms_collect__close(w.collect);
 	ms_qemu_trace__free(w.trace);
 	ms_qmp__free(w.qmp);
+	ms_libvirt__close(w.libvirt);
 	ms_loop__free(w.loop);
 	ms_session__free(w.s);
 	return exit_code;

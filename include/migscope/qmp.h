@@ -64,6 +64,13 @@ struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o);
 /* Connect and handshake (bounded by o->timeout_ns).  0 or -errno with err filled. */
 int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen);
 
+/*
+ * The same handshake over fd, a stream some transport (libvirt's monitor
+ * passthrough, src/sources/libvirt.c) carries QMP on; the client owns fd from
+ * here and closes it.
+ */
+int ms_qmp__connect_fd(struct ms_qmp *q, int fd, char *err, size_t errlen);
+
 /* Use an already connected fd and skip the handshake (tests, fuzzing). */
 void ms_qmp__attach(struct ms_qmp *q, int fd);
 

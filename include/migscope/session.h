@@ -50,6 +50,7 @@ struct ms_session_opts {
 	struct ms_capture_opts record;	  /* --record-sync, --record-max-size */
 	FILE *progress;			  /* draw the live progress line here, or NULL */
 	const struct ms_host_info *info; /* replay: the capture's; live: NULL = this host */
+	const char *vm;			  /* the VM's name (a libvirt domain): info key "vm" */
 	int argc;			  /* live: command line for the info block */
 	char **argv;
 };

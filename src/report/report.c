@@ -59,6 +59,9 @@ static struct json_object *session_json(const struct ms_view *s)
 
 		ms_json_add(o, keys[i], json_object_new_string(v ? v : ""));
 	}
+	/* the VM watched (a libvirt domain's name): the info block's, so a replay says it too */
+	ms_json_add(o, "vm", ms_host_info__get(s->info, "vm") ?
+		    json_object_new_string(ms_host_info__get(s->info, "vm")) : NULL);
 	if (st->have_session) {
 		iso8601(st->session.realtime_ns, buf, sizeof(buf));
 		ms_json_add(o, "started", json_object_new_string(buf));
@@ -250,12 +253,13 @@ void ms_report__print_text(const struct ms_view *s, FILE *out)
 {
 	const struct ms_stats *st = s->stats;
 	const char *host = ms_host_info__get(s->info, "host");
+	const char *vm = ms_host_info__get(s->info, "vm");
 	struct ms_tm_report tm;
 	int col;
 
-	fprintf(out, "session: %s on %s, %.3f ms, %" PRIu64 " events%s\n\n",
+	fprintf(out, "session: %s%s%s on %s, %.3f ms, %" PRIu64 " events%s\n\n",
 		st->have_session ? session_source_name(st->session.source) : "unknown",
-		host ? host : "?", st->total ? (double)(st->last_ts - st->first_ts) / 1e6 : 0.0,
+		vm ? " of VM " : "", vm ? vm : "", host ? host : "?", st->total ? (double)(st->last_ts - st->first_ts) / 1e6 : 0.0,
 		st->total, st->have_end ? "" : " (incomplete: no end record)");
 	if (st->have_end && st->end.status)
 		fprintf(out, "FAILED (%s): %s\n\n", strerror(-st->end.status),

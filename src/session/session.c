@@ -19,6 +19,8 @@ struct ms_session *ms_session__new(const struct ms_session_opts *opts, char *err
 		s->info = *opts->info;
 	else
 		ms_host_info__from_host(&s->info, opts->argc, opts->argv);
+	if (opts->vm)
+		ms_host_info__set(&s->info, "vm", opts->vm);
 
 	/* the order here is the order every record reaches the consumers */
 	ms_devices__init(&s->devices);

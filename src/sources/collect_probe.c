@@ -28,7 +28,7 @@ int ms_probe__bpf(char *why, size_t len)
 	if (fd == -EPERM)
 		snprintf(why, len,
 			 "BPF is not allowed here: %s (run as root, or with CAP_BPF and "
-			 "CAP_PERFMON)",
+			 "CAP_PERFMON: 'migscope features' names what is missing)",
 			 strerror(-fd));
 	else
 		snprintf(why, len, "BPF is not available: %s", strerror(-fd));

@@ -193,6 +193,8 @@ static uint64_t stream_ts(const struct ms_qmp *q, uint64_t wall_ns)
 
 /* --- sending ------------------------------------------------------------------- */
 
+static int gone_after_end(struct ms_qmp *q, const char *what);
+
 static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, uint64_t now)
 {
 	struct json_object *msg = json_object_new_object();
@@ -223,6 +225,8 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 			int e = n < 0 ? errno : EPIPE;
 
 			json_object_put(msg);
+			if (q->final_asked && (e == EPIPE || e == ECONNRESET))
+				return gone_after_end(q, "closed");
 			return fail(q, -e, "failed to send %s: %s", cmd_names[cmd], strerror(e));
 		}
 		off += (size_t)n;
@@ -722,6 +726,10 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 			return 0;
 		case CMD_QUERY_PARAMETERS:
 			return 0;
+		case CMD_QUERY_MIGRATE:
+			if (q->final_asked && !q->connecting)
+				return gone_after_end(q, "query-migrate refused");
+			/* fall through */
 		default:
 			return fail(q, -EIO, "%s failed: %s", cmd_names[cmd],
 				    desc ? desc : "no reason given");
@@ -809,6 +817,29 @@ int ms_qmp__feed(struct ms_qmp *q, const char *buf, size_t len, uint64_t now_ns)
 
 /* --- the socket ------------------------------------------------------------------ */
 
+/*
+ * The monitor went away (or refused the final query-migrate) after the
+ * migration ended: a source QEMU is often stopped right after (libvirt's save
+ * and migrate stop it).  The migration's end is known; only the final numbers
+ * (QEMU's own downtime) are missing, so end as after them, saying so.
+ */
+static int gone_after_end(struct ms_qmp *q, const char *what)
+{
+	warn(q,
+	     "QMP %s: %s after the migration %s, before its final numbers; QEMU's own "
+	     "downtime is not in the report",
+	     q->o.path, what, ms_qemu_mig_status_name(q->status));
+	if (q->loop) {
+		if (q->final_timer >= 0)
+			ms_loop__del_timer(q->loop, q->final_timer);
+		q->final_timer = -1;
+		if (what[0] == 'c')
+			ms_loop__del_fd(q->loop, q->fd);
+	}
+	finish(q);
+	return 0;
+}
+
 /* Read what is there; 0, or -errno with err set (EOF is -EPIPE). */
 static int receive(struct ms_qmp *q)
 {
@@ -824,10 +855,14 @@ static int receive(struct ms_qmp *q)
 				return ret;
 			continue;
 		}
-		if (n == 0)
+		/* a peer that quit with our commands unread resets rather than closes */
+		if (n == 0 || errno == ECONNRESET) {
+			if (q->final_asked)
+				return gone_after_end(q, "closed");
 			return fail(q, -EPIPE,
 				    "QEMU closed the socket (it quit, or another client "
 				    "took the monitor)");
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -872,6 +907,8 @@ static int command(struct ms_qmp *q, enum cmd cmd, struct json_object *args)
 	return ret ? ret : wait_reply(q, 0);
 }
 
+static int handshake(struct ms_qmp *q, char *err, size_t errlen);
+
 int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -879,7 +916,6 @@ int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
 	socklen_t clen = sizeof(cred);
 	int ret;
 
-	q->connecting = 1;
 	if (!q->o.path || strlen(q->o.path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "QMP socket path '%s' is empty or longer than %zu bytes",
 			 q->o.path ? q->o.path : "", sizeof(sa.sun_path) - 1);
@@ -897,7 +933,20 @@ int ms_qmp__connect(struct ms_qmp *q, char *err, size_t errlen)
 	}
 	if (!getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))
 		q->info.pid = cred.pid;
+	return handshake(q, err, errlen);
+}
 
+int ms_qmp__connect_fd(struct ms_qmp *q, int fd, char *err, size_t errlen)
+{
+	q->fd = fd;
+	return handshake(q, err, errlen);
+}
+
+static int handshake(struct ms_qmp *q, char *err, size_t errlen)
+{
+	int ret;
+
+	q->connecting = 1;
 	ret = wait_reply(q, 1);
 	if (!ret)
 		ret = command(q, CMD_CAPABILITIES, NULL);

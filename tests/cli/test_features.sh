@@ -12,7 +12,9 @@ fi
 
 # expect_jq FILTER DESCRIPTION: FILTER is true of $T/out
 expect_jq() {
-	if jq -e "$1" "$T/out" >/dev/null; then ok "$2"; else fail "$2: not ($1)"; fi
+	local args=()
+	[ "$1" = --slurpfile ] && { args=("$1" "$2" "$3"); shift 3; }
+	if jq -e "${args[@]}" "$1" "$T/out" >/dev/null; then ok "$2"; else fail "$2: not ($1)"; fi
 }
 
 expect_exit 0 "features --json" -- "$MIGSCOPE" features --json
@@ -36,12 +38,28 @@ expect_jq '[.collectors[] | select(.group == "qemu-usdt" and .state != "loaded")
 expect_jq '.summary.attached + .summary.loaded + .summary.skipped == (.collectors | length)' \
 	"the summary adds up"
 
+"$MIGSCOPE" -V --json >"$T/version.json" 2>/dev/null
+expect_jq --slurpfile v "$T/version.json" '.compiled_in == $v[0].features' \
+	"the compiled-in features are -V's"
+expect_jq '.bpf_usable and ([.privileges[] | select(.need == "required")] | length == 2)' \
+	"root: BPF usable, two capabilities required"
+
 expect_exit 0 "features (table)" -- "$MIGSCOPE" features
 expect_lines 0 "$T/err" "nothing on stderr without -v"
 expect_grep '^iommu +iommu_map +raw_tp/map +attached$' "$T/out" "table: iommu_map attached"
 expect_grep '^vfio +vfio_mig_get_next_state +fexit/vfio_mig_get_next_state +skipped +[^ ]' \
 	"$T/out" "table: vfio_mig_get_next_state skipped with its reason"
 expect_grep ": $(jq .summary.attached "$T/json") attached, " "$T/out" "table summary"
+expect_grep '^CAP_BPF +present ' "$T/out" "table: CAP_BPF present"
+expect_grep '^Compiled in: .*[+-]usdt' "$T/out" "table: the compiled-in features"
+
+# libvirt (watch --domain): built in or not, and a URI nobody serves, each said with why
+# (a daemon that answers: tests/cli/test_libvirt.sh)
+LIBVIRT_DEFAULT_URI="qemu:///session?socket=$T/none" "$MIGSCOPE" features --json >"$T/out" 2>/dev/null
+expect_jq '.libvirt.available == false and (.libvirt.reason | test("built without libvirt|failed to connect to libvirt at qemu:///session\\?socket=.*/none"))' \
+	"libvirt unavailable, with the reason"
+LIBVIRT_DEFAULT_URI="qemu:///session?socket=$T/none" "$MIGSCOPE" features >"$T/out" 2>/dev/null
+expect_grep '^libvirt( [0-9.]+)?: unavailable: ' "$T/out" "table: the libvirt line"
 
 expect_exit 0 "features -v" -- "$MIGSCOPE" -v features
 expect_grep '^libbpf: ' "$T/err" "-v shows libbpf's messages"

@@ -13,7 +13,11 @@ usage() { # usage DESCRIPTION PATTERN -- args...
 	expect_grep "$pat" "$T/err" "$what: says why"
 }
 
-usage "no --qmp" '--qmp SOCK is required' -- --json
+usage "no --qmp" '--qmp SOCK or --domain NAME is required' -- --json
+usage "--qmp and --domain" '--qmp and --domain are two ways to one monitor' -- \
+	--qmp x.qmp --domain vm1
+usage "--connect alone" '--connect URI goes with --domain NAME' -- \
+	--qmp x.qmp --connect qemu:///system
 usage "unknown event source" "--qemu-events: 'dtrace' is not auto, usdt or log" -- \
 	--qmp x.qmp --qemu-events dtrace
 usage "log events without a log" '--qemu-events log needs --qemu-log FILE' -- \
@@ -34,5 +38,6 @@ expect_grep "none.qmp: failed to connect" "$T/err" "names the socket"
 expect_exit 0 "--help" -- "$MIGSCOPE" watch --help
 expect_grep '--qemu-events SOURCE' "$T/out" "--help: --qemu-events"
 expect_grep '--device NAME' "$T/out" "--help: --device"
+expect_grep '--domain NAME' "$T/out" "--help: --domain"
 
 finish

@@ -11,7 +11,7 @@ shape, and with --compare checks every value it computed against migscope's
 `replay --json` (or, with --bitmap, `bitmap --json`).
 
 Covered: events (total, unknown, by_type, rejected_dev_add); session (source,
-host, kernel, machine, started, duration_ms, complete, status); devices (id,
+host, kernel, machine, vm, started, duration_ms, complete, status); devices (id,
 name, kind, role, and which have a `dirty` object); per device `dirty`:
 tracking, page_size, tracked_bytes, ranges, pages, bytes, pending_pages,
 harvests, harvested_pages, unharvested_at_stop, track_starts, track_stops,
@@ -698,7 +698,7 @@ def report(path, doc, bitmap=False, conv_ps=0):
     sess = dict(source=SESSION_SOURCES[session[2]]
                 if session and session[2] < len(SESSION_SOURCES) else "unknown",
                 host=info.get("host", ""), kernel=info.get("kernel", ""),
-                machine=info.get("machine", ""),
+                machine=info.get("machine", ""), vm=info.get("vm"),
                 duration_ms=float("%.3f" % ((max(stamps) - min(stamps)) / 1e6 if stamps else 0)),
                 complete=end is not None, status=end if end is not None else 0)
     if started:
