@@ -39,8 +39,7 @@ static void usage(FILE *f)
 		"  migscope bitmap run.mscap\n"
 		"  migscope bitmap run.mscap --device ref0 --page-size 2M --ranges\n"
 		"  migscope bitmap run.mscap --json | jq '.devices[].dirty.discrepancies'\n"
-		"  migscope synth --guest 4T --devices 64 --pool 1G --events 100000000 \\\n"
-		"      --record /dev/fd/3 3>&1 >/dev/null | migscope bitmap -\n");
+		"  zcat run.mscap.gz | migscope bitmap -\n");
 }
 
 struct ranges_ctx {
