@@ -18,7 +18,7 @@
 #ifndef MS_DEVS_BPF_H
 #define MS_DEVS_BPF_H
 
-#include "collect.bpf.h"
+#include "runs.bpf.h"
 
 /* How many devices the agent put in ms_devs; with none, device events return at once. */
 const volatile __u32 nr_watched = 0;
@@ -126,19 +126,12 @@ static __always_inline const struct ms_bpf_dev *ms_dev_lookup(const struct devic
 	return NULL;
 }
 
-/* A device wrote (or may have written) [iova, iova + len). */
+/* A device wrote (or may have written) [iova, iova + len): into the device's run. */
 static __always_inline void ms_emit_write(__u32 id, __u32 slot, __u64 iova, __u64 len, __u32 source,
 					  __u32 dir)
 {
-	struct ms_ev_dma_write *e = MS_RESERVE(struct ms_ev_dma_write, MS_EV_DMA_WRITE, id, slot);
-
-	if (!e)
-		return;
-	e->iova = iova;
-	e->len = len;
-	e->source = source;
-	e->dir = dir;
-	MS_SUBMIT(e);
+	ms_run_add(slot < MS_BPF_SLOTS ? slot : MS_BPF_SLOT_NONE, MS_EV_DMA_WRITE, id, slot, iova,
+		   len, source | (__u64)dir << 32);
 }
 
 #endif /* MS_DEVS_BPF_H */

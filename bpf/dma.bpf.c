@@ -48,8 +48,6 @@ struct {
  * tracepoint fires before it returns.  BPF's fetching atomics are full
  * barriers, so the fields are visible before the slot is LIVE.
  */
-#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
-
 static __always_inline struct ms_bpf_live_bucket *live_bucket(__u32 b)
 {
 	return bpf_map_lookup_elem(&ms_live, &b);

@@ -42,34 +42,18 @@ static __always_inline bool tgid_wanted(void)
 SEC("raw_tp/map")
 int BPF_PROG(iommu_map, unsigned long iova, phys_addr_t paddr, size_t size)
 {
-	struct ms_ev_iommu_map *e;
-
-	if (!tgid_wanted())
-		return 0;
-	e = MS_RESERVE(struct ms_ev_iommu_map, MS_EV_IOMMU_MAP, MS_DEV_NONE, MS_BPF_SLOT_NONE);
-	if (!e)
-		return 0;
-	e->iova = iova;
-	e->paddr = paddr;
-	e->size = size;
-	MS_SUBMIT(e);
+	if (tgid_wanted())
+		ms_run_add(MS_BPF_RUN_IOMMU, MS_EV_IOMMU_MAP, MS_DEV_NONE, MS_BPF_SLOT_NONE, iova,
+			   size, paddr);
 	return 0;
 }
 
 SEC("raw_tp/unmap")
 int BPF_PROG(iommu_unmap, unsigned long iova, size_t size, size_t unmapped_size)
 {
-	struct ms_ev_iommu_unmap *e;
-
-	if (!tgid_wanted())
-		return 0;
-	e = MS_RESERVE(struct ms_ev_iommu_unmap, MS_EV_IOMMU_UNMAP, MS_DEV_NONE, MS_BPF_SLOT_NONE);
-	if (!e)
-		return 0;
-	e->iova = iova;
-	e->size = size;
-	e->unmapped = unmapped_size;
-	MS_SUBMIT(e);
+	if (tgid_wanted())
+		ms_run_add(MS_BPF_RUN_IOMMU, MS_EV_IOMMU_UNMAP, MS_DEV_NONE, MS_BPF_SLOT_NONE, iova,
+			   size, unmapped_size);
 	return 0;
 }
 

@@ -93,7 +93,15 @@ struct ms_collect_opts {
 	 * load, and their arcs are MS_EV_KERNEL_ARC, not the device's MS_EV_DEV_STATE.
 	 */
 	int arc_witness;
+	/*
+	 * Coalesce each CPU's events that extend each other into runs begun at
+	 * most this long before (below 2^32 ns); 0: MS_BPF_RUN_WINDOW_NS;
+	 * MS_COLLECT_NO_RUNS: every event is a record of its own.
+	 */
+	uint64_t run_window_ns;
 };
+
+#define MS_COLLECT_NO_RUNS UINT64_MAX
 
 struct ms_collect_watch {
 	const char *name; /* kernel device name: "0000:3b:00.1", an mdev UUID */
@@ -116,8 +124,20 @@ struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect
 /* Poll the ring buffer from l (epoll fd + poll timer).  0 or -errno. */
 int ms_collect__add_to_loop(struct ms_collect *c, struct ms_loop *l);
 
-/* Consume what the ring buffer holds now and publish drop losses.  Records published, or -errno. */
+/*
+ * Flush every CPU's pending runs into the ring buffer (ms_collect__flush),
+ * consume what it holds and publish drop losses.  Every event a program
+ * finished before the call is on the bus when it returns: call it before a
+ * harvest.  Records published, or -errno.
+ */
 int ms_collect__poll(struct ms_collect *c);
+
+/*
+ * Make every CPU's pending run a record in the ring (the ms_flush program,
+ * run on each CPU).  A run a CPU's interrupted program still holds after
+ * many tries is published as a loss for every device.  0 or -errno.
+ */
+int ms_collect__flush(struct ms_collect *c);
 
 /*
  * Publish every DMA buffer that is still mapped for a watched device with

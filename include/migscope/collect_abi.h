@@ -95,6 +95,34 @@ struct ms_bpf_counters {
 	__u64 live_full;     /* no free slot for a buffer in the live-mapping table */
 };
 
+/*
+ * The pending runs (bpf/runs.bpf.h, docs/collectors.md): per CPU, one for
+ * each watched device's writes (by counter slot) and one for the IOMMU's
+ * maps and unmaps (one run, so a map and an unmap on a CPU stay in order).
+ * An event that extends its run grows it instead of making a record; the
+ * run becomes one record when it breaks, when the agent flushes (before
+ * every read of the ring, so before every harvest), or when the ring is
+ * nearly full.
+ */
+#define MS_BPF_RUN_IOMMU MS_BPF_SLOTS
+#define MS_BPF_RUNS (MS_BPF_SLOTS + 1)
+
+/* Default time from a run's first event within which later events may join it. */
+#define MS_BPF_RUN_WINDOW_NS 1000000ull
+
+struct ms_bpf_run {
+	__u32 busy;  /* a program on this CPU is changing the run: leave it alone */
+	__u16 type;  /* MS_EV_* of the pending record; 0: none pending */
+	__u16 reserved;
+	__u32 dev;   /* hdr.dev of the record */
+	__u32 slot;  /* counter slot a failed reserve is counted in */
+	__u32 count; /* events in the run */
+	__u32 reserved2;
+	__u64 first_ns, last_ns;
+	__u64 iova, len;
+	__u64 aux; /* map: paddr of iova; unmap: bytes unmapped; write: source | dir << 32 */
+};
+
 /* Most QEMU processes the iommu map/unmap programs can be restricted to. */
 #define MS_BPF_MAX_TGIDS 64
 

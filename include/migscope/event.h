@@ -195,20 +195,39 @@ struct ms_ev_track_start {
 	struct ms_range ranges[];
 };
 
-/* MS_EV_IOMMU_MAP: the tracepoint carries no device; hdr.dev is MS_DEV_NONE. */
+/*
+ * A run: the kernel collectors coalesce the events of one CPU that extend
+ * each other (docs/collectors.md) into one record of count events, the
+ * first at hdr.ts_ns - span_ns and the last at hdr.ts_ns.  Appended to the
+ * payloads that carry it: older captures read count 0 (one event) and span 0.
+ */
+struct ms_run {
+	__u32 count;   /* events the record stands for; 0 and 1: one */
+	__u32 span_ns; /* from the first event to the last (hdr.ts_ns) */
+};
+
+/* The events a record with a run stands for. */
+#define MS_RUN_EVENTS(r) ((r).count ? (__u64)(r).count : 1ull)
+
+/*
+ * MS_EV_IOMMU_MAP: the tracepoint carries no device; hdr.dev is MS_DEV_NONE.
+ * A run covers maps contiguous in both IOVA and physical address.
+ */
 struct ms_ev_iommu_map {
 	struct ms_event_hdr hdr;
 	__u64 iova;
 	__u64 paddr;
 	__u64 size;
+	struct ms_run run; /* appended */
 };
 
-/* MS_EV_IOMMU_UNMAP */
+/* MS_EV_IOMMU_UNMAP: a run covers adjacent unmaps that each unmapped what they asked. */
 struct ms_ev_iommu_unmap {
 	struct ms_event_hdr hdr;
 	__u64 iova;
 	__u64 size;
 	__u64 unmapped;
+	struct ms_run run; /* appended */
 };
 
 /* Where a DMA write record came from; the tracker keeps one set per source. */
@@ -222,13 +241,18 @@ enum ms_write_source {
 	MS_SRC__MAX,
 };
 
-/* MS_EV_DMA_WRITE: [iova, iova + len) was written by the device hdr.dev. */
+/*
+ * MS_EV_DMA_WRITE: [iova, iova + len) was written by the device hdr.dev.  A
+ * run is the union of overlapping or adjacent writes of one source and
+ * direction: exactly the bytes its events wrote.
+ */
 struct ms_ev_dma_write {
 	struct ms_event_hdr hdr;
 	__u64 iova;
 	__u64 len;
 	__u32 source; /* enum ms_write_source */
 	__u32 dir;    /* DMA direction where the source knows it, else 0 */
+	struct ms_run run; /* appended */
 };
 
 enum ms_loss_reason {
@@ -493,5 +517,13 @@ struct ms_ev_arc_watch {
 
 /* Size of the fixed part of each payload, for readers. */
 #define MS_PAYLOAD_LEN(s) ((__u16)(sizeof(struct s) - sizeof(struct ms_event_hdr)))
+
+/*
+ * The payload a record needs to say what it says, without the fields
+ * appended since (a shorter one is malformed; the tail reads as zero).
+ */
+#define MS_PAYLOAD_BASE_LEN(s, last)                                                               \
+	((__u16)(__builtin_offsetof(struct s, last) + sizeof(((struct s *)0)->last) -             \
+		 sizeof(struct ms_event_hdr)))
 
 #endif /* MIGSCOPE_EVENT_H */

@@ -448,6 +448,13 @@ static void clip_and_mark(struct trk_dev *d, unsigned int src, const struct ms_e
 	}
 }
 
+/* The events a record of full payload length full stands for (appended run: 1 without). */
+static inline uint64_t run_events(const struct ms_event_hdr *ev, const struct ms_run *run,
+				  uint16_t full)
+{
+	return ev->len >= full ? MS_RUN_EVENTS(*run) : 1;
+}
+
 static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 {
 	const struct ms_ev_dma_write *w = (const void *)ev;
@@ -461,7 +468,7 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 		t->unattributed++;
 		return;
 	}
-	if (ev->len < MS_PAYLOAD_LEN(ms_ev_dma_write)) {
+	if (ev->len < MS_PAYLOAD_BASE_LEN(ms_ev_dma_write, dir)) {
 		/* nothing in it can be trusted but the device */
 		if (d->tracking)
 			widen_all(d, MS_WIDEN_SHORT_RECORD, 0);
@@ -469,7 +476,8 @@ static void on_dma_write(void *ctx, const struct ms_event_hdr *ev)
 	}
 	src = w->source < MS_SRC__MAX ? w->source : MS_SRC__MAX;
 	st = &d->st[src];
-	st->records++;
+	/* a coalesced record is exactly its range: it counts the events it stands for */
+	st->records += run_events(ev, &w->run, MS_PAYLOAD_LEN(ms_ev_dma_write));
 	st->bytes += w->len;
 	if (!d->tracking) {
 		st->untracked++;
@@ -1124,9 +1132,9 @@ static void on_map(struct ms_tracker *t, const struct ms_event_hdr *ev)
 {
 	const struct ms_ev_iommu_map *m = (const void *)ev;
 
-	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_map)) {
+	if (ev->len < MS_PAYLOAD_BASE_LEN(ms_ev_iommu_map, size)) {
 		reject(&t->rej[MS_REJ_MAP], "record of %u payload bytes is shorter than its %u",
-		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_map));
+		       ev->len, MS_PAYLOAD_BASE_LEN(ms_ev_iommu_map, size));
 		return;
 	}
 	if (!m->size || m->iova + (m->size - 1) < m->iova) {
@@ -1135,7 +1143,7 @@ static void on_map(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		       m->size ? "wraps past 2^64" : "is empty");
 		return;
 	}
-	t->maps++;
+	t->maps += run_events(ev, &m->run, MS_PAYLOAD_LEN(ms_ev_iommu_map));
 	/* an upper bound of what the device may write: round outward */
 	ms_dirty_bitmap__set_range(&t->mapped, m->iova, m->size, NULL, 0);
 }
@@ -1161,9 +1169,9 @@ static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
 	const struct ms_ev_iommu_unmap *u = (const void *)ev;
 	uint64_t size, end;
 
-	if (ev->len < MS_PAYLOAD_LEN(ms_ev_iommu_unmap)) {
+	if (ev->len < MS_PAYLOAD_BASE_LEN(ms_ev_iommu_unmap, unmapped)) {
 		reject(&t->rej[MS_REJ_UNMAP], "record of %u payload bytes is shorter than its %u",
-		       ev->len, MS_PAYLOAD_LEN(ms_ev_iommu_unmap));
+		       ev->len, MS_PAYLOAD_BASE_LEN(ms_ev_iommu_unmap, unmapped));
 		/* an unmap of unknown extent: every tracked page may have lost its dirt */
 		for (uint32_t i = 0; i < t->nr_dev; i++)
 			if (t->dev[i] && t->dev[i]->tracking &&
@@ -1179,7 +1187,7 @@ static void on_unmap(struct ms_tracker *t, const struct ms_event_hdr *ev)
 		return;
 	}
 	end = u->iova + (size - 1);
-	t->unmaps++;
+	t->unmaps += run_events(ev, &u->run, MS_PAYLOAD_LEN(ms_ev_iommu_unmap));
 	clear_mapped(t, u->iova, end);
 	/* the tracepoint carries no device: it applies to every device tracking */
 	for (uint32_t i = 0; i < t->nr_dev; i++) {

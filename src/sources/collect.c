@@ -5,6 +5,7 @@
  * is read into the session until close.  See include/migscope/collect.h.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,7 +39,10 @@ struct ms_collect {
 	uint64_t dev_seed;
 	struct ms_bpf_dev devtab[MS_BPF_DEV_TABLE];
 	/* the maps every object shares, owned by the first object loaded */
-	int events_fd, devs_fd, counters_fd;
+	int events_fd, devs_fd, counters_fd, runs_fd;
+	int flush_fd;			       /* the first ms_flush that loaded (any flushes all) */
+	int ncpus;
+	struct ms_bpf_run *percpu_run;	       /* one key's runs of every CPU (offline CPUs) */
 	const struct ms_bpf_live_bucket *live; /* dma's live-mapping table, mapped */
 	struct ms_rejects rejects;		/* of the group being loaded */
 };
@@ -118,6 +122,8 @@ static void probe_programs(struct ms_collect *c, const char *group, struct bpf_o
 		struct ms_collector_status *st;
 		int off = 0;
 
+		if (!strcmp(bpf_program__name(p), "ms_flush"))
+			continue; /* not a collector: the agent runs it, it is never attached */
 		if (c->status.nr == MAX_PROGS)
 			st = NULL;
 		else
@@ -144,6 +150,7 @@ static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t rin
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "ms_events");
 	struct bpf_map *devs = bpf_object__find_map_by_name(obj, "ms_devs");
 	struct bpf_map *counters = bpf_object__find_map_by_name(obj, "ms_counters");
+	struct bpf_map *runs = bpf_object__find_map_by_name(obj, "ms_runs");
 	int err;
 
 	if (c->events_fd < 0)
@@ -153,6 +160,8 @@ static int share_maps(struct ms_collect *c, struct bpf_object *obj, uint32_t rin
 		err = bpf_map__reuse_fd(devs, c->devs_fd);
 	if (!err)
 		err = bpf_map__reuse_fd(counters, c->counters_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(runs, c->runs_fd);
 	return err;
 }
 
@@ -204,7 +213,11 @@ static int load_group(struct ms_collect *c, const char *group, struct bpf_object
 		c->events_fd = bpf_object__find_map_fd_by_name(obj, "ms_events");
 		c->devs_fd = bpf_object__find_map_fd_by_name(obj, "ms_devs");
 		c->counters_fd = bpf_object__find_map_fd_by_name(obj, "ms_counters");
+		c->runs_fd = bpf_object__find_map_fd_by_name(obj, "ms_runs");
 	}
+	/* any object's flush flushes the shared runs; one whose flush was refused makes none */
+	if (c->flush_fd < 0 && !ms_load__reason(rej, "ms_flush"))
+		c->flush_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "ms_flush"));
 	return 0;
 }
 
@@ -390,6 +403,8 @@ static void attach_all(struct ms_collect *c)
 			c->field->rodata->nr_watched = c->nr_watched;                              \
 			c->field->rodata->dev_seed = c->dev_seed;                                  \
 			c->field->rodata->name_reads = c->name_reads;                              \
+			c->field->rodata->run_window_ns =                                          \
+			    ms_load__reason(&c->rejects, "ms_flush") ? 0 : run_window;             \
 			extra;                                                                     \
 			__err = load_group(c, name, c->field->skeleton, c->field->obj, o, ringbuf, \
 					   &c->rejects);                                           \
@@ -399,6 +414,8 @@ static void attach_all(struct ms_collect *c)
 			}                                                                          \
 		} while (__err == -EAGAIN);                                                        \
 	} while (0)
+
+static int flush_hook(void *ctx);
 
 struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect_opts *opts,
 				    char *err, size_t errlen)
@@ -410,6 +427,9 @@ struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect
 					    : MS_COLLECT_ALL;
 	uint32_t ringbuf = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 	uint64_t wake = o->wakeup_bytes ? o->wakeup_bytes : ringbuf / 4, wake_mask;
+	uint64_t run_window = o->run_window_ns == MS_COLLECT_NO_RUNS ? 0
+			      : o->run_window_ns		     ? o->run_window_ns
+								     : MS_BPF_RUN_WINDOW_NS;
 	struct ms_collect *c;
 	int ret;
 
@@ -425,7 +445,22 @@ struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect
 	wake_mask = (wake < ringbuf ? wake : ringbuf) - 1;
 	c->s = s;
 	c->poll_ns = o->poll_ns ? o->poll_ns : DEFAULT_POLL_NS;
-	c->events_fd = c->devs_fd = c->counters_fd = -1;
+	c->events_fd = c->devs_fd = c->counters_fd = c->runs_fd = c->flush_fd = -1;
+	if (run_window > UINT32_MAX) {
+		snprintf(err, errlen, "run window of %" PRIu64 " ns: at most %u ns", run_window,
+			 UINT32_MAX);
+		goto fail;
+	}
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0) {
+		snprintf(err, errlen, "failed to count the CPUs: %s", strerror(-c->ncpus));
+		goto fail;
+	}
+	c->percpu_run = calloc((size_t)c->ncpus, sizeof(*c->percpu_run));
+	if (!c->percpu_run) {
+		snprintf(err, errlen, "failed to allocate collectors: %s", strerror(ENOMEM));
+		goto fail;
+	}
 	if (ms_probe__bpf(err, errlen) || build_filter(c, o, err, errlen))
 		goto fail;
 	if (o->nr_iommu_pids > MS_BPF_MAX_TGIDS) {
@@ -455,6 +490,8 @@ struct ms_collect *ms_collect__open(struct ms_stream *s, const struct ms_collect
 		snprintf(err, errlen, "failed to read the BPF ring buffer: %s", strerror(-ret));
 		goto fail;
 	}
+	c->ring.flush = flush_hook;
+	c->ring.flush_ctx = c;
 	if (fill_devices(c, err, errlen))
 		goto fail;
 	if (!o->no_attach)
@@ -467,6 +504,110 @@ fail_open:
 fail:
 	ms_collect__close(c);
 	return NULL;
+}
+
+/* --- the pending runs (bpf/runs.bpf.h) ------------------------------------------------ */
+
+/* Tries of a CPU's flush while a program it interrupted holds a run (each try is an IPI). */
+#define FLUSH_TRIES 1000
+
+/*
+ * Run r, read from the map of an offline CPU, as the record the kernel would
+ * have made of it.  Nothing runs there to flush it or to change it, and it
+ * stays until the CPU comes back: it is published at every flush until then
+ * (the same pages again: never fewer).
+ */
+static void publish_offline_run(struct ms_collect *c, const struct ms_bpf_run *r)
+{
+	union {
+		struct ms_event_hdr hdr;
+		struct ms_ev_dma_write w;
+		struct ms_ev_iommu_map m;
+		struct ms_ev_iommu_unmap u;
+	} ev;
+	uint64_t span = r->last_ns - r->first_ns;
+	struct ms_run run = { r->count, span > UINT32_MAX ? UINT32_MAX : (uint32_t)span };
+
+	memset(&ev, 0, sizeof(ev));
+	switch (r->type) {
+	case MS_EV_DMA_WRITE:
+		MS_EVENT_INIT(&ev.w, MS_EV_DMA_WRITE, ms_ev_dma_write, r->dev, r->last_ns);
+		ev.w.iova = r->iova;
+		ev.w.len = r->len;
+		ev.w.source = (uint32_t)r->aux;
+		ev.w.dir = (uint32_t)(r->aux >> 32);
+		ev.w.run = run;
+		break;
+	case MS_EV_IOMMU_MAP:
+		MS_EVENT_INIT(&ev.m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, r->dev, r->last_ns);
+		ev.m.iova = r->iova;
+		ev.m.paddr = r->aux;
+		ev.m.size = r->len;
+		ev.m.run = run;
+		break;
+	case MS_EV_IOMMU_UNMAP:
+		MS_EVENT_INIT(&ev.u, MS_EV_IOMMU_UNMAP, ms_ev_iommu_unmap, r->dev, r->last_ns);
+		ev.u.iova = r->iova;
+		ev.u.size = r->len;
+		ev.u.unmapped = r->aux;
+		ev.u.run = run;
+		break;
+	default:
+		return;
+	}
+	ms_ring__publish(&c->ring, &ev.hdr);
+}
+
+static int flush_offline_cpu(struct ms_collect *c, int cpu)
+{
+	for (__u32 k = 0; k < MS_BPF_RUNS; k++) {
+		if (bpf_map_lookup_elem(c->runs_fd, &k, c->percpu_run))
+			return -errno;
+		if (c->percpu_run[cpu].type && !c->percpu_run[cpu].busy)
+			publish_offline_run(c, &c->percpu_run[cpu]);
+	}
+	return 0;
+}
+
+/*
+ * ms_flush on CPU cpu until it leaves no run behind.  It runs there in an
+ * IPI (or right here, on our own CPU), so a program it finds holding a run
+ * is one it interrupted: that one finishes as soon as the IPI returns, and
+ * the next try flushes what it left.
+ */
+static int flush_cpu(struct ms_collect *c, int cpu)
+{
+	__u64 ctx = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+
+	for (int tries = 0; tries < FLUSH_TRIES; tries++) {
+		if (bpf_prog_test_run_opts(c->flush_fd, &t))
+			return errno == ENXIO ? flush_offline_cpu(c, cpu) : -errno;
+		if (!t.retval)
+			return 0;
+	}
+	/* a run held that long is not ordered against this read: every device widens */
+	ms_ring__loss(&c->ring, MS_DEV_NONE, MS_LOSS_SOURCE_ERROR, t.retval);
+	return 0;
+}
+
+int ms_collect__flush(struct ms_collect *c)
+{
+	if (c->flush_fd < 0)
+		return 0;
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		int err = flush_cpu(c, cpu);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int flush_hook(void *ctx)
+{
+	return ms_collect__flush(ctx);
 }
 
 int ms_collect__add_to_loop(struct ms_collect *c, struct ms_loop *l)
@@ -576,5 +717,6 @@ void ms_collect__close(struct ms_collect *c)
 	dma_bpf__destroy(c->dma);
 	iommu_bpf__destroy(c->iommu);
 	ms_status__free(&c->status);
+	free(c->percpu_run);
 	free(c);
 }

@@ -49,6 +49,9 @@ struct ms_ring {
 	int prog_fds[MS_RING_MAX_PROGS];
 	uint32_t nr_progs;
 	uint64_t recursion_seen;
+	/* called first by every poll: the producers' pending records into the ring */
+	int (*flush)(void *ctx);
+	void *flush_ctx;
 };
 
 /* The sample handler's source publishes the totals: the ring publishes none. */
@@ -72,6 +75,9 @@ void ms_ring__fini(struct ms_ring *r);
 int ms_ring__watch_prog(struct ms_ring *r, int prog_fd);
 /* Publish the growth of the summed recursion misses (total) as one loss for every device. */
 void ms_ring__note_recursion(struct ms_ring *r, uint64_t total);
+
+/* Publish a loss of count records of unknown extent for dev (MS_DEV_NONE: every device). */
+void ms_ring__loss(struct ms_ring *r, uint32_t dev, uint32_t reason, uint64_t count);
 
 /* Publish a record the agent made (not the kernel), counted as accepted. */
 void ms_ring__publish(struct ms_ring *r, const struct ms_event_hdr *ev);

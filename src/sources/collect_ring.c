@@ -170,7 +170,7 @@ out:
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 }
 
-static void publish_loss(struct ms_ring *r, uint32_t dev, uint32_t reason, uint64_t count)
+void ms_ring__loss(struct ms_ring *r, uint32_t dev, uint32_t reason, uint64_t count)
 {
 	struct ms_ev_loss ev = { 0 };
 
@@ -196,12 +196,12 @@ static int publish_slot_losses(struct ms_ring *r, uint32_t slot)
 		sum.live_full += r->percpu[c].live_full;
 	}
 	if (sum.ringbuf_drops != seen->ringbuf_drops)
-		publish_loss(r, r->slot_dev[slot], MS_LOSS_RINGBUF_DROP,
+		ms_ring__loss(r, r->slot_dev[slot], MS_LOSS_RINGBUF_DROP,
 			     sum.ringbuf_drops - seen->ringbuf_drops);
 	errs = (sum.sg_truncated - seen->sg_truncated) + (sum.read_errors - seen->read_errors) +
 	       (sum.live_full - seen->live_full);
 	if (errs)
-		publish_loss(r, r->slot_dev[slot], MS_LOSS_SOURCE_ERROR, errs);
+		ms_ring__loss(r, r->slot_dev[slot], MS_LOSS_SOURCE_ERROR, errs);
 	*seen = sum;
 	return 0;
 }
@@ -217,7 +217,7 @@ int ms_ring__watch_prog(struct ms_ring *r, int prog_fd)
 void ms_ring__note_recursion(struct ms_ring *r, uint64_t total)
 {
 	if (total > r->recursion_seen)
-		publish_loss(r, MS_DEV_NONE, MS_LOSS_SOURCE_ERROR, total - r->recursion_seen);
+		ms_ring__loss(r, MS_DEV_NONE, MS_LOSS_SOURCE_ERROR, total - r->recursion_seen);
 	r->recursion_seen = total;
 }
 
@@ -242,6 +242,11 @@ int ms_ring__poll(struct ms_ring *r)
 	uint64_t before = r->accepted;
 	int err;
 
+	if (r->flush) {
+		err = r->flush(r->flush_ctx);
+		if (err)
+			return err;
+	}
 	consume(r);
 	/* after the records: a loss widens what they said, whatever the order */
 	for (uint32_t slot = 0; slot < r->nr_slots; slot++) {

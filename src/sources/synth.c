@@ -47,7 +47,7 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 	ms_stream__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
 	first = s->next_dev_id;
 	{
-		struct ms_ev_iommu_map m;
+		struct ms_ev_iommu_map m = { 0 };
 
 		MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
 		m.iova = 0;
@@ -87,7 +87,7 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 		if (o->precopy_every && i % o->precopy_every == o->precopy_every - 1)
 			roll = 97;
 		if (roll < 94) {
-			struct ms_ev_dma_write w;
+			struct ms_ev_dma_write w = { 0 };
 
 			MS_EVENT_INIT(&w, MS_EV_DMA_WRITE, ms_ev_dma_write, first + d, ts);
 			w.len = 4096 << ms_rand__below(&rnd, 4);
@@ -101,7 +101,7 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 			w.dir = 2; /* DMA_FROM_DEVICE */
 			ms_stream__publish(s, &w.hdr);
 		} else if (roll < 97) {
-			struct ms_ev_iommu_map m;
+			struct ms_ev_iommu_map m = { 0 };
 
 			MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
 			m.iova = ms_rand__below(&rnd, span / 4096) * 4096;

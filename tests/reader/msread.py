@@ -441,7 +441,7 @@ class Tracker:
         iova, length, source, _ = struct.unpack_from("<QQII", p)
         src = source if source < len(WRITE_SOURCES) else len(WRITE_SOURCES)
         st = d.st[src]
-        st["records"] += 1
+        st["records"] += run_events(p)
         st["bytes"] += length
         if not d.tracking:
             st["untracked"] += 1
@@ -566,7 +566,7 @@ class Tracker:
         if not size or iova + size - 1 > U64:
             self.rej["iommu_map"] += 1
             return
-        self.maps += 1
+        self.maps += run_events(p)
         self.mapped.add(iova // MAPPED_PAGE, (iova + size - 1) // MAPPED_PAGE)
 
     def iommu_unmap(self, rlen, dev_id, p):
@@ -583,7 +583,7 @@ class Tracker:
             self.rej["iommu_unmap"] += 1
             return
         end = iova + size - 1
-        self.unmaps += 1
+        self.unmaps += run_events(p)
         # only pages wholly inside leave the mapped set
         first = iova // MAPPED_PAGE + (1 if iova % MAPPED_PAGE else 0)
         last = (end + 1) // MAPPED_PAGE - 1 if end < U64 else U64 // MAPPED_PAGE
@@ -595,6 +595,12 @@ class Tracker:
 
 
 TYPE_NAMES = {}
+
+
+def run_events(p):
+    """The events a record stands for: its run's count (capture-format.md), 0 or absent: 1."""
+    count = struct.unpack_from("<I", p, 24)[0] if len(p) >= 28 else 0
+    return count or 1
 
 
 # --- the report ------------------------------------------------------------------------

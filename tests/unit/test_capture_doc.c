@@ -47,6 +47,8 @@ struct field {
 #define PLAIN(s, f, t) { #f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), false }
 /* a tail the struct has no member for: its name and where it starts (the fixed length) */
 #define TAIL_AT(s, f, t) { #f "[]", t, sizeof(struct s) - HDR, 0, true }
+/* a field of the run appended to the records the kernel collectors coalesce (struct ms_run) */
+#define RUN(s, f, t) { #f, t, offsetof(struct s, run.f) - HDR, sizeof(((struct s *)0)->run.f), false }
 // clang-format on
 
 static const struct field f_session[] = { F(ms_ev_session, mono_ns, "u64"),
@@ -89,15 +91,21 @@ static const struct field f_track_stop[] = { { NULL } };
 static const struct field f_iommu_map[] = { F(ms_ev_iommu_map, iova, "u64"),
 					    F(ms_ev_iommu_map, paddr, "u64"),
 					    F(ms_ev_iommu_map, size, "u64"),
+					    RUN(ms_ev_iommu_map, count, "u32"),
+					    RUN(ms_ev_iommu_map, span_ns, "u32"),
 					    { NULL } };
 static const struct field f_iommu_unmap[] = { F(ms_ev_iommu_unmap, iova, "u64"),
 					      F(ms_ev_iommu_unmap, size, "u64"),
 					      F(ms_ev_iommu_unmap, unmapped, "u64"),
+					      RUN(ms_ev_iommu_unmap, count, "u32"),
+					      RUN(ms_ev_iommu_unmap, span_ns, "u32"),
 					      { NULL } };
 static const struct field f_dma_write[] = { F(ms_ev_dma_write, iova, "u64"),
 					    F(ms_ev_dma_write, len, "u64"),
 					    F(ms_ev_dma_write, source, "u32"),
 					    F(ms_ev_dma_write, dir, "u32"),
+					    RUN(ms_ev_dma_write, count, "u32"),
+					    RUN(ms_ev_dma_write, span_ns, "u32"),
 					    { NULL } };
 static const struct field f_loss[] = { F(ms_ev_loss, reason, "u32"), F(ms_ev_loss, reserved, "u32"),
 				       F(ms_ev_loss, count, "u64"),  F(ms_ev_loss, iova, "u64"),

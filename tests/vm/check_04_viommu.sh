@@ -5,8 +5,10 @@
 # opened through its IOMMU group and a type1 container by tests/vm/vm_iommu_map.c,
 # which maps and unmaps three buffers for DMA while migscope's iommu
 # collectors watch.  The iommu:map/unmap tracepoints fire with those real
-# mappings; the records tile exactly the IOVAs and sizes mapped and unmapped,
-# and the dirty tracker's mapped set follows them back to empty.
+# mappings; the records (runs of contiguous maps and unmaps, coalesced in the
+# kernel) tile exactly the IOVAs and sizes mapped and unmapped, the dirty
+# tracker counts the events they stand for, and its mapped set follows them
+# back to empty.
 . /checks/lib.sh
 
 ls /sys/class/iommu/ 2>/dev/null | grep -q . ||

@@ -8,11 +8,13 @@
  * kernel for:
  *
  *   - the map records cover exactly the mapped IOVA ranges (the kernel may
- *     split a range where its pages are not physically contiguous, so the
- *     union is compared, not the record count), each with a physical address;
+ *     split a range where its pages are not physically contiguous, and the
+ *     collectors coalesce contiguous maps into runs, so the union is
+ *     compared, not the record count), each with a physical address;
  *   - the unmap records likewise, for each unmap;
  *   - the dirty tracker's mapped set follows: every mapped byte after the
- *     maps, what is left after each unmap, 0 at the end.
+ *     maps, what is left after each unmap, 0 at the end; and it counts the
+ *     events the records stand for (their runs' counts), not the records.
  *
  *   vm_iommu_map 0000:00:03.0
  *
@@ -60,6 +62,7 @@ struct rec {
 struct seen {
 	struct rec map[MAX_RECS], unmap[MAX_RECS];
 	size_t nr_map, nr_unmap, overflow;
+	uint64_t map_events, unmap_events; /* the records' run counts, summed */
 };
 
 static int failures;
@@ -89,6 +92,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 			return;
 		}
 		s->map[s->nr_map++] = (struct rec){ m->iova, m->size, m->paddr };
+		s->map_events += MS_RUN_EVENTS(m->run);
 	} else if (ev->type == MS_EV_IOMMU_UNMAP) {
 		const struct ms_ev_iommu_unmap *u = (const void *)ev;
 
@@ -97,6 +101,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 			return;
 		}
 		s->unmap[s->nr_unmap++] = (struct rec){ u->iova, u->unmapped, 0 };
+		s->unmap_events += MS_RUN_EVENTS(u->run);
 	}
 }
 
@@ -152,7 +157,7 @@ static void expect_tiling(const char *what, struct rec *recs, size_t n, const st
 
 /* The tracker's dirty_tracker object: mapped_bytes and the map/unmap counts. */
 static void expect_tracker(struct ms_session *s, const char *when, uint64_t mapped,
-			   size_t maps_seen, size_t unmaps_seen)
+			   uint64_t maps_seen, uint64_t unmaps_seen)
 {
 	struct json_object *root = json_object_new_object(), *dt, *v;
 	uint64_t got_mapped = UINT64_MAX, got_maps = UINT64_MAX, got_unmaps = UINT64_MAX;
@@ -174,10 +179,10 @@ static void expect_tracker(struct ms_session *s, const char *when, uint64_t mapp
 		bad("tracker %s: mapped_bytes %llu, expected %llu", when,
 		    (unsigned long long)got_mapped, (unsigned long long)mapped);
 	if (got_maps != maps_seen || got_unmaps != unmaps_seen)
-		bad("tracker %s: counted %llu maps and %llu unmaps, the collectors delivered %zu "
-		    "and %zu",
-		    when, (unsigned long long)got_maps, (unsigned long long)got_unmaps, maps_seen,
-		    unmaps_seen);
+		bad("tracker %s: counted %llu maps and %llu unmaps, the collectors delivered %llu "
+		    "and %llu",
+		    when, (unsigned long long)got_maps, (unsigned long long)got_unmaps,
+		    (unsigned long long)maps_seen, (unsigned long long)unmaps_seen);
 }
 
 static int open_container(const char *addr, int *group_out)
@@ -272,7 +277,8 @@ int main(int argc, char **argv)
 	pid_t self = getpid();
 	int container = -1, group = -1;
 	uint64_t total = 0;
-	size_t nst, base_maps = 0, base_unmaps = 0;
+	size_t nst;
+	uint64_t base_maps = 0, base_unmaps = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: vm_iommu_map PCI-ADDRESS (a device bound to vfio-pci)\n");
@@ -312,11 +318,14 @@ int main(int argc, char **argv)
 	 * mapped set must be empty again before our maps.
 	 */
 	ms_collect__poll(c);
-	base_maps = seen.nr_map;
-	base_unmaps = seen.nr_unmap;
-	printf("  container set-up: %zu map and %zu unmap record(s)\n", base_maps, base_unmaps);
+	base_maps = seen.map_events;
+	base_unmaps = seen.unmap_events;
+	printf("  container set-up: %zu map and %zu unmap record(s) of %llu and %llu events\n",
+	       seen.nr_map, seen.nr_unmap, (unsigned long long)base_maps,
+	       (unsigned long long)base_unmaps);
 	expect_tracker(s, "after the set-up", 0, base_maps, base_unmaps);
 	seen.nr_map = seen.nr_unmap = 0;
+	seen.map_events = seen.unmap_events = 0;
 	for (size_t i = 0; i < NR_MAPS; i++) {
 		maps[i].buf = mmap(NULL, maps[i].size, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -333,22 +342,26 @@ int main(int argc, char **argv)
 	expect_tiling("map", seen.map, seen.nr_map, maps, NR_MAPS, 1);
 	if (seen.nr_unmap)
 		bad("%zu unmap records before any unmap", seen.nr_unmap);
-	expect_tracker(s, "after the maps", total, base_maps + seen.nr_map, base_unmaps);
+	expect_tracker(s, "after the maps", total, base_maps + seen.map_events, base_unmaps);
 
 	/* the middle one first: the mapped set must lose exactly that */
 	if (dma_unmap(container, &maps[1]))
 		goto out;
 	ms_collect__poll(c);
 	expect_tiling("unmap", seen.unmap, seen.nr_unmap, &maps[1], 1, 0);
-	expect_tracker(s, "after one unmap", total - maps[1].size, base_maps + seen.nr_map,
-		       base_unmaps + seen.nr_unmap);
+	expect_tracker(s, "after one unmap", total - maps[1].size, base_maps + seen.map_events,
+		       base_unmaps + seen.unmap_events);
 
 	if (dma_unmap(container, &maps[0]) || dma_unmap(container, &maps[2]))
 		goto out;
 	ms_collect__poll(c);
 	expect_tiling("unmap", seen.unmap, seen.nr_unmap, maps, NR_MAPS, 0);
-	expect_tracker(s, "after every unmap", 0, base_maps + seen.nr_map,
-		       base_unmaps + seen.nr_unmap);
+	expect_tracker(s, "after every unmap", 0, base_maps + seen.map_events,
+		       base_unmaps + seen.unmap_events);
+	if (seen.map_events < seen.nr_map || seen.unmap_events < seen.nr_unmap)
+		bad("fewer events than records: %llu maps in %zu records, %llu unmaps in %zu",
+		    (unsigned long long)seen.map_events, seen.nr_map,
+		    (unsigned long long)seen.unmap_events, seen.nr_unmap);
 	if (seen.overflow)
 		bad("more than %d records", MAX_RECS);
 out:
@@ -363,8 +376,9 @@ out:
 		printf("vm_iommu_map: %d finding(s) against the real mappings\n", failures);
 		return 1;
 	}
-	printf("vm_iommu_map: %zu map and %zu unmap records tile the %zu mappings (%llu bytes) "
-	       "exactly; the mapped set followed to 0\n",
-	       seen.nr_map, seen.nr_unmap, NR_MAPS, (unsigned long long)total);
+	printf("vm_iommu_map: %zu map and %zu unmap records (runs of %llu and %llu events) tile the "
+	       "%zu mappings (%llu bytes) exactly; the mapped set followed to 0\n",
+	       seen.nr_map, seen.nr_unmap, (unsigned long long)seen.map_events,
+	       (unsigned long long)seen.unmap_events, NR_MAPS, (unsigned long long)total);
 	return 0;
 }
