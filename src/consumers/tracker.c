@@ -1271,7 +1271,8 @@ static inline void count_write(const struct fast_write *f, const struct ms_ev_dm
 {
 	struct ms_dirty_source *st = &f->d->st[f->src];
 
-	st->records++;
+	/* a coalesced record counts the events it stands for, as on_dma_write counts them */
+	st->records += run_events(&w->hdr, &w->run, MS_PAYLOAD_LEN(ms_ev_dma_write));
 	st->bytes += w->len;
 	if ((w->iova | w->len) & (f->d->page_size - 1))
 		st->unaligned++;

@@ -470,7 +470,18 @@ static void batches_fold_writes_and_agree_with_record_by_record(void **state)
 			uint64_t len = PS << ms_rand__below(&rnd, 3);
 			uint32_t src = roll % 7 ? MS_SRC_DMA_UNMAP : MS_SRC_DMA_SYNC;
 
-			if (roll < 700) {
+			if (roll < 700 && roll % 13 == 0) {
+				/* a coalesced run: one record for the events it stands for */
+				struct ms_ev_dma_write w = { 0 };
+
+				MS_EVENT_INIT(&w, MS_EV_DMA_WRITE, ms_ev_dma_write, dev[d], now++);
+				w.iova = cursor[d];
+				w.len = len;
+				w.source = src;
+				w.run.count = 1 + (uint32_t)(roll % 5);
+				ms_stream__publish(&a->stream, &w.hdr);
+				cursor[d] += len;
+			} else if (roll < 700) {
 				write_rec(a, dev[d], src, cursor[d], len);
 				/* some overlap the next, some leave a page out before it */
 				cursor[d] += len - (roll % 5 ? 0 : PS) + (roll % 11 ? 0 : PS);
