@@ -36,7 +36,9 @@ static long feed_one(__u64 i, void *data)
 	e->iova = f->base + (f->next % f->pages) * 4096;
 	e->len = 4096;
 	e->source = MS_SRC_DMA_UNMAP;
-	e->dir = 2; /* DMA_FROM_DEVICE */
+	e->dir = MS_DMA_FROM_DEVICE;
+	e->run.count = 1; /* one event a record: the feeder does not coalesce */
+	e->run.span_ns = 0;
 	MS_SUBMIT(e);
 	f->next++;
 	return 0;
