@@ -506,7 +506,10 @@ int do_import(int argc, char **argv)
 	}
 	ms_bus__subscribe(&s->bus, MS_EV_ALL, count_record, &im.records);
 	for (int i = IN_SRC_LOG; i <= IN_DST_LOG; i++) {
-		struct ms_qemu_trace_opts to = { .not_before_wall_ns = start };
+		struct ms_qemu_trace_opts to = {
+			.not_before_wall_ns = start,
+			.side = i == IN_DST_LOG ? MS_ROLE_DEST : MS_ROLE_SOURCE,
+		};
 
 		if (!im.in[i].path)
 			continue;

@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "watch_dst.h"
 
 #define MAX_DEVICES MS_BPF_MAX_DEVS
 
@@ -55,6 +56,7 @@ struct watch {
 	unsigned int nr_devices;
 	uint32_t host[MAX_DEVICES]; /* the devices' ids */
 	int tracking;		    /* host devices' dirty pages are tracked */
+	struct watch_dst dst;	    /* --dst-qmp, --dst-qemu-log */
 };
 
 static void usage(FILE *f)
@@ -63,7 +65,7 @@ static void usage(FILE *f)
 	    f,
 	    "Usage: migscope watch --qmp SOCK [--qemu-log FILE] [--qemu-pid PID] [--device "
 	    "NAME]...\n"
-	    "                      [options]\n"
+	    "                      [--dst-qmp SOCK [--dst-qemu-log FILE]] [options]\n"
 	    "       migscope watch --domain NAME [--connect URI] [options]\n\n"
 	    "Watch a QEMU that migrates (or is about to): its migration events and a\n"
 	    "query-migrate every interval over QMP; QEMU's trace events (pending bytes,\n"
@@ -95,6 +97,11 @@ static void usage(FILE *f)
 	    "      --qemu-log FILE       follow QEMU's trace log (-D FILE) when its binary has\n"
 	    "                            no USDT probes\n"
 	    "      --qemu-pid PID        the QEMU process (default: the QMP socket's peer)\n"
+	    "      --dst-qmp SOCK        also follow the destination QEMU: its load and resume\n"
+	    "                            become the destination's part of the downtime\n"
+	    "                            (migration.downtime_split)\n"
+	    "      --dst-qemu-log FILE   the destination's trace log (its loadvm sections);\n"
+	    "                            needs --dst-qmp\n"
 	    "      --qemu-events SOURCE  QEMU's trace events from: auto (USDT probes if the\n"
 	    "                            binary has them, else --qemu-log), usdt (fail\n"
 	    "                            without), log (--qemu-log only); default auto\n"
@@ -112,6 +119,8 @@ static void usage(FILE *f)
 	    "  migscope watch --qmp /run/vm1.qmp\n"
 	    "  migscope watch --qmp /run/vm1.qmp --qemu-log /var/log/vm1-trace.log --json\n"
 	    "  migscope watch --qmp /run/vm1.qmp --device 0000:65:00.1 --svg plot.svg\n"
+	    "  migscope watch --qmp src.qmp --qemu-log src.log --dst-qmp dst.qmp \\\n"
+	    "      --dst-qemu-log dst.log --json\n"
 	    "  migscope watch --domain vm1 --json\n"
 	    "  migscope watch --domain vm1 --connect qemu:///session --record mig.mscap\n"
 	    "  migscope watch --qmp vm.qmp --downtime-limit 300ms --bandwidth 1G/s --record "
@@ -189,18 +198,23 @@ static int open_usdt(struct watch *w, char *why, size_t len)
 	return n;
 }
 
+/* A trace log may hold earlier migrations: keep only the one running now. */
+static uint64_t log_not_before(const struct watch *w, const struct ms_qmp_info *info)
+{
+	uint64_t t = w->s->stats.session.realtime_ns;
+
+	return info->total_time_ms ? t - (info->total_time_ms * 1000000ull + 50000000ull) : t;
+}
+
 static int follow_log(struct watch *w, const struct ms_qmp_info *info, int64_t wall_to_mono)
 {
 	struct ms_qemu_trace_opts to = {
 		.wall_to_mono_ns = wall_to_mono,
 		.vfio_devices = w->nr_devices ? w->devices : NULL,
-		/* the log may hold earlier migrations: keep only the one running now */
-		.not_before_wall_ns = w->s->stats.session.realtime_ns,
+		.not_before_wall_ns = log_not_before(w, info),
 	};
 	char err[MS_ERR_LEN];
 
-	if (info->total_time_ms)
-		to.not_before_wall_ns -= info->total_time_ms * 1000000ull + 50000000ull;
 	w->trace = ms_qemu_trace__new(&w->s->stream, &to);
 	if (!w->trace)
 		return cli_error("failed to start: %s", strerror(ENOMEM));
@@ -451,6 +465,7 @@ static int close_sources(struct watch *w, int ret, const char *why)
 	}
 	close_host_devices(w);
 	ms_qmp__close(w->qmp, ms_now_ns());
+	watch_dst__close(&w->dst, ms_now_ns());
 	if (why) {
 		/*
 		 * libvirt's stream ended before the migration did: whatever QEMU
@@ -493,7 +508,9 @@ int do_watch(int argc, char **argv)
 		O_NOSET,
 		O_TIMEOUT,
 		O_DOMAIN,
-		O_CONNECT
+		O_CONNECT,
+		O_DST_QMP,
+		O_DST_LOG
 	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
@@ -509,6 +526,8 @@ int do_watch(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "domain", required_argument, NULL, O_DOMAIN },
 		{ "connect", required_argument, NULL, O_CONNECT },
+		{ "dst-qmp", required_argument, NULL, O_DST_QMP },
+		{ "dst-qemu-log", required_argument, NULL, O_DST_LOG },
 		{ 0 },
 	};
 	struct cli_output out = { 0 };
@@ -579,6 +598,12 @@ int do_watch(int argc, char **argv)
 		case O_CONNECT:
 			uri = optarg;
 			break;
+		case O_DST_QMP:
+			w.dst.qmp_path = optarg;
+			break;
+		case O_DST_LOG:
+			w.dst.log_path = optarg;
+			break;
 		default:
 			return cli_usage_error("watch", "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -596,6 +621,11 @@ int do_watch(int argc, char **argv)
 	if (!qo.set_events && (qo.set_downtime_limit_ms || qo.set_bandwidth))
 		return cli_usage_error("watch",
 				       "--no-set contradicts --downtime-limit/--bandwidth");
+	if (w.dst.log_path && !w.dst.qmp_path)
+		return cli_usage_error("watch", "--dst-qemu-log needs --dst-qmp SOCK (the "
+						"destination is followed through its QMP)");
+	if (w.dst.qmp_path && qo.path && !strcmp(w.dst.qmp_path, qo.path))
+		return cli_usage_error("watch", "--dst-qmp %s is the source's --qmp", qo.path);
 	if (events == EVENTS_LOG && !w.log_path)
 		return cli_usage_error("watch", "--qemu-events log needs --qemu-log FILE");
 	if (events == EVENTS_USDT && w.log_path)
@@ -645,6 +675,8 @@ int do_watch(int argc, char **argv)
 		cli_error("%s", err);
 		goto out;
 	}
+	if (watch_dst__connect(&w.dst, &w.s->stream, qo.interval_ns, qo.set_events))
+		goto out;
 	info = ms_qmp__info(w.qmp);
 	w.pid = pid ? (pid_t)pid : info->pid;
 
@@ -669,8 +701,13 @@ int do_watch(int argc, char **argv)
 		cli_error("%s", err);
 		goto out;
 	}
+	if (watch_dst__start(&w.dst, &w.s->stream, w.loop, wall_to_mono, log_not_before(&w, info),
+			     w.nr_devices ? w.devices : NULL))
+		goto out;
 
 	ret = ms_loop__run(w.loop, timeout_ns);
+	if (!ret)
+		watch_dst__linger(&w.dst, w.loop);
 	if (ret == -EINTR)
 		fprintf(stderr, "migscope: interrupted (%s); report from what was seen\n",
 			strsignal(ms_loop__signal(w.loop)));
@@ -697,6 +734,7 @@ out:
 	ms_usdt__close(w.usdt);
 	ms_collect__close(w.collect);
 	ms_qemu_trace__free(w.trace);
+	watch_dst__free(&w.dst);
 	ms_qmp__free(w.qmp);
 	ms_libvirt__close(w.libvirt);
 	ms_loop__free(w.loop);

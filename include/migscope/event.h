@@ -111,6 +111,13 @@ enum ms_dev_kind {
 	MS_DEV_KIND_QEMU_VFIO = 3,   /* a vfio device seen through QEMU's events */
 	MS_DEV_KIND_QEMU_SECTION = 4, /* a QEMU savevm section (ram, a device's vmstate) */
 	MS_DEV_KIND_HOST = 5,	     /* a host device seen by the BPF collectors */
+	/*
+	 * A QEMU process on one side of the migration.  The source's VM-level
+	 * records (mig_status, runstate, ...) carry MS_DEV_NONE; the
+	 * destination's (watch --dst-qmp, its trace log) carry the id of this
+	 * device with role MS_ROLE_DEST, so the two never mix.
+	 */
+	MS_DEV_KIND_QEMU_VM = 6,
 };
 
 enum ms_dev_role {

@@ -36,6 +36,13 @@ struct ms_qemu_trace_opts {
 	const char *const *vfio_devices;
 	/* The events come from QEMU's USDT probes (ms_qemu_trace__probe): the records say so. */
 	int usdt;
+	/*
+	 * Whose log: MS_ROLE_SOURCE (0) or MS_ROLE_DEST.  The destination's
+	 * runstate_set to running is its resume (a runstate record of the
+	 * destination's qemu-vm device); its loadvm sections are destination
+	 * sections whichever side is given.
+	 */
+	uint16_t side;
 };
 
 /* What the source did with the lines it was given. */

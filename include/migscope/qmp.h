@@ -45,7 +45,24 @@ struct ms_qmp_opts {
 	 * bytes after each bitmap sync, which is what QEMU decides on.
 	 */
 	int ram_pending;
-	void (*warn)(const char *msg);	/* one line, without newline; NULL = silent */
+	/*
+	 * Which QEMU: MS_ROLE_SOURCE (0), or MS_ROLE_DEST for the destination
+	 * (watch --dst-qmp): its MIGRATION status and RESUME carry the
+	 * destination's qemu-vm device id, it publishes no query-migrate
+	 * samples, passes or limits (the source's are the migration's), its end
+	 * does not end the watch, and when it goes away (EOF, an error, no
+	 * reply) that is a loss of its records (MS_EV_LOSS of its device, one
+	 * warning), not the end of the watch.
+	 */
+	uint16_t side;
+	/*
+	 * Its trace log says when the VM runs (the destination's runstate_set to
+	 * running): STOP and RESUME are not published.  QEMU sends RESUME just
+	 * before it sets the run state, so taking both would make the resume
+	 * depend on which was read; the log is what import has too.
+	 */
+	int runstate_from_trace;
+	void (*warn)(const char *msg); /* one line, without newline; NULL = silent */
 };
 
 /* What connecting found out. */
@@ -142,6 +159,13 @@ int ms_qmp__ended(const struct ms_qmp *q);
 
 /* The last status seen (enum ms_mig_status). */
 uint32_t ms_qmp__status(const struct ms_qmp *q);
+
+/*
+ * The source's migration has ended and the loop with it; the destination's
+ * has not (it may still be loading, its resume to come).  1: run the loop
+ * again (bounded), the destination's end stops it; 0: nothing to wait for.
+ */
+int ms_qmp__linger(struct ms_qmp *q);
 
 /* Why the client stopped, "" if it did not fail. */
 const char *ms_qmp__error(const struct ms_qmp *q);

@@ -103,6 +103,9 @@ struct ms_tm_device {
 	struct ms_tm_spans saves;		    /* QEMU section saves */
 	struct ms_tm_spans loads;		    /* QEMU section loads */
 	struct ms_tm_points qdowntime;		    /* vmstate_downtime_save: v = dur_ns */
+	struct ms_tm_points qdowntime_load;	    /* vmstate_downtime_load: v = dur_ns */
+	struct ms_tm_points runstate;		    /* a qemu-vm device's: v = 1 running */
+	uint64_t lost_ns;			    /* its first MS_EV_LOSS, 0 = none */
 	struct ms_tm_bounds bounds;		    /* MS_EV_PASS: its pass boundaries */
 	uint64_t data[MS_PHASE_RESUME + 1];	    /* MS_EV_DATA bytes per phase */
 	uint64_t data_first_ns[MS_PHASE_RESUME + 1]; /* time of the first one */
@@ -312,6 +315,9 @@ struct ms_tm_dev_result {
 	int have_precopy;
 	uint64_t precopy_ns;	   /* time in PRE_COPY (or with samples before the VM stopped) */
 	uint64_t save_ns, load_ns; /* QEMU section saves and loads, all of them */
+	/* a destination section: its load inside the VM's downtime, and what says so */
+	uint64_t downtime_load_ns;
+	const char *downtime_load_by; /* "vmstate_downtime_load", "loadvm_section" */
 	struct ms_tm_warc *arcs;   /* the arcs of both sides inside the downtime, by start */
 	uint32_t arcs_nr;
 	struct ms_tm_pass *passes; /* the judged series' pass boundaries */
@@ -337,6 +343,27 @@ struct ms_tm_switchover {
 struct ms_tm_dt_edge {
 	uint64_t at_ns, after_ns, before_ns;
 	const char *at, *after, *before; /* the events' names */
+};
+
+/*
+ * The VM's downtime cut in consecutive parts at the marks of both sides
+ * (docs/telemetry.md, "Both sides"): source (stop until the source saved
+ * its last section), transfer (until the destination works on what is
+ * left), destination load and resume (until it runs the VM), and whatever
+ * of the downtime lies after that (unaccounted, with why).  The parts add up
+ * to downtime_end_ns - downtime_start_ns.
+ */
+struct ms_tm_split {
+	int watched;	  /* a destination qemu-vm device is in the stream (watch --dst-qmp) */
+	int have;	  /* the downtime is cut: the destination's loads or resume were seen */
+	int have_saved;	  /* the source's end of saving was seen (else source_ns has the transfer) */
+	int have_running; /* the destination's resume was seen */
+	uint64_t saved_ns, dst_start_ns, loaded_ns, running_ns; /* the marks (stream time) */
+	const char *saved_by, *dst_start_by, *loaded_by, *running_by; /* their events */
+	uint64_t source_ns, transfer_ns, load_ns, resume_ns, unaccounted_ns;
+	const char *unaccounted; /* why there is an unaccounted part, NULL without one */
+	uint64_t beyond_ns; /* the destination resumed this long after the downtime's end */
+	uint64_t lost_ns;   /* the destination went away then (0: it did not) */
 };
 
 struct ms_tm_vm {
@@ -370,6 +397,7 @@ struct ms_tm_vm {
 	uint32_t series_nr;
 	struct ms_tm_pass *passes; /* query-migrate's series' pass boundaries */
 	uint32_t passes_nr;
+	struct ms_tm_split split;
 };
 
 struct ms_tm_report {
@@ -393,6 +421,10 @@ static inline int ms_tm_verdict_expected(const struct ms_device_info *info,
 	       (info && info->role != MS_ROLE_DEST && info->kind != MS_DEV_KIND_QEMU_SECTION &&
 		info->kind != MS_DEV_KIND_HOST);
 }
+
+/* Fill r->vm.split and the destination sections' downtime loads (telemetry_split.c). */
+void ms_tm__split(const struct ms_telemetry *t, const struct ms_devices *d,
+		  struct ms_tm_report *r);
 
 /* Analyze what the consumer kept.  0 or -ENOMEM. */
 int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices *d,

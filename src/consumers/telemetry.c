@@ -43,6 +43,8 @@ static void device_free(struct ms_tm_device *d)
 	free(d->saves.v);
 	free(d->loads.v);
 	free(d->qdowntime.v);
+	free(d->qdowntime_load.v);
+	free(d->runstate.v);
 	free(d->bounds.v);
 }
 
@@ -263,6 +265,9 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		t->t0_ns = ev->ts_ns;
 		t->have_t0 = 1;
 	}
+	/* a loss of an id no device can have is every device's: none in particular here */
+	if (ev->type == MS_EV_LOSS && ev->dev > MS_DEV_ID_MAX)
+		return;
 	if (ev->dev != MS_DEV_NONE && ev->type != MS_EV_SESSION && ev->type != MS_EV_CONFIG) {
 		d = device(t, ev->dev);
 		if (!d) {
@@ -348,6 +353,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		if (d && e->kind == MS_DOWNTIME_SAVE)
 			push_point(t, &d->qdowntime, ev->ts_ns, e->dur_ns);
+		if (d && e->kind == MS_DOWNTIME_LOAD)
+			push_point(t, &d->qdowntime_load, ev->ts_ns, e->dur_ns);
 		if (e->kind == MS_DOWNTIME_CHECKPOINT && e->checkpoint < MS_TM_CHECKPOINTS)
 			t->checkpoints[e->checkpoint] = ev->ts_ns ? ev->ts_ns : 1;
 		break;
@@ -357,14 +364,22 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 			   ((const struct ms_ev_switchover *)ev)->phase);
 		break;
 	case MS_EV_RUNSTATE:
-		push_point(t, &t->runstate, ev->ts_ns,
+		/* a device's (the destination's qemu-vm) never mixes with the source VM's */
+		push_point(t, d ? &d->runstate : &t->runstate, ev->ts_ns,
 			   !!((const struct ms_ev_runstate *)ev)->running);
 		break;
 	case MS_EV_MIG_STATUS:
-		push_point(t, &t->status, ev->ts_ns, ((const struct ms_ev_mig_status *)ev)->status);
+		if (!d)
+			push_point(t, &t->status, ev->ts_ns,
+				   ((const struct ms_ev_mig_status *)ev)->status);
+		break;
+	case MS_EV_LOSS:
+		if (d && !d->lost_ns)
+			d->lost_ns = ev->ts_ns ? ev->ts_ns : 1;
 		break;
 	case MS_EV_MIG_STATS:
-		on_stats(t, (const void *)ev);
+		if (!d)
+			on_stats(t, (const void *)ev);
 		break;
 	case MS_EV_PASS: {
 		const struct ms_ev_pass *e = (const void *)ev;
@@ -388,13 +403,14 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
-	return ms_bus__subscribe(
-	    bus,
-	    MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) | MS_EV_BIT(MS_EV_DEV_STATE) |
-		MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-		MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
-		MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
-		MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-		MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) | MS_EV_BIT(MS_EV_QEMU_MARK),
-	    on_event, t);
+	return ms_bus__subscribe(bus,
+				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
+				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
+				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) |
+				     MS_EV_BIT(MS_EV_QEMU_MARK) | MS_EV_BIT(MS_EV_LOSS),
+				 on_event, t);
 }

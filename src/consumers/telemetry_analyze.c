@@ -1592,6 +1592,7 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 			vm_worst_device(d, r);
 	}
 	switchover_judgment(t, d, vm);
+	ms_tm__split(t, d, r);
 	return acks(t, vm);
 }
 

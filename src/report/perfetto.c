@@ -187,6 +187,25 @@ static void series_counters(struct pf *p, const char *name, const struct ms_tm_s
 	}
 }
 
+/* The downtime by side, nested in the downtime slice (docs/telemetry.md, "Both sides"). */
+static void split_slices(struct pf *p, const struct ms_tm_vm *vm)
+{
+	static const char *const names[] = { "source", "transfer", "destination load",
+					     "destination resume", "unaccounted" };
+	const struct ms_tm_split *sp = &vm->split;
+	uint64_t part[] = { sp->source_ns, sp->transfer_ns, sp->load_ns, sp->resume_ns,
+			    sp->unaccounted_ns };
+	uint64_t at = vm->downtime_start_ns;
+
+	if (!sp->have)
+		return;
+	for (unsigned int i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		if (part[i])
+			slice(p, 0, "downtime", names[i], at, at + part[i], 0);
+		at += part[i];
+	}
+}
+
 static void write_trace(struct pf *p)
 {
 	const struct ms_tm_report *r = p->r;
@@ -213,6 +232,7 @@ static void write_trace(struct pf *p)
 		slice(p, 0, "vm", "pre-copy", r->vm.total_start_ns, r->vm.downtime_start_ns, 0);
 	if (r->vm.have_downtime)
 		slice(p, 0, "vm", "downtime", r->vm.downtime_start_ns, r->vm.downtime_end_ns, 0);
+	split_slices(p, &r->vm);
 	for (uint32_t i = 0; i < t->runstate.nr; i++)
 		instant(p, 0, t->runstate.v[i].v ? "VM resumed" : "VM stopped",
 			t->runstate.v[i].ts_ns, 1);
@@ -272,6 +292,12 @@ static void write_trace(struct pf *p)
 		for (uint32_t i = 0; i < dev->switchover.nr; i++)
 			instant(p, id + 1, switchover_name(dev->switchover.v[i].v),
 				dev->switchover.v[i].ts_ns, 0);
+		/* the destination QEMU's own (a qemu-vm device): its resume, its going away */
+		for (uint32_t i = 0; i < dev->runstate.nr; i++)
+			instant(p, id + 1, dev->runstate.v[i].v ? "VM resumed" : "VM stopped",
+				dev->runstate.v[i].ts_ns, 0);
+		if (dev->lost_ns && d->kind == MS_DEV_KIND_QEMU_VM)
+			instant(p, id + 1, "went away", dev->lost_ns, 0);
 		for (uint32_t i = 0; i < r->dev[id].passes_nr; i++)
 			pass_instant(p, id + 1, i, r->dev[id].passes[i].ts_ns);
 		series_counters(p, d->name, dev->samples.v, dev->samples.nr,

@@ -19,6 +19,15 @@
 struct json_object *ms_report__migration_json(const struct ms_tm_report *r,
 					      const struct ms_view *s);
 
+/* "downtime_split": the VM's downtime by side, NULL without the destination (downtime_split.c). */
+struct json_object *ms_report__split_json(const struct ms_tm_report *r, const struct ms_view *s);
+
+/* "destination": its resume and whether it went away, NULL when it was not watched. */
+struct json_object *ms_report__destination_json(const struct ms_tm_report *r);
+
+/* The table's line of the same, into buf: 0 (nothing written) without the destination. */
+int ms_report__split_line(const struct ms_tm_report *r, char *buf, size_t len);
+
 /* Add the telemetry keys of device id to its devices[] entry o. */
 void ms_report__device_telemetry(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id,
 				 struct json_object *o);

@@ -231,6 +231,8 @@ struct json_object *ms_report__migration_json(const struct ms_tm_report *r, cons
 	}
 	ms_json_add(o, "downtime_bounds_ms", bounds);
 	ms_json_add(o, "downtime_bounded_by", by);
+	ms_json_add(o, "downtime_split", ms_report__split_json(r, s));
+	ms_json_add(o, "destination", ms_report__destination_json(r));
 	ms_json_add(o, "downtime_start_ms",
 		    vm->have_downtime
 			? ms_json_fixed(ms_report__rel_ms(r, vm->downtime_start_ns), 3)

@@ -71,6 +71,14 @@ static int is_section(const struct ms_view *s, uint32_t id)
 	return d && d->kind == MS_DEV_KIND_QEMU_SECTION;
 }
 
+/* The destination QEMU (watch --dst-qmp) is told on the VM line, not as a device row. */
+static int is_vm(const struct ms_view *s, uint32_t id)
+{
+	const struct ms_device_info *d = ms_devices__get(s->devices, id);
+
+	return d && d->kind == MS_DEV_KIND_QEMU_VM;
+}
+
 /* A section with nothing but a small share of the downtime goes into the summary row. */
 static int minor_section(const struct ms_tm_report *r, const struct ms_view *s, uint32_t id)
 {
@@ -193,6 +201,8 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 			 vm->end.before);
 		print_wrapped(out, "    ", 8, line);
 	}
+	if (ms_report__split_line(r, line, sizeof(line)))
+		print_wrapped(out, "    ", 8, line);
 
 	limits_lines(r, t, out);
 	if (vm->limit_ns || vm->bandwidth_bps) {
@@ -273,7 +283,7 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_view *
 	fprintf(out, "%-22s %10s %6s %10s %10s %10s %-11s %12s\n", "DEVICE", "DOWNTIME", "SHARE",
 		"PRE-COPY", "MOVED", "PENDING", "VERDICT", "DIRTY PAGES");
 	for (uint32_t id = 0; id < r->nr; id++) {
-		if (!r->dev[id].present || r->dev[id].counted_in != MS_DEV_NONE)
+		if (!r->dev[id].present || r->dev[id].counted_in != MS_DEV_NONE || is_vm(s, id))
 			continue;
 		if (minor_section(r, s, id) || (is_section(s, id) && shown >= SECTION_ROWS_MAX)) {
 			minor++;
@@ -303,6 +313,6 @@ void ms_report__print_table(const struct ms_tm_report *r, const struct ms_view *
 	fputc('\n', out);
 	for (uint32_t id = 0; id < r->nr; id++)
 		if (r->dev[id].present && r->dev[id].counted_in == MS_DEV_NONE &&
-		    !minor_section(r, s, id))
+		    !minor_section(r, s, id) && !is_vm(s, id))
 			details(r, s, id, out);
 }

@@ -16,6 +16,13 @@ uint32_t ms_qemu_device(struct ms_stream *s, uint64_t ts, uint16_t kind, uint16_
 	return ms_stream__add_device(s, ts, kind, role, 0, MS_DEV_NONE, name);
 }
 
+uint32_t ms_qemu_vm(struct ms_stream *s, uint64_t ts, uint16_t side)
+{
+	if (side != MS_ROLE_DEST)
+		return MS_DEV_NONE;
+	return ms_qemu_device(s, ts, MS_DEV_KIND_QEMU_VM, MS_ROLE_DEST, MS_QEMU_DST_VM);
+}
+
 /* QAPI's MigrationStatus spellings */
 static const char *const statuses[] = {
 	[MS_MIG_NONE] = "none",

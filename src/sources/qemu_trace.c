@@ -785,6 +785,15 @@ static void publish_mark(struct ms_qemu_trace *t, uint32_t mark, int32_t arg, ui
 	publish(t, &ev.hdr);
 }
 
+static void publish_runstate(struct ms_qemu_trace *t, uint32_t running, uint64_t ts)
+{
+	struct ms_ev_runstate ev = { 0 };
+
+	MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, ms_qemu_vm(t->s, ts, t->o.side), ts);
+	ev.running = running;
+	publish(t, &ev.hdr);
+}
+
 /* The destination finished the section it was loading (a new one begins, or all are done). */
 static void load_close(struct ms_qemu_trace *t, int32_t ret, uint64_t ts)
 {
@@ -891,6 +900,12 @@ static int handle(struct ms_qemu_trace *t, const struct format *f, struct cap *c
 		publish_mark(t, MS_MARK_VM_STOPPED, s32_of(&c[S_RET]), ts);
 		return 0;
 	case K_RUNSTATE:
+		/* the destination resumes the VM: the end of the guest's downtime */
+		if (t->o.side == MS_ROLE_DEST) {
+			if (c[S_STATE].len == 7 && !memcmp(c[S_STATE].s, "running", 7))
+				publish_runstate(t, 1, ts);
+			return 0;
+		}
 		/* only the source's two transitions around its downtime clock are marks */
 		if (c[S_STATE].len == 14 && !memcmp(c[S_STATE].s, "finish-migrate", 14))
 			publish_mark(t, MS_MARK_FINISH_MIGRATE, 0, ts);

@@ -81,6 +81,8 @@ struct ms_qmp {
 	int active_seen;  /* a migration ran during this session */
 	int final_asked;  /* the migration ended; the last query-migrate is out */
 	int ended;
+	int lost;   /* the destination went away */
+	int linger; /* the source has ended: the destination's end stops the loop */
 
 	struct {
 		uint32_t dev;
@@ -162,6 +164,25 @@ const struct ms_qmp_info *ms_qmp__info(const struct ms_qmp *q)
 void ms_qmp__set_clock(struct ms_qmp *q, int64_t wall_to_mono_ns)
 {
 	q->wall_to_mono_ns = wall_to_mono_ns;
+}
+
+/* The id VM-level records carry: none for the source, the destination's qemu-vm device. */
+static uint32_t vm_id(struct ms_qmp *q, uint64_t ts)
+{
+	return ms_qemu_vm(q->s, ts, q->o.side);
+}
+
+static int is_dest(const struct ms_qmp *q)
+{
+	return q->o.side == MS_ROLE_DEST;
+}
+
+int ms_qmp__linger(struct ms_qmp *q)
+{
+	if (!is_dest(q) || q->ended || q->lost || !q->loop)
+		return 0;
+	q->linger = 1;
+	return 1;
 }
 
 int ms_qmp__ended(const struct ms_qmp *q)
@@ -249,7 +270,8 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
  */
 static int reread_parameters(struct ms_qmp *q, uint64_t now_ns)
 {
-	if (q->params_out)
+	/* the source's limits are the migration's */
+	if (q->params_out || is_dest(q))
 		return 0;
 	q->params_out = 1;
 	return send_cmd(q, CMD_QUERY_PARAMETERS, NULL, now_ns);
@@ -379,7 +401,7 @@ static void publish_pass(struct ms_qmp *q, uint64_t pass, uint64_t left, uint64_
 {
 	struct ms_ev_pass ev = { 0 };
 
-	if (pass <= q->pass || pass > UINT32_MAX)
+	if (pass <= q->pass || pass > UINT32_MAX || is_dest(q))
 		return;
 	MS_EVENT_INIT(&ev, MS_EV_PASS, ms_ev_pass, MS_DEV_NONE, ts);
 	ev.pass = (uint32_t)pass;
@@ -396,7 +418,7 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 {
 	struct ms_ev_mig_status ev = { 0 };
 
-	MS_EVENT_INIT(&ev, MS_EV_MIG_STATUS, ms_ev_mig_status, MS_DEV_NONE, ts);
+	MS_EVENT_INIT(&ev, MS_EV_MIG_STATUS, ms_ev_mig_status, vm_id(q, ts), ts);
 	ev.status = st;
 	ev.pass = pass;
 	ms_stream__publish(q->s, &ev.hdr);
@@ -412,6 +434,13 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 	 * gets the BQL back, and a query-migrate now would hold the BQL just
 	 * then and lengthen the downtime we came to measure.
 	 */
+	if (terminal(st) && is_dest(q)) {
+		/* the destination's end is no end of the watch: the source's is */
+		q->ended = 1;
+		if (q->linger && q->loop)
+			ms_loop__stop(q->loop, 0);
+		return;
+	}
 	if (terminal(st) && q->active_seen && !q->final_asked) {
 		q->final_asked = 1;
 		if (q->loop && q->final_timer < 0)
@@ -449,6 +478,9 @@ static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t n
 	/* without the `events` capability the status is only learnt here */
 	if (st != q->status && (!q->info.events_on || terminal(st)) && !q->final_asked)
 		set_status(q, st, 0, now, now);
+	/* the destination's query-migrate has no numbers of the migration: the source's has */
+	if (is_dest(q))
+		return;
 	MS_EVENT_INIT(&ev, MS_EV_MIG_STATS, ms_ev_mig_stats, MS_DEV_NONE, now);
 	ev.status = st;
 	ev.total_time_ms = stat_or_unset(r, "total-time");
@@ -601,7 +633,10 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 	} else if (!strcmp(name, "STOP") || !strcmp(name, "RESUME")) {
 		struct ms_ev_runstate ev = { 0 };
 
-		MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, MS_DEV_NONE, ts);
+		if (q->o.runstate_from_trace)
+			return 1;
+
+		MS_EVENT_INIT(&ev, MS_EV_RUNSTATE, ms_ev_runstate, vm_id(q, ts), ts);
 		ev.running = name[0] == 'R';
 		ms_stream__publish(q->s, &ev.hdr);
 	} else if (!strcmp(name, "VFIO_MIGRATION")) {
@@ -995,9 +1030,41 @@ void ms_qmp__attach(struct ms_qmp *q, int fd)
 	q->connecting = 0;
 }
 
+/*
+ * The destination went away (EOF, a read error, a bad message, no reply):
+ * its records stop here.  That is a loss, said once and recorded, so the
+ * report does not take a resume it never saw for one that did not happen;
+ * the watch goes on with the source.
+ */
+static int dest_lost(struct ms_qmp *q, int ret)
+{
+	struct ms_ev_loss ev = { 0 };
+	uint64_t now = mono_now();
+
+	if (!is_dest(q) || !ret || q->lost)
+		return ret;
+	q->lost = 1;
+	/* a destination whose migration had ended lost nothing by going */
+	if (!q->ended) {
+		MS_EVENT_INIT(&ev, MS_EV_LOSS, ms_ev_loss, vm_id(q, now), now);
+		ev.reason = MS_LOSS_SOURCE_ERROR;
+		ms_stream__publish(q->s, &ev.hdr);
+		warn(q, "%s; the destination's records stop here (the report says so)", q->err);
+	}
+	if (q->timer >= 0)
+		ms_loop__del_timer(q->loop, q->timer);
+	q->timer = -1;
+	ms_loop__del_fd(q->loop, q->fd);
+	close(q->fd);
+	q->fd = -1;
+	if (q->linger)
+		ms_loop__stop(q->loop, 0);
+	return 0;
+}
+
 static int on_readable(void *ctx, uint32_t events)
 {
-	return receive(ctx);
+	return dest_lost(ctx, receive(ctx));
 }
 
 static int on_tick(void *ctx, uint32_t events)
@@ -1007,9 +1074,9 @@ static int on_tick(void *ctx, uint32_t events)
 	uint64_t now = mono_now();
 
 	/* after the end, only the final reply is awaited */
-	if (q->ended)
+	if (q->ended || q->lost)
 		return 0;
-	return ms_qmp__poll(q, now);
+	return dest_lost(q, ms_qmp__poll(q, now));
 }
 
 /* The events that arrived while connecting, now that the session has begun. */

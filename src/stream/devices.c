@@ -121,6 +121,7 @@ const char *ms_dev_kind_name(unsigned int kind)
 		[MS_DEV_KIND_QEMU_VFIO] = "qemu-vfio",
 		[MS_DEV_KIND_QEMU_SECTION] = "qemu-section",
 		[MS_DEV_KIND_HOST] = "host",
+		[MS_DEV_KIND_QEMU_VM] = "qemu-vm",
 	};
 
 	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "unknown";

@@ -6,6 +6,9 @@
 # issue 20 asks for; and the verdict is scored at 25, 50 and 75 % of each run
 # (scripts/corpus/score.sh).
 #
+# Imported with both sides' logs, every completed run's downtime by side adds up to its downtime,
+# with a destination part > 0 and less, and its load sections (docs/telemetry.md, "Both sides").
+#
 # Asserted: no "converging" at any mark on a run that never completes (holds with the
 # pass-by-pass verdict of the conv branch, merged here), and every completed run's downtime
 # within 2 ms of QMP's (with the live branch's downtime bounds, merged here).  Issue 20's ">= 90 % right at the
@@ -41,6 +44,15 @@ for d in "$CORPUS"/*/; do
 			.migration.qmp_downtime_ms == $d' "$T/out" >/dev/null &&
 			ok "$name: completed, QMP downtime $(jq .qmp_downtime_ms "$o") ms" ||
 			fail "$name: $(jq -c '.migration | {status, qmp_downtime_ms}' "$T/out")"
+		# both sides (the destination's log): its parts add up to the downtime, the
+		# destination's is there and less, its sections' loads are listed, it resumed
+		jq -e '.migration as $m | $m.downtime_split as $s | $s != null and
+			(($s.source_ms + $s.transfer_ms + $s.destination_ms + $s.unaccounted_ms -
+			  $m.downtime_ms) | fabs) < 0.0025 and (($s.downtime_ms - $m.downtime_ms) | fabs) < 0.0015 and
+			$s.destination_ms > 0 and $s.destination_ms < $m.downtime_ms and
+			($s.sections | length) >= 5 and $m.destination.resumed_at_ms != null' \
+			"$T/out" >/dev/null && ok "$name: downtime by side adds up, destination's part > 0" ||
+			fail "$name: $(jq -c '.migration | {downtime_ms, downtime_split}' "$T/out")"
 		;;
 	cancelled)
 		cancelled=$((cancelled + 1))

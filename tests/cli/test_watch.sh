@@ -3,7 +3,7 @@
 # migscope watch's command line: what it refuses before touching QEMU, each in
 # one line naming the option, and a QMP socket nobody serves.  (The watch at
 # work: tests/unit/test_watch_bpf.c with a fake QEMU, test_qemu_migration.c
-# with a real one.)
+# with a real one; there also a --dst-qmp nobody serves, beside a real QEMU 7.2.)
 . "$(dirname "$0")/lib.sh"
 
 usage() { # usage DESCRIPTION PATTERN -- args...
@@ -30,6 +30,10 @@ usage "a device path" "--device: '/sys/bus/pci/devices/0000:65:00.1' is not a ke
 	-- --qmp x.qmp --device /sys/bus/pci/devices/0000:65:00.1
 usage "a name too long for the filter" 'at most 47 characters' -- \
 	--qmp x.qmp --device "$(printf 'd%.0s' $(seq 48))"
+usage "a destination log without its QMP" '--dst-qemu-log needs --dst-qmp SOCK' -- \
+	--qmp x.qmp --dst-qemu-log dst.log
+usage "the source's socket as the destination's" '--dst-qmp x.qmp is the source' -- \
+	--qmp x.qmp --dst-qmp x.qmp
 
 expect_exit 1 "nobody serves the socket" -- "$MIGSCOPE" watch --qmp "$T/none.qmp" --device 0000:65:00.1
 expect_lines 1 "$T/err" "nobody serves the socket: one line"
@@ -38,6 +42,7 @@ expect_grep "none.qmp: failed to connect" "$T/err" "names the socket"
 expect_exit 0 "--help" -- "$MIGSCOPE" watch --help
 expect_grep '--qemu-events SOURCE' "$T/out" "--help: --qemu-events"
 expect_grep '--device NAME' "$T/out" "--help: --device"
+expect_grep '--dst-qmp SOCK' "$T/out" "--help: --dst-qmp"
 expect_grep '--domain NAME' "$T/out" "--help: --domain"
 
 finish

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Fuzz the QEMU trace log source: arbitrary bytes, split into lines and
- * matched against every format of the table, through a session and the
- * report.  Any input must be counted and used or skipped, never a crash.
+ * matched against every format of the table, read as the source's log and
+ * as the destination's into one session (as watch --dst-qemu-log and import
+ * do), through the report.  Any input must be counted and used or skipped,
+ * never a crash.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,8 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ms_session__new(&o, err, sizeof(err));
 	if (!s)
 		return 0;
-	t = ms_qemu_trace__new(&s->stream, &to);
-	if (t) {
+	for (int side = MS_ROLE_SOURCE; side <= MS_ROLE_DEST; side++) {
+		to.side = (uint16_t)side;
+		t = ms_qemu_trace__new(&s->stream, &to);
+		if (!t)
+			continue;
 		/* two reads, so a line can straddle them */
 		ms_qemu_trace__feed(t, (const char *)data, half);
 		ms_qemu_trace__feed(t, (const char *)data + half, size - half);

@@ -2,7 +2,8 @@
 /*
  * Fuzz the QMP client's message handling: arbitrary bytes as if QEMU sent
  * them, in two reads, with query-migrate outstanding so replies are handled
- * too.  A bad stream must end with an error string, never a crash.
+ * too, as the source's client and as the destination's (watch --dst-qmp).
+ * A bad stream must end with an error string, never a crash.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,10 +14,10 @@
 #include <migscope/report.h>
 #include <migscope/session.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void one_side(const uint8_t *data, size_t size, uint16_t side)
 {
 	struct ms_session_opts o = { 0 };
-	struct ms_qmp_opts qo = { .path = "fuzz", .vfio_events = 1 };
+	struct ms_qmp_opts qo = { .path = "fuzz", .vfio_events = 1, .side = side };
 	struct ms_session *s;
 	struct ms_qmp *q;
 	char err[MS_ERR_LEN];
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		return 0;
+		return;
 	s = ms_session__new(&o, err, sizeof(err));
 	q = s ? ms_qmp__new(&s->stream, &qo) : NULL;
 	if (q) {
@@ -45,5 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sv[0] >= 0)
 		close(sv[0]);
 	close(sv[1]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one_side(data, size, MS_ROLE_SOURCE);
+	one_side(data, size, MS_ROLE_DEST);
 	return 0;
 }

@@ -40,6 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_REF, MS_ROLE_DEST, 0, 0, "dst");
 	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, 0,
 			      MS_DEV_NONE, "ram");
+	/* both sides: the destination's section and its qemu-vm device (watch --dst-qmp) */
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_SECTION, MS_ROLE_DEST, 0,
+			      MS_DEV_NONE, "ram");
+	ms_stream__add_device(&s->stream, ts, MS_DEV_KIND_QEMU_VM, MS_ROLE_DEST, 0, MS_DEV_NONE,
+			      "destination");
 
 	while (off + 8 <= size) {
 		union {
@@ -53,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ev, 0, sizeof(ev));
 		ev.hdr.type = (uint16_t)(data[off] % (MS_EV__MAX + 1));
 		/* mostly the registered devices, sometimes none or one never added */
-		ev.hdr.dev = data[off + 1] < 200 ? data[off + 1] % 4 : MS_DEV_NONE;
+		ev.hdr.dev = data[off + 1] < 200 ? data[off + 1] % 6 : MS_DEV_NONE;
 		memcpy(&dt, data + off + 4, sizeof(dt));
 		ts = data[off + 2] & 1 ? ts - (ts > dt ? dt : 0) : ts + dt;
 		ev.hdr.ts_ns = ts;
@@ -69,15 +74,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_stream__publish(&s->stream, &ev.hdr);
 	}
 
-	/* the breakdown of a timeline's downtime adds up, whatever the input */
+	/* the breakdowns of a timeline's and of the VM's downtime add up, whatever the input */
 	if (!ms_telemetry__analyze(&s->telemetry, &s->devices, &r)) {
+		const struct ms_tm_split *sp = &r.vm.split;
+
+		if (sp->have && sp->source_ns + sp->transfer_ns + sp->load_ns + sp->resume_ns +
+					sp->unaccounted_ns !=
+				    r.vm.downtime_end_ns - r.vm.downtime_start_ns)
+			abort();
 		for (uint32_t id = 0; id < r.nr; id++) {
 			const struct ms_tm_downtime *dt = &r.dev[id].dt;
 
 			if (ms_tm_downtime__by_arcs(dt) &&
-			    (dt->end_ns < dt->start_ns ||
-			     dt->stop_ns + dt->stopcopy_ns + dt->ack_ns + dt->wait_ns + dt->resume_ns !=
-				     dt->end_ns - dt->start_ns))
+			    (dt->end_ns < dt->start_ns || dt->stop_ns + dt->stopcopy_ns +
+								  dt->ack_ns + dt->wait_ns +
+								  dt->resume_ns !=
+							      dt->end_ns - dt->start_ns))
 				abort();
 		}
 	}

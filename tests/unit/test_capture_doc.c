@@ -649,7 +649,7 @@ static void names_match_the_code(void **state)
 
 	doc_load(&d);
 	check_names(&d, "Write sources", ms_write_source_name, MS_SRC__MAX);
-	check_names(&d, "Device kinds", ms_dev_kind_name, MS_DEV_KIND_HOST + 1);
+	check_names(&d, "Device kinds", ms_dev_kind_name, MS_DEV_KIND_QEMU_VM + 1);
 	check_names(&d, "Session sources", session_source_name, MS_SESSION_IMPORT + 1);
 	check_names(&d, "Loss reasons", loss_reason_name, MS_LOSS__MAX);
 	printf("%u problem(s)\n", d.problems);

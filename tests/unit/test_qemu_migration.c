@@ -185,8 +185,9 @@ static struct json_object *qmp_read(int fd, uint64_t timeout_ns)
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len);
 			if (o) {
-				transcribe(fd, "recv",
-					   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+				transcribe(
+				    fd, "recv",
+				    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 				return o;
 			}
 			continue;
@@ -280,10 +281,12 @@ static const char *qemu_version(int qmp)
 /* --- the run ------------------------------------------------------------------ */
 
 struct run {
-	const char *workload;	      /* guest -append */
-	const char *downtime;	      /* watch --downtime-limit */
-	const char *bandwidth;	      /* watch --bandwidth */
-	unsigned int cancel_after_ms; /* 0: let it complete */
+	const char *workload;		/* guest -append */
+	const char *downtime;		/* watch --downtime-limit */
+	const char *bandwidth;		/* watch --bandwidth */
+	unsigned int cancel_after_ms;	/* 0: let it complete */
+	int both_sides;			/* watch the destination too: --dst-qmp, --dst-qemu-log */
+	unsigned int kill_dst_after_ms; /* 0: keep it; else kill the destination QEMU then */
 	/* through the test's own monitor, after the watch attached: before `migrate`, and after */
 	void (*before_migrate)(struct e2e *e);
 	void (*while_migrating)(struct e2e *e);
@@ -328,23 +331,21 @@ static pid_t start_qemu(struct e2e *e, int dest, const char *workload)
 		snprintf(incoming, sizeof(incoming), "unix:%s", sock);
 		argv[n++] = "-incoming";
 		argv[n++] = incoming;
-	} else {
-		/* a second monitor for migscope: one QMP socket serves one client */
-		path_in(e, "watch.qmp", sock, sizeof(sock));
-		snprintf(qmp2, sizeof(qmp2), "unix:%s,server=on,wait=off", sock);
-		argv[n++] = "-qmp";
-		argv[n++] = qmp2;
-		path_in(e, "src.log", log, sizeof(log));
-		argv[n++] = "-D";
-		argv[n++] = log;
-		argv[n++] = "-msg";
-		argv[n++] = "timestamp=on";
-		for (int i = 0; ms_qemu_trace_enable[i] && i < 32; i++) {
-			snprintf(enables[i], sizeof(enables[i]), "enable=%s",
-				 ms_qemu_trace_enable[i]);
-			argv[n++] = "-trace";
-			argv[n++] = enables[i];
-		}
+	}
+	/* a second monitor for migscope: one QMP socket serves one client */
+	path_in(e, dest ? "watch-dst.qmp" : "watch.qmp", sock, sizeof(sock));
+	snprintf(qmp2, sizeof(qmp2), "unix:%s,server=on,wait=off", sock);
+	argv[n++] = "-qmp";
+	argv[n++] = qmp2;
+	path_in(e, dest ? "dst.log" : "src.log", log, sizeof(log));
+	argv[n++] = "-D";
+	argv[n++] = log;
+	argv[n++] = "-msg";
+	argv[n++] = "timestamp=on";
+	for (int i = 0; ms_qemu_trace_enable[i] && i < 32; i++) {
+		snprintf(enables[i], sizeof(enables[i]), "enable=%s", ms_qemu_trace_enable[i]);
+		argv[n++] = "-trace";
+		argv[n++] = enables[i];
 	}
 	argv[n] = NULL;
 	path_in(e, dest ? "dst.err" : "src.err", sock, sizeof(sock));
@@ -395,8 +396,8 @@ static uint64_t children_cpu_ns(void)
 static void run_migration(struct e2e *e, const struct run *r, char *report, char *capture,
 			  size_t len)
 {
-	char sock[128], log[128], err[128], cmd[256], serial[128];
-	char *argv[24];
+	char sock[128], log[128], err[128], cmd[256], serial[128], dsock[128], dlog[128];
+	char *argv[32];
 	uint64_t cpu0, qemu0, t0;
 	pid_t watch;
 	int n = 0;
@@ -434,6 +435,14 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	argv[n++] = "--json";
 	argv[n++] = "--record";
 	argv[n++] = capture;
+	if (r->both_sides) {
+		path_in(e, "watch-dst.qmp", dsock, sizeof(dsock));
+		path_in(e, "dst.log", dlog, sizeof(dlog));
+		argv[n++] = "--dst-qmp";
+		argv[n++] = dsock;
+		argv[n++] = "--dst-qemu-log";
+		argv[n++] = dlog;
+	}
 	argv[n] = NULL;
 	/* no other child exits before the watch does: its CPU is what RUSAGE_CHILDREN gains */
 	cpu0 = children_cpu_ns();
@@ -450,6 +459,11 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	json_object_put(qmp_cmd(e->src_qmp, cmd));
 	if (r->while_migrating)
 		r->while_migrating(e);
+	if (r->kill_dst_after_ms) {
+		tp_sleep_ms(r->kill_dst_after_ms);
+		assert_string_equal(status_of(e->src_qmp, NULL), "active");
+		json_object_put(qmp_cmd(e->dst_qmp, "{\"execute\": \"quit\"}"));
+	}
 	if (r->cancel_after_ms) {
 		tp_sleep_ms(r->cancel_after_ms);
 		assert_string_equal(status_of(e->src_qmp, NULL), "active");
@@ -521,12 +535,12 @@ static int report_telemetry(const char *path, double *downtime_ms, double *qmp_d
 		fail_msg("%s: not JSON", path);
 	if (json_object_object_get_ex(rep, "migration", &m) && m) {
 		have = 1;
-		*downtime_ms = json_object_object_get_ex(m, "downtime_ms", &v) && v ?
-				       json_object_get_double(v) :
-				       -1;
-		*qmp_downtime_ms = json_object_object_get_ex(m, "qmp_downtime_ms", &v) && v ?
-					   json_object_get_double(v) :
-					   -1;
+		*downtime_ms = json_object_object_get_ex(m, "downtime_ms", &v) && v
+				   ? json_object_get_double(v)
+				   : -1;
+		*qmp_downtime_ms = json_object_object_get_ex(m, "qmp_downtime_ms", &v) && v
+				       ? json_object_get_double(v)
+				       : -1;
 		verdict[0] = 0;
 		assert_true(json_object_object_get_ex(rep, "devices", &devs));
 		for (size_t i = 0; i < json_object_array_length(devs); i++) {
@@ -546,22 +560,115 @@ static int report_telemetry(const char *path, double *downtime_ms, double *qmp_d
 	return have;
 }
 
+/* --- both sides ------------------------------------------------------------------ */
+
+static double num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		fail_msg("downtime_split.%s is absent or null", key);
+	return json_object_get_double(v);
+}
+
+/*
+ * The report's downtime by side: source + transfer + destination +
+ * unaccounted is the downtime (within the rounding of four parts), inside
+ * its bounds; the destination's part is there and less than the downtime,
+ * and its load sections are listed.  Returns destination_ms.
+ */
+static double check_split(const struct e2e *e, const char *path)
+{
+	struct json_object *rep = json_object_from_file(path), *m, *sp, *secs, *b, *d, *v;
+	double dt, sum, dst, lo, hi;
+
+	if (!rep)
+		fail_msg("%s: not JSON", path);
+	assert_true(json_object_object_get_ex(rep, "migration", &m));
+	assert_true(json_object_object_get_ex(m, "downtime_split", &sp));
+	if (!sp)
+		fail_msg("QEMU %s: no downtime_split with the destination watched", e->version);
+	dt = num(m, "downtime_ms");
+	assert_true(json_object_object_get_ex(m, "downtime_bounds_ms", &b) && b);
+	lo = json_object_get_double(json_object_array_get_idx(b, 0));
+	hi = json_object_get_double(json_object_array_get_idx(b, 1));
+	dst = num(sp, "destination_ms");
+	sum = num(sp, "source_ms") + num(sp, "transfer_ms") + dst + num(sp, "unaccounted_ms");
+	if (fabs(sum - dt) > 0.0025)
+		fail_msg("QEMU %s: the parts add up to %.3f ms, the downtime is %.3f ms",
+			 e->version, sum, dt);
+	if (sum < lo - 0.0025 || sum > hi + 0.0025)
+		fail_msg("QEMU %s: the parts' %.3f ms outside the bounds [%.0f, %.0f]", e->version,
+			 sum, lo, hi);
+	if (!(dst > 0 && dst < dt))
+		fail_msg("QEMU %s: the destination's part %.3f ms of a %.3f ms downtime",
+			 e->version, dst, dt);
+	assert_true(fabs(num(sp, "destination_load_ms") + num(sp, "destination_resume_ms") - dst) <
+		    0.0015);
+	/* the destination's own sections loaded inside the downtime */
+	assert_true(json_object_object_get_ex(sp, "sections", &secs) && secs);
+	assert_true(json_object_array_length(secs) >= 5);
+	v = json_object_array_get_idx(secs, 0);
+	assert_true(num(v, "load_ms") > 0);
+	assert_true(json_object_object_get_ex(v, "by", &v));
+	assert_string_equal(json_object_get_string(v),
+			    strcmp(e->version, "7.2") ? "vmstate_downtime_load" : "loadvm_section");
+	/* it resumed, and the report says when */
+	assert_true(json_object_object_get_ex(m, "destination", &d) && d);
+	assert_true(json_object_object_get_ex(d, "resumed_at_ms", &v) && v);
+	assert_true(json_object_object_get_ex(d, "lost_at_ms", &v) && !v);
+	print_message("QEMU %s: downtime %.3f ms = source %.3f + transfer %.3f + destination %.3f "
+		      "(load %.3f, resume %.3f) + unaccounted %.3f\n",
+		      e->version, dt, num(sp, "source_ms"), num(sp, "transfer_ms"), dst,
+		      num(sp, "destination_load_ms"), num(sp, "destination_resume_ms"),
+		      num(sp, "unaccounted_ms"));
+	json_object_put(rep);
+	return dst;
+}
+
+/* The destination's part of an imported report (0 without a split). */
+static double report_destination_ms(const char *path)
+{
+	struct json_object *rep = json_object_from_file(path), *m, *sp;
+	double dst = 0;
+
+	if (!rep)
+		fail_msg("%s: not JSON", path);
+	if (json_object_object_get_ex(rep, "migration", &m) &&
+	    json_object_object_get_ex(m, "downtime_split", &sp) && sp)
+		dst = num(sp, "destination_ms");
+	json_object_put(rep);
+	return dst;
+}
+
 /*
  * `migscope import` of this same run (the source's trace log and the test's
  * own QMP conversation with it), replayed: the downtime from QEMU's events
- * is the watch's (same log, same parser, the same MIGRATION events).
+ * is the watch's (same log, same parser, the same MIGRATION events).  With
+ * dst_dt >= 0 the destination's trace log is imported too, and its part of
+ * the downtime is the watch's.
  */
-static void import_gives_the_same_downtime(struct e2e *e, double watch_dt)
+static void import_gives_the_same_downtime(struct e2e *e, double watch_dt, double dst_dt)
 {
-	char log[128], cap[128], out[128], err[128], tr[128];
-	char *argv[] = { (char *)e->migscope, "import", "--qemu-log", log, "--qmp-transcript", tr,
-			 "--record", cap, NULL };
+	char log[128], dlog[128], cap[128], out[128], err[128], tr[128];
+	char *argv[] = { (char *)e->migscope,
+			 "import",
+			 "--qemu-log",
+			 log,
+			 "--qmp-transcript",
+			 tr,
+			 "--record",
+			 cap,
+			 dst_dt >= 0 ? "--dst-qemu-log" : NULL,
+			 dlog,
+			 NULL };
 	char *rargv[] = { (char *)e->migscope, "replay", cap, "--json", NULL };
 	double dt, qmp_dt;
 	char verdict[32];
 	pid_t pid;
 
 	path_in(e, "src.log", log, sizeof(log));
+	path_in(e, "dst.log", dlog, sizeof(dlog));
 	path_in(e, "qmp.jsonl", tr, sizeof(tr));
 	path_in(e, "imported.mscap", cap, sizeof(cap));
 	path_in(e, "import.err", err, sizeof(err));
@@ -574,6 +681,9 @@ static void import_gives_the_same_downtime(struct e2e *e, double watch_dt)
 	if (fabs(dt - watch_dt) > 0.001)
 		fail_msg("QEMU %s: imported downtime %.3f ms, the watch's %.3f ms", e->version, dt,
 			 watch_dt);
+	if (dst_dt >= 0 && fabs(report_destination_ms(out) - dst_dt) > 0.001)
+		fail_msg("QEMU %s: imported destination part %.3f ms, the watch's %.3f ms",
+			 e->version, report_destination_ms(out), dst_dt);
 }
 
 static void skip_without_qemu(const struct e2e *e)
@@ -593,7 +703,8 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 	/* 32 MiB to send at 32 MiB/s while the guest dirties 4 MB/s: converges in ~1.5 s */
 	const struct run r = { .workload = "ws=32M rate=1000",
 			       .downtime = "300ms",
-			       .bandwidth = "32M/s" };
+			       .bandwidth = "32M/s",
+			       .both_sides = 1 };
 	char report[128], capture[128];
 	struct tu_recorder rec = { 0 };
 	struct json_object *rep, *events, *by, *v;
@@ -648,7 +759,7 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 		assert_true(qmp_dt == (double)qmp_downtime);
 		assert_true(dt >= 0);
 		assert_string_equal(verdict, "converging");
-		import_gives_the_same_downtime(e, dt);
+		import_gives_the_same_downtime(e, dt, check_split(e, report));
 		report_bounds(report, &lo, &hi);
 		if (qmp_dt < lo || qmp_dt > hi)
 			fail_msg("QMP's downtime %.0f ms outside the bounds [%.0f, %.0f]", qmp_dt,
@@ -1018,10 +1129,95 @@ static void agent_cpu_beside_a_migration(void **state)
 	       qemu > 0 ? agent / qemu : 0);
 }
 
+/*
+ * The destination QEMU quits mid-migration: the source's migration fails, the
+ * watch goes on to its report, and the destination's end is a recorded loss
+ * (a loss record of the destination's qemu-vm device; migration.destination
+ * says when), said in one warning line.
+ */
+static void destination_that_goes_away_is_a_recorded_loss(void **state)
+{
+	struct e2e *e = *state;
+	/* never converges (as the cancelled run): the destination goes while it runs */
+	const struct run r = { .workload = "ws=2M rate=0",
+			       .downtime = "20ms",
+			       .bandwidth = "4M/s",
+			       .both_sides = 1,
+			       .kill_dst_after_ms = 2000 };
+	char report[128], capture[128], err[128];
+	struct json_object *rep, *m, *d, *v;
+	struct tu_recorder rec = { 0 };
+	unsigned char *text = NULL;
+	size_t losses = 0, warnings = 0;
+
+	skip_without_qemu(e);
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, NULL), "failed");
+	tp_read_capture(capture, &rec);
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+
+		if (ev->type == MS_EV_LOSS && ev->dev != MS_DEV_NONE &&
+		    ((const struct ms_ev_loss *)ev)->reason == MS_LOSS_SOURCE_ERROR)
+			losses++;
+	}
+	tu_recorder__free(&rec);
+	assert_int_equal(losses, 1);
+	rep = json_object_from_file(report);
+	if (!rep)
+		fail_msg("%s: not JSON", report);
+	assert_true(json_object_object_get_ex(rep, "migration", &m));
+	assert_true(json_object_object_get_ex(m, "destination", &d) && d);
+	assert_true(json_object_object_get_ex(d, "lost_at_ms", &v) && v);
+	assert_true(json_object_get_double(v) > 0);
+	assert_true(json_object_object_get_ex(d, "resumed_at_ms", &v) && !v);
+	json_object_put(rep);
+	path_in(e, "watch.err", err, sizeof(err));
+	tu_read_file(err, &text);
+	assert_non_null(text);
+	for (char *p = (char *)text; (p = strstr(p, "warning: destination: ")); p++)
+		warnings++;
+	assert_int_equal(warnings, 1);
+	free(text);
+	replay_gives_the_same_report(e, capture, report);
+}
+
+/* --dst-qmp a socket nobody serves: one line naming it, exit 1, before anything else. */
+static void destination_socket_nobody_serves_is_one_line(void **state)
+{
+	struct e2e *e = *state;
+	char sock[128], none[128], err[128], serial[128];
+	char *argv[] = { (char *)e->migscope, "watch", "--qmp", sock, "--dst-qmp", none, NULL };
+	unsigned char *text = NULL;
+	size_t lines = 0;
+	pid_t pid;
+
+	skip_without_qemu(e);
+	start_qemu(e, 0, "ws=1M rate=0");
+	path_in(e, "serial.txt", serial, sizeof(serial));
+	tp_wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
+	path_in(e, "watch.qmp", sock, sizeof(sock));
+	path_in(e, "none.qmp", none, sizeof(none));
+	path_in(e, "watch.err", err, sizeof(err));
+	pid = tp_spawn(&e->procs, argv, &(struct tp_io){ .err = err });
+	tp_expect_exit(&e->procs, pid, 1, 30 * SEC, err);
+	tu_read_file(err, &text);
+	assert_non_null(text);
+	for (char *p = (char *)text; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr((char *)text, "--dst-qmp: QMP "));
+	assert_non_null(strstr((char *)text, "none.qmp: failed to connect"));
+	free(text);
+}
+
 int main(void)
 {
 	/* one test per QEMU version and run, named so */
-#define E2E(version, f, setup) { "qemu_" version "_" #f, f, setup, teardown, NULL }
+#define E2E(version, f, setup)                                                                     \
+	{                                                                                          \
+		"qemu_" version "_" #f, f, setup, teardown, NULL                                   \
+	}
 	const struct CMUnitTest tests[] = {
 		E2E("7.2", small_working_set_migrates_and_the_watch_reports_it, setup72),
 		E2E("7.2", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
@@ -1030,6 +1226,8 @@ int main(void)
 		    setup72),
 		E2E("7.2", limits_set_through_another_monitor_are_followed_live, setup72),
 		E2E("7.2", downtime_bounds_hold_qmp_with_the_other_core_busy, setup72),
+		E2E("7.2", destination_that_goes_away_is_a_recorded_loss, setup72),
+		E2E("7.2", destination_socket_nobody_serves_is_one_line, setup72),
 		E2E("10.0", small_working_set_migrates_and_the_watch_reports_it, setup10),
 		E2E("10.0", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
 		    setup10),
@@ -1037,6 +1235,7 @@ int main(void)
 		    setup10),
 		E2E("10.0", limits_set_through_another_monitor_are_followed_live, setup10),
 		E2E("10.0", downtime_bounds_hold_qmp_with_the_other_core_busy, setup10),
+		E2E("10.0", destination_that_goes_away_is_a_recorded_loss, setup10),
 	};
 #undef E2E
 
