@@ -11,6 +11,11 @@ for b in "$BUILD"/bench/bench_*; do
 	echo "# $(basename "$b")"
 	"$b" || status=1
 done
+# the agent's CPU beside a real QEMU 7.2 migration: the e2e test's bench mode, the optimized CLI
+echo "# agent_cpu_pct_watch (tests/unit/test_qemu_migration.c, MIGSCOPE_BENCH=1)"
+MIGSCOPE_BENCH=1 MIGSCOPE=$BUILD/migscope "$BUILD"/san/tests/test_qemu_migration \
+	>"$BUILD/agent-cpu.txt" 2>&1 || status=1
+grep -E '^(#|BENCH)|SKIPPED|FAILED|skip' "$BUILD/agent-cpu.txt" || true
 # seed 004 reproduced on reference devices (docs/devices.md, "Seed 004")
 echo "# scripts/seed004.sh"
 MIGSCOPE=$BUILD/migscope scripts/seed004.sh --bench || status=1

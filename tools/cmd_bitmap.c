@@ -24,7 +24,8 @@ static void usage(FILE *f)
 		"still pending, the pages each source\n"
 		"reported, the cross-source check (pages one source reported and another\n"
 		"missed), records outside the tracked ranges or the IOMMU-mapped set, and why\n"
-		"pages were widened (losses, unmaps while tracking, bad records).\n\n"
+		"pages were widened (losses, unmaps while tracking, bad records).  CAPTURE -\n"
+		"reads standard input (a pipe).\n\n"
 		"Options:\n"
 		"  -d, --device NAME     only this device\n"
 		"  -p, --page-size SIZE  also count the distinct pages at SIZE (4K, 64K, 2M, ...;\n"
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 		"\nExamples:\n"
 		"  migscope bitmap run.mscap\n"
 		"  migscope bitmap run.mscap --device ref0 --page-size 2M --ranges\n"
-		"  migscope bitmap run.mscap --json | jq '.devices[].dirty.discrepancies'\n");
+		"  migscope bitmap run.mscap --json | jq '.devices[].dirty.discrepancies'\n"
+		"  zcat run.mscap.gz | migscope bitmap -\n");
 }
 
 struct ranges_ctx {

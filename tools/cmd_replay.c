@@ -26,7 +26,9 @@ static void usage(FILE *f)
 		   "The parts of a rotated capture (FILE.1, FILE.2, ... of --record-max-size)\n"
 		   "replay as one.  A capture cut short (a recorder killed, a full disk) replays\n"
 		   "its valid prefix with a warning naming the offset and the time covered, and\n"
-		   "exits with status 3; damage inside it is an error (status 1).\n\n"
+		   "exits with status 3; damage inside it is an error (status 1).  FILE - reads\n"
+		   "standard input (a pipe) a chunk at a time; there a bad chunk followed by more\n"
+		   "than zeros is damage (a pipe cannot be searched ahead for an intact chunk).\n\n"
 		   "What if: with any of --bandwidth, --downtime-limit, --switchover-ack or\n"
 		   "--reinit, re-run the switchover decision of a recorded profile under those\n"
 		   "settings (the rest as recorded) with the profile's own switchover rule, and\n"
@@ -53,7 +55,8 @@ static void usage(FILE *f)
 		   "  migscope replay run.mscap --reinit off --json | jq .predicted\n"
 		   "  migscope replay run.mscap --until 2.5s --json | jq '.devices[].convergence'\n"
 		   "  migscope replay run.mscap --events-json - | jq -c 'select(.kind == \"verdict\")'\n"
-		   "  migscope replay run.mscap --metrics run.prom --vm vm1   # docs/metrics.md\n");
+		   "  migscope replay run.mscap --metrics run.prom --vm vm1   # docs/metrics.md\n"
+		   "  zcat run.mscap.gz | migscope replay -\n");
 }
 
 /* --until: records up to a time pass on to the session's bus, the rest are left out. */

@@ -564,6 +564,18 @@ int ms_dirty_bitmap__set_pages_slow(struct ms_dirty_bitmap *bm, uint64_t first, 
 		return -EINVAL;
 	if (bm->full)
 		return 0;
+	/*
+	 * Pages a run already holds: nothing to add.  Without this, every page
+	 * set inside a run (a 4 KiB IOMMU map inside guest memory mapped whole)
+	 * would take a word of the table: memory growing with the records, not
+	 * with the set.
+	 */
+	if (bm->nr_runs) {
+		const struct ms_dbm_run *r = run_at(bm, first);
+
+		if (r && r->last >= last)
+			return 0;
+	}
 	if (last - first + 1 >= MS_DBM_RUN_PAGES) {
 		if (runs_add(bm, first, last))
 			goto nomem;

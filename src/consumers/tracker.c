@@ -1229,6 +1229,119 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	}
 }
 
+/* --- batches: runs of hot records ---------------------------------------------------- */
+
+/* A DMA write on on_dma_write's fast path: its device, source, pages and last byte. */
+struct fast_write {
+	struct trk_dev *d;
+	unsigned int src;
+	uint64_t first, last, end;
+};
+
+/*
+ * Is ev a DMA write on on_dma_write's fast path (tracked, a known source,
+ * inside the tracked range written last and what the IOMMU is known to map)?
+ */
+static inline bool fast_write(struct ms_tracker *t, const struct ms_event_hdr *ev,
+			      struct fast_write *f)
+{
+	const struct ms_ev_dma_write *w = (const void *)ev;
+	struct trk_dev *d;
+
+	if (ev->type != MS_EV_DMA_WRITE || ev->len < MS_PAYLOAD_LEN(ms_ev_dma_write))
+		return false;
+	d = dev_get(t, ev->dev);
+	if (!d || !d->tracking || !w->len || w->source >= MS_SRC__MAX)
+		return false;
+	f->end = w->iova + (w->len - 1);
+	if (f->end < w->iova)
+		return false;
+	f->first = w->iova >> d->shift;
+	f->last = f->end >> d->shift;
+	if (f->first < d->hot_first || f->last > d->hot_last ||
+	    (t->maps && !mapped_known(t, w->iova, w->len)))
+		return false;
+	f->d = d;
+	f->src = w->source;
+	return true;
+}
+
+/* A fast-path write's record counts, as on_dma_write keeps them. */
+static inline void count_write(const struct fast_write *f, const struct ms_ev_dma_write *w)
+{
+	struct ms_dirty_source *st = &f->d->st[f->src];
+
+	/* a coalesced record counts the events it stands for, as on_dma_write counts them */
+	st->records += run_events(&w->hdr, &w->run, MS_PAYLOAD_LEN(ms_ev_dma_write));
+	st->bytes += w->len;
+	if ((w->iova | w->len) & (f->d->page_size - 1))
+		st->unaligned++;
+}
+
+static void on_hot_one(void *ctx, const struct ms_event_hdr *ev)
+{
+	if (ev->type == MS_EV_DMA_WRITE)
+		on_dma_write(ctx, ev);
+	else
+		on_event(ctx, ev);
+}
+
+/*
+ * The records of a ring read or a capture chunk.  Consecutive DMA writes
+ * that continue each other (same device and source, pages that touch, all
+ * on on_dma_write's fast path: a device filling buffer after buffer) fold
+ * into one extent whose pages are set once; each still counts as a record.
+ * A write that nothing continues costs what on_dma_write's fast path costs
+ * (the next record's test is carried over, not done twice).  Anything else
+ * takes its own path, in stream order, so the result is the record by
+ * record one (test_tracker: batches_fold_writes_and_agree_with_record_by_record;
+ * fuzz_tracker compares the two).
+ */
+static void on_hot(void *ctx, const struct ms_event_hdr *const *evs, size_t n)
+{
+	struct ms_tracker *t = ctx;
+	struct fast_write f = { 0 }, g = { 0 };
+	bool have = n && fast_write(t, evs[0], &f);
+
+	for (size_t i = 0; i < n;) {
+		const struct ms_ev_dma_write *w = (const void *)evs[i];
+		struct ms_ev_dma_write ext;
+		uint64_t lo, hi;
+		size_t j = i + 1;
+
+		if (!have) {
+			on_hot_one(t, evs[i]);
+			have = j < n && fast_write(t, evs[j], &f);
+			i = j;
+			continue;
+		}
+		count_write(&f, w);
+		lo = w->iova;
+		hi = f.end;
+		for (; j < n && (have = fast_write(t, evs[j], &g)); j++) {
+			const struct ms_ev_dma_write *x = (const void *)evs[j];
+
+			if (g.d != f.d || g.src != f.src || g.first > f.last + 1 ||
+			    g.last + 1 < f.first)
+				break;
+			count_write(&g, x);
+			f.first = g.first < f.first ? g.first : f.first;
+			f.last = g.last > f.last ? g.last : f.last;
+			lo = x->iova < lo ? x->iova : lo;
+			hi = g.end > hi ? g.end : hi;
+		}
+		if (j == i + 1) {
+			defer_mark(t, f.d, f.src, f.first, f.last, w);
+		} else {
+			ext.iova = lo;
+			ext.len = hi - lo + 1;
+			defer_mark(t, f.d, f.src, f.first, f.last, &ext);
+		}
+		f = g;
+		i = j;
+	}
+}
+
 /* --- life cycle -------------------------------------------------------------------- */
 
 struct ms_tracker *ms_tracker__new(void)
@@ -1243,14 +1356,14 @@ struct ms_tracker *ms_tracker__new(void)
 
 int ms_tracker__subscribe(struct ms_tracker *t, struct ms_bus *bus)
 {
-	int ret = ms_bus__subscribe(bus, MS_EV_BIT(MS_EV_DMA_WRITE), on_dma_write, t);
+	/* one subscription for every hot type, so a batch's maps and writes stay in order */
+	int ret = ms_bus__subscribe_batch(bus, MS_EV_HOT, on_hot, on_hot_one, t);
 
 	if (ret)
 		return ret;
 	return ms_bus__subscribe(bus,
 				 MS_EV_BIT(MS_EV_TRACK_START) | MS_EV_BIT(MS_EV_TRACK_STOP) |
-				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS) |
-				     MS_EV_BIT(MS_EV_IOMMU_MAP) | MS_EV_BIT(MS_EV_IOMMU_UNMAP),
+				     MS_EV_BIT(MS_EV_HARVEST) | MS_EV_BIT(MS_EV_LOSS),
 				 on_event, t);
 }
 

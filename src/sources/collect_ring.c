@@ -5,8 +5,9 @@
  *
  * The ring is read here rather than through libbpf's ring_buffer: the kernel
  * collectors' records are already ms_ev_* records, and publishing them from
- * a loop over the mapped ring, without a callback per record, is what keeps
- * the agent close to a consumer that does nothing (ring_to_tracker_mrec_per_s
+ * a loop over the mapped ring in batches (up to MS_BUS_BATCH records in
+ * place, one bus call for each run of hot records), without a callback per
+ * record, is what keeps the agent close to a consumer that does nothing (ring_to_tracker_mrec_per_s
  * in tests/bench/bench_bpf.c).  The consumer position is handed back to the
  * producers every CONSUMER_COMMIT bytes, not after every record, so the
  * cache line they read on every reserve is not pulled from them per record.
@@ -104,24 +105,35 @@ void ms_ring__publish(struct ms_ring *r, const struct ms_event_hdr *ev)
 	r->accepted++;
 }
 
-/* A kernel record: check the frame (it is ours, but a reader checks), publish as is. */
-static inline void publish_record(struct ms_ring *r, const void *data, uint32_t len)
+/* A kernel record: check the frame (it is ours, but a reader checks); then it joins the batch. */
+static inline int frame_ok(struct ms_ring *r, const void *data, uint32_t len)
 {
 	const struct ms_event_hdr *ev = data;
 
 	if (len < sizeof(*ev) || sizeof(*ev) + ev->len > len || ev->type >= MS_EV__MAX ||
 	    ev->len < ms_event_fixed_len(ev->type)) {
 		r->skipped++;
-		return;
+		return 0;
 	}
-	ms_stream__publish(r->s, ev);
-	r->accepted++;
+	return 1;
+}
+
+/* The records gathered from the ring, onto the bus as one batch: before they may be overwritten. */
+static inline void flush(struct ms_ring *r, const struct ms_event_hdr **batch, unsigned int *n)
+{
+	if (!*n)
+		return;
+	ms_bus__publish_batch(r->s->bus, batch, *n);
+	r->accepted += *n;
+	*n = 0;
 }
 
 /* Every committed record, in order, until the producers have nothing more. */
 static void consume(struct ms_ring *r)
 {
 	unsigned long cons = *r->consumer_pos, committed = cons;
+	const struct ms_event_hdr *batch[MS_BUS_BATCH];
+	unsigned int n = 0;
 	unsigned long prod;
 
 	while (cons < (prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE))) {
@@ -136,18 +148,24 @@ static void consume(struct ms_ring *r)
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				const void *sample = (const char *)hdr + BPF_RINGBUF_HDR_SZ;
 
-				if (!r->fn)
-					publish_record(r, sample, len);
-				else if (r->fn(r->ctx, (void *)sample, len))
-					r->skipped++;
+				if (r->fn) {
+					if (r->fn(r->ctx, (void *)sample, len))
+						r->skipped++;
+				} else if (frame_ok(r, sample, len)) {
+					batch[n++] = sample;
+					if (n == MS_BUS_BATCH)
+						flush(r, batch, &n);
+				}
 			}
 			if (cons - committed >= CONSUMER_COMMIT) {
+				flush(r, batch, &n);
 				__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 				committed = cons;
 			}
 		}
 	}
 out:
+	flush(r, batch, &n);
 	if (cons != committed)
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The synthetic source.  Guest memory (4 GiB) is mapped in the IOMMU up front,
+ * The synthetic source.  Guest memory (4 GiB, or opts->guest_bytes: --guest 4T
+ * with --devices 64 is a large host's shape) is mapped in the IOMMU up front,
  * as a VM's is when its devices attach; each device tracks all of it and gets
- * a stream of 4-32 KiB DMA writes clustered around a moving cursor (as a NIC's
- * receive ring would write), occasional re-maps of single pages (a vIOMMU
- * guest remapping a buffer), and pre-copy samples that shrink; the stream
+ * a stream of 4-32 KiB DMA writes into its buffers (anywhere in the guest,
+ * or opts->pool_bytes of them in a slice of its own, as a NIC's receive ring
+ * recycles a bounded set of buffers)
+ * clustered around a moving cursor, occasional re-maps of single pages (a vIOMMU
+ * guest remapping a buffer), and pre-copy samples that shrink (3 % of the
+ * records, or one per opts->precopy_every records: at 10^9 records a real
+ * migration reports per pass, not per DMA, and the telemetry keeps every
+ * sample); the stream
  * ends with every device's save arcs.  Virtual time: 100 ns per record.
  */
 #include <stdio.h>
@@ -15,19 +21,28 @@
 #include <migscope/rand.h>
 #include <migscope/synth.h>
 
-#define T0 1000000000ull
+#define T0   1000000000ull
 #define TICK 100ull
-#define SPAN (4ull << 30)
 
 uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 {
 	struct ms_rand rnd;
 	uint64_t ts = T0, cursor[64] = { 0 };
 	uint32_t first, ndev = o->devices ? o->devices : 1;
+	/* whole pages, at least one per device write (32 KiB) */
+	uint64_t span = o->guest_bytes >= MS_SYNTH_MIN_GUEST ? o->guest_bytes & ~4095ull
+							     : MS_SYNTH_DEFAULT_GUEST;
+	/* each device's buffers: its own slice of the guest, or (default) all of it */
+	uint64_t pool =
+	    o->pool_bytes >= 4096 && o->pool_bytes <= span ? o->pool_bytes & ~4095ull : span;
+	uint64_t slice;
 	char name[32];
 
 	if (ndev > 64)
 		ndev = 64;
+	slice = pool < span ? (span / ndev) & ~4095ull : 0;
+	if (slice && slice < pool)
+		pool = slice; /* the pools do not overlap */
 	ms_rand__seed(&rnd, o->seed);
 	ms_stream__begin(s, ts, MS_SESSION_SYNTH, 0, 0, 4096);
 	first = s->next_dev_id;
@@ -37,12 +52,12 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 		MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
 		m.iova = 0;
 		m.paddr = 1ull << 40;
-		m.size = SPAN;
+		m.size = span;
 		ms_stream__publish(s, &m.hdr);
 	}
 	for (uint32_t d = 0; d < ndev; d++) {
-		_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) +
-					      sizeof(struct ms_range)];
+		_Alignas(8) unsigned char
+		    buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
 		struct ms_ev_track_start *t = (void *)buf;
 
 		snprintf(name, sizeof(name), "synth%u", d);
@@ -56,7 +71,7 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 		t->page_size = 4096;
 		t->nr_ranges = 1;
 		t->ranges[0].iova = 0;
-		t->ranges[0].len = SPAN;
+		t->ranges[0].len = span;
 		ms_stream__publish(s, &t->hdr);
 	}
 
@@ -65,6 +80,12 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 		uint64_t roll = ms_rand__below(&rnd, 100);
 
 		ts += TICK;
+		/* the large-host shape: a sample per 2^16 records, as a migration reports per pass
+		 */
+		if (o->precopy_every && roll >= 97)
+			roll = roll % 94;
+		if (o->precopy_every && i % o->precopy_every == o->precopy_every - 1)
+			roll = 97;
 		if (roll < 94) {
 			struct ms_ev_dma_write w = { 0 };
 
@@ -72,10 +93,10 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 			w.len = 4096 << ms_rand__below(&rnd, 4);
 			/* mostly next to the cursor, sometimes anywhere */
 			if (roll < 85)
-				cursor[d] = (cursor[d] + w.len) % SPAN;
+				cursor[d] = (cursor[d] + w.len) % pool;
 			else
-				cursor[d] = ms_rand__below(&rnd, SPAN / 4096) * 4096;
-			w.iova = cursor[d];
+				cursor[d] = ms_rand__below(&rnd, pool / 4096) * 4096;
+			w.iova = slice * d + cursor[d];
 			w.source = (uint32_t)(roll % 3 == 0 ? MS_SRC_DMA_SYNC : MS_SRC_DMA_UNMAP);
 			w.dir = 2; /* DMA_FROM_DEVICE */
 			ms_stream__publish(s, &w.hdr);
@@ -83,7 +104,7 @@ uint64_t ms_synth__run(struct ms_stream *s, const struct ms_synth_opts *o)
 			struct ms_ev_iommu_map m = { 0 };
 
 			MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, ts);
-			m.iova = ms_rand__below(&rnd, SPAN / 4096) * 4096;
+			m.iova = ms_rand__below(&rnd, span / 4096) * 4096;
 			m.paddr = m.iova + (1ull << 40);
 			m.size = 4096;
 			ms_stream__publish(s, &m.hdr);

@@ -12,9 +12,17 @@ void ms_bus__init(struct ms_bus *bus)
 
 int ms_bus__subscribe(struct ms_bus *bus, uint64_t type_mask, ms_event_fn fn, void *ctx)
 {
+	return ms_bus__subscribe_batch(bus, type_mask, NULL, fn, ctx);
+}
+
+int ms_bus__subscribe_batch(struct ms_bus *bus, uint64_t type_mask, ms_batch_fn batch,
+			    ms_event_fn fn, void *ctx)
+{
 	unsigned int t;
 
 	/* check first so a failed subscribe changes nothing */
+	if ((type_mask & MS_EV_HOT) && bus->nr_hot >= MS_BUS_MAX_SUBS)
+		return -ENOSPC;
 	for (t = 0; t <= MS_EV__MAX; t++) {
 		int wanted = t < MS_EV__MAX ? !!(type_mask & MS_EV_BIT(t)) : type_mask == MS_EV_ALL;
 
@@ -30,7 +38,44 @@ int ms_bus__subscribe(struct ms_bus *bus, uint64_t type_mask, ms_event_fn fn, vo
 		bus->subs[t][bus->nr_subs[t]].ctx = ctx;
 		bus->nr_subs[t]++;
 	}
+	if (type_mask & MS_EV_HOT)
+		bus->hot[bus->nr_hot++] = (struct ms_bus_hot){ batch, fn, ctx, type_mask };
 	return 0;
+}
+
+static inline int is_hot(const struct ms_event_hdr *ev)
+{
+	return ev->type < MS_EV__MAX && (MS_EV_HOT & MS_EV_BIT(ev->type));
+}
+
+void ms_bus__publish_batch(struct ms_bus *bus, const struct ms_event_hdr *const *evs, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+
+		if (!is_hot(evs[i])) {
+			ms_bus__publish(bus, evs[i++]);
+			continue;
+		}
+		while (j < n && is_hot(evs[j]))
+			j++;
+		bus->published += j - i;
+		bus->batches++;
+		for (unsigned int k = 0; k < bus->nr_hot; k++) {
+			const struct ms_bus_hot *h = &bus->hot[k];
+
+			if (h->batch) {
+				h->batch(h->ctx, evs + i, j - i);
+				continue;
+			}
+			for (size_t r = i; r < j; r++)
+				if (h->mask & MS_EV_BIT(evs[r]->type))
+					h->fn(h->ctx, evs[r]);
+		}
+		i = j;
+	}
 }
 
 #define TYPE(t, name, s) [t] = { name, MS_PAYLOAD_LEN(s) }

@@ -5,6 +5,15 @@
  * Nothing from the file is trusted: every length is checked against what is
  * left before it is used, every chunk's checksum is verified before any of
  * its records reaches a consumer, and every error names the byte offset.
+ *
+ * A file is mapped and read in place; the pages behind the last chunk read
+ * are dropped from the mapping as replay goes (a 50 GB capture must not
+ * become 50 GB of the replay's memory).  A pipe ("-" is standard input:
+ * `synth --record /dev/fd/3 3>&1 >/dev/null | replay -`) is read a chunk at
+ * a time into one buffer.  A stream cannot be searched ahead, so there a bad
+ * chunk is a cut only when nothing but zeros follows it (the stream ends, or
+ * a host crash's zeros); with more behind it, it is damage (a file would have
+ * been searched for an intact chunk after it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +41,15 @@
 struct ms_capture_reader {
 	const unsigned char *data;
 	size_t size;
-	size_t body; /* offset of the first chunk */
-	void *map;   /* mmap of a file, or NULL */
-	void *copy;  /* aligned copy of a caller's buffer, or NULL */
+	size_t body;	/* offset of the first chunk */
+	void *map;	/* mmap of a file, or NULL */
+	void *copy;	/* aligned copy of a caller's buffer, or NULL */
+	size_t dropped; /* map: bytes before this are dropped from the mapping */
+	/* a stream (pipe): its fd, or -1; data is buf holding the header, then a chunk */
+	int fd;
+	int eof;
+	unsigned char *buf;
+	size_t buf_cap;
 	char name[256];
 	struct ms_host_info info;
 };
@@ -52,8 +67,8 @@ static int fail(const struct ms_capture_reader *r, char *err, size_t errlen, siz
 	return -EINVAL;
 }
 
-static int parse_info(struct ms_capture_reader *r, const unsigned char *p, size_t len,
-		      size_t base, char *err, size_t errlen)
+static int parse_info(struct ms_capture_reader *r, const unsigned char *p, size_t len, size_t base,
+		      char *err, size_t errlen)
 {
 	size_t off = 0;
 
@@ -132,13 +147,15 @@ static struct ms_capture_reader *reader_new(const char *name)
 {
 	struct ms_capture_reader *r = calloc(1, sizeof(*r));
 
-	if (r)
+	if (r) {
 		snprintf(r->name, sizeof(r->name), "%s", name);
+		r->fd = -1;
+	}
 	return r;
 }
 
-struct ms_capture_reader *ms_capture_reader__open_mem(const void *buf, size_t len,
-						      const char *name, char *err, size_t errlen)
+struct ms_capture_reader *ms_capture_reader__open_mem(const void *buf, size_t len, const char *name,
+						      char *err, size_t errlen)
 {
 	struct ms_capture_reader *r = reader_new(name);
 
@@ -163,9 +180,84 @@ struct ms_capture_reader *ms_capture_reader__open_mem(const void *buf, size_t le
 	return r;
 }
 
+/* len bytes from the stream into p: bytes read (short only at the end), or -errno. */
+static ssize_t read_full(struct ms_capture_reader *r, void *p, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len && !r->eof) {
+		ssize_t n = read(r->fd, (char *)p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			r->eof = 1;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Room for len bytes in a stream's buffer (grown to the largest chunk seen, at most 16 MiB). */
+static int stream_room(struct ms_capture_reader *r, size_t len)
+{
+	unsigned char *p;
+
+	if (len <= r->buf_cap)
+		return 0;
+	p = realloc(r->buf, len);
+	if (!p)
+		return -ENOMEM;
+	r->buf = p;
+	r->buf_cap = len;
+	r->data = p;
+	return 0;
+}
+
+/* A stream: the file header and info block into buf, then check them as a file's. */
+static int open_stream(struct ms_capture_reader *r, char *err, size_t errlen)
+{
+	struct ms_file_hdr fh;
+	size_t len;
+	ssize_t n;
+
+	if (stream_room(r, 64u << 10)) {
+		snprintf(err, errlen, "%s: out of memory for a chunk", r->name);
+		return -ENOMEM;
+	}
+	n = read_full(r, r->buf, sizeof(fh));
+	if (n < 0) {
+		snprintf(err, errlen, "%s: failed to read capture: %s", r->name, strerror((int)-n));
+		return (int)n;
+	}
+	r->data = r->buf;
+	r->size = (size_t)n;
+	if ((size_t)n == sizeof(fh)) {
+		memcpy(&fh, r->buf, sizeof(fh));
+		len = (size_t)fh.hdr_len + fh.info_len;
+		/* the header check says what is wrong with lengths that do not fit */
+		if (len > sizeof(fh) && len <= MS_CHUNK_MAX) {
+			if (stream_room(r, len)) {
+				snprintf(err, errlen, "%s: out of memory for the header", r->name);
+				return -ENOMEM;
+			}
+			n = read_full(r, r->buf + sizeof(fh), len - sizeof(fh));
+			if (n < 0) {
+				snprintf(err, errlen, "%s: failed to read capture: %s", r->name,
+					 strerror((int)-n));
+				return (int)n;
+			}
+			r->size += (size_t)n;
+		}
+	}
+	return check_header(r, err, errlen);
+}
+
 struct ms_capture_reader *ms_capture_reader__open(const char *path, char *err, size_t errlen)
 {
-	struct ms_capture_reader *r = reader_new(path);
+	int is_stdin = !strcmp(path, "-");
+	struct ms_capture_reader *r = reader_new(is_stdin ? "stdin" : path);
 	struct stat st;
 	int fd;
 
@@ -173,15 +265,21 @@ struct ms_capture_reader *ms_capture_reader__open(const char *path, char *err, s
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = is_stdin ? fcntl(0, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: failed to open capture: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: failed to open capture: %s", r->name, strerror(errno));
 		goto fail;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a file or a pipe", r->name);
 		close(fd);
 		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r->fd = fd;
+		if (open_stream(r, err, errlen))
+			goto fail;
+		return r;
 	}
 	r->size = (size_t)st.st_size;
 	if (r->size) {
@@ -232,11 +330,13 @@ static int check_records(const struct ms_capture_reader *r, const unsigned char 
 		n++;
 	}
 	if (n != ch->nr_events)
-		return fail(r, err, errlen, off - sizeof(*ch) + offsetof(struct ms_chunk_hdr, nr_events),
+		return fail(r, err, errlen,
+			    off - sizeof(*ch) + offsetof(struct ms_chunk_hdr, nr_events),
 			    "chunk says %u records, holds %u", ch->nr_events, n);
 	return 0;
 }
 
+/* A chunk's records onto the bus as the live sources publish them: in batches. */
 static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus *bus,
 			    struct ms_replay_stats *st)
 {
@@ -244,13 +344,16 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 	 * Room to zero-extend a short payload, so no consumer reads past it.  The
 	 * record keeps the length it was written with: a consumer that needs a
 	 * field the record does not carry sees that (the tracker widens on a short
-	 * record, it never reads the zeros as an address or a source).
+	 * record, it never reads the zeros as an address or a source).  It goes
+	 * out alone, after the batch before it.
 	 */
 	union {
 		struct ms_event_hdr hdr;
 		unsigned char bytes[256];
 		uint64_t align;
 	} pad;
+	const struct ms_event_hdr *batch[MS_BUS_BATCH];
+	unsigned int n = 0;
 	size_t pos = 0;
 
 	while (pos < len) {
@@ -263,14 +366,22 @@ static void publish_records(const unsigned char *p, uint32_t len, struct ms_bus 
 		if (!st->events)
 			st->first_ts = h->ts_ns;
 		st->last_ts = h->ts_ns;
+		st->events++;
 		if (h->len < fixed) {
+			ms_bus__publish_batch(bus, batch, n);
+			n = 0;
 			memset(&pad, 0, sizeof(*h) + fixed);
 			memcpy(&pad, h, sizeof(*h) + h->len);
-			h = &pad.hdr;
+			ms_bus__publish(bus, &pad.hdr);
+			continue;
 		}
-		ms_bus__publish(bus, h);
-		st->events++;
+		batch[n++] = h;
+		if (n == MS_BUS_BATCH) {
+			ms_bus__publish_batch(bus, batch, n);
+			n = 0;
+		}
 	}
+	ms_bus__publish_batch(bus, batch, n);
 }
 
 /*
@@ -294,8 +405,7 @@ static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 		memcpy(&ch, r->data + pos, sizeof(ch));
 		if (ch.magic != MS_CHUNK_MAGIC && ch.magic != MS_END_MAGIC)
 			continue;
-		if (ch.len % 8 || ch.len > MS_CHUNK_MAX ||
-		    ch.len > r->size - pos - sizeof(ch))
+		if (ch.len % 8 || ch.len > MS_CHUNK_MAX || ch.len > r->size - pos - sizeof(ch))
 			continue;
 		if (budget < ch.len)
 			return 1;
@@ -306,6 +416,118 @@ static int intact_chunk_after(const struct ms_capture_reader *r, size_t off)
 	return 0;
 }
 
+/* Bytes between off and the end: of the file, or (a stream) what one more read gives. */
+static size_t left_after(struct ms_capture_reader *r, size_t off)
+{
+	unsigned char c;
+
+	if (r->fd < 0)
+		return r->size - off;
+	return read_full(r, &c, 1) > 0;
+}
+
+/* Read a stream to its end: 1 if anything in it is not zero (or it cannot be read). */
+static int rest_is_not_zero(struct ms_capture_reader *r)
+{
+	unsigned char b[4096];
+	ssize_t n;
+
+	while ((n = read_full(r, b, sizeof(b))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (b[i])
+				return 1;
+	return n < 0;
+}
+
+/*
+ * The chunk at off: its header into ch and its payload.  0; 1 at what a cut
+ * leaves (err says what); -EINVAL for damage in a stream (a bad chunk with
+ * more after it).
+ */
+static int next_chunk(struct ms_capture_reader *r, size_t off, struct ms_chunk_hdr *ch,
+		      const unsigned char **payload, char *err, size_t errlen)
+{
+	const int stream = r->fd >= 0;
+	size_t avail;
+	ssize_t n;
+
+	if (stream) {
+		n = read_full(r, r->buf, sizeof(*ch));
+		if (n < 0)
+			return fail(r, err, errlen, off, "failed to read capture: %s",
+				    strerror((int)-n));
+		avail = (size_t)n;
+	} else {
+		avail = r->size - off;
+	}
+	if (!avail) {
+		fail(r, err, errlen, off, "capture ends without its end marker (truncated?)");
+		return 1;
+	}
+	if (avail < sizeof(*ch)) {
+		fail(r, err, errlen, off, "truncated chunk header (%zu bytes left)", avail);
+		return 1;
+	}
+	memcpy(ch, stream ? r->buf : r->data + off, sizeof(*ch));
+	if (ch->magic != MS_CHUNK_MAGIC && ch->magic != MS_END_MAGIC) {
+		fail(r, err, errlen, off, "bad chunk magic 0x%08x", ch->magic);
+		goto bad;
+	}
+	if (ch->len % 8 || ch->len > MS_CHUNK_MAX) {
+		fail(r, err, errlen, off + 4, "bad chunk length %u", ch->len);
+		goto bad;
+	}
+	if (stream) {
+		if (stream_room(r, sizeof(*ch) + ch->len))
+			return fail(r, err, errlen, off, "out of memory for a chunk of %u bytes",
+				    ch->len);
+		n = read_full(r, r->buf + sizeof(*ch), ch->len);
+		if (n < 0)
+			return fail(r, err, errlen, off, "failed to read capture: %s",
+				    strerror((int)-n));
+		avail = (size_t)n;
+		*payload = r->buf + sizeof(*ch);
+	} else {
+		avail = r->size - off - sizeof(*ch);
+		*payload = r->data + off + sizeof(*ch);
+	}
+	if (ch->len > avail) {
+		fail(r, err, errlen, off + 4,
+		     "chunk length %u runs past the end of the file (%zu bytes left)", ch->len,
+		     avail);
+		return 1;
+	}
+	if (ch->crc != ms_chunk_crc(ch, *payload) && !MS_FUZZING) {
+		fail(r, err, errlen, off, "chunk checksum mismatch");
+		goto bad;
+	}
+	return 0;
+bad:
+	/*
+	 * A stream cannot be searched for an intact chunk after this one: what
+	 * follows is read to the end, and anything but zeros (a host crash's
+	 * tail) makes this damage.
+	 */
+	if (stream && rest_is_not_zero(r))
+		return -EINVAL;
+	return 1;
+}
+
+/*
+ * Drop the mapping's pages before off (a file read in place): what has been
+ * replayed is not read again, unless a salvage looks further on.
+ */
+static void drop_behind(struct ms_capture_reader *r, size_t off)
+{
+	const size_t step = 16u << 20;
+	size_t to = off & ~(step - 1);
+
+	if (!r->map || to <= r->dropped)
+		return;
+	madvise((char *)r->map + r->dropped, to - r->dropped, MADV_DONTNEED);
+	r->dropped = to;
+}
+
 static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_replay_stats *st,
 		  int salvage, char *err, size_t errlen)
 {
@@ -314,48 +536,26 @@ static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_rep
 
 	for (;;) {
 		struct ms_chunk_hdr ch;
-		const unsigned char *payload;
+		const unsigned char *payload = NULL;
+		int ret;
 
 		st->valid_end = off;
-		/* the problems a cut (or a crash's zeros) can leave at the end of a file */
-		if (off == r->size) {
-			fail(r, err, errlen, off, "capture ends without its end marker (truncated?)");
+		ret = next_chunk(r, off, &ch, &payload, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ret)
 			goto cut;
-		}
-		if (r->size - off < sizeof(ch)) {
-			fail(r, err, errlen, off, "truncated chunk header (%zu bytes left)",
-			     r->size - off);
-			goto cut;
-		}
-		memcpy(&ch, r->data + off, sizeof(ch));
-		if (ch.magic != MS_CHUNK_MAGIC && ch.magic != MS_END_MAGIC) {
-			fail(r, err, errlen, off, "bad chunk magic 0x%08x", ch.magic);
-			goto cut;
-		}
-		if (ch.len % 8 || ch.len > MS_CHUNK_MAX) {
-			fail(r, err, errlen, off + 4, "bad chunk length %u", ch.len);
-			goto cut;
-		}
-		if (ch.len > r->size - off - sizeof(ch)) {
-			fail(r, err, errlen, off + 4,
-			     "chunk length %u runs past the end of the file (%zu bytes left)", ch.len,
-			     r->size - off - sizeof(ch));
-			goto cut;
-		}
-		payload = r->data + off + sizeof(ch);
-		if (ch.crc != ms_chunk_crc(&ch, payload) && !MS_FUZZING) {
-			fail(r, err, errlen, off, "chunk checksum mismatch");
-			goto cut;
-		}
 
 		/* an intact chunk that says something wrong is damage, wherever it is */
 		if (ch.magic == MS_END_MAGIC) {
 			struct ms_end_payload end;
+			size_t after;
 
 			if (ch.len != sizeof(end) || ch.nr_events)
-				return fail(r, err, errlen, off,
-					    "end marker of %u bytes and %u records (want %zu and 0)",
-					    ch.len, ch.nr_events, sizeof(end));
+				return fail(
+				    r, err, errlen, off,
+				    "end marker of %u bytes and %u records (want %zu and 0)",
+				    ch.len, ch.nr_events, sizeof(end));
 			memcpy(&end, payload, sizeof(end));
 			if (end.total_events != st->events - before)
 				return fail(r, err, errlen, off,
@@ -363,10 +563,13 @@ static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_rep
 					    (unsigned long long)end.total_events,
 					    (unsigned long long)(st->events - before));
 			off += sizeof(ch) + ch.len;
-			if (off != r->size)
+			after = left_after(r, off);
+			if (after && r->fd >= 0)
+				return fail(r, err, errlen, off, "data after the end marker");
+			if (after)
 				return fail(r, err, errlen, off, "%zu bytes after the end marker",
-					    r->size - off);
-			st->bytes += r->size;
+					    after);
+			st->bytes += off;
 			st->valid_end = off;
 			return 0;
 		}
@@ -375,9 +578,10 @@ static int replay(struct ms_capture_reader *r, struct ms_bus *bus, struct ms_rep
 		publish_records(payload, ch.len, bus, st);
 		st->chunks++;
 		off += sizeof(ch) + ch.len;
+		drop_behind(r, off);
 	}
 cut:
-	if (!salvage || intact_chunk_after(r, off))
+	if (!salvage || (r->fd < 0 && intact_chunk_after(r, off)))
 		return -EINVAL;
 	st->bytes += off;
 	return MS_CAPTURE_SALVAGED;
@@ -485,6 +689,9 @@ void ms_capture_reader__close(struct ms_capture_reader *r)
 		return;
 	if (r->map)
 		munmap(r->map, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
 	free(r->copy);
 	free(r);
 }

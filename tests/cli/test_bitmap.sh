@@ -33,6 +33,29 @@ assert sum(x["length"] for x in d[0]["ranges"]) == dirty["converted"]["distinct_
 PY
 then ok "JSON numbers agree"; else fail "JSON numbers"; fi
 
+# synth's large-host shape, small: each device writes only its pool, in a slice of its own
+expect_exit 0 "synth --guest --pool" -- "$MIGSCOPE" synth --guest 64G --devices 4 --pool 16M \
+	--events 20000 --record "$T/g.mscap" --quiet
+expect_exit 0 "bitmap --ranges of the pools" -- "$MIGSCOPE" bitmap "$T/g.mscap" --json -r
+if python3 - "$T/out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+slice_, pool = 16 << 30, 16 << 20
+assert len(r["devices"]) == 4
+for k, d in enumerate(r["devices"]):
+    assert d["dirty"]["tracked_bytes"] == 64 << 30, d["dirty"]
+    assert 0 < d["dirty"]["distinct_pages"] <= pool // 4096 + 8, d["dirty"]["distinct_pages"]
+    for x in d["ranges"]:
+        x = {k2: int(v, 0) if isinstance(v, str) else v for k2, v in x.items()}
+        # a write may run up to 32 KiB past the pool's end
+        assert k * slice_ <= x["iova"] and x["iova"] + x["length"] <= k * slice_ + pool + 32768, (k, x)
+PY
+then ok "each device's pages lie in its own pool"; else fail "synth --pool"; fi
+expect_exit 2 "synth --guest 12x" -- "$MIGSCOPE" synth --guest 12x
+expect_grep "guest: '12x' is not a size in 1M-1P" "$T/err" "bad guest size named"
+expect_exit 2 "synth --pool 1" -- "$MIGSCOPE" synth --pool 1
+expect_grep "pool: '1' is not a size of 4K or more" "$T/err" "bad pool size named"
+
 expect_exit 2 "--page-size 3K" -- "$MIGSCOPE" bitmap "$T/s.mscap" --page-size 3K
 expect_grep "page-size: '3K' is not a power of two" "$T/err" "bad page size named"
 expect_exit 1 "unknown device" -- "$MIGSCOPE" bitmap "$T/s.mscap" --device nosuch

@@ -17,6 +17,17 @@ cmp -s "$T/out" "$T/r1.json" && ok "two replays are byte-identical" || fail "two
 cmp -s "$T/live.json" "$T/r1.json" && ok "replay equals the live report" ||
 	{ fail "replay differs from live"; diff "$T/live.json" "$T/r1.json" | head; }
 
+# a pipe ("-" is standard input): read a chunk at a time, the same report as the file
+cat "$T/s.mscap" | "$MIGSCOPE" replay - --json >"$T/pipe.json" 2>"$T/err" &&
+	cmp -s "$T/pipe.json" "$T/r1.json" && ok "replay - of a pipe equals replay of the file" ||
+	{ fail "replay - of a pipe"; diff "$T/pipe.json" "$T/r1.json" | head; cat "$T/err"; }
+"$MIGSCOPE" synth --events 5000 --devices 3 --record /dev/fd/3 3>&1 >/dev/null --quiet |
+	"$MIGSCOPE" bitmap - >"$T/pipe.txt" 2>"$T/err" && grep -q '^synth2 ' "$T/pipe.txt" &&
+	ok "synth --record /dev/fd/3 | bitmap -" || { fail "synth | bitmap -"; cat "$T/err"; }
+head -c 20000 "$T/s.mscap" | "$MIGSCOPE" replay - >/dev/null 2>"$T/err"
+[ $? = 3 ] && grep -q 'stdin: offset [0-9]*: .*replayed the valid prefix' "$T/err" &&
+	ok "a pipe cut short replays its prefix, exit 3" || { fail "a pipe cut short"; cat "$T/err"; }
+
 expect_exit 0 "--check against the same report" -- "$MIGSCOPE" replay "$T/s.mscap" --check "$T/r1.json"
 expect_grep 'matches' "$T/err" "--check says it matches"
 

@@ -4,6 +4,9 @@
  * (device adds, tracking start/stop, IOMMU maps and unmaps, DMA writes,
  * losses, harvests), with any lengths, payloads and device ids, mixed with
  * exports and reports.  Nothing may crash, leak or hit undefined behaviour.
+ * A second tracker takes the same records in batches (the ring and capture
+ * readers' path, where it folds writes into extents) and must end with the
+ * same report as the one fed record by record.
  *
  * Input: one flag byte (bit 0: keep the session's pages), then records, each
  * a 4-byte head (type selector, device selector, payload length) and that
@@ -47,6 +50,49 @@ static void poke(struct ms_tracker *t, struct ms_bus *bus, uint32_t dev, const u
 		ms_tracker__export(t, dev, iova, len, ps, bm, 256, err, sizeof(err));
 }
 
+/* The second tracker's pending batch: copies, zero-padded as the fuzzer's buffer is. */
+struct pending_batch {
+	const struct ms_event_hdr *ev[MS_BUS_BATCH];
+	size_t n;
+};
+
+static void batch_flush(struct pending_batch *b, struct ms_bus *bus)
+{
+	ms_bus__publish_batch(bus, b->ev, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		free((void *)b->ev[i]);
+	b->n = 0;
+}
+
+static void batch_add(struct pending_batch *b, struct ms_bus *bus, const struct ms_event_hdr *h)
+{
+	struct ms_event_hdr *c = calloc(1, sizeof(*h) + (h->len > 64 ? h->len : 64));
+
+	if (!c)
+		abort();
+	memcpy(c, h, sizeof(*h) + h->len);
+	b->ev[b->n++] = c;
+	if (b->n == MS_BUS_BATCH || h->ts_ns % 7 == 0) /* batches of many sizes */
+		batch_flush(b, bus);
+}
+
+/* Both trackers' reports of dev must be the same. */
+static void same_report(struct ms_tracker *t, struct ms_tracker *t2, uint32_t dev)
+{
+	struct json_object *a = ms_report__dirty_json(t, dev, 2ull << 20);
+	struct json_object *b = ms_report__dirty_json(t2, dev, 2ull << 20);
+
+	if ((a == NULL) != (b == NULL) ||
+	    (a && strcmp(json_object_to_json_string(a), json_object_to_json_string(b)))) {
+		fprintf(stderr, "device %u: record by record %s\nin batches %s\n", dev,
+			a ? json_object_to_json_string(a) : "-",
+			b ? json_object_to_json_string(b) : "-");
+		abort();
+	}
+	json_object_put(a);
+	json_object_put(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	_Alignas(8) unsigned char buf[sizeof(struct ms_event_hdr) + UINT16_MAX];
@@ -54,8 +100,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ms_devices devs;
 	struct ms_ev_dev_add *a = (void *)buf;
 	struct ms_dirty_summary sum;
-	struct ms_tracker *t;
-	struct ms_bus bus;
+	struct ms_tracker *t, *t2;
+	struct ms_bus bus, bus2;
+	struct pending_batch pb = { .n = 0 };
 	size_t off = 1;
 	char *text = NULL;
 	size_t text_len = 0;
@@ -70,8 +117,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!t)
 		return 0;
 	ms_tracker__subscribe(t, &bus);
-	if (data[0] & 1)
+	ms_bus__init(&bus2);
+	t2 = ms_tracker__new();
+	if (!t2)
+		abort();
+	ms_tracker__subscribe(t2, &bus2);
+	if (data[0] & 1) {
 		ms_tracker__keep_session_pages(t);
+		ms_tracker__keep_session_pages(t2);
+	}
 
 	while (off + 4 <= size) {
 		uint16_t len = (uint16_t)(data[off + 2] | data[off + 3] << 8);
@@ -89,16 +143,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += n;
 		if (h->type == MS_EV_DEV_ADD && n >= MS_PAYLOAD_LEN(ms_ev_dev_add))
 			a->name_len = (uint16_t)(n - MS_PAYLOAD_LEN(ms_ev_dev_add));
-		if (data[off - n - 4] >= 0xf0)
+		if (data[off - n - 4] >= 0xf0) {
+			batch_flush(&pb, &bus2);
 			poke(t, &bus, h->dev, buf + sizeof(*h), n);
-		else
+			poke(t2, &bus2, h->dev, buf + sizeof(*h), n);
+		} else {
 			ms_bus__publish(&bus, h);
+			batch_add(&pb, &bus2, h);
+		}
 	}
+	batch_flush(&pb, &bus2);
 
 	for (uint32_t dev = 0; dev < 4; dev++) {
-		struct json_object *o = ms_report__dirty_json(t, dev, 2ull << 20);
-
-		json_object_put(o);
+		same_report(t, t2, dev);
 		ms_tracker__device_summary(t, dev, &sum);
 	}
 	f = open_memstream(&text, &text_len);
@@ -109,5 +166,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 	ms_tracker__free(t);
 	ms_devices__free(&devs);
+	ms_tracker__free(t2);
 	return 0;
 }

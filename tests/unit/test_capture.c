@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,114 @@ static int replay_mem(const void *buf, size_t len, struct tu_recorder *out,
 static int replay_buf(const void *buf, size_t len, struct tu_recorder *out, char *err)
 {
 	return replay_mem(buf, len, out, NULL, false, err);
+}
+
+struct pipe_writer {
+	int fd;
+	const unsigned char *buf;
+	size_t len;
+};
+
+static void *write_pipe(void *arg)
+{
+	struct pipe_writer *w = arg;
+	size_t off = 0;
+
+	while (off < w->len) {
+		ssize_t n = write(w->fd, w->buf + off, w->len - off);
+
+		if (n <= 0)
+			break; /* the reader stopped early: EPIPE */
+		off += (size_t)n;
+	}
+	close(w->fd);
+	return NULL;
+}
+
+/* The same through a pipe (what `replay -` reads): a stream, read a chunk at a time. */
+static int replay_pipe(const void *buf, size_t len, struct tu_recorder *out,
+		       struct ms_replay_stats *st, bool salvage, char *err)
+{
+	struct pipe_writer w = { .buf = buf, .len = len };
+	struct ms_capture_reader *r;
+	char path[64];
+	struct ms_bus bus;
+	pthread_t th;
+	int fd[2], ret = -EINVAL;
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(fd), 0);
+	w.fd = fd[1];
+	assert_int_equal(pthread_create(&th, NULL, write_pipe, &w), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd[0]);
+	r = ms_capture_reader__open(path, err, MS_ERR_LEN);
+	close(fd[0]);
+	if (r) {
+		ms_bus__init(&bus);
+		if (out)
+			ms_bus__subscribe(&bus, MS_EV_ALL, tu_recorder__on_event, out);
+		ret = salvage ? ms_capture_reader__replay_salvage(r, &bus, st, err, MS_ERR_LEN)
+			      : ms_capture_reader__replay(r, &bus, st, err, MS_ERR_LEN);
+		ms_capture_reader__close(r);
+	}
+	pthread_join(th, NULL);
+	return ret;
+}
+
+/*
+ * A pipe (replay -) gives what the file gives: every record; at every cut
+ * the same error or the same salvaged prefix; every flipped byte an error.
+ */
+static void a_pipe_replays_as_the_file_does(void **state)
+{
+	struct tu_recorder live = { 0 }, got = { 0 };
+	char *path = write_capture(20000, &live);
+	unsigned char *buf;
+	size_t len = tu_read_file(path, &buf);
+	struct ms_replay_stats fst, pst;
+	char ferr[MS_ERR_LEN], perr[MS_ERR_LEN];
+
+	assert_int_equal(replay_pipe(buf, len, &got, &pst, false, perr), 0);
+	assert_int_equal(replay_mem(buf, len, NULL, &fst, false, ferr), 0);
+	assert_int_equal(got.count, live.count);
+	assert_memory_equal(got.buf, live.buf, live.len);
+	assert_int_equal(pst.events, fst.events);
+	assert_int_equal(pst.chunks, fst.chunks);
+	assert_int_equal(pst.bytes, len);
+	tu_recorder__free(&got);
+	for (size_t cut = 0; cut < len; cut += cut < 256 ? 7 : 1531) {
+		int f = replay_mem(buf, cut, NULL, &fst, false, ferr),
+		    p = replay_pipe(buf, cut, NULL, &pst, false, perr);
+
+		assert_int_equal(p, f);
+		assert_non_null(strstr(perr, ": offset "));
+		f = replay_mem(buf, cut, NULL, &fst, true, ferr);
+		p = replay_pipe(buf, cut, NULL, &pst, true, perr);
+		if (p != f || (p == MS_CAPTURE_SALVAGED && pst.events != fst.events))
+			fail_msg("cut at %zu: the pipe salvaged %d (%llu records), the file %d (%llu)",
+				 cut, p, (unsigned long long)pst.events, f,
+				 (unsigned long long)fst.events);
+	}
+	for (size_t i = 0; i < len; i += i < 1024 ? 29 : 4099) {
+		buf[i] ^= 0x20;
+		if (replay_pipe(buf, len, NULL, NULL, false, perr) != -EINVAL)
+			fail_msg("flipping byte %zu of %zu went unnoticed in a pipe", i, len);
+		/* damage with more behind it is not a cut, in a pipe too */
+		if (i > 4096 && i < len - 4096 &&
+		    replay_pipe(buf, len, NULL, NULL, true, perr) != -EINVAL)
+			fail_msg("flipping byte %zu of %zu was salvaged in a pipe", i, len);
+		buf[i] ^= 0x20;
+	}
+	/* something after the end marker */
+	buf = realloc(buf, len + 8);
+	assert_non_null(buf);
+	memset(buf + len, 0, 8);
+	assert_int_equal(replay_pipe(buf, len + 8, NULL, NULL, false, perr), -EINVAL);
+	assert_non_null(strstr(perr, "data after the end marker"));
+	tu_recorder__free(&live);
+	free(buf);
+	unlink(path);
+	free(path);
 }
 
 static void replay_gives_back_every_record_byte_for_byte(void **state)
@@ -598,6 +708,12 @@ static void a_tail_of_zeros_from_a_host_crash_is_a_cut(void **state)
 	assert_int_equal(salvage_buf(buf, len, NULL, &st, err), MS_CAPTURE_SALVAGED);
 	assert_int_equal(st.events, recs[0]);
 	assert_non_null(strstr(err, "bad chunk magic 0x00000000"));
+	/* from a pipe too: nothing but zeros after the bad chunk is the crash's tail */
+	assert_int_equal(replay_pipe(buf, len, NULL, &st, true, err), MS_CAPTURE_SALVAGED);
+	assert_int_equal(st.events, recs[0]);
+	/* and a byte that is not zero in that tail makes it damage */
+	buf[len - 3] = 1;
+	assert_int_equal(replay_pipe(buf, len, NULL, &st, true, err), -EINVAL);
 	(void)nch;
 	free(buf);
 	unlink(path);
@@ -1023,6 +1139,7 @@ int main(void)
 		cmocka_unit_test(replay_gives_back_every_record_byte_for_byte),
 		cmocka_unit_test(capture_is_created_mode_0600_even_over_a_readable_file),
 		cmocka_unit_test(host_info_survives_the_round_trip),
+		cmocka_unit_test(a_pipe_replays_as_the_file_does),
 		cmocka_unit_test(unknown_record_types_are_skipped_and_known_ones_still_arrive),
 		cmocka_unit_test(short_payload_from_an_older_writer_reads_as_zero_extended),
 		cmocka_unit_test(a_short_write_record_widens_everything_tracked),

@@ -480,6 +480,38 @@ static void marking_four_tib_dirty_costs_a_run_not_a_flat_bitmap(void **state)
 	ms_dirty_bitmap__free(&bm);
 }
 
+/*
+ * Pages set again inside a run add nothing: a 4 KiB IOMMU map inside guest
+ * memory mapped whole (the tracker's mapped set) must not cost a word each,
+ * or memory grows with the records rather than with the set.
+ */
+static void pages_inside_a_run_cost_nothing_more(void **state)
+{
+	struct ms_dirty_bitmap bm;
+	struct ms_rand rnd;
+	char err[128];
+	uint64_t before;
+
+	assert_int_equal(ms_dirty_bitmap__init(&bm, 4096, NULL, 0), 0);
+	assert_int_equal(ms_dirty_bitmap__set_range(&bm, 0, 4 * TIB, err, sizeof(err)), 0);
+	before = ms_dirty_bitmap__mem_bytes(&bm);
+	ms_rand__seed(&rnd, 5);
+	for (int i = 0; i < 100000; i++) {
+		uint64_t p = ms_rand__below(&rnd, (1ull << 30) - 8);
+
+		assert_int_equal(ms_dirty_bitmap__set_pages(&bm, p, p + (uint64_t)(i % 8)), 0);
+	}
+	assert_int_equal(ms_dirty_bitmap__mem_bytes(&bm), before);
+	assert_int_equal(ms_dirty_bitmap__count(&bm), 1ull << 30);
+	/* past the run's end: the pages outside it are still set */
+	assert_int_equal(ms_dirty_bitmap__clear_pages(&bm, 1000, 1063), 0);
+	assert_int_equal(ms_dirty_bitmap__set_pages(&bm, 990, 1010), 0);
+	assert_true(ms_dirty_bitmap__test(&bm, 1005));
+	assert_false(ms_dirty_bitmap__test(&bm, 1011));
+	assert_int_equal(ms_dirty_bitmap__count(&bm), (1ull << 30) - 64 + 11);
+	ms_dirty_bitmap__free(&bm);
+}
+
 static void memory_follows_the_dirty_pages_and_a_harvest_returns_it(void **state)
 {
 	struct ms_dirty_bitmap bm;
@@ -606,6 +638,7 @@ int main(void)
 		cmocka_unit_test(export_matches_the_vfio_bitmap_format_bit_for_bit),
 		cmocka_unit_test(page_size_conversion_goes_both_ways),
 		cmocka_unit_test(marking_four_tib_dirty_costs_a_run_not_a_flat_bitmap),
+		cmocka_unit_test(pages_inside_a_run_cost_nothing_more),
 		cmocka_unit_test(memory_follows_the_dirty_pages_and_a_harvest_returns_it),
 		cmocka_unit_test(dense_words_go_flat_over_the_span_and_a_clear_frees_it),
 		cmocka_unit_test(bad_input_is_refused_with_a_clear_error_and_changes_nothing),

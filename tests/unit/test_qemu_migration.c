@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -53,6 +54,9 @@ struct e2e {
 	/* the Prometheus run: watch --listen's port, Prometheus's, the --metrics file */
 	int metrics_port, prom_port;
 	char listen[32], metrics[128], events[128];
+	pid_t src_pid;
+	/* the last watch: its CPU (getrusage of the reaped child) and the source QEMU's, ns */
+	uint64_t watch_cpu_ns, watch_wall_ns, qemu_cpu_ns;
 };
 
 /*
@@ -295,7 +299,7 @@ struct run {
 	const char *const *watch_args; /* more watch options, NULL-terminated */
 };
 
-static void start_qemu(struct e2e *e, int dest, const char *workload)
+static pid_t start_qemu(struct e2e *e, int dest, const char *workload)
 {
 	char *argv[96];
 	char qmp[160], qmp2[160], log[160], serial[192], incoming[192], sock[128];
@@ -352,7 +356,47 @@ static void start_qemu(struct e2e *e, int dest, const char *workload)
 	}
 	argv[n] = NULL;
 	path_in(e, dest ? "dst.err" : "src.err", sock, sizeof(sock));
-	tp_spawn(&e->procs, argv, &(struct tp_io){ .err = sock });
+	return tp_spawn(&e->procs, argv, &(struct tp_io){ .err = sock });
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The CPU time (user + system) a running process has used, from /proc/PID/stat; ns. */
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after the command name, which may hold spaces: state is field 3, utime 14, stime 15 */
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) != 2)
+		fail_msg("%s: cannot read utime and stime", path);
+	return (utime + stime) * 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+static uint64_t children_cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
 /* Run one migration under migscope watch; fills the paths of its report and capture. */
@@ -361,11 +405,12 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 {
 	char sock[128], log[128], err[128], cmd[256], serial[128], dsock[128], dlog[128];
 	char *argv[48];
+	uint64_t cpu0, qemu0, t0;
 	pid_t watch;
 	int n = 0;
 
 	start_qemu(e, 1, r->workload);
-	start_qemu(e, 0, r->workload);
+	e->src_pid = start_qemu(e, 0, r->workload);
 	path_in(e, "serial.txt", serial, sizeof(serial));
 	tp_wait_for_text(serial, "migscope-guest: ready", 20 * SEC);
 	path_in(e, "src.qmp", sock, sizeof(sock));
@@ -408,6 +453,10 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 	for (const char *const *a = r->watch_args; a && *a && n < 46; a++)
 		argv[n++] = (char *)*a;
 	argv[n] = NULL;
+	/* no other child exits before the watch does: its CPU is what RUSAGE_CHILDREN gains */
+	cpu0 = children_cpu_ns();
+	qemu0 = proc_cpu_ns(e->src_pid);
+	t0 = mono_ns();
 	watch = tp_spawn(&e->procs, argv, &(struct tp_io){ .out = report, .err = err });
 	tp_wait_for_text(err, "migscope: watching QEMU", 20 * SEC);
 
@@ -430,6 +479,9 @@ static void run_migration(struct e2e *e, const struct run *r, char *report, char
 		json_object_put(qmp_cmd(e->src_qmp, "{\"execute\": \"migrate_cancel\"}"));
 	}
 	tp_expect_exit(&e->procs, watch, 0, 120 * SEC, err);
+	e->watch_wall_ns = mono_ns() - t0;
+	e->watch_cpu_ns = children_cpu_ns() - cpu0;
+	e->qemu_cpu_ns = proc_cpu_ns(e->src_pid) - qemu0;
 }
 
 static void replay_gives_the_same_report(struct e2e *e, const char *capture, const char *report)
@@ -1394,6 +1446,35 @@ static void prometheus_scrapes_the_watch_and_agrees_with_the_json_report(void **
 }
 
 /*
+ * make bench (scripts/run-bench.sh, MIGSCOPE_BENCH=1 with the optimized CLI):
+ * the agent's CPU beside a real migration.  `migscope watch` (QMP, the QEMU
+ * trace log, the BPF collectors where the kernel has them) over the first
+ * run above, its CPU time (getrusage of the reaped child) over its wall time,
+ * in % of one core; baseline: the source QEMU's own CPU over the same time.
+ */
+static void agent_cpu_beside_a_migration(void **state)
+{
+	struct e2e *e = *state;
+	const struct run r = { .workload = "ws=32M rate=1000",
+			       .downtime = "300ms",
+			       .bandwidth = "32M/s" };
+	char report[128], capture[128];
+	double agent, qemu;
+
+	skip_without_qemu(e);
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, NULL), "completed");
+	agent = 100.0 * (double)e->watch_cpu_ns / (double)e->watch_wall_ns;
+	qemu = 100.0 * (double)e->qemu_cpu_ns / (double)e->watch_wall_ns;
+	printf("# agent_cpu_pct_watch: %s watch beside a QEMU %s migration (32 MiB working set, "
+	       "TCG), CPU\n# in %% of one core over its %.2f s (target < 2); baseline: the "
+	       "source QEMU over the same time\n",
+	       e->migscope, qemu_version(e->src_qmp), e->watch_wall_ns / 1e9);
+	printf("BENCH agent_cpu_pct_watch %.2f %% baseline=%.2f ratio=%.4f\n", agent, qemu,
+	       qemu > 0 ? agent / qemu : 0);
+}
+
+/*
  * The destination QEMU quits mid-migration: the source's migration fails, the
  * watch goes on to its report, and the destination's end is a recorded loss
  * (a loss record of the destination's qemu-vm device; migration.destination
@@ -1505,7 +1586,14 @@ int main(void)
 	};
 #undef E2E
 
+	const struct CMUnitTest bench[] = {
+		{ "qemu_7.2_agent_cpu_beside_a_migration", agent_cpu_beside_a_migration, setup72,
+		  teardown, NULL },
+	};
+
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("MIGSCOPE_BENCH"))
+		return cmocka_run_group_tests(bench, NULL, NULL);
 	/* one test by name (a glob), to repeat a measurement: MIGSCOPE_E2E=downtime_bounds* */
 	if (getenv("MIGSCOPE_E2E"))
 		cmocka_set_test_filter(getenv("MIGSCOPE_E2E"));

@@ -436,6 +436,104 @@ static void every_write_outside_the_mapped_set_is_counted(void **state)
 	ms_session__free(s);
 }
 
+/*
+ * The batch bus (a ring read, a capture chunk): the tracker folds writes that
+ * continue each other into one extent.  A random stream of clustered,
+ * overlapping, random, unaligned, out-of-range, unknown-source and empty
+ * writes of two devices, with maps, unmaps and harvests among them, gives
+ * the same dirty report published in batches of every size as record by
+ * record.
+ */
+static void batches_fold_writes_and_agree_with_record_by_record(void **state)
+{
+	for (uint64_t seed = 31; seed < 35; seed++) {
+		struct ms_session *a = new_session(), *b = new_session();
+		struct ms_range r = { 0, 64ull << 20 };
+		struct tu_recorder rec = { 0 };
+		uint64_t cursor[2] = { 0, 32ull << 20 };
+		const struct ms_event_hdr *batch[MS_BUS_BATCH];
+		struct ms_rand rnd;
+		uint32_t dev[2];
+		size_t i = 0;
+
+		ms_rand__seed(&rnd, seed);
+		assert_int_equal(ms_bus__subscribe(&a->bus, MS_EV_ALL, tu_recorder__on_event, &rec),
+				 0);
+		dev[0] = add_dev(a, "ref0");
+		dev[1] = add_dev(a, "ref1");
+		start(a, dev[0], PS, &r, 1);
+		start(a, dev[1], PS, &r, 1);
+		map(a, 0, 48ull << 20);
+		for (int k = 0; k < 20000; k++) {
+			unsigned int d = (unsigned int)ms_rand__below(&rnd, 2);
+			uint64_t roll = ms_rand__below(&rnd, 1000);
+			uint64_t len = PS << ms_rand__below(&rnd, 3);
+			uint32_t src = roll % 7 ? MS_SRC_DMA_UNMAP : MS_SRC_DMA_SYNC;
+
+			if (roll < 700 && roll % 13 == 0) {
+				/* a coalesced run: one record for the events it stands for */
+				struct ms_ev_dma_write w = { 0 };
+
+				MS_EVENT_INIT(&w, MS_EV_DMA_WRITE, ms_ev_dma_write, dev[d], now++);
+				w.iova = cursor[d];
+				w.len = len;
+				w.source = src;
+				w.run.count = 1 + (uint32_t)(roll % 5);
+				ms_stream__publish(&a->stream, &w.hdr);
+				cursor[d] += len;
+			} else if (roll < 700) {
+				write_rec(a, dev[d], src, cursor[d], len);
+				/* some overlap the next, some leave a page out before it */
+				cursor[d] += len - (roll % 5 ? 0 : PS) + (roll % 11 ? 0 : PS);
+			} else if (roll < 800) {
+				cursor[d] = ms_rand__below(&rnd, 80ull << 20) & ~(PS - 1);
+				write_rec(a, dev[d], src, cursor[d], len);
+			} else if (roll < 850) {
+				write_rec(a, dev[d], src, cursor[d] + 100, 200); /* unaligned */
+			} else if (roll < 870) {
+				write_rec(a, dev[d], 9, cursor[d], PS); /* unknown source */
+			} else if (roll < 880) {
+				write_rec(a, dev[d], src, cursor[d], 0);
+			} else if (roll < 900) {
+				write_rec(a, MS_DEV_NONE, src, cursor[d], PS);
+			} else if (roll < 940) {
+				map(a, ms_rand__below(&rnd, 64ull << 20) & ~(PS - 1), 16 * PS);
+			} else if (roll < 980) {
+				unmap(a, ms_rand__below(&rnd, 64ull << 20) & ~(PS - 1), 4 * PS);
+			} else {
+				harvest(a, dev[d], 0, 64ull << 20, PS);
+			}
+		}
+		/* the same records into b, in batches of every size */
+		while (i < rec.count) {
+			size_t n = 1 + ms_rand__below(&rnd, MS_BUS_BATCH);
+
+			for (size_t j = 0; j < n && i + j < rec.count; j++)
+				batch[j] = tu_recorder__get(&rec, i + j);
+			n = i + n <= rec.count ? n : rec.count - i;
+			ms_bus__publish_batch(&b->bus, batch, n);
+			i += n;
+		}
+		assert_true(b->bus.batches > 0);
+		for (int d = 0; d < 2; d++) {
+			char *ja = dirty_json(a, dev[d]), *jb = dirty_json(b, dev[d]);
+
+			if (strcmp(ja, jb))
+				fail_msg("seed %llu, device %d: record by record %s, in batches %s",
+					 (unsigned long long)seed, d, ja, jb);
+			assert_true(summary(a, dev[d]).records > 10000 / 2 * 7 / 10);
+			for (uint64_t iova = 0; iova < (80ull << 20); iova += 64 * PS)
+				assert_int_equal(dirty_word(a, dev[d], iova, 64),
+						 dirty_word(b, dev[d], iova, 64));
+			free(ja);
+			free(jb);
+		}
+		tu_recorder__free(&rec);
+		ms_session__free(a);
+		ms_session__free(b);
+	}
+}
+
 /* --- export, harvest, totals ---------------------------------------------------------- */
 
 static void export_is_the_vfio_bitmap_and_read_and_clear_is_a_harvest_record(void **state)
@@ -1024,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(dma_unmap_and_sync_together_are_one_view),
 		cmocka_unit_test(records_outside_every_tracked_range_are_counted_not_dropped),
 		cmocka_unit_test(every_write_outside_the_mapped_set_is_counted),
+		cmocka_unit_test(batches_fold_writes_and_agree_with_record_by_record),
 		cmocka_unit_test(check_start_rejects_every_caller_mistake_with_a_clear_error),
 		cmocka_unit_test(bad_track_start_and_harvest_records_are_refused_and_reported),
 		cmocka_unit_test(bad_device_records_widen_conservatively),
