@@ -318,21 +318,6 @@ static int writes_watched(const struct ms_collect *c)
 	return 0;
 }
 
-static void track_start(struct watch *w, uint32_t dev, uint64_t ts)
-{
-	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
-	struct ms_ev_track_start *t = (void *)buf;
-
-	memset(buf, 0, sizeof(buf));
-	MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, dev, ts);
-	t->hdr.len += sizeof(struct ms_range);
-	t->page_size = HOST_TRACK_PAGE;
-	t->nr_ranges = 1;
-	t->ranges[0].iova = 0;
-	t->ranges[0].len = HOST_TRACK_LEN;
-	ms_stream__publish(&w->s->stream, &t->hdr);
-}
-
 /*
  * Register the --device host devices and open the kernel collectors for
  * them, iommu map/unmap only from QEMU.  Without BPF the watch goes on
@@ -383,7 +368,8 @@ static void open_host_devices(struct watch *w)
 	}
 	w->tracking = 1;
 	for (unsigned int i = 0; i < w->nr_devices; i++)
-		track_start(w, w->host[i], ts);
+		ms_stream__track_range(&w->s->stream, ts, w->host[i], HOST_TRACK_PAGE, 0,
+				       HOST_TRACK_LEN);
 }
 
 /*

@@ -56,6 +56,14 @@ uint32_t ms_stream__add_device(struct ms_stream *st, uint64_t ts_ns, uint16_t ki
 			       uint32_t caps, uint32_t peer, const char *name);
 
 /*
+ * Publish MS_EV_TRACK_START for dev over one range [iova, iova + len) at
+ * page_size: the form of a device whose tracking is everything it may reach
+ * (watch's host devices, the benchmarks).
+ */
+void ms_stream__track_range(struct ms_stream *st, uint64_t ts_ns, uint32_t dev, uint32_t page_size,
+			    uint64_t iova, uint64_t len);
+
+/*
  * Publish MS_EV_SESSION_END at ts_ns with status (0 or a negative errno) and
  * why (NULL, or the one-line error, cut at MS_SESSION_WHY_LEN bytes).
  */

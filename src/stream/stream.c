@@ -69,6 +69,22 @@ void ms_stream__begin_at(struct ms_stream *st, uint64_t ts_ns, uint64_t mono_ns,
 	}
 }
 
+void ms_stream__track_range(struct ms_stream *st, uint64_t ts_ns, uint32_t dev, uint32_t page_size,
+			    uint64_t iova, uint64_t len)
+{
+	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
+	struct ms_ev_track_start *t = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, dev, ts_ns);
+	t->hdr.len += sizeof(struct ms_range);
+	t->page_size = page_size;
+	t->nr_ranges = 1;
+	t->ranges[0].iova = iova;
+	t->ranges[0].len = len;
+	ms_stream__publish(st, &t->hdr);
+}
+
 uint32_t ms_stream__add_device(struct ms_stream *st, uint64_t ts_ns, uint16_t kind, uint16_t role,
 			       uint32_t caps, uint32_t peer, const char *name)
 {

@@ -227,22 +227,13 @@ int main(void)
 				   "0000:3b:00.1");
 	{
 		/* the working set mapped by the IOMMU, the device tracked as watch --device does */
-		_Alignas(8) unsigned char
-		    buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
-		struct ms_ev_track_start *t = (void *)buf;
 		struct ms_ev_iommu_map m = { 0 };
 
 		MS_EVENT_INIT(&m, MS_EV_IOMMU_MAP, ms_ev_iommu_map, MS_DEV_NONE, 0);
 		m.iova = BASE_IOVA;
 		m.size = WS_PAGES * 4096;
 		ms_stream__publish(&s->stream, &m.hdr);
-		memset(buf, 0, sizeof(buf));
-		MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, id, 0);
-		t->hdr.len += sizeof(struct ms_range);
-		t->page_size = 4096;
-		t->nr_ranges = 1;
-		t->ranges[0].len = 1ull << 57;
-		ms_stream__publish(&s->stream, &t->hdr);
+		ms_stream__track_range(&s->stream, 0, id, 4096, 0, 1ull << 57);
 	}
 	c = ms_collect__open(&s->stream, &co, err, sizeof(err));
 	if (!c)

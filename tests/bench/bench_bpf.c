@@ -259,16 +259,7 @@ static void fill(int prog, uint64_t dev, uint64_t base)
 /* Track the device as the watch does. */
 static void track(struct ms_session *s, uint32_t id)
 {
-	_Alignas(8) unsigned char buf[sizeof(struct ms_ev_track_start) + sizeof(struct ms_range)];
-	struct ms_ev_track_start *t = (void *)buf;
-
-	memset(buf, 0, sizeof(buf));
-	MS_EVENT_INIT(t, MS_EV_TRACK_START, ms_ev_track_start, id, 0);
-	t->hdr.len += sizeof(struct ms_range);
-	t->page_size = 4096;
-	t->nr_ranges = 1;
-	t->ranges[0].len = 1ull << 57;
-	ms_stream__publish(&s->stream, &t->hdr);
+	ms_stream__track_range(&s->stream, 0, id, 4096, 0, 1ull << 57);
 }
 
 /* The agent and the bare consumer, each fed the same records by the same program. */
