@@ -201,24 +201,81 @@ static void put(struct ms_libvirt *l, struct json_object *msg)
 	send(l->fd[1], "\r\n", 2, MSG_NOSIGNAL);
 }
 
+/* QMP's form of an error reply: class GenericError, desc, the client's id. */
+static struct json_object *error_reply(struct json_object *id, const char *desc)
+{
+	struct json_object *msg = json_object_new_object(), *e = json_object_new_object();
+
+	json_object_object_add(e, "class", json_object_new_string("GenericError"));
+	json_object_object_add(e, "desc", json_object_new_string(desc));
+	json_object_object_add(msg, "error", e);
+	if (id)
+		json_object_object_add(msg, "id", json_object_get(id));
+	return msg;
+}
+
 static void put_error(struct ms_libvirt *l, struct json_object *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void put_error(struct ms_libvirt *l, struct json_object *id, const char *fmt, ...)
 {
-	struct json_object *msg = json_object_new_object(), *e = json_object_new_object();
+	struct json_object *msg;
 	char desc[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(desc, sizeof(desc), fmt, ap);
 	va_end(ap);
-	json_object_object_add(e, "class", json_object_new_string("GenericError"));
-	json_object_object_add(e, "desc", json_object_new_string(desc));
-	json_object_object_add(msg, "error", e);
-	if (id)
-		json_object_object_add(msg, "id", json_object_get(id));
+	msg = error_reply(id, desc);
+
 	put(l, msg);
 	json_object_put(msg);
+}
+
+/*
+ * A command libvirt refused is answered one turn of the event loop later.
+ * While a save or a migration holds the domain's job, a monitor command
+ * waits for its end, and the monitor events QEMU sent meanwhile (the
+ * migration's status up to completed, the domain stopping) are queued by
+ * libvirt for the next turn: they must reach the client before the error,
+ * in the order QEMU sent them, or the client would see "domain is not
+ * running" before the migration it watched had ended.  libvirt's own queue
+ * is dispatched by a timer registered before this one, so it runs first.
+ */
+struct late_reply {
+	struct ms_libvirt *l;
+	struct json_object *msg;
+};
+
+static void on_late_reply(int timer, void *opaque)
+{
+	struct late_reply *r = opaque;
+
+	put(r->l, r->msg);
+	virEventRemoveTimeout(timer);
+}
+
+static void free_late_reply(void *opaque)
+{
+	struct late_reply *r = opaque;
+
+	json_object_put(r->msg);
+	free(r);
+}
+
+static void put_error_late(struct ms_libvirt *l, struct json_object *id, const char *what)
+{
+	struct late_reply *r = malloc(sizeof(*r));
+
+	if (!r) {
+		put_error(l, id, "%s", what);
+		return;
+	}
+	r->l = l;
+	r->msg = error_reply(id, what);
+	if (virEventAddTimeout(0, on_late_reply, r, free_late_reply) < 0) {
+		put(l, r->msg);
+		free_late_reply(r);
+	}
 }
 
 /* One command of the client: through libvirt, and its reply back with the client's id. */
@@ -252,7 +309,10 @@ static void forward(struct ms_libvirt *l, struct json_object *cmd)
 	if (virDomainQemuMonitorCommand(l->dom,
 					json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN),
 					&result, 0) < 0) {
-		put_error(l, id, "libvirt: %s", last_error());
+		char why[512];
+
+		snprintf(why, sizeof(why), "libvirt: %s", last_error());
+		put_error_late(l, id, why);
 		goto out;
 	}
 	reply = json_tokener_parse(result);
