@@ -24,13 +24,13 @@
 
 /* Flush once a chunk holds this much; a record never exceeds 16 + 65535 bytes. */
 #define CHUNK_TARGET (64 * 1024)
-#define CHUNK_BUF (CHUNK_TARGET + sizeof(struct ms_event_hdr) + 65536 + 8)
+#define CHUNK_BUF    (CHUNK_TARGET + sizeof(struct ms_event_hdr) + 65536 + 8)
 
 struct ms_capture_writer {
 	int fd;
-	int error; /* first errno seen; later writes are skipped */
-	char path[280];	 /* of the part being written */
-	char base[256];	 /* the path asked for: part 0; part k is base.k */
+	int error;	       /* first errno seen; later writes are skipped */
+	char path[280];	       /* of the part being written */
+	char base[256];	       /* the path asked for: part 0; part k is base.k */
 	uint64_t total_events; /* in this part */
 	uint32_t chunk_events;
 	size_t fill;
@@ -38,7 +38,7 @@ struct ms_capture_writer {
 
 	struct ms_host_info info;
 	uint64_t sync_ns, max_size;
-	uint64_t size;	     /* bytes in this part */
+	uint64_t size; /* bytes in this part */
 	unsigned int part;
 	int unsynced;	     /* written since the last fdatasync */
 	uint64_t first_ns;   /* coarse clock when the buffered chunk got its first record */
@@ -109,11 +109,11 @@ static int write_chunk(struct ms_capture_writer *w, uint32_t magic, const void *
 		int err;
 
 		if (done < sizeof(ch))
-			err = write_all(w, (char *)&ch + done, sizeof(ch) - done) ?:
-			      write_all(w, payload, len);
+			err = write_all(w, (char *)&ch + done, sizeof(ch) - done)
+				  ?: write_all(w, payload, len);
 		else
-			err = write_all(w, (const char *)payload + (done - sizeof(ch)),
-					total - done);
+			err =
+			    write_all(w, (const char *)payload + (done - sizeof(ch)), total - done);
 		if (err)
 			return err;
 		w->size += total - done;
@@ -240,15 +240,18 @@ static size_t encode_info(const struct ms_host_info *info, unsigned char *out, s
 /* Create w->path and write the file header and info block. */
 static int write_header(struct ms_capture_writer *w, char *err, size_t errlen)
 {
-	static unsigned char info_buf[MS_INFO_MAX * (4 + MS_INFO_KEY_MAX + MS_INFO_VAL_MAX) + 8];
+	/* the header and the info block, written in one write(2) like a chunk: a writer
+	 * killed at any moment leaves no header, or a whole one */
+	static unsigned char head[sizeof(struct ms_file_hdr) +
+				  MS_INFO_MAX * (4 + MS_INFO_KEY_MAX + MS_INFO_VAL_MAX) + 8];
+	unsigned char *info_buf = head + sizeof(struct ms_file_hdr);
 	struct ms_file_hdr fh;
 	size_t info_len;
 	int e;
 
 	w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
-		snprintf(err, errlen, "%s: failed to create capture: %s", w->path,
-			 strerror(errno));
+		snprintf(err, errlen, "%s: failed to create capture: %s", w->path, strerror(errno));
 		return -1;
 	}
 	/* an existing file keeps its mode through O_TRUNC: force 0600 */
@@ -262,7 +265,7 @@ static int write_header(struct ms_capture_writer *w, char *err, size_t errlen)
 		snprintf(part, sizeof(part), "%u", w->part);
 		ms_host_info__set(&w->info, "part", part);
 	}
-	info_len = encode_info(&w->info, info_buf, sizeof(info_buf));
+	info_len = encode_info(&w->info, info_buf, sizeof(head) - sizeof(fh));
 	memset(&fh, 0, sizeof(fh));
 	memcpy(fh.magic, MS_CAPTURE_MAGIC, sizeof(fh.magic));
 	fh.version = MS_CAPTURE_VERSION;
@@ -270,9 +273,8 @@ static int write_header(struct ms_capture_writer *w, char *err, size_t errlen)
 	fh.info_len = (uint32_t)info_len;
 	fh.info_crc = ms_crc32c(0, info_buf, info_len);
 	fh.hdr_crc = ms_crc32c(0, &fh, offsetof(struct ms_file_hdr, hdr_crc));
-	e = write_all(w, &fh, sizeof(fh));
-	if (!e)
-		e = write_all(w, info_buf, info_len);
+	memcpy(head, &fh, sizeof(fh));
+	e = write_all(w, head, sizeof(fh) + info_len);
 	if (e) {
 		snprintf(err, errlen, "%s: failed to write capture header: %s", w->path,
 			 strerror(-e));
@@ -283,8 +285,7 @@ static int write_header(struct ms_capture_writer *w, char *err, size_t errlen)
 	return 0;
 }
 
-struct ms_capture_writer *ms_capture_writer__open(const char *path,
-						  const struct ms_host_info *info,
+struct ms_capture_writer *ms_capture_writer__open(const char *path, const struct ms_host_info *info,
 						  const struct ms_capture_opts *opts, char *err,
 						  size_t errlen)
 {
