@@ -587,26 +587,28 @@ cut:
 	return MS_CAPTURE_SALVAGED;
 }
 
-int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
-			      struct ms_replay_stats *stats, char *err, size_t errlen)
+/* One capture, its statistics from zero (or none wanted), strict or salvaging. */
+static int replay_one(struct ms_capture_reader *r, struct ms_bus *bus,
+		      struct ms_replay_stats *stats, int salvage, char *err, size_t errlen)
 {
 	struct ms_replay_stats local;
 	struct ms_replay_stats *st = stats ? stats : &local;
 
 	memset(st, 0, sizeof(*st));
 	st->parts = 1;
-	return replay(r, bus, st, 0, err, errlen);
+	return replay(r, bus, st, salvage, err, errlen);
+}
+
+int ms_capture_reader__replay(struct ms_capture_reader *r, struct ms_bus *bus,
+			      struct ms_replay_stats *stats, char *err, size_t errlen)
+{
+	return replay_one(r, bus, stats, 0, err, errlen);
 }
 
 int ms_capture_reader__replay_salvage(struct ms_capture_reader *r, struct ms_bus *bus,
 				      struct ms_replay_stats *stats, char *err, size_t errlen)
 {
-	struct ms_replay_stats local;
-	struct ms_replay_stats *st = stats ? stats : &local;
-
-	memset(st, 0, sizeof(*st));
-	st->parts = 1;
-	return replay(r, bus, st, 1, err, errlen);
+	return replay_one(r, bus, stats, 1, err, errlen);
 }
 
 /* The info key "part" as a number, or -1 when the capture was not rotated. */
