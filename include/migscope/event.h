@@ -58,6 +58,7 @@ enum ms_event_type {
 	MS_EV_SESSION_END = 24,	  /* the session ended */
 	MS_EV_PASS = 25,	  /* a pre-copy pass boundary: what a dirty sync left */
 	MS_EV_QEMU_MARK = 26,	  /* a QEMU trace point that bounds the VM's downtime */
+	MS_EV_DIRTY_RATE = 27,	  /* QEMU measured the guest's dirty rate (calc-dirty-rate) */
 	MS_EV_KERNEL_ARC = 28,	  /* an arc the kernel's VFIO core walked (profile's witness) */
 	MS_EV_ARC_WATCH = 29,	  /* whether the kernel's arcs of a device are watched */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
@@ -499,6 +500,30 @@ struct ms_ev_qemu_mark {
 	struct ms_event_hdr hdr;
 	__u32 mark; /* enum ms_qemu_mark */
 	__s32 arg;
+};
+
+/* How QEMU measured a MS_EV_DIRTY_RATE (QMP calc-dirty-rate's mode). */
+enum ms_dirty_rate_mode {
+	MS_DIRTY_RATE_PAGE_SAMPLING = 0, /* hashes of sampled pages: an estimate */
+	MS_DIRTY_RATE_DIRTY_BITMAP = 1,	 /* KVM's dirty log: every page written */
+	MS_DIRTY_RATE_DIRTY_RING = 2,	 /* KVM's dirty ring: every page written */
+};
+
+/*
+ * MS_EV_DIRTY_RATE: the guest's dirty rate over one window, as QEMU measured
+ * it on request (QMP calc-dirty-rate, then query-dirty-rate).  hdr.dev is
+ * MS_DEV_NONE, hdr.ts_ns the window's end.  QEMU reports whole MiB/s (and
+ * before 8.2 truncates the window's MiB first), so the true rate lies in
+ * [rate_bps, rate_hi_bps).  A window that a migration dirty sync fell into
+ * counts each page once per sync, not once: readers leave such windows out.
+ */
+struct ms_ev_dirty_rate {
+	struct ms_event_hdr hdr;
+	__u64 window_ns;   /* calc-time */
+	__u64 rate_bps;	   /* what QEMU said, in bytes a second: the lower bound */
+	__u64 rate_hi_bps; /* the upper bound QEMU's rounding leaves */
+	__u32 mode;	   /* enum ms_dirty_rate_mode */
+	__u32 reserved;
 };
 
 /*

@@ -110,6 +110,7 @@ static const struct {
 	TYPE(MS_EV_SESSION_END, "session_end", ms_ev_session_end),
 	TYPE(MS_EV_PASS, "pass", ms_ev_pass),
 	TYPE(MS_EV_QEMU_MARK, "qemu_mark", ms_ev_qemu_mark),
+	TYPE(MS_EV_DIRTY_RATE, "dirty_rate", ms_ev_dirty_rate),
 	TYPE(MS_EV_KERNEL_ARC, "kernel_arc", ms_ev_dev_state),
 	TYPE(MS_EV_ARC_WATCH, "arc_watch", ms_ev_arc_watch),
 };

@@ -172,6 +172,11 @@ static const struct field f_pass[] = {
 static const struct field f_qemu_mark[] = { F(ms_ev_qemu_mark, mark, "u32"),
 					    F(ms_ev_qemu_mark, arg, "s32"),
 					    { NULL } };
+static const struct field f_dirty_rate[] = {
+	F(ms_ev_dirty_rate, window_ns, "u64"), F(ms_ev_dirty_rate, rate_bps, "u64"),
+	F(ms_ev_dirty_rate, rate_hi_bps, "u64"), F(ms_ev_dirty_rate, mode, "u32"),
+	F(ms_ev_dirty_rate, reserved, "u32"), { NULL }
+};
 static const struct field f_arc_watch[] = { F(ms_ev_arc_watch, state, "u32"),
 					    F(ms_ev_arc_watch, reserved, "u32"),
 					    { NULL } };
@@ -214,6 +219,7 @@ static const struct field *const layouts[MS_EV__MAX] = {
 	[MS_EV_SESSION_END] = f_session_end,
 	[MS_EV_PASS] = f_pass,
 	[MS_EV_QEMU_MARK] = f_qemu_mark,
+	[MS_EV_DIRTY_RATE] = f_dirty_rate,
 	[MS_EV_KERNEL_ARC] = f_dev_state,
 	[MS_EV_ARC_WATCH] = f_arc_watch,
 };
