@@ -23,4 +23,9 @@ MIGSCOPE=$BUILD/migscope scripts/seed004.sh --bench || status=1
 echo "# corpus verdict score (scripts/corpus/score.sh)"
 MIGSCOPE=$BUILD/migscope scripts/corpus/score.sh --bench >"$BUILD/corpus-score.txt" || status=1
 grep -E '^(score:|BENCH)' "$BUILD/corpus-score.txt"
+# ... and on the same grid recorded under KVM (tests/fixtures/corpus-kvm): the names + _kvm
+echo "# corpus verdict score under KVM (scripts/corpus/score.sh tests/fixtures/corpus-kvm)"
+MIGSCOPE=$BUILD/migscope scripts/corpus/score.sh --bench tests/fixtures/corpus-kvm \
+	>"$BUILD/corpus-kvm-score.txt" || status=1
+grep -E '^(score:|BENCH)' "$BUILD/corpus-kvm-score.txt" | sed 's/^BENCH \([a-z0-9_]*\)/BENCH \1_kvm/'
 exit $status
