@@ -465,8 +465,7 @@ static const char *fmt_window(const struct rate_window *w, char *buf, size_t len
 	char r[40], d[24];
 
 	if (w->pass)
-		snprintf(buf, len, "pass %d dirtied %s over %s", w->pass,
-			 fmt_rate(w->lo, r, sizeof(r)),
+		snprintf(buf, len, "pass %d %s over %s", w->pass, fmt_rate(w->lo, r, sizeof(r)),
 			 fmt_secs((double)w->window_ns / 1e9, d, sizeof(d)));
 	else
 		snprintf(buf, len, "%s over %s", fmt_rate(w->lo, r, sizeof(r)),
@@ -524,8 +523,8 @@ static void judge_sampled(const struct ms_tm_sample *s, uint32_t n,
 		c->ratio = latest->lo_bps / bw;
 		c->switchover_ns = MS_STAT_UNSET;
 		ms_tm_say(c,
-			  "QEMU measured dirtying of at least %s (calc-dirty-rate), reaching "
-			  "moving %s: a pass that short leaves %s, above the threshold %s",
+			  "calc-dirty-rate: dirtying at least %s reaches moving %s; a pass "
+			  "that short leaves %s, above the threshold %s",
 			  fmt_window(&(struct rate_window){ latest->window_ns, latest->lo_bps,
 							    latest->hi_bps, 0 },
 				     b1, sizeof(b1)),
@@ -576,8 +575,7 @@ static void judge_sampled(const struct ms_tm_sample *s, uint32_t n,
 		next = rate * (elapsed + (double)ms_tm_sample__pending(&s[n - 1]) / bw);
 	}
 	snprintf(why, sizeof(why),
-		 "QEMU measured dirtying %s and %s (calc-dirty-rate): the guest's own rate, "
-		 "x%.2f a pass against moving %s",
+		 "calc-dirty-rate %s, %s: the guest's own rate, x%.2f a pass at %s",
 		 fmt_window(a, b1, sizeof(b1)), fmt_window(b, b2, sizeof(b2)), q,
 		 fmt_rate(bw, b3, sizeof(b3)));
 	project(s, n, o, c, next, q, why);
