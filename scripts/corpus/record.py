@@ -180,8 +180,8 @@ class Sampler:
     TCG and 10.0 answers 0.  From the migration seen active until it ends, one measurement is in
     flight: calc-dirty-rate in dirty-bitmap mode (dirty-ring when QEMU says the ring is on),
     250 and 1000 ms windows in turn on QEMU >= 8.2 (calc-time-unit), 1 s before it; once the
-    window has elapsed, query-dirty-rate each poll tick until it says measured, then the next
-    calc-dirty-rate at once.
+    window has elapsed, query-dirty-rate each poll tick (in milliseconds on >= 8.2) until it
+    says measured, then the next calc-dirty-rate at once.
     """
 
     def __init__(self, q, name):
@@ -242,7 +242,9 @@ class Sampler:
         t, window = self.sent
         if time.time() < t + window:
             return
-        r, err = self.q.try_cmd("query-dirty-rate")
+        # 8.2+ states calc-time in seconds unless told: a 250 ms window would read 0
+        r, err = self.q.try_cmd("query-dirty-rate",
+                                **({"calc-time-unit": "millisecond"} if self.ms_unit else {}))
         if err is not None:
             self._stop("query-dirty-rate", err)
             return
@@ -444,7 +446,11 @@ def run_table(d):
                 calc = {"t": m["t"], "w": a["calc-time"] * unit}
             elif m["dir"] == "recv" and isinstance(msg.get("return"), dict) and \
                     msg["return"].get("status") == "measured" and calc:
-                samples.append((calc["t"], calc["w"], msg["return"]["dirty-rate"]))
+                ret = msg["return"]
+                # the window as long as QEMU says it took (10.0: 1003 ms for 1000 at times)
+                w = ret["calc-time"] * 1e-3 if ret.get("calc-time-unit") == "millisecond" \
+                    else calc["w"]
+                samples.append((calc["t"], w, ret["dirty-rate"]))
                 calc = {}
     syncs = []  # (start, end, dirty pages)
     start = None

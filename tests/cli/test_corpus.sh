@@ -78,7 +78,8 @@ check_corpus() {
 		# recorded under the accelerator the corpus says (the TCG corpus predates "accel"),
 		# both command lines saying it; under KVM the source sampled its dirty rate as a
 		# live watch does (query-kvm first; dirty-bitmap windows of 1 s on 7.2, 250 and
-		# 1000 ms on 10.0) and QEMU measured it, under TCG it never asked
+		# 1000 ms on 10.0, read back in milliseconds) and QEMU measured it, under TCG it never
+		# asked
 		a=$(jq -r '.accel // "tcg"' "$o")
 		[ "$a" = "$accel" ] && jq -e --arg a "$accel" '[.command_lines[] | [.[]] | index(["-accel", $a])
 			| select(. != null)] | length == 2' "$o" >/dev/null &&
@@ -93,7 +94,9 @@ check_corpus() {
 				 if ($v | startswith("7.")) then ($c | all(."calc-time" == 1 and
 					."calc-time-unit" == null))
 				 else ($c | to_entries | all(.value."calc-time-unit" == "millisecond" and
-					.value."calc-time" == (if .key % 2 == 0 then 250 else 1000 end))) end)' \
+					.value."calc-time" == (if .key % 2 == 0 then 250 else 1000 end))) end) and
+				([$s[] | select(.execute == "query-dirty-rate") | .arguments."calc-time-unit"] |
+				 all(. == (if ($v | startswith("7.")) then null else "millisecond" end)))' \
 				"$d/qmp.jsonl" >/dev/null && ok "$name: dirty-rate windows of QEMU $v's schedule" ||
 				fail "$name: calc-dirty-rate: $(jq -sc '[.[] | select(.msg.execute ==
 					"calc-dirty-rate") | .msg.arguments]' "$d/qmp.jsonl")"

@@ -7,8 +7,8 @@
 #   - under KVM (kernel 6.12 here; skipped with the reason where /dev/kvm does not work):
 #     --accel auto says it picked KVM, and the run's transcript follows a live watch's sampling
 #     schedule (query-kvm right after qmp_capabilities, dirty-bitmap windows of 1 s on 7.2, 250
-#     and 1000 ms in turn on 10.0, at least one measured), imports without a bad line and
-#     replays completed with QMP's downtime;
+#     and 1000 ms in turn on 10.0, asked for and read back in milliseconds, at least one
+#     measured), imports without a bad line and replays completed with QMP's downtime;
 #   - with the dirty ring on (-accel kvm,dirty-ring-size=4096) QEMU refuses dirty-bitmap and
 #     the sampler goes on in dirty-ring mode; any other error stops it with one warning naming
 #     QEMU's reason.
@@ -54,7 +54,10 @@ check_run() {
 		($c | all(.mode == "dirty-bitmap")) and
 		if ($v | startswith("7.")) then ($c | all(."calc-time" == 1 and ."calc-time-unit" == null))
 		else ($c | to_entries | all(.value."calc-time-unit" == "millisecond" and
-			.value."calc-time" == (if .key % 2 == 0 then 250 else 1000 end))) end' \
+			.value."calc-time" == (if .key % 2 == 0 then 250 else 1000 end))) end and
+		([.[] | select(.dir == "send") | .msg | select(.execute == "query-dirty-rate") |
+		  .arguments."calc-time-unit"] |
+		 all(. == (if ($v | startswith("7.")) then null else "millisecond" end)))' \
 		"$d/qmp.jsonl" >/dev/null && ok "$v kvm: dirty-bitmap windows of the schedule" ||
 		fail "$v kvm: $(jq -sc '[.[] | .msg | select(.execute == "calc-dirty-rate") | .arguments]' \
 			"$d/qmp.jsonl")"
