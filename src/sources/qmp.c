@@ -33,6 +33,9 @@ enum cmd {
 	CMD_SET_PARAMETERS,
 	CMD_QUERY_PARAMETERS,
 	CMD_QUERY_MIGRATE,
+	CMD_QUERY_KVM,
+	CMD_CALC_DIRTY_RATE,
+	CMD_QUERY_DIRTY_RATE,
 	CMD_OTHER, /* a transcript's command migscope does not send (migrate, ...) */
 };
 
@@ -42,6 +45,9 @@ static const char *const cmd_names[] = {
 	[CMD_SET_PARAMETERS] = "migrate-set-parameters",
 	[CMD_QUERY_PARAMETERS] = "query-migrate-parameters",
 	[CMD_QUERY_MIGRATE] = "query-migrate",
+	[CMD_QUERY_KVM] = "query-kvm",
+	[CMD_CALC_DIRTY_RATE] = "calc-dirty-rate",
+	[CMD_QUERY_DIRTY_RATE] = "query-dirty-rate",
 	[CMD_OTHER] = "a command",
 };
 
@@ -59,11 +65,14 @@ struct ms_qmp {
 	uint64_t offset;  /* bytes received in all */
 
 	/* commands sent and not answered, oldest first (QMP answers in order) */
-	struct {
+	struct qmp_cmd {
 		enum cmd cmd;
 		uint32_t id;
 		uint64_t sent_ns;
 		struct json_object *args; /* a transcript's migrate-set-parameters */
+		uint64_t window_ns;	  /* calc-dirty-rate: its calc-time (0: none valid) */
+		uint32_t mode;		  /* calc-dirty-rate: enum ms_dirty_rate_mode */
+		int whole_mib;		  /* calc-dirty-rate: QEMU >= 8.2 divides before truncating */
 	} out[MAX_OUTSTANDING];
 	unsigned int nr_out;
 	uint32_t next_id;
@@ -93,6 +102,27 @@ struct ms_qmp {
 	/* the migration parameters last read, and when (stream time; 0: while connecting) */
 	uint64_t params_read_ns;
 	int params_out; /* a query-migrate-parameters is unanswered */
+
+	/*
+	 * The dirty-rate sampler (docs/telemetry.md, "Dirty rate from QEMU"):
+	 * at most one calc-dirty-rate window in flight while the migration runs.
+	 */
+	struct {
+		int state;	  /* enum ms_dirty_rate_state, -1: none (no handshake) */
+		int published;	  /* the state as last published, -1: none */
+		uint32_t mode;	  /* the mode asked for (dirty-bitmap, then dirty-ring) */
+		char why[MS_DRS_WHY_LEN + 1];
+		int kvm;	  /* query-kvm: 1 enabled, 0 not, -1 not known */
+		unsigned int nr;  /* windows asked for (250 and 1000 ms alternate) */
+		int in_flight;	  /* a window was asked for and not yet read */
+		int accepted;	  /* ... and QEMU said yes */
+		int querying;	  /* a query-dirty-rate is unanswered */
+		uint64_t sent_ns; /* when its calc-dirty-rate was sent */
+		uint64_t window_ns;
+		uint32_t win_mode;
+		int whole_mib;
+	} dr;
+	int major, minor; /* QEMU's version from the greeting, 0.0 if none */
 
 	uint64_t used, ignored, errors;
 	char err[256];
@@ -153,6 +183,9 @@ struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o)
 	q->fd = -1;
 	q->timer = q->drain_timer = q->final_timer = -1;
 	q->next_id = 1;
+	q->dr.state = q->dr.published = -1;
+	q->dr.kvm = -1;
+	q->dr.mode = MS_DIRTY_RATE_DIRTY_BITMAP;
 	return q;
 }
 
@@ -257,6 +290,7 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 	q->out[q->nr_out].id = id;
 	q->out[q->nr_out].sent_ns = now;
 	q->out[q->nr_out].args = NULL;
+	q->out[q->nr_out].window_ns = 0;
 	q->nr_out++;
 	return 0;
 }
@@ -279,6 +313,8 @@ static int reread_parameters(struct ms_qmp *q, uint64_t now_ns)
 
 static int poll_migrate(struct ms_qmp *q, uint64_t now_ns);
 
+static int dr_kick(struct ms_qmp *q, uint64_t now);
+
 int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
 {
 	int ret = poll_migrate(q, now_ns);
@@ -286,7 +322,7 @@ int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
 	if (!ret && (q->status == MS_MIG_SETUP || q->status == MS_MIG_ACTIVE ||
 		     q->status == MS_MIG_PRE_SWITCHOVER || q->status == MS_MIG_DEVICE))
 		ret = reread_parameters(q, now_ns);
-	return ret;
+	return ret ? ret : dr_kick(q, now_ns);
 }
 
 static int poll_migrate(struct ms_qmp *q, uint64_t now_ns)
@@ -355,6 +391,227 @@ static struct json_object *get_obj(struct json_object *o, const char *key)
 static int terminal(uint32_t st)
 {
 	return st == MS_MIG_COMPLETED || st == MS_MIG_FAILED || st == MS_MIG_CANCELLED;
+}
+
+/* --- the dirty-rate sampler ------------------------------------------------------ */
+
+static const char *const dr_mode_names[] = {
+	[MS_DIRTY_RATE_PAGE_SAMPLING] = "page-sampling",
+	[MS_DIRTY_RATE_DIRTY_BITMAP] = "dirty-bitmap",
+	[MS_DIRTY_RATE_DIRTY_RING] = "dirty-ring",
+};
+
+/* QEMU 8.2 added calc-time-unit, and from then on divides before it truncates to MiB/s. */
+static int qemu_at_least(const struct ms_qmp *q, int major, int minor)
+{
+	return q->major > major || (q->major == major && q->minor >= minor);
+}
+
+/* The state, as a record once the session has begun (else at its start). */
+static void dr_set_state(struct ms_qmp *q, int state, const char *why, uint64_t now)
+{
+	q->dr.state = state;
+	snprintf(q->dr.why, sizeof(q->dr.why), "%s", why ? why : "");
+	if (q->connecting)
+		return;
+	{
+		struct {
+			struct ms_ev_dirty_rate_state ev;
+			char why[MS_DRS_WHY_LEN];
+		} r = { 0 };
+		size_t n = strlen(q->dr.why);
+
+		MS_EVENT_INIT(&r.ev, MS_EV_DIRTY_RATE_STATE, ms_ev_dirty_rate_state, MS_DEV_NONE,
+			      now);
+		r.ev.state = (uint32_t)state;
+		r.ev.mode = state == MS_DRS_SAMPLING ? q->dr.mode : 0;
+		memcpy(r.why, q->dr.why, n);
+		r.ev.hdr.len = (uint16_t)(r.ev.hdr.len + n);
+		ms_stream__publish(q->s, &r.ev.hdr);
+		q->dr.published = state;
+	}
+}
+
+/* The window in flight is over (read, refused, or its reply was bad). */
+static void dr_forget(struct ms_qmp *q)
+{
+	q->dr.in_flight = q->dr.accepted = q->dr.querying = 0;
+}
+
+static int dr_migrating(const struct ms_qmp *q)
+{
+	return q->status == MS_MIG_ACTIVE || q->status == MS_MIG_PRE_SWITCHOVER ||
+	       q->status == MS_MIG_DEVICE;
+}
+
+/*
+ * Live: keep one window in flight while the migration runs.  Ask for a window
+ * when none is; once it has elapsed, ask for its result on every poll until
+ * QEMU has it.  QEMU >= 8.2 measures 250 and 1000 ms windows in turn (two
+ * window lengths tell the guest's own rate from what a pass re-dirties);
+ * before, calc-time is whole seconds.
+ */
+static int dr_kick(struct ms_qmp *q, uint64_t now)
+{
+	struct json_object *args;
+	uint64_t window_ms;
+	int ret;
+
+	if (q->transcript || is_dest(q) || q->dr.state != MS_DRS_SAMPLING || q->fd < 0 ||
+	    q->connecting || !dr_migrating(q))
+		return 0;
+	if (q->dr.in_flight) {
+		if (!q->dr.accepted || q->dr.querying || now < q->dr.sent_ns + q->dr.window_ns)
+			return 0;
+		ret = send_cmd(q, CMD_QUERY_DIRTY_RATE, NULL, now);
+		if (!ret)
+			q->dr.querying = 1;
+		return ret;
+	}
+	args = json_object_new_object();
+	window_ms = qemu_at_least(q, 8, 2) ? (q->dr.nr % 2 ? 1000 : 250) : 1000;
+	if (qemu_at_least(q, 8, 2)) {
+		json_object_object_add(args, "calc-time", json_object_new_uint64(window_ms));
+		json_object_object_add(args, "calc-time-unit",
+				       json_object_new_string("millisecond"));
+	} else {
+		json_object_object_add(args, "calc-time", json_object_new_uint64(1));
+	}
+	json_object_object_add(args, "mode", json_object_new_string(dr_mode_names[q->dr.mode]));
+	ret = send_cmd(q, CMD_CALC_DIRTY_RATE, args, now);
+	if (ret)
+		return ret;
+	q->out[q->nr_out - 1].window_ns = window_ms * 1000000ull;
+	q->out[q->nr_out - 1].mode = q->dr.mode;
+	q->out[q->nr_out - 1].whole_mib = qemu_at_least(q, 8, 2);
+	q->dr.nr++;
+	q->dr.in_flight = 1;
+	q->dr.accepted = q->dr.querying = 0;
+	q->dr.sent_ns = now;
+	q->dr.window_ns = window_ms * 1000000ull;
+	q->dr.win_mode = q->dr.mode;
+	q->dr.whole_mib = qemu_at_least(q, 8, 2);
+	return 0;
+}
+
+/* A calc-dirty-rate was sent (by us, or by a transcript's recorder): its window begins. */
+static void dr_window_sent(struct ms_qmp *q, uint64_t window_ns, uint32_t mode, int whole_mib,
+			   uint64_t now)
+{
+	q->dr.in_flight = 1;
+	q->dr.accepted = q->dr.querying = 0;
+	q->dr.sent_ns = now;
+	q->dr.window_ns = window_ns;
+	q->dr.win_mode = mode;
+	q->dr.whole_mib = whole_mib;
+}
+
+/* QEMU refused calc-dirty-rate or query-dirty-rate. */
+static void dr_refused(struct ms_qmp *q, enum cmd cmd, struct json_object *err, uint64_t now)
+{
+	const char *desc = get_str(err, "desc"), *cls = get_str(err, "class");
+
+	dr_forget(q);
+	/* a transcript says what happened, whatever its query-kvm said */
+	if (q->dr.state != MS_DRS_SAMPLING && !(q->transcript && q->dr.state == MS_DRS_UNKNOWN))
+		return;
+	if (!desc)
+		desc = "no reason given";
+	/* a VM with KVM's dirty ring has no dirty log to read: the ring measures as well */
+	if (cmd == CMD_CALC_DIRTY_RATE && q->dr.mode == MS_DIRTY_RATE_DIRTY_BITMAP &&
+	    strstr(desc, "mode dirty-bitmap is not enabled")) {
+		q->dr.mode = MS_DIRTY_RATE_DIRTY_RING;
+		dr_set_state(q, MS_DRS_SAMPLING, desc, now);
+		return;
+	}
+	if (cls && !strcmp(cls, "CommandNotFound")) {
+		dr_set_state(q, MS_DRS_UNSUPPORTED, desc, now);
+		return;
+	}
+	if (!q->transcript)
+		warn(q, "QMP %s: %s refused (%s); the dirty rate is not sampled from here on",
+		     q->o.path, cmd_names[cmd], desc);
+	dr_set_state(q, MS_DRS_REFUSED, desc, now);
+}
+
+/* The reply's calc-time agrees with the window asked for (a reply to another's is not ours). */
+static int dr_same_window(struct ms_qmp *q, struct json_object *r)
+{
+	const char *unit = get_str(r, "calc-time-unit");
+	struct json_object *x;
+	uint64_t t, ns;
+
+	if (!json_object_object_get_ex(r, "calc-time", &x))
+		return 1; /* QEMU always says it; a reply without is taken as ours */
+	if (!get_u64(r, "calc-time", &t) || !t || t > 1000000000ull)
+		return 0;
+	if (unit && !strcmp(unit, "millisecond"))
+		ns = t * 1000000ull;
+	else if (!unit || !strcmp(unit, "second"))
+		ns = t * 1000000000ull;
+	else
+		return 0;
+	return ns == q->dr.window_ns;
+}
+
+/* ~1 PiB/s: no guest writes faster; larger is not QEMU's number (and would overflow) */
+#define DR_MAX_MIB_S (1ull << 30)
+
+static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_t now)
+{
+	const char *status = get_str(r, "status");
+	struct ms_ev_dirty_rate ev = { 0 };
+	struct json_object *x;
+	uint64_t rate;
+
+	q->dr.querying = 0;
+	if (status && (!strcmp(status, "measuring") || !strcmp(status, "unstarted")))
+		return; /* asked again on the next poll */
+	if (!status || strcmp(status, "measured")) {
+		q->errors++; /* a status QEMU does not have: asked again, never a record */
+		return;
+	}
+	if (!q->dr.in_flight || !q->dr.window_ns || !dr_same_window(q, r) ||
+	    !json_object_object_get_ex(r, "dirty-rate", &x) ||
+	    !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
+	    (uint64_t)json_object_get_int64(x) > DR_MAX_MIB_S) {
+		q->errors++;
+		dr_forget(q);
+		return;
+	}
+	rate = (uint64_t)json_object_get_int64(x);
+	MS_EVENT_INIT(&ev, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE,
+		      q->dr.sent_ns + q->dr.window_ns);
+	ev.window_ns = q->dr.window_ns;
+	ev.rate_bps = rate << 20;
+	ev.rate_hi_bps = (rate + 1) << 20;
+	/* before 8.2 the window's MiB are truncated before the division: up to 1/W more */
+	if (!q->dr.whole_mib)
+		ev.rate_hi_bps += ((1ull << 20) * 1000000000ull + q->dr.window_ns - 1) /
+				  q->dr.window_ns;
+	ev.mode = q->dr.win_mode;
+	ms_stream__publish(q->s, &ev.hdr);
+	dr_forget(q);
+}
+
+/* query-kvm while connecting: sample only under KVM (TCG's numbers are too noisy, or fatal). */
+static void on_query_kvm(struct ms_qmp *q, struct json_object *r, uint64_t now)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(r, "enabled", &x) ||
+	    !json_object_is_type(x, json_type_boolean)) {
+		q->errors++;
+		q->dr.kvm = -1;
+		if (q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
+		    q->dr.state < 0)
+			dr_set_state(q, MS_DRS_UNKNOWN, "query-kvm's reply has no \"enabled\"", now);
+		return;
+	}
+	q->dr.kvm = json_object_get_boolean(x);
+	if (q->dr.state < 0 || q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
+	    q->dr.state == MS_DRS_UNKNOWN)
+		dr_set_state(q, q->dr.kvm ? MS_DRS_SAMPLING : MS_DRS_TCG, NULL, now);
 }
 
 static int on_drained(void *ctx, uint32_t ev)
@@ -446,6 +703,8 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 		if (q->loop && q->final_timer < 0)
 			q->final_timer = ms_loop__add_timer(q->loop, FINAL_DELAY_NS, on_final, q);
 	}
+	/* the first window begins as soon as the migration is seen active */
+	(void)dr_kick(q, now); /* a socket that failed says so on the next read */
 }
 
 static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t now)
@@ -561,6 +820,8 @@ static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
 		get_u64(v, "micro", &micro);
 	snprintf(q->info.version, sizeof(q->info.version), "%llu.%llu.%llu",
 		 (unsigned long long)major, (unsigned long long)minor, (unsigned long long)micro);
+	q->major = major > 1000 ? 1000 : (int)major;
+	q->minor = minor > 1000 ? 1000 : (int)minor;
 }
 
 /* QAPI's QapiVfioMigrationState -> the kernel's state; -1 for "...-prepare" and unknowns. */
@@ -667,7 +928,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 
 /* The outstanding command a reply answers: by id, else the oldest. */
 static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd,
-			struct json_object **args)
+			struct json_object **args, uint64_t *sent_ns)
 {
 	const char *id = get_str(msg, "id");
 	unsigned int i = 0;
@@ -687,6 +948,7 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 	}
 	*cmd = q->out[i].cmd;
 	*args = q->out[i].args;
+	*sent_ns = q->out[i].sent_ns;
 	if (*cmd == CMD_QUERY_PARAMETERS)
 		q->params_out = 0;
 	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
@@ -697,11 +959,12 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 }
 
 static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
-			struct json_object *args, uint64_t now);
+			struct json_object *args, uint64_t sent_ns, uint64_t now);
 
 static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 {
 	struct json_object *ret, *args = NULL;
+	uint64_t sent_ns = 0;
 	enum cmd cmd;
 	int r;
 
@@ -731,17 +994,17 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 			q->used++;
 		return 0;
 	}
-	if (take_command(q, msg, &cmd, &args)) {
+	if (take_command(q, msg, &cmd, &args, &sent_ns)) {
 		q->ignored++; /* an answer to a command migscope did not send */
 		return 0;
 	}
-	r = handle_reply(q, msg, cmd, args, now);
+	r = handle_reply(q, msg, cmd, args, sent_ns, now);
 	json_object_put(args);
 	return r;
 }
 
 static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
-			struct json_object *args, uint64_t now)
+			struct json_object *args, uint64_t sent_ns, uint64_t now)
 {
 	struct json_object *ret;
 
@@ -749,6 +1012,21 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		const char *desc = get_str(ret, "desc");
 
 		q->errors++;
+		switch (cmd) {
+		case CMD_QUERY_KVM:
+			q->dr.kvm = -1;
+			if (q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
+			    q->dr.state < 0)
+				dr_set_state(q, MS_DRS_UNKNOWN, desc ? desc : "query-kvm failed",
+					     now);
+			return 0;
+		case CMD_CALC_DIRTY_RATE:
+		case CMD_QUERY_DIRTY_RATE:
+			dr_refused(q, cmd, ret, now);
+			return dr_kick(q, now);
+		default:
+			break;
+		}
 		/* a recorded conversation goes on past a failed command: counted */
 		if (q->transcript)
 			return 0;
@@ -790,6 +1068,18 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		if (args)
 			on_query_parameters(q, args, now);
 		break;
+	case CMD_QUERY_KVM:
+		on_query_kvm(q, ret, now);
+		break;
+	case CMD_CALC_DIRTY_RATE:
+		/* the window QEMU measures is the one last asked for (one at a time) */
+		if (q->dr.in_flight && q->dr.sent_ns == sent_ns)
+			q->dr.accepted = 1;
+		break;
+	case CMD_QUERY_DIRTY_RATE:
+		on_query_dirty_rate(q, ret, now);
+		/* measured: the next window at once */
+		return dr_kick(q, now);
 	default:
 		break;
 	}
@@ -985,6 +1275,15 @@ static int handshake(struct ms_qmp *q, char *err, size_t errlen)
 	ret = wait_reply(q, 1);
 	if (!ret)
 		ret = command(q, CMD_CAPABILITIES, NULL);
+	/* the source's dirty rate is sampled under KVM only (docs/telemetry.md) */
+	if (!ret && !is_dest(q)) {
+		if (q->o.no_dirty_rate)
+			dr_set_state(q, MS_DRS_OPTED_OUT, NULL, 0);
+		else if (!qemu_at_least(q, 5, 2))
+			dr_set_state(q, MS_DRS_UNSUPPORTED, q->info.version, 0);
+		else
+			ret = command(q, CMD_QUERY_KVM, NULL);
+	}
 	if (!ret && q->o.set_events) {
 		struct json_object *caps = json_object_new_array(), *c = json_object_new_object();
 		struct json_object *args = json_object_new_object();
@@ -1102,6 +1401,8 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 	int ret;
 
 	q->loop = loop;
+	if (q->dr.state >= 0 && q->dr.published < 0)
+		dr_set_state(q, q->dr.state, q->dr.why, mono_now());
 	flush_early(q, mono_now());
 	ret = ms_loop__add_fd(loop, q->fd, 0x001 /* EPOLLIN */, on_readable, q);
 	if (!ret) {
@@ -1159,6 +1460,35 @@ static enum cmd transcript_cmd(struct json_object *msg)
 	return CMD_OTHER;
 }
 
+/*
+ * A recorder's calc-dirty-rate: its window begins now.  calc-time is seconds
+ * unless calc-time-unit says milliseconds (8.2+); mode defaults to
+ * page-sampling.  A window that is not a positive time is kept as none: its
+ * result is a bad line, never a record.
+ */
+static void transcript_calc(struct ms_qmp *q, struct json_object *a, struct qmp_cmd *o,
+			    uint64_t now)
+{
+	const char *unit = get_str(a, "calc-time-unit"), *mode = get_str(a, "mode");
+	uint64_t t = 0, ns = 0;
+	uint32_t m = MS_DIRTY_RATE_PAGE_SAMPLING;
+
+	if (get_u64(a, "calc-time", &t) && t && t <= 1000000000ull) {
+		if (unit && !strcmp(unit, "millisecond"))
+			ns = t * 1000000ull;
+		else if (!unit || !strcmp(unit, "second"))
+			ns = t * 1000000000ull;
+	}
+	for (uint32_t i = 0; mode && i < sizeof(dr_mode_names) / sizeof(dr_mode_names[0]); i++)
+		if (!strcmp(mode, dr_mode_names[i]))
+			m = i;
+	o->window_ns = ns;
+	o->mode = m;
+	/* QEMU >= 8.2 divides before truncating; a unit given says it is one */
+	o->whole_mib = unit != NULL || qemu_at_least(q, 8, 2);
+	dr_window_sent(q, ns, m, o->whole_mib, now);
+}
+
 int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 {
 	enum cmd cmd;
@@ -1179,6 +1509,9 @@ int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 	q->out[q->nr_out].sent_ns = now_ns;
 	q->out[q->nr_out].args =
 	    cmd == CMD_SET_PARAMETERS ? json_object_get(get_obj(msg, "arguments")) : NULL;
+	q->out[q->nr_out].window_ns = 0;
+	if (cmd == CMD_CALC_DIRTY_RATE)
+		transcript_calc(q, get_obj(msg, "arguments"), &q->out[q->nr_out], now_ns);
 	q->nr_out++;
 	return 0;
 }
@@ -1191,6 +1524,13 @@ int ms_qmp__received(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns)
 {
 	q->connecting = 0;
+	/* a transcript without query-kvm does not say whether the recorder would have sampled */
+	if (!is_dest(q)) {
+		if (q->dr.state < 0)
+			q->dr.state = MS_DRS_UNKNOWN, snprintf(q->dr.why, sizeof(q->dr.why),
+							       "the transcript has no query-kvm");
+		dr_set_state(q, q->dr.state, q->dr.why, now_ns);
+	}
 	flush_early(q, now_ns);
 }
 
