@@ -463,7 +463,14 @@ static int dr_kick(struct ms_qmp *q, uint64_t now)
 	if (q->dr.in_flight) {
 		if (!q->dr.accepted || q->dr.querying || now < q->dr.sent_ns + q->dr.window_ns)
 			return 0;
-		ret = send_cmd(q, CMD_QUERY_DIRTY_RATE, NULL, now);
+		/* 8.2+ reports calc-time in seconds unless told: a 250 ms window would say 0 */
+		args = NULL;
+		if (q->dr.whole_mib) {
+			args = json_object_new_object();
+			json_object_object_add(args, "calc-time-unit",
+					       json_object_new_string("millisecond"));
+		}
+		ret = send_cmd(q, CMD_QUERY_DIRTY_RATE, args, now);
 		if (!ret)
 			q->dr.querying = 1;
 		return ret;
@@ -534,24 +541,27 @@ static void dr_refused(struct ms_qmp *q, enum cmd cmd, struct json_object *err, 
 	dr_set_state(q, MS_DRS_REFUSED, desc, now);
 }
 
-/* The reply's calc-time agrees with the window asked for (a reply to another's is not ours). */
+/*
+ * The reply's calc-time agrees with the window asked for (a reply to
+ * another's is not ours).  QEMU >= 8.2 states it in the unit query-dirty-rate
+ * asked for, truncated (a 250 ms window is "0" seconds unless milliseconds
+ * were asked for): it must be the window in that unit, and 0 only for a
+ * window shorter than one unit.
+ */
 static int dr_same_window(struct ms_qmp *q, struct json_object *r)
 {
 	const char *unit = get_str(r, "calc-time-unit");
-	struct json_object *x;
-	uint64_t t, ns;
+	uint64_t t, per;
 
-	if (!json_object_object_get_ex(r, "calc-time", &x))
-		return 1; /* QEMU always says it; a reply without is taken as ours */
-	if (!get_u64(r, "calc-time", &t) || !t || t > 1000000000ull)
+	if (!get_u64(r, "calc-time", &t))
 		return 0;
 	if (unit && !strcmp(unit, "millisecond"))
-		ns = t * 1000000ull;
+		per = 1000000ull;
 	else if (!unit || !strcmp(unit, "second"))
-		ns = t * 1000000000ull;
+		per = 1000000000ull;
 	else
 		return 0;
-	return ns == q->dr.window_ns;
+	return t == q->dr.window_ns / per && (t || !unit || q->dr.window_ns < per);
 }
 
 /* ~1 PiB/s: no guest writes faster; larger is not QEMU's number (and would overflow) */
