@@ -528,6 +528,9 @@ static void dr_refused(struct ms_qmp *q, enum cmd cmd, struct json_object *err, 
 	if (cmd == CMD_CALC_DIRTY_RATE && q->dr.mode == MS_DIRTY_RATE_DIRTY_BITMAP &&
 	    strstr(desc, "mode dirty-bitmap is not enabled")) {
 		q->dr.mode = MS_DIRTY_RATE_DIRTY_RING;
+		/* the refused window was never measured: the same length again */
+		if (q->dr.nr)
+			q->dr.nr--;
 		dr_set_state(q, MS_DRS_SAMPLING, desc, now);
 		return;
 	}
@@ -1088,8 +1091,8 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		break;
 	case CMD_QUERY_DIRTY_RATE:
 		on_query_dirty_rate(q, ret, now);
-		/* measured: the next window at once */
-		return dr_kick(q, now);
+		/* measured: the next window at once (still measuring: asked again next poll) */
+		return q->dr.in_flight ? 0 : dr_kick(q, now);
 	default:
 		break;
 	}
