@@ -545,26 +545,28 @@ static void dr_refused(struct ms_qmp *q, enum cmd cmd, struct json_object *err, 
 }
 
 /*
- * The reply's calc-time agrees with the window asked for (a reply to
- * another's is not ours).  QEMU >= 8.2 states it in the unit query-dirty-rate
- * asked for, truncated (a 250 ms window is "0" seconds unless milliseconds
- * were asked for): it must be the window in that unit, and 0 only for a
- * window shorter than one unit.
+ * The window QEMU measured, if it is the one asked for (a reply to another
+ * client's is not ours); 0 if not.  QEMU >= 8.2 states it in the unit
+ * query-dirty-rate asked for, in milliseconds as long as it actually took
+ * (10.0.2: 1003 for 1000 when the sync waited for the BQL): that length, from
+ * the window asked for up to twice it.  In seconds (7.2, or not asked) it is
+ * the whole seconds asked for: the window asked for.
  */
-static int dr_same_window(struct ms_qmp *q, struct json_object *r)
+static uint64_t dr_window_measured(struct ms_qmp *q, struct json_object *r)
 {
 	const char *unit = get_str(r, "calc-time-unit");
-	uint64_t t, per;
+	uint64_t t;
 
-	if (!get_u64(r, "calc-time", &t))
+	if (!get_u64(r, "calc-time", &t) || t > 1000000000ull)
 		return 0;
 	if (unit && !strcmp(unit, "millisecond"))
-		per = 1000000ull;
-	else if (!unit || !strcmp(unit, "second"))
-		per = 1000000000ull;
-	else
+		return t * 1000000ull >= q->dr.window_ns && t * 1000000ull <= 2 * q->dr.window_ns
+			   ? t * 1000000ull
+			   : 0;
+	if (unit && strcmp(unit, "second"))
 		return 0;
-	return t == q->dr.window_ns / per && (t || !unit || q->dr.window_ns < per);
+	/* a sub-second window stated in seconds is 0: only then is 0 right */
+	return t == q->dr.window_ns / 1000000000ull && (t || !unit) ? q->dr.window_ns : 0;
 }
 
 /* ~1 PiB/s: no guest writes faster; larger is not QEMU's number (and would overflow) */
@@ -575,7 +577,7 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 	const char *status = get_str(r, "status");
 	struct ms_ev_dirty_rate ev = { 0 };
 	struct json_object *x;
-	uint64_t rate;
+	uint64_t rate, window;
 
 	q->dr.querying = 0;
 	if (status && (!strcmp(status, "measuring") || !strcmp(status, "unstarted")))
@@ -584,7 +586,8 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 		q->errors++; /* a status QEMU does not have: asked again, never a record */
 		return;
 	}
-	if (!q->dr.in_flight || !q->dr.window_ns || !dr_same_window(q, r) ||
+	window = q->dr.in_flight && q->dr.window_ns ? dr_window_measured(q, r) : 0;
+	if (!window ||
 	    !json_object_object_get_ex(r, "dirty-rate", &x) ||
 	    !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
 	    (uint64_t)json_object_get_int64(x) > DR_MAX_MIB_S) {
@@ -594,14 +597,13 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 	}
 	rate = (uint64_t)json_object_get_int64(x);
 	MS_EVENT_INIT(&ev, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE,
-		      q->dr.sent_ns + q->dr.window_ns);
-	ev.window_ns = q->dr.window_ns;
+		      q->dr.sent_ns + window);
+	ev.window_ns = window;
 	ev.rate_bps = rate << 20;
 	ev.rate_hi_bps = (rate + 1) << 20;
 	/* before 8.2 the window's MiB are truncated before the division: up to 1/W more */
 	if (!q->dr.whole_mib)
-		ev.rate_hi_bps += ((1ull << 20) * 1000000000ull + q->dr.window_ns - 1) /
-				  q->dr.window_ns;
+		ev.rate_hi_bps += ((1ull << 20) * 1000000000ull + window - 1) / window;
 	ev.mode = q->dr.win_mode;
 	ms_stream__publish(q->s, &ev.hdr);
 	dr_forget(q);
