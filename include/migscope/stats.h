@@ -30,8 +30,7 @@ struct ms_stats {
 	char drs_why[MS_DRS_WHY_LEN + 1];
 	uint64_t dr_windows;   /* MS_EV_DIRTY_RATE records */
 	uint32_t dr_modes;     /* bit per enum ms_dirty_rate_mode seen */
-	uint64_t dr_lens[4];   /* the distinct window lengths (ns), first seen first */
-	unsigned int nr_dr_lens;
+	uint64_t dr_min_ns, dr_max_ns; /* the shortest and the longest window */
 	struct ms_ev_dirty_rate dr[MS_STATS_DIRTY_RATES]; /* the first windows, as recorded */
 };
 

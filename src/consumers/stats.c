@@ -63,17 +63,16 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 	}
 	case MS_EV_DIRTY_RATE: {
 		const struct ms_ev_dirty_rate *d = (const void *)ev;
-		unsigned int i;
 
 		if (st->dr_windows < MS_STATS_DIRTY_RATES)
 			memcpy(&st->dr[st->dr_windows], d, sizeof(*d));
 		st->dr_windows++;
 		if (d->mode < 32)
 			st->dr_modes |= 1u << d->mode;
-		for (i = 0; i < st->nr_dr_lens && st->dr_lens[i] != d->window_ns; i++)
-			;
-		if (i == st->nr_dr_lens && i < sizeof(st->dr_lens) / sizeof(st->dr_lens[0]))
-			st->dr_lens[st->nr_dr_lens++] = d->window_ns;
+		if (st->dr_windows == 1 || d->window_ns < st->dr_min_ns)
+			st->dr_min_ns = d->window_ns;
+		if (d->window_ns > st->dr_max_ns)
+			st->dr_max_ns = d->window_ns;
 		break;
 	}
 	default:
@@ -97,9 +96,11 @@ void ms_stats__dirty_rate_line(const struct ms_stats *st, char *buf, size_t len)
 						      mode_names[m]);
 				first = 0;
 			}
-		for (unsigned int i = 0; i < st->nr_dr_lens && n < len; i++)
-			n += (size_t)snprintf(buf + n, len - n, "%s%g", i ? "/" : ", windows ",
-					      (double)st->dr_lens[i] / 1e6);
+		/* 10.0 says how long each took (1003 ms for 1000): the span, not every length */
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, ", windows %g", (double)st->dr_min_ns / 1e6);
+		if (n < len && st->dr_max_ns != st->dr_min_ns)
+			n += (size_t)snprintf(buf + n, len - n, " to %g", (double)st->dr_max_ns / 1e6);
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, " ms, %llu window%s)",
 					      (unsigned long long)st->dr_windows,

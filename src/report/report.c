@@ -70,8 +70,10 @@ static struct json_object *dirty_rate_json(const struct ms_stats *st)
 			json_object_array_add(arr, json_object_new_string(modes[m]));
 	ms_json_add(o, "modes", arr);
 	arr = json_object_new_array();
-	for (unsigned int i = 0; i < st->nr_dr_lens; i++)
-		json_object_array_add(arr, ms_json_ms(st->dr_lens[i]));
+	if (st->dr_windows) {
+		json_object_array_add(arr, ms_json_ms(st->dr_min_ns));
+		json_object_array_add(arr, ms_json_ms(st->dr_max_ns));
+	}
 	ms_json_add(o, "windows_ms", arr);
 	ms_json_add(o, "windows", ms_json_u64(st->dr_windows));
 	arr = json_object_new_array();

@@ -65,14 +65,11 @@ struct ms_qmp {
 	uint64_t offset;  /* bytes received in all */
 
 	/* commands sent and not answered, oldest first (QMP answers in order) */
-	struct qmp_cmd {
+	struct {
 		enum cmd cmd;
 		uint32_t id;
 		uint64_t sent_ns;
 		struct json_object *args; /* a transcript's migrate-set-parameters */
-		uint64_t window_ns;	  /* calc-dirty-rate: its calc-time (0: none valid) */
-		uint32_t mode;		  /* calc-dirty-rate: enum ms_dirty_rate_mode */
-		int whole_mib;		  /* calc-dirty-rate: QEMU >= 8.2 divides before truncating */
 	} out[MAX_OUTSTANDING];
 	unsigned int nr_out;
 	uint32_t next_id;
@@ -109,10 +106,9 @@ struct ms_qmp {
 	 */
 	struct {
 		int state;	  /* enum ms_dirty_rate_state, -1: none (no handshake) */
-		int published;	  /* the state as last published, -1: none */
+		int published;	  /* a state record went out */
 		uint32_t mode;	  /* the mode asked for (dirty-bitmap, then dirty-ring) */
 		char why[MS_DRS_WHY_LEN + 1];
-		int kvm;	  /* query-kvm: 1 enabled, 0 not, -1 not known */
 		unsigned int nr;  /* windows asked for (250 and 1000 ms alternate) */
 		int in_flight;	  /* a window was asked for and not yet read */
 		int accepted;	  /* ... and QEMU said yes */
@@ -183,8 +179,7 @@ struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o)
 	q->fd = -1;
 	q->timer = q->drain_timer = q->final_timer = -1;
 	q->next_id = 1;
-	q->dr.state = q->dr.published = -1;
-	q->dr.kvm = -1;
+	q->dr.state = -1;
 	q->dr.mode = MS_DIRTY_RATE_DIRTY_BITMAP;
 	return q;
 }
@@ -290,7 +285,6 @@ static int send_cmd(struct ms_qmp *q, enum cmd cmd, struct json_object *args, ui
 	q->out[q->nr_out].id = id;
 	q->out[q->nr_out].sent_ns = now;
 	q->out[q->nr_out].args = NULL;
-	q->out[q->nr_out].window_ns = 0;
 	q->nr_out++;
 	return 0;
 }
@@ -410,26 +404,24 @@ static int qemu_at_least(const struct ms_qmp *q, int major, int minor)
 /* The state, as a record once the session has begun (else at its start). */
 static void dr_set_state(struct ms_qmp *q, int state, const char *why, uint64_t now)
 {
+	struct {
+		struct ms_ev_dirty_rate_state ev;
+		char why[MS_DRS_WHY_LEN];
+	} r = { 0 };
+	size_t n;
+
 	q->dr.state = state;
 	snprintf(q->dr.why, sizeof(q->dr.why), "%s", why ? why : "");
 	if (q->connecting)
 		return;
-	{
-		struct {
-			struct ms_ev_dirty_rate_state ev;
-			char why[MS_DRS_WHY_LEN];
-		} r = { 0 };
-		size_t n = strlen(q->dr.why);
-
-		MS_EVENT_INIT(&r.ev, MS_EV_DIRTY_RATE_STATE, ms_ev_dirty_rate_state, MS_DEV_NONE,
-			      now);
-		r.ev.state = (uint32_t)state;
-		r.ev.mode = state == MS_DRS_SAMPLING ? q->dr.mode : 0;
-		memcpy(r.why, q->dr.why, n);
-		r.ev.hdr.len = (uint16_t)(r.ev.hdr.len + n);
-		ms_stream__publish(q->s, &r.ev.hdr);
-		q->dr.published = state;
-	}
+	n = strlen(q->dr.why);
+	MS_EVENT_INIT(&r.ev, MS_EV_DIRTY_RATE_STATE, ms_ev_dirty_rate_state, MS_DEV_NONE, now);
+	r.ev.state = (uint32_t)state;
+	r.ev.mode = state == MS_DRS_SAMPLING ? q->dr.mode : 0;
+	memcpy(r.why, q->dr.why, n);
+	r.ev.hdr.len = (uint16_t)(r.ev.hdr.len + n);
+	ms_stream__publish(q->s, &r.ev.hdr);
+	q->dr.published = 1;
 }
 
 /* The window in flight is over (read, refused, or its reply was bad). */
@@ -442,6 +434,18 @@ static int dr_migrating(const struct ms_qmp *q)
 {
 	return q->status == MS_MIG_ACTIVE || q->status == MS_MIG_PRE_SWITCHOVER ||
 	       q->status == MS_MIG_DEVICE;
+}
+
+/* A calc-dirty-rate was sent (by us, or by a transcript's recorder): its window begins. */
+static void dr_window_sent(struct ms_qmp *q, uint64_t window_ns, uint32_t mode, int whole_mib,
+			   uint64_t now)
+{
+	q->dr.in_flight = 1;
+	q->dr.accepted = q->dr.querying = 0;
+	q->dr.sent_ns = now;
+	q->dr.window_ns = window_ns;
+	q->dr.win_mode = mode;
+	q->dr.whole_mib = whole_mib;
 }
 
 /*
@@ -488,29 +492,9 @@ static int dr_kick(struct ms_qmp *q, uint64_t now)
 	ret = send_cmd(q, CMD_CALC_DIRTY_RATE, args, now);
 	if (ret)
 		return ret;
-	q->out[q->nr_out - 1].window_ns = window_ms * 1000000ull;
-	q->out[q->nr_out - 1].mode = q->dr.mode;
-	q->out[q->nr_out - 1].whole_mib = qemu_at_least(q, 8, 2);
 	q->dr.nr++;
-	q->dr.in_flight = 1;
-	q->dr.accepted = q->dr.querying = 0;
-	q->dr.sent_ns = now;
-	q->dr.window_ns = window_ms * 1000000ull;
-	q->dr.win_mode = q->dr.mode;
-	q->dr.whole_mib = qemu_at_least(q, 8, 2);
+	dr_window_sent(q, window_ms * 1000000ull, q->dr.mode, qemu_at_least(q, 8, 2), now);
 	return 0;
-}
-
-/* A calc-dirty-rate was sent (by us, or by a transcript's recorder): its window begins. */
-static void dr_window_sent(struct ms_qmp *q, uint64_t window_ns, uint32_t mode, int whole_mib,
-			   uint64_t now)
-{
-	q->dr.in_flight = 1;
-	q->dr.accepted = q->dr.querying = 0;
-	q->dr.sent_ns = now;
-	q->dr.window_ns = window_ns;
-	q->dr.win_mode = mode;
-	q->dr.whole_mib = whole_mib;
 }
 
 /* QEMU refused calc-dirty-rate or query-dirty-rate. */
@@ -609,6 +593,13 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 	dr_forget(q);
 }
 
+/* What query-kvm says decides, unless the user opted out or QEMU already refused. */
+static int dr_kvm_decides(const struct ms_qmp *q)
+{
+	return q->dr.state < 0 || q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
+	       q->dr.state == MS_DRS_UNKNOWN;
+}
+
 /* query-kvm while connecting: sample only under KVM (TCG's numbers are too noisy, or fatal). */
 static void on_query_kvm(struct ms_qmp *q, struct json_object *r, uint64_t now)
 {
@@ -617,16 +608,13 @@ static void on_query_kvm(struct ms_qmp *q, struct json_object *r, uint64_t now)
 	if (!json_object_object_get_ex(r, "enabled", &x) ||
 	    !json_object_is_type(x, json_type_boolean)) {
 		q->errors++;
-		q->dr.kvm = -1;
-		if (q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
-		    q->dr.state < 0)
+		if (dr_kvm_decides(q))
 			dr_set_state(q, MS_DRS_UNKNOWN, "query-kvm's reply has no \"enabled\"", now);
 		return;
 	}
-	q->dr.kvm = json_object_get_boolean(x);
-	if (q->dr.state < 0 || q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
-	    q->dr.state == MS_DRS_UNKNOWN)
-		dr_set_state(q, q->dr.kvm ? MS_DRS_SAMPLING : MS_DRS_TCG, NULL, now);
+	if (dr_kvm_decides(q))
+		dr_set_state(q, json_object_get_boolean(x) ? MS_DRS_SAMPLING : MS_DRS_TCG, NULL,
+			     now);
 }
 
 static int on_drained(void *ctx, uint32_t ev)
@@ -1029,9 +1017,7 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		q->errors++;
 		switch (cmd) {
 		case CMD_QUERY_KVM:
-			q->dr.kvm = -1;
-			if (q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
-			    q->dr.state < 0)
+			if (dr_kvm_decides(q))
 				dr_set_state(q, MS_DRS_UNKNOWN, desc ? desc : "query-kvm failed",
 					     now);
 			return 0;
@@ -1416,7 +1402,7 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 	int ret;
 
 	q->loop = loop;
-	if (q->dr.state >= 0 && q->dr.published < 0)
+	if (q->dr.state >= 0 && !q->dr.published)
 		dr_set_state(q, q->dr.state, q->dr.why, mono_now());
 	flush_early(q, mono_now());
 	ret = ms_loop__add_fd(loop, q->fd, 0x001 /* EPOLLIN */, on_readable, q);
@@ -1481,8 +1467,7 @@ static enum cmd transcript_cmd(struct json_object *msg)
  * page-sampling.  A window that is not a positive time is kept as none: its
  * result is a bad line, never a record.
  */
-static void transcript_calc(struct ms_qmp *q, struct json_object *a, struct qmp_cmd *o,
-			    uint64_t now)
+static void transcript_calc(struct ms_qmp *q, struct json_object *a, uint64_t now)
 {
 	const char *unit = get_str(a, "calc-time-unit"), *mode = get_str(a, "mode");
 	uint64_t t = 0, ns = 0;
@@ -1497,11 +1482,8 @@ static void transcript_calc(struct ms_qmp *q, struct json_object *a, struct qmp_
 	for (uint32_t i = 0; mode && i < sizeof(dr_mode_names) / sizeof(dr_mode_names[0]); i++)
 		if (!strcmp(mode, dr_mode_names[i]))
 			m = i;
-	o->window_ns = ns;
-	o->mode = m;
 	/* QEMU >= 8.2 divides before truncating; a unit given says it is one */
-	o->whole_mib = unit != NULL || qemu_at_least(q, 8, 2);
-	dr_window_sent(q, ns, m, o->whole_mib, now);
+	dr_window_sent(q, ns, m, unit != NULL || qemu_at_least(q, 8, 2), now);
 }
 
 int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
@@ -1524,9 +1506,8 @@ int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 	q->out[q->nr_out].sent_ns = now_ns;
 	q->out[q->nr_out].args =
 	    cmd == CMD_SET_PARAMETERS ? json_object_get(get_obj(msg, "arguments")) : NULL;
-	q->out[q->nr_out].window_ns = 0;
 	if (cmd == CMD_CALC_DIRTY_RATE)
-		transcript_calc(q, get_obj(msg, "arguments"), &q->out[q->nr_out], now_ns);
+		transcript_calc(q, get_obj(msg, "arguments"), now_ns);
 	q->nr_out++;
 	return 0;
 }

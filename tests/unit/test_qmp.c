@@ -1080,6 +1080,7 @@ static void transcript_gives_the_same_records(struct sim *m, const char *version
 static void qemu_10_0_under_kvm_alternates_250_and_1000_ms(void **state)
 {
 	const uint64_t t0 = ms_now_ns(), ms = 1000000;
+	char line[512];
 	struct sim m;
 
 	sim_init(&m, QEMU10, 1, NULL);
@@ -1121,6 +1122,8 @@ static void qemu_10_0_under_kvm_alternates_250_and_1000_ms(void **state)
 	sim_event(&m, "completed", t0 + 1400 * ms);
 	sim_poll(&m, t0 + 2 * SEC);
 	assert_int_equal(m.calcs, 3);
+	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+	assert_string_equal(line, "sampled by QEMU (dirty-bitmap, windows 250 to 1003 ms, 2 windows)");
 	transcript_gives_the_same_records(&m, QEMU10, t0);
 	sim_free(&m);
 }
