@@ -125,6 +125,17 @@ struct ms_tm_stats {
 	uint64_t ram_remaining, ram_transferred, dirty_pages_rate, mbps_milli;
 };
 
+/*
+ * One MS_EV_DIRTY_RATE: the guest's dirty rate over a window as QEMU measured
+ * it; the true rate lies in [lo_bps, hi_bps).
+ */
+struct ms_tm_rate {
+	uint64_t ts_ns; /* the window's end */
+	uint64_t window_ns;
+	double lo_bps, hi_bps;
+	uint32_t mode; /* enum ms_dirty_rate_mode */
+};
+
 /* QEMU's checkpoints kept by index; the two that bound its downtime clock (>= 8.2). */
 #define MS_TM_CHECKPOINTS	  16
 #define MS_TM_CKPT_DOWNTIME_START 0 /* src-downtime-start */
@@ -150,6 +161,7 @@ struct ms_telemetry {
 	struct ms_tm_points status;	/* v = enum ms_mig_status */
 	struct ms_tm_points switchover; /* hdr.dev MS_DEV_NONE; v = phase */
 	MS_VEC(struct ms_tm_stats) stats;
+	MS_VEC(struct ms_tm_rate) rates; /* MS_EV_DIRTY_RATE, in arrival (time) order */
 	struct ms_tm_bounds bounds; /* MS_EV_PASS of the VM's RAM through QMP (MS_DEV_NONE) */
 
 	uint64_t dropped; /* records not kept: out of memory, or a device id out of range */
@@ -443,6 +455,12 @@ struct ms_tm_judge_opts {
 	int no_precopy;	     /* a stop-copy size with no pre-copy to shrink it */
 	int precopy_drained; /* a stop-copy size while pre-copy has nothing left to move */
 	const char *what;    /* what the series counts, for the reason; NULL: "pending" */
+	/*
+	 * QEMU's RAM: the guest's dirty rate as QEMU measured it, over windows
+	 * no dirty sync fell into, up to the moment judged, in time order.
+	 */
+	const struct ms_tm_rate *rates;
+	uint32_t nrates;
 };
 
 /*

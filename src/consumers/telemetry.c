@@ -57,6 +57,7 @@ void ms_telemetry__free(struct ms_telemetry *t)
 	free(t->status.v);
 	free(t->switchover.v);
 	free(t->stats.v);
+	free(t->rates.v);
 	free(t->configs.v);
 	free(t->bounds.v);
 	memset(t, 0, sizeof(*t));
@@ -255,6 +256,25 @@ static void on_stats(struct ms_telemetry *t, const struct ms_ev_mig_stats *m)
 	s->mbps_milli = m->mbps_milli;
 }
 
+static void on_dirty_rate(struct ms_telemetry *t, const struct ms_ev_dirty_rate *e)
+{
+	struct ms_tm_rate *r;
+
+	/* no window, one reaching before the clock's zero, or bounds upside down */
+	if (!e->window_ns || e->window_ns > e->hdr.ts_ns || e->rate_hi_bps < e->rate_bps)
+		return;
+	r = ms_vec_push(&t->rates);
+	if (!r) {
+		t->dropped++;
+		return;
+	}
+	r->ts_ns = e->hdr.ts_ns;
+	r->window_ns = e->window_ns;
+	r->lo_bps = (double)e->rate_bps;
+	r->hi_bps = (double)e->rate_hi_bps;
+	r->mode = e->mode;
+}
+
 static void on_event(void *ctx, const struct ms_event_hdr *ev)
 {
 	struct ms_telemetry *t = ctx;
@@ -287,6 +307,9 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 			t->marks[m->mark] = ev->ts_ns ? ev->ts_ns : 1;
 		break;
 	}
+	case MS_EV_DIRTY_RATE:
+		on_dirty_rate(t, (const void *)ev);
+		break;
 	case MS_EV_DEV_STATE: {
 		const struct ms_ev_dev_state *e = (const void *)ev;
 		struct ms_tm_arc *a;
@@ -403,14 +426,14 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 int ms_telemetry__subscribe(struct ms_telemetry *t, struct ms_bus *bus)
 {
-	return ms_bus__subscribe(bus,
-				 MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) |
-				     MS_EV_BIT(MS_EV_DEV_STATE) | MS_EV_BIT(MS_EV_PRECOPY) |
-				     MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
-				     MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
-				     MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
-				     MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
-				     MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) |
-				     MS_EV_BIT(MS_EV_QEMU_MARK) | MS_EV_BIT(MS_EV_LOSS),
-				 on_event, t);
+	return ms_bus__subscribe(
+	    bus,
+	    MS_EV_BIT(MS_EV_SESSION) | MS_EV_BIT(MS_EV_CONFIG) | MS_EV_BIT(MS_EV_DEV_STATE) |
+		MS_EV_BIT(MS_EV_PRECOPY) | MS_EV_BIT(MS_EV_STOPCOPY_SIZE) | MS_EV_BIT(MS_EV_DATA) |
+		MS_EV_BIT(MS_EV_QEMU_PENDING) | MS_EV_BIT(MS_EV_QEMU_SECTION) |
+		MS_EV_BIT(MS_EV_QEMU_DOWNTIME) | MS_EV_BIT(MS_EV_SWITCHOVER) |
+		MS_EV_BIT(MS_EV_RUNSTATE) | MS_EV_BIT(MS_EV_MIG_STATUS) |
+		MS_EV_BIT(MS_EV_MIG_STATS) | MS_EV_BIT(MS_EV_PASS) | MS_EV_BIT(MS_EV_QEMU_MARK) |
+		MS_EV_BIT(MS_EV_LOSS) | MS_EV_BIT(MS_EV_DIRTY_RATE),
+	    on_event, t);
 }

@@ -282,8 +282,8 @@ static int transfer_span(const struct ms_tm_device *d, uint64_t bw, uint64_t own
 	out->start = d->data_first_ns[MS_PHASE_STOPCOPY];
 	out->end = d->data_last_ns[MS_PHASE_STOPCOPY];
 	if (bw)
-		out->end += ms_tm_u64((double)d->data_last_bytes[MS_PHASE_STOPCOPY] * 1e9 /
-				      (double)bw);
+		out->end +=
+		    ms_tm_u64((double)d->data_last_bytes[MS_PHASE_STOPCOPY] * 1e9 / (double)bw);
 	else
 		out->end = max64(out->end, own_until);
 	return out->end > out->start;
@@ -961,6 +961,62 @@ static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 	}
 }
 
+/*
+ * A dirty sync inside a calc-dirty-rate window makes QEMU count a page once
+ * per sync that found it, not once: such a window says nothing about the
+ * rate at its length.  A boundary seen by polling (query-migrate's
+ * dirty-sync-count) lies up to a poll after its sync, and QEMU starts and
+ * ends its window a little after the command: the slack covers both.
+ */
+#define SYNC_LAG_NS	150000000ull
+#define WINDOW_SLACK_NS 20000000ull
+
+static int rate_cmp(const void *a, const void *b)
+{
+	const struct ms_tm_rate *x = a, *y = b;
+
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+/*
+ * The dirty-rate windows QEMU measured up to `until` that no dirty sync fell
+ * into, in time order (the caller frees *out).  Without any boundary known
+ * nobody can tell where the syncs fell: none then.
+ */
+static int clean_rates(const struct ms_telemetry *t, const struct ms_tm_bounds *bounds,
+		       const struct ms_tm_pass *passes, uint32_t np, uint64_t until,
+		       struct ms_tm_rate **out, uint32_t *nr)
+{
+	uint32_t nb = bounds && bounds->nr ? bounds->nr : np;
+
+	*out = NULL;
+	*nr = 0;
+	if (!t->rates.nr || !nb)
+		return 0;
+	*out = malloc(t->rates.nr * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->rates.nr; i++) {
+		const struct ms_tm_rate *r = &t->rates.v[i];
+		uint64_t from = r->ts_ns - r->window_ns, to = r->ts_ns + WINDOW_SLACK_NS;
+		bool synced = false;
+
+		if (r->ts_ns > until)
+			continue;
+		from = from > WINDOW_SLACK_NS ? from - WINDOW_SLACK_NS : 0;
+		for (uint32_t j = 0; j < nb && !synced; j++) {
+			uint64_t ts = bounds && bounds->nr ? bounds->v[j].ts_ns : passes[j].ts_ns;
+
+			/* the sync lies in [ts - lag, ts] */
+			synced = ts >= from && (ts < SYNC_LAG_NS || ts - SYNC_LAG_NS <= to);
+		}
+		if (!synced)
+			(*out)[(*nr)++] = *r;
+	}
+	qsort(*out, *nr, sizeof(**out), rate_cmp);
+	return 0;
+}
+
 /* A device's convergence, judged on its judged_series(), pass by pass. */
 static int device_convergence(const struct ms_telemetry *t, const struct ms_device_info *info,
 			      const struct ms_tm_device *dev, const struct ms_tm_vm *vm,
@@ -981,6 +1037,7 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 		.moves_pending = dev->data[MS_PHASE_PRECOPY] > 0,
 	};
 	uint64_t bw = vm->bandwidth_bps, since = 0;
+	struct ms_tm_rate *rates = NULL;
 	bool own_rate;
 
 	if (dev->basis == MS_EV_PRECOPY)
@@ -1011,7 +1068,12 @@ static int device_convergence(const struct ms_telemetry *t, const struct ms_devi
 	o.precopy_drained = sc && np && !ms_tm_sample__pending(&dev->samples.v[np - 1]);
 	o.moves_known = src.moves_pending;
 	o.what = sc ? "stop-copy size" : "pending";
+	/* QEMU's pending: the guest's RAM, whose dirty rate QEMU can measure */
+	if (o.sync && clean_rates(t, src.bounds, r->passes, r->passes_nr, cut, &rates, &o.nrates))
+		return -ENOMEM;
+	o.rates = rates;
 	ms_tm_judge(s, n, &o, c);
+	free(rates);
 	c->basis = sc				      ? "stopcopy"
 		   : dev->basis == MS_EV_PRECOPY      ? "precopy"
 		   : dev->basis == MS_EV_QEMU_PENDING ? "qemu_pending"
@@ -1039,6 +1101,7 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 	struct ms_tm_judge_opts o = { .sync = 1 };
 	/* ram.transferred counts bytes on the wire, not pending bytes */
 	struct pass_src src = { .bounds = &t->bounds };
+	struct ms_tm_rate *rates = NULL;
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < t->stats.nr; i++) {
@@ -1077,7 +1140,11 @@ static int vm_convergence(const struct ms_telemetry *t, struct ms_tm_report *r)
 	}
 	o.passes = vm->passes;
 	o.np = vm->passes_nr;
+	if (clean_rates(t, &t->bounds, vm->passes, vm->passes_nr, cut, &rates, &o.nrates))
+		return -ENOMEM;
+	o.rates = rates;
 	ms_tm_judge(vm->series, n, &o, &vm->conv);
+	free(rates);
 	vm->conv.basis = "qmp";
 	if (vm->conv.predicted_ns == MS_STAT_UNSET && vm->bandwidth_bps)
 		vm->conv.predicted_ns =
@@ -1503,7 +1570,8 @@ int ms_telemetry__analyze(const struct ms_telemetry *t, const struct ms_devices 
 	for (uint32_t id = 0; id < r->nr; id++) {
 		uint32_t peer = r->dev[id].dt.peer;
 
-		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE && peer != id)
+		if (r->dev[id].dt.have && r->dev[id].dt.complete && peer != MS_DEV_NONE &&
+		    peer != id)
 			r->dev[peer].counted_in = id;
 	}
 	if (split_waits(t, r, vm->bandwidth_bps))

@@ -150,43 +150,41 @@ static uint64_t judged_pending(const struct ms_tm_sample *s, uint32_t n,
 }
 
 /*
- * Converging: project the series pass by pass.  Each pass leaves q of the one
- * before; the switchover comes at the first boundary that leaves less than
- * the threshold.  The time: what is pending now moves at the transfer rate,
- * then each later pass moves what the one before it left.
+ * Converging: project the series pass by pass.  The pass in progress leaves
+ * `next` (the caller's projection of it); each later pass leaves q of the
+ * one before; the switchover comes at the first boundary that leaves less
+ * than the threshold.  The time: what is pending now moves at the transfer
+ * rate, then each later pass moves what the one before it left.
  */
 static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
-		    struct ms_tm_convergence *c, const struct ms_tm_pass *last, double q,
-		    const char *why)
+		    struct ms_tm_convergence *c, double next, double q, const char *why)
 {
-	double left = (double)last->left, thr = (double)o->threshold, now, secs;
+	double left = next, thr = (double)o->threshold, secs;
 	char b1[40], b2[40];
-	uint32_t k = 0;
+	uint32_t k = 1;
 
 	if (o->threshold == MS_STAT_UNSET) {
 		c->verdict = MS_VERDICT_UNKNOWN;
 		ms_tm_say(c, "%s; no downtime limit or bandwidth to project it against", why);
 		return;
 	}
-	now = (double)ms_tm_sample__pending(&s[n - 1]);
-	secs = now / c->transfer_bps;
+	secs = (double)ms_tm_sample__pending(&s[n - 1]) / c->transfer_bps;
 	/* at q <= 0.90 the projection reaches any threshold within a few hundred passes */
 	while (left >= thr && k < 1000) {
+		secs += left / c->transfer_bps;
 		left *= q;
 		k++;
-		if (left >= thr)
-			secs += left / c->transfer_bps;
 	}
 	c->verdict = MS_VERDICT_CONVERGING;
 	c->ratio = q;
 	c->switchover_ns = ms_tm_u64(secs * 1e9);
 	ms_tm_say(c, "%s; under the threshold %s in ~%u pass%s, ~%s", why,
-		  ms_fmt_bytes(o->threshold, b1, sizeof(b1)), k ? k : 1, k > 1 ? "es" : "",
+		  ms_fmt_bytes(o->threshold, b1, sizeof(b1)), k, k > 1 ? "es" : "",
 		  fmt_secs(secs, b2, sizeof(b2)));
 }
 
-void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
-		 struct ms_tm_convergence *c)
+static void judge_passes(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
+			 struct ms_tm_convergence *c)
 {
 	const char *what = o->what ? o->what : "pending";
 	const struct ms_tm_pass *last, *prev, *from = o->passes;
@@ -452,5 +450,142 @@ void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_ju
 		 fmt_rate(last->transfer_bps, b3, sizeof(b3)));
 	c->dirty_bps = last->dirty_bps;
 	c->transfer_bps = last->transfer_bps;
-	project(s, n, o, c, &from[np - 1], q, why);
+	project(s, n, o, c, (double)from[np - 1].left * q, q, why);
+}
+
+/* One window's dirtying, measured (a calc-dirty-rate) or counted (a complete pass). */
+struct rate_window {
+	uint64_t window_ns;
+	double lo, hi; /* bytes a second */
+	int pass;      /* the pass it was, 0: a calc-dirty-rate window */
+};
+
+static const char *fmt_window(const struct rate_window *w, char *buf, size_t len)
+{
+	char r[40], d[24];
+
+	if (w->pass)
+		snprintf(buf, len, "pass %d %s over %s", w->pass, fmt_rate(w->lo, r, sizeof(r)),
+			 fmt_secs((double)w->window_ns / 1e9, d, sizeof(d)));
+	else
+		snprintf(buf, len, "%s over %s", fmt_rate(w->lo, r, sizeof(r)),
+			 fmt_secs((double)w->window_ns / 1e9, d, sizeof(d)));
+	return buf;
+}
+
+/*
+ * QEMU's RAM where the passes cannot say: the guest's dirty rate as QEMU
+ * measured it (calc-dirty-rate), at window lengths no pass gives.  Pages
+ * written within a window grow with its length at a rate that only falls, so
+ *   - a window whose dirtying reaches the link says so for every shorter
+ *     pass: when a pass that short still leaves more than fits, stalled;
+ *   - two windows of clearly different length (the shorter at most 2/3 of
+ *     the longer; measured, or a complete pass) dirtied at the same rate per
+ *     second show that rate flat from zero up to the longer: the guest's
+ *     own.  Every later pass then leaves that rate over the transfer rate of
+ *     the one before, and the pass in progress at most that rate times its
+ *     length: converging when that share is clearly under 1.
+ * Leaves c as the passes left it when the windows do not decide.
+ */
+static void judge_sampled(const struct ms_tm_sample *s, uint32_t n,
+			  const struct ms_tm_judge_opts *o, struct ms_tm_convergence *c)
+{
+	const struct ms_tm_pass *from = o->passes, *last;
+	const struct ms_tm_rate *latest = &o->rates[o->nrates - 1];
+	struct rate_window w[8], *a = NULL, *b = NULL;
+	uint32_t nw = 0, np = o->np;
+	double bw, rate, q, next, elapsed;
+	char b1[96], b2[96], b3[40], b4[40], why[MS_TM_REASON_LEN];
+
+	if (!n || !np || o->threshold == MS_STAT_UNSET || !o->threshold)
+		return;
+	for (uint32_t i = np; i-- > 1;)
+		if (o->passes[i].flags & MS_PASS_REINIT) {
+			from = &o->passes[i];
+			np -= i;
+			break;
+		}
+	last = &from[np - 1];
+	/* the link: the last complete pass's, else what QEMU's threshold was made of */
+	if (np >= 2 && last->transfer_bps > 0)
+		bw = last->transfer_bps;
+	else if (o->limit_ns)
+		bw = (double)o->threshold * 1e9 / (double)o->limit_ns;
+	else
+		return;
+
+	if (latest->lo_bps >= PACE_MAX * bw &&
+	    latest->lo_bps * (double)latest->window_ns / 1e9 >= (double)o->threshold) {
+		c->verdict = MS_VERDICT_STALLED;
+		c->have_rates = 1;
+		c->dirty_bps = latest->lo_bps;
+		c->transfer_bps = bw;
+		c->ratio = latest->lo_bps / bw;
+		c->switchover_ns = MS_STAT_UNSET;
+		ms_tm_say(c,
+			  "calc-dirty-rate: dirtying at least %s reaches moving %s; a pass "
+			  "that short leaves %s, above the threshold %s",
+			  fmt_window(&(struct rate_window){ latest->window_ns, latest->lo_bps,
+							    latest->hi_bps, 0 },
+				     b1, sizeof(b1)),
+			  fmt_rate(bw, b3, sizeof(b3)),
+			  ms_fmt_bytes(ms_tm_u64(latest->lo_bps * (double)latest->window_ns / 1e9),
+				       b4, sizeof(b4)),
+			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
+		return;
+	}
+
+	/* the latest window of each length, and the last complete pass */
+	for (uint32_t i = o->nrates; i-- > 0 && nw < sizeof(w) / sizeof(w[0]) - 1;) {
+		const struct ms_tm_rate *r = &o->rates[i];
+		uint32_t j;
+
+		for (j = 0; j < nw && w[j].window_ns != r->window_ns; j++)
+			;
+		if (j == nw)
+			w[nw++] = (struct rate_window){ r->window_ns, r->lo_bps, r->hi_bps, 0 };
+	}
+	if (np >= 2 && last->dur_ns && last->dirty_bps > 0)
+		w[nw++] = (struct rate_window){ last->dur_ns, last->dirty_bps, last->dirty_bps,
+						(int)(np - 1) };
+	for (uint32_t i = 0; i < nw; i++) {
+		if (!a || w[i].window_ns < a->window_ns)
+			a = &w[i];
+		if (!b || w[i].window_ns > b->window_ns)
+			b = &w[i];
+	}
+	if (!a || 3 * a->window_ns > 2 * b->window_ns || a->lo > b->hi * RATE_RISE_MAX)
+		return;
+	rate = a->hi > b->hi ? a->hi : b->hi;
+	if (rate > PACE_CLEAR * bw)
+		return;
+	q = rate / bw;
+	c->have_rates = 1;
+	c->dirty_bps = rate;
+	c->transfer_bps = bw;
+	/*
+	 * The pass in progress leaves at most the rate times its length: after
+	 * a complete pass, what that one left moved at the link; inside the
+	 * first, the time it has run and what it still has to move.
+	 */
+	if (np >= 2) {
+		next = (double)last->left * q;
+	} else {
+		elapsed = (double)(s[n - 1].ts_ns - from->ts_ns) / 1e9;
+		next = rate * (elapsed + (double)ms_tm_sample__pending(&s[n - 1]) / bw);
+	}
+	snprintf(why, sizeof(why),
+		 "calc-dirty-rate %s, %s: the guest's own rate, x%.2f a pass at %s",
+		 fmt_window(a, b1, sizeof(b1)), fmt_window(b, b2, sizeof(b2)), q,
+		 fmt_rate(bw, b3, sizeof(b3)));
+	project(s, n, o, c, next, q, why);
+}
+
+void ms_tm_judge(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm_judge_opts *o,
+		 struct ms_tm_convergence *c)
+{
+	judge_passes(s, n, o, c);
+	/* the passes' own verdicts stand: measured windows speak only where they cannot */
+	if (c->verdict == MS_VERDICT_UNKNOWN && o->sync && o->nrates)
+		judge_sampled(s, n, o, c);
 }

@@ -317,6 +317,166 @@ static void a_second_pass_leaving_not_clearly_less_is_unknown(void **state)
 }
 
 /*
+ * QEMU's measured dirty rate (calc-dirty-rate, under KVM), 8 MiB/s and 50 ms
+ * (a threshold of 410 KiB).  Inside the first pass, which sends all 128.5
+ * MiB: the setup sync, then the RAM falling as it is sent.
+ */
+static struct ms_session *first_pass(uint32_t *d, double until_ms)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+
+	*d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	tb_pass(s, *d, 0, 1, 128.5 * TB_MIB);
+	tb_pending(s, *d, 0, 128.5 * TB_MIB, 410 * 1024);
+	for (double t = 100; t <= until_ms; t += 100)
+		tb_pending_between(s, *d, t, (uint64_t)((128.5 - t / 1000 * 8) * TB_MIB),
+				   410 * 1024);
+	return s;
+}
+
+/*
+ * 250 ms and 1 s windows both at 5-6 MiB/s: the rate is flat from zero to a
+ * second, the guest's own, x0.75 at most a pass against 8 MiB/s.  Converging
+ * inside the first pass, with a time to switchover; with one window length
+ * only, or without the measurement, unknown as before.
+ */
+static void measured_rate_flat_over_two_windows_converges_in_the_first_pass(void **state)
+{
+	uint32_t d;
+	struct ms_session *s = first_pass(&d, 1500);
+	struct ms_tm_report r;
+
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "no complete pass yet"));
+	ms_tm_report__free(&r);
+
+	tb_dirty_rate(s, 400, 250, 5, 6);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	ms_tm_report__free(&r);
+
+	tb_dirty_rate(s, 1450, 1000, 5, 6);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	/* 6 MiB/s, the upper bound, over the 8 MiB/s in QEMU's 410 KiB threshold */
+	assert_true(fabs(r.dev[d].conv.ratio - 0.75) < 0.01);
+	assert_true(r.dev[d].conv.switchover_ns != MS_STAT_UNSET && r.dev[d].conv.switchover_ns);
+	assert_non_null(strstr(r.dev[d].conv.reason,
+			       "calc-dirty-rate 5.00 MiB/s over 250 ms, 5.00 MiB/s over 1.0 s"));
+	/* the VM's verdict is the worst of its parts: the RAM's here */
+	assert_int_equal(r.vm.conv.verdict, MS_VERDICT_CONVERGING);
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * A 3 MiB working set rewritten faster than a quarter second: 12 MiB/s over
+ * 250 ms, 3 MiB/s over a second.  The shorter window dirties faster per
+ * second: a working set caps the longer, and shorter passes would leave a
+ * larger share.  Not converging (the trap a first pass's rate falls into),
+ * and not stalled either against 16 MiB/s.
+ */
+static void measured_rate_rising_at_shorter_windows_is_not_projected(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 16 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_pass(s, d, 0, 1, 128.5 * TB_MIB);
+	tb_pending(s, d, 0, 128.5 * TB_MIB, 820 * 1024);
+	tb_pending_between(s, d, 1400, 110 * TB_MIB, 820 * 1024);
+	tb_dirty_rate(s, 350, 250, 12, 13);
+	tb_dirty_rate(s, 1350, 1000, 3, 4);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * An 8 MiB working set rewritten as fast as the guest can: 32 MiB/s over
+ * 250 ms against 8 MiB/s.  Every pass that short leaves 8 MiB, far above the
+ * 410 KiB that fit 50 ms: stalled inside the first pass.
+ */
+static void measured_rate_reaching_the_link_is_stalled_in_the_first_pass(void **state)
+{
+	uint32_t d;
+	struct ms_session *s = first_pass(&d, 600);
+	struct ms_tm_report r;
+
+	tb_dirty_rate(s, 550, 250, 32, 33);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_STALLED);
+	assert_non_null(strstr(r.dev[d].conv.reason,
+			       "dirtying at least 32.00 MiB/s over 250 ms reaches moving"));
+	assert_non_null(strstr(r.dev[d].conv.reason, "a pass that short leaves 8.00 MiB"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * A window a dirty sync fell into counts a page once per sync: 40 MiB/s over
+ * a second with a sync at 1.2 s is no measurement.  Left out, the verdict is
+ * the passes' (unknown after a first pass); a window before the sync decides.
+ */
+static void a_window_a_sync_fell_into_is_not_a_measurement(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 50, 8 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 1200);
+	qemu_sync_pass(s, d, 1200, 2, 6 * TB_MIB, 1950);
+	tb_dirty_rate(s, 1700, 1000, 40, 41);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r.dev[d].conv.reason, "a first pass under-counts dirtying"));
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+
+	s = tb_session(NULL, 50, 8 * TB_MIB);
+	d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	qemu_sync_pass(s, d, 0, 1, 128.5 * TB_MIB, 1200);
+	tb_dirty_rate(s, 900, 500, 40, 41);
+	qemu_sync_pass(s, d, 1200, 2, 6 * TB_MIB, 1950);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_STALLED);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
+ * QEMU 7.2's corpus run converge-24m: pass 1 (1.59 s) left 15.34 MiB, 9.60
+ * MiB/s against 16 MiB/s, a first pass's lower bound.  A 1 s window inside
+ * it measured 9 MiB/s (7.2 truncates: 9 to 11): the shorter window no faster
+ * per second, so 9.6 is the guest's own rate: converging after pass 1.
+ */
+static void a_first_pass_and_a_shorter_window_at_one_rate_converge(void **state)
+{
+	struct ms_session *s = tb_session(NULL, 100, 16 * TB_MIB);
+	uint32_t d = tb_dev(s, "ram", MS_DEV_KIND_QEMU_SECTION, MS_ROLE_SOURCE, MS_DEV_NONE);
+	struct ms_tm_report r;
+
+	tb_pass(s, d, 0, 1, 128.5 * TB_MIB);
+	tb_pending(s, d, 0, 128.5 * TB_MIB, 1640 * 1024);
+	tb_dirty_rate(s, 1300, 1000, 9, 11);
+	tb_pass(s, d, 1590, 2, 15.34 * TB_MIB);
+	tb_pending(s, d, 1590, 15.34 * TB_MIB, 1640 * 1024);
+	tb_pending_between(s, d, 1900, 10.5 * TB_MIB, 1640 * 1024);
+	analyze(s, &r);
+	assert_int_equal(r.dev[d].conv.verdict, MS_VERDICT_CONVERGING);
+	assert_non_null(strstr(r.dev[d].conv.reason,
+			       "calc-dirty-rate 9.00 MiB/s over 1.0 s, pass 1 9.65 MiB/s over 1.6 s"));
+	tb_assert_report_consistent(&r);
+	ms_tm_report__free(&r);
+	ms_session__free(s);
+}
+
+/*
  * Pre-copy drains initial and dirty bytes to nothing, but most of the state
  * only moves in STOP_COPY: the stop-copy size stays at 500 MiB.  That cannot
  * make a 300 ms limit at 100 MiB/s: stalled, judged on the stop-copy size.
@@ -1174,6 +1334,11 @@ int main(void)
 		cmocka_unit_test(syncs_leaving_less_at_a_flat_rate_converge_after_pass_2),
 		cmocka_unit_test(a_second_pass_dirtying_faster_per_second_is_not_projected),
 		cmocka_unit_test(a_second_pass_leaving_not_clearly_less_is_unknown),
+		cmocka_unit_test(measured_rate_flat_over_two_windows_converges_in_the_first_pass),
+		cmocka_unit_test(measured_rate_rising_at_shorter_windows_is_not_projected),
+		cmocka_unit_test(measured_rate_reaching_the_link_is_stalled_in_the_first_pass),
+		cmocka_unit_test(a_window_a_sync_fell_into_is_not_a_measurement),
+		cmocka_unit_test(a_first_pass_and_a_shorter_window_at_one_rate_converge),
 		cmocka_unit_test(precopy_drained_but_stop_copy_size_stuck_is_stalled),
 		cmocka_unit_test(a_device_whose_whole_state_fits_is_converging_never_stalled),
 		cmocka_unit_test(reinit_flagged_and_inferred_are_counted),
