@@ -28,9 +28,9 @@ struct ms_stats {
 	int have_drs;
 	struct ms_ev_dirty_rate_state drs;
 	char drs_why[MS_DRS_WHY_LEN + 1];
-	uint64_t dr_windows;   /* MS_EV_DIRTY_RATE records */
-	uint32_t dr_modes;     /* bit per enum ms_dirty_rate_mode seen */
-	uint64_t dr_min_ns, dr_max_ns; /* the shortest and the longest window */
+	uint64_t dr_windows;				  /* MS_EV_DIRTY_RATE records */
+	uint32_t dr_modes;				  /* bit per enum ms_dirty_rate_mode seen */
+	uint64_t dr_min_ns, dr_max_ns;			  /* the shortest and the longest window */
 	struct ms_ev_dirty_rate dr[MS_STATS_DIRTY_RATES]; /* the first windows, as recorded */
 };
 

@@ -98,9 +98,11 @@ void ms_stats__dirty_rate_line(const struct ms_stats *st, char *buf, size_t len)
 			}
 		/* 10.0 says how long each took (1003 ms for 1000): the span, not every length */
 		if (n < len)
-			n += (size_t)snprintf(buf + n, len - n, ", windows %g", (double)st->dr_min_ns / 1e6);
+			n += (size_t)snprintf(buf + n, len - n, ", windows %g",
+					      (double)st->dr_min_ns / 1e6);
 		if (n < len && st->dr_max_ns != st->dr_min_ns)
-			n += (size_t)snprintf(buf + n, len - n, " to %g", (double)st->dr_max_ns / 1e6);
+			n += (size_t)snprintf(buf + n, len - n, " to %g",
+					      (double)st->dr_max_ns / 1e6);
 		if (n < len)
 			n += (size_t)snprintf(buf + n, len - n, " ms, %llu window%s)",
 					      (unsigned long long)st->dr_windows,
@@ -113,12 +115,14 @@ void ms_stats__dirty_rate_line(const struct ms_stats *st, char *buf, size_t len)
 		return;
 	switch (st->drs.state) {
 	case MS_DRS_SAMPLING:
-		snprintf(buf, len, "not sampled: no window completed while the migration was "
-				   "active (KVM)");
+		snprintf(buf, len,
+			 "not sampled: no window completed while the migration was "
+			 "active (KVM)");
 		break;
 	case MS_DRS_TCG:
-		snprintf(buf, len, "not sampled: QEMU runs under TCG (only KVM's dirty log is "
-				   "exact)");
+		snprintf(buf, len,
+			 "not sampled: QEMU runs under TCG (only KVM's dirty log is "
+			 "exact)");
 		break;
 	case MS_DRS_OPTED_OUT:
 		snprintf(buf, len, "not sampled: --no-dirty-rate");

@@ -86,7 +86,8 @@ static struct json_object *dirty_rate_json(const struct ms_stats *st)
 		ms_json_add(w, "window_ms", ms_json_ms(d->window_ns));
 		ms_json_add(w, "rate_bps", ms_json_u64(d->rate_bps));
 		ms_json_add(w, "rate_hi_bps", ms_json_u64(d->rate_hi_bps));
-		ms_json_add(w, "mode", json_object_new_string(d->mode < 3 ? modes[d->mode] : "unknown"));
+		ms_json_add(w, "mode",
+			    json_object_new_string(d->mode < 3 ? modes[d->mode] : "unknown"));
 		json_object_array_add(arr, w);
 	}
 	ms_json_add(o, "list", arr);

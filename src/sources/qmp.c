@@ -105,9 +105,9 @@ struct ms_qmp {
 	 * at most one calc-dirty-rate window in flight while the migration runs.
 	 */
 	struct {
-		int state;	  /* enum ms_dirty_rate_state, -1: none (no handshake) */
-		int published;	  /* a state record went out */
-		uint32_t mode;	  /* the mode asked for (dirty-bitmap, then dirty-ring) */
+		int state;     /* enum ms_dirty_rate_state, -1: none (no handshake) */
+		int published; /* a state record went out */
+		uint32_t mode; /* the mode asked for (dirty-bitmap, then dirty-ring) */
 		char why[MS_DRS_WHY_LEN + 1];
 		unsigned int nr;  /* windows asked for (250 and 1000 ms alternate) */
 		int in_flight;	  /* a window was asked for and not yet read */
@@ -571,8 +571,7 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 		return;
 	}
 	window = q->dr.in_flight && q->dr.window_ns ? dr_window_measured(q, r) : 0;
-	if (!window ||
-	    !json_object_object_get_ex(r, "dirty-rate", &x) ||
+	if (!window || !json_object_object_get_ex(r, "dirty-rate", &x) ||
 	    !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
 	    (uint64_t)json_object_get_int64(x) > DR_MAX_MIB_S) {
 		q->errors++;
@@ -580,8 +579,7 @@ static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_
 		return;
 	}
 	rate = (uint64_t)json_object_get_int64(x);
-	MS_EVENT_INIT(&ev, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE,
-		      q->dr.sent_ns + window);
+	MS_EVENT_INIT(&ev, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE, q->dr.sent_ns + window);
 	ev.window_ns = window;
 	ev.rate_bps = rate << 20;
 	ev.rate_hi_bps = (rate + 1) << 20;
@@ -609,7 +607,8 @@ static void on_query_kvm(struct ms_qmp *q, struct json_object *r, uint64_t now)
 	    !json_object_is_type(x, json_type_boolean)) {
 		q->errors++;
 		if (dr_kvm_decides(q))
-			dr_set_state(q, MS_DRS_UNKNOWN, "query-kvm's reply has no \"enabled\"", now);
+			dr_set_state(q, MS_DRS_UNKNOWN, "query-kvm's reply has no \"enabled\"",
+				     now);
 		return;
 	}
 	if (dr_kvm_decides(q))
@@ -1523,8 +1522,8 @@ void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns)
 	/* a transcript without query-kvm does not say whether the recorder would have sampled */
 	if (!is_dest(q)) {
 		if (q->dr.state < 0)
-			q->dr.state = MS_DRS_UNKNOWN, snprintf(q->dr.why, sizeof(q->dr.why),
-							       "the transcript has no query-kvm");
+			q->dr.state = MS_DRS_UNKNOWN,
+			snprintf(q->dr.why, sizeof(q->dr.why), "the transcript has no query-kvm");
 		dr_set_state(q, q->dr.state, q->dr.why, now_ns);
 	}
 	flush_early(q, now_ns);

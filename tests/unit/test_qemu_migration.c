@@ -1565,7 +1565,6 @@ static void destination_socket_nobody_serves_is_one_line(void **state)
 	free(text);
 }
 
-
 /* --- the dirty rate, under KVM ------------------------------------------------------- */
 
 /* KVM where it can be had: /dev/kvm read-write and QEMU starting with -accel kvm. */
@@ -1671,11 +1670,13 @@ static void under_kvm_the_watch_samples_the_dirty_rate(void **state)
 		print_message("QEMU %s: window %zu [%.3f, %.3f] s: [%.2f, %.2f) MiB/s%s\n",
 			      e->version, i, (double)(t0 - active) / 1e9,
 			      (double)(t1 - active) / 1e9, (double)dr[i]->rate_bps / mib,
-			      (double)dr[i]->rate_hi_bps / mib, synced ? " (a dirty sync in it)" : "");
+			      (double)dr[i]->rate_hi_bps / mib,
+			      synced ? " (a dirty sync in it)" : "");
 		if (synced)
 			continue;
 		clean++;
-		if (!((double)dr[i]->rate_bps / mib <= rate && rate < (double)dr[i]->rate_hi_bps / mib))
+		if (!((double)dr[i]->rate_bps / mib <= rate &&
+		      rate < (double)dr[i]->rate_hi_bps / mib))
 			fail_msg("window %zu: [%.2f, %.2f) MiB/s does not hold the guest's %.2f", i,
 				 (double)dr[i]->rate_bps / mib, (double)dr[i]->rate_hi_bps / mib,
 				 rate);

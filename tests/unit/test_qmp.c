@@ -771,7 +771,7 @@ struct sim {
 		int sent;
 		uint64_t t;
 		char text[512];
-	} *log; /* SIM_LOG */
+	} * log; /* SIM_LOG */
 	unsigned int nr_log;
 	struct json_tokener *tok;
 };
@@ -781,8 +781,9 @@ static void handshake_qemu(int fd, const char *version, int kvm)
 	char buf[4096];
 	ssize_t n;
 
-	dprintf(fd, "{\"QMP\": {\"version\": {\"qemu\": {%s}, \"package\": \"\"}, "
-		    "\"capabilities\": []}}\r\n",
+	dprintf(fd,
+		"{\"QMP\": {\"version\": {\"qemu\": {%s}, \"package\": \"\"}, "
+		"\"capabilities\": []}}\r\n",
 		version);
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
 		char idv[32] = "";
@@ -793,15 +794,18 @@ static void handshake_qemu(int fd, const char *version, int kvm)
 		if (id)
 			sscanf(id + 6, "%31[^\"]", idv);
 		if (strstr(buf, "\"query-kvm\""))
-			dprintf(fd, "{\"return\": {\"enabled\": %s, \"present\": true}, \"id\": \"%s\"}\r\n",
+			dprintf(fd,
+				"{\"return\": {\"enabled\": %s, \"present\": true}, \"id\": "
+				"\"%s\"}\r\n",
 				kvm ? "true" : "false", idv);
 		else if (strstr(buf, "\"query-migrate\""))
 			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
 		else if (strstr(buf, "query-migrate-parameters"))
-			dprintf(fd,
-				"{\"return\": {\"downtime-limit\": 300, \"max-bandwidth\": 33554432}, "
-				"\"id\": \"%s\"}\r\n",
-				idv);
+			dprintf(
+			    fd,
+			    "{\"return\": {\"downtime-limit\": 300, \"max-bandwidth\": 33554432}, "
+			    "\"id\": \"%s\"}\r\n",
+			    idv);
 		else
 			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
 		/* the handshake's last command: the test is QEMU from here */
@@ -850,8 +854,7 @@ static void sim_init(struct sim *m, const char *version, int kvm, const struct m
 	m->e.peer = sv[1];
 	assert_int_equal(ms_qmp__connect_fd(m->e.q, sv[0], err, sizeof(err)), 0);
 	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-	ms_stream__begin(&m->e.s->stream, ms_now_ns(), MS_SESSION_WATCH, 300000000ull, 33554432,
-			 0);
+	ms_stream__begin(&m->e.s->stream, ms_now_ns(), MS_SESSION_WATCH, 300000000ull, 33554432, 0);
 	m->l = ms_loop__new(0);
 	assert_non_null(m->l);
 	assert_int_equal(ms_qmp__start(m->e.q, m->l, err, sizeof(err)), 0);
@@ -921,8 +924,9 @@ static void sim_step(struct sim *m, uint64_t now)
 			json_tokener_reset(m->tok);
 			text = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN);
 			sim_log(m, 1, now, text);
-			name = json_object_object_get_ex(cmd, "execute", &x) ? json_object_get_string(x)
-									     : "";
+			name = json_object_object_get_ex(cmd, "execute", &x)
+				   ? json_object_get_string(x)
+				   : "";
 			if (!strcmp(name, "calc-dirty-rate")) {
 				m->calcs++;
 				snprintf(m->last_calc, sizeof(m->last_calc), "%s", text);
@@ -950,8 +954,7 @@ static void sim_event(struct sim *m, const char *status, uint64_t now)
 	snprintf(ev, sizeof(ev),
 		 "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"%s\"}, \"timestamp\": "
 		 "{\"seconds\": %llu, \"microseconds\": %llu}}",
-		 status, (unsigned long long)(now / SEC),
-		 (unsigned long long)(now % SEC / 1000));
+		 status, (unsigned long long)(now / SEC), (unsigned long long)(now % SEC / 1000));
 	sim_log(m, 0, now, ev);
 	assert_int_equal(feed_str(&m->e, ev, now), 0);
 	sim_step(m, now);
@@ -970,7 +973,7 @@ static const struct ms_ev_dirty_rate_state *last_state(struct sim *m)
 	return tu_recorder__nth(&m->e.rec, MS_EV_DIRTY_RATE_STATE, n - 1);
 }
 
-#define MIB (1ull << 20)
+#define MIB    (1ull << 20)
 #define QEMU72 "\"major\": 7, \"minor\": 2, \"micro\": 22"
 #define QEMU10 "\"major\": 10, \"minor\": 0, \"micro\": 2"
 
@@ -1049,8 +1052,8 @@ static void transcript_gives_the_same_records(struct sim *m, const char *version
 		 "{\"QMP\": {\"version\": {\"qemu\": {%s}}, \"capabilities\": []}}", version);
 	assert_int_equal(received(q, greeting, t0 - 2000), 0);
 	sent(q, "{\"execute\": \"query-kvm\"}", t0 - 1000);
-	assert_int_equal(received(q, "{\"return\": {\"enabled\": true, \"present\": true}}", t0 - 500),
-			 0);
+	assert_int_equal(
+	    received(q, "{\"return\": {\"enabled\": true, \"present\": true}}", t0 - 500), 0);
 	ms_stream__begin_at(&s->stream, t0, t0, t0, MS_SESSION_IMPORT, 300000000ull, 33554432, 0);
 	ms_qmp__connected(q, t0);
 	for (unsigned int i = 0; i < m->nr_log; i++) {
@@ -1123,7 +1126,8 @@ static void qemu_10_0_under_kvm_alternates_250_and_1000_ms(void **state)
 	sim_poll(&m, t0 + 2 * SEC);
 	assert_int_equal(m.calcs, 3);
 	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
-	assert_string_equal(line, "sampled by QEMU (dirty-bitmap, windows 250 to 1003 ms, 2 windows)");
+	assert_string_equal(line,
+			    "sampled by QEMU (dirty-bitmap, windows 250 to 1003 ms, 2 windows)");
 	transcript_gives_the_same_records(&m, QEMU10, t0);
 	sim_free(&m);
 }
@@ -1143,7 +1147,8 @@ static void under_tcg_no_calc_dirty_rate_is_sent(void **state)
 	assert_int_equal(m.calcs + m.queries, 0);
 	assert_int_equal(last_state(&m)->state, MS_DRS_TCG);
 	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
-	assert_string_equal(line, "not sampled: QEMU runs under TCG (only KVM's dirty log is exact)");
+	assert_string_equal(line,
+			    "not sampled: QEMU runs under TCG (only KVM's dirty log is exact)");
 	sim_free(&m);
 
 	/* --no-dirty-rate: not even query-kvm (the handshake child would answer it) */
@@ -1285,14 +1290,16 @@ static void bad_dirty_rate_replies_are_counted_and_make_no_record(void **state)
 				 0);
 		ms_qmp__transcript(q);
 		ms_qmp__connected(q, 10);
-		sent(q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 0}}", 20);
+		sent(q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 0}}",
+		     20);
 		assert_int_equal(received(q, "{\"return\": {}}", 21), 0);
 		sent(q, "{\"execute\": \"query-dirty-rate\"}", 30);
-		assert_int_equal(received(q,
-					  "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
-					  "\"calc-time\": 0}}",
-					  31),
-				 0);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 0}}",
+			     31),
+		    0);
 		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
 		/* milliseconds: less than the window, or more than twice it, is another's */
 		sent(q,
@@ -1300,29 +1307,32 @@ static void bad_dirty_rate_replies_are_counted_and_make_no_record(void **state)
 		     "\"calc-time-unit\": \"millisecond\"}}",
 		     32);
 		sent(q, "{\"execute\": \"query-dirty-rate\"}", 33);
-		assert_int_equal(received(q,
-					  "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
-					  "\"calc-time\": 501, \"calc-time-unit\": \"millisecond\"}}",
-					  34),
-				 0);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 501, \"calc-time-unit\": \"millisecond\"}}",
+			     34),
+		    0);
 		sent(q,
 		     "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 250, "
 		     "\"calc-time-unit\": \"millisecond\"}}",
 		     35);
 		sent(q, "{\"execute\": \"query-dirty-rate\"}", 36);
-		assert_int_equal(received(q,
-					  "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
-					  "\"calc-time\": 249, \"calc-time-unit\": \"millisecond\"}}",
-					  37),
-				 0);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 249, \"calc-time-unit\": \"millisecond\"}}",
+			     37),
+		    0);
 		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
 		/* the query's answer without a calc-dirty-rate before it */
 		sent(q, "{\"execute\": \"query-dirty-rate\"}", 40);
-		assert_int_equal(received(q,
-					  "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
-					  "\"calc-time\": 1}}",
-					  41),
-				 0);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 1}}",
+			     41),
+		    0);
 		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
 		ms_qmp__free(q);
 		ms_session__free(s);
