@@ -546,7 +546,7 @@ static void judge_sampled(const struct ms_tm_sample *s, uint32_t n,
 		const struct ms_tm_rate *r = &o->rates[i];
 		uint32_t j;
 
-		/* QEMU may take a little longer than asked (10.0.2: 1003 ms for 1000): one length */
+		/* QEMU may take longer than asked (10.0.2: 1003 ms for 1000): one length */
 		for (j = 0; j < nw && !same_length(w[j].window_ns, r->window_ns); j++)
 			;
 		if (j == nw)
