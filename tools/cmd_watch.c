@@ -88,6 +88,12 @@ static void usage(FILE *f)
 	    "monitor is followed, each sample is judged against the limit in force then, and\n"
 	    "the report lists every change.  The VM's downtime comes with the bounds QEMU's\n"
 	    "own trace points put on it (downtime_bounds_ms).\n\n"
+	    "Under KVM (query-kvm), QEMU measures the guest's dirty rate while the migration\n"
+	    "is active: one calc-dirty-rate window at a time (dirty-bitmap, dirty-ring when\n"
+	    "the VM uses KVM's dirty ring; 250 and 1000 ms in turn on QEMU 8.2+, 1 s before),\n"
+	    "each read with query-dirty-rate and recorded (dirty_rate).  Under TCG it is not\n"
+	    "asked.  The report says in one line whether it was sampled, and if not why\n"
+	    "(session.dirty_rate).\n\n"
 	    "QEMU needs a QMP socket migscope may use (give QEMU a second -qmp if something\n"
 	    "else holds the first) and, for the trace log, the options printed by\n"
 	    "scripts/qemu-trace-args.sh (-D FILE -msg timestamp=on -trace enable=...).\n"
@@ -120,6 +126,8 @@ static void usage(FILE *f)
 	    "      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
 	    "      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
 	    "      --no-set              change nothing in QEMU (not even the events capability)\n"
+	    "      --no-dirty-rate       do not ask QEMU to measure the dirty rate (it starts\n"
+	    "                            KVM's dirty logging for each window)\n"
 	    "      --timeout DURATION    give up after DURATION (default: none)\n"
 	    "      --listen ADDR:PORT    serve the live report as Prometheus metrics at\n"
 	    "                            http://ADDR:PORT/metrics while watching\n"
@@ -137,7 +145,8 @@ static void usage(FILE *f)
 	    "mig.mscap\n"
 	    "  migscope watch --qmp /run/vm1.qmp --listen 127.0.0.1:9464 --vm vm1 \\\n"
 	    "      --label namespace=prod --metrics /var/lib/node_exporter/vm1.prom\n"
-	    "  migscope watch --qmp /run/vm1.qmp --events-json - | fluent-bit -i stdin ...\n",
+	    "  migscope watch --qmp /run/vm1.qmp --events-json - | fluent-bit -i stdin ...\n"
+	    "  migscope watch --qmp /run/vm1.qmp --no-dirty-rate --json\n",
 	    MAX_DEVICES);
 }
 
@@ -532,7 +541,8 @@ int do_watch(int argc, char **argv)
 		O_DOMAIN,
 		O_CONNECT,
 		O_DST_QMP,
-		O_DST_LOG
+		O_DST_LOG,
+		O_NO_DIRTY_RATE
 	};
 	static const struct option opts[] = {
 		CLI_OUTPUT_OPTIONS,
@@ -551,6 +561,7 @@ int do_watch(int argc, char **argv)
 		{ "connect", required_argument, NULL, O_CONNECT },
 		{ "dst-qmp", required_argument, NULL, O_DST_QMP },
 		{ "dst-qemu-log", required_argument, NULL, O_DST_LOG },
+		{ "no-dirty-rate", no_argument, NULL, O_NO_DIRTY_RATE },
 		{ 0 },
 	};
 	struct cli_output out = { 0 };
@@ -634,6 +645,9 @@ int do_watch(int argc, char **argv)
 			break;
 		case O_DST_LOG:
 			w.dst.log_path = optarg;
+			break;
+		case O_NO_DIRTY_RATE:
+			qo.no_dirty_rate = 1;
 			break;
 		default:
 			return cli_usage_error("watch", "unknown or incomplete option '%s'",

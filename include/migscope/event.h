@@ -61,6 +61,7 @@ enum ms_event_type {
 	MS_EV_DIRTY_RATE = 27,	  /* QEMU measured the guest's dirty rate (calc-dirty-rate) */
 	MS_EV_KERNEL_ARC = 28,	  /* an arc the kernel's VFIO core walked (profile's witness) */
 	MS_EV_ARC_WATCH = 29,	  /* whether the kernel's arcs of a device are watched */
+	MS_EV_DIRTY_RATE_STATE = 30, /* whether the dirty rate is sampled, and if not why */
 	MS_EV__MAX,		  /* first unknown type; must stay <= 64 (bus masks) */
 };
 
@@ -525,6 +526,30 @@ struct ms_ev_dirty_rate {
 	__u32 mode;	   /* enum ms_dirty_rate_mode */
 	__u32 reserved;
 };
+
+/* Whether a watch samples QEMU's dirty rate (MS_EV_DIRTY_RATE), and if not why. */
+enum ms_dirty_rate_state {
+	MS_DRS_SAMPLING = 0,	/* under KVM: one window in flight while the migration runs */
+	MS_DRS_TCG = 1,		/* not under KVM: no dirty log, sampling too noisy */
+	MS_DRS_OPTED_OUT = 2,	/* watch --no-dirty-rate */
+	MS_DRS_UNSUPPORTED = 3, /* QEMU has no calc-dirty-rate (before 5.2) */
+	MS_DRS_REFUSED = 4,	/* QEMU refused calc-dirty-rate: its reason follows; no more */
+	MS_DRS_UNKNOWN = 5,	/* whether QEMU runs under KVM is not known: why follows */
+};
+
+/*
+ * MS_EV_DIRTY_RATE_STATE, followed by a reason (QEMU's own words for
+ * REFUSED, or why dirty-ring replaced dirty-bitmap): text, not
+ * NUL-terminated, at most MS_DRS_WHY_LEN bytes.  The source's QMP client
+ * publishes one when the session begins and another when it changes (a
+ * refusal, a switch of mode).
+ */
+struct ms_ev_dirty_rate_state {
+	struct ms_event_hdr hdr;
+	__u32 state; /* enum ms_dirty_rate_state */
+	__u32 mode;  /* enum ms_dirty_rate_mode sampled (SAMPLING), else 0 */
+};
+#define MS_DRS_WHY_LEN 255
 
 /*
  * MS_EV_KERNEL_ARC: the payload of MS_EV_DEV_STATE, seen by the

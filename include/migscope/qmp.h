@@ -62,6 +62,17 @@ struct ms_qmp_opts {
 	 * depend on which was read; the log is what import has too.
 	 */
 	int runstate_from_trace;
+	/*
+	 * Do not sample the guest's dirty rate (watch --no-dirty-rate).  Else
+	 * the source's client asks query-kvm while connecting and, under KVM
+	 * only, keeps one calc-dirty-rate window in flight while the migration
+	 * is active (QEMU >= 8.2: 250 and 1000 ms in turn, before: 1 s), reads
+	 * each with query-dirty-rate once it has elapsed and publishes it as
+	 * MS_EV_DIRTY_RATE; MS_EV_DIRTY_RATE_STATE says whether it samples and
+	 * if not why.  A transcript's calc-dirty-rate / query-dirty-rate
+	 * exchange becomes the same records.
+	 */
+	int no_dirty_rate;
 	void (*warn)(const char *msg); /* one line, without newline; NULL = silent */
 };
 

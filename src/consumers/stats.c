@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Event counters and the session facts (start, config, end) from the stream. */
+#include <stdio.h>
 #include <string.h>
 
 #include <migscope/stats.h>
@@ -46,7 +47,94 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 				st->end_why[i] = ' ';
 		break;
 	}
+	case MS_EV_DIRTY_RATE_STATE: {
+		uint32_t n;
+		const char *why = ms_event_tail(ev, MS_PAYLOAD_LEN(ms_ev_dirty_rate_state), &n);
+
+		memcpy(&st->drs, ev, sizeof(st->drs));
+		st->have_drs = 1;
+		n = n < MS_DRS_WHY_LEN ? n : MS_DRS_WHY_LEN;
+		memcpy(st->drs_why, why, n);
+		st->drs_why[n] = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if ((unsigned char)st->drs_why[i] < 0x20 || st->drs_why[i] == 0x7f)
+				st->drs_why[i] = ' ';
+		break;
+	}
+	case MS_EV_DIRTY_RATE: {
+		const struct ms_ev_dirty_rate *d = (const void *)ev;
+
+		if (st->dr_windows < MS_STATS_DIRTY_RATES)
+			memcpy(&st->dr[st->dr_windows], d, sizeof(*d));
+		st->dr_windows++;
+		if (d->mode < 32)
+			st->dr_modes |= 1u << d->mode;
+		if (st->dr_windows == 1 || d->window_ns < st->dr_min_ns)
+			st->dr_min_ns = d->window_ns;
+		if (d->window_ns > st->dr_max_ns)
+			st->dr_max_ns = d->window_ns;
+		break;
+	}
 	default:
+		break;
+	}
+}
+
+static const char *const mode_names[] = { "page-sampling", "dirty-bitmap", "dirty-ring" };
+
+void ms_stats__dirty_rate_line(const struct ms_stats *st, char *buf, size_t len)
+{
+	const char *why = st->drs_why[0] ? st->drs_why : "no reason given";
+	size_t n = 0;
+
+	buf[0] = 0;
+	if (st->dr_windows) {
+		n += (size_t)snprintf(buf, len, "sampled by QEMU (");
+		for (unsigned int m = 0, first = 1; m < 3 && n < len; m++)
+			if (st->dr_modes & (1u << m)) {
+				n += (size_t)snprintf(buf + n, len - n, "%s%s", first ? "" : ", ",
+						      mode_names[m]);
+				first = 0;
+			}
+		/* 10.0 says how long each took (1003 ms for 1000): the span, not every length */
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, ", windows %g",
+					      (double)st->dr_min_ns / 1e6);
+		if (n < len && st->dr_max_ns != st->dr_min_ns)
+			n += (size_t)snprintf(buf + n, len - n, " to %g",
+					      (double)st->dr_max_ns / 1e6);
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, " ms, %llu window%s)",
+					      (unsigned long long)st->dr_windows,
+					      st->dr_windows == 1 ? "" : "s");
+		if (n < len && st->have_drs && st->drs.state == MS_DRS_REFUSED)
+			snprintf(buf + n, len - n, "; then QEMU refused: %s", why);
+		return;
+	}
+	if (!st->have_drs)
+		return;
+	switch (st->drs.state) {
+	case MS_DRS_SAMPLING:
+		snprintf(buf, len,
+			 "not sampled: no window completed while the migration was "
+			 "active (KVM)");
+		break;
+	case MS_DRS_TCG:
+		snprintf(buf, len,
+			 "not sampled: QEMU runs under TCG (only KVM's dirty log is "
+			 "exact)");
+		break;
+	case MS_DRS_OPTED_OUT:
+		snprintf(buf, len, "not sampled: --no-dirty-rate");
+		break;
+	case MS_DRS_UNSUPPORTED:
+		snprintf(buf, len, "not sampled: QEMU has no calc-dirty-rate (%s)", why);
+		break;
+	case MS_DRS_REFUSED:
+		snprintf(buf, len, "not sampled: QEMU refused calc-dirty-rate: %s", why);
+		break;
+	default:
+		snprintf(buf, len, "not sampled: not known whether QEMU runs under KVM (%s)", why);
 		break;
 	}
 }

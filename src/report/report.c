@@ -44,6 +44,60 @@ static void iso8601(uint64_t realtime_ns, char *buf, size_t len)
 		 (unsigned int)(realtime_ns / 1000000ull % 1000));
 }
 
+/* session.dirty_rate: whether QEMU's dirty rate was sampled, how, and if not why; null: not said */
+static struct json_object *dirty_rate_json(const struct ms_stats *st)
+{
+	static const char *const states[] = {
+		[MS_DRS_SAMPLING] = "sampling",	  [MS_DRS_TCG] = "tcg",
+		[MS_DRS_OPTED_OUT] = "opted_out", [MS_DRS_UNSUPPORTED] = "unsupported",
+		[MS_DRS_REFUSED] = "refused",	  [MS_DRS_UNKNOWN] = "unknown",
+	};
+	static const char *const modes[] = { "page-sampling", "dirty-bitmap", "dirty-ring" };
+	struct json_object *o, *arr;
+	char line[512];
+
+	if (!st->have_drs && !st->dr_windows)
+		return NULL;
+	o = json_object_new_object();
+	ms_json_add(o, "sampled", json_object_new_boolean(st->dr_windows > 0));
+	ms_json_add(o, "state",
+		    st->have_drs && st->drs.state < sizeof(states) / sizeof(states[0])
+			? json_object_new_string(states[st->drs.state])
+			: NULL);
+	arr = json_object_new_array();
+	for (unsigned int m = 0; m < 3; m++)
+		if (st->dr_modes & (1u << m))
+			json_object_array_add(arr, json_object_new_string(modes[m]));
+	ms_json_add(o, "modes", arr);
+	arr = json_object_new_array();
+	if (st->dr_windows) {
+		json_object_array_add(arr, ms_json_ms(st->dr_min_ns));
+		json_object_array_add(arr, ms_json_ms(st->dr_max_ns));
+	}
+	ms_json_add(o, "windows_ms", arr);
+	ms_json_add(o, "windows", ms_json_u64(st->dr_windows));
+	arr = json_object_new_array();
+	for (uint64_t i = 0; i < st->dr_windows && i < MS_STATS_DIRTY_RATES; i++) {
+		const struct ms_ev_dirty_rate *d = &st->dr[i];
+		struct json_object *w = json_object_new_object();
+		uint64_t t0 = st->first_ts; /* as every at_ms: the earliest record */
+
+		ms_json_add(w, "end_ms", ms_json_ms(d->hdr.ts_ns > t0 ? d->hdr.ts_ns - t0 : 0));
+		ms_json_add(w, "window_ms", ms_json_ms(d->window_ns));
+		ms_json_add(w, "rate_bps", ms_json_u64(d->rate_bps));
+		ms_json_add(w, "rate_hi_bps", ms_json_u64(d->rate_hi_bps));
+		ms_json_add(w, "mode",
+			    json_object_new_string(d->mode < 3 ? modes[d->mode] : "unknown"));
+		json_object_array_add(arr, w);
+	}
+	ms_json_add(o, "list", arr);
+	ms_json_add(o, "reason",
+		    st->have_drs && st->drs_why[0] ? json_object_new_string(st->drs_why) : NULL);
+	ms_stats__dirty_rate_line(st, line, sizeof(line));
+	ms_json_add(o, "line", json_object_new_string(line));
+	return o;
+}
+
 static struct json_object *session_json(const struct ms_view *s)
 {
 	const struct ms_stats *st = s->stats;
@@ -72,6 +126,7 @@ static struct json_object *session_json(const struct ms_view *s)
 	ms_json_add(o, "error", st->have_end && st->end.status ?
 		    json_object_new_string(st->end_why[0] ? st->end_why : strerror(-st->end.status)) :
 		    NULL);
+	ms_json_add(o, "dirty_rate", dirty_rate_json(st));
 	return o;
 }
 
@@ -264,6 +319,13 @@ void ms_report__print_text(const struct ms_view *s, FILE *out)
 	if (st->have_end && st->end.status)
 		fprintf(out, "FAILED (%s): %s\n\n", strerror(-st->end.status),
 			st->end_why[0] ? st->end_why : "no reason recorded");
+	{
+		char line[512];
+
+		ms_stats__dirty_rate_line(st, line, sizeof(line));
+		if (line[0])
+			fprintf(out, "dirty rate: %s\n\n", line);
+	}
 	if (ms_telemetry__analyze(s->telemetry, s->devices, &tm))
 		fprintf(out, "telemetry: failed to analyze: %s\n", strerror(ENOMEM));
 	else

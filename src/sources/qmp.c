@@ -33,6 +33,9 @@ enum cmd {
 	CMD_SET_PARAMETERS,
 	CMD_QUERY_PARAMETERS,
 	CMD_QUERY_MIGRATE,
+	CMD_QUERY_KVM,
+	CMD_CALC_DIRTY_RATE,
+	CMD_QUERY_DIRTY_RATE,
 	CMD_OTHER, /* a transcript's command migscope does not send (migrate, ...) */
 };
 
@@ -42,6 +45,9 @@ static const char *const cmd_names[] = {
 	[CMD_SET_PARAMETERS] = "migrate-set-parameters",
 	[CMD_QUERY_PARAMETERS] = "query-migrate-parameters",
 	[CMD_QUERY_MIGRATE] = "query-migrate",
+	[CMD_QUERY_KVM] = "query-kvm",
+	[CMD_CALC_DIRTY_RATE] = "calc-dirty-rate",
+	[CMD_QUERY_DIRTY_RATE] = "query-dirty-rate",
 	[CMD_OTHER] = "a command",
 };
 
@@ -93,6 +99,26 @@ struct ms_qmp {
 	/* the migration parameters last read, and when (stream time; 0: while connecting) */
 	uint64_t params_read_ns;
 	int params_out; /* a query-migrate-parameters is unanswered */
+
+	/*
+	 * The dirty-rate sampler (docs/telemetry.md, "Dirty rate from QEMU"):
+	 * at most one calc-dirty-rate window in flight while the migration runs.
+	 */
+	struct {
+		int state;     /* enum ms_dirty_rate_state, -1: none (no handshake) */
+		int published; /* a state record went out */
+		uint32_t mode; /* the mode asked for (dirty-bitmap, then dirty-ring) */
+		char why[MS_DRS_WHY_LEN + 1];
+		unsigned int nr;  /* windows asked for (250 and 1000 ms alternate) */
+		int in_flight;	  /* a window was asked for and not yet read */
+		int accepted;	  /* ... and QEMU said yes */
+		int querying;	  /* a query-dirty-rate is unanswered */
+		uint64_t sent_ns; /* when its calc-dirty-rate was sent */
+		uint64_t window_ns;
+		uint32_t win_mode;
+		int whole_mib;
+	} dr;
+	int major, minor; /* QEMU's version from the greeting, 0.0 if none */
 
 	uint64_t used, ignored, errors;
 	char err[256];
@@ -153,6 +179,8 @@ struct ms_qmp *ms_qmp__new(struct ms_stream *s, const struct ms_qmp_opts *o)
 	q->fd = -1;
 	q->timer = q->drain_timer = q->final_timer = -1;
 	q->next_id = 1;
+	q->dr.state = -1;
+	q->dr.mode = MS_DIRTY_RATE_DIRTY_BITMAP;
 	return q;
 }
 
@@ -279,6 +307,8 @@ static int reread_parameters(struct ms_qmp *q, uint64_t now_ns)
 
 static int poll_migrate(struct ms_qmp *q, uint64_t now_ns);
 
+static int dr_kick(struct ms_qmp *q, uint64_t now);
+
 int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
 {
 	int ret = poll_migrate(q, now_ns);
@@ -286,7 +316,7 @@ int ms_qmp__poll(struct ms_qmp *q, uint64_t now_ns)
 	if (!ret && (q->status == MS_MIG_SETUP || q->status == MS_MIG_ACTIVE ||
 		     q->status == MS_MIG_PRE_SWITCHOVER || q->status == MS_MIG_DEVICE))
 		ret = reread_parameters(q, now_ns);
-	return ret;
+	return ret ? ret : dr_kick(q, now_ns);
 }
 
 static int poll_migrate(struct ms_qmp *q, uint64_t now_ns)
@@ -355,6 +385,235 @@ static struct json_object *get_obj(struct json_object *o, const char *key)
 static int terminal(uint32_t st)
 {
 	return st == MS_MIG_COMPLETED || st == MS_MIG_FAILED || st == MS_MIG_CANCELLED;
+}
+
+/* --- the dirty-rate sampler ------------------------------------------------------ */
+
+static const char *const dr_mode_names[] = {
+	[MS_DIRTY_RATE_PAGE_SAMPLING] = "page-sampling",
+	[MS_DIRTY_RATE_DIRTY_BITMAP] = "dirty-bitmap",
+	[MS_DIRTY_RATE_DIRTY_RING] = "dirty-ring",
+};
+
+/* QEMU 8.2 added calc-time-unit, and from then on divides before it truncates to MiB/s. */
+static int qemu_at_least(const struct ms_qmp *q, int major, int minor)
+{
+	return q->major > major || (q->major == major && q->minor >= minor);
+}
+
+/* The state, as a record once the session has begun (else at its start). */
+static void dr_set_state(struct ms_qmp *q, int state, const char *why, uint64_t now)
+{
+	struct {
+		struct ms_ev_dirty_rate_state ev;
+		char why[MS_DRS_WHY_LEN];
+	} r = { 0 };
+	size_t n;
+
+	q->dr.state = state;
+	snprintf(q->dr.why, sizeof(q->dr.why), "%s", why ? why : "");
+	if (q->connecting)
+		return;
+	n = strlen(q->dr.why);
+	MS_EVENT_INIT(&r.ev, MS_EV_DIRTY_RATE_STATE, ms_ev_dirty_rate_state, MS_DEV_NONE, now);
+	r.ev.state = (uint32_t)state;
+	r.ev.mode = state == MS_DRS_SAMPLING ? q->dr.mode : 0;
+	memcpy(r.why, q->dr.why, n);
+	r.ev.hdr.len = (uint16_t)(r.ev.hdr.len + n);
+	ms_stream__publish(q->s, &r.ev.hdr);
+	q->dr.published = 1;
+}
+
+/* The window in flight is over (read, refused, or its reply was bad). */
+static void dr_forget(struct ms_qmp *q)
+{
+	q->dr.in_flight = q->dr.accepted = q->dr.querying = 0;
+}
+
+static int dr_migrating(const struct ms_qmp *q)
+{
+	return q->status == MS_MIG_ACTIVE || q->status == MS_MIG_PRE_SWITCHOVER ||
+	       q->status == MS_MIG_DEVICE;
+}
+
+/* A calc-dirty-rate was sent (by us, or by a transcript's recorder): its window begins. */
+static void dr_window_sent(struct ms_qmp *q, uint64_t window_ns, uint32_t mode, int whole_mib,
+			   uint64_t now)
+{
+	q->dr.in_flight = 1;
+	q->dr.accepted = q->dr.querying = 0;
+	q->dr.sent_ns = now;
+	q->dr.window_ns = window_ns;
+	q->dr.win_mode = mode;
+	q->dr.whole_mib = whole_mib;
+}
+
+/*
+ * Live: keep one window in flight while the migration runs.  Ask for a window
+ * when none is; once it has elapsed, ask for its result on every poll until
+ * QEMU has it.  QEMU >= 8.2 measures 250 and 1000 ms windows in turn (two
+ * window lengths tell the guest's own rate from what a pass re-dirties);
+ * before, calc-time is whole seconds.
+ */
+static int dr_kick(struct ms_qmp *q, uint64_t now)
+{
+	struct json_object *args;
+	uint64_t window_ms;
+	int ret;
+
+	if (q->transcript || is_dest(q) || q->dr.state != MS_DRS_SAMPLING || q->fd < 0 ||
+	    q->connecting || !dr_migrating(q))
+		return 0;
+	if (q->dr.in_flight) {
+		if (!q->dr.accepted || q->dr.querying || now < q->dr.sent_ns + q->dr.window_ns)
+			return 0;
+		/* 8.2+ reports calc-time in seconds unless told: a 250 ms window would say 0 */
+		args = NULL;
+		if (q->dr.whole_mib) {
+			args = json_object_new_object();
+			json_object_object_add(args, "calc-time-unit",
+					       json_object_new_string("millisecond"));
+		}
+		ret = send_cmd(q, CMD_QUERY_DIRTY_RATE, args, now);
+		if (!ret)
+			q->dr.querying = 1;
+		return ret;
+	}
+	args = json_object_new_object();
+	window_ms = qemu_at_least(q, 8, 2) ? (q->dr.nr % 2 ? 1000 : 250) : 1000;
+	if (qemu_at_least(q, 8, 2)) {
+		json_object_object_add(args, "calc-time", json_object_new_uint64(window_ms));
+		json_object_object_add(args, "calc-time-unit",
+				       json_object_new_string("millisecond"));
+	} else {
+		json_object_object_add(args, "calc-time", json_object_new_uint64(1));
+	}
+	json_object_object_add(args, "mode", json_object_new_string(dr_mode_names[q->dr.mode]));
+	ret = send_cmd(q, CMD_CALC_DIRTY_RATE, args, now);
+	if (ret)
+		return ret;
+	q->dr.nr++;
+	dr_window_sent(q, window_ms * 1000000ull, q->dr.mode, qemu_at_least(q, 8, 2), now);
+	return 0;
+}
+
+/* QEMU refused calc-dirty-rate or query-dirty-rate. */
+static void dr_refused(struct ms_qmp *q, enum cmd cmd, struct json_object *err, uint64_t now)
+{
+	const char *desc = get_str(err, "desc"), *cls = get_str(err, "class");
+
+	dr_forget(q);
+	/* a transcript says what happened, whatever its query-kvm said */
+	if (q->dr.state != MS_DRS_SAMPLING && !(q->transcript && q->dr.state == MS_DRS_UNKNOWN))
+		return;
+	if (!desc)
+		desc = "no reason given";
+	/* a VM with KVM's dirty ring has no dirty log to read: the ring measures as well */
+	if (cmd == CMD_CALC_DIRTY_RATE && q->dr.mode == MS_DIRTY_RATE_DIRTY_BITMAP &&
+	    strstr(desc, "mode dirty-bitmap is not enabled")) {
+		q->dr.mode = MS_DIRTY_RATE_DIRTY_RING;
+		/* the refused window was never measured: the same length again */
+		if (q->dr.nr)
+			q->dr.nr--;
+		dr_set_state(q, MS_DRS_SAMPLING, desc, now);
+		return;
+	}
+	if (cls && !strcmp(cls, "CommandNotFound")) {
+		dr_set_state(q, MS_DRS_UNSUPPORTED, desc, now);
+		return;
+	}
+	if (!q->transcript)
+		warn(q, "QMP %s: %s refused (%s); the dirty rate is not sampled from here on",
+		     q->o.path, cmd_names[cmd], desc);
+	dr_set_state(q, MS_DRS_REFUSED, desc, now);
+}
+
+/*
+ * The window QEMU measured, if it is the one asked for (a reply to another
+ * client's is not ours); 0 if not.  QEMU >= 8.2 states it in the unit
+ * query-dirty-rate asked for, in milliseconds as long as it actually took
+ * (10.0.2: 1003 for 1000 when the sync waited for the BQL): that length, from
+ * the window asked for up to twice it.  In seconds (7.2, or not asked) it is
+ * the whole seconds asked for: the window asked for.
+ */
+static uint64_t dr_window_measured(struct ms_qmp *q, struct json_object *r)
+{
+	const char *unit = get_str(r, "calc-time-unit");
+	uint64_t t;
+
+	if (!get_u64(r, "calc-time", &t) || t > 1000000000ull)
+		return 0;
+	if (unit && !strcmp(unit, "millisecond"))
+		return t * 1000000ull >= q->dr.window_ns && t * 1000000ull <= 2 * q->dr.window_ns
+			   ? t * 1000000ull
+			   : 0;
+	if (unit && strcmp(unit, "second"))
+		return 0;
+	/* a sub-second window stated in seconds is 0: only then is 0 right */
+	return t == q->dr.window_ns / 1000000000ull && (t || !unit) ? q->dr.window_ns : 0;
+}
+
+/* ~1 PiB/s: no guest writes faster; larger is not QEMU's number (and would overflow) */
+#define DR_MAX_MIB_S (1ull << 30)
+
+static void on_query_dirty_rate(struct ms_qmp *q, struct json_object *r, uint64_t now)
+{
+	const char *status = get_str(r, "status");
+	struct ms_ev_dirty_rate ev = { 0 };
+	struct json_object *x;
+	uint64_t rate, window;
+
+	q->dr.querying = 0;
+	if (status && (!strcmp(status, "measuring") || !strcmp(status, "unstarted")))
+		return; /* asked again on the next poll */
+	if (!status || strcmp(status, "measured")) {
+		q->errors++; /* a status QEMU does not have: asked again, never a record */
+		return;
+	}
+	window = q->dr.in_flight && q->dr.window_ns ? dr_window_measured(q, r) : 0;
+	if (!window || !json_object_object_get_ex(r, "dirty-rate", &x) ||
+	    !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
+	    (uint64_t)json_object_get_int64(x) > DR_MAX_MIB_S) {
+		q->errors++;
+		dr_forget(q);
+		return;
+	}
+	rate = (uint64_t)json_object_get_int64(x);
+	MS_EVENT_INIT(&ev, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE, q->dr.sent_ns + window);
+	ev.window_ns = window;
+	ev.rate_bps = rate << 20;
+	ev.rate_hi_bps = (rate + 1) << 20;
+	/* before 8.2 the window's MiB are truncated before the division: up to 1/W more */
+	if (!q->dr.whole_mib)
+		ev.rate_hi_bps += ((1ull << 20) * 1000000000ull + window - 1) / window;
+	ev.mode = q->dr.win_mode;
+	ms_stream__publish(q->s, &ev.hdr);
+	dr_forget(q);
+}
+
+/* What query-kvm says decides, unless the user opted out or QEMU already refused. */
+static int dr_kvm_decides(const struct ms_qmp *q)
+{
+	return q->dr.state < 0 || q->dr.state == MS_DRS_SAMPLING || q->dr.state == MS_DRS_TCG ||
+	       q->dr.state == MS_DRS_UNKNOWN;
+}
+
+/* query-kvm while connecting: sample only under KVM (TCG's numbers are too noisy, or fatal). */
+static void on_query_kvm(struct ms_qmp *q, struct json_object *r, uint64_t now)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(r, "enabled", &x) ||
+	    !json_object_is_type(x, json_type_boolean)) {
+		q->errors++;
+		if (dr_kvm_decides(q))
+			dr_set_state(q, MS_DRS_UNKNOWN, "query-kvm's reply has no \"enabled\"",
+				     now);
+		return;
+	}
+	if (dr_kvm_decides(q))
+		dr_set_state(q, json_object_get_boolean(x) ? MS_DRS_SAMPLING : MS_DRS_TCG, NULL,
+			     now);
 }
 
 static int on_drained(void *ctx, uint32_t ev)
@@ -446,6 +705,8 @@ static void set_status(struct ms_qmp *q, uint32_t st, uint32_t pass, uint64_t ts
 		if (q->loop && q->final_timer < 0)
 			q->final_timer = ms_loop__add_timer(q->loop, FINAL_DELAY_NS, on_final, q);
 	}
+	/* the first window begins as soon as the migration is seen active */
+	(void)dr_kick(q, now); /* a socket that failed says so on the next read */
 }
 
 static void on_query_migrate(struct ms_qmp *q, struct json_object *r, uint64_t now)
@@ -561,6 +822,8 @@ static void on_greeting(struct ms_qmp *q, struct json_object *greeting)
 		get_u64(v, "micro", &micro);
 	snprintf(q->info.version, sizeof(q->info.version), "%llu.%llu.%llu",
 		 (unsigned long long)major, (unsigned long long)minor, (unsigned long long)micro);
+	q->major = major > 1000 ? 1000 : (int)major;
+	q->minor = minor > 1000 ? 1000 : (int)minor;
 }
 
 /* QAPI's QapiVfioMigrationState -> the kernel's state; -1 for "...-prepare" and unknowns. */
@@ -667,7 +930,7 @@ static int on_event(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 
 /* The outstanding command a reply answers: by id, else the oldest. */
 static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd,
-			struct json_object **args)
+			struct json_object **args, uint64_t *sent_ns)
 {
 	const char *id = get_str(msg, "id");
 	unsigned int i = 0;
@@ -687,6 +950,7 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 	}
 	*cmd = q->out[i].cmd;
 	*args = q->out[i].args;
+	*sent_ns = q->out[i].sent_ns;
 	if (*cmd == CMD_QUERY_PARAMETERS)
 		q->params_out = 0;
 	memmove(&q->out[i], &q->out[i + 1], (q->nr_out - i - 1) * sizeof(q->out[0]));
@@ -697,11 +961,12 @@ static int take_command(struct ms_qmp *q, struct json_object *msg, enum cmd *cmd
 }
 
 static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
-			struct json_object *args, uint64_t now);
+			struct json_object *args, uint64_t sent_ns, uint64_t now);
 
 static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 {
 	struct json_object *ret, *args = NULL;
+	uint64_t sent_ns = 0;
 	enum cmd cmd;
 	int r;
 
@@ -731,17 +996,17 @@ static int handle(struct ms_qmp *q, struct json_object *msg, uint64_t now)
 			q->used++;
 		return 0;
 	}
-	if (take_command(q, msg, &cmd, &args)) {
+	if (take_command(q, msg, &cmd, &args, &sent_ns)) {
 		q->ignored++; /* an answer to a command migscope did not send */
 		return 0;
 	}
-	r = handle_reply(q, msg, cmd, args, now);
+	r = handle_reply(q, msg, cmd, args, sent_ns, now);
 	json_object_put(args);
 	return r;
 }
 
 static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
-			struct json_object *args, uint64_t now)
+			struct json_object *args, uint64_t sent_ns, uint64_t now)
 {
 	struct json_object *ret;
 
@@ -749,6 +1014,19 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		const char *desc = get_str(ret, "desc");
 
 		q->errors++;
+		switch (cmd) {
+		case CMD_QUERY_KVM:
+			if (dr_kvm_decides(q))
+				dr_set_state(q, MS_DRS_UNKNOWN, desc ? desc : "query-kvm failed",
+					     now);
+			return 0;
+		case CMD_CALC_DIRTY_RATE:
+		case CMD_QUERY_DIRTY_RATE:
+			dr_refused(q, cmd, ret, now);
+			return dr_kick(q, now);
+		default:
+			break;
+		}
 		/* a recorded conversation goes on past a failed command: counted */
 		if (q->transcript)
 			return 0;
@@ -790,6 +1068,18 @@ static int handle_reply(struct ms_qmp *q, struct json_object *msg, enum cmd cmd,
 		if (args)
 			on_query_parameters(q, args, now);
 		break;
+	case CMD_QUERY_KVM:
+		on_query_kvm(q, ret, now);
+		break;
+	case CMD_CALC_DIRTY_RATE:
+		/* the window QEMU measures is the one last asked for (one at a time) */
+		if (q->dr.in_flight && q->dr.sent_ns == sent_ns)
+			q->dr.accepted = 1;
+		break;
+	case CMD_QUERY_DIRTY_RATE:
+		on_query_dirty_rate(q, ret, now);
+		/* measured: the next window at once (still measuring: asked again next poll) */
+		return q->dr.in_flight ? 0 : dr_kick(q, now);
 	default:
 		break;
 	}
@@ -985,6 +1275,15 @@ static int handshake(struct ms_qmp *q, char *err, size_t errlen)
 	ret = wait_reply(q, 1);
 	if (!ret)
 		ret = command(q, CMD_CAPABILITIES, NULL);
+	/* the source's dirty rate is sampled under KVM only (docs/telemetry.md) */
+	if (!ret && !is_dest(q)) {
+		if (q->o.no_dirty_rate)
+			dr_set_state(q, MS_DRS_OPTED_OUT, NULL, 0);
+		else if (!qemu_at_least(q, 5, 2))
+			dr_set_state(q, MS_DRS_UNSUPPORTED, q->info.version, 0);
+		else
+			ret = command(q, CMD_QUERY_KVM, NULL);
+	}
 	if (!ret && q->o.set_events) {
 		struct json_object *caps = json_object_new_array(), *c = json_object_new_object();
 		struct json_object *args = json_object_new_object();
@@ -1102,6 +1401,8 @@ int ms_qmp__start(struct ms_qmp *q, struct ms_loop *loop, char *err, size_t errl
 	int ret;
 
 	q->loop = loop;
+	if (q->dr.state >= 0 && !q->dr.published)
+		dr_set_state(q, q->dr.state, q->dr.why, mono_now());
 	flush_early(q, mono_now());
 	ret = ms_loop__add_fd(loop, q->fd, 0x001 /* EPOLLIN */, on_readable, q);
 	if (!ret) {
@@ -1159,6 +1460,31 @@ static enum cmd transcript_cmd(struct json_object *msg)
 	return CMD_OTHER;
 }
 
+/*
+ * A recorder's calc-dirty-rate: its window begins now.  calc-time is seconds
+ * unless calc-time-unit says milliseconds (8.2+); mode defaults to
+ * page-sampling.  A window that is not a positive time is kept as none: its
+ * result is a bad line, never a record.
+ */
+static void transcript_calc(struct ms_qmp *q, struct json_object *a, uint64_t now)
+{
+	const char *unit = get_str(a, "calc-time-unit"), *mode = get_str(a, "mode");
+	uint64_t t = 0, ns = 0;
+	uint32_t m = MS_DIRTY_RATE_PAGE_SAMPLING;
+
+	if (get_u64(a, "calc-time", &t) && t && t <= 1000000000ull) {
+		if (unit && !strcmp(unit, "millisecond"))
+			ns = t * 1000000ull;
+		else if (!unit || !strcmp(unit, "second"))
+			ns = t * 1000000000ull;
+	}
+	for (uint32_t i = 0; mode && i < sizeof(dr_mode_names) / sizeof(dr_mode_names[0]); i++)
+		if (!strcmp(mode, dr_mode_names[i]))
+			m = i;
+	/* QEMU >= 8.2 divides before truncating; a unit given says it is one */
+	dr_window_sent(q, ns, m, unit != NULL || qemu_at_least(q, 8, 2), now);
+}
+
 int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 {
 	enum cmd cmd;
@@ -1179,6 +1505,8 @@ int ms_qmp__sent(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 	q->out[q->nr_out].sent_ns = now_ns;
 	q->out[q->nr_out].args =
 	    cmd == CMD_SET_PARAMETERS ? json_object_get(get_obj(msg, "arguments")) : NULL;
+	if (cmd == CMD_CALC_DIRTY_RATE)
+		transcript_calc(q, get_obj(msg, "arguments"), now_ns);
 	q->nr_out++;
 	return 0;
 }
@@ -1191,6 +1519,13 @@ int ms_qmp__received(struct ms_qmp *q, struct json_object *msg, uint64_t now_ns)
 void ms_qmp__connected(struct ms_qmp *q, uint64_t now_ns)
 {
 	q->connecting = 0;
+	/* a transcript without query-kvm does not say whether the recorder would have sampled */
+	if (!is_dest(q)) {
+		if (q->dr.state < 0)
+			q->dr.state = MS_DRS_UNKNOWN,
+			snprintf(q->dr.why, sizeof(q->dr.why), "the transcript has no query-kvm");
+		dr_set_state(q, q->dr.state, q->dr.why, now_ns);
+	}
 	flush_early(q, now_ns);
 }
 

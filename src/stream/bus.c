@@ -113,6 +113,7 @@ static const struct {
 	TYPE(MS_EV_DIRTY_RATE, "dirty_rate", ms_ev_dirty_rate),
 	TYPE(MS_EV_KERNEL_ARC, "kernel_arc", ms_ev_dev_state),
 	TYPE(MS_EV_ARC_WATCH, "arc_watch", ms_ev_arc_watch),
+	TYPE(MS_EV_DIRTY_RATE_STATE, "dirty_rate_state", ms_ev_dirty_rate_state),
 };
 
 const char *ms_event_type_name(unsigned int type)

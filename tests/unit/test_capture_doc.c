@@ -177,6 +177,10 @@ static const struct field f_dirty_rate[] = {
 	F(ms_ev_dirty_rate, rate_hi_bps, "u64"), F(ms_ev_dirty_rate, mode, "u32"),
 	F(ms_ev_dirty_rate, reserved, "u32"), { NULL }
 };
+static const struct field f_dirty_rate_state[] = { F(ms_ev_dirty_rate_state, state, "u32"),
+						   F(ms_ev_dirty_rate_state, mode, "u32"),
+						   TAIL_AT(ms_ev_dirty_rate_state, why, "bytes"),
+						   { NULL } };
 static const struct field f_arc_watch[] = { F(ms_ev_arc_watch, state, "u32"),
 					    F(ms_ev_arc_watch, reserved, "u32"),
 					    { NULL } };
@@ -222,6 +226,7 @@ static const struct field *const layouts[MS_EV__MAX] = {
 	[MS_EV_DIRTY_RATE] = f_dirty_rate,
 	[MS_EV_KERNEL_ARC] = f_dev_state,
 	[MS_EV_ARC_WATCH] = f_arc_watch,
+	[MS_EV_DIRTY_RATE_STATE] = f_dirty_rate_state,
 };
 
 /* The fixed structures around the records; offsets from their own start. */

@@ -12,6 +12,7 @@
  * downtime the watch gave.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -55,6 +56,7 @@ struct e2e {
 	int metrics_port, prom_port;
 	char listen[32], metrics[128], events[128];
 	pid_t src_pid;
+	int kvm; /* run the QEMUs with -accel kvm (else TCG) */
 	/* the last watch: its CPU (getrusage of the reaped child) and the source QEMU's, ns */
 	uint64_t watch_cpu_ns, watch_wall_ns, qemu_cpu_ns;
 };
@@ -320,7 +322,7 @@ static pid_t start_qemu(struct e2e *e, int dest, const char *workload)
 	argv[n++] = "-machine";
 	argv[n++] = "pc";
 	argv[n++] = "-accel";
-	argv[n++] = "tcg";
+	argv[n++] = e->kvm ? "kvm" : "tcg";
 	argv[n++] = "-m";
 	argv[n++] = "128";
 	argv[n++] = "-kernel";
@@ -734,6 +736,13 @@ static void small_working_set_migrates_and_the_watch_reports_it(void **state)
 	assert_true(json_object_object_get_ex(events, "by_type", &by));
 	assert_true(json_object_object_get_ex(by, "qemu_pending", &v));
 	assert_true(json_object_get_int64(v) > 0);
+	/* under TCG the watch never asks calc-dirty-rate (7.2 would exit), and says so */
+	assert_false(json_object_object_get_ex(by, "dirty_rate", &v));
+	assert_true(json_object_object_get_ex(rep, "session", &v));
+	assert_true(json_object_object_get_ex(v, "dirty_rate", &v));
+	assert_true(json_object_object_get_ex(v, "line", &v));
+	assert_string_equal(json_object_get_string(v),
+			    "not sampled: QEMU runs under TCG (only KVM's dirty log is exact)");
 	json_object_put(rep);
 
 	tp_read_capture(capture, &rec);
@@ -1556,6 +1565,134 @@ static void destination_socket_nobody_serves_is_one_line(void **state)
 	free(text);
 }
 
+/* --- the dirty rate, under KVM ------------------------------------------------------- */
+
+/* KVM where it can be had: /dev/kvm read-write and QEMU starting with -accel kvm. */
+static void skip_without_kvm(struct e2e *e)
+{
+	char cmd[2048];
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	size_t n = 0;
+	FILE *f;
+
+	skip_without_qemu(e);
+	if (fd < 0) {
+		snprintf(cmd, sizeof(cmd),
+			 "/dev/kvm cannot be opened read-write (%s): the dirty rate is sampled "
+			 "under KVM only",
+			 strerror(errno));
+		tu_skip(cmd);
+	}
+	close(fd);
+	n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s", e->qemu);
+	for (unsigned int i = 0; i < e->nr_fw; i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " -L %s", e->fw[i]);
+	snprintf(cmd + n, sizeof(cmd) - n,
+		 " -accel kvm -machine none -nodefaults -display none -S -monitor stdio "
+		 ">/dev/null 2>&1");
+	f = popen(cmd, "w");
+	assert_non_null(f);
+	fputs("quit\n", f);
+	if (pclose(f)) {
+		snprintf(cmd, sizeof(cmd), "QEMU %s does not start with -accel kvm here",
+			 e->version);
+		tu_skip(cmd);
+	}
+	e->kvm = 1;
+}
+
+/*
+ * The guest rewrites 24 MiB at 2500 pages a second: 9.77 MiB/s.  Under KVM
+ * the watch keeps a calc-dirty-rate window in flight while the migration is
+ * active (QEMU 7.2: 1 s; 10.0: 250 and 1000 ms in turn); every window no
+ * dirty sync of the migration fell into brackets 9.77 MiB/s in [lo, hi), and
+ * the migration completes with the downtime QMP gives, as without them.
+ * 16 MiB/s against 9.77: four or five passes, ~3.5 s.
+ */
+static void under_kvm_the_watch_samples_the_dirty_rate(void **state)
+{
+	struct e2e *e = *state;
+	const struct run r = { .workload = "ws=24M rate=2500",
+			       .downtime = "300ms",
+			       .bandwidth = "16M/s" };
+	const double mib = 1 << 20, rate = 2500.0 * 4096 / mib;
+	uint64_t qmp_downtime = UINT64_MAX, syncs[256], active = 0, end = 0;
+	const struct ms_ev_dirty_rate *dr[64];
+	size_t nr_syncs = 0, nr_dr = 0, clean = 0;
+	struct tu_recorder rec = { 0 };
+	char report[128], capture[128], verdict[32];
+	double dt, qmp_dt, lo, hi;
+
+	skip_without_kvm(e);
+	run_migration(e, &r, report, capture, sizeof(report));
+	assert_string_equal(status_of(e->src_qmp, &qmp_downtime), "completed");
+
+	tp_read_capture(capture, &rec);
+	for (size_t i = 0; i < rec.count; i++) {
+		const struct ms_event_hdr *ev = tu_recorder__get(&rec, i);
+
+		/* the first sync is setup's, before any window: it starts the dirty log */
+		if (ev->type == MS_EV_PASS && ((const struct ms_ev_pass *)ev)->pass > 1 &&
+		    nr_syncs < 256)
+			syncs[nr_syncs++] = ev->ts_ns;
+		if (ev->type == MS_EV_DIRTY_RATE && nr_dr < 64)
+			dr[nr_dr++] = (const void *)ev;
+		if (ev->type == MS_EV_MIG_STATUS) {
+			const struct ms_ev_mig_status *st = (const void *)ev;
+
+			if (st->status == MS_MIG_ACTIVE && !active)
+				active = ev->ts_ns;
+			if (st->status == MS_MIG_COMPLETED)
+				end = ev->ts_ns;
+		}
+		if (ev->type == MS_EV_DIRTY_RATE_STATE)
+			assert_int_equal(((const struct ms_ev_dirty_rate_state *)ev)->state,
+					 MS_DRS_SAMPLING);
+	}
+	assert_true(active && end > active);
+	if (nr_dr < 2)
+		fail_msg("%zu dirty-rate windows in a %.1f s migration", nr_dr,
+			 (double)(end - active) / 1e9);
+	for (size_t i = 0; i < nr_dr; i++) {
+		uint64_t t1 = dr[i]->hdr.ts_ns, t0 = t1 - dr[i]->window_ns, want;
+		int synced = 0;
+
+		/* measured while the migration was active, by KVM's dirty log */
+		assert_true(t0 >= active && t1 <= end);
+		assert_int_equal(dr[i]->mode, MS_DIRTY_RATE_DIRTY_BITMAP);
+		/* 10.0 says how long it took: from the window asked for up to twice it */
+		want = !strcmp(e->version, "7.2") || i % 2 ? 1000000000ull : 250000000ull;
+		if (dr[i]->window_ns < want || dr[i]->window_ns > 2 * want)
+			fail_msg("window %zu of %llu ns, asked for %llu", i,
+				 (unsigned long long)dr[i]->window_ns, (unsigned long long)want);
+		for (size_t k = 0; k < nr_syncs; k++)
+			synced |= syncs[k] >= t0 && syncs[k] < t1;
+		print_message("QEMU %s: window %zu [%.3f, %.3f] s: [%.2f, %.2f) MiB/s%s\n",
+			      e->version, i, (double)(t0 - active) / 1e9,
+			      (double)(t1 - active) / 1e9, (double)dr[i]->rate_bps / mib,
+			      (double)dr[i]->rate_hi_bps / mib,
+			      synced ? " (a dirty sync in it)" : "");
+		if (synced)
+			continue;
+		clean++;
+		if (!((double)dr[i]->rate_bps / mib <= rate &&
+		      rate < (double)dr[i]->rate_hi_bps / mib))
+			fail_msg("window %zu: [%.2f, %.2f) MiB/s does not hold the guest's %.2f", i,
+				 (double)dr[i]->rate_bps / mib, (double)dr[i]->rate_hi_bps / mib,
+				 rate);
+	}
+	assert_true(clean >= 1);
+	tu_recorder__free(&rec);
+	if (report_telemetry(report, &dt, &qmp_dt, verdict, sizeof(verdict))) {
+		assert_true(qmp_dt == (double)qmp_downtime);
+		report_bounds(report, &lo, &hi);
+		if (qmp_dt < lo || qmp_dt > hi)
+			fail_msg("QMP's downtime %.0f ms outside the bounds [%.0f, %.0f]", qmp_dt,
+				 lo, hi);
+	}
+	replay_gives_the_same_report(e, capture, report);
+}
+
 int main(void)
 {
 	/* one test per QEMU version and run, named so */
@@ -1574,6 +1711,7 @@ int main(void)
 		E2E("7.2", destination_that_goes_away_is_a_recorded_loss, setup72),
 		E2E("7.2", destination_socket_nobody_serves_is_one_line, setup72),
 		E2E("7.2", prometheus_scrapes_the_watch_and_agrees_with_the_json_report, setup72),
+		E2E("7.2", under_kvm_the_watch_samples_the_dirty_rate, setup72),
 		E2E("10.0", small_working_set_migrates_and_the_watch_reports_it, setup10),
 		E2E("10.0", working_set_of_64m_at_8m_per_s_is_never_converging_at_any_point,
 		    setup10),
@@ -1583,6 +1721,7 @@ int main(void)
 		E2E("10.0", downtime_bounds_hold_qmp_with_the_other_core_busy, setup10),
 		E2E("10.0", destination_that_goes_away_is_a_recorded_loss, setup10),
 		E2E("10.0", prometheus_scrapes_the_watch_and_agrees_with_the_json_report, setup10),
+		E2E("10.0", under_kvm_the_watch_samples_the_dirty_rate, setup10),
 	};
 #undef E2E
 

@@ -747,6 +747,599 @@ static void transcript_lines_read_both_spellings_and_say_what_is_wrong(void **st
 	}
 }
 
+/* --- the dirty-rate sampler ----------------------------------------------------------- */
+
+/*
+ * A scripted QEMU for the sampler: a child answers the handshake (the
+ * greeting of the QEMU version given, query-kvm), then the test plays QEMU
+ * on the same socket, at the times it chooses, and keeps the conversation as
+ * a transcript to import.  The replies are QEMU 7.2.22's and 10.0.2's as
+ * measured under KVM (ws=24M rate=2500: 9 MiB/s).
+ */
+#define SIM_LOG 1024
+
+struct sim {
+	struct env e;
+	struct ms_loop *l;
+	const char *status;	/* query-migrate's */
+	const char *calc_reply; /* calc-dirty-rate's: "return" or "error" member */
+	const char *calc_first; /* the first calc-dirty-rate's, if not calc_reply */
+	const char *dr_reply;	/* query-dirty-rate's */
+	unsigned int calcs, queries;
+	char last_calc[256], last_query[256];
+	struct {
+		int sent;
+		uint64_t t;
+		char text[512];
+	} * log; /* SIM_LOG */
+	unsigned int nr_log;
+	struct json_tokener *tok;
+};
+
+static void handshake_qemu(int fd, const char *version, int kvm)
+{
+	char buf[4096];
+	ssize_t n;
+
+	dprintf(fd,
+		"{\"QMP\": {\"version\": {\"qemu\": {%s}, \"package\": \"\"}, "
+		"\"capabilities\": []}}\r\n",
+		version);
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		char idv[32] = "";
+		const char *id;
+
+		buf[n] = 0;
+		id = strstr(buf, "\"id\":\"");
+		if (id)
+			sscanf(id + 6, "%31[^\"]", idv);
+		if (strstr(buf, "\"query-kvm\""))
+			dprintf(fd,
+				"{\"return\": {\"enabled\": %s, \"present\": true}, \"id\": "
+				"\"%s\"}\r\n",
+				kvm ? "true" : "false", idv);
+		else if (strstr(buf, "\"query-migrate\""))
+			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
+		else if (strstr(buf, "query-migrate-parameters"))
+			dprintf(
+			    fd,
+			    "{\"return\": {\"downtime-limit\": 300, \"max-bandwidth\": 33554432}, "
+			    "\"id\": \"%s\"}\r\n",
+			    idv);
+		else
+			dprintf(fd, "{\"return\": {}, \"id\": \"%s\"}\r\n", idv);
+		/* the handshake's last command: the test is QEMU from here */
+		if (strstr(buf, "\"query-migrate\""))
+			break;
+	}
+	_exit(0);
+}
+
+static void sim_log(struct sim *m, int sent, uint64_t t, const char *text)
+{
+	assert_true(m->nr_log < SIM_LOG);
+	m->log[m->nr_log].sent = sent;
+	m->log[m->nr_log].t = t;
+	snprintf(m->log[m->nr_log].text, sizeof(m->log[0].text), "%s", text);
+	m->nr_log++;
+}
+
+/* Connect through the scripted handshake and start; the session begins at t0. */
+static void sim_init(struct sim *m, const char *version, int kvm, const struct ms_qmp_opts *o)
+{
+	struct ms_session_opts so = { 0 };
+	char err[MS_ERR_LEN];
+	int sv[2], wstatus;
+	pid_t pid;
+
+	memset(m, 0, sizeof(*m));
+	m->status = "none";
+	m->calc_reply = "\"return\": {}";
+	m->tok = json_tokener_new();
+	m->log = calloc(SIM_LOG, sizeof(*m->log));
+	assert_non_null(m->log);
+	m->e.s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(m->e.s);
+	assert_int_equal(
+	    ms_bus__subscribe(&m->e.s->bus, MS_EV_ALL, tu_recorder__on_event, &m->e.rec), 0);
+	m->e.q = ms_qmp__new(&m->e.s->stream, o);
+	assert_non_null(m->e.q);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		close(sv[0]);
+		handshake_qemu(sv[1], version, kvm);
+	}
+	m->e.peer = sv[1];
+	assert_int_equal(ms_qmp__connect_fd(m->e.q, sv[0], err, sizeof(err)), 0);
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	ms_stream__begin(&m->e.s->stream, ms_now_ns(), MS_SESSION_WATCH, 300000000ull, 33554432, 0);
+	m->l = ms_loop__new(0);
+	assert_non_null(m->l);
+	assert_int_equal(ms_qmp__start(m->e.q, m->l, err, sizeof(err)), 0);
+}
+
+static void sim_free(struct sim *m)
+{
+	ms_qmp__free(m->e.q);
+	m->e.q = NULL;
+	ms_loop__free(m->l);
+	json_tokener_free(m->tok);
+	free(m->log);
+	env_free(&m->e);
+}
+
+/* QEMU's answer to one command at now. */
+static void sim_answer(struct sim *m, struct json_object *cmd, uint64_t now)
+{
+	struct json_object *x;
+	const char *name = "", *id = NULL;
+	char reply[512];
+
+	if (json_object_object_get_ex(cmd, "execute", &x))
+		name = json_object_get_string(x);
+	if (json_object_object_get_ex(cmd, "id", &x))
+		id = json_object_get_string(x);
+	assert_non_null(id);
+	if (!strcmp(name, "query-migrate"))
+		snprintf(reply, sizeof(reply),
+			 "{\"return\": {\"status\": \"%s\", \"total-time\": 5}, \"id\": \"%s\"}",
+			 m->status, id);
+	else if (!strcmp(name, "query-migrate-parameters"))
+		snprintf(reply, sizeof(reply),
+			 "{\"return\": {\"downtime-limit\": 300, \"max-bandwidth\": 33554432}, "
+			 "\"id\": \"%s\"}",
+			 id);
+	else if (!strcmp(name, "calc-dirty-rate"))
+		snprintf(reply, sizeof(reply), "{%s, \"id\": \"%s\"}",
+			 m->calcs == 1 && m->calc_first ? m->calc_first : m->calc_reply, id);
+	else if (!strcmp(name, "query-dirty-rate"))
+		snprintf(reply, sizeof(reply), "{%s, \"id\": \"%s\"}",
+			 m->dr_reply ? m->dr_reply : "\"return\": {\"status\": \"measuring\"}", id);
+	else
+		fail_msg("the client sent %s", name);
+	sim_log(m, 0, now, reply);
+	assert_int_equal(feed_str(&m->e, reply, now), 0);
+}
+
+/* Read what the client sent and answer all of it (and what the answers make it send), at now. */
+static void sim_step(struct sim *m, uint64_t now)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(m->e.peer, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		size_t off = 0;
+
+		while (off < (size_t)n) {
+			struct json_object *cmd =
+			    json_tokener_parse_ex(m->tok, buf + off, (int)((size_t)n - off));
+			const char *text, *name;
+			struct json_object *x;
+
+			off += json_tokener_get_parse_end(m->tok);
+			if (!cmd)
+				continue;
+			json_tokener_reset(m->tok);
+			text = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN);
+			sim_log(m, 1, now, text);
+			name = json_object_object_get_ex(cmd, "execute", &x)
+				   ? json_object_get_string(x)
+				   : "";
+			if (!strcmp(name, "calc-dirty-rate")) {
+				m->calcs++;
+				snprintf(m->last_calc, sizeof(m->last_calc), "%s", text);
+			} else if (!strcmp(name, "query-dirty-rate")) {
+				m->queries++;
+				snprintf(m->last_query, sizeof(m->last_query), "%s", text);
+			}
+			sim_answer(m, cmd, now);
+			json_object_put(cmd);
+		}
+	}
+}
+
+static void sim_poll(struct sim *m, uint64_t now)
+{
+	assert_int_equal(ms_qmp__poll(m->e.q, now), 0);
+	sim_step(m, now);
+}
+
+static void sim_event(struct sim *m, const char *status, uint64_t now)
+{
+	char ev[256];
+
+	m->status = status;
+	snprintf(ev, sizeof(ev),
+		 "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"%s\"}, \"timestamp\": "
+		 "{\"seconds\": %llu, \"microseconds\": %llu}}",
+		 status, (unsigned long long)(now / SEC), (unsigned long long)(now % SEC / 1000));
+	sim_log(m, 0, now, ev);
+	assert_int_equal(feed_str(&m->e, ev, now), 0);
+	sim_step(m, now);
+}
+
+static const struct ms_ev_dirty_rate *nth_rate(struct sim *m, size_t i)
+{
+	return tu_recorder__nth(&m->e.rec, MS_EV_DIRTY_RATE, i);
+}
+
+static const struct ms_ev_dirty_rate_state *last_state(struct sim *m)
+{
+	size_t n = tu_recorder__count(&m->e.rec, MS_EV_DIRTY_RATE_STATE);
+
+	assert_true(n > 0);
+	return tu_recorder__nth(&m->e.rec, MS_EV_DIRTY_RATE_STATE, n - 1);
+}
+
+#define MIB    (1ull << 20)
+#define QEMU72 "\"major\": 7, \"minor\": 2, \"micro\": 22"
+#define QEMU10 "\"major\": 10, \"minor\": 0, \"micro\": 2"
+
+/*
+ * QEMU 7.2 under KVM: calc-time is whole seconds, and QEMU truncates the
+ * window's MiB before dividing, so 9 says [9, 11) MiB/s over 1 s.  Nothing is
+ * asked before the migration is active; the window is read once it has
+ * elapsed, again while QEMU is still measuring, and the next is asked for at
+ * once; nothing after the end.
+ */
+static void qemu_7_2_under_kvm_samples_1s_windows_after_active(void **state)
+{
+	const uint64_t t0 = ms_now_ns();
+	const struct ms_ev_dirty_rate *r;
+	struct sim m;
+
+	sim_init(&m, QEMU72, 1, NULL);
+	assert_int_equal(last_state(&m)->state, MS_DRS_SAMPLING);
+	assert_int_equal(last_state(&m)->mode, MS_DIRTY_RATE_DIRTY_BITMAP);
+	sim_poll(&m, t0 + 100000000);
+	sim_event(&m, "setup", t0 + 200000000);
+	sim_poll(&m, t0 + 300000000);
+	assert_int_equal(m.calcs, 0);
+	sim_event(&m, "active", t0 + SEC);
+	assert_int_equal(m.calcs, 1);
+	assert_non_null(strstr(m.last_calc, "\"execute\":\"calc-dirty-rate\",\"arguments\":"
+					    "{\"calc-time\":1,\"mode\":\"dirty-bitmap\"}"));
+	/* the window has not elapsed: no query yet */
+	sim_poll(&m, t0 + SEC + 900000000);
+	assert_int_equal(m.queries, 0);
+	sim_poll(&m, t0 + 2 * SEC + 1000);
+	assert_int_equal(m.queries, 1);
+	/* 7.2 takes no calc-time-unit */
+	assert_null(strstr(m.last_query, "calc-time-unit"));
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 0);
+	m.dr_reply = "\"return\": {\"status\": \"measured\", \"sample-pages\": 0, "
+		     "\"dirty-rate\": 9, \"mode\": \"dirty-bitmap\", \"start-time\": 1000, "
+		     "\"calc-time\": 1}";
+	sim_poll(&m, t0 + 2 * SEC + 100000000);
+	assert_int_equal(m.queries, 2);
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 1);
+	r = nth_rate(&m, 0);
+	assert_int_equal(r->hdr.ts_ns, t0 + 2 * SEC); /* sent + window */
+	assert_int_equal(r->hdr.dev, MS_DEV_NONE);
+	assert_int_equal(r->window_ns, SEC);
+	assert_int_equal(r->rate_bps, 9 * MIB);
+	assert_int_equal(r->rate_hi_bps, 11 * MIB); /* 9 + 1 + 1/1 s */
+	assert_int_equal(r->mode, MS_DIRTY_RATE_DIRTY_BITMAP);
+	/* the next window at once, of 1 s again */
+	assert_int_equal(m.calcs, 2);
+	assert_non_null(strstr(m.last_calc, "{\"calc-time\":1,\"mode\":\"dirty-bitmap\"}"));
+	sim_event(&m, "completed", t0 + 2 * SEC + 500000000);
+	sim_poll(&m, t0 + 4 * SEC);
+	assert_int_equal(m.calcs, 2);
+	assert_int_equal(m.queries, 2);
+	sim_free(&m);
+}
+
+/* Replay m's conversation as a transcript: the same records, from the transcript's times. */
+static void transcript_gives_the_same_records(struct sim *m, const char *version, uint64_t t0)
+{
+	struct ms_session_opts so = { 0 };
+	struct ms_qmp_opts qo = { .path = "t.jsonl" };
+	struct tu_recorder rec = { 0 };
+	char err[MS_ERR_LEN], greeting[256];
+	struct ms_session *s;
+	struct ms_qmp *q;
+	size_t n;
+
+	s = ms_session__new(&so, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec), 0);
+	q = ms_qmp__new(&s->stream, &qo);
+	ms_qmp__transcript(q);
+	snprintf(greeting, sizeof(greeting),
+		 "{\"QMP\": {\"version\": {\"qemu\": {%s}}, \"capabilities\": []}}", version);
+	assert_int_equal(received(q, greeting, t0 - 2000), 0);
+	sent(q, "{\"execute\": \"query-kvm\"}", t0 - 1000);
+	assert_int_equal(
+	    received(q, "{\"return\": {\"enabled\": true, \"present\": true}}", t0 - 500), 0);
+	ms_stream__begin_at(&s->stream, t0, t0, t0, MS_SESSION_IMPORT, 300000000ull, 33554432, 0);
+	ms_qmp__connected(q, t0);
+	for (unsigned int i = 0; i < m->nr_log; i++) {
+		if (m->log[i].sent)
+			sent(q, m->log[i].text, m->log[i].t);
+		else
+			assert_int_equal(received(q, m->log[i].text, m->log[i].t), 0);
+	}
+	n = tu_recorder__count(&m->e.rec, MS_EV_DIRTY_RATE);
+	assert_true(n >= 2);
+	assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), n);
+	for (size_t i = 0; i < n; i++)
+		assert_memory_equal(tu_recorder__nth(&rec, MS_EV_DIRTY_RATE, i), nth_rate(m, i),
+				    sizeof(struct ms_ev_dirty_rate));
+	assert_string_equal(ms_qmp__error(q), "");
+	ms_qmp__free(q);
+	ms_session__free(s);
+	tu_recorder__free(&rec);
+}
+
+/*
+ * QEMU 10.0 under KVM: 250 and 1000 ms windows in turn, calc-time-unit
+ * milliseconds both ways, and whole MiB/s after the division: [9, 10).
+ * QEMU's own window length is kept (10.0.2 said 1003 for 1000 on this machine).
+ * Imported from the conversation's transcript it gives the same records.
+ */
+static void qemu_10_0_under_kvm_alternates_250_and_1000_ms(void **state)
+{
+	const uint64_t t0 = ms_now_ns(), ms = 1000000;
+	char line[512];
+	struct sim m;
+
+	sim_init(&m, QEMU10, 1, NULL);
+	sim_event(&m, "setup", t0 + 10 * ms);
+	sim_event(&m, "active", t0 + 20 * ms);
+	assert_int_equal(m.calcs, 1);
+	assert_non_null(strstr(m.last_calc, "{\"calc-time\":250,\"calc-time-unit\":\"millisecond\","
+					    "\"mode\":\"dirty-bitmap\"}"));
+	sim_poll(&m, t0 + 120 * ms);
+	assert_int_equal(m.queries, 0);
+	m.dr_reply = "\"return\": {\"status\": \"measured\", \"sample-pages\": 0, "
+		     "\"dirty-rate\": 9, \"mode\": \"dirty-bitmap\", \"calc-time-unit\": "
+		     "\"millisecond\", \"start-time\": 1000, \"calc-time\": 250}";
+	sim_poll(&m, t0 + 320 * ms);
+	assert_int_equal(m.queries, 1);
+	assert_non_null(strstr(m.last_query, "{\"calc-time-unit\":\"millisecond\"}"));
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 1);
+	assert_int_equal(nth_rate(&m, 0)->hdr.ts_ns, t0 + 270 * ms);
+	assert_int_equal(nth_rate(&m, 0)->window_ns, 250 * ms);
+	assert_int_equal(nth_rate(&m, 0)->rate_bps, 9 * MIB);
+	assert_int_equal(nth_rate(&m, 0)->rate_hi_bps, 10 * MIB);
+	assert_int_equal(m.calcs, 2);
+	assert_non_null(strstr(m.last_calc, "{\"calc-time\":1000,\"calc-time-unit\":"
+					    "\"millisecond\",\"mode\":\"dirty-bitmap\"}"));
+	m.dr_reply = "\"return\": {\"status\": \"measured\", \"sample-pages\": 0, "
+		     "\"dirty-rate\": 9, \"mode\": \"dirty-bitmap\", \"calc-time-unit\": "
+		     "\"millisecond\", \"start-time\": 1000, \"calc-time\": 1003}";
+	sim_poll(&m, t0 + 1220 * ms);
+	assert_int_equal(m.queries, 1);
+	sim_poll(&m, t0 + 1330 * ms);
+	assert_int_equal(m.queries, 2);
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 2);
+	/* 10.0 says how long the window took (the sync waited for the BQL): that long */
+	assert_int_equal(nth_rate(&m, 1)->hdr.ts_ns, t0 + 1323 * ms);
+	assert_int_equal(nth_rate(&m, 1)->window_ns, 1003 * ms);
+	assert_int_equal(nth_rate(&m, 1)->rate_hi_bps, 10 * MIB);
+	assert_int_equal(m.calcs, 3);
+	assert_non_null(strstr(m.last_calc, "{\"calc-time\":250,"));
+	sim_event(&m, "completed", t0 + 1400 * ms);
+	sim_poll(&m, t0 + 2 * SEC);
+	assert_int_equal(m.calcs, 3);
+	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+	assert_string_equal(line,
+			    "sampled by QEMU (dirty-bitmap, windows 250 to 1003 ms, 2 windows)");
+	transcript_gives_the_same_records(&m, QEMU10, t0);
+	sim_free(&m);
+}
+
+/* Under TCG nothing is asked (7.2 exits on dirty-bitmap there); the report says why. */
+static void under_tcg_no_calc_dirty_rate_is_sent(void **state)
+{
+	const uint64_t t0 = ms_now_ns();
+	char line[512];
+	struct sim m;
+
+	sim_init(&m, QEMU72, 0, NULL);
+	sim_event(&m, "setup", t0 + 1000);
+	sim_event(&m, "active", t0 + 2000);
+	for (int i = 1; i <= 30; i++)
+		sim_poll(&m, t0 + (uint64_t)i * 100000000);
+	assert_int_equal(m.calcs + m.queries, 0);
+	assert_int_equal(last_state(&m)->state, MS_DRS_TCG);
+	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+	assert_string_equal(line,
+			    "not sampled: QEMU runs under TCG (only KVM's dirty log is exact)");
+	sim_free(&m);
+
+	/* --no-dirty-rate: not even query-kvm (the handshake child would answer it) */
+	{
+		struct ms_qmp_opts o = { .no_dirty_rate = 1 };
+
+		sim_init(&m, QEMU10, 1, &o);
+		sim_event(&m, "active", t0 + 2000);
+		sim_poll(&m, t0 + SEC);
+		assert_int_equal(m.calcs, 0);
+		assert_int_equal(last_state(&m)->state, MS_DRS_OPTED_OUT);
+		ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+		assert_string_equal(line, "not sampled: --no-dirty-rate");
+		sim_free(&m);
+	}
+}
+
+/* A VM on KVM's dirty ring has no dirty log: QEMU says so and dirty-ring measures instead. */
+static void dirty_bitmap_refused_for_the_dirty_ring_switches_to_dirty_ring(void **state)
+{
+	const uint64_t t0 = ms_now_ns(), ms = 1000000;
+	const struct ms_ev_dirty_rate_state *st;
+	struct sim m;
+
+	sim_init(&m, QEMU10, 1, NULL);
+	m.calc_first = "\"error\": {\"class\": \"GenericError\", \"desc\": \"mode dirty-bitmap is "
+		       "not enabled, use dirty-ring instead\"}";
+	sim_event(&m, "active", t0 + 20 * ms);
+	/* refused, then asked again at once in dirty-ring mode, which QEMU takes */
+	assert_int_equal(m.calcs, 2);
+	assert_non_null(strstr(m.last_calc, "\"mode\":\"dirty-ring\""));
+	st = last_state(&m);
+	assert_int_equal(st->state, MS_DRS_SAMPLING);
+	assert_int_equal(st->mode, MS_DIRTY_RATE_DIRTY_RING);
+	assert_true(st->hdr.len > sizeof(*st) - sizeof(st->hdr));
+	m.dr_reply = "\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, \"mode\": "
+		     "\"dirty-ring\", \"calc-time-unit\": \"millisecond\", \"calc-time\": 250}";
+	sim_poll(&m, t0 + 300 * ms);
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 1);
+	assert_int_equal(nth_rate(&m, 0)->mode, MS_DIRTY_RATE_DIRTY_RING);
+	assert_non_null(strstr(m.last_calc, "\"calc-time\":1000,"));
+	assert_non_null(strstr(m.last_calc, "\"mode\":\"dirty-ring\""));
+	sim_free(&m);
+}
+
+/* Any other refusal: one warning with QEMU's reason, no more windows, the watch goes on. */
+static void another_refusal_is_one_warning_and_the_watch_goes_on(void **state)
+{
+	const uint64_t t0 = ms_now_ns(), ms = 1000000;
+	struct ms_qmp_opts o = { .path = "mon", .warn = keep_warning };
+	char line[512];
+	struct sim m;
+
+	warned[0] = 0;
+	sim_init(&m, QEMU72, 1, &o);
+	m.calc_reply = "\"error\": {\"class\": \"GenericError\", \"desc\": \"Dirty page rate "
+		       "measurement is already in progress\"}";
+	sim_event(&m, "active", t0 + 20 * ms);
+	assert_int_equal(m.calcs, 1);
+	assert_string_equal(warned, "QMP mon: calc-dirty-rate refused (Dirty page rate "
+				    "measurement is already in progress); the dirty rate is not "
+				    "sampled from here on");
+	warned[0] = 0;
+	for (int i = 1; i <= 25; i++)
+		sim_poll(&m, t0 + (uint64_t)i * 100 * ms);
+	assert_int_equal(m.calcs, 1);
+	assert_int_equal(m.queries, 0);
+	assert_string_equal(warned, "");
+	assert_string_equal(ms_qmp__error(m.e.q), "");
+	/* the watch carries on: query-migrate still asked and read */
+	sim_event(&m, "completed", t0 + 3 * SEC);
+	assert_int_equal(ms_qmp__status(m.e.q), MS_MIG_COMPLETED);
+	assert_int_equal(last_state(&m)->state, MS_DRS_REFUSED);
+	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+	assert_string_equal(line, "not sampled: QEMU refused calc-dirty-rate: Dirty page rate "
+				  "measurement is already in progress");
+	sim_free(&m);
+}
+
+/* What is wrong in a query-dirty-rate reply is a counted error and no record, never a guess. */
+static void bad_dirty_rate_replies_are_counted_and_make_no_record(void **state)
+{
+	static const char *const bad[] = {
+		/* no dirty-rate, a negative one, a fraction, a string */
+		"\"return\": {\"status\": \"measured\", \"calc-time\": 1}",
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": -9, \"calc-time\": 1}",
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": 9.5, \"calc-time\": 1}",
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": \"9\", \"calc-time\": 1}",
+		/* a window that is not the one asked for: 0, 2 s, no calc-time */
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, \"calc-time\": 0}",
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, \"calc-time\": 2}",
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": 9}",
+		/* larger than any guest writes (and than 64 bits once in bytes) */
+		"\"return\": {\"status\": \"measured\", \"dirty-rate\": 18446744073709551615, "
+		"\"calc-time\": 1}",
+		/* a status QEMU has not got, none */
+		"\"return\": {\"status\": \"finished\", \"dirty-rate\": 9, \"calc-time\": 1}",
+		"\"return\": {\"dirty-rate\": 9, \"calc-time\": 1}",
+	};
+	const uint64_t t0 = ms_now_ns();
+	const struct ms_ev_source_stats *ss;
+	struct sim m;
+
+	sim_init(&m, QEMU72, 1, NULL);
+	sim_event(&m, "active", t0 + 1000);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m.dr_reply = bad[i];
+		sim_poll(&m, t0 + (i + 1) * 2 * SEC);
+		assert_int_equal(m.queries, i + 1);
+		if (tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE))
+			fail_msg("'%s' made a record", bad[i]);
+	}
+	/* a reply to a query-dirty-rate never sent: ignored */
+	assert_int_equal(feed_str(&m.e,
+				  "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+				  "\"calc-time\": 1}, \"id\": \"ms-999\"}",
+				  t0 + 30 * SEC),
+			 0);
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 0);
+	/* and sampling is still alive: a good reply makes its record */
+	m.dr_reply = "\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, \"calc-time\": 1}";
+	sim_poll(&m, t0 + 40 * SEC);
+	assert_int_equal(tu_recorder__count(&m.e.rec, MS_EV_DIRTY_RATE), 1);
+	ms_qmp__close(m.e.q, t0 + 41 * SEC);
+	ss = tu_recorder__nth(&m.e.rec, MS_EV_SOURCE_STATS, 0);
+	assert_int_equal(ss->errors, sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(ss->skipped, 1);
+	sim_free(&m);
+
+	/* a transcript's calc-dirty-rate of calc-time 0: its result is no window */
+	{
+		struct ms_session_opts so = { 0 };
+		struct tu_recorder rec = { 0 };
+		char err[MS_ERR_LEN];
+		struct ms_session *s = ms_session__new(&so, err, sizeof(err));
+		struct ms_qmp *q = ms_qmp__new(&s->stream, NULL);
+
+		assert_int_equal(ms_bus__subscribe(&s->bus, MS_EV_ALL, tu_recorder__on_event, &rec),
+				 0);
+		ms_qmp__transcript(q);
+		ms_qmp__connected(q, 10);
+		sent(q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 0}}",
+		     20);
+		assert_int_equal(received(q, "{\"return\": {}}", 21), 0);
+		sent(q, "{\"execute\": \"query-dirty-rate\"}", 30);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 0}}",
+			     31),
+		    0);
+		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
+		/* milliseconds: less than the window, or more than twice it, is another's */
+		sent(q,
+		     "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 250, "
+		     "\"calc-time-unit\": \"millisecond\"}}",
+		     32);
+		sent(q, "{\"execute\": \"query-dirty-rate\"}", 33);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 501, \"calc-time-unit\": \"millisecond\"}}",
+			     34),
+		    0);
+		sent(q,
+		     "{\"execute\": \"calc-dirty-rate\", \"arguments\": {\"calc-time\": 250, "
+		     "\"calc-time-unit\": \"millisecond\"}}",
+		     35);
+		sent(q, "{\"execute\": \"query-dirty-rate\"}", 36);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 249, \"calc-time-unit\": \"millisecond\"}}",
+			     37),
+		    0);
+		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
+		/* the query's answer without a calc-dirty-rate before it */
+		sent(q, "{\"execute\": \"query-dirty-rate\"}", 40);
+		assert_int_equal(
+		    received(q,
+			     "{\"return\": {\"status\": \"measured\", \"dirty-rate\": 9, "
+			     "\"calc-time\": 1}}",
+			     41),
+		    0);
+		assert_int_equal(tu_recorder__count(&rec, MS_EV_DIRTY_RATE), 0);
+		ms_qmp__free(q);
+		ms_session__free(s);
+		tu_recorder__free(&rec);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +1355,12 @@ int main(void)
 		cmocka_unit_test(
 		    transcript_replies_match_in_order_and_limits_follow_what_qemu_accepted),
 		cmocka_unit_test(transcript_lines_read_both_spellings_and_say_what_is_wrong),
+		cmocka_unit_test(qemu_7_2_under_kvm_samples_1s_windows_after_active),
+		cmocka_unit_test(qemu_10_0_under_kvm_alternates_250_and_1000_ms),
+		cmocka_unit_test(under_tcg_no_calc_dirty_rate_is_sent),
+		cmocka_unit_test(dirty_bitmap_refused_for_the_dirty_ring_switches_to_dirty_ring),
+		cmocka_unit_test(another_refusal_is_one_warning_and_the_watch_goes_on),
+		cmocka_unit_test(bad_dirty_rate_replies_are_counted_and_make_no_record),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
