@@ -27,7 +27,7 @@ check_corpus() {
 	local CORPUS=$1 accel=$2 sfx=
 	[ "$accel" = kvm ] && sfx=_kvm
 	local runs=0 completed=0 cancelled=0 changed=0 multi_pass=0 few_pass_large=0 sampled=0
-	local d name o v outcome syncs size a st acc accp fc dto
+	local d name o v outcome syncs size a st acc accp fc dto measured
 	local -A versions=()
 	for d in "$CORPUS"/*/; do
 		d=${d%/}
@@ -103,6 +103,16 @@ check_corpus() {
 			jq -se '[.[] | select(.dir == "recv") | .msg.return | objects |
 				select(.status == "measured")] | length >= 1' "$d/qmp.jsonl" >/dev/null &&
 				sampled=$((sampled + 1))
+			# every measured window is a dirty_rate record of QEMU's MiB/s, in order: the
+			# import reads the recorder's sampling as a live watch publishes it
+			measured=$(jq -sc '[.[] | select(.dir == "recv") | .msg.return | objects |
+				select(.status == "measured") | ."dirty-rate"]' "$d/qmp.jsonl")
+			jq -e --argjson m "$measured" '.session.dirty_rate as $r | $r.state == "sampling" and
+				$r.windows == ($m | length) and
+				($r.list | map(.rate_bps / 1048576)) == $m' "$T/out" >/dev/null &&
+				ok "$name: the $(jq length <<<"$measured") measured windows replay as records" ||
+				fail "$name: measured $measured, replayed $(jq -c '.session.dirty_rate |
+					{state, windows, list: [.list[]?.rate_bps / 1048576]}' "$T/out")"
 		else
 			jq -se '[.[] | select(.msg.execute == "calc-dirty-rate" or
 				.msg.execute == "query-dirty-rate")] | length == 0' "$d/qmp.jsonl" >/dev/null &&
