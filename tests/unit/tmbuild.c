@@ -184,13 +184,19 @@ void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uin
 void tb_dirty_rate(struct ms_session *s, double end_ms, double window_ms, double lo_mib,
 		   double hi_mib)
 {
+	tb_dirty_rate_mode(s, end_ms, window_ms, lo_mib, hi_mib, MS_DIRTY_RATE_DIRTY_BITMAP);
+}
+
+void tb_dirty_rate_mode(struct ms_session *s, double end_ms, double window_ms, double lo_mib,
+			double hi_mib, uint32_t mode)
+{
 	struct ms_ev_dirty_rate e = { 0 };
 
 	MS_EVENT_INIT(&e, MS_EV_DIRTY_RATE, ms_ev_dirty_rate, MS_DEV_NONE, tb_ns(end_ms));
 	e.window_ns = (uint64_t)(window_ms * 1e6);
 	e.rate_bps = (uint64_t)(lo_mib * TB_MIB);
 	e.rate_hi_bps = (uint64_t)(hi_mib * TB_MIB);
-	e.mode = MS_DIRTY_RATE_DIRTY_BITMAP;
+	e.mode = mode;
 	ms_stream__publish(&s->stream, &e.hdr);
 }
 

@@ -47,6 +47,9 @@ void tb_pass(struct ms_session *s, uint32_t dev, double t_ms, uint32_t pass, uin
 /* QEMU's measured dirty rate over window_ms ending at end_ms: in [lo_mib, hi_mib) MiB/s. */
 void tb_dirty_rate(struct ms_session *s, double end_ms, double window_ms, double lo_mib,
 		   double hi_mib);
+/* ... measured another way (enum ms_dirty_rate_mode); tb_dirty_rate's is dirty-bitmap */
+void tb_dirty_rate_mode(struct ms_session *s, double end_ms, double window_ms, double lo_mib,
+			double hi_mib, uint32_t mode);
 void tb_section(struct ms_session *s, uint32_t dev, double t_ms, uint32_t id, uint32_t phase);
 /* A query-migrate sample; fields not given are MS_STAT_UNSET. */
 void tb_stats(struct ms_session *s, double t_ms, uint32_t status, uint64_t remaining,
