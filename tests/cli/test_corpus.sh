@@ -11,21 +11,18 @@
 # Imported with both sides' logs, every completed run's downtime by side adds up to its downtime,
 # with a destination part > 0 and less, and its load sections (docs/telemetry.md, "Both sides").
 #
-# Asserted: no "converging" at any mark on a run that never completes (holds with the
-# pass-by-pass verdict of the conv branch, merged here), and every completed run's downtime
-# within 2 ms of QMP's (with the live branch's downtime bounds, merged here).  Issue 20's ">= 90 % right at the
-# 50 % mark" is printed (BENCH verdict_accuracy_50pct, and over the runs past their first pass
-# verdict_accuracy_50pct_after_pass1; the KVM corpus's with a _kvm suffix) but not asserted: the
-# verdict says "unknown" until it has seen enough passes, and most completing runs here are at
-# 50 % inside their first pass or just after it (the score lists each mark).  CORPUS_STRICT=1
-# asserts both on the TCG corpus; the lead decides when that is on.
+# Asserted on both corpora: no "converging" at any mark on a run that never completes, and every
+# completed run's downtime within 2 ms of QMP's.  Issue 20's ">= 90 % right at the 50 % mark"
+# (BENCH verdict_accuracy_50pct, by its rules: "unknown" is right only inside the first pass) and
+# the same over the runs past their first pass (verdict_accuracy_50pct_after_pass1) are asserted
+# on the KVM corpus, where QEMU measured the guest's dirty rate; on the TCG corpus, where nothing
+# is measured and the passes alone decide, they are printed (suffixed _tcg) and a SKIP line says so.
 . "$(dirname "$0")/lib.sh"
-CORPUS_STRICT=${CORPUS_STRICT:-0}
 
 # check_corpus DIR ACCEL: every run of DIR (recorded under ACCEL, kvm or tcg) and the corpus
 check_corpus() {
 	local CORPUS=$1 accel=$2 sfx=
-	[ "$accel" = kvm ] && sfx=_kvm
+	[ "$accel" = tcg ] && sfx=_tcg
 	local runs=0 completed=0 cancelled=0 changed=0 multi_pass=0 few_pass_large=0 sampled=0
 	local d name o v outcome syncs size a st acc accp fc dto measured
 	local -A versions=()
@@ -140,7 +137,7 @@ check_corpus() {
 	# the score
 	MIGSCOPE=$MIGSCOPE scripts/corpus/score.sh --bench "$CORPUS" >"$T/score" 2>"$T/score.err"
 	st=$?
-	# the KVM corpus's BENCH lines with a _kvm suffix, as scripts/run-bench.sh prints them
+	# the TCG corpus's BENCH lines with a _tcg suffix, as scripts/run-bench.sh prints them
 	sed "s/^BENCH \([a-z0-9_]*\)/BENCH \1$sfx/" "$T/score"
 	[ $st -eq 0 ] && ok "$accel: every run scored" || { fail "$accel: scoring failed"; cat "$T/score.err"; }
 	acc=$(awk '$2 == "verdict_accuracy_50pct" { print $3 }' "$T/score")
@@ -155,15 +152,17 @@ check_corpus() {
 	dto=$(awk '$2 == "downtime_off_by_more_than_2ms" { print $3 }' "$T/score")
 	[ "$dto" = 0 ] && ok "$accel: every completed run's downtime within 2 ms of QMP's" ||
 		{ fail "$accel: $dto completed runs' downtime more than 2 ms from QMP's"; grep '^downtime' "$T/score"; }
-	if [ "$CORPUS_STRICT" = 1 ] && [ "$accel" = tcg ]; then
-		awk -v a="$acc" 'BEGIN { exit !(a >= 90) }' && ok "at least 90 % right at 50 %" ||
-			fail "$acc % right at 50 %, want >= 90"
+	# issue 20's ">= 90 % right at 50 %" where QEMU measures the guest's dirty rate (KVM); under
+	# TCG nothing is measured and the figure is the passes' alone: printed, not held
+	if [ "$accel" = kvm ]; then
+		awk -v a="$acc" 'BEGIN { exit !(a >= 90) }' && ok "$accel: at least 90 % right at 50 %" ||
+			fail "$accel: $acc % right at 50 %, want >= 90"
 		awk -v a="$accp" 'BEGIN { exit !(a >= 90) }' &&
-			ok "at least 90 % right at 50 % once the first pass has ended" ||
-			fail "$accp % right at 50 % after the first pass, want >= 90"
+			ok "$accel: at least 90 % right at 50 % once the first pass has ended" ||
+			fail "$accel: $accp % right at 50 % after the first pass, want >= 90"
 	else
-		echo "SKIP $accel: issue 20's >= 90 % right at 50 % is not asserted (CORPUS_STRICT=1 does):" \
-			"$acc % over every run, $accp % over the runs past their first pass"
+		echo "SKIP $accel: no dirty rate measured under TCG, issue 20's 90 % is held on the" \
+			"KVM corpus: $acc % here, $accp % over the runs past their first pass"
 	fi
 }
 
