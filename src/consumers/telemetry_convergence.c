@@ -31,7 +31,10 @@
  *      per second, so the share may keep growing);
  *   7. otherwise converging, when the projection (each pass leaves the last
  *      share of the one before) reaches the threshold, with the expected
- *      time to switchover; without a threshold: unknown.
+ *      time to switchover; without a threshold: unknown;
+ *   8. where that is unknown, QEMU's RAM is judged on the guest's dirty rate
+ *      as QEMU measured it over windows (calc-dirty-rate under KVM):
+ *      judge_sampled() below.
  */
 #include <math.h>
 #include <stdarg.h>
