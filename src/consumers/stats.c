@@ -10,6 +10,20 @@ void ms_stats__init(struct ms_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/*
+ * A record's text tail as one line of at most max bytes: a control character
+ * would break the table and the JSON's promise.
+ */
+static void copy_line(char *dst, uint32_t max, const char *src, uint32_t n)
+{
+	n = n < max ? n : max;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = ' ';
+}
+
 static void on_event(void *ctx, const struct ms_event_hdr *ev)
 {
 	struct ms_stats *st = ctx;
@@ -38,13 +52,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		memcpy(&st->end, ev, sizeof(st->end));
 		st->have_end = 1;
-		n = n < MS_SESSION_WHY_LEN ? n : MS_SESSION_WHY_LEN;
-		memcpy(st->end_why, why, n);
-		st->end_why[n] = 0;
-		/* one line: a control character would break the table and the JSON's promise */
-		for (uint32_t i = 0; i < n; i++)
-			if ((unsigned char)st->end_why[i] < 0x20 || st->end_why[i] == 0x7f)
-				st->end_why[i] = ' ';
+		copy_line(st->end_why, MS_SESSION_WHY_LEN, why, n);
 		break;
 	}
 	case MS_EV_DIRTY_RATE_STATE: {
@@ -53,12 +61,7 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 
 		memcpy(&st->drs, ev, sizeof(st->drs));
 		st->have_drs = 1;
-		n = n < MS_DRS_WHY_LEN ? n : MS_DRS_WHY_LEN;
-		memcpy(st->drs_why, why, n);
-		st->drs_why[n] = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if ((unsigned char)st->drs_why[i] < 0x20 || st->drs_why[i] == 0x7f)
-				st->drs_why[i] = ' ';
+		copy_line(st->drs_why, MS_DRS_WHY_LEN, why, n);
 		break;
 	}
 	case MS_EV_DIRTY_RATE: {

@@ -143,6 +143,18 @@ static double pass_share(const struct ms_tm_judge_opts *o, const struct ms_tm_pa
 	return pace > shrink ? pace : shrink;
 }
 
+/* A REINIT brings new initial bytes: the passes start again at the last one. */
+static const struct ms_tm_pass *since_reinit(const struct ms_tm_judge_opts *o, uint32_t *np)
+{
+	for (uint32_t i = o->np; i-- > 1;)
+		if (o->passes[i].flags & MS_PASS_REINIT) {
+			*np = o->np - i;
+			return &o->passes[i];
+		}
+	*np = o->np;
+	return o->passes;
+}
+
 /* The pending bytes at the last sample, or for QEMU's RAM what the last sync left. */
 static uint64_t judged_pending(const struct ms_tm_sample *s, uint32_t n,
 			       const struct ms_tm_judge_opts *o)
@@ -190,8 +202,8 @@ static void judge_passes(const struct ms_tm_sample *s, uint32_t n, const struct 
 			 struct ms_tm_convergence *c)
 {
 	const char *what = o->what ? o->what : "pending";
-	const struct ms_tm_pass *last, *prev, *from = o->passes;
-	uint32_t np = o->np;
+	const struct ms_tm_pass *last, *prev, *from;
+	uint32_t np;
 	char b1[40], b2[40], b3[40], why[MS_TM_REASON_LEN];
 	double shrink = 0, pace, q, q_prev;
 	uint32_t k;
@@ -250,13 +262,7 @@ static void judge_passes(const struct ms_tm_sample *s, uint32_t n, const struct 
 			  ms_fmt_bytes(o->threshold, b2, sizeof(b2)));
 		return;
 	}
-	/* a REINIT brings new initial bytes: the passes start again there */
-	for (uint32_t i = np; i-- > 1;)
-		if (o->passes[i].flags & MS_PASS_REINIT) {
-			from = &o->passes[i];
-			np -= i;
-			break;
-		}
+	from = since_reinit(o, &np);
 	c->passes = np ? np - 1 : 0;
 	/*
 	 * Inside a pass pending only falls: that is sending.  A device whose
@@ -499,21 +505,16 @@ static const char *fmt_window(const struct rate_window *w, char *buf, size_t len
 static void judge_sampled(const struct ms_tm_sample *s, uint32_t n,
 			  const struct ms_tm_judge_opts *o, struct ms_tm_convergence *c)
 {
-	const struct ms_tm_pass *from = o->passes, *last;
+	const struct ms_tm_pass *from, *last;
 	const struct ms_tm_rate *latest = &o->rates[o->nrates - 1];
 	struct rate_window w[8], *a = NULL, *b = NULL;
-	uint32_t nw = 0, np = o->np;
+	uint32_t nw = 0, np;
 	double bw, rate, q, next, elapsed;
 	char b1[96], b2[96], b3[40], b4[40], why[MS_TM_REASON_LEN];
 
-	if (!n || !np || o->threshold == MS_STAT_UNSET || !o->threshold)
+	if (!n || !o->np || o->threshold == MS_STAT_UNSET || !o->threshold)
 		return;
-	for (uint32_t i = np; i-- > 1;)
-		if (o->passes[i].flags & MS_PASS_REINIT) {
-			from = &o->passes[i];
-			np -= i;
-			break;
-		}
+	from = since_reinit(o, &np);
 	last = &from[np - 1];
 	/* the link: the last complete pass's, else what QEMU's threshold was made of */
 	if (np >= 2 && last->transfer_bps > 0)
