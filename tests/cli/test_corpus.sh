@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The corpora of real QEMU migrations, recorded by scripts/corpus/record.py: tests/fixtures/corpus
 # (QEMU 7.2.22 and 10.0.2 under TCG) and tests/fixtures/corpus-kvm (the same grid on the same
-# QEMUs under KVM, kernel 6.12, with a live watch's dirty-rate sampling in the transcripts:
+# QEMUs under KVM (host kernel 6.18.44), with a live watch's dirty-rate sampling in the transcripts:
 # calc-dirty-rate and query-dirty-rate).  In each, every run imports without a bad line and
 # replays to the outcome QEMU reported (completed with QMP's downtime, or cancelled); each corpus
 # has what issue 20 asks for; and the verdict is scored at 25, 50 and 75 % of each run
