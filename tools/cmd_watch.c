@@ -125,7 +125,8 @@ static void usage(FILE *f)
 	    "      --interval DURATION   query-migrate every DURATION (default 100ms)\n"
 	    "      --downtime-limit DURATION  set QEMU's downtime-limit before it migrates\n"
 	    "      --bandwidth RATE      set QEMU's max-bandwidth (e.g. 64M/s)\n"
-	    "      --no-set              change nothing in QEMU (not even the events capability)\n"
+	    "      --no-set              change nothing in QEMU (not even the events capability;\n"
+	    "                            implies --no-dirty-rate)\n"
 	    "      --no-dirty-rate       do not ask QEMU to measure the dirty rate (it starts\n"
 	    "                            KVM's dirty logging for each window)\n"
 	    "      --timeout DURATION    give up after DURATION (default: none)\n"
@@ -623,7 +624,9 @@ int do_watch(int argc, char **argv)
 			qo.set_bandwidth = v;
 			break;
 		case O_NOSET:
+			/* calc-dirty-rate starts KVM's dirty logging: a change too */
 			qo.set_events = 0;
+			qo.no_dirty_rate = 1;
 			break;
 		case O_TIMEOUT:
 			if (parse_duration_opt("--timeout", optarg, &timeout_ns))

@@ -531,7 +531,7 @@ struct ms_ev_dirty_rate {
 enum ms_dirty_rate_state {
 	MS_DRS_SAMPLING = 0,	/* under KVM: one window in flight while the migration runs */
 	MS_DRS_TCG = 1,		/* not under KVM: no dirty log, sampling too noisy */
-	MS_DRS_OPTED_OUT = 2,	/* watch --no-dirty-rate */
+	MS_DRS_OPTED_OUT = 2,	/* watch --no-dirty-rate or --no-set (why names which) */
 	MS_DRS_UNSUPPORTED = 3, /* QEMU has no calc-dirty-rate (before 5.2) */
 	MS_DRS_REFUSED = 4,	/* QEMU refused calc-dirty-rate: its reason follows; no more */
 	MS_DRS_UNKNOWN = 5,	/* whether QEMU runs under KVM is not known: why follows */

@@ -128,7 +128,9 @@ void ms_stats__dirty_rate_line(const struct ms_stats *st, char *buf, size_t len)
 			 "exact)");
 		break;
 	case MS_DRS_OPTED_OUT:
-		snprintf(buf, len, "not sampled: --no-dirty-rate");
+		/* the option that opted out; older captures carry none */
+		snprintf(buf, len, "not sampled: %s",
+			 st->drs_why[0] ? st->drs_why : "--no-dirty-rate");
 		break;
 	case MS_DRS_UNSUPPORTED:
 		snprintf(buf, len, "not sampled: QEMU has no calc-dirty-rate (%s)", why);

@@ -411,7 +411,9 @@ static void dr_set_state(struct ms_qmp *q, int state, const char *why, uint64_t 
 	size_t n;
 
 	q->dr.state = state;
-	snprintf(q->dr.why, sizeof(q->dr.why), "%s", why ? why : "");
+	/* publishing the state kept while connecting passes q->dr.why itself */
+	if (why != q->dr.why)
+		snprintf(q->dr.why, sizeof(q->dr.why), "%s", why ? why : "");
 	if (q->connecting)
 		return;
 	n = strlen(q->dr.why);
@@ -1278,7 +1280,8 @@ static int handshake(struct ms_qmp *q, char *err, size_t errlen)
 	/* the source's dirty rate is sampled under KVM only (docs/telemetry.md) */
 	if (!ret && !is_dest(q)) {
 		if (q->o.no_dirty_rate)
-			dr_set_state(q, MS_DRS_OPTED_OUT, NULL, 0);
+			dr_set_state(q, MS_DRS_OPTED_OUT,
+				     q->o.set_events ? "--no-dirty-rate" : "--no-set", 0);
 		else if (!qemu_at_least(q, 5, 2))
 			dr_set_state(q, MS_DRS_UNSUPPORTED, q->info.version, 0);
 		else

@@ -1151,9 +1151,13 @@ static void under_tcg_no_calc_dirty_rate_is_sent(void **state)
 			    "not sampled: QEMU runs under TCG (only KVM's dirty log is exact)");
 	sim_free(&m);
 
-	/* --no-dirty-rate: not even query-kvm (the handshake child would answer it) */
-	{
-		struct ms_qmp_opts o = { .no_dirty_rate = 1 };
+	/*
+	 * --no-dirty-rate, and --no-set (which changes nothing, and a window
+	 * starts KVM's dirty logging): not even query-kvm (the handshake child
+	 * would answer it), and the line names the option.
+	 */
+	for (int no_set = 0; no_set < 2; no_set++) {
+		struct ms_qmp_opts o = { .set_events = !no_set, .no_dirty_rate = 1 };
 
 		sim_init(&m, QEMU10, 1, &o);
 		sim_event(&m, "active", t0 + 2000);
@@ -1161,9 +1165,20 @@ static void under_tcg_no_calc_dirty_rate_is_sent(void **state)
 		assert_int_equal(m.calcs, 0);
 		assert_int_equal(last_state(&m)->state, MS_DRS_OPTED_OUT);
 		ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
-		assert_string_equal(line, "not sampled: --no-dirty-rate");
+		assert_string_equal(line, no_set ? "not sampled: --no-set"
+						 : "not sampled: --no-dirty-rate");
 		sim_free(&m);
 	}
+
+	/* a QEMU without calc-dirty-rate: the reason kept while connecting is the one published */
+	sim_init(&m, "\"major\": 5, \"minor\": 1, \"micro\": 0", 1, NULL);
+	sim_event(&m, "active", t0 + 2000);
+	sim_poll(&m, t0 + SEC);
+	assert_int_equal(m.calcs, 0);
+	assert_int_equal(last_state(&m)->state, MS_DRS_UNSUPPORTED);
+	ms_stats__dirty_rate_line(&m.e.s->stats, line, sizeof(line));
+	assert_string_equal(line, "not sampled: QEMU has no calc-dirty-rate (5.1.0)");
+	sim_free(&m);
 }
 
 /* A VM on KVM's dirty ring has no dirty log: QEMU says so and dirty-ring measures instead. */
