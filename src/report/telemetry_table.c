@@ -165,6 +165,13 @@ static void limits_lines(const struct ms_tm_report *r, const struct ms_telemetry
 }
 
 /* The VM: status, downtime and total; the limit it was judged by; its verdict. */
+/* The edge is read from the one event that bounds it on both sides (QEMU >= 8.2's own marks). */
+static int exact_mark(const struct ms_tm_dt_edge *e)
+{
+	return e->after_ns == e->before_ns && e->at && e->after && e->before &&
+	       !strcmp(e->at, e->after) && !strcmp(e->after, e->before);
+}
+
 static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, FILE *out)
 {
 	const struct ms_tm_vm *vm = &r->vm;
@@ -194,11 +201,18 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 			 ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
 	print_wrapped(out, "", 4, line);
 	if (vm->have_downtime && vm->have_bounds) {
-		snprintf(line, sizeof(line),
-			 "downtime read from %s to %s; it started after %s and by %s, ended after "
-			 "%s and by %s",
-			 vm->start.at, vm->end.at, vm->start.after, vm->start.before, vm->end.after,
-			 vm->end.before);
+		n = snprintf(line, sizeof(line), "downtime read from %s to %s", vm->start.at,
+			     vm->end.at);
+		if (exact_mark(&vm->start) && exact_mark(&vm->end))
+			snprintf(line + n, sizeof(line) - n, ", where QEMU marks its start and end");
+		else
+			snprintf(line + n, sizeof(line) - n, "; it started %s %s%s%s, ended %s %s%s%s",
+				 exact_mark(&vm->start) ? "at" : "after", vm->start.after,
+				 exact_mark(&vm->start) ? "" : " and by ",
+				 exact_mark(&vm->start) ? "" : vm->start.before,
+				 exact_mark(&vm->end) ? "at" : "after", vm->end.after,
+				 exact_mark(&vm->end) ? "" : " and by ",
+				 exact_mark(&vm->end) ? "" : vm->end.before);
 		print_wrapped(out, "    ", 8, line);
 	}
 	if (ms_report__split_line(r, line, sizeof(line)))

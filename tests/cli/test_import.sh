@@ -99,6 +99,10 @@ jq -e --argjson d "$D" '.migration.status == "completed" and .migration.qmp_down
 	fail "10.0: $(jq -c '.migration | {status, downtime_ms, qmp_downtime_ms}' "$T/10.json")"
 jq -e '.events.by_type.qemu_downtime > 0' "$T/10.json" >/dev/null &&
 	ok "10.0: vmstate_downtime checkpoints imported" || fail "no qemu_downtime records"
+# read from QEMU's own marks: the table says so once, not "after X and by X"
+expect_exit 0 "replay it as a table" -- "$MIGSCOPE" replay "$T/10.mscap"
+expect_grep "downtime read from src-downtime-start to src-downtime-end, where QEMU marks its start" \
+	"$T/out" "10.0: the downtime is read where QEMU marks it"
 
 # replay --until: the run as it stood mid-way, still active then
 expect_exit 0 "replay --until 300ms" -- "$MIGSCOPE" replay "$T/72.mscap" --until 300ms --json
