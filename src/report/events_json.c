@@ -6,10 +6,11 @@
  * that subscribes to the bus, as the progress line does.
  *
  * Verdicts are the telemetry's analysis of what it has kept so far, taken
- * after each of the records above: what changes a verdict is a pass
- * boundary, a new limit, a status or an arc, so that is where a change is
- * looked for (a verdict that flips between two samples of one pass and back
- * is not a change of the pass-to-pass trend).  Same records, same lines.
+ * after each of the records above and after each dirty rate QEMU measured:
+ * what changes a verdict is a pass boundary, a measured rate, a new limit, a
+ * status or an arc, so that is where a change is looked for (a verdict that
+ * flips between two samples of one pass and back is not a change of the
+ * pass-to-pass trend).  Same records, same lines.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -244,6 +245,8 @@ static void on_event(void *ctx, const struct ms_event_hdr *ev)
 		[MS_EV_CONFIG] = MS_PAYLOAD_LEN(ms_ev_config) - sizeof(__u64),
 		[MS_EV_DEV_STATE] = MS_PAYLOAD_LEN(ms_ev_dev_state),
 		[MS_EV_SESSION_END] = MS_PAYLOAD_LEN(ms_ev_session_end),
+		/* judged inside a pass (docs/telemetry.md, verdict step 9): no line of its own */
+		[MS_EV_DIRTY_RATE] = MS_PAYLOAD_LEN(ms_ev_dirty_rate),
 	};
 	struct ms_events_json *e = ctx;
 	static const uint32_t no_status = UINT32_MAX;

@@ -116,6 +116,22 @@ check_corpus() {
 				ok "$name: no dirty-rate sampling under TCG" ||
 				fail "$name: calc-dirty-rate under TCG"
 		fi
+		# the event lines' verdicts are the report's: at 25, 50 and 75 % of the run the VM's
+		# verdict line in force is the verdict of the report cut there (replay --until)
+		"$MIGSCOPE" replay "$T/run.mscap" --events-json - >"$T/ev" 2>"$T/err" ||
+			fail "$name: replay --events-json: $(head -n1 "$T/err")"
+		local pct at mismatch=
+		for pct in 25 50 75; do
+			at=$(jq -r --argjson p "$pct" '.end_s * $p / 100 * 1000 | floor' "$o")
+			"$MIGSCOPE" replay "$T/run.mscap" --until "${at}ms" --json >"$T/cut" 2>"$T/err" ||
+				fail "$name: replay --until ${at}ms: $(head -n1 "$T/err")"
+			a=$(jq -r --argjson t "$at" '[select(.kind == "verdict" and .device == null and
+				.t_ms <= $t) | .verdict] | last // empty' "$T/ev" | tail -n1)
+			st=$(jq -r '.migration.convergence.verdict' "$T/cut")
+			[ "$a" = "$st" ] || mismatch+=" ${pct}%: lines $a, report $st;"
+		done
+		[ -z "$mismatch" ] && ok "$name: the event lines' verdicts are the report's at every mark" ||
+			fail "$name:$mismatch"
 		# small fixtures: trimmed to the migration's events
 		size=$(du -sk "$d" | cut -f1)
 		[ "$size" -le 192 ] || fail "$name: $size KiB, more than 192"
