@@ -641,6 +641,24 @@ static uint64_t limit_at(const struct ms_telemetry *t, uint64_t ts)
 	return ms_telemetry__config_at(t, ts)->downtime_limit_ns;
 }
 
+/*
+ * QEMU's threshold from a sample at sample_ts, for the limit in force at
+ * `at`: QEMU computed it as its bandwidth estimate times the limit in force
+ * then, so after a change of limit it is that estimate times the new one
+ * (until QEMU's next sample says so itself).  A change is taken from when a
+ * read showed it, so a sample in the poll interval before may already have
+ * used the new limit: docs/telemetry.md, "Limits followed live".
+ */
+static uint64_t qemu_threshold_at(const struct ms_telemetry *t, uint64_t thr, uint64_t sample_ts,
+				  uint64_t at)
+{
+	uint64_t then = limit_at(t, sample_ts), now = limit_at(t, at);
+
+	if (thr == MS_STAT_UNSET || !then || !now || then == now)
+		return thr;
+	return ms_switchover_threshold(ms_tm_u64((double)thr * 1e9 / (double)then), now);
+}
+
 static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 {
 	const struct ms_ev_config *l;
@@ -690,6 +708,7 @@ static void vm_facts(const struct ms_telemetry *t, struct ms_tm_vm *vm)
 	if (vm->threshold != MS_STAT_UNSET) {
 		vm->bandwidth_bps = ms_tm_u64((double)vm->threshold * 1e9 / (double)thr_limit);
 		vm->bandwidth_source = "qemu";
+		vm->threshold = qemu_threshold_at(t, vm->threshold, ts, vm->limits_at_ns);
 	}
 	if (!vm->bandwidth_bps && qmp_bps) {
 		vm->bandwidth_bps = qmp_bps;
@@ -946,17 +965,20 @@ static int build_passes(const struct ms_telemetry *t, const struct pass_src *src
 	return 0;
 }
 
-/* The judgement's options for a series whose last sample is x. */
+/*
+ * The judgement's options for a series whose last sample is x: the limit in
+ * force at the moment the report judges (the VM's limits_at_ns), as the VM
+ * shows it, not the one of the last sample: a limit changed since is in force.
+ */
 static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 		       const struct ms_tm_sample *x, struct ms_tm_judge_opts *o)
 {
-	o->limit_ns = ms_telemetry__config_at(t, x ? x->ts_ns : UINT64_MAX)->downtime_limit_ns;
+	o->limit_ns = limit_at(t, vm->limits_at_ns);
 	if (x && x->threshold != MS_STAT_UNSET) {
-		o->threshold = x->threshold;
+		o->threshold = qemu_threshold_at(t, x->threshold, x->ts_ns, vm->limits_at_ns);
 		o->threshold_source = "qemu";
 	} else {
-		o->threshold =
-		    ms_telemetry__threshold_at(t, x ? x->ts_ns : UINT64_MAX, vm->bandwidth_bps);
+		o->threshold = ms_telemetry__threshold_at(t, vm->limits_at_ns, vm->bandwidth_bps);
 		o->threshold_source = "limit";
 	}
 }

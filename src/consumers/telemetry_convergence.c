@@ -190,6 +190,14 @@ static void project(const struct ms_tm_sample *s, uint32_t n, const struct ms_tm
 		left *= q;
 		k++;
 	}
+	/*
+	 * What is pending now can read 0 between QEMU draining a pass and its
+	 * next sync, but the switchover still waits for that sync: never "now"
+	 * (0 is for what fits already, rule 1), at least a millisecond, the
+	 * report's resolution.
+	 */
+	if (secs < 1e-3)
+		secs = 1e-3;
 	c->verdict = MS_VERDICT_CONVERGING;
 	c->ratio = q;
 	c->switchover_ns = ms_tm_u64(secs * 1e9);
