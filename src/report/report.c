@@ -14,6 +14,19 @@
 
 #include "report_telemetry.h"
 
+/*
+ * A session end's status (a negative errno) as text.  It comes from a
+ * capture, so it may be anything: -INT32_MIN is not an int, and a positive
+ * or unknown one is named by its number.
+ */
+static const char *end_status_text(int32_t status, char *buf, size_t len)
+{
+	if (status < 0 && status > -4096)
+		return strerror(-status);
+	snprintf(buf, len, "status %" PRId32, status);
+	return buf;
+}
+
 static const char *session_source_name(uint32_t src)
 {
 	switch (src) {
@@ -124,7 +137,9 @@ static struct json_object *session_json(const struct ms_view *s)
 	ms_json_add(o, "complete", json_object_new_boolean(st->have_end));
 	ms_json_add(o, "status", json_object_new_int(st->have_end ? st->end.status : 0));
 	ms_json_add(o, "error", st->have_end && st->end.status ?
-		    json_object_new_string(st->end_why[0] ? st->end_why : strerror(-st->end.status)) :
+		    json_object_new_string(st->end_why[0] ? st->end_why
+							   : end_status_text(st->end.status, buf,
+									     sizeof(buf))) :
 		    NULL);
 	ms_json_add(o, "dirty_rate", dirty_rate_json(st));
 	return o;
@@ -310,6 +325,7 @@ void ms_report__print_text(const struct ms_view *s, FILE *out)
 	const char *host = ms_host_info__get(s->info, "host");
 	const char *vm = ms_host_info__get(s->info, "vm");
 	struct ms_tm_report tm;
+	char status[32];
 	int col;
 
 	fprintf(out, "session: %s%s%s on %s, %.3f ms, %" PRIu64 " events%s\n\n",
@@ -317,7 +333,8 @@ void ms_report__print_text(const struct ms_view *s, FILE *out)
 		vm ? " of VM " : "", vm ? vm : "", host ? host : "?", st->total ? (double)(st->last_ts - st->first_ts) / 1e6 : 0.0,
 		st->total, st->have_end ? "" : " (incomplete: no end record)");
 	if (st->have_end && st->end.status)
-		fprintf(out, "FAILED (%s): %s\n\n", strerror(-st->end.status),
+		fprintf(out, "FAILED (%s): %s\n\n",
+			end_status_text(st->end.status, status, sizeof(status)),
 			st->end_why[0] ? st->end_why : "no reason recorded");
 	{
 		char line[512];
