@@ -986,9 +986,14 @@ static void judge_opts(const struct ms_telemetry *t, const struct ms_tm_vm *vm,
 /*
  * A dirty sync inside a calc-dirty-rate window makes QEMU count a page once
  * per sync that found it, not once: such a window says nothing about the
- * rate at its length.  A boundary seen by polling (query-migrate's
- * dirty-sync-count) lies up to a poll after its sync, and QEMU starts and
- * ends its window a little after the command: the slack covers both.
+ * rate at its length.  A boundary is stamped at or after its sync's end (the
+ * sample after it; by polling, query-migrate's dirty-sync-count, up to a
+ * poll after), and QEMU starts its window a little after the command, so it
+ * also ends a little after the window's end; and the trace log's times
+ * reach the watch's clock through one offset taken at its start, so the two
+ * may drift apart: both ends take a slack.  The setup's sync is the one
+ * known without clocks: QEMU makes it before it reports `active`, and a
+ * window started once `active` was seen cannot hold it.
  */
 #define SYNC_LAG_NS	150000000ull
 #define WINDOW_SLACK_NS 20000000ull
@@ -1010,6 +1015,7 @@ static int clean_rates(const struct ms_telemetry *t, const struct ms_tm_bounds *
 		       struct ms_tm_rate **out, uint32_t *nr)
 {
 	uint32_t nb = bounds && bounds->nr ? bounds->nr : np;
+	uint64_t active = 0; /* when the migration was first seen active */
 
 	*out = NULL;
 	*nr = 0;
@@ -1018,10 +1024,13 @@ static int clean_rates(const struct ms_telemetry *t, const struct ms_tm_bounds *
 	*out = malloc(t->rates.nr * sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
+	for (uint32_t i = 0; i < t->status.nr && !active; i++)
+		if (t->status.v[i].v == MS_MIG_ACTIVE)
+			active = t->status.v[i].ts_ns;
 	for (uint32_t i = 0; i < t->rates.nr; i++) {
 		const struct ms_tm_rate *r = &t->rates.v[i];
 		uint64_t from = r->ts_ns - r->window_ns, to = r->ts_ns + WINDOW_SLACK_NS;
-		bool synced = false;
+		bool synced = false, after_active;
 
 		/*
 		 * Only KVM's dirty log counts each page once a window; the dirty
@@ -1031,10 +1040,14 @@ static int clean_rates(const struct ms_telemetry *t, const struct ms_tm_bounds *
 		 */
 		if (r->ts_ns > until || r->mode != MS_DIRTY_RATE_DIRTY_BITMAP)
 			continue;
+		after_active = active && from >= active;
 		from = from > WINDOW_SLACK_NS ? from - WINDOW_SLACK_NS : 0;
 		for (uint32_t j = 0; j < nb && !synced; j++) {
 			uint64_t ts = bounds && bounds->nr ? bounds->v[j].ts_ns : passes[j].ts_ns;
+			uint32_t pass = bounds && bounds->nr ? bounds->v[j].pass : j + 1;
 
+			if (pass == 1 && after_active)
+				continue;
 			/* the sync lies in [ts - lag, ts] */
 			synced = ts >= from && (ts < SYNC_LAG_NS || ts - SYNC_LAG_NS <= to);
 		}
