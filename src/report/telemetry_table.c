@@ -164,7 +164,6 @@ static void limits_lines(const struct ms_tm_report *r, const struct ms_telemetry
 	}
 }
 
-/* The VM: status, downtime and total; the limit it was judged by; its verdict. */
 /* The edge is read from the one event that bounds it on both sides (QEMU >= 8.2's own marks). */
 static int exact_mark(const struct ms_tm_dt_edge *e)
 {
@@ -172,6 +171,7 @@ static int exact_mark(const struct ms_tm_dt_edge *e)
 	       !strcmp(e->at, e->after) && !strcmp(e->after, e->before);
 }
 
+/* The VM: status, downtime and total; the limit it was judged by; its verdict. */
 static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, FILE *out)
 {
 	const struct ms_tm_vm *vm = &r->vm;
@@ -203,9 +203,11 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 	if (vm->have_downtime && vm->have_bounds) {
 		n = snprintf(line, sizeof(line), "downtime read from %s to %s", vm->start.at,
 			     vm->end.at);
-		if (exact_mark(&vm->start) && exact_mark(&vm->end))
+		/* the event names are short constants; still, never write past the line */
+		if (n > 0 && (size_t)n < sizeof(line) && exact_mark(&vm->start) &&
+		    exact_mark(&vm->end))
 			snprintf(line + n, sizeof(line) - n, ", where QEMU marks its start and end");
-		else
+		else if (n > 0 && (size_t)n < sizeof(line))
 			snprintf(line + n, sizeof(line) - n, "; it started %s %s%s%s, ended %s %s%s%s",
 				 exact_mark(&vm->start) ? "at" : "after", vm->start.after,
 				 exact_mark(&vm->start) ? "" : " and by ",
