@@ -201,20 +201,23 @@ static void vm_line(const struct ms_tm_report *r, const struct ms_telemetry *t, 
 			 ms_report__dur(vm->total_end_ns - vm->total_start_ns, b1, sizeof(b1)));
 	print_wrapped(out, "", 4, line);
 	if (vm->have_downtime && vm->have_bounds) {
+		int at_start = exact_mark(&vm->start), at_end = exact_mark(&vm->end);
+
 		n = snprintf(line, sizeof(line), "downtime read from %s to %s", vm->start.at,
 			     vm->end.at);
 		/* the event names are short constants; still, never write past the line */
-		if (n > 0 && (size_t)n < sizeof(line) && exact_mark(&vm->start) &&
-		    exact_mark(&vm->end))
-			snprintf(line + n, sizeof(line) - n, ", where QEMU marks its start and end");
-		else if (n > 0 && (size_t)n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, "; it started %s %s%s%s, ended %s %s%s%s",
-				 exact_mark(&vm->start) ? "at" : "after", vm->start.after,
-				 exact_mark(&vm->start) ? "" : " and by ",
-				 exact_mark(&vm->start) ? "" : vm->start.before,
-				 exact_mark(&vm->end) ? "at" : "after", vm->end.after,
-				 exact_mark(&vm->end) ? "" : " and by ",
-				 exact_mark(&vm->end) ? "" : vm->end.before);
+		if (n > 0 && (size_t)n < sizeof(line)) {
+			if (at_start && at_end)
+				snprintf(line + n, sizeof(line) - n,
+					 ", where QEMU marks its start and end");
+			else
+				snprintf(line + n, sizeof(line) - n,
+					 "; it started %s %s%s%s, ended %s %s%s%s",
+					 at_start ? "at" : "after", vm->start.after,
+					 at_start ? "" : " and by ", at_start ? "" : vm->start.before,
+					 at_end ? "at" : "after", vm->end.after,
+					 at_end ? "" : " and by ", at_end ? "" : vm->end.before);
+		}
 		print_wrapped(out, "    ", 8, line);
 	}
 	if (ms_report__split_line(r, line, sizeof(line)))

@@ -24,7 +24,7 @@ check_corpus() {
 	local CORPUS=$1 accel=$2 sfx=
 	[ "$accel" = tcg ] && sfx=_tcg
 	local runs=0 completed=0 cancelled=0 changed=0 multi_pass=0 few_pass_large=0 sampled=0
-	local d name o v outcome syncs size a st acc accp fc dto measured
+	local d name o v outcome syncs size a st acc accp fc dto measured pct at mismatch
 	local -A versions=()
 	for d in "$CORPUS"/*/; do
 		d=${d%/}
@@ -120,7 +120,7 @@ check_corpus() {
 		# verdict line in force is the verdict of the report cut there (replay --until)
 		"$MIGSCOPE" replay "$T/run.mscap" --events-json - >"$T/ev" 2>"$T/err" ||
 			fail "$name: replay --events-json: $(head -n1 "$T/err")"
-		local pct at mismatch=
+		mismatch=
 		for pct in 25 50 75; do
 			at=$(jq -r --argjson p "$pct" '.end_s * $p / 100 * 1000 | floor' "$o")
 			"$MIGSCOPE" replay "$T/run.mscap" --until "${at}ms" --json >"$T/cut" 2>"$T/err" ||

@@ -30,28 +30,6 @@ struct tally {
 	size_t runs, judged, by[MS_VERDICT_DIVERGING + 1]; /* the VM's verdicts */
 };
 
-static double outcome_num(struct json_object *o, const char *a, const char *b, double def)
-{
-	struct json_object *x;
-
-	if (!json_object_object_get_ex(o, a, &x) || !x)
-		return def;
-	if (b && (!json_object_object_get_ex(x, b, &x) || !x))
-		return def;
-	return json_object_get_double(x);
-}
-
-static const char *outcome_str(struct json_object *o, const char *a, const char *b)
-{
-	struct json_object *x;
-
-	if (!json_object_object_get_ex(o, a, &x) || !x)
-		return "";
-	if (b && (!json_object_object_get_ex(x, b, &x) || !x))
-		return "";
-	return json_object_get_string(x);
-}
-
 /* Import one run of a corpus and judge it at the time of each of its records. */
 static void judge_run(const char *corpus, const char *name, const char *tmp, struct tally *t)
 {
@@ -59,23 +37,24 @@ static void judge_run(const char *corpus, const char *name, const char *tmp, str
 	char dir[512], src[600], dst[600], qmp[600], out[600], cap[600], err[600], who[700];
 	struct tu_recorder rec = { 0 };
 	struct tp_procs procs = { 0 };
-	struct json_object *o;
+	struct json_object *o, *x;
 	const struct ms_event_hdr *ev;
 	uint64_t t0 = 0, last = 0, change_ns = UINT64_MAX;
 	int completes, before_completes;
 	size_t off = 0, n = 0;
-	double change_s;
 
 	snprintf(dir, sizeof(dir), "%s/%s", corpus, name);
 	snprintf(out, sizeof(out), "%s/outcome.json", dir);
 	o = json_object_from_file(out);
 	if (!o)
 		fail_msg("%s: not JSON", out);
-	completes = !strcmp(outcome_str(o, "outcome", NULL), "completed");
-	change_s = outcome_num(o, "limit_change", "done_s", -1);
-	before_completes = !strcmp(outcome_str(o, "limit_change", "before"), "completes");
-	if (change_s >= 0)
-		change_ns = (uint64_t)(change_s * 1e9);
+	x = tu_json_get(o, "outcome");
+	completes = x && !strcmp(json_object_get_string(x), "completed");
+	x = tu_json_get(o, "limit_change.before");
+	before_completes = x && !strcmp(json_object_get_string(x), "completes");
+	x = tu_json_get(o, "limit_change.done_s");
+	if (x)
+		change_ns = (uint64_t)(json_object_get_double(x) * 1e9);
 
 	snprintf(src, sizeof(src), "%s/src.log", dir);
 	snprintf(dst, sizeof(dst), "%s/dst.log", dir);
